@@ -1,0 +1,291 @@
+"""The `thaogo` command: run the whole system, one service, or an operator task."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SERVICES = ("intake", "router", "reporting", "notify")
+DEFAULT_PORTS = {"intake": 8001, "router": 8002, "reporting": 8003, "notify": 8004}
+
+
+def _settings(service: str) -> Any:
+    module = importlib.import_module(f"services.{service}.settings")
+    cls = next(v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings")
+    return cls()
+
+
+# --- thaogo run ------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shared import logs
+
+    settings = _settings(args.service)
+    if args.port:
+        settings.http_port = args.port
+    logs.configure(args.service, settings.log_level)
+    app = importlib.import_module(f"services.{args.service}.main").build(settings)
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_config=None,
+        lifespan="on", timeout_graceful_shutdown=25, access_log=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()  # handles SIGTERM/SIGINT: stop accepting, finish, run the lifespan's stop
+    return 0 if server.started else 1
+
+
+# --- thaogo migrate / topics / config --------------------------------------------
+
+
+async def _migrate(database_url: str) -> list[str]:
+    from shared import db
+    from shared.service import migrations_dir
+
+    conn = await db.asyncpg.connect(database_url)
+    try:
+        applied: list[str] = []
+        for service in SERVICES:
+            applied += await db.migrate(conn, schema=service, folder=migrations_dir(service))
+        return applied
+    finally:
+        await conn.close()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shared.settings import ServiceSettings
+
+    url = args.database_url or ServiceSettings().database_url
+    applied = asyncio.run(_migrate(url))
+    print("\n".join(applied) if applied else "all migrations already applied")
+    return 0
+
+
+def _agency_ids(config_dir: Path | None) -> list[str]:
+    from shared.provinces import ConfigHolder
+
+    return sorted(ConfigHolder(config_dir).current.agency_ids())
+
+
+async def _topics(bootstrap: str, config_dir: Path | None) -> dict[str, str]:
+    from shared import topics
+    from shared.kafka import ensure_topics
+
+    return await ensure_topics(bootstrap, topics.all_topics(_agency_ids(config_dir)))
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from shared.settings import ServiceSettings
+
+    s = ServiceSettings()
+    report = asyncio.run(_topics(args.bootstrap or s.kafka_bootstrap, s.config_dir))
+    bad = {k: v for k, v in report.items() if v not in ("ok", "created")}
+    for name, state in sorted(report.items()):
+        print(f"{state:>10}  {name}")
+    return 1 if bad else 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from shared.provinces import check_dir, default_config_dir
+
+    folder = Path(args.dir) if args.dir else default_config_dir()
+    errors = check_dir(folder)
+    for e in errors:
+        print(str(e), file=sys.stderr)
+    if not errors:
+        print(f"{folder}: configuration valid")
+    return 1 if errors else 0
+
+
+# --- thaogo up -------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from services.embedded import EmbeddedBroker, EmbeddedPostgres
+
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    broker: EmbeddedBroker | None = None
+    pg: EmbeddedPostgres | None = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def on_signal(signum: int, _: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        bootstrap = os.environ.get("THAOGO_KAFKA_BOOTSTRAP")
+        if not bootstrap:
+            broker = EmbeddedBroker(port=args.kafka_port, log_file=data_dir / "broker.log").start()
+            bootstrap = broker.bootstrap
+        database_url = os.environ.get("THAOGO_DATABASE_URL")
+        if not database_url:
+            pg = EmbeddedPostgres(data_dir / "postgres").start()
+            database_url = pg.url
+        env = dict(os.environ, THAOGO_KAFKA_BOOTSTRAP=bootstrap, THAOGO_DATABASE_URL=database_url)
+        os.environ.update(env)
+        print(f"creating topics on {bootstrap} …", flush=True)
+        asyncio.run(_topics(bootstrap, None))
+        asyncio.run(_migrate(database_url))
+        ports = {svc: getattr(args, f"{svc}_port") for svc in SERVICES}
+        env["THAOGO_ROUTER_INTAKE_PUBLIC_URL"] = f"http://127.0.0.1:{ports['intake']}"
+        env["THAOGO_NOTIFY_REPORT_BASE_URL"] = f"http://127.0.0.1:{ports['reporting']}"
+        logs_dir = data_dir / "logs"
+        logs_dir.mkdir(exist_ok=True)
+
+        def spawn(svc: str) -> subprocess.Popen[bytes]:
+            log_file = open(logs_dir / f"{svc}.log", "ab")  # noqa: SIM115
+            return subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "run", svc, "--port", str(ports[svc])],
+                env=env, stdout=log_file, stderr=log_file,
+            )
+
+        for svc in SERVICES:
+            children[svc] = spawn(svc)
+        _print_urls(ports, bootstrap, database_url, logs_dir)
+        restarts: dict[str, float] = {}
+        while not stopping:
+            time.sleep(0.5)
+            for svc, proc in list(children.items()):
+                if proc.poll() is not None and not stopping:
+                    # Supervise: a crashed service comes back; its consumers resume from
+                    # their committed offsets and the outbox from its unsent rows.
+                    if time.monotonic() - restarts.get(svc, 0) > 5:
+                        print(f"{svc} exited with {proc.returncode}; restarting "
+                              f"(see {logs_dir / (svc + '.log')})", flush=True)
+                        restarts[svc] = time.monotonic()
+                        children[svc] = spawn(svc)
+        print("\nstopping …", flush=True)
+        return 0
+    finally:
+        _stop_children(children)
+        if broker:
+            broker.stop()
+        if pg:
+            pg.stop()
+        print("stopped: nothing left running", flush=True)
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in children.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _print_urls(ports: dict[str, int], bootstrap: str, database_url: str, logs_dir: Path) -> None:
+    i, r, ro, n = (f"http://127.0.0.1:{ports[s]}" for s in SERVICES)
+    db_shown = database_url.split("?")[0]
+    print(
+        f"""
+thaogo is running (Ctrl-C stops everything).
+
+  Web form (businesses)      {i}/
+  Intake API (OpenAPI)       {i}/docs
+  Report page (weekly)       {ro}/reports
+  Reporting API (OpenAPI)    {ro}/docs
+  Router API                 {r}/docs
+  Notify API                 {n}/docs
+  Metrics                    {i}/metrics  {r}/metrics  {ro}/metrics  {n}/metrics
+  Kafka broker               {bootstrap}
+  PostgreSQL                 {db_shown}
+  Logs                       {logs_dir}
+
+Try it:  thaogo demo --url {i}
+""",
+        flush=True,
+    )
+
+
+# --- thaogo demo -----------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
+    from services.demo import demo_submissions
+
+    ok = 0
+    with httpx.Client(base_url=args.url, timeout=10) as client:
+        for body in demo_submissions():
+            r = client.post("/v1/difficulties", json=body,
+                            headers={"Accept-Language": "en"})
+            if r.status_code == 202:
+                ok += 1
+                answer = r.json()
+                print(f"202  {answer['tracking_code']}  {body['province']:<12} "
+                      f"{body.get('zone_type') or '-':<4} {body['title'][:60]}")
+            else:
+                print(f"{r.status_code}  {body['title'][:60]}: {r.text[:200]}")
+    print(f"{ok} difficulties accepted")
+    return 0 if ok else 1
+
+
+# --- argument parsing --------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="thaogo", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start everything on this machine (embedded broker and db)")
+    up.add_argument("--data-dir", default="./.thaogo")
+    up.add_argument("--kafka-port", type=int, default=9092)
+    for svc in SERVICES:
+        up.add_argument(f"--{svc}-port", type=int, default=DEFAULT_PORTS[svc])
+    up.set_defaults(func=cmd_up)
+
+    run = sub.add_parser("run", help="run one service in the foreground")
+    run.add_argument("service", choices=SERVICES)
+    run.add_argument("--port", type=int, default=None)
+    run.set_defaults(func=cmd_run)
+
+    mig = sub.add_parser("migrate", help="apply every service's database migrations")
+    mig.add_argument("--database-url", default=None)
+    mig.set_defaults(func=cmd_migrate)
+
+    top = sub.add_parser("topics", help="create or check the topics and their partitions")
+    top.add_argument("--bootstrap", default=None)
+    top.set_defaults(func=cmd_topics)
+
+    cfg = sub.add_parser("config", help="province configuration")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    chk = cfg_sub.add_parser("check", help="validate a configuration directory")
+    chk.add_argument("dir", nargs="?", default=None)
+    chk.set_defaults(func=cmd_config_check)
+
+    demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces")
+    demo.add_argument("--url", default="http://127.0.0.1:8001")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        return int(args.func(args))
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,463 @@
+"""Event schemas for every topic, one pydantic model per (type, version).
+
+Events travel in CloudEvents 1.0 binary content mode: the JSON body is the
+event's data, and the attributes (`id`, `source`, `type`, `time`, `subject`)
+are Kafka headers `ce_id`, `ce_source`, ... The message key is the difficulty
+id (or, for events not about one difficulty, the natural key named below).
+
+Consumers deduplicate on `ce_id`. Producers derive `ce_id` deterministically
+from what caused the event wherever a retry could re-emit it, so a replay
+carries the same id and is recognised downstream.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from shared import topics
+
+SPEC_VERSION = "1.0"
+CE_TYPE_PREFIX = "vn.thaogo."
+# Namespace for deterministic event ids (uuid5 of a cause).
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c2f0e-5b0a-4e53-9a43-3c1d1f0a7b11")
+
+
+# --- closed vocabularies (with Vietnamese and English labels) -----------------
+
+
+class ZoneType(StrEnum):
+    KCN = "KCN"  # khu công nghiệp, industrial park
+    KKT = "KKT"  # khu kinh tế, economic zone
+    CCN = "CCN"  # cụm công nghiệp, industrial cluster
+    NONE = "NONE"  # ngoài khu, cụm công nghiệp
+
+
+ZONE_TYPE_LABELS: dict[ZoneType, tuple[str, str]] = {
+    ZoneType.KCN: ("Khu công nghiệp", "Industrial park"),
+    ZoneType.KKT: ("Khu kinh tế", "Economic zone"),
+    ZoneType.CCN: ("Cụm công nghiệp", "Industrial cluster"),
+    ZoneType.NONE: ("Ngoài khu, cụm công nghiệp", "Outside parks and clusters"),
+}
+
+
+class Category(StrEnum):
+    RAW_MATERIALS = "raw_materials"
+    GOODS_TRANSPORT = "goods_transport"
+    PRODUCTION_PLAN = "production_plan"
+    LABOUR = "labour"
+    HEALTH_SAFETY = "health_safety"
+    FINANCE_CREDIT = "finance_credit"
+    SOCIAL_SECURITY = "social_security"
+    TAX = "tax"
+    EXPORT_MARKET = "export_market"
+    ADMIN_PROCEDURE = "admin_procedure"
+    INVESTMENT_PROJECT = "investment_project"
+    LAND_CONSTRUCTION = "land_construction"
+    OTHER = "other"
+
+
+CATEGORY_LABELS: dict[Category, tuple[str, str]] = {
+    Category.RAW_MATERIALS: ("Nguyên liệu sản xuất, chuỗi cung ứng", "Raw materials, supply chain"),
+    Category.GOODS_TRANSPORT: ("Lưu thông hàng hóa, vận tải", "Moving goods, transport permits"),
+    Category.PRODUCTION_PLAN: (
+        "Phương án sản xuất (3 tại chỗ, an toàn)",
+        "Production plans (3 on-site, safe production)",
+    ),
+    Category.LABOUR: ("Lao động", "Labour"),
+    Category.HEALTH_SAFETY: ("Y tế, phòng chống dịch", "Health and epidemic safety"),
+    Category.FINANCE_CREDIT: ("Tài chính, tín dụng", "Finance and credit"),
+    Category.SOCIAL_SECURITY: ("An sinh xã hội, bảo hiểm", "Social security, insurance"),
+    Category.TAX: ("Thuế", "Tax"),
+    Category.EXPORT_MARKET: ("Thị trường xuất khẩu, FTA", "Export markets, FTAs"),
+    Category.ADMIN_PROCEDURE: ("Thủ tục hành chính", "Administrative procedures"),
+    Category.INVESTMENT_PROJECT: ("Dự án đầu tư", "Investment projects"),
+    Category.LAND_CONSTRUCTION: ("Đất đai, xây dựng", "Land and construction"),
+    Category.OTHER: ("Khác", "Other"),
+}
+
+
+class Kind(StrEnum):
+    DIFFICULTY = "difficulty"  # khó khăn, vướng mắc
+    RECOMMENDATION = "recommendation"  # kiến nghị
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"  # đột xuất
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+    REJECTED = "rejected"
+    REASSIGN_REQUESTED = "reassign_requested"
+
+
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.RECEIVED: ("Đã tiếp nhận", "Received"),
+    Status.ASSIGNED: ("Đã chuyển cơ quan xử lý", "Assigned"),
+    Status.ACKNOWLEDGED: ("Cơ quan đã nhận", "Acknowledged"),
+    Status.IN_PROGRESS: ("Đang xử lý", "In progress"),
+    Status.RESOLVED: ("Đã giải quyết", "Resolved"),
+    Status.ESCALATED: ("Đã chuyển cấp trên", "Escalated"),
+    Status.REJECTED: ("Từ chối", "Rejected"),
+    Status.REASSIGN_REQUESTED: ("Đề nghị chuyển cơ quan khác", "Reassignment requested"),
+}
+
+
+class AgencyLevel(StrEnum):
+    DISTRICT = "district"
+    PROVINCE = "province"
+    CENTRAL = "central"
+    TASK_FORCE = "task_force"  # the permanent deputy's triage queue, the head
+
+
+class AssignmentRole(StrEnum):
+    LEAD = "lead"  # chủ trì
+    CO_HANDLER = "co_handler"  # phối hợp
+    TRIAGE = "triage"  # the permanent deputy's queue: could not be routed
+    ESCALATION = "escalation"  # moved up a level
+    MEMBER = "member"  # a task-force member responsible by field and area
+
+
+class ActorKind(StrEnum):
+    AGENCY = "agency"
+    MEMBER = "member"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+AgencyId = Annotated[str, StringConstraints(pattern=topics.AGENCY_ID_PATTERN, max_length=120)]
+ShortText = Annotated[str, StringConstraints(max_length=300)]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class EventData(BaseModel):
+    """Base of every event body. Unknown fields are refused: a schema is a contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: ClassVar[str]
+    ce_type: ClassVar[str]
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+
+class Contact(BaseModel):
+    """The business's contact person. Personal data: never logged, never a label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ShortText
+    phone: ShortText | None = None
+    email: ShortText | None = None
+
+
+class DifficultyReceived(EventData):
+    """A new difficulty or recommendation, accepted by intake."""
+
+    topic: ClassVar[str] = topics.DIFFICULTY_RECEIVED
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.received.v1"
+
+    difficulty_id: uuid.UUID
+    tracking_code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{6,20}$")]
+    received_at: AwareDatetime
+    province_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")]
+    province_name: ShortText
+    # The task force the difficulty belongs to, by the province as the business named
+    # it: "binh-duong" although Bình Dương is part of TP. Hồ Chí Minh since July 2025.
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")] | None = None
+    tax_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}(-[0-9]{3})?$")]
+    enterprise_name: ShortText
+    zone_type: ZoneType | None = None
+    zone_name: ShortText | None = None
+    category: Category
+    kind: Kind
+    title: ShortText
+    description: LongText
+    urgency: Urgency = Urgency.NORMAL
+    contact: Contact
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    sector: ShortText | None = None
+    ward: ShortText | None = None
+    district: ShortText | None = None
+    channel: ShortText | None = None
+
+    def key(self) -> str:
+        return str(self.difficulty_id)
+
+
+class DifficultyAssigned(EventData):
+    """One assignment of a difficulty to one agency (or member, or triage), with why."""
+
+    topic: ClassVar[str] = topics.DIFFICULTY_ASSIGNED
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.assigned.v1"
+
+    assignment_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    province_code: str
+    agency_id: AgencyId
+    agency_level: AgencyLevel
+    role: AssignmentRole
+    member_id: str | None = None
+    rule: ShortText  # which rule matched, e.g. "zone_type:KCN->lead"
+    reason: ShortText  # human explanation, Vietnamese first
+    config_version: str
+    replaces: uuid.UUID | None = None  # the assignment this one supersedes
+    urgency: Urgency
+    kind: Kind
+    category: Category
+    zone_type: ZoneType | None = None
+    assigned_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.difficulty_id)
+
+
+class AgencyTask(EventData):
+    """What an agency must handle, self-contained: agencies read nothing else."""
+
+    topic: ClassVar[str] = "agency.<agency_id>.v1"
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "agency.task.v1"
+
+    assignment: DifficultyAssigned
+    difficulty: DifficultyReceived
+    status_url: str  # where the agency posts status updates
+
+    def key(self) -> str:
+        return str(self.assignment.difficulty_id)
+
+
+class DifficultyStatusChanged(EventData):
+    """An agency, member or operator moved a difficulty along."""
+
+    topic: ClassVar[str] = topics.DIFFICULTY_STATUS
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.status.v1"
+
+    status_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    province_code: str
+    status: Status
+    actor_kind: ActorKind
+    actor_id: str  # agency id, member id, or "operator"
+    assignment_id: uuid.UUID | None = None
+    note: LongText | None = None  # resolution note or reason
+    changed_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.difficulty_id)
+
+
+class MemberReport(EventData):
+    """A task-force member's weekly report (báo cáo tuần)."""
+
+    topic: ClassVar[str] = topics.MEMBER_REPORT
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "member.report.v1"
+
+    report_id: uuid.UUID
+    member_id: str
+    province_code: str
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    received_summary: LongText
+    solutions: LongText
+    recommendations: LongText
+    figures: dict[str, int] = Field(default_factory=dict)
+    late: bool = False
+    urgent: bool = False  # đột xuất: reported before the Friday cutoff because it cannot wait
+    submitted_at: AwareDatetime
+
+    def key(self) -> str:
+        return f"{self.province_code}:{self.week_label}"
+
+
+class BreakdownRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dimension: Literal["agency", "zone_type", "category", "total"]
+    value: str
+    received: int
+    resolved: int
+    open: int
+    overdue: int
+    escalated_central: int
+    median_resolution_hours: float | None
+    p90_resolution_hours: float | None
+
+
+class ReportItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    title: str
+    agency_id: str | None
+    status: Status
+    received_at: AwareDatetime
+
+
+class WeeklyReport(EventData):
+    """The compiled weekly rollup of one province (or its final mandate report)."""
+
+    topic: ClassVar[str] = topics.REPORT_WEEKLY
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "report.weekly.v1"
+
+    report_id: uuid.UUID
+    province_code: str
+    week_label: str  # ISO week of the closing Friday, "2026-W48"; "final" for a mandate report
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    generated_at: AwareDatetime
+    final: bool = False
+    rows: list[BreakdownRow]
+    urgent_items: list[ReportItem]
+    recommendations: list[ReportItem]
+    members_reported: list[str]
+    members_missing: list[str]
+    page_url: str | None = None
+
+    def key(self) -> str:
+        return f"{self.province_code}:{self.week_label}"
+
+
+class NotificationSent(EventData):
+    """Audit of one delivered message. Recipients are referred to by role id, not address."""
+
+    topic: ClassVar[str] = topics.NOTIFICATION_SENT
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "notification.sent.v1"
+
+    notification_key: ShortText  # deterministic: what, about which, for whom, for which window
+    kind: ShortText
+    channel: ShortText
+    recipient_id: ShortText  # agency id or member id, never an address
+    province_code: str | None = None
+    difficulty_id: uuid.UUID | None = None
+    week_label: str | None = None
+    attempts: int = Field(ge=1)
+    sent_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.difficulty_id) if self.difficulty_id else self.notification_key
+
+
+EVENT_TYPES: tuple[type[EventData], ...] = (
+    DifficultyReceived,
+    DifficultyAssigned,
+    AgencyTask,
+    DifficultyStatusChanged,
+    MemberReport,
+    WeeklyReport,
+    NotificationSent,
+)
+BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
+
+
+# --- CloudEvents binary mode -------------------------------------------------
+
+E = TypeVar("E", bound=EventData)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope(Generic[E]):
+    """One event with its CloudEvents attributes."""
+
+    id: str
+    source: str
+    time: datetime
+    data: E
+
+    @property
+    def type(self) -> str:
+        return self.data.ce_type
+
+    @property
+    def subject(self) -> str:
+        return self.data.key()
+
+
+class DecodeError(ValueError):
+    """A message that is not a valid event of the expected type; goes to the DLQ."""
+
+
+def deterministic_id(*parts: object) -> str:
+    """An event id derived from what caused the event, stable across retries."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+def new_envelope(data: E, *, source: str, event_id: str | None = None) -> Envelope[E]:
+    return Envelope(
+        id=event_id or str(uuid.uuid4()), source=source, time=datetime.now(UTC), data=data
+    )
+
+
+def encode_headers(env: Envelope[Any]) -> dict[str, str]:
+    return {
+        "ce_specversion": SPEC_VERSION,
+        "ce_id": env.id,
+        "ce_source": env.source,
+        "ce_type": env.type,
+        "ce_time": env.time.isoformat(),
+        "ce_subject": env.subject,
+        "content-type": "application/json",
+    }
+
+
+def encode_body(data: EventData) -> bytes:
+    return data.model_dump_json().encode()
+
+
+def _header_map(headers: Any) -> dict[str, str]:
+    if isinstance(headers, dict):
+        items = headers.items()
+    else:
+        items = headers or ()
+    out: dict[str, str] = {}
+    for k, v in items:
+        out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
+    return out
+
+
+def decode(model: type[E], value: bytes | None, headers: Any) -> Envelope[E]:
+    """Parse one Kafka record into an envelope of `model`, or raise DecodeError with why."""
+    h = _header_map(headers)
+    ce_id = h.get("ce_id")
+    if not ce_id:
+        raise DecodeError("missing header ce_id")
+    ce_type = h.get("ce_type")
+    if ce_type != model.ce_type:
+        raise DecodeError(f"header ce_type is {ce_type!r}, expected {model.ce_type!r}")
+    if value is None:
+        raise DecodeError("empty message value")
+    try:
+        time = datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else datetime.now(UTC)
+    except ValueError as e:
+        raise DecodeError(f"header ce_time is not an ISO 8601 time: {e}") from e
+    try:
+        data = model.model_validate_json(value)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(body)"
+        raise DecodeError(f"{loc}: {first['msg']} ({e.error_count()} error(s))") from e
+    return Envelope(id=ce_id, source=h.get("ce_source", ""), time=time, data=data)
+
+
+def json_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return json.loads(json.dumps(schema))
+
+
+def iso_week_label(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"

@@ -1,0 +1,66 @@
+"""The HTTP side every service shares: health, readiness and metrics endpoints,
+and a lifespan that starts and stops the service's resources in order.
+
+`/healthz` answers while the process is alive; `/readyz` only while the broker
+and the database are reachable, so an orchestrator sends no traffic before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+from shared import metrics
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+Lifespan = Callable[[FastAPI], Any]
+
+
+def create_app(
+    *,
+    service: str,
+    registry: CollectorRegistry,
+    lifespan: Callable[[FastAPI], Any],
+    readiness: ReadinessCheck,
+    title: str,
+    description: str = "",
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=metrics.VERSION,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Readiness: broker and database reachable",
+        responses={503: {"description": "Not ready"}},
+    )
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(registry), media_type=metrics.CONTENT_TYPE)
+
+    return app
+
+
+@asynccontextmanager
+async def nothing(_: FastAPI) -> AsyncIterator[None]:
+    yield

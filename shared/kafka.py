@@ -1,0 +1,333 @@
+"""Kafka plumbing every service shares: the broker factory, the emitter and the
+batch processor that turns a pure-ish handler into an at-least-once consumer.
+
+Commit policy (named, deliberate): `COMMIT_AFTER_EFFECTS`. A batch's offsets are
+committed only after the handler returned, that is after its database
+transaction committed and every message it emitted was acknowledged by the
+broker. A crash before the commit replays the batch; consumers are idempotent
+on the CloudEvents id, and producers derive ids from causes, so a replay has no
+second effect. The embedded broker has no idempotent producer, so nothing here
+relies on broker-side exactly-once.
+
+Failures are sorted in two:
+- infrastructure (database or broker unreachable, timeouts): the batch is
+  retried with capped exponential backoff, forever, because the data is fine;
+- the data (cannot be decoded, or the handler raised on it): that record, and
+  only it, goes to `<topic>.dlq` with the reason in headers; the rest proceeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic
+
+import asyncpg
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, TopicPartition
+from faststream.kafka.message import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from shared import topics
+from shared.events import DecodeError, E, EventData, Envelope, decode, encode_body, encode_headers
+from shared.metrics import ConsumerMetrics
+
+log = logging.getLogger("thaogo.kafka")
+
+COMMIT_AFTER_EFFECTS = AckPolicy.NACK_ON_ERROR
+"""Commit after the handler's effects are durable; on an error, seek back and retry."""
+
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def make_broker(
+    bootstrap: str, *, client_id: str, registry: CollectorRegistry, graceful_timeout: float = 20.0
+) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        # The embedded broker rejects InitProducerId; duplicates are handled by
+        # idempotent consumers instead (see the module docstring).
+        enable_idempotence=False,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+        graceful_timeout=graceful_timeout,
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=client_id)],
+        logger=logging.getLogger(f"thaogo.faststream.{client_id}"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class Emitter:
+    """Publishes the messages of one batch concurrently and awaits their
+    acknowledgements together, which is what makes batching fast without giving
+    up at-least-once: `flush()` returns only once the broker has every message."""
+
+    def __init__(self, broker: KafkaBroker, *, source: str) -> None:
+        self.broker = broker
+        self.source = source
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def emit(
+        self,
+        data: EventData,
+        *,
+        event_id: str,
+        topic: str | None = None,
+        time: datetime | None = None,
+    ) -> None:
+        env: Envelope[EventData] = Envelope(
+            id=event_id, source=self.source, time=time or _now(), data=data
+        )
+        await self.emit_raw(
+            topic or data.topic, data.key().encode(), encode_body(data), encode_headers(env)
+        )
+
+    async def emit_raw(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]
+    ) -> None:
+        fut = await self.broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
+        self._pending.append(fut)
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+    def discard(self) -> None:
+        for fut in self._pending:
+            fut.cancel()
+        self._pending = []
+
+
+def _now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+async def dead_letter(emitter: Emitter, rec: Record, *, group: str, reason: str) -> None:
+    headers = {k: v.decode("utf-8", "replace") for k, v in rec.headers}
+    headers.update(
+        {
+            "x-dlq-reason": reason[:1000],
+            "x-dlq-source-topic": rec.topic,
+            "x-dlq-source-partition": str(rec.partition),
+            "x-dlq-source-offset": str(rec.offset),
+            "x-dlq-consumer-group": group,
+        }
+    )
+    await emitter.emit_raw(topics.dlq(rec.topic), rec.key, rec.value, headers)
+
+
+Handler = Callable[[list[Envelope[E]], Emitter], Awaitable[int]]
+"""Applies a batch of decoded events; returns how many were duplicates (already applied).
+It must be idempotent on `Envelope.id` and make its effects durable before returning
+(database committed; emitted messages are flushed by the processor afterwards)."""
+
+
+@dataclass
+class BatchProcessor(Generic[E]):
+    """Wires one handler into a FastStream batch subscriber (see the module docstring)."""
+
+    group_id: str
+    model: type[E]
+    handle: Handler[E]
+    broker: KafkaBroker
+    metrics: ConsumerMetrics
+    source: str
+    max_backoff_s: float = 5.0
+    _failures: int = field(default=0, init=False)
+
+    async def __call__(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = [
+            Record(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers or ()))
+            for r in (raw if isinstance(raw, tuple) else (raw,))
+        ]
+        started = time.perf_counter()
+        try:
+            await self.process(records)
+        except INFRA_ERRORS as e:
+            # Seek back (the ack policy nacks) after a pause, so an outage is not a hot loop.
+            self._failures += 1
+            delay = min(self.max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
+            log.warning(
+                "batch failed, will retry",
+                extra={"group": self.group_id, "error": type(e).__name__, "retry_in_s": delay},
+            )
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            raise
+        self._failures = 0
+        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
+        self._record_lag(message, records)
+
+    async def process(self, records: list[Record]) -> None:
+        emitter = Emitter(self.broker, source=self.source)
+        good: list[tuple[Record, Envelope[E]]] = []
+        for rec in records:
+            try:
+                good.append((rec, decode(self.model, rec.value, rec.headers)))
+            except DecodeError as e:
+                await self._dead_letter(emitter, rec, f"decode: {e}")
+        try:
+            duplicates = await self.handle([env for _, env in good], emitter)
+        except INFRA_ERRORS:
+            emitter.discard()
+            raise
+        except Exception:
+            # Something in the data made the handler fail: find which record, one at a
+            # time, so one poison event does not hold its partition up.
+            log.exception("batch handler failed; retrying record by record",
+                          extra={"group": self.group_id})
+            emitter.discard()
+            emitter = Emitter(self.broker, source=self.source)
+            for rec in records:
+                if not any(r is rec for r, _ in good):
+                    await self._dead_letter(emitter, rec, "decode: see first attempt")
+            duplicates = await self._one_by_one(good, emitter)
+        await emitter.flush()
+        topic = records[0].topic if records else ""
+        processed = len(good) - duplicates
+        if processed:
+            self.metrics.consumed.labels(topic, "processed").inc(processed)
+        if duplicates:
+            self.metrics.consumed.labels(topic, "duplicate").inc(duplicates)
+
+    async def _one_by_one(self, good: list[tuple[Record, Envelope[E]]], emitter: Emitter) -> int:
+        duplicates = 0
+        for rec, env in good:
+            try:
+                duplicates += await self.handle([env], emitter)
+            except INFRA_ERRORS:
+                emitter.discard()
+                raise
+            except Exception as e:
+                await self._dead_letter(emitter, rec, f"handler: {type(e).__name__}: {e}")
+        return duplicates
+
+    async def _dead_letter(self, emitter: Emitter, rec: Record, reason: str) -> None:
+        log.warning(
+            "message dead-lettered",
+            extra={"group": self.group_id, "topic": rec.topic, "partition": rec.partition,
+                   "offset": rec.offset, "reason": reason[:300]},
+        )
+        await dead_letter(emitter, rec, group=self.group_id, reason=reason)
+        self.metrics.dead_lettered.labels(rec.topic).inc()
+        self.metrics.consumed.labels(rec.topic, "dead_lettered").inc()
+
+    def _record_lag(self, message: KafkaMessage, records: list[Record]) -> None:
+        consumer: Any = getattr(message, "consumer", None)
+        if consumer is None or not records:
+            return
+        lag_by_topic: dict[str, int] = {}
+        try:
+            for tp in consumer.assignment():
+                high = consumer.highwater(tp)
+                pos = consumer._subscription.subscription.assignment.state_value(tp)
+                if high is None or pos is None or pos.position is None:
+                    continue
+                lag_by_topic[tp.topic] = lag_by_topic.get(tp.topic, 0) + max(0, high - pos.position)
+        except Exception:  # lag is best effort; never fail a batch over a gauge
+            return
+        for topic, lag in lag_by_topic.items():
+            self.metrics.lag.labels(self.group_id, topic).set(lag)
+
+
+def subscribe(
+    broker: KafkaBroker,
+    processor: BatchProcessor[Any],
+    *,
+    topic: str,
+    group_id: str,
+    ack_policy: AckPolicy,
+    max_records: int = 500,
+    description: str = "",
+) -> None:
+    """Register a batch subscriber. `group_id` and `ack_policy` are required on purpose:
+    each service states its consumer group and commit decision where it wires it."""
+    if group_id != processor.group_id:
+        raise ValueError("group_id must match the processor's")
+
+    async def on_batch(message: KafkaMessage) -> None:
+        await processor(message)
+
+    from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
+
+    on_batch.__annotations__["message"] = KafkaMessageParam
+    broker.subscriber(
+        topic,
+        group_id=group_id,
+        ack_policy=ack_policy,
+        batch=True,
+        max_records=max_records,
+        auto_offset_reset="earliest",
+        max_poll_interval_ms=300_000,
+        title=f"{group_id}:{topic}",
+        description=description or processor.model.__doc__ or "",
+    )(on_batch)
+
+
+async def ensure_topics(bootstrap: str, specs: Sequence[topics.TopicSpec]) -> dict[str, str]:
+    """Create missing topics; report each as created, ok, or a partition mismatch."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="thaogo-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [NewTopic(s.name, s.partitions, 1) for s in missing], timeout_ms=30_000
+            )
+        report = {s.name: "created" for s in missing}
+        present = [s for s in specs if s.name in existing]
+        if present:
+            described = await admin.describe_topics([s.name for s in present])
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            for s in present:
+                n = counts.get(s.name, 0)
+                report[s.name] = "ok" if n == s.partitions else f"has {n} partitions, want {s.partitions}"
+        return report
+    finally:
+        await admin.close()
+
+
+__all__ = [
+    "COMMIT_AFTER_EFFECTS",
+    "BatchProcessor",
+    "Emitter",
+    "Record",
+    "TopicPartition",
+    "make_broker",
+    "subscribe",
+]

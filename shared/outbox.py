@@ -1,0 +1,195 @@
+"""Transactional outbox: an event is written to `<schema>.outbox` in the same
+transaction as the state it describes, and a relay publishes it afterwards.
+
+What is accepted is therefore durable before anyone is told so, and it reaches
+the broker even if the broker was down at the time: the relay retries with
+backoff until the broker acknowledges, and only then marks the rows sent.
+
+One relay per schema publishes at a time (a PostgreSQL advisory lock held on
+its own connection elects it), which keeps the order of `seq` and hence the
+order of events of one difficulty. Other replicas wait to take over; a dead
+leader's lock is released with its connection. The relay wakes on
+LISTEN/NOTIFY, with a slow poll only as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+
+from shared import db
+from shared.events import Envelope, encode_body, encode_headers
+
+log = logging.getLogger("thaogo.outbox")
+
+OUTBOX_DDL = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        bigserial PRIMARY KEY,
+    event_id   text NOT NULL UNIQUE,
+    topic      text NOT NULL,
+    key        bytea,
+    headers    jsonb NOT NULL,
+    body       bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+"""
+
+
+def channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def enqueue(
+    conn: asyncpg.Connection, *, schema: str, events: Sequence[Envelope[Any]],
+    topic: str | None = None,
+) -> int:
+    """Add events to the outbox inside the caller's transaction; returns how many were new.
+    An event id already in the outbox is skipped, so enqueueing is idempotent."""
+    inserted = await conn.fetch(
+        f'INSERT INTO "{schema}".outbox (event_id, topic, key, headers, body)'
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::bytea[])"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        [env.id for env in events],
+        [topic or env.data.topic for env in events],
+        [env.data.key().encode() for env in events],
+        [encode_headers(env) for env in events],
+        [encode_body(env.data) for env in events],
+    )
+    if inserted:
+        await conn.execute(f"NOTIFY {channel(schema)}")
+    return len(inserted)
+
+
+@dataclass(frozen=True)
+class OutboxMetrics:
+    backlog: Gauge
+    oldest_age: Gauge
+    publish_seconds: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> OutboxMetrics:
+        return cls(
+            backlog=Gauge("thaogo_outbox_backlog_rows", "Outbox rows not yet published",
+                          registry=registry),
+            oldest_age=Gauge("thaogo_outbox_oldest_unsent_age_seconds",
+                             "Age of the oldest outbox row not yet published",
+                             registry=registry),
+            publish_seconds=Histogram(
+                "thaogo_outbox_publish_duration_seconds",
+                "Time to publish one outbox batch and have it acknowledged",
+                registry=registry,
+                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            ),
+        )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        schema: str,
+        broker: KafkaBroker,
+        metrics: OutboxMetrics,
+        batch_size: int = 1000,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.broker = broker
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self.lock_key = int.from_bytes(
+            hashlib.sha256(f"{schema}.outbox".encode()).digest()[:8], "big", signed=True
+        )
+
+    async def run(self) -> None:
+        """Run forever: take leadership, then relay; on any connection loss, start over."""
+        failures = 0
+        while True:
+            try:
+                await self._lead_and_relay()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                failures += 1
+                delay = min(5.0, 0.2 * 2 ** min(failures, 5))
+                log.warning("outbox relay interrupted", extra={"schema": self.schema,
+                            "error": type(e).__name__, "retry_in_s": delay})
+                await asyncio.sleep(delay)
+
+    async def _lead_and_relay(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        await db.init_connection(conn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                await asyncio.sleep(2.0)  # another replica is relaying; wait to take over
+            await conn.add_listener(channel(self.schema), self._on_notify)
+            log.info("outbox relay leading", extra={"schema": self.schema})
+            while True:
+                sent = await self.relay_once(conn)
+                if sent < self.batch_size:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def relay_once(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            f'SELECT seq, topic, key, headers, body FROM "{self.schema}".outbox'
+            " WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+            self.batch_size,
+        )
+        await self._update_gauges(conn, pending=len(rows))
+        if not rows:
+            return 0
+        started = time.perf_counter()
+        futures = []
+        for r in rows:
+            futures.append(
+                await self.broker.publish(
+                    r["body"], r["topic"], key=r["key"], headers=r["headers"], no_confirm=True
+                )
+            )
+        # Every message acknowledged before any is marked: a crash here republishes
+        # the batch with the same event ids, which consumers recognise.
+        await asyncio.gather(*futures)
+        self.metrics.publish_seconds.observe(time.perf_counter() - started)
+        await conn.execute(
+            f'UPDATE "{self.schema}".outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])',
+            [r["seq"] for r in rows],
+        )
+        return len(rows)
+
+    async def _update_gauges(self, conn: asyncpg.Connection, *, pending: int) -> None:
+        if pending == 0:
+            self.metrics.backlog.set(0)
+            self.metrics.oldest_age.set(0)
+            return
+        row = await conn.fetchrow(
+            f'SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age'
+            f' FROM "{self.schema}".outbox WHERE sent_at IS NULL'
+        )
+        if row is not None:
+            self.metrics.backlog.set(row["n"])
+            self.metrics.oldest_age.set(float(row["age"] or 0))

@@ -1,0 +1,119 @@
+"""What every service's composition root shares: a runtime holding the broker,
+the pool and background tasks, started and stopped in order by the FastAPI
+lifespan. Nothing connects at import time; `main.build()` only wires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+
+from shared import db, logs
+from shared.metrics import ConsumerMetrics, new_registry
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("thaogo.service")
+
+BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
+
+
+def migrations_dir(service: str) -> Path:
+    return Path(str(files(f"services.{service}").joinpath("migrations")))
+
+
+@dataclass
+class Runtime:
+    """The live resources of one service process."""
+
+    service: str
+    settings: ServiceSettings
+    registry: CollectorRegistry
+    broker: KafkaBroker
+    consumer_metrics: ConsumerMetrics
+    pool: db.Pool | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, service: str, settings: ServiceSettings, broker_factory: Callable[
+        [CollectorRegistry], KafkaBroker]) -> Runtime:
+        registry = new_registry(service)
+        return cls(
+            service=service,
+            settings=settings,
+            registry=registry,
+            broker=broker_factory(registry),
+            consumer_metrics=ConsumerMetrics.create(registry),
+        )
+
+    def db(self) -> db.Pool:
+        if self.pool is None:
+            raise RuntimeError("database pool not started")
+        return self.pool
+
+    async def readiness(self) -> dict[str, bool]:
+        broker_ok = False
+        with contextlib.suppress(Exception):
+            broker_ok = bool(await self.broker.ping(timeout=2.0))
+        db_ok = self.pool is not None and await db.ping(self.pool)
+        return {"broker": broker_ok, "database": db_ok}
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await db.create_pool(
+            s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max
+        )
+        async with self.pool.acquire() as conn:
+            await db.migrate(conn, schema=self.service, folder=migrations_dir(self.service))
+        await self.broker.start()
+        for task in self.background:
+            self.tasks.append(asyncio.create_task(self._guard(task), name=task.__name__))
+        log.info("service started", extra={"port": s.http_port})
+
+    async def _guard(self, task: BackgroundTask) -> None:
+        # A background loop that dies is restarted after a pause, not silently lost.
+        while True:
+            try:
+                await task(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task failed; restarting", extra={"task": task.__name__})
+                await asyncio.sleep(2)
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        # Stopping the broker lets in-flight batches finish and commit first.
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("service stopped")
+
+    def lifespan(self) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+        @contextlib.asynccontextmanager
+        async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+            logs.configure(self.service, self.settings.log_level)
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return _lifespan

