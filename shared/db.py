@@ -14,13 +14,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
 log = logging.getLogger("thaogo.db")
 
-Pool = asyncpg.Pool
+Pool: TypeAlias = asyncpg.Pool
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -28,9 +28,14 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, schema: str | None = None
+) -> Pool:
+    # With `schema`, the service's own tables resolve unqualified (its SQL names no schema).
+    server_settings = {"search_path": f'"{schema}", public'} if schema else None
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60,
+        server_settings=server_settings,
     )
     assert pool is not None
     return pool

@@ -12,7 +12,6 @@ carries the same id and is recognised downstream.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -419,10 +418,7 @@ def encode_body(data: EventData) -> bytes:
 
 
 def _header_map(headers: Any) -> dict[str, str]:
-    if isinstance(headers, dict):
-        items = headers.items()
-    else:
-        items = headers or ()
+    items = headers.items() if isinstance(headers, dict) else headers or ()
     out: dict[str, str] = {}
     for k, v in items:
         out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
@@ -451,11 +447,6 @@ def decode(model: type[E], value: bytes | None, headers: Any) -> Envelope[E]:
         loc = ".".join(str(p) for p in first["loc"]) or "(body)"
         raise DecodeError(f"{loc}: {first['msg']} ({e.error_count()} error(s))") from e
     return Envelope(id=ce_id, source=h.get("ce_source", ""), time=time, data=data)
-
-
-def json_schema_of(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    return json.loads(json.dumps(schema))
 
 
 def iso_week_label(d: date) -> str:

@@ -36,7 +36,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from shared import topics
-from shared.events import DecodeError, E, EventData, Envelope, decode, encode_body, encode_headers
+from shared.events import DecodeError, E, Envelope, EventData, decode, encode_body, encode_headers
 from shared.metrics import ConsumerMetrics
 
 log = logging.getLogger("thaogo.kafka")
@@ -73,6 +73,8 @@ def make_broker(
         graceful_timeout=graceful_timeout,
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=client_id)],
         logger=logging.getLogger(f"thaogo.faststream.{client_id}"),
+        # One line per message would drown the logs at this volume; DEBUG shows them.
+        log_level=logging.DEBUG,
     )
 
 
@@ -316,7 +318,9 @@ async def ensure_topics(bootstrap: str, specs: Sequence[topics.TopicSpec]) -> di
             counts = {d["topic"]: len(d["partitions"]) for d in described}
             for s in present:
                 n = counts.get(s.name, 0)
-                report[s.name] = "ok" if n == s.partitions else f"has {n} partitions, want {s.partitions}"
+                report[s.name] = (
+                    "ok" if n == s.partitions else f"has {n} partitions, want {s.partitions}"
+                )
         return report
     finally:
         await admin.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -17,7 +18,6 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 
 __all__ = ["CONTENT_TYPE", "ConsumerMetrics", "new_registry", "render"]
 
@@ -28,9 +28,9 @@ def new_registry(service: str) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
-    Gauge(
-        "thaogo_build_info", "Build of the running service", ["service", "version"], registry=registry
-    ).labels(service, VERSION).set(1)
+    build = Gauge("thaogo_build_info", "Build of the running service", ["service", "version"],
+                  registry=registry)
+    build.labels(service, VERSION).set(1)
     return registry
 
 

@@ -137,8 +137,11 @@ class OutboxRelay:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         await db.init_connection(conn)
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
-                await asyncio.sleep(2.0)  # another replica is relaying; wait to take over
+            # Another replica is relaying: poll for its lock (no notification exists for it).
+            while not await conn.fetchval(  # noqa: ASYNC110
+                "SELECT pg_try_advisory_lock($1)", self.lock_key
+            ):
+                await asyncio.sleep(2.0)
             await conn.add_listener(channel(self.schema), self._on_notify)
             log.info("outbox relay leading", extra={"schema": self.schema})
             while True:

@@ -72,7 +72,7 @@ class Runtime:
     async def start(self) -> None:
         s = self.settings
         self.pool = await db.create_pool(
-            s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max
+            s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, schema=self.service
         )
         async with self.pool.acquire() as conn:
             await db.migrate(conn, schema=self.service, folder=migrations_dir(self.service))

@@ -11,7 +11,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from services.router import logic, store
 from shared import topics
 from shared.db import Pool
-from shared.service import Runtime
 from shared.events import (
     AgencyTask,
     AssignmentRole,
@@ -24,6 +23,7 @@ from shared.events import (
 )
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder
+from shared.service import Runtime
 
 
 @dataclass(frozen=True)
@@ -143,18 +143,23 @@ class RouterHandlers:
         ] or held[:1]
         now = datetime.now(UTC)
         if change.status == Status.ESCALATED:
+            if cfg is None:
+                return []  # no configuration for the province: nowhere to escalate to
             return [
-                logic.escalate(a, d, cfg, config_version=configs.version, now=now,
-                               reason=change.note or "")
+                logic.escalate(a, d.category, cfg, config_version=configs.version, now=now,
+                               note=change.note)
                 for a in mine
             ]
         return [
-            logic.reassign(a, d, cfg, config_version=configs.version, now=now,
-                           requested_by=change.actor_id, reason=change.note or "")
+            new
             for a in mine
+            for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
+                                      now=now, note=change.note)
         ]
 
-    async def _publish(self, emitter: Emitter, a: DifficultyAssigned, d: DifficultyReceived) -> None:
+    async def _publish(
+        self, emitter: Emitter, a: DifficultyAssigned, d: DifficultyReceived
+    ) -> None:
         await emitter.emit(a, event_id=str(a.assignment_id))
         task = AgencyTask(
             assignment=a, difficulty=d, status_url=f"{self.status_url}/v1/difficulties/"

@@ -1,0 +1,126 @@
+"""Router throughput, end to end through the broker with commits, next to a bare
+aiokafka consume → decode → produce loop on the same broker in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.common import Infra, fresh_database, peak_rss_mb, produce_received, start_service
+from shared import topics
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await c.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or ())]
+        if not parts:
+            await c.topics()
+            parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or ())]
+        return dict(await c.end_offsets(parts))
+    finally:
+        await c.stop()
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+
+
+async def bare_loop(bootstrap: str, n: int) -> float:
+    """The raw limit: consume, json.loads, modify, produce, await acks, commit per getmany."""
+    scratch = "bench.bare.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    if scratch not in await admin.list_topics():
+        await admin.create_topics([NewTopic(scratch, 8, 1)])
+    await admin.close()
+    consumer = AIOKafkaConsumer(topics.DIFFICULTY_RECEIVED, bootstrap_servers=bootstrap,
+                                group_id="bench-bare", enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_poll_records=1000)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                                max_batch_size=256 * 1024, enable_idempotence=False)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    started: float | None = None
+    try:
+        while done < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            futs = []
+            for records in batch.values():
+                for rec in records:
+                    if started is None:
+                        started = time.perf_counter()
+                    body = json.loads(rec.value)
+                    body["assigned"] = True
+                    futs.append(await producer.send(scratch, json.dumps(body).encode(),
+                                                    key=rec.key, headers=rec.headers))
+            await asyncio.gather(*futs)
+            await consumer.commit()
+            done += len(futs)
+        assert started is not None
+        return n / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def watch_group(bootstrap: str, group: str, topic: str, n_total: int,
+                      timeout: float) -> tuple[float, list[tuple[float, int]]]:
+    """Sample the group's committed offsets; returns steady-state rate (10%→90%)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    samples: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            c = await _committed(admin, group, topic)
+            samples.append((time.perf_counter(), c))
+            if c >= n_total:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    return steady_rate(samples, n_total), samples
+
+
+def steady_rate(samples: list[tuple[float, int]], n_total: int) -> float:
+    lo = next((s for s in samples if s[1] >= 0.1 * n_total), None)
+    hi = next((s for s in samples if s[1] >= 0.9 * n_total), None)
+    if lo is None or hi is None or hi[0] <= lo[0]:
+        return float("nan")
+    return (hi[1] - lo[1]) / (hi[0] - lo[0])
+
+
+def run(inf: Infra, n: int) -> dict[str, Any]:
+    ids = asyncio.run(produce_received(inf.bootstrap, n))
+    assert len(ids) == n
+    ends = asyncio.run(_end_offsets(inf.bootstrap, topics.DIFFICULTY_RECEIVED))
+    total = sum(ends.values())
+    bare = asyncio.run(bare_loop(inf.bootstrap, total))
+    db = asyncio.run(fresh_database(inf.database_url))
+    router = start_service("router", inf, db)
+    try:
+        rate, samples = asyncio.run(
+            watch_group(inf.bootstrap, "thaogo-router", topics.DIFFICULTY_RECEIVED, total,
+                        timeout=max(120.0, n / 500))
+        )
+        rss = peak_rss_mb(router.proc.pid)
+    finally:
+        router.stop()
+    complete = samples[-1][1] if samples else 0
+    return {
+        "difficulties": n,
+        "bare_loop_msgs_per_s": round(bare),
+        "router_difficulties_per_s": round(rate) if rate == rate else None,
+        "ratio": round(rate / bare, 3) if rate == rate else None,
+        "router_committed": complete,
+        "router_peak_rss_mb": rss,
+    }

@@ -1,0 +1,636 @@
+"""Routing decisions: pure functions from a difficulty and its province's configuration
+to assignments. No I/O, no clock (the caller passes `now`), no randomness: a replay of
+the same difficulty under the same configuration yields the same assignments, ids
+included.
+
+decide() — a new difficulty:
+  1. No configuration for the province -> ONE assignment to the operators' triage
+     queue (`UNCONFIGURED_TRIAGE`), rule "fallback.triage".
+  2. Zone type: the one the business gave; else the registry's type of the zone name
+     it gave (`shared.vn.zone_key`: "KCN VSIP II" == "khu công nghiệp vsip 2"); a
+     name not in the registry, or neither type nor name -> ONE assignment to the
+     permanent deputy's triage queue (`rules.triage`), rule "fallback.triage".
+  3. LEAD: `rules.lead_by_zone_type.<TYPE>`.
+  4. CO_HANDLER: each agency of `rules.co_handlers_by_category.<category>` other than
+     the lead.
+  5. MEMBER: the task-force member(s) in charge by field (category) and area (ward,
+     former district, zone), see members_for(); none -> the permanent deputy.
+
+escalate() — one level up: district -> the province lead for the zone type;
+province -> the ministry of `rules.escalation.<category>` (or `.default`); central or
+task force -> the head.
+
+reassign() — an agency asks for another agency: the case goes to the permanent
+deputy's triage queue, who decides; from triage with a target agency (the deputy or
+an operator decided) -> that agency; from triage without one -> decide() again (the
+zone registry may have learnt the zone since), refused if that still cannot route.
+
+Every assignment carries a deterministic id (`shared.events.deterministic_id` of
+difficulty, role, agency, member, replaces), the rule that matched, a reason
+(Vietnamese, " / ", English), the configuration version and `now`.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events import (
+    CATEGORY_LABELS,
+    ZONE_TYPE_LABELS,
+    AgencyLevel,
+    AssignmentRole,
+    Category,
+    DifficultyAssigned,
+    DifficultyReceived,
+    Kind,
+    Urgency,
+    ZoneType,
+    deterministic_id,
+)
+from shared.provinces import (
+    Agency,
+    ConfigSet,
+    Member,
+    Person,
+    ProvinceConfig,
+    RoutingIndex,
+    area_key,
+)
+from shared.vn import resolve_province, zone_key
+
+# The operators' queue for difficulties of a province that has no configuration.
+UNCONFIGURED_TRIAGE = "thaogo.triage"
+REASON_MAX = 300
+_SHOWN_MAX = 80  # longest piece of submitted text quoted in a reason
+
+RULE_TRIAGE = "fallback.triage"
+RULE_MEMBER_NONE = "member.none->permanent_deputy"
+
+_zone_key = functools.lru_cache(maxsize=16_384)(zone_key)
+_area_key = functools.lru_cache(maxsize=16_384)(area_key)
+_PLAN_MEMO_MAX = 50_000
+
+
+class RoutingError(ValueError):
+    """A routing request that cannot be carried out (unknown target, nowhere higher)."""
+
+
+# --- building assignments ---------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int = REASON_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(text: str) -> str:
+    return _clip(" ".join(text.split()), _SHOWN_MAX)
+
+
+def _reason(vi: str, en: str) -> str:
+    return _clip(f"{vi} / {en}")
+
+
+_FIELD_NAMES = frozenset(DifficultyAssigned.model_fields)
+_setattr = object.__setattr__
+# Fast construction (what model_construct does, without its per-field loop) is only
+# valid for a model without post-init hooks or private attributes; else the public way.
+_FAST = not DifficultyAssigned.__pydantic_post_init__ and not (
+    DifficultyAssigned.__private_attributes__
+)
+
+
+def _construct(values: dict[str, Any]) -> DifficultyAssigned:
+    """An assignment from values that are valid by construction (agency ids checked at
+    configuration load, enums, clipped text): re-validating each one would cost more
+    than the whole routing decision. Tests check the output validates."""
+    if not _FAST:
+        return DifficultyAssigned.model_construct(**values)
+    m = DifficultyAssigned.__new__(DifficultyAssigned)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", set(_FIELD_NAMES))
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
+    return m
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One assignment of a routing plan: everything but the difficulty's own fields."""
+
+    agency_id: str
+    agency_level: AgencyLevel
+    role: AssignmentRole
+    member_id: str | None
+    rule: str
+    reason: str
+
+
+def _make(
+    *,
+    difficulty_id: uuid.UUID,
+    tracking_code: str,
+    province_code: str,
+    urgency: Urgency,
+    kind: Kind,
+    category: Category,
+    zone_type: ZoneType | None,
+    step: Step,
+    config_version: str,
+    replaces: uuid.UUID | None,
+    now: datetime,
+    did: str | None = None,
+) -> DifficultyAssigned:
+    aid = deterministic_id(
+        did or str(difficulty_id), step.role.value, step.agency_id, step.member_id, replaces
+    )
+    return _construct(
+        {
+            "assignment_id": uuid.UUID(aid),
+            "difficulty_id": difficulty_id,
+            "tracking_code": tracking_code,
+            "province_code": province_code,
+            "agency_id": step.agency_id,
+            "agency_level": step.agency_level,
+            "role": step.role,
+            "member_id": step.member_id,
+            "rule": step.rule,
+            "reason": step.reason,
+            "config_version": config_version,
+            "replaces": replaces,
+            "urgency": urgency,
+            "kind": kind,
+            "category": category,
+            "zone_type": zone_type,
+            "assigned_at": now,
+        }
+    )
+
+
+def _assignments(
+    d: DifficultyReceived,
+    zone_type: ZoneType | None,
+    steps: tuple[Step, ...],
+    *,
+    config_version: str,
+    now: datetime,
+    replaces: uuid.UUID | None,
+) -> list[DifficultyAssigned]:
+    did = str(d.difficulty_id)
+    return [
+        _make(
+            difficulty_id=d.difficulty_id,
+            tracking_code=d.tracking_code,
+            province_code=d.province_code,
+            urgency=d.urgency,
+            kind=d.kind,
+            category=d.category,
+            zone_type=zone_type,
+            step=s,
+            config_version=config_version,
+            replaces=replaces,
+            now=now,
+            did=did,
+        )
+        for s in steps
+    ]
+
+
+def _following(
+    current: DifficultyAssigned,
+    agency: Agency,
+    *,
+    role: AssignmentRole,
+    rule: str,
+    reason: str,
+    config_version: str,
+    now: datetime,
+    category: Category | None = None,
+) -> DifficultyAssigned:
+    """The assignment that supersedes `current`."""
+    return _make(
+        difficulty_id=current.difficulty_id,
+        tracking_code=current.tracking_code,
+        province_code=current.province_code,
+        urgency=current.urgency,
+        kind=current.kind,
+        category=category or current.category,
+        zone_type=current.zone_type,
+        step=Step(agency.id, agency.level, role, None, _clip(rule), reason),
+        config_version=config_version,
+        replaces=current.assignment_id,
+        now=now,
+    )
+
+
+# --- choosing the configuration -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _task_force_slug(province_name: str) -> str | None:
+    try:
+        return resolve_province(province_name).task_force_slug
+    except ValueError:
+        return None
+
+
+def config_for(d: DifficultyReceived, configs: ConfigSet) -> ProvinceConfig | None:
+    """The configuration for a difficulty: by its province code, and by the task force
+    its province name designates ("Bình Dương" under code 79 -> binh-duong)."""
+    return configs.for_difficulty(d.province_code, _task_force_slug(d.province_name))
+
+
+# --- zones and members ------------------------------------------------------------------------
+
+
+def _zone(d: DifficultyReceived, idx: RoutingIndex) -> tuple[ZoneType | None, str | None]:
+    """(zone type, registered zone name): the type given wins over the registry's."""
+    if d.zone_name:
+        z = idx.zones_by_key.get(_zone_key(d.zone_name))
+        if z is not None:
+            return (d.zone_type or z.type), z.name
+    return d.zone_type, None
+
+
+def _area_keys(d: DifficultyReceived, idx: RoutingIndex, zone_name: str | None) -> frozenset[str]:
+    keys: set[str] = set()
+    for place in (d.ward, d.district):
+        if place:
+            k = _area_key(place)
+            if k:
+                keys.add(k)
+    if zone_name is not None:
+        keys |= idx.zone_area_keys.get(zone_name, frozenset())
+    return frozenset(keys)
+
+
+def _members(
+    cfg: ProvinceConfig, category: Category, area_keys: frozenset[str]
+) -> list[tuple[Person, str]]:
+    idx = cfg.index
+    in_area: dict[str, Member] = {}
+    for k in area_keys:
+        for m in idx.members_by_area.get(k, ()):
+            in_area[m.id] = m
+    # Specificity: field and area (2) > field only or area only (1) > none. A member
+    # who lists fields (or areas) is in charge of those only: a member of fields
+    # [labour] and areas [Dĩ An] does not take a labour case from Thuận An.
+    found: list[tuple[Member, int]] = []
+    for m in idx.members_by_field.get(category, ()):
+        if not m.areas:
+            found.append((m, 1))
+        elif m.id in in_area:
+            found.append((m, 2))
+    for m in in_area.values():
+        if not m.fields:
+            found.append((m, 1))
+    if not found:
+        return [(cfg.task_force.permanent_deputy, RULE_MEMBER_NONE)]
+    best = max(s for _, s in found)
+    rank = idx.member_rank
+    winners = sorted((m for m, s in found if s == best), key=lambda m: rank[m.id])
+    if best == 2:
+        return [(m, "member.field+area") for m in winners]
+    return [(m, "member.field" if m.fields else "member.area") for m in winners]
+
+
+def members_for(d: DifficultyReceived, cfg: ProvinceConfig) -> list[tuple[Person, str]]:
+    """The task-force members in charge of a difficulty, each with the rule that chose
+    them: the most specific match wins ("member.field+area" over "member.field" and
+    "member.area"), equal matches all get it; none -> the permanent deputy
+    ("member.none->permanent_deputy"). Never empty.
+
+    Areas compare with `shared.provinces.area_key` (folded, without "phường", "TP.",
+    ...): the difficulty's ward and district, and the registered zone it is in (its
+    name and former district) against each member's areas (wards, former districts,
+    zone names)."""
+    idx = cfg.index
+    _, zone_name = _zone(d, idx)
+    return _members(cfg, d.category, _area_keys(d, idx, zone_name))
+
+
+# --- decide ---------------------------------------------------------------------------------
+
+
+def _zone_phrase(zt: ZoneType, zone_name: str | None, given: str | None) -> tuple[str, str]:
+    if zt is ZoneType.NONE:
+        return "Doanh nghiệp ngoài khu, cụm công nghiệp", "Business outside parks and clusters"
+    vi, en = ZONE_TYPE_LABELS[zt]
+    if zone_name is not None:
+        return f"Doanh nghiệp trong {zone_name}", f"Business in {zone_name} ({en.lower()})"
+    article = "an" if en[0] in "AEIOU" else "a"
+    if given:
+        shown = _shown(given)
+        return (
+            f"Doanh nghiệp trong {vi.lower()} '{shown}' (chưa có trong danh mục)",
+            f"Business in {article} {en.lower()} '{shown}' (not in the registry)",
+        )
+    return f"Doanh nghiệp trong {vi.lower()}", f"Business in {article} {en.lower()}"
+
+
+def _plan(
+    cfg: ProvinceConfig,
+    zt: ZoneType,
+    zone_name: str | None,
+    given: str | None,
+    category: Category,
+    area_keys: frozenset[str],
+) -> tuple[Step, ...]:
+    """The lead, co-handler and member steps: a function of the configuration and of
+    these few inputs only, so it is memoised per configuration."""
+    idx = cfg.index
+    key = (zt, zone_name, given, category, area_keys)
+    memo: dict[tuple[object, ...], tuple[Step, ...]] = idx.memo
+    found = memo.get(key)
+    if found is not None:
+        return found
+    steps: list[Step] = []
+    lead = idx.agencies[cfg.rules.lead_by_zone_type[zt]]
+    zvi, zen = _zone_phrase(zt, zone_name, given)
+    steps.append(
+        Step(
+            lead.id,
+            lead.level,
+            AssignmentRole.LEAD,
+            None,
+            f"lead_by_zone_type.{zt.value}",
+            _reason(f"{zvi}: {lead.name_vi} chủ trì", f"{zen}: {lead.name_en} leads"),
+        )
+    )
+    cat_vi, cat_en = (x.lower() for x in CATEGORY_LABELS[category])
+    seen = {lead.id}
+    for aid in cfg.rules.co_handlers_by_category.get(category, ()):
+        if aid in seen:
+            continue
+        seen.add(aid)
+        a = idx.agencies[aid]
+        steps.append(
+            Step(
+                a.id,
+                a.level,
+                AssignmentRole.CO_HANDLER,
+                None,
+                f"co_handlers_by_category.{category.value}",
+                _reason(
+                    f"Lĩnh vực {cat_vi}: {a.name_vi} phối hợp",
+                    f"Field {cat_en}: {a.name_en} co-handles",
+                ),
+            )
+        )
+    what = {
+        "member.field+area": (f"lĩnh vực {cat_vi} trên địa bàn", f"{cat_en} in the area"),
+        "member.field": (f"lĩnh vực {cat_vi}", cat_en),
+        "member.area": ("địa bàn", "the area"),
+    }
+    for person, rule in _members(cfg, category, area_keys):
+        if rule == RULE_MEMBER_NONE:
+            agency = idx.agencies[cfg.rules.triage]
+            vi = "Không có thành viên phụ trách lĩnh vực, địa bàn này: Tổ phó Thường trực"
+            en = "No member in charge of this field and area: the permanent deputy"
+        else:
+            agency = idx.agencies[person.agency]
+            w_vi, w_en = what[rule]
+            vi = f"Thành viên phụ trách {w_vi}: {person.name}, {person.title}"
+            en = f"Member in charge of {w_en}: {person.name}, {person.title}"
+        steps.append(
+            Step(agency.id, agency.level, AssignmentRole.MEMBER, person.id, rule, _reason(vi, en))
+        )
+    plan = tuple(steps)
+    if len(memo) >= _PLAN_MEMO_MAX:
+        memo.clear()
+    memo[key] = plan
+    return plan
+
+
+def _triage(
+    d: DifficultyReceived,
+    cfg: ProvinceConfig | None,
+    vi: str,
+    en: str,
+    *,
+    rule: str,
+    config_version: str,
+    now: datetime,
+    replaces: uuid.UUID | None = None,
+) -> DifficultyAssigned:
+    step = Step(
+        cfg.rules.triage if cfg is not None else UNCONFIGURED_TRIAGE,
+        AgencyLevel.TASK_FORCE,
+        AssignmentRole.TRIAGE,
+        None,
+        rule,
+        _reason(vi, en),
+    )
+    return _assignments(
+        d, d.zone_type, (step,), config_version=config_version, now=now, replaces=replaces
+    )[0]
+
+
+def _decide(
+    d: DifficultyReceived,
+    cfg: ProvinceConfig | None,
+    *,
+    config_version: str,
+    now: datetime,
+    replaces: uuid.UUID | None,
+) -> list[DifficultyAssigned]:
+    if cfg is None:
+        code, name = d.province_code, _shown(d.province_name)
+        vi = f"Chưa có cấu hình cho tỉnh, thành phố mã {code} ({name})"
+        en = f"No configuration for province code {code} ({name})"
+    else:
+        idx = cfg.index
+        zt, zone_name = _zone(d, idx)
+        if zt is not None:
+            given = d.zone_name if zone_name is None and zt is not ZoneType.NONE else None
+            steps = _plan(cfg, zt, zone_name, given, d.category, _area_keys(d, idx, zone_name))
+            return _assignments(
+                d, zt, steps, config_version=config_version, now=now, replaces=replaces
+            )
+        if d.zone_name:
+            shown = _shown(d.zone_name)
+            vi = f"Không xác định được khu/cụm: '{shown}'"
+            en = f"Unknown zone '{shown}'"
+        else:
+            vi = "Không rõ doanh nghiệp ở trong hay ngoài khu, cụm công nghiệp"
+            en = "Zone not given: inside or outside parks and clusters unknown"
+    return [
+        _triage(
+            d,
+            cfg,
+            vi,
+            en,
+            rule=RULE_TRIAGE,
+            config_version=config_version,
+            now=now,
+            replaces=replaces,
+        )
+    ]
+
+
+def decide(
+    d: DifficultyReceived,
+    cfg: ProvinceConfig | None,
+    *,
+    config_version: str,
+    now: datetime,
+) -> list[DifficultyAssigned]:
+    """The assignments of a new difficulty (never empty): lead, co-handlers and members,
+    or one triage assignment when it cannot be routed (see the module docstring)."""
+    return _decide(d, cfg, config_version=config_version, now=now, replaces=None)
+
+
+# --- escalate -------------------------------------------------------------------------------
+
+
+def escalate(
+    current: DifficultyAssigned,
+    d_category: Category | None,
+    cfg: ProvinceConfig,
+    *,
+    config_version: str,
+    now: datetime,
+    note: str | None = None,
+) -> DifficultyAssigned:
+    """The next level up from `current` (role ESCALATION, replaces = current):
+
+    - district -> the province lead of the zone type (rule
+      "escalation.district->lead_by_zone_type.<TYPE>"); when that lead is the
+      current agency itself, on to the ministry as below;
+    - province -> `rules.escalation.<category>`, else `.default` (rule
+      "escalation.<category>" or "escalation.default");
+    - central or task force -> the head (rule "escalation.head").
+
+    Raises RoutingError when `current` is already with the head.
+    """
+    category = d_category or current.category
+    level = current.agency_level
+    idx = cfg.index
+    suffix_vi = f" ({_shown(note)})" if note else ""
+    suffix_en = suffix_vi
+    if level is AgencyLevel.DISTRICT:
+        zt = current.zone_type or ZoneType.NONE
+        lead = idx.agencies[cfg.rules.lead_by_zone_type[zt]]
+        if lead.id != current.agency_id:
+            return _following(
+                current,
+                lead,
+                role=AssignmentRole.ESCALATION,
+                rule=f"escalation.district->lead_by_zone_type.{zt.value}",
+                reason=_reason(
+                    f"Vượt thẩm quyền cấp huyện, chuyển {lead.name_vi}{suffix_vi}",
+                    f"Beyond the district's authority, to {lead.name_en}{suffix_en}",
+                ),
+                config_version=config_version,
+                now=now,
+                category=category,
+            )
+        level = AgencyLevel.PROVINCE
+    if level is AgencyLevel.PROVINCE:
+        key = category.value if category.value in cfg.rules.escalation else "default"
+        ministry = idx.agencies[cfg.rules.escalation[key]]
+        return _following(
+            current,
+            ministry,
+            role=AssignmentRole.ESCALATION,
+            rule=f"escalation.{key}",
+            reason=_reason(
+                f"Thuộc thẩm quyền Trung ương, báo cáo, đề xuất {ministry.name_vi}{suffix_vi}",
+                f"Under central authority, reported to {ministry.name_en}{suffix_en}",
+            ),
+            config_version=config_version,
+            now=now,
+            category=category,
+        )
+    head = idx.agencies[cfg.rules.head]
+    if current.agency_id == head.id:
+        raise RoutingError(f"{current.assignment_id} is already with the head ({head.id})")
+    return _following(
+        current,
+        head,
+        role=AssignmentRole.ESCALATION,
+        rule="escalation.head",
+        reason=_reason(
+            f"Báo cáo Tổ trưởng chỉ đạo giải quyết{suffix_vi}",
+            f"Reported to the head of the task force{suffix_en}",
+        ),
+        config_version=config_version,
+        now=now,
+        category=category,
+    )
+
+
+# --- reassign -------------------------------------------------------------------------------
+
+
+def reassign(
+    current: DifficultyAssigned,
+    d: DifficultyReceived,
+    cfg: ProvinceConfig | None,
+    requested_by: str,
+    *,
+    config_version: str,
+    now: datetime,
+    target_agency_id: str | None = None,
+    note: str | None = None,
+) -> list[DifficultyAssigned]:
+    """The assignment(s) superseding `current` after a reassignment request:
+
+    - with `target_agency_id` (the permanent deputy or an operator decided): that
+      agency, role LEAD (TRIAGE if it is the triage queue), rule "reassign.target";
+    - from an agency, without a target: the permanent deputy's triage queue, role
+      TRIAGE, rule "reassign.triage" — the deputy decides;
+    - from triage, without a target: decide() again under `cfg` (the zone registry may
+      know the zone now), each new assignment replacing `current`; RoutingError if it
+      still ends in triage.
+
+    Raises RoutingError for an unknown target or the agency already assigned.
+    """
+    who = _shown(requested_by)
+    extra = f" ({_shown(note)})" if note else ""
+    triage_id = cfg.rules.triage if cfg is not None else UNCONFIGURED_TRIAGE
+    if target_agency_id is not None:
+        target = cfg.agency(target_agency_id) if cfg is not None else None
+        if target is None:
+            raise RoutingError(
+                f"unknown agency {target_agency_id!r} for province {d.province_code}"
+            )
+        if target.id == current.agency_id:
+            raise RoutingError(f"{target.id} already holds assignment {current.assignment_id}")
+        role = AssignmentRole.TRIAGE if target.id == triage_id else AssignmentRole.LEAD
+        return [
+            _following(
+                current,
+                target,
+                role=role,
+                rule="reassign.target",
+                reason=_reason(
+                    f"Chuyển {target.name_vi} theo quyết định của {who}{extra}",
+                    f"Reassigned to {target.name_en} by {who}{extra}",
+                ),
+                config_version=config_version,
+                now=now,
+            )
+        ]
+    if current.agency_id != triage_id:
+        return [
+            _triage(
+                d,
+                cfg,
+                f"{who} đề nghị chuyển cơ quan khác; Tổ phó Thường trực quyết định{extra}",
+                f"{who} asked for another agency; the permanent deputy decides{extra}",
+                rule="reassign.triage",
+                config_version=config_version,
+                now=now,
+                replaces=current.assignment_id,
+            )
+        ]
+    out = _decide(d, cfg, config_version=config_version, now=now, replaces=current.assignment_id)
+    if all(a.role is AssignmentRole.TRIAGE for a in out):
+        raise RoutingError(
+            f"{d.difficulty_id} still cannot be routed automatically: give a target agency"
+        )
+    return out

@@ -1,0 +1,70 @@
+"""The AsyncAPI document of every topic, generated from the event models.
+
+Agencies read it to build their consumers: one channel per topic, including
+one `agency.<agency_id>.v1` channel per agency of the shipped configuration,
+each with the JSON schema of its payload. The CloudEvents attributes travel as
+headers (`ce_id`, `ce_type`, ...; binary content mode); the key is the
+difficulty id. `thaogo asyncapi` regenerates `shared/asyncapi.json`, and a test
+keeps the committed file current.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from shared import events, topics
+from shared.metrics import VERSION
+
+DOCUMENT = Path(__file__).with_name("asyncapi.json")
+
+_HEADERS_NOTE = (
+    " CloudEvents 1.0 in binary content mode: headers ce_specversion, ce_id (deduplicate on"
+    " it), ce_source, ce_type, ce_time, ce_subject; the message key is the difficulty id."
+)
+
+_PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
+    (topics.DIFFICULTY_RECEIVED, events.DifficultyReceived,
+     "A new difficulty or recommendation accepted by intake."),
+    (topics.DIFFICULTY_ASSIGNED, events.DifficultyAssigned,
+     "An assignment, re-assignment or escalation of a difficulty, with the rule that matched."),
+    (topics.DIFFICULTY_STATUS, events.DifficultyStatusChanged,
+     "A status change posted by an agency, a member or an operator."),
+    (topics.MEMBER_REPORT, events.MemberReport, "A task-force member's weekly report."),
+    (topics.REPORT_WEEKLY, events.WeeklyReport,
+     "The compiled weekly rollup of a province, an urgent interim, or the final report."),
+    (topics.NOTIFICATION_SENT, events.NotificationSent,
+     "Audit of every reminder or message delivered."),
+)
+
+
+def document(agency_ids: list[str]) -> dict[str, Any]:
+    broker = KafkaBroker("kafka:9092", description="The thaogo Kafka cluster")
+    for topic, model, what in _PUBLISHED:
+        broker.publisher(topic, schema=model, title=topic, description=what + _HEADERS_NOTE)
+    for agency_id in sorted(agency_ids):
+        topic = topics.agency_topic(agency_id)
+        broker.publisher(
+            topic, schema=events.AgencyTask, title=topic,
+            description=f"Tasks for {agency_id}: self-contained, the agency reads nothing else."
+            + _HEADERS_NOTE,
+        )
+    spec = AsyncAPI(
+        broker,
+        title="thaogo events",
+        version=VERSION,
+        description="Topics of thaogo, the system a province's task force uses to take in, "
+        "route, follow and report businesses' difficulties. Dead letters go to <topic>.dlq "
+        "with the reason in the x-dlq-reason header.",
+        schema_version="3.0.0",
+    )
+    data: dict[str, Any] = spec.to_specification().to_jsonable()
+    return data
+
+
+def render(agency_ids: list[str]) -> str:
+    return json.dumps(document(agency_ids), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
