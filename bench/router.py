@@ -28,13 +28,39 @@ async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await c.stop()
 
 
-async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
-    offsets = await admin.list_consumer_group_offsets(group)
-    return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+async def _committed(reader: AIOKafkaConsumer, parts: list[TopicPartition]) -> int:
+    # OffsetFetch through a consumer that never joins the group (the admin client's
+    # list_consumer_group_offsets cannot decode Tansu's answer).
+    total = 0
+    for tp in parts:
+        total += await reader.committed(tp) or 0
+    return total
 
 
-async def bare_loop(bootstrap: str, n: int) -> float:
-    """The raw limit: consume, json.loads, modify, produce, await acks, commit per getmany."""
+def router_fanout(n: int) -> float:
+    """Messages the router emits per difficulty for this benchmark's input (assignments,
+    plus an agency task for each that is not a member's), computed with its own logic."""
+    from datetime import UTC, datetime
+
+    from bench.common import difficulty
+    from services.router import logic
+    from shared.events import AssignmentRole
+    from shared.provinces import ConfigHolder
+
+    configs = ConfigHolder().current
+    out = 0
+    sample = min(n, 2000)
+    for i in range(sample):
+        d = difficulty(i)
+        for a in logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
+                              config_version=configs.version, now=datetime.now(UTC)):
+            out += 1 if a.role == AssignmentRole.MEMBER else 2
+    return out / sample
+
+
+async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench-bare") -> float:
+    """The raw limit: consume, json.loads, modify, produce `fanout` messages per input,
+    await the acknowledgements, commit per getmany."""
     scratch = "bench.bare.v1"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -42,7 +68,7 @@ async def bare_loop(bootstrap: str, n: int) -> float:
         await admin.create_topics([NewTopic(scratch, 8, 1)])
     await admin.close()
     consumer = AIOKafkaConsumer(topics.DIFFICULTY_RECEIVED, bootstrap_servers=bootstrap,
-                                group_id="bench-bare", enable_auto_commit=False,
+                                group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=1000)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
                                 max_batch_size=256 * 1024, enable_idempotence=False)
@@ -59,12 +85,13 @@ async def bare_loop(bootstrap: str, n: int) -> float:
                     if started is None:
                         started = time.perf_counter()
                     body = json.loads(rec.value)
-                    body["assigned"] = True
-                    futs.append(await producer.send(scratch, json.dumps(body).encode(),
-                                                    key=rec.key, headers=rec.headers))
+                    for copy in range(fanout):
+                        body["assigned"] = copy
+                        futs.append(await producer.send(scratch, json.dumps(body).encode(),
+                                                        key=rec.key, headers=list(rec.headers)))
             await asyncio.gather(*futs)
             await consumer.commit()
-            done += len(futs)
+            done += sum(len(r) for r in batch.values())
         assert started is not None
         return n / (time.perf_counter() - started)
     finally:
@@ -75,19 +102,21 @@ async def bare_loop(bootstrap: str, n: int) -> float:
 async def watch_group(bootstrap: str, group: str, topic: str, n_total: int,
                       timeout: float) -> tuple[float, list[tuple[float, int]]]:
     """Sample the group's committed offsets; returns steady-state rate (10%→90%)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                              enable_auto_commit=False)
+    await reader.start()
+    parts = list((await _end_offsets(bootstrap, topic)).keys())
     samples: list[tuple[float, int]] = []
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            c = await _committed(admin, group, topic)
+            c = await _committed(reader, parts)
             samples.append((time.perf_counter(), c))
             if c >= n_total:
                 break
             await asyncio.sleep(0.1)
     finally:
-        await admin.close()
+        await reader.stop()
     return steady_rate(samples, n_total), samples
 
 
@@ -105,6 +134,9 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
     ends = asyncio.run(_end_offsets(inf.bootstrap, topics.DIFFICULTY_RECEIVED))
     total = sum(ends.values())
     bare = asyncio.run(bare_loop(inf.bootstrap, total))
+    fanout = router_fanout(n)
+    bare_fanout = asyncio.run(bare_loop(inf.bootstrap, total, fanout=round(fanout),
+                                        group="bench-bare-fanout"))
     db = asyncio.run(fresh_database(inf.database_url))
     router = start_service("router", inf, db)
     try:
@@ -121,6 +153,9 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
         "bare_loop_msgs_per_s": round(bare),
         "router_difficulties_per_s": round(rate) if rate == rate else None,
         "ratio": round(rate / bare, 3) if rate == rate else None,
+        "router_messages_out_per_difficulty": round(fanout, 2),
+        "bare_loop_same_fanout_msgs_per_s": round(bare_fanout),
+        "ratio_same_fanout": round(rate / bare_fanout, 3) if rate == rate else None,
         "router_committed": complete,
         "router_peak_rss_mb": rss,
     }

@@ -112,6 +112,63 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# --- thaogo token -----------------------------------------------------------------
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from services.intake import tokens
+    from services.intake.settings import IntakeSettings
+    from shared.provinces import ConfigHolder
+
+    s = IntakeSettings()
+    kind = tokens.TokenKind.AGENCY if args.agency else tokens.TokenKind.MEMBER
+    subject = args.agency or args.member
+    try:
+        token_id, token = asyncio.run(tokens.create(
+            args.database_url or s.database_url, configs=ConfigHolder(s.config_dir).current,
+            kind=kind, subject_id=subject,
+        ))
+    except ValueError as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 2
+    print(f"token id: {token_id}  ({kind.value} {subject})", file=sys.stderr)
+    print("the token is shown once; store it now:", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from services.intake import tokens
+    from services.intake.settings import IntakeSettings
+
+    rows = asyncio.run(tokens.list_all(args.database_url or IntakeSettings().database_url))
+    for r in rows:
+        state = f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "active"
+        print(f"{r['token_id']}  {r['kind']:<6}  {r['subject_id']:<40}  "
+              f"created {r['created_at']:%Y-%m-%d %H:%M}  {state}")
+    if not rows:
+        print("no tokens", file=sys.stderr)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    import uuid
+
+    from services.intake import tokens
+    from services.intake.settings import IntakeSettings
+
+    try:
+        token_id = uuid.UUID(args.token_id)
+    except ValueError:
+        print(f"not a token id: {args.token_id!r}", file=sys.stderr)
+        return 2
+    done = asyncio.run(tokens.revoke(args.database_url or IntakeSettings().database_url,
+                                     token_id))
+    print(f"revoked {token_id}" if done else f"no active token {token_id}",
+          file=sys.stdout if done else sys.stderr)
+    return 0 if done else 1
+
+
 # --- thaogo up -------------------------------------------------------------------
 
 
@@ -231,6 +288,38 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _tail(bootstrap: str, topic: str, group: str | None, from_start: bool) -> None:
+    import json
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=bool(group),
+        auto_offset_reset="earliest" if from_start else "latest",
+    )
+    await consumer.start()
+    try:
+        async for rec in consumer:
+            headers = {k: v.decode("utf-8", "replace") for k, v in rec.headers}
+            try:
+                body = json.loads(rec.value or b"null")
+            except ValueError:
+                body = (rec.value or b"").decode("utf-8", "replace")
+            print(json.dumps({"partition": rec.partition, "offset": rec.offset,
+                              "type": headers.get("ce_type"), "id": headers.get("ce_id"),
+                              "data": body}, ensure_ascii=False), flush=True)
+    finally:
+        await consumer.stop()
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    from shared.settings import ServiceSettings
+
+    bootstrap = args.bootstrap or ServiceSettings().kafka_bootstrap
+    asyncio.run(_tail(bootstrap, args.topic, args.group, args.from_start))
+    return 0
+
+
 # --- thaogo demo -----------------------------------------------------------------
 
 
@@ -291,6 +380,29 @@ def parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("asyncapi", help="regenerate the AsyncAPI document of the topics")
     doc.add_argument("--out", default=None)
     doc.set_defaults(func=cmd_asyncapi)
+
+    tok = sub.add_parser("token", help="agency and member API tokens")
+    tok_sub = tok.add_subparsers(dest="token_command", required=True)
+    tc = tok_sub.add_parser("create", help="issue a token (printed once; only a hash is kept)")
+    who = tc.add_mutually_exclusive_group(required=True)
+    who.add_argument("--agency", help="agency id, e.g. binh-duong.bql-kcn")
+    who.add_argument("--member", help="task-force member id, e.g. binh-duong.m01")
+    tc.add_argument("--database-url", default=None)
+    tc.set_defaults(func=cmd_token_create)
+    tl = tok_sub.add_parser("list", help="list tokens (ids and holders, never the tokens)")
+    tl.add_argument("--database-url", default=None)
+    tl.set_defaults(func=cmd_token_list)
+    tr = tok_sub.add_parser("revoke", help="revoke a token at once")
+    tr.add_argument("token_id")
+    tr.add_argument("--database-url", default=None)
+    tr.set_defaults(func=cmd_token_revoke)
+
+    tail = sub.add_parser("tail", help="print the events of a topic as JSON lines")
+    tail.add_argument("topic")
+    tail.add_argument("--bootstrap", default=None)
+    tail.add_argument("--group", default=None, help="consume as this group (commits offsets)")
+    tail.add_argument("--from-start", action="store_true")
+    tail.set_defaults(func=cmd_tail)
 
     demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces")
     demo.add_argument("--url", default="http://127.0.0.1:8001")

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from shared import db
 from shared.events import Envelope, encode_body, encode_headers
+from shared.kafka import Producer
 
 log = logging.getLogger("thaogo.outbox")
 
@@ -103,12 +104,14 @@ class OutboxRelay:
         schema: str,
         broker: KafkaBroker,
         metrics: OutboxMetrics,
+        producer: Producer | None = None,
         batch_size: int = 1000,
         poll_interval_s: float = 1.0,
     ) -> None:
         self.dsn = dsn
         self.schema = schema
         self.broker = broker
+        self.producer = producer
         self.metrics = metrics
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -169,11 +172,13 @@ class OutboxRelay:
         started = time.perf_counter()
         futures = []
         for r in rows:
-            futures.append(
-                await self.broker.publish(
+            if self.producer is not None:
+                futures.append(await self.producer.send(r["topic"], r["body"], key=r["key"],
+                                                        headers=r["headers"]))
+            else:
+                futures.append(await self.broker.publish(
                     r["body"], r["topic"], key=r["key"], headers=r["headers"], no_confirm=True
-                )
-            )
+                ))
         # Every message acknowledged before any is marked: a crash here republishes
         # the batch with the same event ids, which consumers recognise.
         await asyncio.gather(*futures)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import yaml
 from pydantic import (
@@ -302,6 +302,12 @@ class ProvinceConfig(_Strict):
         if problems:
             raise ValueError("; ".join(f"{format_path(loc)}: {msg}" for loc, msg in problems[:5]))
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (not re-validated); its lookups are rebuilt, not shared with this one."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._index = None
+        return copy
 
     @property
     def slug(self) -> str:

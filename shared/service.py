@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared import db, logs
+from shared.kafka import Producer
 from shared.metrics import ConsumerMetrics, new_registry
 from shared.settings import ServiceSettings
 
@@ -40,6 +41,7 @@ class Runtime:
     registry: CollectorRegistry
     broker: KafkaBroker
     consumer_metrics: ConsumerMetrics
+    producer: Producer = field(default_factory=lambda: Producer("", client_id=""))
     pool: db.Pool | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
@@ -55,6 +57,7 @@ class Runtime:
             registry=registry,
             broker=broker_factory(registry),
             consumer_metrics=ConsumerMetrics.create(registry),
+            producer=Producer(settings.kafka_bootstrap, client_id=f"thaogo-{service}-emit"),
         )
 
     def db(self) -> db.Pool:
@@ -76,6 +79,8 @@ class Runtime:
         )
         async with self.pool.acquire() as conn:
             await db.migrate(conn, schema=self.service, folder=migrations_dir(self.service))
+        # The producer first: consumers start emitting as soon as the broker starts.
+        await self.producer.start()
         await self.broker.start()
         for task in self.background:
             self.tasks.append(asyncio.create_task(self._guard(task), name=task.__name__))
@@ -102,6 +107,8 @@ class Runtime:
         # Stopping the broker lets in-flight batches finish and commit first.
         with contextlib.suppress(Exception):
             await self.broker.stop()
+        with contextlib.suppress(Exception):
+            await self.producer.stop()
         if self.pool is not None:
             await self.pool.close()
         log.info("service stopped")

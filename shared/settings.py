@@ -21,7 +21,10 @@ from pydantic_settings import (
 COMMON_PREFIX = "THAOGO_"
 DEFAULT_KAFKA = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/thaogo"
-COMMON_FIELDS = frozenset({"kafka_bootstrap", "database_url", "config_dir", "log_level"})
+COMMON_FIELDS = frozenset({
+    "kafka_bootstrap", "database_url", "config_dir", "log_level", "kafka_security_protocol",
+    "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
+})
 
 
 class _CommonEnv(EnvSettingsSource):
@@ -35,9 +38,17 @@ class _CommonEnv(EnvSettingsSource):
 class ServiceSettings(BaseSettings):
     """Base of each service's settings; each subclass sets its own `env_prefix`."""
 
-    model_config = SettingsConfigDict(env_prefix="THAOGO_BASE_", extra="ignore")
+    # Empty values count as unset: compose passes `${VAR:-}` for channels nobody configured.
+    model_config = SettingsConfigDict(env_prefix="THAOGO_BASE_", extra="ignore",
+                                      env_ignore_empty=True)
 
     kafka_bootstrap: str = DEFAULT_KAFKA
+    # PLAINTEXT here; SASL_PLAINTEXT or SASL_SSL with SCRAM where ACLs are enforced
+    # (Strimzi KafkaUser per service).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     config_dir: Path | None = None  # province configuration; None means the shipped files
     log_level: str = "INFO"
@@ -59,6 +70,17 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         common = _CommonEnv(settings_cls, env_prefix=COMMON_PREFIX)
         return (init_settings, env_settings, common, file_secret_settings)
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """aiokafka options for authentication; empty on a plaintext cluster."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return {}
+        return {
+            "security_protocol": self.kafka_security_protocol,
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_sasl_username,
+            "sasl_plain_password": self.kafka_sasl_password,
+        }
 
     def base_url(self) -> str:
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host

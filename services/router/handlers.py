@@ -161,6 +161,11 @@ class RouterHandlers:
         self, emitter: Emitter, a: DifficultyAssigned, d: DifficultyReceived
     ) -> None:
         await emitter.emit(a, event_id=str(a.assignment_id))
+        if a.role == AssignmentRole.MEMBER:
+            # A member is a person, told by notify; the agency topic carries what the
+            # agency itself must handle (lead, co-handling, triage, escalation).
+            self.metrics.assignments.labels(a.agency_id, a.rule.split(".")[0], a.role.value).inc()
+            return
         task = AgencyTask(
             assignment=a, difficulty=d, status_url=f"{self.status_url}/v1/difficulties/"
             f"{a.difficulty_id}/status"

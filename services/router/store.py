@@ -18,23 +18,25 @@ async def already_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str
 
 
 async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], topic: str) -> None:
-    await conn.executemany(
-        "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        [(e, topic) for e in event_ids],
+    await conn.execute(
+        "INSERT INTO processed_events (event_id, topic) SELECT unnest($1::text[]), $2"
+        " ON CONFLICT DO NOTHING",
+        list(event_ids), topic,
     )
 
 
 async def save_difficulties(
     conn: asyncpg.Connection, *, difficulties: Sequence[DifficultyReceived]
 ) -> None:
-    await conn.executemany(
+    # One statement per batch (unnest), not one round trip per row.
+    await conn.execute(
         "INSERT INTO difficulties (difficulty_id, province_code, task_force, payload, received_at)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (difficulty_id) DO NOTHING",
-        [
-            (d.difficulty_id, d.province_code, d.task_force, d.model_dump(mode="json"),
-             d.received_at)
-            for d in difficulties
-        ],
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[],"
+        " $5::timestamptz[]) ON CONFLICT (difficulty_id) DO NOTHING",
+        [d.difficulty_id for d in difficulties], [d.province_code for d in difficulties],
+        [d.task_force for d in difficulties],
+        [d.model_dump(mode="json") for d in difficulties],
+        [d.received_at for d in difficulties],
     )
 
 
@@ -47,16 +49,17 @@ async def save_assignments(
             "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
             superseded,
         )
-    await conn.executemany(
+    a = assignments
+    await conn.execute(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role, level,"
         " rule, replaces, payload, assigned_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::uuid[], $9::jsonb[], $10::timestamptz[])"
         " ON CONFLICT (assignment_id) DO NOTHING",
-        [
-            (a.assignment_id, a.difficulty_id, a.agency_id, a.member_id, a.role.value,
-             a.agency_level.value, a.rule, a.replaces, a.model_dump(mode="json"), a.assigned_at)
-            for a in assignments
-        ],
+        [x.assignment_id for x in a], [x.difficulty_id for x in a], [x.agency_id for x in a],
+        [x.member_id for x in a], [x.role.value for x in a], [x.agency_level.value for x in a],
+        [x.rule for x in a], [x.replaces for x in a], [x.model_dump(mode="json") for x in a],
+        [x.assigned_at for x in a],
     )
 
 

@@ -1,0 +1,107 @@
+"""The shared consumer on the real broker: poison messages go to the DLQ with the
+reason and the rest proceed; offsets are committed only after the handler's effects."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import CollectorRegistry
+
+from bench.common import difficulty
+from shared import events, topics
+from shared.events import DifficultyReceived, Envelope
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Emitter, make_broker, subscribe
+from shared.metrics import ConsumerMetrics
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
+
+
+async def _topic(bootstrap: str) -> str:
+    name = f"test.{uuid.uuid4().hex[:8]}.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(name, 2, 1), NewTopic(topics.dlq(name), 1, 1)])
+    await admin.close()
+    return name
+
+
+async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await _topic(kafka_bootstrap)
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    good = [difficulty(i) for i in range(20)]
+    poison_by_handler = good[7].difficulty_id
+    applied: list[str] = []
+
+    async def handle(batch: list[Envelope[DifficultyReceived]], emitter: Emitter) -> int:
+        if any(e.data.difficulty_id == poison_by_handler for e in batch):
+            raise ValueError("cannot route this one")
+        dup = sum(1 for e in batch if e.id in applied)
+        applied.extend(e.id for e in batch if e.id not in applied)
+        return dup
+
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics.create(registry)
+    broker = make_broker(kafka_bootstrap, client_id="test", registry=registry)
+    subscribe(broker, BatchProcessor(group_id=group, model=DifficultyReceived, handle=handle,
+                                     broker=broker, metrics=metrics, source="test"),
+              topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS, max_records=50)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    sent_ids = []
+    for d in good:
+        env = events.new_envelope(d, source="test")
+        sent_ids.append(env.id)
+        await producer.send_and_wait(topic, events.encode_body(d), key=d.key().encode(),
+                                     headers=[(k, v.encode()) for k, v in
+                                              events.encode_headers(env).items()])
+    await producer.send_and_wait(topic, b"{not json", key=b"x",
+                                 headers=[("ce_id", b"junk"), ("ce_type",
+                                                               DifficultyReceived.ce_type.encode())])
+    await producer.stop()
+
+    await broker.start()
+    try:
+        await wait_until(lambda: asyncio.sleep(0, len(applied) == 19), timeout=60)
+    finally:
+        await broker.stop()
+
+    assert sorted(applied) == sorted(i for n, i in enumerate(sent_ids) if n != 7)
+    dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=kafka_bootstrap,
+                           auto_offset_reset="earliest", group_id=None)
+    await dlq.start()
+    try:
+        records = []
+        while len(records) < 2:
+            got = await dlq.getmany(timeout_ms=2000)
+            if not got:
+                break
+            for rs in got.values():
+                records += rs
+    finally:
+        await dlq.stop()
+    reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+    assert len(reasons) == 2
+    assert reasons[0].startswith("decode:") and reasons[1].startswith("handler: ValueError")
+
+    # Committed past everything: a new consumer of the group has nothing left to read.
+    check = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    await check.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(2)]
+        ends = await check.end_offsets(parts)
+        for tp in parts:
+            assert await check.committed(tp) == ends[tp]
+    finally:
+        await check.stop()
+    sample = registry.get_sample_value
+    assert sample("thaogo_dlq_messages_total", {"topic": topic}) == 2
+    assert sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "processed"}) == 19

@@ -1,0 +1,386 @@
+"""deploy/k8s: the base and the overlays build, every object validates offline against
+the Kubernetes schemas (kubernetes-validate) or its custom resource's schema, and the
+manifests keep the contract (probes, ports, groups, topics, ACLs, secrets by name)."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kubernetes_validate
+import kustomize_lite
+from deploy_helpers import (
+    BASE,
+    DEPLOY,
+    GROUPS,
+    HTTP_PORTS,
+    K8S_VERSION,
+    OVERLAYS,
+    SERVICES,
+    SHIPPED_PROVINCES,
+    crd_schemas,
+    generate_module,
+    kubectl,
+    kubectl_build,
+)
+
+BUILDS = {"base": BASE, "dev": OVERLAYS / "dev", "prod": OVERLAYS / "prod"}
+
+# The contract: which topics each service writes (besides the DLQs of what it consumes).
+PRODUCES = {
+    "intake": {"difficulty.received.v1", "difficulty.status.v1", "member.report.v1"},
+    "router": {"difficulty.assigned.v1"},  # and agency.<id>.v1, by prefix
+    "reporting": {"report.weekly.v1"},
+    "notify": {"notification.sent.v1"},
+}
+
+
+@functools.cache
+def build(name: str) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = kustomize_lite.build(BUILDS[name])
+    return docs
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+# --- building ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_builds(name: str) -> None:
+    docs = build(name)
+    kinds = {d["kind"] for d in docs}
+    assert {
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Job",
+        "ConfigMap",
+        "KafkaTopic",
+        "KafkaUser",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "ScaledObject",
+    } <= kinds
+    for d in docs:
+        if d["kind"] != "Namespace":
+            assert d["metadata"].get("namespace") == "thaogo", kustomize_lite.identity(d)
+
+
+@pytest.mark.skipif(kubectl() is None, reason="kubectl (with its kustomize) not installed")
+@pytest.mark.parametrize("name", BUILDS)
+def test_kustomize_lite_agrees_with_kubectl_kustomize(name: str) -> None:
+    ours = {kustomize_lite.identity(d): d for d in build(name)}
+    theirs = {kustomize_lite.identity(d): d for d in kubectl_build(BUILDS[name])}
+    assert sorted(ours) == sorted(theirs)
+    for key, doc in theirs.items():
+        assert ours[key] == doc, f"{key} differs"
+
+
+def test_kustomize_lite_merges_like_kustomize() -> None:
+    base = {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}]}}
+    patch = {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}}
+    merged = kustomize_lite.strategic_merge(base, patch)
+    assert merged["spec"]["containers"][0]["env"] == [
+        {"name": "Y", "value": "2"},
+        {"name": "X", "value": "1"},
+    ]
+
+
+def test_overlays_change_what_they_should() -> None:
+    for name, expected in (("dev", 1), ("prod", None)):
+        deps = by_kind(build(name), "Deployment")
+        for svc in SERVICES:
+            c = deps[f"thaogo-{svc}"]["spec"]["template"]["spec"]["containers"][0]
+            image = c["image"]
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+            if expected is not None:
+                assert deps[f"thaogo-{svc}"]["spec"]["replicas"] == expected
+    dev_topics = by_kind(build("dev"), "KafkaTopic").values()
+    assert {t["spec"]["replicas"] for t in dev_topics} == {1}
+    assert {t["spec"]["config"]["min.insync.replicas"] for t in dev_topics} == {1}
+    prod = by_kind(build("prod"), "Deployment")
+    assert prod["thaogo-router"]["spec"]["replicas"] == 3
+    env = {
+        e["name"]: e.get("value")
+        for e in prod["thaogo-intake"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["THAOGO_INTAKE_PUBLIC_BASE_URL"].startswith("https://")
+    assert "Ingress" in {d["kind"] for d in build("prod")}
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+
+def _all_docs() -> list[tuple[str, dict[str, Any]]]:
+    seen: dict[tuple[str, tuple[str, str, str]], dict[str, Any]] = {}
+    for name in BUILDS:
+        for d in build(name):
+            seen[(name, kustomize_lite.identity(d))] = d
+    return [(f"{n}:{k[0]}/{k[2]}", d) for (n, k), d in seen.items()]
+
+
+@pytest.mark.parametrize("doc", [d for _, d in _all_docs()], ids=[i for i, _ in _all_docs()])
+def test_validates_against_its_schema(doc: dict[str, Any]) -> None:
+    key = (doc["apiVersion"], doc["kind"])
+    schemas = crd_schemas()
+    if key in schemas:
+        jsonschema.validate(doc, schemas[key], cls=jsonschema.Draft202012Validator)
+    else:
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            pytest.fail(f"{key}: {e.message} at {list(e.path)}")
+
+
+def test_crd_schemas_refuse_unknown_fields() -> None:
+    schemas = crd_schemas()
+    so = next(d for d in build("base") if d["kind"] == "ScaledObject")
+    bad = yaml.safe_load(yaml.safe_dump(so))
+    bad["spec"]["maxReplicas"] = 3  # not a ScaledObject field (maxReplicaCount is)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schemas[("keda.sh/v1alpha1", "ScaledObject")])
+    topic = next(d for d in build("base") if d["kind"] == "KafkaTopic")
+    bad = yaml.safe_load(yaml.safe_dump(topic))
+    bad["spec"]["partition"] = 3
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schemas[("kafka.strimzi.io/v1beta2", "KafkaTopic")])
+
+
+# --- the services ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_deployment(svc: str) -> None:
+    docs = build("base")
+    dep = by_kind(docs, "Deployment")[f"thaogo-{svc}"]
+    pod = dep["spec"]["template"]["spec"]
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["automountServiceAccountToken"] is False
+    (c,) = pod["containers"]
+    assert c["args"] == ["run", svc]
+    port = HTTP_PORTS[svc]
+    assert c["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert {"cpu", "memory"} <= set(c["resources"]["requests"])
+    assert {"cpu", "memory"} <= set(c["resources"]["limits"])
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in vols[mounts["/tmp"]]
+    env = {e["name"]: e for e in c["env"]}
+    prefix = f"THAOGO_{svc.upper()}_"
+    assert env[prefix + "HTTP_PORT"]["value"] == str(port)
+    assert env[prefix + "HTTP_HOST"]["value"] == "0.0.0.0"
+    assert "secretKeyRef" in env["THAOGO_DATABASE_URL"]["valueFrom"]
+    common = by_kind(docs, "ConfigMap")["thaogo-common"]["data"]
+    assert {"configMapRef": {"name": "thaogo-common"}} in c["envFrom"]
+    config_dir = common["THAOGO_CONFIG_DIR"]
+    assert vols[mounts[config_dir]]["configMap"]["name"] == "thaogo-provinces"
+    assert "THAOGO_KAFKA_BOOTSTRAP" in common
+    # no secret value is committed: only references
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    for e in c["env"]:
+        assert not re.search(r"PASSWORD|TOKEN|SECRET", e["name"]) or "valueFrom" in e, e["name"]
+
+    svc_obj = by_kind(docs, "Service")[f"thaogo-{svc}"]
+    assert svc_obj["spec"]["selector"].items() <= labels.items()
+    assert svc_obj["spec"]["ports"][0]["targetPort"] == "http"
+    pdb = by_kind(docs, "PodDisruptionBudget")[f"thaogo-{svc}"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    sm = by_kind(docs, "ServiceMonitor")["thaogo"]
+    assert sm["spec"]["selector"]["matchLabels"].items() <= svc_obj["metadata"]["labels"].items()
+    assert sm["spec"]["endpoints"][0]["port"] == "http"
+    assert sm["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+def test_autoscaling_on_consumer_lag() -> None:
+    docs = build("base")
+    scaled = by_kind(docs, "ScaledObject")
+    gen = generate_module()
+    auth = by_kind(docs, "TriggerAuthentication")
+    bootstrap = by_kind(docs, "ConfigMap")["thaogo-common"]["data"]["THAOGO_KAFKA_BOOTSTRAP"]
+    for svc in ("router", "reporting", "notify"):
+        so = scaled[f"thaogo-{svc}"]
+        assert so["spec"]["scaleTargetRef"]["name"] == f"thaogo-{svc}"
+        topics = set()
+        for t in so["spec"]["triggers"]:
+            assert t["type"] == "kafka"
+            md = t["metadata"]
+            assert md["consumerGroup"] == GROUPS[svc]
+            assert md["bootstrapServers"] == bootstrap
+            assert int(md["lagThreshold"]) > 0
+            assert t["authenticationRef"]["name"] in auth
+            topics.add(md["topic"])
+        assert topics == set(gen.SERVICE_ACCESS[svc]["consumes"])
+        partitions = {s.name: s.partitions for s in gen.T.CORE_TOPICS}
+        assert so["spec"]["maxReplicaCount"] <= max(partitions[t] for t in topics)
+    hpa = by_kind(docs, "HorizontalPodAutoscaler")
+    assert hpa["thaogo-intake"]["spec"]["scaleTargetRef"]["name"] == "thaogo-intake"
+
+
+def test_init_job_creates_topics_then_migrates() -> None:
+    job = by_kind(build("base"), "Job")["thaogo-init"]
+    pod = job["spec"]["template"]["spec"]
+    assert [c["args"] for c in pod["initContainers"]] == [["topics"]]
+    assert [c["args"] for c in pod["containers"]] == [["migrate"]]
+    for c in pod["initContainers"] + pod["containers"]:
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_network_policies() -> None:
+    pols = by_kind(build("base"), "NetworkPolicy")
+    deny = pols["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+    ports = {
+        name: {
+            p["port"]
+            for rule in p_spec.get("egress", []) + p_spec.get("ingress", [])
+            for p in rule.get("ports", [])
+        }
+        for name, p_spec in ((n, p["spec"]) for n, p in pols.items())
+    }
+    assert 9092 in ports["allow-kafka"] and 5432 in ports["allow-postgres"]
+    assert 53 in ports["allow-dns"]
+    assert ports["allow-prometheus-scrape"] == {"http"}
+    assert ports["allow-http-from-ingress"] == {"http"}
+    # the pods the Kafka and PostgreSQL policies select are the services and the Job
+    docs = build("base")
+    for kind in ("Deployment", "Job"):
+        for d in by_kind(docs, kind).values():
+            labels = d["spec"]["template"]["metadata"]["labels"]
+            for pol in ("allow-kafka", "allow-postgres"):
+                sel = pols[pol]["spec"]["podSelector"]["matchLabels"]
+                assert sel.items() <= labels.items(), (pol, d["metadata"]["name"])
+
+
+def test_referenced_secrets_are_documented_or_made_by_strimzi() -> None:
+    docs = build("base")
+    users = set(by_kind(docs, "KafkaUser"))
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    names = set()
+    for d in docs:
+        text = yaml.safe_dump(d)
+        names |= set(re.findall(r"secretKeyRef:\n\s+key: \S+\n\s+name: (\S+)", text))
+        names |= set(re.findall(r"secretRef:\n\s+name: (\S+)", text))
+        if d["kind"] == "TriggerAuthentication":
+            names |= {r["name"] for r in d["spec"].get("secretTargetRef", [])}
+    assert names
+    for n in names:
+        assert n in users or f"`{n}`" in readme, (
+            f"secret {n} is neither a KafkaUser's nor documented"
+        )
+
+
+# --- Kafka topics and users (Strimzi) ------------------------------------------------------
+
+
+def test_every_topic_has_a_kafka_topic_and_vice_versa() -> None:
+    gen = generate_module()
+    ids = gen.agency_ids()
+    expected = {s.name: s.partitions for s in gen.T.all_topics(ids)}
+    topics = by_kind(build("base"), "KafkaTopic")
+    got = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in topics.values()}
+    assert got == expected
+    for a in ids:
+        assert f"agency.{a}.v1" in got
+    for name, t in topics.items():
+        assert t["metadata"]["labels"]["strimzi.io/cluster"] == gen.KAFKA_CLUSTER
+        assert name == t["spec"]["topicName"]
+
+
+def _acls(user: dict[str, Any]) -> list[tuple[str, str, str, set[str]]]:
+    return [
+        (
+            a["resource"]["type"],
+            a["resource"]["name"],
+            a["resource"].get("patternType", "literal"),
+            set(a["operations"]),
+        )
+        for a in user["spec"]["authorization"]["acls"]
+    ]
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_users_write_only_their_topics(svc: str) -> None:
+    gen = generate_module()
+    user = by_kind(build("base"), "KafkaUser")[f"thaogo-{svc}"]
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    consumes = set(gen.SERVICE_ACCESS[svc]["consumes"])
+    writes = {(n, p) for t, n, p, ops in _acls(user) if t == "topic" and "Write" in ops}
+    reads = {n for t, n, p, ops in _acls(user) if t == "topic" and "Read" in ops}
+    allowed = {(t, "literal") for t in PRODUCES[svc] | {c + ".dlq" for c in consumes}}
+    if svc == "router":
+        allowed.add(("agency.", "prefix"))
+    assert writes == allowed
+    assert reads == consumes
+    groups = {n for t, n, p, ops in _acls(user) if t == "group"}
+    assert groups == {GROUPS[svc]}
+    assert all(p == "literal" for t, n, p, _ in _acls(user) if t == "group")
+    for _, _, _, ops in _acls(user):
+        assert "All" not in ops and "Alter" not in ops and "Delete" not in ops
+    # the deployment logs in as this user with the password from Strimzi's secret
+    dep = by_kind(build("base"), "Deployment")[f"thaogo-{svc}"]
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["THAOGO_KAFKA_SASL_USERNAME"]["value"] == f"thaogo-{svc}"
+    ref = env["THAOGO_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": f"thaogo-{svc}", "key": "password"}
+
+
+def test_agency_users_read_only_their_topic() -> None:
+    gen = generate_module()
+    ids = gen.agency_ids()
+    users = by_kind(build("base"), "KafkaUser")
+    agency_users = {
+        n: u
+        for n, u in users.items()
+        if u["metadata"]["labels"]["thaogo.vn/kafka-user-role"] == "agency"
+    }
+    assert set(agency_users) == {f"agency.{a}" for a in ids}
+    for a in ids:
+        acls = _acls(agency_users[f"agency.{a}"])
+        assert ("topic", f"agency.{a}.v1", "literal", {"Read", "Describe"}) in acls
+        assert ("group", f"agency.{a}.", "prefix", {"Read", "Describe"}) in acls
+        assert len(acls) == 2
+    assert set(users) == {f"thaogo-{s}" for s in SERVICES} | {"thaogo-admin"} | set(agency_users)
+
+
+# --- generated files and the province configuration ----------------------------------------
+
+
+def test_generated_files_are_current() -> None:
+    gen = generate_module()
+    stale = gen.stale_files(gen.render())
+    assert not stale, "run `python deploy/k8s/generate.py`; stale: " + ", ".join(
+        str(p.relative_to(gen.ROOT)) for p in stale
+    )
+
+
+def test_province_copies_are_byte_identical() -> None:
+    shipped = generate_module().province_files(SHIPPED_PROVINCES)
+    copies = sorted(
+        p for p in (BASE / "provinces").glob("*.y*ml") if p.name != "kustomization.yaml"
+    )
+    assert [p.name for p in copies] == [p.name for p in shipped]
+    for src, dst in zip(shipped, copies, strict=True):
+        assert src.read_bytes() == dst.read_bytes(), f"{dst.name} differs from the shipped file"
+    cm = by_kind(build("base"), "ConfigMap")["thaogo-provinces"]
+    assert sorted(cm.get("data", {})) == [p.name for p in shipped]
