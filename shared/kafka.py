@@ -136,10 +136,7 @@ class Emitter:
     acknowledgements together, which is what makes batching fast without giving
     up at-least-once: `flush()` returns only once the broker has every message."""
 
-    def __init__(
-        self, broker: KafkaBroker, *, source: str, producer: Producer | None = None
-    ) -> None:
-        self.broker = broker
+    def __init__(self, producer: Producer, *, source: str) -> None:
         self.producer = producer
         self.source = source
         self._pending: list[asyncio.Future[Any]] = []
@@ -162,12 +159,7 @@ class Emitter:
     async def emit_raw(
         self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]
     ) -> None:
-        if self.producer is not None:
-            self._pending.append(await self.producer.send(topic, value, key=key, headers=headers))
-        else:
-            fut = await self.broker.publish(value, topic, key=key, headers=headers,
-                                            no_confirm=True)
-            self._pending.append(fut)
+        self._pending.append(await self.producer.send(topic, value, key=key, headers=headers))
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -220,10 +212,9 @@ class BatchProcessor(Generic[E]):
     group_id: str
     model: type[E]
     handle: Handler[E]
-    broker: KafkaBroker
+    producer: Producer
     metrics: ConsumerMetrics
     source: str
-    producer: Producer | None = None
     max_backoff_s: float = 5.0
     _failures: int = field(default=0, init=False)
 
@@ -251,7 +242,7 @@ class BatchProcessor(Generic[E]):
         self._record_lag(message, records)
 
     async def process(self, records: list[Record]) -> None:
-        emitter = Emitter(self.broker, source=self.source, producer=self.producer)
+        emitter = Emitter(self.producer, source=self.source)
         good: list[tuple[Record, Envelope[E]]] = []
         for rec in records:
             try:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from shared import db
@@ -102,15 +101,13 @@ class OutboxRelay:
         *,
         dsn: str,
         schema: str,
-        broker: KafkaBroker,
+        producer: Producer,
         metrics: OutboxMetrics,
-        producer: Producer | None = None,
         batch_size: int = 1000,
         poll_interval_s: float = 1.0,
     ) -> None:
         self.dsn = dsn
         self.schema = schema
-        self.broker = broker
         self.producer = producer
         self.metrics = metrics
         self.batch_size = batch_size
@@ -172,13 +169,8 @@ class OutboxRelay:
         started = time.perf_counter()
         futures = []
         for r in rows:
-            if self.producer is not None:
-                futures.append(await self.producer.send(r["topic"], r["body"], key=r["key"],
-                                                        headers=r["headers"]))
-            else:
-                futures.append(await self.broker.publish(
-                    r["body"], r["topic"], key=r["key"], headers=r["headers"], no_confirm=True
-                ))
+            futures.append(await self.producer.send(r["topic"], r["body"], key=r["key"],
+                                                    headers=r["headers"]))
         # Every message acknowledged before any is marked: a crash here republishes
         # the batch with the same event ids, which consumers recognise.
         await asyncio.gather(*futures)

@@ -91,6 +91,29 @@ async def topics_ready(kafka_bootstrap: str) -> str:
     return kafka_bootstrap
 
 
+@pytest.fixture
+async def private_topics(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """A broker of this test's own, with every topic created: for tests that count every
+    message on a topic, which the session broker shares with earlier tests. Tansu starts
+    in milliseconds. With THAOGO_KAFKA_BOOTSTRAP set, the given cluster is shared."""
+    from shared import topics
+    from shared.kafka import ensure_topics
+    from shared.provinces import ConfigHolder
+
+    if os.environ.get("THAOGO_KAFKA_BOOTSTRAP"):
+        own = None
+        bootstrap = kafka_bootstrap
+    else:
+        own = EmbeddedBroker(port=free_port()).start()
+        bootstrap = own.bootstrap
+    try:
+        await ensure_topics(bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))
+        yield bootstrap
+    finally:
+        if own is not None:
+            own.stop()
+
+
 @dataclass
 class ServiceProcess:
     name: str

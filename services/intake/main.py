@@ -2,74 +2,88 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.intake import handlers
+from services.intake import errors, handlers, middleware
 from services.intake.settings import IntakeSettings
 from shared import topics
+from shared.calendar import Clock
 from shared.events import DifficultyAssigned
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "intake"
-
-_REASONS_VI = {
-    "missing": "bắt buộc phải có",
-    "extra_forbidden": "trường không được phép",
-    "string_too_long": "quá dài",
-    "string_too_short": "không được để trống",
-    "enum": "giá trị không hợp lệ",
-    "literal_error": "giá trị không hợp lệ",
-    "string_pattern_mismatch": "sai định dạng",
-    "value_error": "giá trị không hợp lệ",
-}
+IMPORT_PATH = "/v1/difficulties/import"
 
 
-def validation_handler(rt: Runtime):  # type: ignore[no-untyped-def]
-    async def handle(request: Request, exc: RequestValidationError) -> JSONResponse:
-        vi = not request.headers.get("accept-language", "").lower().startswith("en")
-        errors = []
+def validation_handler(
+    metrics: handlers.IntakeMetrics,
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        vi = errors.language(request.headers) == "vi"
+        out = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "header", "query",
                                                                    "path")]
             field = ".".join(loc) or "body"
+            kind = str(err.get("type", "invalid"))
             reason = str(err.get("msg", "invalid"))
             if vi:
-                reason = _REASONS_VI.get(str(err.get("type")), "giá trị không hợp lệ") + (
-                    f" ({reason})")
-            errors.append({"field": field, "reason": reason})
-            refusals = rt.state.get("refusals")
-            if refusals is not None:
-                refusals.labels(field.split(".")[0][:40], str(err.get("type"))[:40]).inc()
-        return JSONResponse({"errors": errors}, status_code=422)
+                reason = errors.REASONS_VI.get(kind, "giá trị không hợp lệ") + f" ({reason})"
+            out.append({"field": field, "reason": reason})
+            metrics.refused(field, kind)
+        return JSONResponse({"errors": out}, status_code=422)
 
     return handle
 
 
-def build(settings: IntakeSettings | None = None) -> FastAPI:
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown route, wrong method, body too large) in our shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    lang = errors.language(request.headers)
+    if isinstance(exc, middleware.BodyTooLarge):
+        en, vi = middleware.too_large_reasons(exc.limit)
+        return errors.refuse("body", en, vi, lang, 413, headers={"Connection": "close"})
+    field, en, vi = errors.HTTP_REASONS.get(
+        exc.status_code, ("request", str(exc.detail), "yêu cầu không hợp lệ")
+    )
+    return errors.refuse(field, en, vi, lang, exc.status_code,
+                         headers=dict(exc.headers) if exc.headers else None)
+
+
+def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     s = settings or IntakeSettings()
     rt = Runtime.create(
         SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-intake",
                                              registry=reg)
     )
-    relay = OutboxRelay(dsn=s.database_url, schema=SERVICE, broker=rt.broker,
+    relay = OutboxRelay(dsn=s.database_url, schema=SERVICE, producer=rt.producer,
                         metrics=OutboxMetrics.create(rt.registry),
                         batch_size=s.outbox_batch_size)
+    # Agencies and members are checked against the province configuration (hot-reloaded).
+    config = ConfigHolder(s.config_dir)
 
     async def run_relay(_: Runtime) -> None:
         await relay.run()
 
-    rt.background.append(run_relay)
+    async def watch_config(_: Runtime) -> None:
+        await config.watch(s.config_reload_interval_s)
+
+    rt.background += [run_relay, watch_config]
     subscribe(
         rt.broker,
         BatchProcessor(group_id=s.assignments_group_id, model=DifficultyAssigned,
-                       handle=partial(handlers.on_assigned, rt), broker=rt.broker,
+                       handle=partial(handlers.on_assigned, rt), producer=rt.producer,
                        metrics=rt.consumer_metrics, source="thaogo/intake"),
         topic=topics.DIFFICULTY_ASSIGNED, group_id=s.assignments_group_id,
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=1000,
@@ -79,7 +93,21 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
                      readiness=rt.readiness, title="thaogo intake",
                      description="Where businesses submit difficulties and agencies and "
                      "members report back")
-    app.add_exception_handler(RequestValidationError, validation_handler(rt))
-    app.include_router(handlers.build_router(rt))
+    metrics = handlers.IntakeMetrics.create(rt.registry)
+    app.add_exception_handler(RequestValidationError, validation_handler(metrics))
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.include_router(handlers.build_router(rt, config=config, metrics=metrics, clock=clock))
+    # Added innermost first: metrics see every answer, including 413s and 429s.
+    app.add_middleware(middleware.BodyLimit, default_limit=s.max_body_bytes,
+                       limits={IMPORT_PATH: s.max_import_bytes})
+    if s.rate_limit_enabled:
+        app.add_middleware(
+            middleware.RateLimit,
+            buckets=middleware.TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst),
+            trust_forwarded_for=s.trust_forwarded_for,
+            on_limited=lambda: metrics.refused("client", "rate_limited"),
+        )
+    app.add_middleware(middleware.RequestMetrics, registry=rt.registry,
+                       routes=lambda: app.routes)
     app.state.runtime = rt
     return app

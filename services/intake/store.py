@@ -1,22 +1,49 @@
-"""Intake's SQL. Keyword-only functions over an asyncpg connection."""
+"""Intake's SQL. Keyword-only functions over an asyncpg connection.
+
+Table names are schema-qualified so that the queries do not depend on the
+connection's search_path.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from shared import outbox
-from shared.events import DifficultyAssigned, DifficultyReceived, Envelope
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Envelope,
+)
 
 SCHEMA = "intake"
 
 
 async def find_idempotent(conn: asyncpg.Connection, *, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1", key
+        "SELECT request_hash, status_code, response FROM intake.idempotency_keys WHERE key = $1",
+        key,
     )
+
+
+async def claim_idempotency_key(
+    conn: asyncpg.Connection, *, key: str, request_hash: str, status_code: int,
+    response: dict[str, Any],
+) -> bool:
+    """Record the answer given for `key` (inside the caller's transaction); False when the
+    key was taken concurrently, in which case the caller rolls back and replays."""
+    taken = await conn.fetchval(
+        "INSERT INTO intake.idempotency_keys (key, request_hash, status_code, response)"
+        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key",
+        key, request_hash, status_code, response,
+    )
+    return taken is not None
 
 
 async def accept_difficulty(
@@ -29,23 +56,29 @@ async def accept_difficulty(
 ) -> bool:
     """Store the difficulty and its outgoing event in one transaction (the caller's).
     Returns False when the idempotency key was taken concurrently by the same request."""
-    d = event.data
-    if idempotency_key is not None:
-        taken = await conn.fetchval(
-            "INSERT INTO idempotency_keys (key, request_hash, status_code, response)"
-            " VALUES ($1, $2, 202, $3::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key",
-            idempotency_key, request_hash, response,
-        )
-        if taken is None:
-            return False
-    await conn.execute(
-        "INSERT INTO difficulties (difficulty_id, tracking_code, tax_code, province_code,"
-        " task_force, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
-        d.difficulty_id, d.tracking_code, d.tax_code, d.province_code, d.task_force,
-        d.model_dump(mode="json"), d.received_at,
-    )
-    await outbox.enqueue(conn, schema=SCHEMA, events=[event])
+    if idempotency_key is not None and not await claim_idempotency_key(
+        conn, key=idempotency_key, request_hash=request_hash, status_code=202, response=response
+    ):
+        return False
+    await insert_difficulties(conn, events=[event])
     return True
+
+
+async def insert_difficulties(
+    conn: asyncpg.Connection, *, events: Sequence[Envelope[DifficultyReceived]]
+) -> None:
+    """Many difficulties and their outbox rows in one round-trip each (bulk import)."""
+    ds = [e.data for e in events]
+    await conn.execute(
+        "INSERT INTO intake.difficulties (difficulty_id, tracking_code, tax_code, province_code,"
+        " task_force, payload, received_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::jsonb[], $7::timestamptz[])",
+        [d.difficulty_id for d in ds], [d.tracking_code for d in ds], [d.tax_code for d in ds],
+        [d.province_code for d in ds], [d.task_force for d in ds],
+        [d.model_dump(mode="json") for d in ds], [d.received_at for d in ds],
+    )
+    await outbox.enqueue(conn, schema=SCHEMA, events=list(events))
 
 
 async def record_assignments(
@@ -56,7 +89,7 @@ async def record_assignments(
     new_ids = {
         r["event_id"]
         for r in await conn.fetch(
-            "INSERT INTO processed_events (event_id) SELECT unnest($1::text[])"
+            "INSERT INTO intake.processed_events (event_id) SELECT unnest($1::text[])"
             " ON CONFLICT DO NOTHING RETURNING event_id",
             ids,
         )
@@ -65,14 +98,149 @@ async def record_assignments(
     superseded = [a.replaces for a in fresh if a.replaces is not None]
     if superseded:
         await conn.execute(
-            "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
+            "UPDATE intake.assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
             superseded,
         )
     await conn.executemany(
-        "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role,"
-        " replaces, assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO intake.assignments (assignment_id, difficulty_id, agency_id, member_id,"
+        " role, replaces, assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT (assignment_id) DO NOTHING",
         [(a.assignment_id, a.difficulty_id, a.agency_id, a.member_id, a.role.value, a.replaces,
           a.assigned_at) for a in fresh],
     )
+    if superseded:
+        # An assignment can arrive after the one that replaces it (another partition
+        # order is impossible here, but a replay is not): keep it inactive.
+        await conn.execute(
+            "UPDATE intake.assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
+            superseded,
+        )
     return len(events) - len(fresh)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+async def insert_token(
+    conn: asyncpg.Connection, *, token_id: uuid.UUID, kind: str, subject_id: str,
+    token_hash: bytes,
+) -> None:
+    await conn.execute(
+        "INSERT INTO intake.tokens (token_id, kind, subject_id, token_hash)"
+        " VALUES ($1, $2, $3, $4)",
+        token_id, kind, subject_id, token_hash,
+    )
+
+
+async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT token_id, kind, subject_id, created_at, revoked_at FROM intake.tokens"
+        " ORDER BY kind, subject_id, created_at"
+    ))
+
+
+async def revoke_token(conn: asyncpg.Connection, *, token_id: uuid.UUID) -> bool:
+    done = await conn.fetchval(
+        "UPDATE intake.tokens SET revoked_at = now() WHERE token_id = $1 AND revoked_at IS NULL"
+        " RETURNING token_id",
+        token_id,
+    )
+    return done is not None
+
+
+async def principal_for(conn: asyncpg.Connection, *, token_hash: bytes) -> asyncpg.Record | None:
+    """The live (not revoked) token with this hash. Read on every request: no cache, so a
+    revocation takes effect at once."""
+    return await conn.fetchrow(
+        "SELECT token_id, kind, subject_id FROM intake.tokens"
+        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        token_hash,
+    )
+
+
+# --- status updates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DifficultyState:
+    difficulty_id: uuid.UUID
+    province_code: str
+    status: str
+
+
+async def lock_difficulty(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> DifficultyState | None:
+    """The difficulty's state, row-locked until the caller's transaction ends, so that two
+    concurrent updates are judged one after the other by the state machine."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, province_code, status FROM intake.difficulties"
+        " WHERE difficulty_id = $1 FOR UPDATE",
+        difficulty_id,
+    )
+    if row is None:
+        return None
+    return DifficultyState(row["difficulty_id"], row["province_code"], row["status"])
+
+
+async def active_assignment(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID, agency_id: str | None = None,
+    member_id: str | None = None,
+) -> uuid.UUID | None:
+    """The active assignment of this difficulty held by the agency (or the member)."""
+    if agency_id is not None:
+        return await conn.fetchval(  # type: ignore[no-any-return]
+            "SELECT assignment_id FROM intake.assignments WHERE difficulty_id = $1"
+            " AND agency_id = $2 AND active AND member_id IS NULL"
+            " ORDER BY assigned_at DESC LIMIT 1",
+            difficulty_id, agency_id,
+        )
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT assignment_id FROM intake.assignments WHERE difficulty_id = $1"
+        " AND member_id = $2 AND active ORDER BY assigned_at DESC LIMIT 1",
+        difficulty_id, member_id,
+    )
+
+
+async def record_status(
+    conn: asyncpg.Connection, *, event: Envelope[DifficultyStatusChanged]
+) -> None:
+    """The new status, its history row and its outgoing event, in the caller's transaction."""
+    s = event.data
+    await conn.execute(
+        "UPDATE intake.difficulties SET status = $2, status_changed_at = $3"
+        " WHERE difficulty_id = $1",
+        s.difficulty_id, s.status.value, s.changed_at,
+    )
+    await conn.execute(
+        "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
+        " actor_id, assignment_id, note, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        s.status_id, s.difficulty_id, s.status.value, s.actor_kind.value, s.actor_id,
+        s.assignment_id, s.note, s.changed_at,
+    )
+    await outbox.enqueue(conn, schema=SCHEMA, events=[event])
+
+
+# --- member reports ---------------------------------------------------------------------------
+
+
+async def upsert_member_report(
+    conn: asyncpg.Connection, *, member_id: str, week_label: str, report_id: uuid.UUID,
+    late: bool, payload: dict[str, Any], submitted_at: datetime,
+) -> int:
+    """Insert or replace the member's report of that week; returns its revision (1 = first)."""
+    revision: int = await conn.fetchval(
+        "INSERT INTO intake.member_reports (member_id, week_label, report_id, late, payload,"
+        " submitted_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)"
+        " ON CONFLICT (member_id, week_label) DO UPDATE SET revision ="
+        " intake.member_reports.revision + 1, late = EXCLUDED.late,"
+        " payload = EXCLUDED.payload, submitted_at = EXCLUDED.submitted_at"
+        " RETURNING revision",
+        member_id, week_label, report_id, late, payload, submitted_at,
+    )
+    return revision
+
+
+async def enqueue(conn: asyncpg.Connection, *, events: Sequence[Envelope[Any]]) -> int:
+    return await outbox.enqueue(conn, schema=SCHEMA, events=events)
+

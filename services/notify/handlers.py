@@ -1,36 +1,103 @@
-"""Notify's consumers: turn events into owed messages, claimed once by key."""
+"""Notify's consumers: turn events into owed messages (inserted once by key) and keep
+the state the reminders need (acknowledgements, resolutions, who reported)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from services.notify import logic, store
-from shared.events import DifficultyAssigned, Envelope
+from services.notify.dispatch import NotifyMetrics
+from services.notify.settings import NotifySettings
+from shared.calendar import Clock
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyStatusChanged,
+    Envelope,
+    MemberReport,
+    Status,
+    WeeklyReport,
+)
 from shared.kafka import Emitter
+from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 
 @dataclass
 class NotifyHandlers:
     rt: Runtime
+    config: ConfigHolder
+    clock: Clock
+    settings: NotifySettings
+    metrics: NotifyMetrics
+
+    @property
+    def quiet(self) -> logic.Quiet:
+        return logic.Quiet(self.settings.quiet_start, self.settings.quiet_end)
 
     async def on_assigned(
         self, batch: list[Envelope[DifficultyAssigned]], emitter: Emitter
     ) -> int:
+        configs, now = self.config.current, self.clock.now()
+        owed: list[logic.Owed] = []
+        followed: list[logic.Followed] = []
+        keys_of: dict[str, set[str]] = {}
+        for e in batch:
+            mine = logic.assignment_messages(e.data, configs, now=now, quiet=self.quiet)
+            keys_of.setdefault(e.id, set()).update(o.key for o in mine)
+            owed += mine
+            if (f := logic.follow(e.data, configs, quiet=self.quiet)) is not None:
+                followed.append(f)
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.insert_owed(conn, owed=owed)
+            await store.follow_assignments(conn, rows=followed)
+        self.metrics.held(new)
+        new_keys = {o.key for o in new}
+        # A duplicate is an event none of whose messages was new (a replay).
+        return sum(1 for e in batch if not keys_of[e.id] & new_keys)
+
+    async def on_status(
+        self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
+    ) -> int:
+        unique = {e.id: e for e in batch}
         rows = [
-            {
-                "message_key": logic.assignment_message_key(e.data),
-                "kind": "assignment",
-                "recipient_id": e.data.member_id or e.data.agency_id,
-                "channel": "log",
-                "province_code": e.data.province_code,
-                "difficulty_id": e.data.difficulty_id,
-                "payload": {"assignment_id": str(e.data.assignment_id),
-                            "tracking_code": e.data.tracking_code,
-                            "urgency": e.data.urgency.value, "rule": e.data.rule},
-            }
-            for e in batch
+            store.StatusRow(
+                difficulty_id=str(e.data.difficulty_id),
+                assignment_id=str(e.data.assignment_id) if e.data.assignment_id else None,
+                actor_id=e.data.actor_id,
+                acknowledged=e.data.status in logic.ACK_STATUSES,
+                closes=e.data.status in logic.CLOSING_STATUSES,
+                resolves_difficulty=e.data.status is Status.RESOLVED,
+                at=e.data.changed_at,
+            )
+            for e in unique.values()
         ]
         async with self.rt.db().acquire() as conn, conn.transaction():
-            new = await store.claim_messages(conn, rows=rows)
-        return len(batch) - new
+            done = await store.already_processed(conn, event_ids=list(unique))
+            await store.apply_statuses(
+                conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid not in done]
+            )
+            await store.mark_processed(conn, event_ids=list(unique))
+        return len(batch) - (len(unique) - len(done))
+
+    async def on_member_report(
+        self, batch: list[Envelope[MemberReport]], emitter: Emitter
+    ) -> int:
+        rows = [(e.data.member_id, e.data.week_label, e.data.submitted_at) for e in batch]
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            await store.record_reports(conn, rows=rows)
+        return 0
+
+    async def on_weekly_report(
+        self, batch: list[Envelope[WeeklyReport]], emitter: Emitter
+    ) -> int:
+        configs, now = self.config.current, self.clock.now()
+        owed: list[logic.Owed] = []
+        for e in batch:
+            owed += logic.weekly_report_messages(
+                e.data, configs, base_url=self.settings.report_base_url, now=now,
+                quiet=self.quiet,
+            )
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.insert_owed(conn, owed=owed)
+        self.metrics.held(new)
+        return 0 if new or not owed else len(batch)

@@ -1,10 +1,440 @@
-"""Notify's pure rules: what message an event calls for, under which key."""
+"""Notify's pure rules: which messages are owed, under which key, when, and what they say.
+
+A message key names what, about which, for whom, for which window and on which
+channel, e.g. ``reminder_ack:<assignment>:2:binh-duong.bql-kcn:email``. It is the
+primary key of `notify.messages`, so whoever computes an owed message again (a
+replayed event, a second replica, a sweep after a restart) lands on the same row.
+"""
 
 from __future__ import annotations
 
-from shared.events import DifficultyAssigned
+import html
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from shared import calendar
+from shared.calendar import TZ, WeekWindow
+from shared.events import AssignmentRole, DifficultyAssigned, Status, Urgency, WeeklyReport
+from shared.provinces import ConfigSet, ContactPoint, Deadlines, Person, ProvinceConfig
+
+LOG_CHANNEL = "log"
+
+# kinds
+ASSIGNMENT = "assignment"
+URGENT_DIFFICULTY = "urgent_difficulty"
+REMINDER_ACK = "reminder_ack"
+REMINDER_RESOLVE = "reminder_resolve"
+ESCALATION_ACK = "escalation_ack"
+ESCALATION_RESOLVE = "escalation_resolve"
+WEEKLY_REMINDER = "weekly_reminder"
+WEEKLY_MISSING = "weekly_missing"
+WEEKLY_REPORT = "weekly_report"
+KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
+         ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    channel: str
+    address: str
+    secret_env: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"channel": self.channel, "address": self.address, "secret_env": self.secret_env}
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One message owed to one contact of one recipient."""
+
+    key: str
+    kind: str
+    recipient_id: str
+    channel: str
+    address: str
+    secret_env: str | None
+    due_at: datetime
+    urgent: bool
+    payload: Mapping[str, Any]
+    province_code: str | None = None
+    difficulty_id: str | None = None
+    week_label: str | None = None
+    held: bool = False  # due_at was moved out of quiet hours
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    start: time = calendar.QUIET_START
+    end: time = calendar.QUIET_END
+
+    def release(self, t: datetime, urgent: bool) -> datetime:
+        """When a message due at `t` may go: urgent ones at once, others after quiet hours."""
+        return calendar.to_local(t) if urgent else calendar.next_allowed_send(t, self.start,
+                                                                              self.end)
+
+
+def contacts_of(points: Iterable[ContactPoint]) -> list[Contact]:
+    """One contact per channel (the first listed): an agency with e-mail and a webhook
+    gets both, its systems and its people; two e-mail addresses do not double up."""
+    out: dict[str, Contact] = {}
+    for p in points:
+        out.setdefault(str(p.channel), Contact(str(p.channel), p.address, p.secret_env))
+    return list(out.values())
+
+
+def fan_out(
+    *,
+    base_key: str,
+    kind: str,
+    recipient_id: str,
+    contacts: Sequence[Contact],
+    due: datetime,
+    urgent: bool,
+    quiet: Quiet,
+    payload: Mapping[str, Any],
+    province_code: str | None = None,
+    difficulty_id: str | None = None,
+    week_label: str | None = None,
+) -> list[Owed]:
+    """The owed message on each contact; a recipient without contacts gets the log
+    channel, so an owed message is visible rather than silently dropped."""
+    release = quiet.release(due, urgent)
+    held = release > calendar.to_local(due)
+    targets = list(contacts) or [Contact(LOG_CHANNEL, recipient_id)]
+    return [
+        Owed(
+            key=f"{base_key}:{c.channel}", kind=kind, recipient_id=recipient_id,
+            channel=c.channel, address=c.address, secret_env=c.secret_env, due_at=release,
+            urgent=urgent, payload=payload, province_code=province_code,
+            difficulty_id=difficulty_id, week_label=week_label, held=held,
+        )
+        for c in targets
+    ]
+
+
+# --- assignments --------------------------------------------------------------------------
 
 
 def assignment_message_key(a: DifficultyAssigned) -> str:
     """One notice per assignment and recipient: replays and replicas map to the same key."""
     return f"assignment:{a.assignment_id}:{a.member_id or a.agency_id}"
+
+
+def province_of(configs: ConfigSet, agency_id: str, province_code: str) -> ProvinceConfig | None:
+    """The task force an assignment belongs to: the agency's own province, else (for a
+    central ministry) the one of the difficulty's province code."""
+    slug = agency_id.split(".", 1)[0]
+    if slug in configs:
+        return configs[slug]
+    return configs.for_difficulty(province_code)
+
+
+def _assignment_payload(a: DifficultyAssigned) -> dict[str, Any]:
+    return {
+        "assignment_id": str(a.assignment_id),
+        "difficulty_id": str(a.difficulty_id),
+        "tracking_code": a.tracking_code,
+        "agency_id": a.agency_id,
+        "role": a.role.value,
+        "urgency": a.urgency.value,
+        "category": a.category.value,
+        "rule": a.rule,
+        "reason": a.reason,
+    }
+
+
+def assignment_messages(
+    a: DifficultyAssigned, configs: ConfigSet, *, now: datetime, quiet: Quiet
+) -> list[Owed]:
+    """A new assignment: a notice to its agency (or member), and for an urgent difficulty
+    the head and the permanent deputy at once (keyed by difficulty: once per difficulty)."""
+    cfg = province_of(configs, a.agency_id, a.province_code)
+    urgent = a.urgency is Urgency.URGENT
+    payload = _assignment_payload(a)
+    recipient = a.member_id or a.agency_id
+    contacts: list[Contact] = []
+    if a.member_id and cfg is not None and (p := cfg.person(a.member_id)) is not None:
+        contacts = contacts_of(p.contacts)
+    elif (agency := configs.agency(a.agency_id)) is not None:
+        contacts = contacts_of(agency.contacts)
+    common = {"province_code": a.province_code, "difficulty_id": str(a.difficulty_id)}
+    out = fan_out(base_key=assignment_message_key(a), kind=ASSIGNMENT, recipient_id=recipient,
+                  contacts=contacts, due=now, urgent=urgent, quiet=quiet, payload=payload,
+                  **common)
+    if urgent and cfg is not None and a.role in (AssignmentRole.LEAD, AssignmentRole.TRIAGE):
+        for person in _head_and_deputy(cfg):
+            out += fan_out(
+                base_key=f"{URGENT_DIFFICULTY}:{a.difficulty_id}:{person.id}",
+                kind=URGENT_DIFFICULTY, recipient_id=person.id,
+                contacts=contacts_of(person.contacts), due=now, urgent=True, quiet=quiet,
+                payload=payload, **common,
+            )
+    return out
+
+
+def _head_and_deputy(cfg: ProvinceConfig) -> list[Person]:
+    tf = cfg.task_force
+    people: dict[str, Person] = {tf.head.id: tf.head}
+    people.setdefault(tf.permanent_deputy.id, tf.permanent_deputy)
+    return list(people.values())
+
+
+def follows(a: DifficultyAssigned) -> bool:
+    """Whether notify follows this assignment's deadlines. A member's assignment is
+    their own field of work, not an agency's duty with a deadline."""
+    return a.role is not AssignmentRole.MEMBER
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """An assignment under watch, ready for `store.follow_assignments`."""
+
+    assignment_id: str
+    difficulty_id: str
+    tracking_code: str
+    province_code: str
+    agency_id: str
+    urgent: bool
+    assigned_at: datetime
+    ack_deadline: datetime
+    resolve_deadline: datetime
+    ack_due: list[datetime]
+    resolve_due: list[datetime]
+    agency_contacts: list[dict[str, str | None]]
+    deputy_id: str | None
+    deputy_contacts: list[dict[str, str | None]]
+    replaces: str | None = None
+
+    @property
+    def next_check_at(self) -> datetime:
+        return min(self.ack_due[0], self.resolve_due[0])
+
+
+def reminder_schedule(
+    deadline: datetime, deadlines: Deadlines, *, urgent: bool, quiet: Quiet
+) -> list[datetime]:
+    """When reminders 1..N are owed (the deadline, then every `reminder_every` working
+    days), and last when the permanent deputy is told (one interval after reminder N)."""
+    n = deadlines.reminders_before_escalation
+    every = deadlines.reminder_every
+    return [
+        quiet.release(calendar.add_working_days(deadline, i * every), urgent)
+        for i in range(n + 1)
+    ]
+
+
+def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Followed | None:
+    if not follows(a):
+        return None
+    cfg = province_of(configs, a.agency_id, a.province_code)
+    deadlines = cfg.deadlines if cfg is not None else Deadlines()
+    d = deadlines.for_urgency(a.urgency)
+    urgent = a.urgency is Urgency.URGENT
+    ack = calendar.add_working_days(a.assigned_at, d.ack)
+    resolve = calendar.add_working_days(a.assigned_at, d.resolve)
+    agency = configs.agency(a.agency_id)
+    deputy = cfg.task_force.permanent_deputy if cfg is not None else None
+    return Followed(
+        assignment_id=str(a.assignment_id), difficulty_id=str(a.difficulty_id),
+        tracking_code=a.tracking_code, province_code=a.province_code, agency_id=a.agency_id,
+        urgent=urgent, assigned_at=a.assigned_at, ack_deadline=ack, resolve_deadline=resolve,
+        ack_due=reminder_schedule(ack, deadlines, urgent=urgent, quiet=quiet),
+        resolve_due=reminder_schedule(resolve, deadlines, urgent=urgent, quiet=quiet),
+        agency_contacts=[c.as_json() for c in contacts_of(agency.contacts if agency else ())],
+        deputy_id=deputy.id if deputy else None,
+        deputy_contacts=[c.as_json() for c in contacts_of(deputy.contacts if deputy else ())],
+        replaces=str(a.replaces) if a.replaces else None,
+    )
+
+
+ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
+# The agency is done with the assignment (or it moved elsewhere): no more reminders.
+CLOSING_STATUSES = frozenset(
+    {Status.RESOLVED, Status.REJECTED, Status.ESCALATED, Status.REASSIGN_REQUESTED}
+)
+
+
+# --- the weekly report ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyFire:
+    kind: str  # WEEKLY_REMINDER or WEEKLY_MISSING
+    window: WeekWindow
+    at: datetime
+    slot: str  # "thu1600": part of the key, one per fire
+
+
+def parse_weekly(spec: Sequence[str]) -> list[tuple[int, time]]:
+    """["3 16:00", "4 09:00"] -> [(3, 16:00), (4, 09:00)] (0 = Monday)."""
+    out: list[tuple[int, time]] = []
+    for s in spec:
+        day, _, hm = s.strip().partition(" ")
+        out.append((int(day), time.fromisoformat(hm.strip())))
+    return out
+
+
+def _fire_in(w: WeekWindow, weekday: int, at: time) -> datetime:
+    """The moment of `weekday at` within window w, counting back from its closing Friday."""
+    friday = w.end.astimezone(TZ).date()
+    day = friday - timedelta(days=(calendar.FRIDAY - weekday) % 7)
+    return datetime.combine(day, at, tzinfo=TZ)
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekly_fires(
+    now: datetime, reminders: Sequence[tuple[int, time]], *, missing_grace: timedelta
+) -> list[WeeklyFire]:
+    """The weekly fires owed at `now`: each reminder whose time has come and whose week
+    has not closed yet (a late reminder after the cutoff is pointless), and the missing
+    list of a week that closed less than `missing_grace` ago."""
+    local = calendar.to_local(now)
+    current = calendar.week_window(local)
+    out: list[WeeklyFire] = []
+    for weekday, at in reminders:
+        fire = _fire_in(current, weekday, at)
+        if fire <= local <= current.end:
+            out.append(WeeklyFire(WEEKLY_REMINDER, current, fire,
+                                  f"{_DAYS[weekday]}{at.strftime('%H%M')}"))
+    # The week that closed last (exactly at 12:00:00 the current window is still it).
+    closed = current if local == current.end else calendar.previous_window(current)
+    if closed.end <= local < closed.end + missing_grace:
+        out.append(WeeklyFire(WEEKLY_MISSING, closed, closed.end, "cutoff"))
+    return out
+
+
+def weekly_messages(
+    fire: WeeklyFire, cfg: ProvinceConfig, reported: set[str], *, quiet: Quiet
+) -> list[Owed]:
+    """Reminders to active members who have not reported, or the list of them to the
+    permanent deputy."""
+    missing = [m for m in cfg.task_force.active_members() if m.id not in reported]
+    label = fire.window.label
+    code = cfg.province.province_code
+    if fire.kind == WEEKLY_REMINDER:
+        out: list[Owed] = []
+        for m in missing:
+            out += fan_out(
+                base_key=f"{WEEKLY_REMINDER}:{label}:{fire.slot}:{m.id}", kind=WEEKLY_REMINDER,
+                recipient_id=m.id, contacts=contacts_of(m.contacts), due=fire.at, urgent=False,
+                quiet=quiet, week_label=label, province_code=code,
+                payload={"week_label": label, "province": cfg.slug, "name": m.name,
+                         "cutoff": fire.window.end.isoformat()},
+            )
+        return out
+    deputy = cfg.task_force.permanent_deputy
+    return fan_out(
+        base_key=f"{WEEKLY_MISSING}:{cfg.slug}:{label}:{deputy.id}", kind=WEEKLY_MISSING,
+        recipient_id=deputy.id, contacts=contacts_of(deputy.contacts), due=fire.at,
+        urgent=False, quiet=quiet, week_label=label, province_code=code,
+        payload={"week_label": label, "province": cfg.slug,
+                 "missing": [{"id": m.id, "name": m.name, "title": m.title} for m in missing]},
+    )
+
+
+def report_url(base_url: str, province: str, week_label: str) -> str:
+    return f"{base_url.rstrip('/')}/reports/{province}/{week_label}"
+
+
+def weekly_report_messages(
+    r: WeeklyReport, configs: ConfigSet, *, base_url: str, now: datetime, quiet: Quiet
+) -> list[Owed]:
+    """The compiled rollup to the head and the permanent deputy of its task force(s)."""
+    cfg = configs.for_difficulty(r.province_code)
+    targets = [cfg] if cfg is not None else configs.by_province_code(r.province_code)
+    out: list[Owed] = []
+    for c in targets:
+        url = report_url(base_url, c.slug, r.week_label)
+        payload = {"week_label": r.week_label, "province": c.slug, "url": url,
+                   "members_missing": len(r.members_missing),
+                   "urgent_items": len(r.urgent_items), "final": r.final}
+        for person in _head_and_deputy(c):
+            out += fan_out(
+                base_key=f"{WEEKLY_REPORT}:{c.slug}:{r.week_label}:{person.id}",
+                kind=WEEKLY_REPORT, recipient_id=person.id, contacts=contacts_of(person.contacts),
+                due=now, urgent=False, quiet=quiet, payload=payload,
+                province_code=r.province_code, week_label=r.week_label,
+            )
+    return out
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+
+def backoff(
+    attempt: int, *, base_s: float, cap_s: float, rng: random.Random | None = None
+) -> float:
+    """Seconds before attempt `attempt + 1`: exponential, capped, with full-range jitter
+    in [50%, 100%] so that failed messages of one outage do not retry in lockstep."""
+    u = (rng or random.Random()).random()
+    raw = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
+    return float(raw * (0.5 + u / 2))
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str = field(default="")
+
+
+def _fmt(iso: Any) -> str:
+    try:
+        return calendar.to_local(datetime.fromisoformat(str(iso))).strftime("%H:%M %d/%m/%Y")
+    except ValueError:
+        return str(iso)
+
+
+def render(kind: str, p: Mapping[str, Any]) -> Rendered:
+    """Subject and body in Vietnamese. Built from the stored payload at send time."""
+    code = p.get("tracking_code", "")
+    if kind == ASSIGNMENT:
+        urgent = " KHẨN" if p.get("urgency") == "urgent" else ""
+        subject = f"[thaogo]{urgent} Giao xử lý hồ sơ {code}"
+        text = (f"Cơ quan được giao xử lý khó khăn, vướng mắc mã {code}"
+                f" (vai trò: {p.get('role')}, lĩnh vực: {p.get('category')}).\n"
+                f"Căn cứ: {p.get('reason')}")
+    elif kind == URGENT_DIFFICULTY:
+        subject = f"[thaogo] KHẨN: khó khăn đột xuất {code}"
+        text = (f"Khó khăn đột xuất mã {code} đã được giao cho {p.get('agency_id')}.\n"
+                f"Căn cứ: {p.get('reason')}")
+    elif kind in (REMINDER_ACK, REMINDER_RESOLVE):
+        what = "tiếp nhận" if kind == REMINDER_ACK else "giải quyết"
+        subject = f"[thaogo] Nhắc lần {p.get('n')}: quá hạn {what} hồ sơ {code}"
+        text = (f"Hồ sơ {code} chưa được {what}; hạn là {_fmt(p.get('deadline'))}."
+                " Đề nghị cơ quan cập nhật trạng thái.")
+    elif kind in (ESCALATION_ACK, ESCALATION_RESOLVE):
+        what = "tiếp nhận" if kind == ESCALATION_ACK else "giải quyết"
+        subject = f"[thaogo] Báo cáo Tổ phó Thường trực: {code} quá hạn {what}"
+        text = (f"Hồ sơ {code} giao {p.get('agency_id')} chưa được {what} sau"
+                f" {p.get('reminders')} lần nhắc; hạn là {_fmt(p.get('deadline'))}.")
+    elif kind == WEEKLY_REMINDER:
+        subject = f"[thaogo] Nhắc nộp báo cáo tuần {p.get('week_label')}"
+        text = (f"Kính gửi {p.get('name')}: báo cáo tuần {p.get('week_label')} hạn"
+                f" {_fmt(p.get('cutoff'))}. Hệ thống chưa nhận được báo cáo của đồng chí.")
+    elif kind == WEEKLY_MISSING:
+        missing = p.get("missing") or []
+        names = "\n".join(f"- {m['name']} ({m['title']})" for m in missing) or "(không có)"
+        subject = (f"[thaogo] Thành viên chưa báo cáo tuần {p.get('week_label')}:"
+                   f" {len(missing)}")
+        text = f"Danh sách thành viên chưa nộp báo cáo tuần {p.get('week_label')}:\n{names}"
+    elif kind == WEEKLY_REPORT:
+        subject = f"[thaogo] Báo cáo tổng hợp tuần {p.get('week_label')}"
+        text = (f"Báo cáo tổng hợp tuần {p.get('week_label')} đã sẵn sàng: {p.get('url')}\n"
+                f"Việc khẩn: {p.get('urgent_items')}; thành viên chưa báo cáo:"
+                f" {p.get('members_missing')}.")
+    else:
+        subject, text = f"[thaogo] {kind}", str(dict(p))
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())
+    if url := p.get("url"):
+        body += f'<p><a href="{html.escape(str(url), quote=True)}">Xem báo cáo</a></p>'
+    page = f'<!doctype html><html lang="vi"><meta charset="utf-8"><body>{body}</body></html>'
+    return Rendered(subject=subject, text=text, html=page)

@@ -1,35 +1,122 @@
-"""Notify composition root: settings, broker, pool, consumers, delivery."""
+"""Notify composition root: settings, broker, pool, consumers, scheduler, dispatcher, outbox."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
 from fastapi import FastAPI
 
+from services.notify.channels import (
+    Channel,
+    EmailChannel,
+    LogChannel,
+    WebhookChannel,
+    ZaloChannel,
+)
+from services.notify.dispatch import Dispatcher, NotifyMetrics, Scheduler
 from services.notify.handlers import NotifyHandlers
 from services.notify.settings import NotifySettings
 from shared import topics
-from shared.events import DifficultyAssigned
+from shared.calendar import Clock, SystemClock
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyStatusChanged,
+    EventData,
+    MemberReport,
+    WeeklyReport,
+)
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Handler, make_broker, subscribe
+from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "notify"
 
 
-def build(settings: NotifySettings | None = None) -> FastAPI:
+def build_channels(s: NotifySettings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    return {
+        "email": EmailChannel(
+            host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            starttls=s.smtp_starttls, timeout_s=s.smtp_timeout_s,
+        ),
+        "webhook": WebhookChannel(
+            client=client,
+            default_secret=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
+            timeout_s=s.webhook_timeout_s,
+        ),
+        "zalo": ZaloChannel(
+            client=client, api_url=s.zalo_api_url,
+            access_token=s.zalo_access_token.get_secret_value() if s.zalo_access_token else None,
+            timeout_s=s.zalo_timeout_s,
+        ),
+        "log": LogChannel(),
+    }
+
+
+def build(
+    settings: NotifySettings | None = None,
+    *,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> FastAPI:
+    """`clock` and `channels` are for tests that drive time by hand or add a channel;
+    production uses the system clock and the channels of the settings."""
     s = settings or NotifySettings()
+    clk: Clock = clock or SystemClock()
     rt = Runtime.create(
         SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-notify",
                                              registry=reg)
     )
-    h = NotifyHandlers(rt)
-    group = f"{s.group_id}.assigned"
-    subscribe(
-        rt.broker,
-        BatchProcessor(group_id=group, model=DifficultyAssigned, handle=h.on_assigned,
-                       broker=rt.broker, metrics=rt.consumer_metrics, source="thaogo/notify"),
-        topic=topics.DIFFICULTY_ASSIGNED, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS,
-        max_records=s.max_records, description="Tell agencies of their new assignments",
-    )
+    holder = ConfigHolder(s.config_dir)
+    metrics = NotifyMetrics.create(rt.registry)
+    h = NotifyHandlers(rt=rt, config=holder, clock=clk, settings=s, metrics=metrics)
+
+    def consume(model: type[EventData], handle: Handler[Any], topic: str, suffix: str,
+                why: str) -> None:
+        group = f"{s.group_id}.{suffix}"
+        subscribe(
+            rt.broker,
+            BatchProcessor(group_id=group, model=model, handle=handle, producer=rt.producer,
+                           metrics=rt.consumer_metrics, source="thaogo/notify"),
+            topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS,
+            max_records=s.max_records, description=why,
+        )
+
+    consume(DifficultyAssigned, h.on_assigned, topics.DIFFICULTY_ASSIGNED, "assigned",
+            "Tell agencies of their new assignments; follow their deadlines")
+    consume(DifficultyStatusChanged, h.on_status, topics.DIFFICULTY_STATUS, "status",
+            "Track acknowledgements and resolutions, which stop reminders")
+    consume(MemberReport, h.on_member_report, topics.MEMBER_REPORT, "member-report",
+            "Know who reported, so only the others are reminded")
+    consume(WeeklyReport, h.on_weekly_report, topics.REPORT_WEEKLY, "weekly",
+            "Send the compiled weekly report to the head and the permanent deputy")
+
+    outbox_metrics = OutboxMetrics.create(rt.registry)
+
+    async def deliver(rt_: Runtime) -> None:
+        async with httpx.AsyncClient() as client:
+            d = Dispatcher(pool=rt_.db(), channels=channels or build_channels(s, client),
+                           clock=clk, settings=s, metrics=metrics)
+            rt_.state["dispatcher"] = d
+            await d.run()
+
+    async def schedule(rt_: Runtime) -> None:
+        sch = Scheduler(pool=rt_.db(), config=holder, clock=clk, settings=s, metrics=metrics)
+        rt_.state["scheduler"] = sch
+        await sch.run()
+
+    async def relay(rt_: Runtime) -> None:
+        await OutboxRelay(dsn=s.database_url, schema=SERVICE, producer=rt_.producer,
+                          metrics=outbox_metrics).run()
+
+    async def watch_config(_: Runtime) -> None:
+        await holder.watch()
+
+    rt.background += [deliver, schedule, relay, watch_config]
     app = create_app(service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
                      readiness=rt.readiness, title="thaogo notify")
     app.state.runtime = rt

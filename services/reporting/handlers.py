@@ -1,38 +1,147 @@
-"""Reporting's consumers: record each event once, then project it."""
+"""Reporting's consumers: record each event once, then project it.
+
+Every handler runs in one transaction: the event ids (idempotency), the projected
+rows, the derived current state and any outbox row commit together, so a replayed
+batch changes nothing and a crash leaves nothing half done."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from services.reporting import store
-from shared import topics
-from shared.events import DifficultyAssigned, DifficultyReceived, Envelope
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.reporting import logic, reports, store
+from shared import topics, vn
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Envelope,
+    EventData,
+    MemberReport,
+    NotificationSent,
+    Urgency,
+)
 from shared.kafka import Emitter
+from shared.provinces import ConfigHolder, Deadlines
 from shared.service import Runtime
+
+
+@dataclass(frozen=True)
+class ProjectionMetrics:
+    projected: Counter
+    lag: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> ProjectionMetrics:
+        return cls(
+            projected=Counter("thaogo_reporting_events_projected_total",
+                              "Events newly projected (duplicates excluded), by topic",
+                              ["topic"], registry=registry),
+            lag=Gauge("thaogo_reporting_projection_lag_seconds",
+                      "Now minus the event time of the last projected event",
+                      registry=registry),
+        )
+
+
+def search_text(d: DifficultyReceived) -> str:
+    """What `q=` matches, folded: "thao go" finds "tháo gỡ", NFC or NFD alike."""
+    return vn.fold(" ".join((d.tracking_code, d.title, d.description, d.enterprise_name)))
 
 
 @dataclass
 class ReportingHandlers:
     rt: Runtime
+    config: ConfigHolder
+    metrics: ProjectionMetrics
+
+    def _observed(self, topic: str, batch: Sequence[Envelope[EventData]], new: set[str]) -> None:
+        fresh = [e for e in batch if e.id in new]
+        if not fresh:
+            return
+        self.metrics.projected.labels(topic).inc(len(fresh))
+        latest = max(e.time for e in fresh)
+        self.metrics.lag.set(max(0.0, time.time() - latest.timestamp()))
 
     async def on_received(
         self, batch: list[Envelope[DifficultyReceived]], emitter: Emitter
     ) -> int:
+        configs = self.config.current
+        now = datetime.now(UTC)
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await store.record_events(conn, topic=topics.DIFFICULTY_RECEIVED,
                                             events=batch)  # type: ignore[arg-type]
-            await store.project_received(
-                conn, difficulties=[e.data for e in batch if e.id in new]
-            )
+            fresh = list({e.data.difficulty_id: e.data for e in batch if e.id in new}.values())
+            rows = []
+            for d in fresh:
+                cfg = logic.task_force_of(configs, d.province_code, d.task_force)
+                rows.append(store.ReceivedRow(data=d, task_force=cfg.slug if cfg else d.task_force,
+                                              search=search_text(d)))
+            await store.project_received(conn, rows=rows)
+            # Assignments or statuses that came first are applied now.
+            await store.refresh(conn, difficulty_ids=[d.difficulty_id for d in fresh])
+            for d in fresh:
+                if d.urgency is Urgency.URGENT:
+                    await reports.enqueue_urgent(conn, d, now=now)
+        self._observed(topics.DIFFICULTY_RECEIVED, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
 
     async def on_assigned(
         self, batch: list[Envelope[DifficultyAssigned]], emitter: Emitter
     ) -> int:
+        configs = self.config.current
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await store.record_events(conn, topic=topics.DIFFICULTY_ASSIGNED,
                                             events=batch)  # type: ignore[arg-type]
-            await store.project_assigned(
-                conn, assignments=[e.data for e in batch if e.id in new]
-            )
+            fresh = [e.data for e in batch if e.id in new]
+            known = await store.task_forces_of(conn,
+                                               difficulty_ids=[a.difficulty_id for a in fresh])
+            rows = []
+            for a in fresh:
+                due = None
+                if a.role in logic.HANDLING_ROLES:
+                    cfg = logic.task_force_of(configs, a.province_code, known.get(a.difficulty_id))
+                    deadlines = cfg.deadlines if cfg else Deadlines()
+                    due = logic.deadlines_for(a.assigned_at, a.urgency, deadlines)
+                rows.append(store.AssignedRow(data=a, ack_due_at=due.ack if due else None,
+                                              resolve_due_at=due.resolve if due else None))
+            await store.project_assigned(conn, rows=rows)
+            await store.refresh(conn, difficulty_ids=[a.difficulty_id for a in fresh])
+        self._observed(topics.DIFFICULTY_ASSIGNED, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_status(
+        self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.DIFFICULTY_STATUS,
+                                            events=batch)  # type: ignore[arg-type]
+            fresh = [e.data for e in batch if e.id in new]
+            await store.project_status(conn, changes=fresh)
+            await store.refresh(conn, difficulty_ids=[c.difficulty_id for c in fresh])
+        self._observed(topics.DIFFICULTY_STATUS, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_member_report(
+        self, batch: list[Envelope[MemberReport]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.MEMBER_REPORT,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_member_reports(
+                conn, reports=[e.data for e in batch if e.id in new])
+        self._observed(topics.MEMBER_REPORT, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_notification(
+        self, batch: list[Envelope[NotificationSent]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.NOTIFICATION_SENT,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_notifications(conn, events=[e for e in batch if e.id in new])
+        self._observed(topics.NOTIFICATION_SENT, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)

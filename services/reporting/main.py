@@ -1,41 +1,117 @@
-"""Reporting composition root: settings, broker, pool, projections, read API."""
+"""Reporting composition root: settings, broker, pool, projections, the weekly
+publisher and its outbox relay, the read API and the report pages."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from datetime import UTC
+from typing import Any
 
-from services.reporting.handlers import ReportingHandlers
+from fastapi import FastAPI
+from prometheus_client import Gauge
+
+from services.reporting import pages, store
+from services.reporting.api import ReadSide, build_router
+from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
+from services.reporting.reports import SCHEMA, PublishMetrics, WeeklyPublisher
 from services.reporting.settings import ReportingSettings
 from shared import topics
-from shared.events import DifficultyAssigned, DifficultyReceived
+from shared.calendar import Clock, SystemClock
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    MemberReport,
+    NotificationSent,
+)
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
+from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "reporting"
 
 
-def build(settings: ReportingSettings | None = None) -> FastAPI:
+def build(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     s = settings or ReportingSettings()
+    clock = clock or SystemClock()
     rt = Runtime.create(
         SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-reporting",
                                              registry=reg)
     )
-    h = ReportingHandlers(rt)
-    for topic, model, handle in (
+    holder = ConfigHolder(s.config_dir)
+    h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry))
+    subscriptions: tuple[tuple[str, Any, Any], ...] = (
         (topics.DIFFICULTY_RECEIVED, DifficultyReceived, h.on_received),
         (topics.DIFFICULTY_ASSIGNED, DifficultyAssigned, h.on_assigned),
-    ):
+        (topics.DIFFICULTY_STATUS, DifficultyStatusChanged, h.on_status),
+        (topics.MEMBER_REPORT, MemberReport, h.on_member_report),
+        (topics.NOTIFICATION_SENT, NotificationSent, h.on_notification),
+    )
+    for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"
         subscribe(
             rt.broker,
-            BatchProcessor(group_id=group, model=model, handle=handle,  # type: ignore[arg-type]
-                           broker=rt.broker, metrics=rt.consumer_metrics,
+            BatchProcessor(group_id=group, model=model, handle=handle,
+                           producer=rt.producer, metrics=rt.consumer_metrics,
                            source="thaogo/reporting"),
             topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS,
             max_records=s.max_records, description=f"Project {topic} into PostgreSQL",
         )
-    app = create_app(service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
-                     readiness=rt.readiness, title="thaogo reporting")
+
+    relay = OutboxRelay(dsn=s.database_url, schema=SCHEMA, producer=rt.producer,
+                        metrics=OutboxMetrics.create(rt.registry),
+                        batch_size=s.outbox_batch_size)
+    publish_metrics = PublishMetrics.create(rt.registry)
+
+    async def run_relay(_: Runtime) -> None:
+        await relay.run()
+
+    async def run_weekly(rt_: Runtime) -> None:
+        publisher = WeeklyPublisher(pool=rt_.db(), config=holder, clock=clock,
+                                    metrics=publish_metrics, base_url=s.base_url(),
+                                    poll_interval_s=s.schedule_poll_interval_s)
+        rt_.state["publisher"] = publisher
+        await publisher.run()
+
+    open_gauge = Gauge("thaogo_reporting_open_difficulties",
+                       "Difficulties not resolved or rejected, by current handling agency",
+                       ["agency"], registry=rt.registry)
+    overdue_gauge = Gauge("thaogo_reporting_overdue_difficulties",
+                          "Open difficulties past their acknowledge or resolve deadline, by agency",
+                          ["agency"], registry=rt.registry)
+
+    async def refresh_gauges(rt_: Runtime) -> None:
+        while True:
+            async with rt_.db().acquire() as conn:
+                rows = await store.open_and_overdue_by_agency(
+                    conn, now=clock.now().astimezone(UTC))
+                last = await store.last_report_times(conn)
+            # Agencies that no longer have anything open go to zero, not stale.
+            open_gauge.clear()
+            overdue_gauge.clear()
+            for agency, n_open, n_overdue in rows:
+                open_gauge.labels(agency).set(n_open)
+                overdue_gauge.labels(agency).set(n_overdue)
+            for slug, at in last.items():
+                publish_metrics.last_published.labels(slug).set(at.timestamp())
+            await asyncio.sleep(s.gauges_interval_s)
+
+    rt.background += [run_relay, run_weekly, refresh_gauges]
+
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(),
+                    token_hashes=s.read_token_hashes())
+    app = create_app(
+        service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
+        readiness=rt.readiness, title="thaogo reporting",
+        description="Weekly reports of the task forces, tracking for businesses, and the "
+                    "list of difficulties for members.",
+        openapi_tags=[{"name": "business"}, {"name": "reports"}, {"name": "members"},
+                      {"name": "pages"}, {"name": "ops"}],
+    )
+    app.include_router(build_router(side))
+    app.include_router(pages.build_router(side))
     app.state.runtime = rt
+    app.state.read_side = side
     return app

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from shared.events import DifficultyAssigned, DifficultyReceived, EventData, Envelope
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Envelope,
+    EventData,
+    MemberReport,
+    NotificationSent,
+)
 
 
 async def record_events(
@@ -22,46 +34,409 @@ async def record_events(
         [getattr(e.data, "difficulty_id", None) for e in events],
         [e.type for e in events],
         [e.time for e in events],
-        [e.data.model_dump(mode="json") for e in events],
+        [e.data.model_dump(mode="json", exclude=_PERSONAL.get(type(e.data))) for e in events],
     )
     return {r["event_id"] for r in rows}
 
 
-async def project_received(
-    conn: asyncpg.Connection, *, difficulties: Sequence[DifficultyReceived]
-) -> None:
+# Personal data is not kept by reporting, not even in its event history.
+_PERSONAL: dict[type[EventData], set[str]] = {DifficultyReceived: {"contact"}}
+
+
+# --- projections ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRow:
+    data: DifficultyReceived
+    task_force: str | None  # the config slug it is reported under
+    search: str  # shared.vn.fold of its searchable text
+
+
+async def project_received(conn: asyncpg.Connection, *, rows: Sequence[ReceivedRow]) -> None:
     await conn.executemany(
         "INSERT INTO difficulties (difficulty_id, tracking_code, tax_code, province_code,"
-        " task_force, zone_type, category, kind, urgency, title, received_at, status_at, payload)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12::jsonb)"
+        " task_force, zone_type, category, kind, urgency, title, received_at, status_at, payload,"
+        " enterprise_name, search)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12::jsonb, $13, $14)"
         " ON CONFLICT (difficulty_id) DO NOTHING",
         [
-            (d.difficulty_id, d.tracking_code, d.tax_code, d.province_code, d.task_force,
-             d.zone_type, d.category.value, d.kind.value, d.urgency.value, d.title,
-             d.received_at, d.model_dump(mode="json", exclude={"contact"}))
-            for d in difficulties
+            (d.difficulty_id, d.tracking_code, d.tax_code, d.province_code, r.task_force,
+             d.zone_type.value if d.zone_type else None, d.category.value, d.kind.value,
+             d.urgency.value, d.title, d.received_at,
+             d.model_dump(mode="json", exclude={"contact"}), d.enterprise_name, r.search)
+            for r in rows
+            for d in (r.data,)
         ],
     )
 
 
-async def project_assigned(
-    conn: asyncpg.Connection, *, assignments: Sequence[DifficultyAssigned]
-) -> None:
-    superseded = [a.replaces for a in assignments if a.replaces is not None]
+@dataclass(frozen=True, slots=True)
+class AssignedRow:
+    data: DifficultyAssigned
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+
+
+async def project_assigned(conn: asyncpg.Connection, *, rows: Sequence[AssignedRow]) -> None:
+    superseded = [r.data.replaces for r in rows if r.data.replaces is not None]
     if superseded:
         await conn.execute(
             "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
             superseded,
         )
+    # `active` is false at once if the assignment that replaces it was seen first.
     await conn.executemany(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, agency_level,"
-        " member_id, role, rule, replaces, active, assigned_at)"
+        " member_id, role, rule, replaces, active, assigned_at, ack_due_at, resolve_due_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-        " NOT EXISTS (SELECT 1 FROM assignments s WHERE s.replaces = $1), $9)"
+        " NOT EXISTS (SELECT 1 FROM assignments s WHERE s.replaces = $1), $9, $10, $11)"
         " ON CONFLICT (assignment_id) DO NOTHING",
         [
             (a.assignment_id, a.difficulty_id, a.agency_id, a.agency_level.value, a.member_id,
-             a.role.value, a.rule, a.replaces, a.assigned_at)
-            for a in assignments
+             a.role.value, a.rule, a.replaces, a.assigned_at, r.ack_due_at, r.resolve_due_at)
+            for r in rows
+            for a in (r.data,)
         ],
     )
+
+
+async def task_forces_of(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    rows = await conn.fetch(
+        "SELECT difficulty_id, task_force FROM difficulties WHERE difficulty_id = ANY($1::uuid[])",
+        list(difficulty_ids),
+    )
+    return {r["difficulty_id"]: r["task_force"] for r in rows}
+
+
+async def project_status(
+    conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
+        " assignment_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (status_id) DO NOTHING",
+        [
+            (c.status_id, c.difficulty_id, c.status.value, c.actor_kind.value, c.actor_id,
+             c.assignment_id, c.changed_at)
+            for c in changes
+        ],
+    )
+
+
+async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]) -> None:
+    """Derive the current state of difficulties from their assignments and status history.
+
+    Run after anything about them arrives, in any order: a difficulty not yet seen is
+    simply not updated, and is derived in full when it arrives."""
+    await conn.execute(
+        """
+        UPDATE difficulties d SET
+            lead_assignment_id = h.assignment_id,
+            lead_agency_id = h.agency_id,
+            ack_due_at = h.ack_due_at,
+            resolve_due_at = h.resolve_due_at,
+            status = COALESCE(s.status, CASE WHEN h.assignment_id IS NULL
+                                             THEN 'received' ELSE 'assigned' END),
+            status_at = GREATEST(d.received_at, COALESCE(s.changed_at, h.assigned_at,
+                                                         d.received_at)),
+            acknowledged_at = ack.at,
+            closed_at = CASE WHEN s.status IN ('resolved', 'rejected') THEN s.changed_at END,
+            resolved_at = CASE WHEN s.status = 'resolved' THEN s.changed_at END,
+            escalated_central_at = c.at
+        FROM unnest($1::uuid[]) AS ids(id)
+        LEFT JOIN LATERAL (
+            SELECT assignment_id, agency_id, ack_due_at, resolve_due_at, assigned_at
+            FROM assignments a
+            WHERE a.difficulty_id = ids.id AND a.active
+              AND a.role IN ('lead', 'escalation', 'triage')
+            ORDER BY a.assigned_at DESC, a.assignment_id DESC LIMIT 1
+        ) h ON true
+        LEFT JOIN LATERAL (
+            SELECT status, changed_at FROM status_history x
+            WHERE x.difficulty_id = ids.id
+            ORDER BY x.changed_at DESC, x.status_id DESC LIMIT 1
+        ) s ON true
+        LEFT JOIN LATERAL (
+            SELECT min(changed_at) AS at FROM status_history x
+            WHERE x.difficulty_id = ids.id
+              AND x.status IN ('acknowledged', 'in_progress', 'resolved', 'rejected', 'escalated')
+              AND (h.assigned_at IS NULL OR x.changed_at >= h.assigned_at)
+        ) ack ON true
+        LEFT JOIN LATERAL (
+            SELECT min(assigned_at) AS at FROM assignments a
+            WHERE a.difficulty_id = ids.id AND a.agency_level = 'central'
+        ) c ON true
+        WHERE d.difficulty_id = ids.id
+        """,
+        sorted(set(difficulty_ids)),
+    )
+
+
+async def project_member_reports(
+    conn: asyncpg.Connection, *, reports: Sequence[MemberReport]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO member_reports (report_id, member_id, province_code, week_label, late,"
+        " urgent, submitted_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
+        " ON CONFLICT (report_id) DO NOTHING",
+        [
+            (r.report_id, r.member_id, r.province_code, r.week_label, r.late, r.urgent,
+             r.submitted_at, r.model_dump(mode="json"))
+            for r in reports
+        ],
+    )
+
+
+async def project_notifications(
+    conn: asyncpg.Connection, *, events: Sequence[Envelope[NotificationSent]]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO notifications (event_id, notification_key, kind, channel, recipient_id,"
+        " province_code, difficulty_id, week_label, attempts, sent_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING",
+        [
+            (e.id, n.notification_key, n.kind, n.channel, n.recipient_id, n.province_code,
+             n.difficulty_id, n.week_label, n.attempts, n.sent_at)
+            for e in events
+            for n in (e.data,)
+        ],
+    )
+
+
+# --- the weekly rollup ----------------------------------------------------------------------
+
+# The rows a week of one task force can concern, each set from its own index: received
+# in the window, closed after its start (resolved in it, or open at its end), still open.
+# Never the whole history.
+_POPULATION = """
+    SELECT difficulty_id, tracking_code, title, status, urgency, kind, received_at,
+           COALESCE(lead_agency_id, 'unknown') AS agency, COALESCE(zone_type, 'unknown') AS zone,
+           category, closed_at, status = 'resolved' AS resolved, ack_due_at, resolve_due_at,
+           acknowledged_at, escalated_central_at, lead_agency_id,
+           received_at > $2 AS is_received,
+           status = 'resolved' AND closed_at > $2 AND closed_at <= $3 AS is_resolved,
+           closed_at IS NULL OR closed_at > $3 AS is_open,
+           (closed_at IS NULL OR closed_at > $3) AND (resolve_due_at < $3 OR (ack_due_at < $3
+               AND (acknowledged_at IS NULL OR acknowledged_at > $3))) AS is_overdue,
+           escalated_central_at > $2 AND escalated_central_at <= $3 AS is_escalated
+    FROM difficulties
+    WHERE task_force = $1 AND received_at <= $3
+      AND ((received_at > $2 AND received_at <= $3) OR closed_at > $2 OR closed_at IS NULL)
+"""
+
+_ROLLUP = f"""
+    WITH pop AS ({_POPULATION})
+    SELECT CASE WHEN GROUPING(agency) = 0 THEN 'agency'
+                WHEN GROUPING(zone) = 0 THEN 'zone_type'
+                WHEN GROUPING(category) = 0 THEN 'category'
+                ELSE 'total' END AS dimension,
+           COALESCE(agency, zone, category, 'all') AS value,
+           count(*) FILTER (WHERE is_received) AS received,
+           count(*) FILTER (WHERE is_resolved) AS resolved,
+           count(*) FILTER (WHERE is_open) AS open,
+           count(*) FILTER (WHERE is_overdue) AS overdue,
+           count(*) FILTER (WHERE is_escalated) AS escalated_central,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
+               / 3600) FILTER (WHERE is_resolved) AS median_hours,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
+               / 3600) FILTER (WHERE is_resolved) AS p90_hours
+    FROM pop
+    GROUP BY GROUPING SETS ((agency), (zone), (category), ())
+    HAVING GROUPING(agency, zone, category) = 7
+        OR count(*) FILTER (WHERE is_received OR is_resolved OR is_open OR is_escalated) > 0
+"""
+
+
+async def rollup_rows(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Breakdown rows of the interval (start, end] as of `end`; see logic.rollup."""
+    return [dict(r) for r in await conn.fetch(_ROLLUP, task_force, start, end)]
+
+
+async def report_items(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime,
+    which: str, limit: int,
+) -> list[dict[str, Any]]:
+    """Urgent items (received in the week or still open at its end) or recommendations
+    (received in the week), oldest first, at most `limit`."""
+    cond = {"urgent": "urgency = 'urgent' AND (is_received OR is_open)",
+            "recommendation": "kind = 'recommendation' AND is_received",
+            "overdue": "is_overdue"}[which]
+    rows = await conn.fetch(
+        f"WITH pop AS ({_POPULATION}) SELECT difficulty_id, tracking_code, title, lead_agency_id,"
+        f" status, received_at, resolve_due_at FROM pop WHERE {cond}"
+        " ORDER BY received_at, difficulty_id LIMIT $4",
+        task_force, start, end, limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def members_reported(
+    conn: asyncpg.Connection, *, week_label: str, member_ids: Sequence[str]
+) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT member_id FROM member_reports"
+        " WHERE week_label = $1 AND member_id = ANY($2::text[])",
+        week_label, list(member_ids),
+    )
+    return {r["member_id"] for r in rows}
+
+
+# --- published reports ------------------------------------------------------------------------
+
+
+async def stored_report(
+    conn: asyncpg.Connection, *, task_force: str, week_label: str
+) -> dict[str, Any] | None:
+    report: dict[str, Any] | None = await conn.fetchval(
+        "SELECT report FROM weekly_reports WHERE task_force = $1 AND week_label = $2",
+        task_force, week_label,
+    )
+    return report
+
+
+async def claim_report(
+    conn: asyncpg.Connection, *, task_force: str, week_label: str, report_id: uuid.UUID,
+    event_id: str, province_code: str, generated_at: datetime, report: dict[str, Any],
+) -> bool:
+    """Take the (task force, week) row; False if another replica (or run) already has.
+    Called in the transaction that also writes the outbox row, so exactly one of
+    concurrent publishers wins and publishes."""
+    got = await conn.fetchval(
+        "INSERT INTO weekly_reports (task_force, week_label, report_id, event_id, province_code,"
+        " generated_at, report) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        task_force, week_label, report_id, event_id, province_code, generated_at, report,
+    )
+    return bool(got)
+
+
+async def claim_urgent(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID, event_id: str
+) -> bool:
+    got = await conn.fetchval(
+        "INSERT INTO urgent_alerts (difficulty_id, event_id) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        difficulty_id, event_id,
+    )
+    return bool(got)
+
+
+async def report_index(conn: asyncpg.Connection, *, per_task_force: int) -> list[dict[str, Any]]:
+    """The latest published weeks of each task force, newest first."""
+    rows = await conn.fetch(
+        "SELECT task_force, week_label, generated_at, report->'rows' AS rows FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY task_force ORDER BY week_label DESC) AS n"
+        " FROM weekly_reports) r WHERE n <= $1 ORDER BY task_force, week_label DESC",
+        per_task_force,
+    )
+    return [dict(r) for r in rows]
+
+
+async def last_report_times(conn: asyncpg.Connection) -> dict[str, datetime]:
+    rows = await conn.fetch(
+        "SELECT task_force, max(generated_at) AS at FROM weekly_reports GROUP BY task_force"
+    )
+    return {r["task_force"]: r["at"] for r in rows}
+
+
+# --- read side --------------------------------------------------------------------------------
+
+
+async def track(
+    conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id"
+        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
+        tracking_code, tax_code,
+    )
+    return dict(row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    task_forces: Sequence[str] | None = None
+    agency_id: str | None = None
+    status: str | None = None
+    zone_type: str | None = None
+    category: str | None = None
+    received_after: datetime | None = None
+    received_until: datetime | None = None
+    words: Sequence[str] = ()  # folded; every one must appear
+    after: tuple[datetime, uuid.UUID] | None = None  # keyset cursor
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_difficulties(
+    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paged on (received_at, difficulty_id)."""
+    where: list[str] = []
+    args: list[Any] = [now]
+
+    def arg(v: Any) -> str:
+        args.append(v)
+        return f"${len(args)}"
+
+    if f.task_forces is not None:
+        where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
+    if f.agency_id:
+        where.append(f"lead_agency_id = {arg(f.agency_id)}")
+    if f.status:
+        where.append(f"status = {arg(f.status)}")
+    if f.zone_type:
+        where.append(f"zone_type = {arg(f.zone_type)}")
+    if f.category:
+        where.append(f"category = {arg(f.category)}")
+    if f.received_after is not None:
+        where.append(f"received_at > {arg(f.received_after)}")
+    if f.received_until is not None:
+        where.append(f"received_at <= {arg(f.received_until)}")
+    for word in f.words:
+        where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
+    if f.after is not None:
+        where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])}, {arg(f.after[1])})")
+    sql = (
+        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+        " lead_agency_id, ack_due_at, resolve_due_at,"
+        " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
+        "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
+        " FROM difficulties"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY received_at DESC, difficulty_id DESC LIMIT {arg(limit)}"
+    )
+    return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def open_and_overdue_by_agency(
+    conn: asyncpg.Connection, *, now: datetime
+) -> list[tuple[str, int, int]]:
+    """(agency, open, overdue) over every open difficulty: the partial index bounds it."""
+    rows = await conn.fetch(
+        "SELECT COALESCE(lead_agency_id, 'unknown') AS agency, count(*) AS open,"
+        " count(*) FILTER (WHERE resolve_due_at < $1 OR (ack_due_at < $1"
+        "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))) AS overdue"
+        " FROM difficulties WHERE closed_at IS NULL GROUP BY 1",
+        now,
+    )
+    return [(r["agency"], r["open"], r["overdue"]) for r in rows]
+
+
+async def reports_for_weeks(
+    conn: asyncpg.Connection, *, task_force: str, week_labels: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT week_label, report FROM weekly_reports"
+        " WHERE task_force = $1 AND week_label = ANY($2::text[])",
+        task_force, list(week_labels),
+    )
+    return {r["week_label"]: r["report"] for r in rows}

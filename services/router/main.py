@@ -44,7 +44,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
     subscribe(
         rt.broker,
         BatchProcessor(group_id=s.group_id, model=DifficultyReceived,
-                       handle=handlers_.on_received, broker=rt.broker, producer=rt.producer,
+                       handle=handlers_.on_received, producer=rt.producer,
                        metrics=rt.consumer_metrics, source="thaogo/router"),
         topic=topics.DIFFICULTY_RECEIVED, group_id=s.group_id,
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
@@ -53,7 +53,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
     subscribe(
         rt.broker,
         BatchProcessor(group_id=f"{s.group_id}.status", model=DifficultyStatusChanged,
-                       handle=handlers_.on_status, broker=rt.broker, producer=rt.producer,
+                       handle=handlers_.on_status, producer=rt.producer,
                        metrics=rt.consumer_metrics, source="thaogo/router"),
         topic=topics.DIFFICULTY_STATUS, group_id=f"{s.group_id}.status",
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,

@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry
 from bench.common import difficulty
 from shared import events, topics
 from shared.events import DifficultyReceived, Envelope
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Emitter, make_broker, subscribe
+from shared.kafka import (
+    COMMIT_AFTER_EFFECTS,
+    BatchProcessor,
+    Emitter,
+    Producer,
+    make_broker,
+    subscribe,
+)
 from shared.metrics import ConsumerMetrics
 from tests.conftest import wait_until
 
@@ -49,8 +56,9 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
     registry = CollectorRegistry()
     metrics = ConsumerMetrics.create(registry)
     broker = make_broker(kafka_bootstrap, client_id="test", registry=registry)
+    emit = Producer(kafka_bootstrap, client_id="test-emit")
     subscribe(broker, BatchProcessor(group_id=group, model=DifficultyReceived, handle=handle,
-                                     broker=broker, metrics=metrics, source="test"),
+                                     producer=emit, metrics=metrics, source="test"),
               topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS, max_records=50)
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -67,11 +75,13 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
                                                                DifficultyReceived.ce_type.encode())])
     await producer.stop()
 
+    await emit.start()
     await broker.start()
     try:
         await wait_until(lambda: asyncio.sleep(0, len(applied) == 19), timeout=60)
     finally:
         await broker.stop()
+        await emit.stop()
 
     assert sorted(applied) == sorted(i for n, i in enumerate(sent_ids) if n != 7)
     dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=kafka_bootstrap,

@@ -1,0 +1,283 @@
+"""Reporting's read side: tracking for businesses, reports as JSON and CSV, and the
+searchable list of difficulties for task-force members."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from services.reporting import logic, reports, store
+from shared import vn
+from shared.calendar import Clock, week_window_by_label
+from shared.events import STATUS_LABELS, Category, Status, WeeklyReport, ZoneType
+from shared.provinces import ConfigHolder, ProvinceConfig
+from shared.topics import AGENCY_ID_PATTERN
+
+MAX_SEARCH_WORDS = 8
+WEEK_PATTERN = r"^[0-9]{4}-W[0-9]{2}$"
+PROVINCE_PATTERN = r"^[a-z0-9-]{1,60}$"
+# Module level: with postponed annotations FastAPI resolves names in module globals.
+BEARER = HTTPBearer(auto_error=False, description="A member or operator read token")
+ProvincePath = Annotated[str, Path(pattern=PROVINCE_PATTERN,
+                                   description="Province slug (binh-duong) or code (74)")]
+WeekPath = Annotated[str, Path(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W48")]
+
+
+@dataclass
+class ReadSide:
+    """What the read routes need; built once in main."""
+
+    db: Callable[[], asyncpg.Pool]
+    config: ConfigHolder
+    clock: Clock
+    base_url: str
+    token_hashes: frozenset[str]
+
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(UTC)
+
+
+async def load_report(
+    side: ReadSide, province: str, week_label: str
+) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
+    """(config, report, published): the stored report, or for a week not yet closed (or
+    whose report was not published yet) a preview computed as of now; None if unknown."""
+    cfg = logic.resolve_province(side.config.current, province)
+    if cfg is None:
+        return None
+    try:
+        window = week_window_by_label(week_label)
+    except ValueError:
+        return None
+    async with side.db().acquire() as conn:
+        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=window.label)
+        if stored is not None:
+            return cfg, WeeklyReport.model_validate(stored), True
+        now = side.now()
+        if window.start >= now:
+            return None  # a week that has not started has nothing to say
+        report = await reports.compose(
+            conn, cfg=cfg, window=window, as_of=now, generated_at=now,
+            page_url=f"{side.base_url}/reports/{cfg.slug}/{window.label}")
+    return cfg, report, False
+
+
+class TrackOut(BaseModel):
+    """What a business may know of its own difficulty, and nothing more."""
+
+    tracking_code: str
+    status: Status
+    status_vi: str
+    status_en: str
+    received_at: datetime
+    status_at: datetime
+    resolved_at: datetime | None
+    agency_name_vi: str | None
+    agency_name_en: str | None
+
+
+class DifficultyOut(BaseModel):
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    title: str
+    enterprise_name: str | None
+    task_force: str | None
+    province_code: str
+    zone_type: str | None
+    category: str
+    kind: str
+    urgency: str
+    status: Status
+    received_at: datetime
+    status_at: datetime
+    resolved_at: datetime | None
+    agency_id: str | None
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+    overdue: bool
+
+
+class DifficultyPage(BaseModel):
+    items: list[DifficultyOut]
+    next_cursor: str | None
+
+
+NOT_FOUND = {"detail": "not found / không tìm thấy"}
+
+
+def encode_cursor(received_at: datetime, difficulty_id: uuid.UUID) -> str:
+    raw = f"{received_at.isoformat()}|{difficulty_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, did = raw.partition("|")
+        t = datetime.fromisoformat(at)
+        if t.tzinfo is None:
+            raise ValueError("naive")
+        return t, uuid.UUID(did)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise HTTPException(422, {"field": "cursor", "reason": "not a cursor from this API"}) from e
+
+
+def token_ok(token: str, hashes: frozenset[str]) -> bool:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    # Compare with every hash so timing does not tell which one was close.
+    return any([hmac.compare_digest(digest, h) for h in hashes])
+
+
+def build_router(side: ReadSide) -> APIRouter:
+    router = APIRouter()
+    def require_reader(
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> None:
+        if creds is None or not token_ok(creds.credentials, side.token_hashes):
+            raise HTTPException(401, "a valid member token is required / cần mã truy cập hợp lệ",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @router.get(
+        "/v1/track", tags=["business"], response_model=TrackOut,
+        summary="Status of one difficulty, for the business that filed it",
+        responses={404: {"description": "Unknown code, or a tax code that does not match"}},
+    )
+    async def track(
+        code: Annotated[str, Query(pattern=r"^[A-Za-z0-9-]{1,30}$",
+                                   description="Tracking code, e.g. TG-7K3M-Q9XA")],
+        tax_code: Annotated[str, Query(pattern=r"^[0-9 .-]{1,20}$",
+                                       description="The business's tax code (mã số thuế)")],
+    ) -> TrackOut:
+        # A malformed tax code gets the same answer as a wrong one: nothing to probe.
+        try:
+            mst = vn.normalize_tax_code(tax_code)
+        except ValueError:
+            raise HTTPException(404, NOT_FOUND) from None
+        async with side.db().acquire() as conn:
+            row = await store.track(conn, tracking_code=code.upper(), tax_code=mst)
+        if row is None:
+            raise HTTPException(404, NOT_FOUND)
+        status = Status(row["status"])
+        agency = side.config.current.agency(row["lead_agency_id"] or "")
+        vi, en = STATUS_LABELS[status]
+        return TrackOut(
+            tracking_code=row["tracking_code"], status=status, status_vi=vi, status_en=en,
+            received_at=row["received_at"], status_at=row["status_at"],
+            resolved_at=row["resolved_at"],
+            agency_name_vi=agency.name_vi if agency else None,
+            agency_name_en=agency.name_en if agency else None,
+        )
+
+    @router.get(
+        "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
+        summary="A weekly report (published, or a preview of the week in progress)",
+        responses={404: {"description": "Unknown province or week"}},
+    )
+    async def report_json(province: ProvincePath, week_label: WeekPath,
+                          response: Response) -> WeeklyReport:
+        found = await load_report(side, province, week_label)
+        if found is None:
+            raise HTTPException(404, NOT_FOUND)
+        response.headers["X-Thaogo-Report-State"] = "published" if found[2] else "preview"
+        return found[1]
+
+    @router.get(
+        "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
+        summary="A weekly report's breakdown rows as CSV", response_class=Response,
+        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"}},
+    )
+    async def report_csv(province: ProvincePath, week_label: WeekPath) -> Response:
+        found = await load_report(side, province, week_label)
+        if found is None:
+            raise HTTPException(404, NOT_FOUND)
+        cfg, report, published = found
+        return Response(
+            rows_csv(report), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition":
+                     f'attachment; filename="{cfg.slug}-{report.week_label}.csv"',
+                     "X-Thaogo-Report-State": "published" if published else "preview"},
+        )
+
+    @router.get(
+        "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
+        summary="List and search difficulties (task-force members and operators)",
+        dependencies=[Depends(require_reader)],
+        responses={401: {"description": "Missing or unknown token"},
+                   422: {"description": "A filter was refused"}},
+    )
+    async def list_difficulties(
+        province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
+        agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
+        status: Status | None = None,
+        zone_type: ZoneType | None = None,
+        category: Category | None = None,
+        week: Annotated[str | None, Query(pattern=WEEK_PATTERN)] = None,
+        q: Annotated[str | None, Query(max_length=200,
+                                       description="Words that must all appear (title, description,"
+                                                   " business, code); diacritics optional")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> DifficultyPage:
+        f = store.ListFilter(
+            agency_id=agency, status=status.value if status else None,
+            zone_type=zone_type.value if zone_type else None,
+            category=category.value if category else None,
+            after=decode_cursor(cursor) if cursor else None,
+        )
+        if province is not None:
+            cfg = logic.resolve_province(side.config.current, province)
+            if cfg is None:
+                raise HTTPException(422, {"field": "province", "reason": "unknown province"})
+            f = _replace(f, task_forces=[cfg.slug])
+        if week is not None:
+            try:
+                w = week_window_by_label(week)
+            except ValueError as e:
+                raise HTTPException(422, {"field": "week", "reason": str(e)}) from None
+            f = _replace(f, received_after=w.start, received_until=w.end)
+        if q:
+            # PostgreSQL text holds no NUL; nothing else in a query needs refusing.
+            words = vn.fold(q.replace("\x00", " ")).split()[:MAX_SEARCH_WORDS]
+            f = _replace(f, words=words)
+        async with side.db().acquire() as conn:
+            rows = await store.list_difficulties(conn, f=f, now=side.now(), limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [DifficultyOut(agency_id=r.pop("lead_agency_id"), **r) for r in rows]
+        nxt = encode_cursor(rows[-1]["received_at"], rows[-1]["difficulty_id"]) if more else None
+        return DifficultyPage(items=items, next_cursor=nxt)
+
+    return router
+
+
+def _replace(f: store.ListFilter, **changes: object) -> store.ListFilter:
+    import dataclasses
+
+    return dataclasses.replace(f, **changes)  # type: ignore[arg-type]
+
+
+CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
+               "escalated_central", "median_resolution_hours", "p90_resolution_hours")
+
+
+def rows_csv(report: WeeklyReport) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for r in report.rows:
+        d = r.model_dump()
+        w.writerow(["" if d[c] is None else d[c] for c in CSV_COLUMNS])
+    return out.getvalue()

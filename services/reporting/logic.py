@@ -1,0 +1,189 @@
+"""Reporting's rules, pure: deadlines, current status, overdue, percentiles, the rollup.
+
+The SQL in `store` computes the weekly rollup over the database; the functions
+here state the same rules over plain values. Tests hold the two to each other.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.calendar import WeekWindow, add_working_days, previous_window, week_window
+from shared.events import AssignmentRole, BreakdownRow, Status, Urgency
+from shared.provinces import ConfigSet, Deadlines, ProvinceConfig
+
+# Statuses after which nothing is expected of the agency any more.
+CLOSED = frozenset({Status.RESOLVED, Status.REJECTED})
+# What the agency did that counts as having taken the case in hand.
+ACKNOWLEDGING = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.RESOLVED,
+                           Status.REJECTED, Status.ESCALATED})
+# Assignments that carry a deadline: whoever must handle the case, not those helping.
+HANDLING_ROLES = frozenset({AssignmentRole.LEAD, AssignmentRole.ESCALATION,
+                            AssignmentRole.TRIAGE})
+UNKNOWN = "unknown"  # the breakdown value of a missing agency or zone type
+
+
+# --- task forces and deadlines -------------------------------------------------------
+
+
+def task_force_of(
+    configs: ConfigSet, province_code: str, task_force: str | None
+) -> ProvinceConfig | None:
+    """The configuration a difficulty is reported under (its task force)."""
+    return configs.for_difficulty(province_code, task_force)
+
+
+def resolve_province(configs: ConfigSet, province: str) -> ProvinceConfig | None:
+    """A province as the API names it: the config slug ("binh-duong") or a province code
+    (today's or a former one's), which must then designate one task force."""
+    if province in configs:
+        return configs[province]
+    return configs.for_difficulty(province) if province.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    ack: datetime
+    resolve: datetime
+
+
+def deadlines_for(assigned_at: datetime, urgency: Urgency, deadlines: Deadlines) -> Due:
+    """Acknowledge and resolve deadlines, in working days (Vietnamese holidays off)."""
+    d = deadlines.for_urgency(urgency)
+    return Due(ack=add_working_days(assigned_at, d.ack),
+               resolve=add_working_days(assigned_at, d.resolve))
+
+
+def is_overdue(
+    *, now: datetime, status: Status, ack_due_at: datetime | None,
+    resolve_due_at: datetime | None, acknowledged_at: datetime | None,
+) -> bool:
+    """Late: not closed and past the resolve deadline, or not yet taken in hand and past
+    the acknowledge deadline. Without a handling assignment there is no deadline yet."""
+    if status in CLOSED:
+        return False
+    if resolve_due_at is not None and now > resolve_due_at:
+        return True
+    acked = acknowledged_at is not None and acknowledged_at <= now
+    return ack_due_at is not None and not acked and now > ack_due_at
+
+
+# --- report weeks ------------------------------------------------------------------------
+
+
+def last_closed_window(now: datetime) -> WeekWindow:
+    """The most recent week whose cutoff has passed (or is exactly now)."""
+    w = week_window(now)
+    return w if w.end <= now else previous_window(w)
+
+
+# --- percentiles and the rollup ------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
+    if not 0 <= q <= 1:
+        raise ValueError(f"q must be in [0, 1], got {q}")
+    if not values:
+        return None
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What the rollup needs to know of one difficulty, as it stands now."""
+
+    difficulty_id: uuid.UUID
+    received_at: datetime
+    agency_id: str | None
+    zone_type: str | None
+    category: str
+    closed_at: datetime | None
+    resolved: bool  # closed as resolved (not rejected)
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+    acknowledged_at: datetime | None
+    escalated_central_at: datetime | None
+
+
+def _open_at(i: Item, t: datetime) -> bool:
+    return i.received_at <= t and (i.closed_at is None or i.closed_at > t)
+
+
+def _overdue_at(i: Item, t: datetime) -> bool:
+    if not _open_at(i, t):
+        return False
+    if i.resolve_due_at is not None and t > i.resolve_due_at:
+        return True
+    acked = i.acknowledged_at is not None and i.acknowledged_at <= t
+    return i.ack_due_at is not None and not acked and t > i.ack_due_at
+
+
+def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[BreakdownRow]:
+    """The breakdown rows of week `w` at `as_of` (the cutoff, or now for a week in progress).
+
+    - received: received in the window; resolved: resolved in the window;
+    - open / overdue: as of `as_of` (received by then, not closed by then);
+    - escalated_central: first put in the hands of a central ministry in the window;
+    - median / p90 hours from receipt to resolution, over those resolved in the window.
+    Rows come per agency (the current handling agency), zone type, category, and total.
+    """
+    end = min(as_of, w.end)
+    groups: dict[tuple[str, str], list[Item]] = {("total", "all"): []}
+    for i in items:
+        keys = (("agency", i.agency_id or UNKNOWN), ("zone_type", i.zone_type or UNKNOWN),
+                ("category", i.category), ("total", "all"))
+        for dim, value in keys:
+            groups.setdefault((dim, value), []).append(i)
+    rows = []
+    for (dim, value), members in groups.items():
+        received = [i for i in members if w.start < i.received_at <= end]
+        resolved = [i for i in members if i.resolved and i.closed_at is not None
+                    and w.start < i.closed_at <= end]
+        hours = [(i.closed_at - i.received_at).total_seconds() / 3600 for i in resolved
+                 if i.closed_at is not None]
+        row = BreakdownRow(
+            dimension=dim,
+            value=value,
+            received=len(received),
+            resolved=len(resolved),
+            open=sum(_open_at(i, end) for i in members),
+            overdue=sum(_overdue_at(i, end) for i in members),
+            escalated_central=sum(1 for i in members if i.escalated_central_at is not None
+                                  and w.start < i.escalated_central_at <= end),
+            median_resolution_hours=_round(percentile(hours, 0.5)),
+            p90_resolution_hours=_round(percentile(hours, 0.9)),
+        )
+        if dim == "total" or row.received or row.resolved or row.open or row.escalated_central:
+            rows.append(row)
+    return sort_rows(rows)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
+_DIM_ORDER = {"total": 0, "agency": 1, "zone_type": 2, "category": 3}
+
+
+def sort_rows(rows: Iterable[BreakdownRow]) -> list[BreakdownRow]:
+    return sorted(rows, key=lambda r: (_DIM_ORDER[r.dimension], r.value))
+
+
+def total_row(rows: Sequence[BreakdownRow]) -> BreakdownRow | None:
+    return next((r for r in rows if r.dimension == "total"), None)
+
+
+def members_split(
+    member_ids: Sequence[str], reported: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """(reported, missing) among the task force's members, in config order."""
+    done = set(reported)
+    return [m for m in member_ids if m in done], [m for m in member_ids if m not in done]

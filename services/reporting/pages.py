@@ -1,0 +1,174 @@
+"""The report pages: an index of task forces and a readable weekly report, in
+Vietnamese by default (?lang=en), with charts drawn server-side as SVG."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.reporting import charts, logic, store
+from services.reporting.api import PROVINCE_PATTERN, WEEK_PATTERN, ReadSide, load_report
+from shared.calendar import TZ, previous_window, week_window, week_window_by_label
+from shared.events import (
+    CATEGORY_LABELS,
+    STATUS_LABELS,
+    ZONE_TYPE_LABELS,
+    BreakdownRow,
+    Category,
+    Status,
+    WeeklyReport,
+    ZoneType,
+)
+from shared.provinces import ProvinceConfig
+
+TREND_WEEKS = 8
+MAX_OVERDUE_LISTED = 50
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "index_title": "Báo cáo tuần các Tổ công tác", "week": "Tuần", "current": "Tuần hiện tại",
+        "report_title": "Báo cáo tuần", "received": "Tiếp nhận", "resolved": "Đã giải quyết",
+        "open": "Đang mở", "overdue": "Quá hạn", "escalated": "Chuyển Trung ương",
+        "median": "Trung vị thời gian giải quyết (giờ)", "p90": "P90 thời gian giải quyết (giờ)",
+        "by_zone": "Theo loại khu vực", "by_category": "Theo lĩnh vực", "by_agency": "Theo cơ quan",
+        "trend": "Diễn biến các tuần gần đây", "overdue_items": "Hồ sơ quá hạn",
+        "urgent_items": "Việc đột xuất", "recommendations": "Kiến nghị",
+        "missing": "Thành viên chưa báo cáo", "reported": "Thành viên đã báo cáo",
+        "none": "Không có", "preview": "Bản xem trước (tuần chưa chốt)",
+        "published": "Đã chốt", "window": "Kỳ báo cáo", "code": "Mã hồ sơ", "title": "Nội dung",
+        "agency": "Cơ quan", "status": "Trạng thái", "received_at": "Ngày tiếp nhận",
+        "due": "Hạn giải quyết", "no_reports": "Chưa có báo cáo đã chốt", "other_lang": "English",
+        "breakdown": "Chi tiết", "value": "Nhóm",
+    },
+    "en": {
+        "index_title": "Weekly reports of the task forces", "week": "Week",
+        "current": "Current week", "report_title": "Weekly report", "received": "Received",
+        "resolved": "Resolved", "open": "Open", "overdue": "Overdue",
+        "escalated": "Escalated to central level", "median": "Median time to resolution (h)",
+        "p90": "P90 time to resolution (h)", "by_zone": "By zone type",
+        "by_category": "By category", "by_agency": "By agency", "trend": "Recent weeks",
+        "overdue_items": "Overdue items", "urgent_items": "Urgent items",
+        "recommendations": "Recommendations", "missing": "Members who have not reported",
+        "reported": "Members who reported", "none": "None",
+        "preview": "Preview (week not closed)", "published": "Published",
+        "window": "Period", "code": "Code", "title": "Title", "agency": "Agency",
+        "status": "Status", "received_at": "Received", "due": "Due", "no_reports":
+        "No published report yet", "other_lang": "Tiếng Việt", "breakdown": "Breakdown",
+        "value": "Group",
+    },
+}
+
+Lang = Annotated[str, Query(pattern=r"^(vi|en)$", description="Page language")]
+
+
+class Labeller:
+    def __init__(self, cfg: ProvinceConfig, lang: str) -> None:
+        self.cfg, self.i = cfg, 0 if lang == "vi" else 1
+
+    def __call__(self, dimension: str, value: str) -> str:
+        if dimension == "agency":
+            a = self.cfg.agency(value)
+            return (a.name_vi, a.name_en)[self.i] if a else value
+        if dimension == "zone_type" and value in ZoneType.__members__.values():
+            return ZONE_TYPE_LABELS[ZoneType(value)][self.i]
+        if dimension == "category" and value in Category.__members__.values():
+            return CATEGORY_LABELS[Category(value)][self.i]
+        return value
+
+    def status(self, s: str) -> str:
+        return STATUS_LABELS[Status(s)][self.i]
+
+    def person(self, pid: str) -> str:
+        p = self.cfg.person(pid)
+        return f"{p.name} — {p.title}" if p else pid
+
+
+def _fmt(t: datetime | None) -> str:
+    return t.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if t else ""
+
+
+def build_router(side: ReadSide) -> APIRouter:
+    router = APIRouter(tags=["pages"])
+
+    @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports")
+    async def index(lang: Lang = "vi") -> HTMLResponse:
+        async with side.db().acquire() as conn:
+            latest = await store.report_index(conn, per_task_force=6)
+        by_tf: dict[str, list[dict[str, Any]]] = {}
+        for r in latest:
+            by_tf.setdefault(r["task_force"], []).append(r)
+        current = week_window(side.now()).label
+        provinces = [
+            {"slug": slug, "name": (cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
+             "weeks": [r["week_label"] for r in by_tf.get(slug, [])]}
+            for slug, cfg in side.config.current.items()
+        ]
+        html = _env.get_template("index.html").render(
+            t=TEXT[lang], lang=lang, provinces=provinces, current=current)
+        return HTMLResponse(html)
+
+    @router.get("/reports/{province}/{week_label}", response_class=HTMLResponse,
+                summary="A weekly report as a page", responses={404: {"description": "Unknown"}})
+    async def report_page(
+        province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],
+        week_label: Annotated[str, PathParam(pattern=WEEK_PATTERN)],
+        lang: Lang = "vi",
+    ) -> HTMLResponse:
+        found = await load_report(side, province, week_label)
+        if found is None:
+            raise HTTPException(404, "not found / không tìm thấy")
+        cfg, report, published = found
+        label = Labeller(cfg, lang)
+        t = TEXT[lang]
+        window = week_window_by_label(report.week_label)
+        as_of = min(side.now(), window.end)
+        weeks = [window]
+        for _ in range(TREND_WEEKS - 1):
+            weeks.insert(0, previous_window(weeks[0]))
+        async with side.db().acquire() as conn:
+            overdue = await store.report_items(conn, task_force=cfg.slug, start=window.start,
+                                               end=as_of, which="overdue",
+                                               limit=MAX_OVERDUE_LISTED)
+            past = await store.reports_for_weeks(conn, task_force=cfg.slug,
+                                                 week_labels=[w.label for w in weeks])
+        past[report.week_label] = report.model_dump(mode="json")
+        trend = []
+        for w in weeks:
+            if w.label in past:
+                tot = logic.total_row([BreakdownRow.model_validate(r)
+                                       for r in past[w.label]["rows"]])
+                if tot is not None:
+                    trend.append((w.label, [tot.received, tot.resolved, tot.open]))
+        html = _env.get_template("report.html").render(
+            t=t, lang=lang, cfg=cfg, report=report, published=published,
+            total=logic.total_row(report.rows), fmt=_fmt, label=label,
+            charts=_charts(report, label, t), overdue=overdue,
+            trend=charts.trend_chart(trend, [t["received"], t["resolved"], t["open"]],
+                                     title=t["trend"]),
+            province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
+        )
+        return HTMLResponse(html)
+
+    return router
+
+
+def _charts(report: WeeklyReport, label: Labeller, t: dict[str, str]) -> list[Any]:
+    out = []
+    for dim, title in (("zone_type", t["by_zone"]), ("category", t["by_category"]),
+                       ("agency", t["by_agency"])):
+        rows = [(label(dim, r.value), [r.received, r.open, r.overdue])
+                for r in report.rows if r.dimension == dim]
+        out.append(charts.bar_chart(rows, [t["received"], t["open"], t["overdue"]], title=title))
+    return out

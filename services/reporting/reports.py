@@ -1,0 +1,218 @@
+"""The weekly report: composed from the database, published exactly once per
+(task force, week), and the urgent interim report published as an item arrives.
+
+Design (documented for consumers of `report.weekly.v1`):
+- The unit is the task force, i.e. the province configuration (`binh-duong`); the
+  event's `province_code` is that configuration's province code and `page_url`
+  names the slug. The event id is `deterministic_id(slug, week_label)`.
+- Exactly once with any number of replicas: each replica may compute the report,
+  but only the one whose `INSERT ... ON CONFLICT DO NOTHING` on
+  `weekly_reports (task_force, week_label)` succeeds writes the outbox row, in the
+  same transaction. The outbox relay (one leader per schema, advisory lock)
+  publishes it, and marks it sent only after the broker acknowledged it.
+- An urgent difficulty (đột xuất) is announced at once as an *interim* report of
+  the week it arrived in: same type and topic, `rows == []` and exactly one entry
+  in `urgent_items`, event id and `report_id` from `("urgent", difficulty_id)`.
+  The weekly report always has at least its `total` row, which tells them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.reporting import logic, store
+from shared import outbox
+from shared.calendar import Clock, WeekWindow, to_local, week_window
+from shared.events import (
+    EVENT_ID_NAMESPACE,
+    BreakdownRow,
+    DifficultyReceived,
+    Envelope,
+    ReportItem,
+    Status,
+    WeeklyReport,
+    deterministic_id,
+)
+from shared.provinces import ConfigHolder, ProvinceConfig
+
+log = logging.getLogger("thaogo.reporting")
+
+SCHEMA = "reporting"
+SOURCE = "thaogo/reporting"
+MAX_URGENT_ITEMS = 100
+MAX_RECOMMENDATIONS = 200
+
+
+def weekly_event_id(task_force: str, week_label: str) -> str:
+    return deterministic_id(task_force, week_label)
+
+
+def urgent_event_id(difficulty_id: uuid.UUID) -> str:
+    return deterministic_id("urgent", difficulty_id)
+
+
+def _report_id(event_id: str) -> uuid.UUID:
+    return uuid.uuid5(EVENT_ID_NAMESPACE, "report|" + event_id)
+
+
+def _item(r: dict[str, Any]) -> ReportItem:
+    return ReportItem(difficulty_id=r["difficulty_id"], tracking_code=r["tracking_code"],
+                      title=r["title"], agency_id=r["lead_agency_id"],
+                      status=Status(r["status"]), received_at=r["received_at"])
+
+
+def _row(r: dict[str, Any]) -> BreakdownRow:
+    def hours(x: Any) -> float | None:
+        return None if x is None else round(float(x), 2)
+
+    return BreakdownRow(
+        dimension=r["dimension"], value=r["value"], received=r["received"],
+        resolved=r["resolved"], open=r["open"], overdue=r["overdue"],
+        escalated_central=r["escalated_central"],
+        median_resolution_hours=hours(r["median_hours"]),
+        p90_resolution_hours=hours(r["p90_hours"]),
+    )
+
+
+async def compose(
+    conn: asyncpg.Connection, *, cfg: ProvinceConfig, window: WeekWindow, as_of: datetime,
+    generated_at: datetime, page_url: str | None,
+) -> WeeklyReport:
+    """The report of `window` as of `as_of` (its cutoff once the week is over)."""
+    end = min(as_of, window.end)
+    slug = cfg.slug
+    rows = [_row(r) for r in await store.rollup_rows(conn, task_force=slug,
+                                                       start=window.start, end=end)]
+    if logic.total_row(rows) is None:  # an empty week still says "zero"
+        rows.append(BreakdownRow(dimension="total", value="all", received=0, resolved=0,
+                                 open=0, overdue=0, escalated_central=0,
+                                 median_resolution_hours=None, p90_resolution_hours=None))
+    urgent = await store.report_items(conn, task_force=slug, start=window.start, end=end,
+                                      which="urgent", limit=MAX_URGENT_ITEMS)
+    recs = await store.report_items(conn, task_force=slug, start=window.start, end=end,
+                                    which="recommendation", limit=MAX_RECOMMENDATIONS)
+    member_ids = [m.id for m in cfg.task_force.active_members()]
+    done = await store.members_reported(conn, week_label=window.label, member_ids=member_ids)
+    reported, missing = logic.members_split(member_ids, done)
+    event_id = weekly_event_id(slug, window.label)
+    return WeeklyReport(
+        report_id=_report_id(event_id), province_code=cfg.province.province_code,
+        week_label=window.label, window_start=window.start, window_end=window.end,
+        generated_at=generated_at, final=False, rows=logic.sort_rows(rows),
+        urgent_items=[_item(r) for r in urgent], recommendations=[_item(r) for r in recs],
+        members_reported=reported, members_missing=missing, page_url=page_url,
+    )
+
+
+def urgent_report(d: DifficultyReceived, *, generated_at: datetime) -> WeeklyReport:
+    w = week_window(d.received_at)
+    return WeeklyReport(
+        report_id=_report_id(urgent_event_id(d.difficulty_id)), province_code=d.province_code,
+        week_label=w.label, window_start=w.start, window_end=w.end, generated_at=generated_at,
+        rows=[], recommendations=[], members_reported=[], members_missing=[],
+        urgent_items=[ReportItem(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
+                                 title=d.title, agency_id=None, status=Status.RECEIVED,
+                                 received_at=d.received_at)],
+    )
+
+
+async def enqueue_urgent(
+    conn: asyncpg.Connection, d: DifficultyReceived, *, now: datetime
+) -> bool:
+    """Inside the caller's transaction: claim and enqueue the interim report, once."""
+    event_id = urgent_event_id(d.difficulty_id)
+    if not await store.claim_urgent(conn, difficulty_id=d.difficulty_id, event_id=event_id):
+        return False
+    env = Envelope(id=event_id, source=SOURCE, time=now, data=urgent_report(d, generated_at=now))
+    await outbox.enqueue(conn, schema=SCHEMA, events=[env])
+    return True
+
+
+@dataclass(frozen=True)
+class PublishMetrics:
+    published: Counter
+    last_published: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> PublishMetrics:
+        return cls(
+            published=Counter(
+                "thaogo_reporting_weekly_reports_published_total",
+                "Weekly reports this replica claimed and handed to the outbox, by task force",
+                ["province"], registry=registry),
+            last_published=Gauge(
+                "thaogo_reporting_last_weekly_report_timestamp_seconds",
+                "When the latest weekly report of a task force was generated (from the database)",
+                ["province"], registry=registry),
+        )
+
+
+@dataclass
+class WeeklyPublisher:
+    """At each cutoff, and at start-up for the last closed week, publish every active
+    task force's report of the week that just closed."""
+
+    pool: asyncpg.Pool
+    config: ConfigHolder
+    clock: Clock
+    metrics: PublishMetrics
+    base_url: str
+    poll_interval_s: float = 30.0
+
+    def page_url(self, slug: str, week_label: str) -> str:
+        return f"{self.base_url}/reports/{slug}/{week_label}"
+
+    async def publish_week(self, cfg: ProvinceConfig, window: WeekWindow) -> bool:
+        """True if this call published (claimed) the report; False if it already was."""
+        slug = cfg.slug
+        async with self.pool.acquire() as conn:
+            if await store.stored_report(conn, task_force=slug, week_label=window.label):
+                return False
+            now = to_local(self.clock.now()).astimezone(UTC)
+            report = await compose(conn, cfg=cfg, window=window, as_of=window.end,
+                                   generated_at=now, page_url=self.page_url(slug, window.label))
+            event_id = weekly_event_id(slug, window.label)
+            async with conn.transaction():
+                claimed = await store.claim_report(
+                    conn, task_force=slug, week_label=window.label, report_id=report.report_id,
+                    event_id=event_id, province_code=report.province_code, generated_at=now,
+                    report=report.model_dump(mode="json"))
+                if claimed:
+                    env = Envelope(id=event_id, source=SOURCE, time=now, data=report)
+                    await outbox.enqueue(conn, schema=SCHEMA, events=[env])
+        if claimed:
+            self.metrics.published.labels(slug).inc()
+            log.info("weekly report published",
+                     extra={"task_force": slug, "week": window.label})
+        return claimed
+
+    async def tick(self) -> int:
+        """Publish what is due now; returns how many reports this call published."""
+        now = self.clock.now()
+        window = logic.last_closed_window(now)
+        n = 0
+        for slug, cfg in self.config.current.items():
+            if not cfg.task_force.is_active(to_local(window.end).date()):
+                continue
+            try:
+                n += await self.publish_week(cfg, window)
+            except (asyncpg.PostgresError, OSError) as e:
+                # One task force's failure must not hold the others up; the next tick retries.
+                log.warning("weekly report failed",
+                            extra={"task_force": slug, "error": type(e).__name__})
+        return n
+
+    async def run(self) -> None:
+        """Catch up at once (the last closed week), then check every poll interval; a
+        cutoff is therefore acted on within `poll_interval_s`."""
+        while True:
+            await self.tick()
+            await asyncio.sleep(self.poll_interval_s)

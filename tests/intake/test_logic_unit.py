@@ -1,0 +1,156 @@
+"""Intake's pure rules: the status state machine, notes, report weeks, text cleaning,
+tokens, the rate limiter and the language of refusals. No I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+
+from services.intake import errors, logic, tokens
+from services.intake.middleware import TokenBuckets
+from shared import vn
+from shared.calendar import TZ
+from shared.events import Status
+from shared.provinces import ConfigHolder
+from tests.intake.conftest import submission
+
+
+@pytest.mark.parametrize("final", [Status.RESOLVED, Status.REJECTED])
+def test_nothing_follows_a_final_status(final: Status) -> None:
+    for wanted in logic.POSTABLE:
+        with pytest.raises(logic.TransitionRefused) as e:
+            logic.check_transition(final.value, wanted)
+        assert "no further update" in e.value.reasons()[0]
+
+
+def test_the_usual_path_and_its_limits() -> None:
+    path = [Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.IN_PROGRESS, Status.RESOLVED]
+    current = Status.RECEIVED
+    for wanted in path:
+        logic.check_transition(current.value, wanted)
+        current = wanted
+    with pytest.raises(logic.TransitionRefused):
+        logic.check_transition("acknowledged", Status.ACKNOWLEDGED)
+    with pytest.raises(logic.TransitionRefused) as e:
+        logic.check_transition("in_progress", Status.ACKNOWLEDGED)
+    en, vi = e.value.reasons()
+    assert "in_progress to acknowledged" in en and "Đang xử lý" in vi
+    # A handed-on difficulty starts over with its new holder.
+    logic.check_transition("escalated", Status.ACKNOWLEDGED)
+    logic.check_transition("reassign_requested", Status.ACKNOWLEDGED)
+
+
+@pytest.mark.parametrize("status", [Status.RESOLVED, Status.ESCALATED, Status.REJECTED])
+def test_notes_are_required_where_a_reason_is_owed(status: Status) -> None:
+    for blank in (None, "", "  \n "):
+        with pytest.raises(vn.InvalidField) as e:
+            logic.clean_note(status, blank)
+        assert e.value.field == "note"
+    assert logic.clean_note(status, " Đã  xử lý\r\nxong ") == "Đã xử lý\nxong"
+
+
+def test_notes_are_optional_elsewhere() -> None:
+    assert logic.clean_note(Status.ACKNOWLEDGED, "  ") is None
+
+
+def local(*a: int) -> datetime:
+    return datetime(*a, tzinfo=TZ)
+
+
+def test_report_week_current_late_and_future() -> None:
+    now = local(2026, 11, 25, 9)  # Wednesday; the week closes Friday 27/11 12:00 (W48)
+    assert logic.report_week(None, now) == ("2026-W48", False)
+    assert logic.report_week("2026-W48", now) == ("2026-W48", False)
+    assert logic.report_week("2026-W47", now) == ("2026-W47", True)
+    with pytest.raises(vn.InvalidField, match="future"):
+        logic.report_week("2026-W49", now)
+    with pytest.raises(vn.InvalidField) as e:
+        logic.report_week("2026-W60", now)
+    assert e.value.field == "week_label"
+    # Just after the cutoff, the new week is current and W48 is late.
+    after = local(2026, 11, 27, 12, 0, 1)
+    assert logic.report_week(None, after) == ("2026-W49", False)
+    assert logic.report_week("2026-W48", after) == ("2026-W48", True)
+
+
+def test_a_replaced_report_keeps_its_id() -> None:
+    assert logic.report_id("binh-duong.m01", "2026-W48") == logic.report_id(
+        "binh-duong.m01", "2026-W48")
+    assert logic.report_id("binh-duong.m01", "2026-W48") != logic.report_id(
+        "binh-duong.m02", "2026-W48")
+
+
+def test_submissions_are_stored_as_nfc_clean_text() -> None:
+    nfd = "Thiếu nguyên liệu"  # NFD on input
+    import unicodedata
+
+    raw = submission(title="  " + unicodedata.normalize("NFD", nfd) + "   sản xuất ",
+                     description="Dòng 1  \r\n\r\n\r\n\r\nDòng 2\t cuối ",
+                     sector="  ", province="tinh binh duong")
+    event = logic.build_received(raw, difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
+                                 now=local(2026, 1, 5, 8))
+    assert event.title == nfd + " sản xuất"
+    assert unicodedata.is_normalized("NFC", event.title)
+    assert event.description == "Dòng 1\n\nDòng 2 cuối"
+    assert event.sector is None
+    assert (event.province_code, event.task_force) == ("79", "binh-duong")
+
+
+def test_control_characters_and_unknown_provinces_are_refused_by_field() -> None:
+    with pytest.raises(vn.InvalidField) as e:
+        logic.build_received(submission(title="a\x00b"), difficulty_id=uuid.uuid4(),
+                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
+    assert e.value.field == "title"
+    with pytest.raises(vn.InvalidField) as e:
+        logic.build_received(submission(province="Atlantis"), difficulty_id=uuid.uuid4(),
+                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
+    assert e.value.field == "province" and "Atlantis" in e.value.reason("en")
+
+
+def test_tokens_have_a_kind_prefix_and_are_stored_hashed() -> None:
+    a, m = tokens.new_token(tokens.TokenKind.AGENCY), tokens.new_token(tokens.TokenKind.MEMBER)
+    assert a.startswith("tga_") and m.startswith("tgm_") and a != tokens.new_token(
+        tokens.TokenKind.AGENCY)
+    assert tokens.kind_of(a) == tokens.TokenKind.AGENCY
+    assert tokens.kind_of(m) == tokens.TokenKind.MEMBER
+    assert tokens.kind_of("Bearer xyz") is None
+    assert tokens.kind_of("tga_" + "x" * 200) is None
+    assert len(tokens.token_hash(a)) == 32 and tokens.token_hash(a) != tokens.token_hash(m)
+    from shared.logs import redact
+
+    assert a[4:] not in redact(f"oops {a}")
+
+
+def test_token_subjects_come_from_the_province_configuration() -> None:
+    configs = ConfigHolder().current
+    assert tokens.subject_problem(configs, tokens.TokenKind.AGENCY, "binh-duong.bql-kcn") is None
+    assert tokens.subject_problem(configs, tokens.TokenKind.MEMBER, "binh-duong.m01") is None
+    assert tokens.subject_problem(configs, tokens.TokenKind.AGENCY, "binh-duong.m01")
+    assert tokens.subject_problem(configs, tokens.TokenKind.MEMBER, "binh-duong.bql-kcn")
+
+
+def test_token_bucket_allows_bursts_then_asks_to_wait() -> None:
+    b = TokenBuckets(per_minute=60, burst=3)
+    assert [b.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert b.take("a", 0.0) == pytest.approx(1.0)
+    assert b.take("b", 0.0) == 0.0  # another client has its own bucket
+    assert b.take("a", 0.5) == pytest.approx(0.5)
+    assert b.take("a", 1.0) == 0.0  # one token refilled after a second
+
+
+def test_token_bucket_memory_is_bounded() -> None:
+    b = TokenBuckets(per_minute=60, burst=2, max_keys=100)
+    for i in range(1000):
+        b.take(f"10.0.{i // 256}.{i % 256}", float(i) / 1000)
+    assert len(b) <= 100
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [("", "vi"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("vi-VN,vi;q=0.9,en;q=0.8", "vi"),
+     ("fr, en;q=0.5", "en"), ("en;q=0.2, vi;q=0.9", "vi"), ("de", "vi"), ("en;q=x", "vi")],
+)
+def test_language_follows_accept_language(header: str, lang: str) -> None:
+    assert errors.language({"accept-language": header}) == lang

@@ -1,0 +1,192 @@
+"""Agency status updates and tokens, on the real broker and database (intake in-process)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.intake import tokens
+from shared import topics
+from tests.conftest import wait_until
+from tests.intake.conftest import Intake
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.timeout(120)]
+
+BQL = "binh-duong.bql-kcn"
+SCT = "binh-duong.so-cong-thuong"
+
+
+async def assigned(intake: Intake, difficulty_id: str, agency: str) -> uuid.UUID:
+    assignment = await intake.assign(difficulty_id, agency)
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        async def learned() -> bool:
+            return bool(await conn.fetchval(
+                "SELECT count(*) FROM intake.assignments WHERE assignment_id = $1", assignment))
+
+        await wait_until(learned, timeout=30)
+    finally:
+        await conn.close()
+    return assignment
+
+
+async def post(intake: Intake, did: str, token: str | None, body: dict[str, Any],
+               lang: str = "en") -> Any:
+    headers = {"Accept-Language": lang}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return await intake.client.post(f"/v1/difficulties/{did}/status", json=body, headers=headers)
+
+
+async def test_an_agency_moves_its_difficulty_to_resolved_and_no_further(intake: Intake) -> None:
+    did = (await intake.submit())["difficulty_id"]
+    assignment = await assigned(intake, did, BQL)
+    token = await intake.token(agency=BQL)
+
+    for status in ("acknowledged", "in_progress", "in_progress"):
+        r = await post(intake, did, token, {"status": status, "note": "đang làm việc"})
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] == status
+
+    r = await post(intake, did, token, {"status": "resolved"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "note"
+    r = await post(intake, did, token, {"status": "resolved", "note": "  "}, lang="vi")
+    assert r.status_code == 422
+    assert "bắt buộc" in r.json()["errors"][0]["reason"]
+
+    r = await post(intake, did, token, {"status": "resolved", "note": "Đã cấp phép vận chuyển."})
+    assert r.status_code == 202, r.text
+    status_id = r.json()["status_id"]
+
+    r = await post(intake, did, token, {"status": "acknowledged"})
+    assert r.status_code == 409
+    assert r.json()["errors"][0]["field"] == "status"
+    assert "resolved" in r.json()["errors"][0]["reason"]
+
+    # The resolution leaves by the outbox on difficulty.status.v1, keyed by the difficulty.
+    consumer = AIOKafkaConsumer(
+        topics.DIFFICULTY_STATUS, bootstrap_servers=intake.kafka,
+        group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: dict[str, Any] = {}
+    try:
+        async def published() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for rec in records:
+                    data = json.loads(rec.value)
+                    if data["status_id"] == status_id:
+                        found.update(data=data, key=rec.key, headers=dict(rec.headers))
+            return bool(found)
+
+        await wait_until(published, timeout=30)
+    finally:
+        await consumer.stop()
+    assert found["key"] == did.encode()
+    assert found["headers"]["ce_type"] == b"vn.thaogo.difficulty.status.v1"
+    data = found["data"]
+    assert (data["status"], data["actor_kind"], data["actor_id"]) == ("resolved", "agency", BQL)
+    assert data["assignment_id"] == str(assignment)
+    assert data["note"] == "Đã cấp phép vận chuyển."
+
+    metrics = (await intake.client.get("/metrics")).text
+    assert 'thaogo_status_updates_total{status="in_progress"} 2.0' in metrics
+    assert 'thaogo_status_updates_total{status="resolved"} 1.0' in metrics
+
+
+async def test_refusals_401_403_404_and_revocation_at_once(intake: Intake) -> None:
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    mine = await intake.token(agency=BQL)
+    other = await intake.token(agency=SCT)
+    body = {"status": "acknowledged"}
+
+    r = await post(intake, did, None, body)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["errors"][0]["field"] == "Authorization"
+    assert (await post(intake, did, "tga_" + "x" * 43, body)).status_code == 401
+    assert (await post(intake, did, "not-a-token", body)).status_code == 401
+
+    r = await post(intake, did, other, body, lang="vi")
+    assert r.status_code == 403
+    assert "không được giao" in r.json()["errors"][0]["reason"]
+    assert (await post(intake, str(uuid.uuid4()), mine, body)).status_code == 404
+    assert (await post(intake, "not-a-uuid", mine, body)).status_code == 422
+
+    rows = [r for r in await tokens.list_all(intake.database_url) if r["subject_id"] == BQL]
+    assert len(rows) == 1 and rows[0]["revoked_at"] is None
+    assert await tokens.revoke(intake.database_url, rows[0]["token_id"])
+    assert (await post(intake, did, mine, body)).status_code == 401
+    assert not await tokens.revoke(intake.database_url, rows[0]["token_id"])
+
+
+async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) -> None:
+    did = (await intake.submit())["difficulty_id"]
+    first = await assigned(intake, did, BQL)
+    bql, sct = await intake.token(agency=BQL), await intake.token(agency=SCT)
+    r = await post(intake, did, bql, {"status": "reassign_requested", "note": "không thuộc BQL"})
+    assert r.status_code == 202, r.text
+
+    second = await intake.assign(did, SCT, replaces=first)
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        async def moved() -> bool:
+            return bool(await conn.fetchval(
+                "SELECT count(*) FROM intake.assignments WHERE assignment_id = $1", second))
+
+        await wait_until(moved, timeout=30)
+        stored_hash = await conn.fetchval(
+            "SELECT token_hash FROM intake.tokens WHERE subject_id = $1", SCT)
+    finally:
+        await conn.close()
+    assert (await post(intake, did, bql, {"status": "acknowledged"})).status_code == 403
+    assert (await post(intake, did, sct, {"status": "acknowledged"})).status_code == 202
+    # Only the hash is kept.
+    assert stored_hash == tokens.token_hash(sct) and sct.encode() not in stored_hash
+
+
+async def test_tokens_are_only_issued_to_configured_agencies_and_members(intake: Intake) -> None:
+    from shared.provinces import ConfigHolder
+
+    configs = ConfigHolder().current
+    with pytest.raises(ValueError, match="no agency"):
+        await tokens.create(intake.database_url, configs=configs,
+                            kind=tokens.TokenKind.AGENCY, subject_id="binh-duong.nope")
+    with pytest.raises(ValueError, match="no task-force member"):
+        await tokens.create(intake.database_url, configs=configs,
+                            kind=tokens.TokenKind.MEMBER, subject_id=BQL)
+    _, t = await tokens.create(intake.database_url, configs=configs,
+                               kind=tokens.TokenKind.MEMBER, subject_id="binh-duong.m01")
+    assert t.startswith("tgm_") and len(t) >= 40
+
+
+async def test_token_commands_create_list_and_revoke(database_url: str) -> None:
+    import asyncio
+    import sys
+
+    async def thaogo(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.cli", "token", *args, "--database-url",
+            database_url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    code, token, _ = await thaogo("create", "--agency", BQL)
+    assert code == 0 and token.strip().startswith("tga_")
+    code, _, err = await thaogo("create", "--member", "binh-duong.nobody")
+    assert code == 2 and "no task-force member" in err
+    code, listing, _ = await thaogo("list")
+    assert code == 0 and BQL in listing and "active" in listing
+    assert token.strip()[4:] not in listing
+    token_id = listing.split()[0]
+    assert (await thaogo("revoke", token_id))[0] == 0
+    code, listing, _ = await thaogo("list")
+    assert "revoked" in listing
+    assert (await thaogo("revoke", token_id))[0] == 1

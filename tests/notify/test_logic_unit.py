@@ -1,0 +1,135 @@
+"""Notify's pure rules: keys, schedules, quiet hours, weekly fires, backoff, rendering."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, time, timedelta
+
+from services.notify import logic
+from shared.calendar import TZ
+from shared.events import (
+    AgencyLevel,
+    AssignmentRole,
+    Category,
+    DifficultyAssigned,
+    Kind,
+    Urgency,
+)
+from shared.provinces import ConfigHolder, Deadlines
+
+CONFIGS = ConfigHolder().current
+QUIET = logic.Quiet()
+
+
+def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=TZ)
+
+
+def assignment(urgency: Urgency = Urgency.NORMAL, at: datetime | None = None,
+               role: AssignmentRole = AssignmentRole.LEAD) -> DifficultyAssigned:
+    return DifficultyAssigned(
+        assignment_id=uuid.uuid4(), difficulty_id=uuid.uuid4(), tracking_code="TG-ABC123",
+        province_code="79", agency_id="binh-duong.bql-kcn", agency_level=AgencyLevel.PROVINCE,
+        role=role, rule="zone_type:KCN->lead", reason="KCN", config_version="v",
+        urgency=urgency, kind=Kind.DIFFICULTY, category=Category.RAW_MATERIALS,
+        assigned_at=at or local(2026, 3, 9, 9),
+    )
+
+
+def test_assignment_goes_to_each_channel_of_the_agency_under_stable_keys() -> None:
+    a = assignment()
+    owed = logic.assignment_messages(a, CONFIGS, now=local(2026, 3, 9, 9), quiet=QUIET)
+    assert sorted(o.channel for o in owed) == ["email", "webhook"]
+    assert {o.kind for o in owed} == {"assignment"}
+    again = logic.assignment_messages(a, CONFIGS, now=local(2026, 3, 9, 10), quiet=QUIET)
+    assert {o.key for o in owed} == {o.key for o in again}
+    assert all(o.key.startswith(logic.assignment_message_key(a)) for o in owed)
+
+
+def test_urgent_assignment_also_goes_to_head_and_permanent_deputy_at_night() -> None:
+    night = local(2026, 3, 9, 23)
+    owed = logic.assignment_messages(assignment(Urgency.URGENT, night), CONFIGS, now=night,
+                                     quiet=QUIET)
+    urgent = [o for o in owed if o.kind == logic.URGENT_DIFFICULTY]
+    assert {o.recipient_id for o in urgent} == {"binh-duong.to-truong",
+                                                "binh-duong.to-pho-thuong-truc"}
+    assert all(o.due_at == night and not o.held for o in owed)
+
+
+def test_normal_assignment_at_night_is_held_until_seven() -> None:
+    night = local(2026, 3, 9, 22, 30)
+    owed = logic.assignment_messages(assignment(at=night), CONFIGS, now=night, quiet=QUIET)
+    assert {o.due_at for o in owed} == {local(2026, 3, 10, 7)}
+    assert all(o.held for o in owed)
+
+
+def test_reminder_schedule_counts_working_days_and_skips_holidays() -> None:
+    d = Deadlines(reminder_every=1, reminders_before_escalation=2)
+    # Deadline Wednesday 29 April 2026 10:00; 30/4 and 1/5 are holidays, then a weekend.
+    sched = logic.reminder_schedule(local(2026, 4, 29, 10), d, urgent=False, quiet=QUIET)
+    assert sched == [local(2026, 4, 29, 10), local(2026, 5, 4, 10), local(2026, 5, 5, 10)]
+
+
+def test_reminder_in_quiet_hours_moves_to_morning_unless_urgent() -> None:
+    d = Deadlines(reminder_every=1, reminders_before_escalation=0)
+    assert logic.reminder_schedule(local(2026, 3, 9, 22), d, urgent=False, quiet=QUIET) == [
+        local(2026, 3, 10, 7)]
+    assert logic.reminder_schedule(local(2026, 3, 9, 22), d, urgent=True, quiet=QUIET) == [
+        local(2026, 3, 9, 22)]
+
+
+def test_member_assignments_are_not_followed() -> None:
+    assert logic.follow(assignment(role=AssignmentRole.MEMBER), CONFIGS, quiet=QUIET) is None
+    f = logic.follow(assignment(), CONFIGS, quiet=QUIET)
+    assert f is not None and len(f.ack_due) == 3  # two reminders, then the deputy
+    assert f.deputy_id == "binh-duong.to-pho-thuong-truc"
+
+
+REMINDERS = logic.parse_weekly(["3 16:00", "4 09:00"])
+GRACE = timedelta(hours=6)
+
+
+def test_weekly_fires_thursday_friday_and_cutoff() -> None:
+    assert logic.weekly_fires(local(2026, 3, 12, 15, 59), REMINDERS, missing_grace=GRACE) == []
+    thu = logic.weekly_fires(local(2026, 3, 12, 16), REMINDERS, missing_grace=GRACE)
+    assert [(f.kind, f.slot, f.window.label) for f in thu] == [
+        ("weekly_reminder", "thu1600", "2026-W11")]
+    fri = logic.weekly_fires(local(2026, 3, 13, 9, 30), REMINDERS, missing_grace=GRACE)
+    assert [f.slot for f in fri] == ["thu1600", "fri0900"]  # both owed: keys dedupe
+    noon = logic.weekly_fires(local(2026, 3, 13, 12), REMINDERS, missing_grace=GRACE)
+    assert ("weekly_missing", "2026-W11") in [(f.kind, f.window.label) for f in noon]
+    after = logic.weekly_fires(local(2026, 3, 13, 12, 1), REMINDERS, missing_grace=GRACE)
+    assert [(f.kind, f.window.label) for f in after] == [("weekly_missing", "2026-W11")]
+    late = logic.weekly_fires(local(2026, 3, 13, 18, 1), REMINDERS, missing_grace=GRACE)
+    assert late == []
+
+
+def test_weekly_messages_skip_members_who_reported() -> None:
+    cfg = CONFIGS["binh-duong"]
+    fire = logic.weekly_fires(local(2026, 3, 12, 16), REMINDERS, missing_grace=GRACE)[0]
+    members = [m.id for m in cfg.task_force.active_members()]
+    owed = logic.weekly_messages(fire, cfg, set(members[1:]), quiet=QUIET)
+    assert {o.recipient_id for o in owed} == {members[0]}
+    missing = logic.weekly_messages(
+        logic.weekly_fires(local(2026, 3, 13, 12, 5), REMINDERS, missing_grace=GRACE)[0],
+        cfg, set(members[1:]), quiet=QUIET)
+    assert {o.recipient_id for o in missing} == {cfg.task_force.permanent_deputy.id}
+    assert [m["id"] for m in missing[0].payload["missing"]] == [members[0]]
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    rng = random.Random(1)
+    delays = [logic.backoff(n, base_s=30, cap_s=600, rng=rng) for n in range(1, 10)]
+    assert 15 <= delays[0] <= 30
+    assert all(300 <= d <= 600 for d in delays[5:])
+    assert len(set(delays)) == len(delays)
+
+
+def test_rendered_text_is_vietnamese_and_escaped_in_html() -> None:
+    r = logic.render(logic.WEEKLY_REPORT, {"week_label": "2026-W11",
+                                           "url": "https://x.vn/reports/a/2026-W11?a=<b>"})
+    assert r.subject == "[thaogo] Báo cáo tổng hợp tuần 2026-W11"
+    assert "&lt;b&gt;" in r.html and "<b>" not in r.html
+    assert logic.Quiet(time(21), time(7)).release(local(2026, 3, 9, 6), False) == local(
+        2026, 3, 9, 7)

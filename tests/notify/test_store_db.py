@@ -1,0 +1,177 @@
+"""Notify's SQL on a real PostgreSQL: the set-based reminder sweep, leases, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.embedded import free_port
+from services.notify import logic, store
+from services.notify.channels import EmailChannel
+from services.notify.dispatch import Dispatcher, NotifyMetrics
+from services.notify.settings import NotifySettings
+from shared import db
+from shared.calendar import TZ, ManualClock
+from shared.service import migrations_dir
+
+pytestmark = [pytest.mark.db]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[db.Pool]:
+    p = await db.create_pool(database_url, schema="notify", max_size=4)
+    async with p.acquire() as conn:
+        await db.migrate(conn, schema="notify", folder=migrations_dir("notify"))
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+MON = datetime(2026, 3, 9, 9, tzinfo=TZ)
+CONTACTS = [{"channel": "email", "address": "a@example.vn", "secret_env": None},
+            {"channel": "webhook", "address": "https://a.example.vn/h", "secret_env": None}]
+DEPUTY = [{"channel": "email", "address": "d@example.vn", "secret_env": None}]
+
+
+def followed(n: int) -> list[logic.Followed]:
+    sched = [MON + timedelta(days=1 + i) for i in range(3)]  # Tue, Wed, Thu 09:00
+    far = [MON + timedelta(days=20 + i) for i in range(3)]
+    return [
+        logic.Followed(
+            assignment_id=str(uuid.uuid4()), difficulty_id=str(uuid.uuid4()),
+            tracking_code=f"TG-{i:06d}", province_code="79", agency_id="binh-duong.bql-kcn",
+            urgent=False, assigned_at=MON, ack_deadline=sched[0], resolve_deadline=far[0],
+            ack_due=sched, resolve_due=far, agency_contacts=CONTACTS,
+            deputy_id="binh-duong.to-pho-thuong-truc", deputy_contacts=DEPUTY,
+        )
+        for i in range(n)
+    ]
+
+
+async def test_sweep_is_set_based_idempotent_and_stops_on_acknowledgement(
+    pool: db.Pool,
+) -> None:
+    rows = followed(300)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await store.follow_assignments(conn, rows=rows) == 300
+        assert await store.follow_assignments(conn, rows=rows) == 0
+    acked = rows[:100]
+    async with pool.acquire() as conn, conn.transaction():
+        await store.apply_statuses(conn, rows=[
+            store.StatusRow(difficulty_id=r.difficulty_id, assignment_id=r.assignment_id,
+                            actor_id=r.agency_id, acknowledged=True, closes=False,
+                            resolves_difficulty=False, at=MON) for r in acked])
+
+    async def sweep(at: datetime) -> Counter[tuple[str, str]]:
+        async with pool.acquire() as conn, conn.transaction():
+            return Counter(await store.sweep_reminders(conn, now=at))
+
+    assert await sweep(MON + timedelta(hours=23)) == Counter()
+    tue = await sweep(MON + timedelta(days=1))
+    assert tue == {("reminder_ack", "email"): 200, ("reminder_ack", "webhook"): 200}
+    assert await sweep(MON + timedelta(days=1, hours=1)) == Counter()  # twice: nothing new
+    # Down from Tuesday to Friday: only the latest step (the escalation) goes out.
+    fri = await sweep(MON + timedelta(days=4))
+    assert fri == {("escalation_ack", "email"): 200}
+    async with pool.acquire() as conn:
+        recipients = await conn.fetchval(
+            "SELECT array_agg(DISTINCT recipient_id) FROM messages WHERE kind = 'escalation_ack'")
+        assert recipients == ["binh-duong.to-pho-thuong-truc"]
+        nxt = await conn.fetchval("SELECT min(next_check_at) FROM assignments")
+        assert nxt == MON + timedelta(days=20)
+
+
+async def test_sweep_over_100k_open_assignments_is_one_statement_fast_enough(
+    pool: db.Pool,
+) -> None:
+    rows = followed(100_000)
+    async with pool.acquire() as conn, conn.transaction():
+        for i in range(0, len(rows), 10_000):
+            await store.follow_assignments(conn, rows=rows[i:i + 10_000])
+    started = time.perf_counter()
+    async with pool.acquire() as conn, conn.transaction():
+        new = await store.sweep_reminders(conn, now=MON + timedelta(days=1))
+    elapsed = time.perf_counter() - started
+    assert len(new) == 200_000
+    print(f"sweep of 100k assignments: {elapsed:.2f}s")
+    assert elapsed < 60
+
+
+async def test_lease_keeps_a_message_from_a_second_dispatcher_until_it_expires(
+    pool: db.Pool,
+) -> None:
+    owed = logic.fan_out(base_key="k1", kind="assignment", recipient_id="x.y", contacts=[],
+                         due=MON, urgent=False, quiet=logic.Quiet(), payload={})
+    async with pool.acquire() as conn:
+        assert len(await store.insert_owed(conn, owed=owed)) == 1
+        assert await store.insert_owed(conn, owed=owed) == []
+        a = await store.claim_due(conn, now=MON, worker="A", limit=10, lease_s=0.5)
+        b = await store.claim_due(conn, now=MON, worker="B", limit=10, lease_s=0.5)
+        assert [r["message_key"] for r in a] == ["k1:log"] and b == []
+        await asyncio.sleep(0.6)  # A "died" holding it
+        b = await store.claim_due(conn, now=MON, worker="B", limit=10, lease_s=30)
+        assert [r["attempts"] for r in b] == [2]
+        # A comes back: it no longer holds the lease and cannot mark it.
+        assert not await store.mark_sent(conn, key="k1:log", worker="A", sent_at=MON)
+        assert await store.mark_sent(conn, key="k1:log", worker="B", sent_at=MON)
+
+
+async def test_failed_delivery_is_retried_with_backoff_then_failed_and_counted(
+    pool: db.Pool,
+) -> None:
+    clock = ManualClock(MON)
+    registry = CollectorRegistry()
+    metrics = NotifyMetrics.create(registry)
+    s = NotifySettings(max_attempts=3, retry_base_s=60, retry_cap_s=600)
+    # A real SMTP client against a port nobody listens on.
+    email = EmailChannel(host="127.0.0.1", port=free_port(), sender="t@example.vn", timeout_s=2)
+    d = Dispatcher(pool=pool, channels={"email": email}, clock=clock, settings=s,
+                   metrics=metrics)
+    owed = logic.fan_out(base_key="k2", kind="assignment", recipient_id="x.y",
+                         contacts=[logic.Contact("email", "x@example.vn")], due=MON,
+                         urgent=False, quiet=logic.Quiet(), payload={"tracking_code": "TG-1"})
+    async with pool.acquire() as conn:
+        await store.insert_owed(conn, owed=owed)
+    assert await d.dispatch_once() == 1
+    assert await d.dispatch_once() == 0  # not due again yet: backoff
+    assert registry.get_sample_value("thaogo_notify_retry_queue_size") == 1
+    for _ in range(2):
+        clock.advance(timedelta(minutes=30))
+        assert await d.dispatch_once() == 1
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, attempts, last_error FROM messages")
+        outcomes = [r["outcome"] for r in await conn.fetch(
+            "SELECT outcome FROM delivery_attempts ORDER BY id")]
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    assert (row["state"], row["attempts"]) == ("failed", 3)
+    assert "x@example.vn" not in row["last_error"]
+    assert outcomes == ["retried", "retried", "failed"]
+    labels = {"kind": "assignment", "channel": "email"}
+    assert registry.get_sample_value("thaogo_notify_messages_total",
+                                     {**labels, "outcome": "retried"}) == 2
+    assert registry.get_sample_value("thaogo_notify_messages_total",
+                                     {**labels, "outcome": "failed"}) == 1
+    assert registry.get_sample_value("thaogo_notify_delivery_duration_seconds_count",
+                                     {"channel": "email"}) == 3
+
+
+async def test_oldest_undelivered_age_gauge(pool: db.Pool) -> None:
+    clock = ManualClock(MON)
+    registry = CollectorRegistry()
+    d = Dispatcher(pool=pool, channels={}, clock=clock, settings=NotifySettings(),
+                   metrics=NotifyMetrics.create(registry))
+    owed = logic.fan_out(base_key="k3", kind="assignment", recipient_id="x.y", contacts=[],
+                         due=MON, urgent=False, quiet=logic.Quiet(), payload={})
+    async with pool.acquire() as conn:
+        await store.insert_owed(conn, owed=owed)
+    clock.advance(timedelta(minutes=5))
+    await d.update_gauges()
+    assert registry.get_sample_value("thaogo_notify_oldest_undelivered_age_seconds") == 300

@@ -1,0 +1,239 @@
+"""The read side over HTTP on the real database: tracking, reports as JSON and CSV,
+the member list with its token, the pages; fuzzed with schemathesis for 5xx; the
+report page rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from services.reporting import api, pages, reports
+from services.reporting.handlers import ReportingHandlers
+from shared import db
+from shared.calendar import ManualClock, week_window_by_label
+from shared.events import MemberReport, Status, Urgency, ZoneType
+from shared.metrics import new_registry
+from shared.provinces import ConfigHolder
+from tests.reporting.conftest import assigned, env, received, status
+
+pytestmark = [pytest.mark.db]
+
+TOKEN = "member-token-for-tests"
+W = week_window_by_label("2026-W48")
+
+
+@dataclass
+class Served:
+    url: str
+    clock: ManualClock
+    pool: db.Pool
+    handlers: ReportingHandlers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Served]:
+    """The read routes served by uvicorn on this event loop (where the pool lives)."""
+    clock = ManualClock(W.end + timedelta(hours=1))
+    port = _free_port()
+    side = api.ReadSide(db=lambda: pool, config=ConfigHolder(), clock=clock,
+                        base_url=f"http://127.0.0.1:{port}",
+                        token_hashes=frozenset({hashlib.sha256(TOKEN.encode()).hexdigest()}))
+    app = FastAPI(title="reporting read side")
+    app.include_router(api.build_router(side))
+    app.include_router(pages.build_router(side))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
+        await asyncio.sleep(0.02)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers)
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _seed(s: Served) -> dict[str, object]:
+    """A week of binh-duong with something in every section of the report."""
+    h = s.handlers
+    t0 = W.start + timedelta(days=3)
+    a = received(t0, n=1, title="Tháo gỡ <b>vướng mắc</b> thủ tục", tax_code="0100233488")
+    b = received(t0 + timedelta(hours=1), n=2, zone=ZoneType.CCN, urgency=Urgency.URGENT)
+    old = received(W.start - timedelta(days=20), n=3)
+    for d in (a, b, old):
+        await h.on_received([env(d)], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(assigned(a, t0))], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(assigned(old, old.received_at))], None)  # type: ignore[arg-type]
+    await h.on_status([env(status(a, Status.RESOLVED, t0 + timedelta(hours=6)))],
+                      None)  # type: ignore[arg-type]
+    await h.on_member_report([env(MemberReport(
+        report_id=__import__("uuid").uuid4(), member_id="binh-duong.m01", province_code="79",
+        week_label="2026-W48", received_summary="s", solutions="s", recommendations="r",
+        submitted_at=t0))], None)  # type: ignore[arg-type]
+    pub = reports.WeeklyPublisher(pool=s.pool, config=ConfigHolder(), clock=s.clock,
+                                  metrics=reports.PublishMetrics.create(new_registry("t")),
+                                  base_url=s.url)
+    assert await pub.publish_week(ConfigHolder().current["binh-duong"], W)
+    return {"resolved": a, "urgent": b, "old": old}
+
+
+async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> None:
+    seeded = await _seed(served)
+    a = seeded["resolved"]
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        ok = await c.get("/v1/track", params={"code": a.tracking_code,  # type: ignore[attr-defined]
+                                              "tax_code": "0100233488"})
+        assert ok.status_code == 200, ok.text
+        body = ok.json()
+        assert body["status"] == "resolved" and body["agency_name_vi"].startswith("Ban Quản lý")
+        assert set(body) == {"tracking_code", "status", "status_vi", "status_en", "received_at",
+                             "status_at", "resolved_at", "agency_name_vi", "agency_name_en"}
+        wrong = await c.get("/v1/track", params={"code": a.tracking_code,  # type: ignore[attr-defined]
+                                                 "tax_code": "0312345679"})
+        unknown = await c.get("/v1/track", params={"code": "TG-0000-0000",
+                                                   "tax_code": "0100233488"})
+        bad = await c.get("/v1/track", params={"code": a.tracking_code,  # type: ignore[attr-defined]
+                                               "tax_code": "123"})
+    assert wrong.status_code == unknown.status_code == bad.status_code == 404
+    assert wrong.json() == unknown.json() == bad.json()
+
+
+async def test_report_json_csv_and_page_agree(served: Served) -> None:
+    await _seed(served)
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        j = await c.get("/v1/reports/binh-duong/2026-W48.json")
+        by_code = await c.get("/v1/reports/74/2026-W48.json")
+        cs = await c.get("/v1/reports/binh-duong/2026-W48.csv")
+        page = await c.get("/reports/binh-duong/2026-W48")
+        index = await c.get("/reports", params={"lang": "en"})
+        missing = await c.get("/v1/reports/binh-duong/2031-W10.json")
+        unknown = await c.get("/v1/reports/atlantis/2026-W48.json")
+    assert j.status_code == 200 and j.headers["x-thaogo-report-state"] == "published"
+    assert by_code.json() == j.json()
+    report = j.json()
+    total = next(r for r in report["rows"] if r["dimension"] == "total")
+    assert (total["received"], total["resolved"], total["open"]) == (2, 1, 2)
+    assert total["median_resolution_hours"] == 6.0
+    assert [i["tracking_code"] for i in report["urgent_items"]]
+    assert report["members_reported"] == ["binh-duong.m01"]
+    rows = list(csv.DictReader(io.StringIO(cs.text)))
+    assert {(r["dimension"], r["value"], r["received"]) for r in rows} == {
+        (r["dimension"], r["value"], str(r["received"])) for r in report["rows"]}
+    assert page.status_code == 200 and "Báo cáo tuần" in page.text
+    assert "<b>vướng mắc</b>" not in page.text  # user text is escaped
+    assert "binh-duong/2026-W48" in index.text and "Weekly reports" in index.text
+    assert missing.status_code == 404 and unknown.status_code == 404
+
+
+async def test_member_list_needs_a_token_and_searches_without_diacritics(
+    served: Served
+) -> None:
+    await _seed(served)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        assert (await c.get("/v1/difficulties")).status_code == 401
+        assert (await c.get("/v1/difficulties",
+                            headers={"Authorization": "Bearer nope"})).status_code == 401
+        hit = await c.get("/v1/difficulties", params={"q": "thao go vuong mac"}, headers=auth)
+        nfd = await c.get("/v1/difficulties",
+                          params={"q": __import__("unicodedata").normalize("NFD", "VƯỚNG MẮC")},
+                          headers=auth)
+        none = await c.get("/v1/difficulties", params={"q": "100% _x"}, headers=auth)
+        week = await c.get("/v1/difficulties", params={"week": "2026-W48", "province": "binh-duong",
+                                                       "zone_type": "CCN"}, headers=auth)
+        page1 = await c.get("/v1/difficulties", params={"limit": 2}, headers=auth)
+        page2 = await c.get("/v1/difficulties", params={
+            "limit": 2, "cursor": page1.json()["next_cursor"]}, headers=auth)
+        overdue = await c.get("/v1/difficulties", params={"status": "assigned"}, headers=auth)
+    assert [i["title"] for i in hit.json()["items"]] == ["Tháo gỡ <b>vướng mắc</b> thủ tục"]
+    assert len(nfd.json()["items"]) == 1
+    assert none.json()["items"] == []
+    assert [i["urgency"] for i in week.json()["items"]] == ["urgent"]
+    ids = [i["difficulty_id"] for i in page1.json()["items"] + page2.json()["items"]]
+    assert len(ids) == len(set(ids)) == 3 and page2.json()["next_cursor"] is None
+    # The old one was assigned 3+ weeks before "now" and never acknowledged: overdue.
+    assert [i["overdue"] for i in overdue.json()["items"]] == [True]
+
+
+async def test_fuzzed_endpoints_never_answer_5xx(served: Served) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+
+    await _seed(served)
+    def fuzz() -> int:
+        # Blocking HTTP, so it runs in a thread while the server serves on this loop.
+        schema = schemathesis.from_uri(served.url + "/openapi.json",
+                                        force_schema_version="30")
+        ran = 0
+        for result in schema.get_all_operations():
+            op = result.ok()
+
+            @settings(max_examples=40, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy())
+            def check(case: schemathesis.Case) -> None:
+                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
+                response = case.call(base_url=served.url, timeout=10)
+                case.validate_response(response, checks=(not_a_server_error,))
+
+            check()
+            ran += 1
+        return ran
+
+    assert await asyncio.to_thread(fuzz) >= 6
+
+
+@pytest.mark.browser
+async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
+    from playwright.async_api import async_playwright
+
+    await _seed(served)
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        report = (await c.get("/v1/reports/binh-duong/2026-W48.json")).json()
+    total = next(r for r in report["rows"] if r["dimension"] == "total")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"])
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            await page.goto(served.url + "/reports/binh-duong/2026-W48")
+            for metric in ("received", "resolved", "open", "overdue", "escalated_central"):
+                text = await page.locator(f'[data-metric="{metric}"]').inner_text()
+                assert int(text) == total[metric], metric
+            assert float(await page.locator('[data-metric="median_resolution_hours"]')
+                         .inner_text()) == total["median_resolution_hours"]
+            assert await page.locator("svg.chart").count() == 4  # 3 breakdowns + trend
+            missing = await page.locator("#missing li[data-member]").count()
+            assert missing == len(report["members_missing"])
+            assert await page.locator("h1").inner_text() == "Báo cáo tuần 2026-W48 — Bình Dương"
+            await page.click("text=English")
+            assert "Weekly report" in await page.locator("h1").inner_text()
+            assert not errors
+            # Nothing but the page itself: no CDN, no script from elsewhere.
+            assert all(u.startswith(served.url) for u in requests), requests
+        finally:
+            await browser.close()
