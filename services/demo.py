@@ -12,7 +12,7 @@ def tax_code(seed: int) -> str:
     """A valid tax code for a demo enterprise. About one nine-digit prefix in eleven
     has no valid check digit (it would be "10"); those are skipped."""
     while True:
-        base9 = f"{370000000 + seed % 10_000_000:09d}"
+        base9 = f"{370100001 + seed % 9_000_000:09d}"
         digit = mst.calc_check_digit(base9)
         if len(digit) == 1:
             return base9 + digit

@@ -13,6 +13,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -28,6 +29,7 @@ def new_registry(service: str) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     build = Gauge("thaogo_build_info", "Build of the running service", ["service", "version"],
                   registry=registry)
     build.labels(service, VERSION).set(1)

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from services.demo import tax_code
 from shared import topics
 from shared.provinces import ConfigHolder
-from tests.conftest import Stack, wait_until
+from tests.conftest import REPO, Stack, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 
@@ -38,6 +38,27 @@ def submission(zone_type: str, n: int) -> dict[str, Any]:
         "urgency": "normal",
         "contact": {"name": "Nguyễn Văn A", "phone": "0912345678", "email": "a@example.vn"},
     }
+
+
+def declared_metrics() -> dict[str, tuple[str, set[str]]]:
+    out = {}
+    for line in (REPO / "deploy" / "metrics.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, kind, _labels, services = line.split()[:4]
+            out[name] = (kind, set(services.split(",")))
+    return out
+
+
+def exported_families(text: str) -> dict[str, str]:
+    """Family name as PromQL sees it (counters with _total) -> type, from `# TYPE` lines."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, family, kind = line.split()[:4]
+            if kind == "counter" and not family.endswith("_total"):
+                family += "_total"
+            out[family] = kind
+    return out
 
 
 async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
@@ -118,13 +139,21 @@ async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
     finally:
         await conn.close()
 
-    # Every service is healthy, ready and exports its metrics.
+    # Every service is healthy, ready, and exports every metric family that the alert
+    # rules and dashboards are built on (deploy/metrics.txt), with the same type.
+    declared = declared_metrics()
+    missing = []
     async with httpx.AsyncClient() as client:
-        for svc in stack.services.values():
+        for name, svc in stack.services.items():
             assert (await client.get(svc.url + "/healthz")).status_code == 200
             assert (await client.get(svc.url + "/readyz")).status_code == 200
-            text = (await client.get(svc.url + "/metrics")).text
-            assert "thaogo_build_info" in text
+            exported = exported_families((await client.get(svc.url + "/metrics")).text)
+            missing += [
+                f"{name}: {family} {kind}"
+                for family, (kind, services) in declared.items()
+                if ("all" in services or name in services) and exported.get(family) != kind
+            ]
+    assert not missing, "declared in deploy/metrics.txt but not exported:\n" + "\n".join(missing)
 
     # SIGTERM stops each service cleanly: the lifespan ran to its end (consumers
     # stopped, pool closed). uvicorn re-raises SIGTERM once done, hence -15 or 0.
