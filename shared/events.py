@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -448,7 +448,3 @@ def decode(model: type[E], value: bytes | None, headers: Any) -> Envelope[E]:
         raise DecodeError(f"{loc}: {first['msg']} ({e.error_count()} error(s))") from e
     return Envelope(id=ce_id, source=h.get("ce_source", ""), time=time, data=data)
 
-
-def iso_week_label(d: date) -> str:
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"

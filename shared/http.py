@@ -7,8 +7,7 @@ and the database are reachable, so an orchestrator sends no traffic before.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -18,7 +17,6 @@ from prometheus_client import CollectorRegistry
 from shared import metrics
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
-Lifespan = Callable[[FastAPI], Any]
 
 
 def create_app(
@@ -60,7 +58,3 @@ def create_app(
 
     return app
 
-
-@asynccontextmanager
-async def nothing(_: FastAPI) -> AsyncIterator[None]:
-    yield

@@ -24,14 +24,15 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, TopicPartition
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
 from faststream.kafka.message import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
@@ -150,7 +151,7 @@ class Emitter:
         time: datetime | None = None,
     ) -> None:
         env: Envelope[EventData] = Envelope(
-            id=event_id, source=self.source, time=time or _now(), data=data
+            id=event_id, source=self.source, time=time or datetime.now(UTC), data=data
         )
         await self.emit_raw(
             topic or data.topic, data.key().encode(), encode_body(data), encode_headers(env)
@@ -177,12 +178,6 @@ class Emitter:
 def _retrieve(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
-
-
-def _now() -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC)
 
 
 async def dead_letter(emitter: Emitter, rec: Record, *, group: str, reason: str) -> None:
@@ -328,12 +323,11 @@ def subscribe(
     if group_id != processor.group_id:
         raise ValueError("group_id must match the processor's")
 
-    async def on_batch(message: KafkaMessage) -> None:
+    # Annotated with FastStream's context marker: the handler takes the raw batch
+    # message, not a decoded body, so that decoding failures reach the DLQ here.
+    async def on_batch(message: KafkaMessageParam) -> None:
         await processor(message)
 
-    from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
-
-    on_batch.__annotations__["message"] = KafkaMessageParam
     broker.subscriber(
         topic,
         group_id=group_id,
@@ -380,7 +374,6 @@ __all__ = [
     "BatchProcessor",
     "Emitter",
     "Record",
-    "TopicPartition",
     "make_broker",
     "subscribe",
 ]

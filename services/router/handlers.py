@@ -161,10 +161,12 @@ class RouterHandlers:
         self, emitter: Emitter, a: DifficultyAssigned, d: DifficultyReceived
     ) -> None:
         await emitter.emit(a, event_id=str(a.assignment_id))
+        self.metrics.assignments.labels(a.agency_id, a.rule.split(".")[0], a.role.value).inc()
+        if a.role == AssignmentRole.TRIAGE:
+            self.metrics.triage.labels(a.rule.rsplit(".", 1)[-1]).inc()
         if a.role == AssignmentRole.MEMBER:
             # A member is a person, told by notify; the agency topic carries what the
             # agency itself must handle (lead, co-handling, triage, escalation).
-            self.metrics.assignments.labels(a.agency_id, a.rule.split(".")[0], a.role.value).inc()
             return
         task = AgencyTask(
             assignment=a, difficulty=d, status_url=f"{self.status_url}/v1/difficulties/"
@@ -174,6 +176,3 @@ class RouterHandlers:
             task, event_id=deterministic_id(a.assignment_id, "task"),
             topic=topics.agency_topic(a.agency_id),
         )
-        self.metrics.assignments.labels(a.agency_id, a.rule.split(".")[0], a.role.value).inc()
-        if a.role == AssignmentRole.TRIAGE:
-            self.metrics.triage.labels(a.rule.rsplit(".", 1)[-1]).inc()
