@@ -12,7 +12,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faststream.security import BaseSecurity
 
 SERVICES = ("intake", "router", "reporting", "notify")
 DEFAULT_PORTS = {"intake": 8001, "router": 8002, "reporting": 8003, "notify": 8004}
@@ -82,18 +85,22 @@ def _agency_ids(config_dir: Path | None) -> list[str]:
     return sorted(ConfigHolder(config_dir).current.agency_ids())
 
 
-async def _topics(bootstrap: str, config_dir: Path | None) -> dict[str, str]:
+async def _topics(
+    bootstrap: str, config_dir: Path | None, security: BaseSecurity | None = None
+) -> dict[str, str]:
     from shared import topics
     from shared.kafka import ensure_topics
 
-    return await ensure_topics(bootstrap, topics.all_topics(_agency_ids(config_dir)))
+    return await ensure_topics(bootstrap, topics.all_topics(_agency_ids(config_dir)),
+                               security=security)
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
     from shared.settings import ServiceSettings
 
     s = ServiceSettings()
-    report = asyncio.run(_topics(args.bootstrap or s.kafka_bootstrap, s.config_dir))
+    report = asyncio.run(_topics(args.bootstrap or s.kafka_bootstrap, s.config_dir,
+                                 s.kafka_security()))
     bad = {k: v for k, v in report.items() if v not in ("ok", "created")}
     for name, state in sorted(report.items()):
         print(f"{state:>10}  {name}")
@@ -288,14 +295,16 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _tail(bootstrap: str, topic: str, group: str | None, from_start: bool) -> None:
+async def _tail(bootstrap: str, topic: str, group: str | None, from_start: bool,
+                security: BaseSecurity | None) -> None:
     import json
 
     from aiokafka import AIOKafkaConsumer
+    from faststream.kafka.security import parse_security
 
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=bool(group),
-        auto_offset_reset="earliest" if from_start else "latest",
+        auto_offset_reset="earliest" if from_start else "latest", **parse_security(security),
     )
     await consumer.start()
     try:
@@ -315,8 +324,9 @@ async def _tail(bootstrap: str, topic: str, group: str | None, from_start: bool)
 def cmd_tail(args: argparse.Namespace) -> int:
     from shared.settings import ServiceSettings
 
-    bootstrap = args.bootstrap or ServiceSettings().kafka_bootstrap
-    asyncio.run(_tail(bootstrap, args.topic, args.group, args.from_start))
+    s = ServiceSettings()
+    asyncio.run(_tail(args.bootstrap or s.kafka_bootstrap, args.topic, args.group,
+                      args.from_start, s.kafka_security()))
     return 0
 
 

@@ -35,6 +35,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
 from faststream.kafka.message import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
 
 from shared import topics
@@ -60,11 +62,13 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def make_broker(
-    bootstrap: str, *, client_id: str, registry: CollectorRegistry, graceful_timeout: float = 20.0
+    bootstrap: str, *, client_id: str, registry: CollectorRegistry,
+    security: BaseSecurity | None = None, graceful_timeout: float = 20.0,
 ) -> KafkaBroker:
     return KafkaBroker(
         bootstrap,
         client_id=client_id,
+        security=security,
         # The embedded broker rejects InitProducerId; duplicates are handled by
         # idempotent consumers instead (see the module docstring).
         enable_idempotence=False,
@@ -89,15 +93,19 @@ class Producer:
     straight to aiokafka and awaiting the acknowledgements together costs a few
     microseconds a message and keeps the same at-least-once guarantee."""
 
-    def __init__(self, bootstrap: str, *, client_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, *, client_id: str, security: BaseSecurity | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
+        self.security = security
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
+            **parse_security(self.security),
             acks="all",
             enable_idempotence=False,  # rejected by the embedded broker; see above
             linger_ms=5,
@@ -341,11 +349,14 @@ def subscribe(
     )(on_batch)
 
 
-async def ensure_topics(bootstrap: str, specs: Sequence[topics.TopicSpec]) -> dict[str, str]:
+async def ensure_topics(
+    bootstrap: str, specs: Sequence[topics.TopicSpec], *, security: BaseSecurity | None = None
+) -> dict[str, str]:
     """Create missing topics; report each as created, ok, or a partition mismatch."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="thaogo-admin")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="thaogo-admin",
+                                **parse_security(security))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

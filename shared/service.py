@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared import db, logs
-from shared.kafka import Producer
+from shared.kafka import Producer, make_broker
 from shared.metrics import ConsumerMetrics, new_registry
 from shared.settings import ServiceSettings
 
@@ -49,15 +49,19 @@ class Runtime:
 
     @classmethod
     def create(cls, service: str, settings: ServiceSettings, broker_factory: Callable[
-        [CollectorRegistry], KafkaBroker]) -> Runtime:
+        [CollectorRegistry], KafkaBroker] | None = None) -> Runtime:
         registry = new_registry(service)
+        broker = (broker_factory(registry) if broker_factory else make_broker(
+            settings.kafka_bootstrap, client_id=f"thaogo-{service}", registry=registry,
+            security=settings.kafka_security()))
         return cls(
             service=service,
             settings=settings,
             registry=registry,
-            broker=broker_factory(registry),
+            broker=broker,
             consumer_metrics=ConsumerMetrics.create(registry),
-            producer=Producer(settings.kafka_bootstrap, client_id=f"thaogo-{service}-emit"),
+            producer=Producer(settings.kafka_bootstrap, client_id=f"thaogo-{service}-emit",
+                              security=settings.kafka_security()),
         )
 
     def db(self) -> db.Pool:

@@ -8,9 +8,17 @@ the latter winning. Secrets come only from the environment; none has a default.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
+from pydantic import SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -23,8 +31,11 @@ DEFAULT_KAFKA = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/thaogo"
 COMMON_FIELDS = frozenset({
     "kafka_bootstrap", "database_url", "config_dir", "log_level", "kafka_security_protocol",
-    "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
+    "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile",
 })
+_SASL: dict[str, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
+    "PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512,
+}
 
 
 class _CommonEnv(EnvSettingsSource):
@@ -45,10 +56,12 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = DEFAULT_KAFKA
     # PLAINTEXT here; SASL_PLAINTEXT or SASL_SSL with SCRAM where ACLs are enforced
     # (Strimzi KafkaUser per service).
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None  # the cluster's CA; the system's store if unset
     database_url: str = DEFAULT_DATABASE_URL
     config_dir: Path | None = None  # province configuration; None means the shipped files
     log_level: str = "INFO"
@@ -71,16 +84,31 @@ class ServiceSettings(BaseSettings):
         common = _CommonEnv(settings_cls, env_prefix=COMMON_PREFIX)
         return (init_settings, env_settings, common, file_secret_settings)
 
-    def kafka_client_options(self) -> dict[str, Any]:
-        """aiokafka options for authentication; empty on a plaintext cluster."""
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> ServiceSettings:
+        # Refused at start-up, not at the first connection attempt minutes later.
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+                self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"kafka_security_protocol {self.kafka_security_protocol} needs "
+                             "kafka_sasl_username and kafka_sasl_password")
+        return self
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """How every Kafka client of the service authenticates: the broker's consumers,
+        the producer and the admin client all take this one object, so none can
+        connect differently from the others. None on a plaintext cluster."""
         if self.kafka_security_protocol == "PLAINTEXT":
-            return {}
-        return {
-            "security_protocol": self.kafka_security_protocol,
-            "sasl_mechanism": self.kafka_sasl_mechanism,
-            "sasl_plain_username": self.kafka_sasl_username,
-            "sasl_plain_password": self.kafka_sasl_password,
-        }
+            return None
+        use_ssl = self.kafka_security_protocol.endswith("SSL")
+        context = (ssl.create_default_context(
+            cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+            if use_ssl else None)
+        if self.kafka_security_protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        assert self.kafka_sasl_username and self.kafka_sasl_password  # by the validator
+        return _SASL[self.kafka_sasl_mechanism](
+            self.kafka_sasl_username, self.kafka_sasl_password.get_secret_value(),
+            ssl_context=context, use_ssl=use_ssl)
 
     def base_url(self) -> str:
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host

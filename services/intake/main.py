@@ -16,7 +16,7 @@ from shared import topics
 from shared.calendar import Clock
 from shared.events import DifficultyAssigned
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
@@ -63,10 +63,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     s = settings or IntakeSettings()
-    rt = Runtime.create(
-        SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-intake",
-                                             registry=reg)
-    )
+    rt = Runtime.create(SERVICE, s)
     relay = OutboxRelay(dsn=s.database_url, schema=SERVICE, producer=rt.producer,
                         metrics=OutboxMetrics.create(rt.registry),
                         batch_size=s.outbox_batch_size)

@@ -28,7 +28,7 @@ from shared.events import (
     WeeklyReport,
 )
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Handler, make_broker, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Handler, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
@@ -67,10 +67,7 @@ def build(
     production uses the system clock and the channels of the settings."""
     s = settings or NotifySettings()
     clk: Clock = clock or SystemClock()
-    rt = Runtime.create(
-        SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-notify",
-                                             registry=reg)
-    )
+    rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
     metrics = NotifyMetrics.create(rt.registry)
     h = NotifyHandlers(rt=rt, config=holder, clock=clk, settings=s, metrics=metrics)

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.reporting import logic, reports, store
 from shared import topics, vn
+from shared.deadlines import HANDLING_ROLES, deadlines_for
 from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
@@ -102,10 +103,10 @@ class ReportingHandlers:
             rows = []
             for a in fresh:
                 due = None
-                if a.role in logic.HANDLING_ROLES:
+                if a.role in HANDLING_ROLES:
                     cfg = logic.task_force_of(configs, a.province_code, known.get(a.difficulty_id))
                     deadlines = cfg.deadlines if cfg else Deadlines()
-                    due = logic.deadlines_for(a.assigned_at, a.urgency, deadlines)
+                    due = deadlines_for(a.assigned_at, a.urgency, deadlines)
                 rows.append(store.AssignedRow(data=a, ack_due_at=due.ack if due else None,
                                               resolve_due_at=due.resolve if due else None))
             await store.project_assigned(conn, rows=rows)

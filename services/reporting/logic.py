@@ -12,18 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.calendar import WeekWindow, add_working_days, previous_window, week_window
-from shared.events import AssignmentRole, BreakdownRow, Status, Urgency
-from shared.provinces import ConfigSet, Deadlines, ProvinceConfig
+from shared.calendar import WeekWindow, previous_window, week_window
+from shared.events import BreakdownRow
+from shared.provinces import ConfigSet, ProvinceConfig
 
-# Statuses after which nothing is expected of the agency any more.
-CLOSED = frozenset({Status.RESOLVED, Status.REJECTED})
-# What the agency did that counts as having taken the case in hand.
-ACKNOWLEDGING = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.RESOLVED,
-                           Status.REJECTED, Status.ESCALATED})
-# Assignments that carry a deadline: whoever must handle the case, not those helping.
-HANDLING_ROLES = frozenset({AssignmentRole.LEAD, AssignmentRole.ESCALATION,
-                            AssignmentRole.TRIAGE})
 UNKNOWN = "unknown"  # the breakdown value of a missing agency or zone type
 
 
@@ -43,33 +35,6 @@ def resolve_province(configs: ConfigSet, province: str) -> ProvinceConfig | None
     if province in configs:
         return configs[province]
     return configs.for_difficulty(province) if province.isdigit() else None
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    ack: datetime
-    resolve: datetime
-
-
-def deadlines_for(assigned_at: datetime, urgency: Urgency, deadlines: Deadlines) -> Due:
-    """Acknowledge and resolve deadlines, in working days (Vietnamese holidays off)."""
-    d = deadlines.for_urgency(urgency)
-    return Due(ack=add_working_days(assigned_at, d.ack),
-               resolve=add_working_days(assigned_at, d.resolve))
-
-
-def is_overdue(
-    *, now: datetime, status: Status, ack_due_at: datetime | None,
-    resolve_due_at: datetime | None, acknowledged_at: datetime | None,
-) -> bool:
-    """Late: not closed and past the resolve deadline, or not yet taken in hand and past
-    the acknowledge deadline. Without a handling assignment there is no deadline yet."""
-    if status in CLOSED:
-        return False
-    if resolve_due_at is not None and now > resolve_due_at:
-        return True
-    acked = acknowledged_at is not None and acknowledged_at <= now
-    return ack_due_at is not None and not acked and now > ack_due_at
 
 
 # --- report weeks ------------------------------------------------------------------------

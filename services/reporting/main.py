@@ -25,7 +25,7 @@ from shared.events import (
     NotificationSent,
 )
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
@@ -36,10 +36,7 @@ SERVICE = "reporting"
 def build(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     s = settings or ReportingSettings()
     clock = clock or SystemClock()
-    rt = Runtime.create(
-        SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-reporting",
-                                             registry=reg)
-    )
+    rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry))
     subscriptions: tuple[tuple[str, Any, Any], ...] = (

@@ -10,7 +10,7 @@ from services.router.settings import RouterSettings
 from shared import topics
 from shared.events import DifficultyReceived, DifficultyStatusChanged
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, make_broker, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
@@ -19,10 +19,7 @@ SERVICE = "router"
 
 def build(settings: RouterSettings | None = None) -> FastAPI:
     s = settings or RouterSettings()
-    rt = Runtime.create(
-        SERVICE, s, lambda reg: make_broker(s.kafka_bootstrap, client_id="thaogo-router",
-                                             registry=reg)
-    )
+    rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
     reloads = Counter(
         "thaogo_router_config_reloads_total", "Province configuration reloads, by outcome",

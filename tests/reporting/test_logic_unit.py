@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.reporting import charts, logic
+from shared import deadlines
 from shared.calendar import TZ, week_window_by_label
 from shared.events import Status, Urgency
 from shared.provinces import ConfigHolder, Deadline, Deadlines
@@ -22,8 +23,8 @@ def test_urgent_deadlines_are_shorter_and_skip_tet() -> None:
     d = Deadlines(normal=Deadline(ack=1, resolve=10), urgent=Deadline(ack=1, resolve=3))
     # Thursday 12/2/2026 10:00; Tết 2026 closes offices from Monday 16/2 to Friday 20/2.
     start = local(2026, 2, 12, 10)
-    urgent = logic.deadlines_for(start, Urgency.URGENT, d)
-    normal = logic.deadlines_for(start, Urgency.NORMAL, d)
+    urgent = deadlines.deadlines_for(start, Urgency.URGENT, d)
+    normal = deadlines.deadlines_for(start, Urgency.NORMAL, d)
     assert urgent.ack == local(2026, 2, 13, 10)
     # Fri 13, then the Tết week is skipped: Mon 23, Tue 24 -> 3 working days = Tue 24/2 10:00.
     assert urgent.resolve == local(2026, 2, 24, 10)
@@ -37,16 +38,17 @@ def test_overdue_rules() -> None:
     before = local(2026, 3, 3, 8)
     after_ack = local(2026, 3, 4, 9)
     after_res = local(2026, 3, 11, 9)
-    assert not logic.is_overdue(now=before, status=Status.ASSIGNED, acknowledged_at=None, **kw)
-    assert logic.is_overdue(now=after_ack, status=Status.ASSIGNED, acknowledged_at=None, **kw)
+    assert not deadlines.is_overdue(now=before, status=Status.ASSIGNED, acknowledged_at=None, **kw)
+    assert deadlines.is_overdue(now=after_ack, status=Status.ASSIGNED, acknowledged_at=None, **kw)
     # Acknowledged in time: not late until the resolve deadline passes.
     acked = local(2026, 3, 3, 8, 30)
-    assert not logic.is_overdue(now=after_ack, status=Status.IN_PROGRESS, acknowledged_at=acked,
+    assert not deadlines.is_overdue(now=after_ack, status=Status.IN_PROGRESS, acknowledged_at=acked,
                                 **kw)
-    assert logic.is_overdue(now=after_res, status=Status.IN_PROGRESS, acknowledged_at=acked, **kw)
-    assert not logic.is_overdue(now=after_res, status=Status.RESOLVED, acknowledged_at=acked,
+    assert deadlines.is_overdue(now=after_res, status=Status.IN_PROGRESS,
+                                acknowledged_at=acked, **kw)
+    assert not deadlines.is_overdue(now=after_res, status=Status.RESOLVED, acknowledged_at=acked,
                                 **kw)
-    assert not logic.is_overdue(now=after_res, status=Status.RECEIVED, acknowledged_at=None,
+    assert not deadlines.is_overdue(now=after_res, status=Status.RECEIVED, acknowledged_at=None,
                                 ack_due_at=None, resolve_due_at=None)
 
 
