@@ -1,0 +1,220 @@
+"""Every event decoder, fed random and corrupted records: it decodes or says why, and a
+consumer dead-letters what it cannot read and goes on with the rest.
+
+The samples are one valid event of each type; hypothesis then damages their bodies and
+headers the ways a broken producer, a bad disk or an attacker would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+
+from bench.common import difficulty
+from shared import events, topics
+from shared.events import (
+    ActorKind,
+    AgencyLevel,
+    AgencyTask,
+    AssignmentRole,
+    BreakdownRow,
+    DecodeError,
+    DifficultyAssigned,
+    DifficultyStatusChanged,
+    Envelope,
+    EventData,
+    MemberReport,
+    NotificationSent,
+    ReportItem,
+    Status,
+    WeeklyReport,
+)
+from shared.kafka import BatchProcessor, Emitter, Record
+from shared.metrics import ConsumerMetrics
+
+NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
+
+
+def _samples() -> list[EventData]:
+    d = difficulty(7)
+    a = DifficultyAssigned(
+        assignment_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+        tracking_code=d.tracking_code, province_code=d.province_code,
+        agency_id="binh-duong.bql-kcn", agency_level=AgencyLevel.PROVINCE,
+        role=AssignmentRole.LEAD, rule="zone_type:KCN->lead", reason="KCN → Ban quản lý",
+        config_version="v1", urgency=d.urgency, kind=d.kind, category=d.category,
+        zone_type=d.zone_type, assigned_at=NOW)
+    item = ReportItem(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
+                      title="Chậm cấp phép", agency_id=a.agency_id, status=Status.ASSIGNED,
+                      received_at=NOW)
+    return [
+        d,
+        a,
+        AgencyTask(assignment=a, difficulty=d, status_url="http://intake/v1/difficulties/x"),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.RESOLVED,
+            actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, note="Đã giải quyết",
+            changed_at=NOW),
+        MemberReport(
+            report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
+            week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
+            recommendations="Không", figures={"received": 3}, submitted_at=NOW),
+        WeeklyReport(
+            report_id=uuid.uuid4(), province_code="74", week_label="2026-W47",
+            window_start=NOW, window_end=NOW, generated_at=NOW,
+            rows=[BreakdownRow(dimension="total", value="all", received=3, resolved=1, open=2,
+                               overdue=0, escalated_central=0, median_resolution_hours=5.0,
+                               p90_resolution_hours=None)],
+            urgent_items=[item], recommendations=[], members_reported=["binh-duong.m01"],
+            members_missing=[]),
+        NotificationSent(
+            notification_key="assignment:x:binh-duong.bql-kcn", kind="assignment",
+            channel="email", recipient_id="binh-duong.bql-kcn", attempts=1, sent_at=NOW),
+    ]
+
+
+SAMPLES = _samples()
+assert {type(s) for s in SAMPLES} == set(events.EVENT_TYPES), "a new event type needs a sample"
+
+
+def _headers(data: EventData) -> list[tuple[str, bytes]]:
+    env = events.new_envelope(data, source="test")
+    return [(k, v.encode()) for k, v in events.encode_headers(env).items()]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=4),
+    max_leaves=10,
+)
+
+
+@st.composite
+def damaged_body(draw: st.DrawFn, body: bytes) -> bytes:
+    """One way a body goes bad: a field dropped, changed or added, or the bytes broken."""
+    how = draw(st.sampled_from(["drop", "replace", "add", "truncate", "flip", "encoding",
+                                "nfd", "garbage"]))
+    doc: dict[str, Any] = json.loads(body)
+    if how in ("drop", "replace") and doc:
+        key = draw(st.sampled_from(sorted(doc)))
+        if how == "drop":
+            del doc[key]
+        else:
+            doc[key] = draw(json_values)
+        return json.dumps(doc).encode()
+    if how == "add":
+        doc[draw(st.text(min_size=1, max_size=12))] = draw(json_values)
+        return json.dumps(doc).encode()
+    if how == "truncate":
+        return body[: draw(st.integers(0, max(0, len(body) - 1)))]
+    if how == "flip":
+        i = draw(st.integers(0, len(body) - 1))
+        return body[:i] + bytes([body[i] ^ draw(st.integers(1, 255))]) + body[i + 1:]
+    if how == "encoding":
+        return body.decode().encode(draw(st.sampled_from(["utf-16", "utf-32", "cp1258"])),
+                                    errors="replace")
+    if how == "nfd":
+        return unicodedata.normalize("NFD", body.decode()).encode()
+    return draw(st.binary(max_size=300))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)
+def test_every_event_type_round_trips(sample: EventData) -> None:
+    back = events.decode(type(sample), events.encode_body(sample), _headers(sample))
+    assert back.data == sample
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_damaged_bodies_decode_or_say_why(sample: EventData, data: st.DataObject) -> None:
+    body = data.draw(damaged_body(events.encode_body(sample)))
+    try:
+        env = events.decode(type(sample), body, _headers(sample))
+    except DecodeError as e:
+        assert str(e).strip(), "a refusal must say why"
+        return
+    # What still decodes is a valid event of the right type, and stays so when re-sent.
+    assert isinstance(env.data, type(sample))
+    events.decode(type(sample), events.encode_body(env.data), _headers(env.data))
+
+
+header_values = st.binary(max_size=60) | st.text(max_size=60).map(str.encode)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(["ce_id", "ce_type", "ce_time", "ce_source"]),
+       value=header_values | st.none())
+def test_damaged_headers_decode_or_say_why(
+    sample: EventData, name: str, value: bytes | None
+) -> None:
+    headers = [(k, v) for k, v in _headers(sample) if k != name]
+    if value is not None:
+        headers.append((name, value))
+    try:
+        events.decode(type(sample), events.encode_body(sample), headers)
+    except DecodeError as e:
+        assert str(e).strip()
+
+
+class _RecordingProducer:
+    """Stands in for the broker connection: this tier tests what the processor decides,
+    the real-broker tests in tests/broker prove delivery."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, dict[str, str]]] = []
+
+    async def send(self, topic: str, value: bytes | None, *, key: bytes | None,
+                   headers: dict[str, str]) -> asyncio.Future[Any]:
+        self.sent.append((topic, value, headers))
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), damaged=st.lists(st.booleans(), min_size=1, max_size=12))
+def test_consumer_dead_letters_what_it_cannot_read_and_keeps_going(
+    data: st.DataObject, damaged: list[bool]
+) -> None:
+    handled: list[Envelope[DifficultyStatusChanged]] = []
+
+    async def handle(batch: list[Envelope[DifficultyStatusChanged]], _: Emitter) -> int:
+        handled.extend(batch)
+        return 0
+
+    sample = next(s for s in SAMPLES if isinstance(s, DifficultyStatusChanged))
+    records: list[Record] = []
+    for offset, bad in enumerate(damaged):
+        body = events.encode_body(sample)
+        if bad:
+            body = data.draw(damaged_body(body))
+        records.append(Record(topics.DIFFICULTY_STATUS, 0, offset, b"k", body,
+                              _headers(sample)))
+    producer = _RecordingProducer()
+    processor = BatchProcessor(
+        group_id="thaogo-test", model=DifficultyStatusChanged, handle=handle,
+        producer=producer,  # type: ignore[arg-type]
+        metrics=ConsumerMetrics.create(CollectorRegistry()), source="test")
+    asyncio.run(processor.process(records))
+
+    dlq = [s for s in producer.sent if s[0] == topics.dlq(topics.DIFFICULTY_STATUS)]
+    assert len(handled) + len(dlq) == len(records), "every record is handled or dead-lettered"
+    assert len(handled) >= damaged.count(False)
+    for _, value, headers in dlq:
+        assert headers["x-dlq-reason"].startswith("decode: ")
+        assert headers["x-dlq-source-topic"] == topics.DIFFICULTY_STATUS
+        assert value in {r.value for r in records}, "the DLQ keeps the original bytes"
