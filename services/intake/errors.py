@@ -5,7 +5,8 @@ Vietnamese is the default; English when the request prefers it (Accept-Language)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -83,6 +84,45 @@ REASONS_VI = {
     "json_invalid": "nội dung không phải JSON hợp lệ",
     "json_type": "nội dung phải là JSON",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One refused field, in both languages; `kind` is the reason code metrics count."""
+
+    field: str
+    kind: str
+    reason_en: str
+    reason_vi: str
+
+    def reason(self, lang: str) -> str:
+        return self.reason_vi if lang == "vi" else self.reason_en
+
+    def as_dict(self, lang: str) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason(lang)}
+
+    @classmethod
+    def of(cls, e: vn.InvalidField, kind: str = "invalid") -> Problem:
+        return cls(e.field, kind, e.reason_en, e.reason_vi)
+
+
+def validation_problems(errs: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """Pydantic's errors as problems: the dotted field path ("contact.email"), pydantic's
+    own message in English and its Vietnamese rendering."""
+    out = []
+    for err in errs:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "header", "query",
+                                                               "path")]
+        kind = str(err.get("type", "invalid"))
+        msg = str(err.get("msg", "invalid"))
+        vi = REASONS_VI.get(kind, "giá trị không hợp lệ") + f" ({msg})"
+        out.append(Problem(".".join(loc) or "body", kind, msg, vi))
+    return out
+
+
+def refuse_all(problems: Iterable[Problem], lang: str, status: int = 422) -> JSONResponse:
+    return JSONResponse({"errors": [p.as_dict(lang) for p in problems]}, status_code=status)
+
 
 # Statuses Starlette raises by itself (unknown route, wrong method, ...).
 HTTP_REASONS: dict[int, tuple[str, str, str]] = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,12 +14,25 @@ from fastapi import APIRouter, Header, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationError
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
-from services.intake import logic, store, tokens
-from services.intake.errors import language, refuse, refuse_invalid, responses
+from services.intake import bulk, logic, store, tokens
+from services.intake.errors import (
+    FieldError,
+    Problem,
+    language,
+    refuse,
+    refuse_all,
+    refuse_invalid,
+    responses,
+    validation_problems,
+)
+from services.intake.middleware import BodyTooLarge
 from shared import vn
-from shared.calendar import Clock, SystemClock
+from shared.calendar import Clock, SystemClock, previous_window, to_local, week_window
 from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -25,6 +40,7 @@ from shared.events import (
     ActorKind,
     Category,
     DifficultyAssigned,
+    DifficultyReceived,
     Envelope,
     Kind,
     Status,
@@ -34,7 +50,7 @@ from shared.events import (
     new_envelope,
 )
 from shared.kafka import Emitter
-from shared.provinces import ConfigHolder
+from shared.provinces import ConfigHolder, ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime
 
 SOURCE = "thaogo/intake"
@@ -139,6 +155,73 @@ class MemberReportAccepted(BaseModel):
     revision: int = Field(description="1 for the first report of the week; more replaces it")
 
 
+class ImportRowOut(BaseModel):
+    row: int = Field(description="Row number as a spreadsheet shows it (the header is 1)")
+    accepted: bool
+    difficulty_id: uuid.UUID | None = None
+    tracking_code: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ImportResult(BaseModel):
+    accepted: int
+    refused: int
+    rows: list[ImportRowOut]
+
+
+class WeekItem(BaseModel):
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    title: str
+    category: str
+    status: Status
+    urgency: Urgency
+    received_at: datetime
+    assigned_at: datetime
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+    overdue: bool
+
+
+class WeekFigures(BaseModel):
+    received: int = Field(description="Assigned to the member and received this week")
+    resolved: int = Field(description="Resolved this week")
+    open: int
+    overdue: int
+
+
+class ReportDue(BaseModel):
+    week_label: str
+    due_at: datetime
+    reported: bool
+    revision: int | None = None
+    late_if_submitted_now: bool
+
+
+class ReportDraft(BaseModel):
+    """A MemberReportIn with what the system knows filled in."""
+
+    week_label: str
+    received_summary: str
+    solutions: str = ""
+    recommendations: str = ""
+    figures: dict[str, int]
+
+
+class MemberWeekOut(BaseModel):
+    member_id: str
+    province_code: str
+    week_label: str
+    window_start: datetime
+    window_end: datetime
+    open: list[WeekItem]
+    overdue: list[WeekItem]
+    resolved_this_week: list[WeekItem]
+    figures: WeekFigures
+    reports_due: list[ReportDue]
+    draft: ReportDraft
+
+
 class Label(BaseModel):
     code: str
     vi: str
@@ -239,7 +322,8 @@ def unauthorized(lang: str) -> JSONResponse:
 
 
 def build_router(
-    rt: Runtime, *, config: ConfigHolder, metrics: IntakeMetrics, clock: Clock | None = None
+    rt: Runtime, *, config: ConfigHolder, metrics: IntakeMetrics, clock: Clock | None = None,
+    max_import_rows: int = 10_000, import_chunk_rows: int = 1_000,
 ) -> APIRouter:
     api = APIRouter()
     clock = clock or SystemClock()
@@ -251,38 +335,23 @@ def build_router(
     async def get_vocabulary() -> Vocabulary:
         return vocabulary()
 
-    @api.post(
-        "/v1/difficulties",
-        status_code=202,
-        response_model=Accepted,
-        responses=responses(409, 413, 422, 429),
-        tags=["difficulties"],
-        summary="Submit a difficulty or recommendation",
-    )
-    async def submit(
-        body: DifficultyIn,
-        request: Request,
-        idempotency_key: Annotated[
-            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-        ] = None,
-    ) -> Any:
-        lang = language(request.headers)
+    async def accept(body: DifficultyIn, *, idempotency_key: str | None) -> Outcome:
+        """Accept one submission durably (the web form and the API both come here); the
+        model has validated it, this cleans it, resolves the province, checks that its task
+        force still takes difficulties in, and commits it with its outbox event."""
         raw = body.model_dump(mode="json")
         fingerprint = logic.request_fingerprint(raw)
         async with rt.db().acquire() as conn:
             if idempotency_key is not None:
                 seen = await store.find_idempotent(conn, key=idempotency_key)
                 if seen is not None:
-                    return _replay(seen, fingerprint, lang)
+                    return _replay(seen, fingerprint)
             try:
-                event = new_envelope(
-                    logic.build_received(raw, difficulty_id=uuid.uuid4(),
-                                         code=logic.tracking_code(), now=datetime.now(UTC)),
-                    source=SOURCE,
-                )
+                event = received_event(raw, config.current, clock.now(), logic.tracking_code())
             except vn.InvalidField as e:
-                metrics.refused(e.field, "invalid")
-                return refuse_invalid(e, lang)
+                problem = _problem(e)
+                metrics.refused(problem.field, problem.kind)
+                return Outcome(422, problems=[problem])
             d = event.data
             answer = Accepted(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code)
             response = answer.model_dump(mode="json")
@@ -297,10 +366,32 @@ def build_router(
             if not stored:
                 seen = await store.find_idempotent(conn, key=idempotency_key or "")
                 assert seen is not None
-                return _replay(seen, fingerprint, lang)
+                return _replay(seen, fingerprint)
         metrics.submissions.labels(d.province_code, d.zone_type or "unknown", d.category,
                                    "accepted").inc()
-        return JSONResponse(response, status_code=202)
+        return Outcome(202, answer=response)
+
+    rt.state["accept"] = accept  # the web form submits through the same path
+
+    @api.post(
+        "/v1/difficulties",
+        status_code=202,
+        response_model=Accepted,
+        responses=responses(409, 413, 422, 429),
+        tags=["difficulties"],
+        summary="Submit a difficulty or recommendation",
+        description="Refused (422, field `province`) once the province's task force has been "
+        "dissolved: the answer points the business to the regular channel.",
+    )
+    async def submit(
+        body: DifficultyIn,
+        request: Request,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
+    ) -> Any:
+        outcome = await accept(body, idempotency_key=idempotency_key)
+        return outcome.response(language(request.headers))
 
     @api.post(
         "/v1/difficulties/{difficulty_id}/status",
@@ -421,18 +512,327 @@ def build_router(
                                       revision=revision)
         return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
+    async def member_of(
+        conn: asyncpg.Connection, credentials: HTTPAuthorizationCredentials | None, lang: str,
+        refusal_en: str, refusal_vi: str,
+    ) -> tuple[ProvinceConfig, Member] | JSONResponse:
+        """The task-force member a token speaks for, or the 401/403 to answer."""
+        who = await authenticate(conn, credentials)
+        if who is None:
+            metrics.auth_failures.labels("no_valid_token").inc()
+            return unauthorized(lang)
+        found = tokens.find_member(config.current, who.subject_id)
+        if who.kind != tokens.TokenKind.MEMBER or found is None:
+            metrics.auth_failures.labels("not_a_member").inc()
+            return refuse("Authorization", refusal_en, refusal_vi, lang, 403)
+        return found
+
+    @api.post(
+        "/v1/difficulties/import",
+        status_code=200,
+        response_model=ImportResult,
+        responses=responses(401, 403, 409, 413, 415, 422, 429),
+        tags=["members"],
+        summary="Import difficulties from a CSV file (task-force members)",
+        description=IMPORT_DESCRIPTION.format(max_rows=max_import_rows),
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }},
+        }}},
+    )
+    async def import_csv(
+        request: Request,
+        credentials: Credentials,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
+    ) -> Any:
+        lang = language(request.headers)
+        async with rt.db().acquire() as conn:
+            found = await member_of(conn, credentials, lang,
+                                    "only a task-force member may import difficulties",
+                                    "chỉ thành viên Tổ công tác mới được nhập phản ánh từ tệp")
+        if isinstance(found, JSONResponse):
+            return found
+        data = await _csv_bytes(request)
+        if isinstance(data, Problem):
+            metrics.refused(data.field, data.kind)
+            return refuse_all([data], lang, 415 if data.field == "Content-Type" else 422)
+        fingerprint = "import:" + hashlib.sha256(data).hexdigest()
+        if idempotency_key is not None:
+            async with rt.db().acquire() as conn:
+                seen = await store.find_idempotent(conn, key=idempotency_key)
+            if seen is not None:
+                return _replay(seen, fingerprint).response(lang)
+        try:
+            # Reading and validating 10,000 rows takes a while: off the event loop.
+            results = await asyncio.to_thread(
+                prepare_import, data, configs=config.current, now=clock.now(),
+                max_rows=max_import_rows,
+            )
+        except bulk.FileRefused as e:
+            metrics.refused(e.problem.field, e.problem.kind)
+            return refuse_all([e.problem], lang, e.status)
+        events = [r for r in results if isinstance(r, ImportedRow)]
+        answer = ImportResult(
+            accepted=len(events), refused=len(results) - len(events),
+            rows=[r.out(lang) for r in results],
+        )
+        response = answer.model_dump(mode="json")
+        async with rt.db().acquire() as conn:
+            # All accepted rows, their outbox events and the idempotency record commit
+            # together: a retry after a lost answer finds either everything or nothing.
+            async with conn.transaction():
+                claimed = idempotency_key is None or await store.claim_idempotency_key(
+                    conn, key=idempotency_key, request_hash=fingerprint, status_code=200,
+                    response=response,
+                )
+                if claimed:
+                    for i in range(0, len(events), import_chunk_rows):
+                        await store.insert_difficulties(
+                            conn, events=[r.event for r in events[i:i + import_chunk_rows]])
+            if not claimed:
+                seen = await store.find_idempotent(conn, key=idempotency_key or "")
+                assert seen is not None
+                return _replay(seen, fingerprint).response(lang)
+        for r in results:
+            if isinstance(r, ImportedRow):
+                d = r.event.data
+                metrics.submissions.labels(d.province_code, d.zone_type or "unknown",
+                                           d.category, "accepted").inc()
+            else:
+                for p in r.problems:
+                    metrics.refused(p.field, p.kind)
+        return JSONResponse(response, status_code=200)
+
+    @api.get(
+        "/v1/members/me/week",
+        response_model=MemberWeekOut,
+        responses=responses(401, 403, 429),
+        tags=["members"],
+        summary="A member's week: assigned items, reports due, and a pre-filled report",
+        description="With a member's token: the difficulties assigned to the member that are "
+        "open (with their deadlines), overdue, or resolved in the current report week "
+        "(Friday 12:00 to Friday 12:00); which weekly reports are due and whether they would "
+        "be late; and a draft report whose figures the system already knows (the difficulties "
+        "the router assigned to the member by field and area). Fill in "
+        "`solutions` and `recommendations` and POST the draft to /v1/member-reports. "
+        "Deadlines run from the latest handling assignment (lead, escalation or triage) "
+        "with the province's deadlines, as in the weekly report.",
+    )
+    async def member_week(request: Request, credentials: Credentials) -> Any:
+        lang = language(request.headers)
+        now = clock.now()
+        async with rt.db().acquire() as conn:
+            found = await member_of(conn, credentials, lang,
+                                    "only a task-force member has a week to show",
+                                    "chỉ thành viên Tổ công tác mới xem được công việc tuần")
+            if isinstance(found, JSONResponse):
+                return found
+            cfg, member = found
+            since = week_window(now).start
+            items = await store.member_items(conn, member_id=member.id, since=since)
+            current = week_window(now)
+            weeks = [current, previous_window(current)]
+            revisions = await store.member_report_revisions(
+                conn, member_id=member.id, week_labels=[w.label for w in weeks])
+        week = logic.member_week(items, now=now, deadlines=cfg.deadlines)
+        due = [ReportDue(week_label=w.label, due_at=w.end, reported=w.label in revisions,
+                         revision=revisions.get(w.label), late_if_submitted_now=w is not current)
+               for w in weeks if w is current or w.label not in revisions]
+        en, vi = logic.draft_summary(week.figures, current.label)
+        answer = MemberWeekOut(
+            member_id=member.id, province_code=cfg.province.province_code,
+            week_label=current.label, window_start=current.start, window_end=current.end,
+            open=[_item(v) for v in week.open], overdue=[_item(v) for v in week.overdue],
+            resolved_this_week=[_item(v) for v in week.resolved],
+            figures=WeekFigures(**week.figures), reports_due=due,
+            draft=ReportDraft(week_label=current.label,
+                              received_summary=vi if lang == "vi" else en,
+                              figures=week.figures),
+        )
+        return JSONResponse(answer.model_dump(mode="json"))
+
     return api
 
 
-def _replay(seen: Any, fingerprint: str, lang: str) -> JSONResponse:
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submission: accepted (or replayed) with its answer, or refused."""
+
+    status: int
+    answer: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def response(self, lang: str) -> JSONResponse:
+        if self.answer is not None:
+            return JSONResponse(self.answer, status_code=self.status)
+        return refuse_all(self.problems, lang, self.status)
+
+
+IMPORT_DESCRIPTION = """\
+For the task force entering difficulties collected at a conference or by phone: a
+member's bearer token is required (anonymous import would be a spam vector; agencies
+answer, they do not file). The body is a CSV file, UTF-8 (a BOM is tolerated), either as
+the whole `text/csv` request body or as the `file` field of a multipart upload; at most
+{max_rows} data rows and the import size limit (THAOGO_INTAKE_MAX_IMPORT_BYTES, 20 MiB by
+default; 413 above either).
+
+The header row names the columns: the API's field names (`tax_code`, `contact.name` or
+`contact_name`, ...) or their Vietnamese headers (`Mã số thuế`, `Tên doanh nghiệp`,
+`Tỉnh/Thành phố`, `Loại khu`, `Tên khu`, `Lĩnh vực`, `Loại phản ánh`, `Tiêu đề`,
+`Nội dung`, `Mức độ`, `Người liên hệ`, `Điện thoại`, `Email`, `Số lao động`,
+`Ngành nghề`, `Phường/Xã`, `Quận/Huyện`, `Kênh tiếp nhận`), matched without diacritics
+or case. Closed-list cells take the code or its label (`KCN` or `Khu công nghiệp`).
+
+Each row is validated exactly like a single submission. The answer lists every non-blank
+row by its spreadsheet number (the header is row 1): accepted with its id and tracking
+code, or refused with each field and reason (Vietnamese or English by Accept-Language).
+Accepted rows and their events are committed in one transaction before the answer.
+A whole-file problem (encoding, unknown or missing column) is a 422 naming `file`, and
+nothing is imported.
+
+`Idempotency-Key` is supported: the same key and file answer the same (nothing new is
+created); the same key with another file is a 409.
+"""
+
+
+def _replay(seen: Any, fingerprint: str) -> Outcome:
     if seen["request_hash"] != fingerprint:
-        return refuse(
-            "Idempotency-Key",
+        return Outcome(409, problems=[Problem(
+            "Idempotency-Key", "conflict",
             "this key was already used with a different request body",
             "khóa Idempotency-Key đã được dùng cho một yêu cầu khác",
-            lang, status=409,
-        )
-    return JSONResponse(seen["response"], status_code=seen["status_code"])
+        )])
+    return Outcome(int(seen["status_code"]), answer=dict(seen["response"]))
+
+
+def _problem(e: vn.InvalidField) -> Problem:
+    return Problem.of(e, "task_force_dissolved" if isinstance(e, logic.TaskForceDissolved)
+                      else "invalid")
+
+
+def received_event(
+    raw: dict[str, Any], configs: ConfigSet, now: datetime, code: str
+) -> Envelope[DifficultyReceived]:
+    """The event of a validated submission (InvalidField when cleaning refuses a field or
+    the province's task force is dissolved)."""
+    event = new_envelope(logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
+                                              now=now.astimezone(UTC)), source=SOURCE)
+    logic.check_task_force_open(configs, event.data, to_local(now).date())
+    return event
+
+
+def parse_submission(raw: dict[str, Any]) -> DifficultyIn:
+    """The request model over a dict from a form or a CSV row; Refused lists its problems."""
+    try:
+        return DifficultyIn.model_validate(raw)
+    except ValidationError as e:
+        problems = validation_problems(e.errors())
+        # A person correcting a form or a spreadsheet row wants every error at once, not
+        # the tax code's only after the e-mail's is fixed.
+        flagged = {p.field for p in problems}
+        problems += [Problem.of(x) for x in logic.identity_problems(raw)
+                     if x.field not in flagged]
+        raise Refused(problems) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRow:
+    number: int
+    event: Envelope[DifficultyReceived]
+
+    def out(self, lang: str) -> ImportRowOut:
+        d = self.event.data
+        return ImportRowOut(row=self.number, accepted=True, difficulty_id=d.difficulty_id,
+                            tracking_code=d.tracking_code)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRow:
+    number: int
+    problems: list[Problem]
+
+    def out(self, lang: str) -> ImportRowOut:
+        return ImportRowOut(row=self.number, accepted=False,
+                            errors=[FieldError(**p.as_dict(lang)) for p in self.problems])
+
+
+def prepare_import(
+    data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int
+) -> list[ImportedRow | RefusedRow]:
+    """Each row of a CSV file through the single-submission path (model, cleaning,
+    province, task force); FileRefused when the file itself cannot be read."""
+    out: list[ImportedRow | RefusedRow] = []
+    codes: set[str] = set()
+    for row in bulk.read(data, max_rows=max_rows):
+        if row.problems:
+            out.append(RefusedRow(row.number, list(row.problems)))
+            continue
+        try:
+            body = parse_submission(row.submission)
+            code = logic.tracking_code()
+            while code in codes:  # unique within the file; across files, 40 random bits
+                code = logic.tracking_code()
+            event = received_event(body.model_dump(mode="json"), configs, now, code)
+        except Refused as e:
+            out.append(RefusedRow(row.number, e.problems))
+            continue
+        except vn.InvalidField as e:
+            out.append(RefusedRow(row.number, [_problem(e)]))
+            continue
+        codes.add(code)
+        out.append(ImportedRow(row.number, event))
+    return out
+
+
+CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
+
+
+async def _csv_bytes(request: Request) -> bytes | Problem:
+    """The CSV file of an import: the body itself, or the `file` part of a multipart form."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in CSV_TYPES:
+        return await request.body()
+    if ctype != "multipart/form-data":
+        return Problem("Content-Type", "content_type",
+                       "send the CSV file as text/csv or as the `file` field of "
+                       "multipart/form-data",
+                       "gửi tệp CSV với Content-Type text/csv hoặc trường `file` của "
+                       "multipart/form-data")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except BodyTooLarge:
+        raise
+    except (StarletteHTTPException, MultiPartException, ValueError, KeyError):
+        return Problem("file", "file", "the multipart body could not be read",
+                       "không đọc được nội dung multipart")
+    upload = form.get("file")
+    if isinstance(upload, StarletteUploadFile):
+        return await upload.read()
+    if isinstance(upload, str) and upload:
+        return upload.encode()
+    return Problem("file", "missing", "a CSV file is expected in the `file` field",
+                   "cần tệp CSV trong trường `file`")
+
+
+def _item(v: logic.ItemView) -> WeekItem:
+    it = v.item
+    return WeekItem(
+        difficulty_id=it.difficulty_id, tracking_code=it.tracking_code, title=it.title,
+        category=it.category, status=it.status, urgency=it.urgency, received_at=it.received_at,
+        assigned_at=it.assigned_at, ack_due_at=v.ack_due_at, resolve_due_at=v.resolve_due_at,
+        overdue=v.overdue,
+    )
+
+
+class Refused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(", ".join(p.field for p in problems))
+        self.problems = problems
 
 
 async def on_assigned(

@@ -7,11 +7,14 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from shared import vn
-from shared.calendar import week_window, week_window_by_label
+from shared.calendar import WeekWindow, week_window, week_window_by_label
+from shared.deadlines import CLOSED, deadlines_for, is_overdue
 from shared.events import (
     STATUS_LABELS,
     ActorKind,
@@ -20,8 +23,10 @@ from shared.events import (
     DifficultyStatusChanged,
     MemberReport,
     Status,
+    Urgency,
     deterministic_id,
 )
+from shared.provinces import ConfigSet, Deadlines
 
 # Crockford's alphabet without I, L, O, U: nothing a business could misread on the phone.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -70,6 +75,20 @@ def build_received(
         district=submission.get("district"),
         channel=submission.get("channel"),
     )
+
+
+def identity_problems(submission: dict[str, Any]) -> list[vn.InvalidField]:
+    """What `build_received` would refuse in the tax code and the province, checked on
+    their own (for a submission the request model already refused elsewhere)."""
+    out = []
+    for f, check in (("tax_code", vn.normalize_tax_code), ("province", vn.resolve_province)):
+        value = submission.get(f)
+        if isinstance(value, str) and value.strip():
+            try:
+                check(value.strip())
+            except vn.InvalidField as e:
+                out.append(e)
+    return out
 
 
 # --- submissions: text normalisation -------------------------------------------------------
@@ -227,4 +246,108 @@ def build_member_report(
         solutions=clean(solutions, "solutions"),
         recommendations=clean(recommendations, "recommendations"),
         figures=figures, late=late, urgent=urgent, submitted_at=now,
+    )
+
+
+# --- a dissolved task force -----------------------------------------------------------------
+
+
+class TaskForceDissolved(vn.InvalidField):
+    """The province is valid, but its task force no longer takes difficulties in."""
+
+
+def check_task_force_open(configs: ConfigSet, received: DifficultyReceived, on: date) -> None:
+    """InvalidField("province") once the province's task force is dissolved (from its
+    `dissolved_on` date, local time): the business is sent to the regular channel. A
+    province without a configured task force is still taken in (operators triage it)."""
+    cfg = configs.for_difficulty(received.province_code, received.task_force)
+    tf = cfg.task_force if cfg is not None else None
+    if tf is None or tf.dissolved_on is None or on < tf.dissolved_on:
+        return
+    assert cfg is not None
+    name_vi, name_en = cfg.province.name_vi, cfg.province.name_en
+    raise TaskForceDissolved(
+        "province",
+        f"the task force of {name_en} ended its mission on {tf.dissolved_on.isoformat()} and "
+        "no longer takes in difficulties; please submit through the provincial public "
+        "service portal or directly to the department responsible for the matter",
+        f"Tổ công tác của {name_vi} đã kết thúc nhiệm vụ từ ngày "
+        f"{tf.dissolved_on:%d/%m/%Y} và không còn tiếp nhận phản ánh; đề nghị doanh nghiệp "
+        "gửi qua Cổng dịch vụ công của tỉnh hoặc trực tiếp đến sở, ngành phụ trách lĩnh vực",
+    )
+
+
+# --- a member's week --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedItem:
+    """A difficulty assigned to a member, as intake knows it."""
+
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    title: str
+    category: str
+    status: Status
+    urgency: Urgency
+    received_at: datetime
+    assigned_at: datetime  # the member's assignment
+    status_changed_at: datetime | None
+    # The latest active handling assignment (lead, escalation, triage): deadlines run from
+    # it, as in reporting, so a member sees the same overdue items as the weekly report.
+    handling_assigned_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    item: AssignedItem
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberWeek:
+    window: WeekWindow
+    open: list[ItemView]
+    overdue: list[ItemView]
+    resolved: list[ItemView]  # resolved in this report week
+    figures: dict[str, int]  # received, resolved, open, overdue
+
+
+def member_week(
+    items: Sequence[AssignedItem], *, now: datetime, deadlines: Deadlines
+) -> MemberWeek:
+    """What a member holds this report week, and the figures their report starts from."""
+    window = week_window(now)
+    views = []
+    for it in items:
+        due = (deadlines_for(it.handling_assigned_at, it.urgency, deadlines)
+               if it.handling_assigned_at is not None else None)
+        late = is_overdue(
+            now=now, status=it.status, ack_due_at=due.ack if due else None,
+            resolve_due_at=due.resolve if due else None, acknowledged_at=it.acknowledged_at,
+        )
+        views.append(ItemView(it, due.ack if due else None, due.resolve if due else None,
+                              late))
+    open_ = [v for v in views if v.item.status not in CLOSED]
+    resolved = [v for v in views if v.item.status is Status.RESOLVED
+                and v.item.status_changed_at is not None
+                and window.contains(v.item.status_changed_at)]
+    overdue = [v for v in open_ if v.overdue]
+    received = sum(1 for v in views if window.contains(v.item.received_at))
+    return MemberWeek(window=window, open=open_, overdue=overdue, resolved=resolved,
+                      figures={"received": received, "resolved": len(resolved),
+                               "open": len(open_), "overdue": len(overdue)})
+
+
+def draft_summary(figures: dict[str, int], week_label: str) -> tuple[str, str]:
+    """The "received" paragraph of a member's report, pre-filled (en, vi)."""
+    f = figures
+    return (
+        f"Week {week_label}: received {f['received']}, resolved {f['resolved']}, "
+        f"open {f['open']} of which {f['overdue']} overdue.",
+        f"Tuần {week_label}: tiếp nhận {f['received']}, đã giải quyết {f['resolved']}, "
+        f"đang xử lý {f['open']}, trong đó quá hạn {f['overdue']}.",
     )

@@ -7,10 +7,10 @@ from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.intake import errors, handlers, middleware
+from services.intake import errors, handlers, middleware, web
 from services.intake.settings import IntakeSettings
 from shared import topics
 from shared.calendar import Clock
@@ -30,19 +30,10 @@ def validation_handler(
 ) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        vi = errors.language(request.headers) == "vi"
-        out = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "header", "query",
-                                                                   "path")]
-            field = ".".join(loc) or "body"
-            kind = str(err.get("type", "invalid"))
-            reason = str(err.get("msg", "invalid"))
-            if vi:
-                reason = errors.REASONS_VI.get(kind, "giá trị không hợp lệ") + f" ({reason})"
-            out.append({"field": field, "reason": reason})
-            metrics.refused(field, kind)
-        return JSONResponse({"errors": out}, status_code=422)
+        problems = errors.validation_problems(exc.errors())
+        for p in problems:
+            metrics.refused(p.field, p.kind)
+        return errors.refuse_all(problems, errors.language(request.headers))
 
     return handle
 
@@ -93,7 +84,10 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     metrics = handlers.IntakeMetrics.create(rt.registry)
     app.add_exception_handler(RequestValidationError, validation_handler(metrics))
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.include_router(handlers.build_router(rt, config=config, metrics=metrics, clock=clock))
+    app.include_router(handlers.build_router(
+        rt, config=config, metrics=metrics, clock=clock, max_import_rows=s.max_import_rows,
+        import_chunk_rows=s.import_chunk_rows))
+    app.include_router(web.build_router(rt.state["accept"], metrics))
     # Added innermost first: metrics see every answer, including 413s and 429s.
     app.add_middleware(middleware.BodyLimit, default_limit=s.max_body_bytes,
                        limits={IMPORT_PATH: s.max_import_bytes})

@@ -14,12 +14,16 @@ from typing import Any
 
 import asyncpg
 
+from services.intake import logic
 from shared import outbox
+from shared.deadlines import ACKNOWLEDGING, CLOSED, HANDLING_ROLES
 from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
     Envelope,
+    Status,
+    Urgency,
 )
 
 SCHEMA = "intake"
@@ -244,3 +248,55 @@ async def upsert_member_report(
 async def enqueue(conn: asyncpg.Connection, *, events: Sequence[Envelope[Any]]) -> int:
     return await outbox.enqueue(conn, schema=SCHEMA, events=events)
 
+
+
+# --- a member's week --------------------------------------------------------------------------
+
+
+async def member_items(
+    conn: asyncpg.Connection, *, member_id: str, since: datetime
+) -> list[logic.AssignedItem]:
+    """The difficulties actively assigned to a member: all open ones, and those closed
+    after `since` (the start of the report week)."""
+    rows = await conn.fetch(
+        "SELECT d.difficulty_id, d.tracking_code, d.payload->>'title' AS title,"
+        " d.payload->>'category' AS category, d.payload->>'urgency' AS urgency,"
+        " d.status, d.received_at, d.status_changed_at, m.assigned_at, h.handling_assigned_at,"
+        " (SELECT min(s.changed_at) FROM intake.status_updates s"
+        "   WHERE s.difficulty_id = d.difficulty_id AND s.status = ANY($3::text[])"
+        "   AND s.changed_at >= coalesce(h.handling_assigned_at, m.assigned_at))"
+        "   AS acknowledged_at"
+        " FROM (SELECT difficulty_id, max(assigned_at) AS assigned_at FROM intake.assignments"
+        "       WHERE member_id = $1 AND active GROUP BY difficulty_id) m"
+        " JOIN intake.difficulties d USING (difficulty_id)"
+        " LEFT JOIN LATERAL (SELECT max(a.assigned_at) AS handling_assigned_at"
+        "   FROM intake.assignments a WHERE a.difficulty_id = d.difficulty_id AND a.active"
+        "   AND a.role = ANY($4::text[])) h ON true"
+        " WHERE d.status <> ALL($5::text[]) OR d.status_changed_at > $2"
+        " ORDER BY d.received_at, d.difficulty_id",
+        member_id, since, [s.value for s in ACKNOWLEDGING], [r.value for r in HANDLING_ROLES],
+        [s.value for s in CLOSED],
+    )
+    return [
+        logic.AssignedItem(
+            difficulty_id=r["difficulty_id"], tracking_code=r["tracking_code"],
+            title=r["title"] or "", category=r["category"] or "", status=Status(r["status"]),
+            urgency=Urgency(r["urgency"] or Urgency.NORMAL), received_at=r["received_at"],
+            assigned_at=r["assigned_at"], status_changed_at=r["status_changed_at"],
+            handling_assigned_at=r["handling_assigned_at"],
+            acknowledged_at=r["acknowledged_at"],
+        )
+        for r in rows
+    ]
+
+
+async def member_report_revisions(
+    conn: asyncpg.Connection, *, member_id: str, week_labels: Sequence[str]
+) -> dict[str, int]:
+    """week label -> revision of the member's report for the weeks they have reported."""
+    rows = await conn.fetch(
+        "SELECT week_label, revision FROM intake.member_reports"
+        " WHERE member_id = $1 AND week_label = ANY($2::text[])",
+        member_id, list(week_labels),
+    )
+    return {r["week_label"]: r["revision"] for r in rows}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +27,7 @@ from shared.events import (
     encode_headers,
     new_envelope,
 )
-from shared.provinces import ConfigHolder
+from shared.provinces import ConfigHolder, default_config_dir
 
 
 @dataclass
@@ -119,3 +121,17 @@ async def intake(
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
             yield Intake(client, s.database_url, s.kafka_bootstrap, app)
+
+
+def dissolved_config(tmp_path: Path, slug: str, on: date) -> Path:
+    """A copy of the shipped province configuration in which `slug`'s task force is
+    dissolved on `on`."""
+    folder = tmp_path / "provinces"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in default_config_dir().glob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        if f.stem == slug:
+            assert "dissolved_on: null" in text
+            text = text.replace("dissolved_on: null", f"dissolved_on: {on.isoformat()}")
+        (folder / f.name).write_text(text, encoding="utf-8")
+    return folder

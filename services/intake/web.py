@@ -1,0 +1,167 @@
+"""The web form at `/`: a business submits a difficulty without any API client.
+
+Server-rendered (Jinja2, autoescaped), Vietnamese by default with an English switch
+(`?lang=en`, or Accept-Language), and no JavaScript needed: the form posts back here,
+goes through the very path of `POST /v1/difficulties` (request model, cleaning,
+province, task-force lifecycle, idempotency, outbox) and renders either the tracking
+code or the form again with each error next to its field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.intake import bulk, logic
+from services.intake.errors import Problem, language
+from services.intake.handlers import (
+    DifficultyIn,
+    IntakeMetrics,
+    Outcome,
+    Refused,
+    parse_submission,
+)
+from shared import vn
+from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
+
+Accept = Callable[..., Awaitable[Outcome]]
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+# The form's inputs are named by the API's field paths, so an error's field names its input.
+TEXT_FIELDS = ("tax_code", "enterprise_name", "province", "zone_type", "zone_name", "category",
+               "kind", "title", "description", "urgency", "contact.name", "contact.phone",
+               "contact.email", "employees", "sector", "ward", "district")
+WEB_CHANNEL = "web"
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "title": "Gửi phản ánh khó khăn, vướng mắc, kiến nghị",
+        "intro": "Doanh nghiệp điền thông tin dưới đây. Sau khi gửi, doanh nghiệp nhận được "
+                 "mã hồ sơ để theo dõi.",
+        "other_lang": "English", "other_code": "en",
+        "enterprise": "Doanh nghiệp", "matter": "Nội dung phản ánh", "contact": "Người liên hệ",
+        "tax_code": "Mã số thuế", "tax_code_hint": "10 chữ số, hoặc 13 chữ số cho chi nhánh",
+        "enterprise_name": "Tên doanh nghiệp", "province": "Tỉnh/Thành phố",
+        "zone_type": "Loại khu", "zone_name": "Tên khu, cụm công nghiệp",
+        "category": "Lĩnh vực", "kind": "Loại phản ánh", "title_field": "Tiêu đề",
+        "description": "Nội dung chi tiết", "urgency": "Mức độ",
+        "contact.name": "Họ tên", "contact.phone": "Điện thoại", "contact.email": "Email",
+        "employees": "Số lao động", "sector": "Ngành nghề", "ward": "Phường/Xã",
+        "district": "Quận/Huyện (cũ)", "choose": "— Chọn —", "submit": "Gửi phản ánh",
+        "errors": "Chưa gửi được: vui lòng sửa các mục được đánh dấu.",
+        "done": "Đã tiếp nhận phản ánh", "tracking_code": "Mã hồ sơ",
+        "difficulty_id": "Mã định danh", "keep": "Vui lòng ghi lại mã hồ sơ để tra cứu, "
+        "trao đổi với Tổ công tác.", "again": "Gửi phản ánh khác", "required": "bắt buộc",
+    },
+    "en": {
+        "title": "Report a difficulty or a recommendation",
+        "intro": "Fill in the form below. Once it is sent you receive a tracking code.",
+        "other_lang": "Tiếng Việt", "other_code": "vi",
+        "enterprise": "Business", "matter": "The difficulty", "contact": "Contact person",
+        "tax_code": "Tax code", "tax_code_hint": "10 digits, or 13 for a branch",
+        "enterprise_name": "Business name", "province": "Province or city",
+        "zone_type": "Zone type", "zone_name": "Park or cluster name",
+        "category": "Category", "kind": "Kind", "title_field": "Title",
+        "description": "Description", "urgency": "Urgency",
+        "contact.name": "Name", "contact.phone": "Phone", "contact.email": "E-mail",
+        "employees": "Employees", "sector": "Sector", "ward": "Ward or commune",
+        "district": "District (former)", "choose": "— Choose —", "submit": "Send",
+        "errors": "Not sent yet: please correct the fields marked below.",
+        "done": "Your report was received", "tracking_code": "Tracking code",
+        "difficulty_id": "Id", "keep": "Please keep the tracking code to follow up with "
+        "the task force.", "again": "Report another difficulty", "required": "required",
+    },
+}
+
+
+def page_language(request: Request, chosen: str | None = None) -> str:
+    """?lang= (or the form's hidden lang) first, then Accept-Language; Vietnamese by default."""
+    wanted = chosen if chosen is not None else request.query_params.get("lang")
+    if wanted in TEXT:
+        return wanted
+    return language(request.headers)
+
+
+def options(lang: str) -> dict[str, list[tuple[str, str]]]:
+    i = 0 if lang == "vi" else 1
+    return {
+        "zone_type": [(str(k), v[i]) for k, v in ZONE_TYPE_LABELS.items()],
+        "category": [(str(k), v[i]) for k, v in CATEGORY_LABELS.items()],
+        "kind": [(k, v[i]) for k, v in bulk.KIND_LABELS.items()],
+        "urgency": [(k, v[i]) for k, v in bulk.URGENCY_LABELS.items()],
+    }
+
+
+def submission_of(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The submission a posted form carries, shaped like the JSON body of the API."""
+    raw: dict[str, Any] = {"contact": {}, "channel": WEB_CHANNEL}
+    for name in TEXT_FIELDS:
+        value = form.get(name)
+        if not isinstance(value, str) or not value.strip():
+            continue  # empty: the model's default, or its "missing" refusal
+        if name.startswith("contact."):
+            raw["contact"][name.removeprefix("contact.")] = value
+        else:
+            raw[name] = value
+    return raw
+
+
+def render(lang: str, *, values: Mapping[str, str] | None = None,
+           problems: list[Problem] | None = None, answer: dict[str, Any] | None = None,
+           status: int = 200) -> HTMLResponse:
+    by_field: dict[str, list[str]] = {}
+    for p in problems or []:
+        # "contact" alone (no contact at all) is shown at the contact's name.
+        f = "contact.name" if p.field == "contact" else p.field
+        by_field.setdefault(f if f in TEXT_FIELDS else "", []).append(p.reason(lang))
+    html = _env.get_template("form.html").render(
+        lang=lang, t=TEXT[lang], values=values or {}, errors=by_field, answer=answer,
+        options=options(lang), provinces=[p.name for p in vn.current_provinces()],
+        idempotency_key=f"web-{uuid.uuid4()}",
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def build_router(accept: Accept, metrics: IntakeMetrics) -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    @pages.get("/", response_class=HTMLResponse)
+    async def form_page(request: Request) -> HTMLResponse:
+        return render(page_language(request))
+
+    @pages.post("/", response_class=HTMLResponse)
+    async def form_post(request: Request) -> HTMLResponse:
+        form = await request.form(max_files=0, max_fields=50)
+        lang_field = form.get("lang")
+        lang = page_language(request, lang_field if isinstance(lang_field, str) else None)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k in TEXT_FIELDS}
+        key = form.get("idempotency_key")
+        try:
+            body: DifficultyIn = parse_submission(submission_of(form))
+        except Refused as e:
+            for p in e.problems:
+                metrics.refused(p.field, p.kind)
+            return render(lang, values=values, problems=e.problems, status=422)
+        # The page's key guards against a double click or a reload; with the content in it,
+        # a business going back to report something else is not taken for a replay.
+        if isinstance(key, str) and 0 < len(key) <= 100:
+            key = f"{key}:{logic.request_fingerprint(body.model_dump(mode='json'))}"
+        else:
+            key = None
+        outcome = await accept(body, idempotency_key=key)
+        if outcome.answer is not None:
+            return render(lang, answer=outcome.answer)
+        return render(lang, values=values, problems=outcome.problems, status=outcome.status)
+
+    return pages
