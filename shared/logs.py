@@ -16,7 +16,7 @@ from typing import Any
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
-_TOKEN = re.compile(r"(?i)(bearer\s+|tg[am]_)[A-Za-z0-9._~+/=-]{8,}")
+_TOKEN = re.compile(r"(?i)(bearer\s+|tg[amo]_)[A-Za-z0-9._~+/=-]{8,}")
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 

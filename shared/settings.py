@@ -18,7 +18,7 @@ from faststream.security import (
     SASLScram256,
     SASLScram512,
 )
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -62,7 +62,9 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None  # the cluster's CA; the system's store if unset
-    database_url: str = DEFAULT_DATABASE_URL
+    # May carry the database password: kept out of repr() and model_dump() (a str, not a
+    # SecretStr, because every pool and relay takes it as a DSN). The default has none.
+    database_url: str = Field(DEFAULT_DATABASE_URL, repr=False, exclude=True)
     config_dir: Path | None = None  # province configuration; None means the shipped files
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"

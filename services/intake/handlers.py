@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from services.intake import bulk, logic, store, tokens
+from services.intake import bulk, logic, store
 from services.intake.errors import (
     FieldError,
     Problem,
@@ -31,7 +31,7 @@ from services.intake.errors import (
     validation_problems,
 )
 from services.intake.middleware import BodyTooLarge
-from shared import vn
+from shared import auth, vn
 from shared.calendar import Clock, SystemClock, previous_window, to_local, week_window
 from shared.events import (
     CATEGORY_LABELS,
@@ -295,24 +295,16 @@ class IntakeMetrics:
 
 
 bearer = HTTPBearer(
-    auto_error=False, description="Agency token (tga_...) or task-force member token (tgm_...)"
+    auto_error=False, description="Agency token (tga_...), task-force member token (tgm_...) "
+    "or operator token (tgo_...), from `thaogo token create`"
 )
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
 async def authenticate(
     conn: asyncpg.Connection, credentials: HTTPAuthorizationCredentials | None
-) -> tokens.Principal | None:
-    if credentials is None:
-        return None
-    token = credentials.credentials.strip()
-    kind = tokens.kind_of(token)
-    if kind is None:
-        return None  # not one of ours: spare the database the lookup
-    row = await store.principal_for(conn, token_hash=tokens.token_hash(token))
-    if row is None or row["kind"] != kind.value:
-        return None
-    return tokens.Principal(row["token_id"], kind, row["subject_id"])
+) -> auth.Principal | None:
+    return await auth.principal_for(conn, credentials.credentials if credentials else None)
 
 
 def unauthorized(lang: str) -> JSONResponse:
@@ -424,12 +416,14 @@ def build_router(
                 if state is None:
                     return refuse("difficulty_id", "no difficulty with this id",
                                   "không có phản ánh với mã này", lang, 404)
-                if who.kind == tokens.TokenKind.AGENCY:
+                if who.kind == auth.TokenKind.AGENCY:
                     assignment = await store.active_assignment(
                         conn, difficulty_id=difficulty_id, agency_id=who.subject_id)
-                else:
+                elif who.kind == auth.TokenKind.MEMBER:
                     assignment = await store.active_assignment(
                         conn, difficulty_id=difficulty_id, member_id=who.subject_id)
+                else:
+                    assignment = None  # an operator holds no difficulty: agencies answer
                 if assignment is None:
                     metrics.auth_failures.labels("not_assigned").inc()
                     return refuse("difficulty_id",
@@ -445,7 +439,7 @@ def build_router(
                 event = new_envelope(logic.build_status(
                     difficulty_id=difficulty_id, province_code=state.province_code,
                     status=wanted,
-                    actor_kind=ActorKind.AGENCY if who.kind == tokens.TokenKind.AGENCY
+                    actor_kind=ActorKind.AGENCY if who.kind == auth.TokenKind.AGENCY
                     else ActorKind.MEMBER,
                     actor_id=who.subject_id, assignment_id=assignment, note=note,
                     now=datetime.now(UTC),
@@ -477,8 +471,8 @@ def build_router(
             if who is None:
                 metrics.auth_failures.labels("no_valid_token").inc()
                 return unauthorized(lang)
-            found = tokens.find_member(config.current, who.subject_id)
-            if who.kind != tokens.TokenKind.MEMBER or found is None:
+            found = auth.find_member(config.current, who.subject_id)
+            if who.kind != auth.TokenKind.MEMBER or found is None:
                 metrics.auth_failures.labels("not_a_member").inc()
                 return refuse("Authorization", "only a task-force member may submit a report",
                               "chỉ thành viên Tổ công tác mới được gửi báo cáo", lang, 403)
@@ -521,8 +515,8 @@ def build_router(
         if who is None:
             metrics.auth_failures.labels("no_valid_token").inc()
             return unauthorized(lang)
-        found = tokens.find_member(config.current, who.subject_id)
-        if who.kind != tokens.TokenKind.MEMBER or found is None:
+        found = auth.find_member(config.current, who.subject_id)
+        if who.kind != auth.TokenKind.MEMBER or found is None:
             metrics.auth_failures.labels("not_a_member").inc()
             return refuse("Authorization", refusal_en, refusal_vi, lang, 403)
         return found
@@ -533,7 +527,7 @@ def build_router(
         response_model=ImportResult,
         responses=responses(401, 403, 409, 413, 415, 422, 429),
         tags=["members"],
-        summary="Import difficulties from a CSV file (task-force members)",
+        summary="Import difficulties from a CSV file (task-force members and operators)",
         description=IMPORT_DESCRIPTION.format(max_rows=max_import_rows),
         openapi_extra={"requestBody": {"required": True, "content": {
             "text/csv": {"schema": {"type": "string"}},
@@ -552,11 +546,19 @@ def build_router(
     ) -> Any:
         lang = language(request.headers)
         async with rt.db().acquire() as conn:
-            found = await member_of(conn, credentials, lang,
-                                    "only a task-force member may import difficulties",
-                                    "chỉ thành viên Tổ công tác mới được nhập phản ánh từ tệp")
-        if isinstance(found, JSONResponse):
-            return found
+            who = await authenticate(conn, credentials)
+        if who is None:
+            metrics.auth_failures.labels("no_valid_token").inc()
+            return unauthorized(lang)
+        # Operators import on the task force's behalf (a batch from a conference desk).
+        if who.kind != auth.TokenKind.OPERATOR and (
+                who.kind != auth.TokenKind.MEMBER
+                or auth.find_member(config.current, who.subject_id) is None):
+            metrics.auth_failures.labels("not_a_member").inc()
+            return refuse("Authorization",
+                          "only a task-force member or an operator may import difficulties",
+                          "chỉ thành viên Tổ công tác hoặc người vận hành mới được nhập phản ánh "
+                          "từ tệp", lang, 403)
         data = await _csv_bytes(request)
         if isinstance(data, Problem):
             metrics.refused(data.field, data.kind)
@@ -675,11 +677,11 @@ class Outcome:
 
 IMPORT_DESCRIPTION = """\
 For the task force entering difficulties collected at a conference or by phone: a
-member's bearer token is required (anonymous import would be a spam vector; agencies
-answer, they do not file). The body is a CSV file, UTF-8 (a BOM is tolerated), either as
-the whole `text/csv` request body or as the `file` field of a multipart upload; at most
-{max_rows} data rows and the import size limit (THAOGO_INTAKE_MAX_IMPORT_BYTES, 20 MiB by
-default; 413 above either).
+member's or an operator's bearer token is required (anonymous import would be a spam
+vector; agencies answer, they do not file). The body is a CSV file, UTF-8 (a BOM is
+tolerated), either as the whole `text/csv` request body or as the `file` field of a
+multipart upload; at most {max_rows} data rows and the import size limit
+(THAOGO_INTAKE_MAX_IMPORT_BYTES, 20 MiB by default; 413 above either).
 
 The header row names the columns: the API's field names (`tax_code`, `contact.name` or
 `contact_name`, ...) or their Vietnamese headers (`Mã số thuế`, `Tên doanh nghiệp`,

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake import errors, handlers, middleware, web
 from services.intake.settings import IntakeSettings
-from shared import topics
+from shared import auth, topics
 from shared.calendar import Clock
 from shared.events import DifficultyAssigned
 from shared.http import create_app
@@ -77,7 +77,8 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=1000,
         description="Learn assignments so that an agency updates only what it holds",
     )
-    app = create_app(service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
+    # The routes verify bearer tokens against the shared registry: migrate it first.
+    app = create_app(service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                      readiness=rt.readiness, title="thaogo intake",
                      description="Where businesses submit difficulties and agencies and "
                      "members report back")

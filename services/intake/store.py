@@ -122,46 +122,6 @@ async def record_assignments(
     return len(events) - len(fresh)
 
 
-# --- tokens -------------------------------------------------------------------------------
-
-
-async def insert_token(
-    conn: asyncpg.Connection, *, token_id: uuid.UUID, kind: str, subject_id: str,
-    token_hash: bytes,
-) -> None:
-    await conn.execute(
-        "INSERT INTO intake.tokens (token_id, kind, subject_id, token_hash)"
-        " VALUES ($1, $2, $3, $4)",
-        token_id, kind, subject_id, token_hash,
-    )
-
-
-async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return list(await conn.fetch(
-        "SELECT token_id, kind, subject_id, created_at, revoked_at FROM intake.tokens"
-        " ORDER BY kind, subject_id, created_at"
-    ))
-
-
-async def revoke_token(conn: asyncpg.Connection, *, token_id: uuid.UUID) -> bool:
-    done = await conn.fetchval(
-        "UPDATE intake.tokens SET revoked_at = now() WHERE token_id = $1 AND revoked_at IS NULL"
-        " RETURNING token_id",
-        token_id,
-    )
-    return done is not None
-
-
-async def principal_for(conn: asyncpg.Connection, *, token_hash: bytes) -> asyncpg.Record | None:
-    """The live (not revoked) token with this hash. Read on every request: no cache, so a
-    revocation takes effect at once."""
-    return await conn.fetchrow(
-        "SELECT token_id, kind, subject_id FROM intake.tokens"
-        " WHERE token_hash = $1 AND revoked_at IS NULL",
-        token_hash,
-    )
-
-
 # --- status updates -------------------------------------------------------------------------
 
 

@@ -14,12 +14,7 @@ class ReportingSettings(ServiceSettings):
     outbox_batch_size: int = 500
     # How often the weekly publisher looks for a passed cutoff (and so its worst delay).
     schedule_poll_interval_s: float = 30.0
+    # How often the province files are checked for edits (a dissolution, new members).
+    config_reload_interval_s: float = 2.0
     # How often the open/overdue gauges are refreshed from the database.
     gauges_interval_s: float = 30.0
-    # Who may list difficulties (GET /v1/difficulties): comma-separated lowercase hex
-    # sha256 digests of bearer tokens handed to task-force members and operators.
-    # Interim: intake owns member accounts and reporting must not read its tables.
-    read_tokens: str = ""
-
-    def read_token_hashes(self) -> frozenset[str]:
-        return frozenset(t.strip().lower() for t in self.read_tokens.split(",") if t.strip())

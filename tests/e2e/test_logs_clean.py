@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.demo import tax_code
-from services.intake import tokens
+from shared import auth as tokens
 from shared.provinces import ConfigHolder, default_config_dir
 from tests.conftest import Stack, wait_until
 

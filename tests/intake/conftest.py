@@ -14,8 +14,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.demo import tax_code
-from services.intake import main, tokens
+from services.intake import main
 from services.intake.settings import IntakeSettings
+from shared import auth
 from shared.events import (
     AgencyLevel,
     AssignmentRole,
@@ -38,9 +39,9 @@ class Intake:
     app: Any
 
     async def token(self, *, agency: str | None = None, member: str | None = None) -> str:
-        kind = tokens.TokenKind.AGENCY if agency else tokens.TokenKind.MEMBER
-        _, token = await tokens.create(self.database_url, configs=ConfigHolder().current,
-                                       kind=kind, subject_id=agency or member or "")
+        kind = auth.TokenKind.AGENCY if agency else auth.TokenKind.MEMBER
+        _, token = await auth.create(self.database_url, configs=ConfigHolder().current,
+                                     kind=kind, subject_id=agency or member or "")
         return token
 
     async def submit(self, **overrides: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from services.intake import errors, logic, tokens
+from services.intake import errors, logic
 from services.intake.middleware import TokenBuckets
-from shared import vn
+from shared import auth, vn
 from shared.calendar import TZ
 from shared.events import Status
 from shared.provinces import ConfigHolder
@@ -110,14 +110,16 @@ def test_control_characters_and_unknown_provinces_are_refused_by_field() -> None
 
 
 def test_tokens_have_a_kind_prefix_and_are_stored_hashed() -> None:
-    a, m = tokens.new_token(tokens.TokenKind.AGENCY), tokens.new_token(tokens.TokenKind.MEMBER)
-    assert a.startswith("tga_") and m.startswith("tgm_") and a != tokens.new_token(
-        tokens.TokenKind.AGENCY)
-    assert tokens.kind_of(a) == tokens.TokenKind.AGENCY
-    assert tokens.kind_of(m) == tokens.TokenKind.MEMBER
-    assert tokens.kind_of("Bearer xyz") is None
-    assert tokens.kind_of("tga_" + "x" * 200) is None
-    assert len(tokens.token_hash(a)) == 32 and tokens.token_hash(a) != tokens.token_hash(m)
+    a, m = auth.new_token(auth.TokenKind.AGENCY), auth.new_token(auth.TokenKind.MEMBER)
+    assert a.startswith("tga_") and m.startswith("tgm_") and a != auth.new_token(
+        auth.TokenKind.AGENCY)
+    assert auth.kind_of(a) == auth.TokenKind.AGENCY
+    assert auth.kind_of(m) == auth.TokenKind.MEMBER
+    o = auth.new_token(auth.TokenKind.OPERATOR)
+    assert o.startswith("tgo_") and auth.kind_of(o) == auth.TokenKind.OPERATOR
+    assert auth.kind_of("Bearer xyz") is None
+    assert auth.kind_of("tga_" + "x" * 200) is None
+    assert len(auth.token_hash(a)) == 32 and auth.token_hash(a) != auth.token_hash(m)
     from shared.logs import redact
 
     assert a[4:] not in redact(f"oops {a}")
@@ -125,10 +127,14 @@ def test_tokens_have_a_kind_prefix_and_are_stored_hashed() -> None:
 
 def test_token_subjects_come_from_the_province_configuration() -> None:
     configs = ConfigHolder().current
-    assert tokens.subject_problem(configs, tokens.TokenKind.AGENCY, "binh-duong.bql-kcn") is None
-    assert tokens.subject_problem(configs, tokens.TokenKind.MEMBER, "binh-duong.m01") is None
-    assert tokens.subject_problem(configs, tokens.TokenKind.AGENCY, "binh-duong.m01")
-    assert tokens.subject_problem(configs, tokens.TokenKind.MEMBER, "binh-duong.bql-kcn")
+    assert auth.subject_problem(configs, auth.TokenKind.AGENCY, "binh-duong.bql-kcn") is None
+    assert auth.subject_problem(configs, auth.TokenKind.MEMBER, "binh-duong.m01") is None
+    assert auth.subject_problem(configs, auth.TokenKind.AGENCY, "binh-duong.m01")
+    assert auth.subject_problem(configs, auth.TokenKind.MEMBER, "binh-duong.bql-kcn")
+    # Operators are not in the province files: a short slug is all that is asked.
+    assert auth.subject_problem(configs, auth.TokenKind.OPERATOR, "ops-desk") is None
+    for bad in ("", "Ops", "binh-duong.m01", "a" * 41, "-ops", "ops desk"):
+        assert auth.subject_problem(configs, auth.TokenKind.OPERATOR, bad), bad
 
 
 def test_token_bucket_allows_bursts_then_asks_to_wait() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.embedded import free_port
-from services.intake import tokens
+from shared import auth
 from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, stack_env
 
@@ -94,8 +94,8 @@ async def test_the_schema_holds_under_generated_input(
     proc.start()
     try:
         await proc.wait_ready()
-        _, token = await tokens.create(database_url, configs=ConfigHolder().current,
-                                       kind=tokens.TokenKind.MEMBER, subject_id="binh-duong.m01")
+        _, token = await auth.create(database_url, configs=ConfigHolder().current,
+                                     kind=auth.TokenKind.MEMBER, subject_id="binh-duong.m01")
         tested = await asyncio.to_thread(fuzz, proc.url, token)
     finally:
         proc.stop()

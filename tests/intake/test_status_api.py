@@ -10,8 +10,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.intake import tokens
-from shared import topics
+from shared import auth, topics
 from tests.conftest import wait_until
 from tests.intake.conftest import Intake
 
@@ -120,11 +119,11 @@ async def test_refusals_401_403_404_and_revocation_at_once(intake: Intake) -> No
     assert (await post(intake, str(uuid.uuid4()), mine, body)).status_code == 404
     assert (await post(intake, "not-a-uuid", mine, body)).status_code == 422
 
-    rows = [r for r in await tokens.list_all(intake.database_url) if r["subject_id"] == BQL]
+    rows = [r for r in await auth.list_all(intake.database_url) if r["subject_id"] == BQL]
     assert len(rows) == 1 and rows[0]["revoked_at"] is None
-    assert await tokens.revoke(intake.database_url, rows[0]["token_id"])
+    assert await auth.revoke(intake.database_url, rows[0]["token_id"])
     assert (await post(intake, did, mine, body)).status_code == 401
-    assert not await tokens.revoke(intake.database_url, rows[0]["token_id"])
+    assert not await auth.revoke(intake.database_url, rows[0]["token_id"])
 
 
 async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) -> None:
@@ -143,13 +142,13 @@ async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) 
 
         await wait_until(moved, timeout=30)
         stored_hash = await conn.fetchval(
-            "SELECT token_hash FROM intake.tokens WHERE subject_id = $1", SCT)
+            "SELECT token_hash FROM auth.tokens WHERE subject_id = $1", SCT)
     finally:
         await conn.close()
     assert (await post(intake, did, bql, {"status": "acknowledged"})).status_code == 403
     assert (await post(intake, did, sct, {"status": "acknowledged"})).status_code == 202
     # Only the hash is kept.
-    assert stored_hash == tokens.token_hash(sct) and sct.encode() not in stored_hash
+    assert stored_hash == auth.token_hash(sct) and sct.encode() not in stored_hash
 
 
 async def test_tokens_are_only_issued_to_configured_agencies_and_members(intake: Intake) -> None:
@@ -157,13 +156,13 @@ async def test_tokens_are_only_issued_to_configured_agencies_and_members(intake:
 
     configs = ConfigHolder().current
     with pytest.raises(ValueError, match="no agency"):
-        await tokens.create(intake.database_url, configs=configs,
-                            kind=tokens.TokenKind.AGENCY, subject_id="binh-duong.nope")
+        await auth.create(intake.database_url, configs=configs,
+                          kind=auth.TokenKind.AGENCY, subject_id="binh-duong.nope")
     with pytest.raises(ValueError, match="no task-force member"):
-        await tokens.create(intake.database_url, configs=configs,
-                            kind=tokens.TokenKind.MEMBER, subject_id=BQL)
-    _, t = await tokens.create(intake.database_url, configs=configs,
-                               kind=tokens.TokenKind.MEMBER, subject_id="binh-duong.m01")
+        await auth.create(intake.database_url, configs=configs,
+                          kind=auth.TokenKind.MEMBER, subject_id=BQL)
+    _, t = await auth.create(intake.database_url, configs=configs,
+                             kind=auth.TokenKind.MEMBER, subject_id="binh-duong.m01")
     assert t.startswith("tgm_") and len(t) >= 40
 
 
