@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -19,10 +21,8 @@ async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await c.start()
     try:
+        await c.topics()  # metadata of every topic first, so that no partition is missed
         parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or ())]
-        if not parts:
-            await c.topics()
-            parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or ())]
         return dict(await c.end_offsets(parts))
     finally:
         await c.stop()
@@ -58,9 +58,12 @@ def router_fanout(n: int) -> float:
     return out / sample
 
 
-async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench-bare") -> float:
+async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench-bare"
+                    ) -> tuple[float, float]:
     """The raw limit: consume, json.loads, modify, produce `fanout` messages per input,
-    await the acknowledgements, commit per getmany."""
+    await the acknowledgements, commit per getmany. Returns inputs per second and the
+    CPU milliseconds this process spent per input (the machine is shared: CPU per input
+    compares implementations where wall-clock rates swing with the neighbours' load)."""
     scratch = "bench.bare.v1"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -76,6 +79,7 @@ async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench
     await producer.start()
     done = 0
     started: float | None = None
+    cpu_started = 0.0
     try:
         while done < n:
             batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
@@ -84,6 +88,7 @@ async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench
                 for rec in records:
                     if started is None:
                         started = time.perf_counter()
+                        cpu_started = time.process_time()
                     body = json.loads(rec.value)
                     for copy in range(fanout):
                         body["assigned"] = copy
@@ -93,25 +98,38 @@ async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench
             await consumer.commit()
             done += sum(len(r) for r in batch.values())
         assert started is not None
-        return n / (time.perf_counter() - started)
+        return (n / (time.perf_counter() - started),
+                (time.process_time() - cpu_started) * 1000 / n)
     finally:
         await consumer.stop()
         await producer.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def watch_group(bootstrap: str, group: str, topic: str, n_total: int,
-                      timeout: float) -> tuple[float, list[tuple[float, int]]]:
-    """Sample the group's committed offsets; returns steady-state rate (10%→90%)."""
+                      timeout: float, pid: int | None = None
+                      ) -> tuple[float, list[tuple[float, int, float]]]:
+    """Sample the group's committed offsets (and the CPU time of process `pid`); returns
+    the steady-state rate (10%→90%) and the samples (time, committed, cpu seconds)."""
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                               enable_auto_commit=False)
     await reader.start()
     parts = list((await _end_offsets(bootstrap, topic)).keys())
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, int, float]] = []
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             c = await _committed(reader, parts)
-            samples.append((time.perf_counter(), c))
+            samples.append((time.perf_counter(), c,
+                            cpu_seconds(pid) if pid is not None else float("nan")))
             if c >= n_total:
                 break
             await asyncio.sleep(0.1)
@@ -120,34 +138,55 @@ async def watch_group(bootstrap: str, group: str, topic: str, n_total: int,
     return steady_rate(samples, n_total), samples
 
 
-def steady_rate(samples: list[tuple[float, int]], n_total: int) -> float:
+def _steady(samples: list[tuple[float, int, float]], n_total: int
+            ) -> tuple[tuple[float, int, float], tuple[float, int, float]] | None:
     lo = next((s for s in samples if s[1] >= 0.1 * n_total), None)
     hi = next((s for s in samples if s[1] >= 0.9 * n_total), None)
     if lo is None or hi is None or hi[0] <= lo[0]:
+        return None
+    return lo, hi
+
+
+def steady_rate(samples: list[tuple[float, int, float]], n_total: int) -> float:
+    span = _steady(samples, n_total)
+    if span is None:
         return float("nan")
+    lo, hi = span
     return (hi[1] - lo[1]) / (hi[0] - lo[0])
+
+
+def steady_cpu_ms(samples: list[tuple[float, int, float]], n_total: int) -> float:
+    """CPU milliseconds per message over the same 10%→90% span."""
+    span = _steady(samples, n_total)
+    if span is None:
+        return float("nan")
+    lo, hi = span
+    return (hi[2] - lo[2]) * 1000 / (hi[1] - lo[1])
 
 
 def run(inf: Infra, n: int) -> dict[str, Any]:
     ids = asyncio.run(produce_received(inf.bootstrap, n))
     assert len(ids) == n
-    ends = asyncio.run(_end_offsets(inf.bootstrap, topics.DIFFICULTY_RECEIVED))
-    total = sum(ends.values())
-    bare = asyncio.run(bare_loop(inf.bootstrap, total))
+    # The topic is fresh, so it holds exactly what was produced. Not the sum of its end
+    # offsets: Tansu 0.6 answers ListOffsets(latest) with the base offset of a partition's
+    # last record batch, short of its true end (checked against the produce acks).
+    total = n
+    bare, bare_cpu = asyncio.run(bare_loop(inf.bootstrap, total))
     fanout = router_fanout(n)
-    bare_fanout = asyncio.run(bare_loop(inf.bootstrap, total, fanout=round(fanout),
-                                        group="bench-bare-fanout"))
+    bare_fanout, bare_fanout_cpu = asyncio.run(bare_loop(
+        inf.bootstrap, total, fanout=round(fanout), group="bench-bare-fanout"))
     db = asyncio.run(fresh_database(inf.database_url))
     router = start_service("router", inf, db)
     try:
         rate, samples = asyncio.run(
             watch_group(inf.bootstrap, "thaogo-router", topics.DIFFICULTY_RECEIVED, total,
-                        timeout=max(120.0, n / 500))
+                        timeout=max(120.0, n / 500), pid=router.proc.pid)
         )
         rss = peak_rss_mb(router.proc.pid)
     finally:
         router.stop()
     complete = samples[-1][1] if samples else 0
+    cpu = steady_cpu_ms(samples, total)
     return {
         "difficulties": n,
         "bare_loop_msgs_per_s": round(bare),
@@ -157,5 +196,8 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
         "bare_loop_same_fanout_msgs_per_s": round(bare_fanout),
         "ratio_same_fanout": round(rate / bare_fanout, 3) if rate == rate else None,
         "router_committed": complete,
+        "router_cpu_ms_per_difficulty": round(cpu, 3) if cpu == cpu else None,
+        "bare_loop_cpu_ms_per_msg": round(bare_cpu, 3),
+        "bare_loop_same_fanout_cpu_ms_per_input": round(bare_fanout_cpu, 3),
         "router_peak_rss_mb": rss,
     }

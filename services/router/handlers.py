@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import asyncpg
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import Counter as PromCounter
 
 from services.router import logic, store
 from shared import topics
@@ -20,6 +26,7 @@ from shared.events import (
     Envelope,
     Status,
     deterministic_id,
+    encode_headers,
 )
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder
@@ -28,20 +35,20 @@ from shared.service import Runtime
 
 @dataclass(frozen=True)
 class RouterMetrics:
-    assignments: Counter
-    triage: Counter
+    assignments: PromCounter
+    triage: PromCounter
     decision_seconds: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
         return cls(
-            assignments=Counter(
+            assignments=PromCounter(
                 "thaogo_router_assignments_total",
                 "Assignments published, by agency, kind of rule and role",
                 ["agency", "rule_kind", "role"],
                 registry=registry,
             ),
-            triage=Counter(
+            triage=PromCounter(
                 "thaogo_router_triage_total",
                 "Difficulties sent to the permanent deputy's triage queue, by reason",
                 ["reason"],
@@ -86,19 +93,41 @@ class RouterHandlers:
             cfg = configs.for_difficulty(d.province_code, d.task_force)
             assignments += logic.decide(d, cfg, config_version=configs.version, now=now)
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
-        by_id = {env.data.difficulty_id: env.data for env in fresh}
-        for a in assignments:
-            await self._publish(emitter, a, by_id[a.difficulty_id])
-        # The broker has everything before we record it as done: a crash in between
-        # replays the batch, and the deterministic ids make the replay a no-op downstream.
-        await emitter.flush()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.save_difficulties(conn, difficulties=[e.data for e in fresh])
-            await store.save_assignments(conn, assignments=assignments)
-            await store.mark_processed(
-                conn, event_ids=[e.id for e in fresh], topic=topics.DIFFICULTY_RECEIVED
+        difficulties = [env.data for env in fresh]
+        encoded = self._publish(emitter, assignments, difficulties, now=now)
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            # The rows are written while the broker takes the messages, and committed only
+            # once it has acknowledged every one: a crash before the commit rolls them back
+            # and the batch is replayed (deterministic ids make the replay a no-op
+            # downstream); committing first could record as done what the broker never got.
+            outcomes = await asyncio.gather(
+                emitter.flush(),
+                self._record(conn, fresh, assignments, encoded),
+                return_exceptions=True,
             )
+            failed = [o for o in outcomes if isinstance(o, BaseException)]
+            if failed:
+                await tx.rollback()
+                raise failed[0]
+            await tx.commit()
         return duplicates
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        fresh: list[Envelope[DifficultyReceived]],
+        assignments: list[DifficultyAssigned],
+        encoded: Encoded,
+    ) -> None:
+        await store.save_difficulties(
+            conn, difficulties=[e.data for e in fresh],
+            payloads=[encoded.difficulties[e.data.difficulty_id].decode() for e in fresh])
+        await store.save_assignments(
+            conn, assignments=assignments, payloads=[j.decode() for j in encoded.assignments])
+        await store.mark_processed(
+            conn, event_ids=[e.id for e in fresh], topic=topics.DIFFICULTY_RECEIVED)
 
     async def on_status(
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
@@ -116,8 +145,7 @@ class RouterHandlers:
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
             new = self._next_assignments(change, d, current)
             if d is not None:
-                for a in new:
-                    await self._publish(emitter, a, d)
+                self._publish(emitter, new, [d], now=datetime.now(UTC))
             await emitter.flush()
             async with self.pool.acquire() as conn, conn.transaction():
                 await store.save_assignments(conn, assignments=new)
@@ -157,22 +185,59 @@ class RouterHandlers:
                                       now=now, note=change.note)
         ]
 
-    async def _publish(
-        self, emitter: Emitter, a: DifficultyAssigned, d: DifficultyReceived
-    ) -> None:
-        await emitter.emit(a, event_id=str(a.assignment_id))
-        self.metrics.assignments.labels(a.agency_id, a.rule.split(".")[0], a.role.value).inc()
-        if a.role == AssignmentRole.TRIAGE:
-            self.metrics.triage.labels(a.rule.rsplit(".", 1)[-1]).inc()
-        if a.role == AssignmentRole.MEMBER:
-            # A member is a person, told by notify; the agency topic carries what the
-            # agency itself must handle (lead, co-handling, triage, escalation).
-            return
-        task = AgencyTask(
-            assignment=a, difficulty=d, status_url=f"{self.status_url}/v1/difficulties/"
-            f"{a.difficulty_id}/status"
-        )
-        await emitter.emit(
-            task, event_id=deterministic_id(a.assignment_id, "task"),
-            topic=topics.agency_topic(a.agency_id),
-        )
+    def _publish(
+        self,
+        emitter: Emitter,
+        assignments: list[DifficultyAssigned],
+        difficulties: list[DifficultyReceived],
+        *,
+        now: datetime,
+    ) -> Encoded:
+        """Queue every assignment, and the agency task of each that is not a member's, on
+        the emitter; the caller flushes. Each difficulty and assignment is encoded to JSON
+        once and a task is spliced from those bytes (a task used to re-encode its whole
+        difficulty); the database stores the same JSON."""
+        out = Encoded({d.difficulty_id: d.model_dump_json().encode() for d in difficulties}, [])
+        counted: Counter[tuple[str, str, str]] = Counter()
+        triage: Counter[str] = Counter()
+        for a in assignments:
+            body = a.model_dump_json().encode()
+            out.assignments.append(body)
+            key = str(a.difficulty_id).encode()
+            aid = str(a.assignment_id)
+            headers = encode_headers(Envelope(id=aid, source=emitter.source, time=now, data=a))
+            emitter.queue(a.topic, key, body, headers)
+            counted[(a.agency_id, a.rule.split(".")[0], a.role.value)] += 1
+            if a.role == AssignmentRole.TRIAGE:
+                triage[a.rule.rsplit(".", 1)[-1]] += 1
+            if a.role == AssignmentRole.MEMBER:
+                # A member is a person, told by notify; the agency topic carries what the
+                # agency itself must handle (lead, co-handling, triage, escalation).
+                continue
+            url = f"{self.status_url}/v1/difficulties/{a.difficulty_id}/status"
+            task = task_body(body, out.difficulties[a.difficulty_id], url)
+            # The task's subject is the same difficulty; only its id and type differ.
+            emitter.queue(topics.agency_topic(a.agency_id), key, task, {
+                **headers, "ce_id": deterministic_id(aid, "task"), "ce_type": AgencyTask.ce_type})
+        for labels, n in counted.items():
+            self.metrics.assignments.labels(*labels).inc(n)
+        for reason, n in triage.items():
+            self.metrics.triage.labels(reason).inc(n)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """What `_publish` encoded, for the database to store as is."""
+
+    difficulties: dict[uuid.UUID, bytes]
+    assignments: list[bytes]
+
+
+def task_body(assignment_json: bytes, difficulty_json: bytes, status_url: str) -> bytes:
+    """An `AgencyTask` body from its parts' JSON, byte for byte what pydantic would write
+    (a unit test holds it to that)."""
+    return b"".join((b'{"assignment":', assignment_json, b',"difficulty":', difficulty_json,
+                     b',"status_url":', json.dumps(status_url, ensure_ascii=False).encode(),
+                     b"}"))
+

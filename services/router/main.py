@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from prometheus_client import Counter
 
 from services.router.handlers import RouterHandlers, RouterMetrics
+from services.router.membership import Membership
 from services.router.settings import RouterSettings
 from shared import topics
-from shared.events import DifficultyReceived, DifficultyStatusChanged
+from shared.events import DifficultyReceived, DifficultyStatusChanged, Envelope
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
+from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Emitter, subscribe
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "router"
+
+# A batch of a thousand difficulties allocates some hundred thousand objects that live
+# until it is committed; with CPython's default thresholds they were promoted and a full
+# collection ran every other batch, walking the whole heap: 120-400 ms of a ~500 ms
+# batch (measured). Freezing what start-up built and collecting the young generation
+# less often keeps collections to about 10 ms a batch. Cycles are still collected.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+async def settle_heap(_: Runtime) -> None:
+    """Once started: move the start-up heap (modules, configuration) out of collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build(settings: RouterSettings | None = None) -> FastAPI:
@@ -38,6 +55,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         await holder.watch(s.config_reload_interval_s)
 
     rt.background.append(watch_config)
+    rt.background.append(settle_heap)
     subscribe(
         rt.broker,
         BatchProcessor(group_id=s.group_id, model=DifficultyReceived,
@@ -47,14 +65,26 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
         description="Assign each new difficulty to its lead agency, co-handlers and members",
     )
+    # Membership changes (services/router/membership.py): reloads drive it, and the status
+    # consumer tells it which difficulties are closed (their member items stay put).
+    membership = Membership(rt=rt, config=holder, metrics=handlers_.metrics,
+                            interval_s=s.config_reload_interval_s)
+    rt.background.append(membership.run)
+
+    async def on_status(
+        batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
+    ) -> int:
+        await membership.on_status(batch, emitter)  # idempotent: safe to repeat on a retry
+        return await handlers_.on_status(batch, emitter)
+
     subscribe(
         rt.broker,
         BatchProcessor(group_id=f"{s.group_id}.status", model=DifficultyStatusChanged,
-                       handle=handlers_.on_status, producer=rt.producer,
+                       handle=on_status, producer=rt.producer,
                        metrics=rt.consumer_metrics, source="thaogo/router"),
         topic=topics.DIFFICULTY_STATUS, group_id=f"{s.group_id}.status",
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
-        description="Escalate or re-assign on agencies' requests",
+        description="Escalate or re-assign on agencies' requests; remember closures",
     )
     app = create_app(service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
                      readiness=rt.readiness, title="thaogo router")

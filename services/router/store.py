@@ -26,23 +26,33 @@ async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], 
 
 
 async def save_difficulties(
-    conn: asyncpg.Connection, *, difficulties: Sequence[DifficultyReceived]
+    conn: asyncpg.Connection,
+    *,
+    difficulties: Sequence[DifficultyReceived],
+    payloads: Sequence[str] | None = None,
 ) -> None:
+    """`payloads`: the difficulties' JSON when the caller has it already (the router encodes
+    each once for its topics), cast to jsonb by the server rather than re-encoded here."""
+    d = difficulties
     # One statement per batch (unnest), not one round trip per row.
     await conn.execute(
         "INSERT INTO difficulties (difficulty_id, province_code, task_force, payload, received_at)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[],"
-        " $5::timestamptz[]) ON CONFLICT (difficulty_id) DO NOTHING",
-        [d.difficulty_id for d in difficulties], [d.province_code for d in difficulties],
-        [d.task_force for d in difficulties],
-        [d.model_dump(mode="json") for d in difficulties],
-        [d.received_at for d in difficulties],
+        " SELECT i, p, t, j::jsonb, r FROM unnest($1::uuid[], $2::text[], $3::text[],"
+        " $4::text[], $5::timestamptz[]) AS u(i, p, t, j, r)"
+        " ON CONFLICT (difficulty_id) DO NOTHING",
+        [x.difficulty_id for x in d], [x.province_code for x in d], [x.task_force for x in d],
+        list(payloads) if payloads is not None else [x.model_dump_json() for x in d],
+        [x.received_at for x in d],
     )
 
 
 async def save_assignments(
-    conn: asyncpg.Connection, *, assignments: Sequence[DifficultyAssigned]
+    conn: asyncpg.Connection,
+    *,
+    assignments: Sequence[DifficultyAssigned],
+    payloads: Sequence[str] | None = None,
 ) -> None:
+    """`payloads`: the assignments' JSON if already encoded (see `save_difficulties`)."""
     superseded = [a.replaces for a in assignments if a.replaces is not None]
     if superseded:
         await conn.execute(
@@ -53,12 +63,14 @@ async def save_assignments(
     await conn.execute(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role, level,"
         " rule, replaces, payload, assigned_at)"
-        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
-        " $6::text[], $7::text[], $8::uuid[], $9::jsonb[], $10::timestamptz[])"
+        " SELECT i, d, ag, m, ro, l, ru, rp, j::jsonb, t FROM unnest($1::uuid[], $2::uuid[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],"
+        " $10::timestamptz[]) AS u(i, d, ag, m, ro, l, ru, rp, j, t)"
         " ON CONFLICT (assignment_id) DO NOTHING",
         [x.assignment_id for x in a], [x.difficulty_id for x in a], [x.agency_id for x in a],
         [x.member_id for x in a], [x.role.value for x in a], [x.agency_level.value for x in a],
-        [x.rule for x in a], [x.replaces for x in a], [x.model_dump(mode="json") for x in a],
+        [x.rule for x in a], [x.replaces for x in a],
+        list(payloads) if payloads is not None else [x.model_dump_json() for x in a],
         [x.assigned_at for x in a],
     )
 

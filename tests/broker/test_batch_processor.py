@@ -9,6 +9,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
 from bench.common import difficulty
@@ -88,7 +89,7 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
                            auto_offset_reset="earliest", group_id=None)
     await dlq.start()
     try:
-        records = []
+        records: list[ConsumerRecord[bytes, bytes]] = []
         while len(records) < 2:
             got = await dlq.getmany(timeout_ms=2000)
             if not got:
