@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _migrate(database_url: str) -> list[str]:
     import asyncpg
 
-    from shared import db
+    from shared import auth, db
     from shared.service import migrations_dir
 
     conn = await asyncpg.connect(database_url)
@@ -65,6 +66,7 @@ async def _migrate(database_url: str) -> list[str]:
         applied: list[str] = []
         for service in SERVICES:
             applied += await db.migrate(conn, schema=service, folder=migrations_dir(service))
+        applied += await auth.migrate(conn)
         return applied
     finally:
         await conn.close()
@@ -119,19 +121,58 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# --- thaogo taskforce ---------------------------------------------------------------
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
+
+
+def cmd_taskforce_dissolve(args: argparse.Namespace) -> int:
+    """Set `task_force.dissolved_on` in the province's file; services reload it."""
+    from shared.provinces import ConfigError, config_files, default_config_dir, set_dissolved_on
+    from shared.settings import ServiceSettings
+
+    folder = Path(args.config_dir) if args.config_dir else (
+        ServiceSettings().config_dir or default_config_dir())
+    files = {f.stem: f for f in config_files(folder)}
+    file = files.get(args.province)
+    if file is None:
+        print(f"province: no file {args.province}.yaml in {folder}; known: "
+              f"{', '.join(sorted(files)) or '(none)'}", file=sys.stderr)
+        return 2
+    try:
+        cfg = set_dissolved_on(file, args.on)
+    except ConfigError as e:
+        for err in (e, *e.others):
+            print(str(err), file=sys.stderr)
+        print(f"{file}: not changed", file=sys.stderr)
+        return 1
+    tf = cfg.task_force
+    print(f"{file}: task_force.dissolved_on = {args.on.isoformat()} (mandate"
+          f" {tf.effective_from.isoformat()} – {args.on.isoformat()}); running services pick"
+          " it up on their next configuration reload")
+    return 0
+
+
 # --- thaogo token -----------------------------------------------------------------
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from services.intake import tokens
-    from services.intake.settings import IntakeSettings
+    from shared import auth
     from shared.provinces import ConfigHolder
+    from shared.settings import ServiceSettings
 
-    s = IntakeSettings()
-    kind = tokens.TokenKind.AGENCY if args.agency else tokens.TokenKind.MEMBER
-    subject = args.agency or args.member
+    s = ServiceSettings()
+    kind = (auth.TokenKind.AGENCY if args.agency else auth.TokenKind.MEMBER if args.member
+            else auth.TokenKind.OPERATOR)
+    subject = args.agency or args.member or args.operator
     try:
-        token_id, token = asyncio.run(tokens.create(
+        token_id, token = asyncio.run(auth.create(
             args.database_url or s.database_url, configs=ConfigHolder(s.config_dir).current,
             kind=kind, subject_id=subject,
         ))
@@ -145,13 +186,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    from services.intake import tokens
-    from services.intake.settings import IntakeSettings
+    from shared import auth
+    from shared.settings import ServiceSettings
 
-    rows = asyncio.run(tokens.list_all(args.database_url or IntakeSettings().database_url))
+    rows = asyncio.run(auth.list_all(args.database_url or ServiceSettings().database_url))
     for r in rows:
         state = f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "active"
-        print(f"{r['token_id']}  {r['kind']:<6}  {r['subject_id']:<40}  "
+        print(f"{r['token_id']}  {r['kind']:<8}  {r['subject_id']:<40}  "
               f"created {r['created_at']:%Y-%m-%d %H:%M}  {state}")
     if not rows:
         print("no tokens", file=sys.stderr)
@@ -161,16 +202,16 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     import uuid
 
-    from services.intake import tokens
-    from services.intake.settings import IntakeSettings
+    from shared import auth
+    from shared.settings import ServiceSettings
 
     try:
         token_id = uuid.UUID(args.token_id)
     except ValueError:
         print(f"not a token id: {args.token_id!r}", file=sys.stderr)
         return 2
-    done = asyncio.run(tokens.revoke(args.database_url or IntakeSettings().database_url,
-                                     token_id))
+    done = asyncio.run(auth.revoke(args.database_url or ServiceSettings().database_url,
+                                   token_id))
     print(f"revoked {token_id}" if done else f"no active token {token_id}",
           file=sys.stdout if done else sys.stderr)
     return 0 if done else 1
@@ -387,16 +428,29 @@ def parser() -> argparse.ArgumentParser:
     chk.add_argument("dir", nargs="?", default=None)
     chk.set_defaults(func=cmd_config_check)
 
+    tf = sub.add_parser("taskforce", help="the task force's lifecycle")
+    tf_sub = tf.add_subparsers(dest="taskforce_command", required=True)
+    dis = tf_sub.add_parser(
+        "dissolve", help="set the date the task force is dissolved (giải thể) in its file")
+    dis.add_argument("province", help="province slug, the file's name: binh-duong")
+    dis.add_argument("--on", required=True, type=_iso_date, metavar="YYYY-MM-DD",
+                     help="first day without the task force: intake refuses new difficulties"
+                          " from then on, and reporting compiles the final report")
+    dis.add_argument("--config-dir", default=None,
+                     help="configuration directory (default: THAOGO_CONFIG_DIR, else shipped)")
+    dis.set_defaults(func=cmd_taskforce_dissolve)
+
     doc = sub.add_parser("asyncapi", help="regenerate the AsyncAPI document of the topics")
     doc.add_argument("--out", default=None)
     doc.set_defaults(func=cmd_asyncapi)
 
-    tok = sub.add_parser("token", help="agency and member API tokens")
+    tok = sub.add_parser("token", help="agency, member and operator API tokens")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)
     tc = tok_sub.add_parser("create", help="issue a token (printed once; only a hash is kept)")
     who = tc.add_mutually_exclusive_group(required=True)
     who.add_argument("--agency", help="agency id, e.g. binh-duong.bql-kcn")
     who.add_argument("--member", help="task-force member id, e.g. binh-duong.m01")
+    who.add_argument("--operator", help="operator name, a short slug, e.g. ops-desk")
     tc.add_argument("--database-url", default=None)
     tc.set_defaults(func=cmd_token_create)
     tl = tok_sub.add_parser("list", help="list tokens (ids and holders, never the tokens)")

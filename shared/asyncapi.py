@@ -36,7 +36,10 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      "A status change posted by an agency, a member or an operator."),
     (topics.MEMBER_REPORT, events.MemberReport, "A task-force member's weekly report."),
     (topics.REPORT_WEEKLY, events.WeeklyReport,
-     "The compiled weekly rollup of a province, an urgent interim, or the final report."),
+     "The compiled weekly rollup of a province, an urgent interim (rows empty, one urgent"
+     " item), or the final report of a dissolved task force's whole mandate (final true,"
+     " week_label \"final\", with the open items handed over and those sent to central"
+     " level); key \"<province_code>:<week_label>\"."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
 )

@@ -326,6 +326,10 @@ class WeeklyReport(EventData):
     members_reported: list[str]
     members_missing: list[str]
     page_url: str | None = None
+    # Final report only: open items handed over at dissolution (with the agency holding
+    # each), and the items that went to central level during the mandate.
+    handed_over: list[ReportItem] = Field(default_factory=list)
+    central_items: list[ReportItem] = Field(default_factory=list)
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"

@@ -352,7 +352,8 @@ def weekly_report_messages(
         url = report_url(base_url, c.slug, r.week_label)
         payload = {"week_label": r.week_label, "province": c.slug, "url": url,
                    "members_missing": len(r.members_missing),
-                   "urgent_items": len(r.urgent_items), "final": r.final}
+                   "urgent_items": len(r.urgent_items), "final": r.final,
+                   "handed_over": len(r.handed_over)}
         for person in _head_and_deputy(c):
             out += fan_out(
                 base_key=f"{WEEKLY_REPORT}:{c.slug}:{r.week_label}:{person.id}",
@@ -426,6 +427,10 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = (f"[thaogo] Thành viên chưa báo cáo tuần {p.get('week_label')}:"
                    f" {len(missing)}")
         text = f"Danh sách thành viên chưa nộp báo cáo tuần {p.get('week_label')}:\n{names}"
+    elif kind == WEEKLY_REPORT and p.get("final"):
+        subject = "[thaogo] Báo cáo tổng kết nhiệm vụ của Tổ công tác"
+        text = (f"Tổ công tác đã giải thể; báo cáo tổng kết toàn bộ thời gian hoạt động đã"
+                f" sẵn sàng: {p.get('url')}\nHồ sơ còn mở bàn giao: {p.get('handed_over')}.")
     elif kind == WEEKLY_REPORT:
         subject = f"[thaogo] Báo cáo tổng hợp tuần {p.get('week_label')}"
         text = (f"Báo cáo tổng hợp tuần {p.get('week_label')} đã sẵn sàng: {p.get('url')}\n"

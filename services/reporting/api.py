@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
-import hmac
 import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
@@ -20,20 +18,24 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from services.reporting import logic, reports, store
-from shared import vn
+from shared import auth, vn
 from shared.calendar import Clock, week_window_by_label
-from shared.events import STATUS_LABELS, Category, Status, WeeklyReport, ZoneType
+from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
 from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
 
 MAX_SEARCH_WORDS = 8
 WEEK_PATTERN = r"^[0-9]{4}-W[0-9]{2}$"
+# A report path names a week, or "final": the mandate report of a dissolved task force.
+REPORT_PATTERN = r"^([0-9]{4}-W[0-9]{2}|final)$"
 PROVINCE_PATTERN = r"^[a-z0-9-]{1,60}$"
 # Module level: with postponed annotations FastAPI resolves names in module globals.
-BEARER = HTTPBearer(auto_error=False, description="A member or operator read token")
+BEARER = HTTPBearer(auto_error=False, description="A task-force member token (tgm_...) or "
+                    "an operator token (tgo_...), from `thaogo token create`")
 ProvincePath = Annotated[str, Path(pattern=PROVINCE_PATTERN,
                                    description="Province slug (binh-duong) or code (74)")]
-WeekPath = Annotated[str, Path(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W48")]
+ReportPath = Annotated[str, Path(pattern=REPORT_PATTERN,
+                                 description='ISO week, e.g. 2026-W48, or "final"')]
 
 
 @dataclass
@@ -44,7 +46,6 @@ class ReadSide:
     config: ConfigHolder
     clock: Clock
     base_url: str
-    token_hashes: frozenset[str]
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -58,6 +59,8 @@ async def load_report(
     cfg = logic.resolve_province(side.config.current, province)
     if cfg is None:
         return None
+    if week_label == reports.FINAL:
+        return await load_final(side, cfg)
     try:
         window = week_window_by_label(week_label)
     except ValueError:
@@ -72,6 +75,24 @@ async def load_report(
         report = await reports.compose(
             conn, cfg=cfg, window=window, as_of=now, generated_at=now,
             page_url=f"{side.base_url}/reports/{cfg.slug}/{window.label}")
+    return cfg, report, False
+
+
+async def load_final(
+    side: ReadSide, cfg: ProvinceConfig
+) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
+    """The published final report; between the dissolution and its publication (one
+    poll of the publisher), a preview; None for a task force still in office, whose
+    mandate-long rollup nobody should be able to make this public route compute."""
+    async with side.db().acquire() as conn:
+        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=reports.FINAL)
+        if stored is not None:
+            return cfg, WeeklyReport.model_validate(stored), True
+        now = side.now()
+        if not reports.is_dissolved(cfg, now):
+            return None
+        report = await reports.compose_final(
+            conn, cfg=cfg, as_of=now, page_url=f"{side.base_url}/reports/{cfg.slug}/final")
     return cfg, report, False
 
 
@@ -135,20 +156,29 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise HTTPException(422, {"field": "cursor", "reason": "not a cursor from this API"}) from e
 
 
-def token_ok(token: str, hashes: frozenset[str]) -> bool:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    # Compare with every hash so timing does not tell which one was close.
-    return any([hmac.compare_digest(digest, h) for h in hashes])
-
-
 def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter()
-    def require_reader(
+    async def require_reader(
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    ) -> None:
-        if creds is None or not token_ok(creds.credentials, side.token_hashes):
-            raise HTTPException(401, "a valid member token is required / cần mã truy cập hợp lệ",
+    ) -> auth.Principal:
+        """A task-force member or an operator, checked against the shared registry on every
+        request (a revoked token is refused at once)."""
+        async with side.db().acquire() as conn:
+            who = await auth.principal_for(conn, creds.credentials if creds else None)
+        if who is None:
+            raise HTTPException(401, "a valid member or operator token is required (missing, "
+                                "unknown or revoked) / cần mã truy cập hợp lệ",
                                 headers={"WWW-Authenticate": "Bearer"})
+        if who.kind == auth.TokenKind.OPERATOR or (
+                who.kind == auth.TokenKind.MEMBER
+                and auth.find_member(side.config.current, who.subject_id) is not None):
+            return who
+        raise HTTPException(403, "only task-force members and operators may read this / chỉ "
+                            "thành viên Tổ công tác và người vận hành được xem")
+
+    reader_only: dict[int | str, dict[str, Any]] = {
+        401: {"description": "Missing, unknown or revoked token"},
+        403: {"description": "A token that is neither a member's nor an operator's"}}
 
     @router.get(
         "/v1/track", tags=["business"], response_model=TrackOut,
@@ -184,9 +214,10 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
         summary="A weekly report (published, or a preview of the week in progress)",
-        responses={404: {"description": "Unknown province or week"}},
+        dependencies=[Depends(require_reader)],
+        responses={404: {"description": "Unknown province or week"}, **reader_only},
     )
-    async def report_json(province: ProvincePath, week_label: WeekPath,
+    async def report_json(province: ProvincePath, week_label: ReportPath,
                           response: Response) -> WeeklyReport:
         found = await load_report(side, province, week_label)
         if found is None:
@@ -197,9 +228,11 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
         summary="A weekly report's breakdown rows as CSV", response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"}},
+        dependencies=[Depends(require_reader)],
+        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
+                   **reader_only},
     )
-    async def report_csv(province: ProvincePath, week_label: WeekPath) -> Response:
+    async def report_csv(province: ProvincePath, week_label: ReportPath) -> Response:
         found = await load_report(side, province, week_label)
         if found is None:
             raise HTTPException(404, NOT_FOUND)
@@ -212,11 +245,29 @@ def build_router(side: ReadSide) -> APIRouter:
         )
 
     @router.get(
+        "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
+        summary="The open items a task force handed over, with the agency holding each",
+        response_class=Response, dependencies=[Depends(require_reader)],
+        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
+                   **reader_only},
+    )
+    async def handed_over_csv(province: ProvincePath) -> Response:
+        found = await load_report(side, province, reports.FINAL)
+        if found is None:
+            raise HTTPException(404, NOT_FOUND)
+        cfg, report, published = found
+        return Response(
+            items_csv(report.handed_over), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition":
+                     f'attachment; filename="{cfg.slug}-final-handed-over.csv"',
+                     "X-Thaogo-Report-State": "published" if published else "preview"},
+        )
+
+    @router.get(
         "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
         summary="List and search difficulties (task-force members and operators)",
         dependencies=[Depends(require_reader)],
-        responses={401: {"description": "Missing or unknown token"},
-                   422: {"description": "A filter was refused"}},
+        responses={**reader_only, 422: {"description": "A filter was refused"}},
     )
     async def list_difficulties(
         province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
@@ -280,4 +331,17 @@ def rows_csv(report: WeeklyReport) -> str:
     for r in report.rows:
         d = r.model_dump()
         w.writerow(["" if d[c] is None else d[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+ITEM_COLUMNS = ("tracking_code", "title", "agency_id", "status", "received_at", "difficulty_id")
+
+
+def items_csv(items: list[ReportItem]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(ITEM_COLUMNS)
+    for i in items:
+        d = i.model_dump(mode="json")
+        w.writerow(["" if d[c] is None else d[c] for c in ITEM_COLUMNS])
     return out.getvalue()

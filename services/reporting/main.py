@@ -15,7 +15,7 @@ from services.reporting.api import ReadSide, build_router
 from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
 from services.reporting.reports import SCHEMA, PublishMetrics, WeeklyPublisher
 from services.reporting.settings import ReportingSettings
-from shared import topics
+from shared import auth, topics
 from shared.calendar import Clock, SystemClock
 from shared.events import (
     DifficultyAssigned,
@@ -95,12 +95,16 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
                 publish_metrics.last_published.labels(slug).set(at.timestamp())
             await asyncio.sleep(s.gauges_interval_s)
 
-    rt.background += [run_relay, run_weekly, refresh_gauges]
+    async def watch_config(_: Runtime) -> None:
+        # A dissolution (`thaogo taskforce dissolve`) reaches the publisher by hot reload.
+        await holder.watch(s.config_reload_interval_s)
 
-    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(),
-                    token_hashes=s.read_token_hashes())
+    rt.background += [run_relay, run_weekly, refresh_gauges, watch_config]
+
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url())
     app = create_app(
-        service=SERVICE, registry=rt.registry, lifespan=rt.lifespan(),
+        # The read routes verify bearer tokens against the shared registry: migrate it first.
+        service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
         readiness=rt.readiness, title="thaogo reporting",
         description="Weekly reports of the task forces, tracking for businesses, and the "
                     "list of difficulties for members.",

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import charts, logic, store
-from services.reporting.api import PROVINCE_PATTERN, WEEK_PATTERN, ReadSide, load_report
+from services.reporting.api import PROVINCE_PATTERN, REPORT_PATTERN, ReadSide, load_report
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.events import (
     CATEGORY_LABELS,
@@ -51,6 +51,9 @@ TEXT: dict[str, dict[str, str]] = {
         "agency": "Cơ quan", "status": "Trạng thái", "received_at": "Ngày tiếp nhận",
         "due": "Hạn giải quyết", "no_reports": "Chưa có báo cáo đã chốt", "other_lang": "English",
         "breakdown": "Chi tiết", "value": "Nhóm",
+        "final_title": "Báo cáo tổng kết nhiệm vụ", "mandate": "Thời gian hoạt động",
+        "handed_over": "Hồ sơ còn mở bàn giao", "central_items": "Hồ sơ chuyển Trung ương",
+        "final_preview": "Bản xem trước (Tổ công tác chưa giải thể hoặc chưa chốt)",
     },
     "en": {
         "index_title": "Weekly reports of the task forces", "week": "Week",
@@ -66,7 +69,10 @@ TEXT: dict[str, dict[str, str]] = {
         "window": "Period", "code": "Code", "title": "Title", "agency": "Agency",
         "status": "Status", "received_at": "Received", "due": "Due", "no_reports":
         "No published report yet", "other_lang": "Tiếng Việt", "breakdown": "Breakdown",
-        "value": "Group",
+        "value": "Group", "final_title": "Final report of the mandate",
+        "mandate": "Mandate", "handed_over": "Open items handed over",
+        "central_items": "Items sent to central level",
+        "final_preview": "Preview (task force not dissolved, or report not compiled yet)",
     },
 }
 
@@ -123,7 +129,7 @@ def build_router(side: ReadSide) -> APIRouter:
                 summary="A weekly report as a page", responses={404: {"description": "Unknown"}})
     async def report_page(
         province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],
-        week_label: Annotated[str, PathParam(pattern=WEEK_PATTERN)],
+        week_label: Annotated[str, PathParam(pattern=REPORT_PATTERN)],
         lang: Lang = "vi",
     ) -> HTMLResponse:
         found = await load_report(side, province, week_label)
@@ -132,6 +138,12 @@ def build_router(side: ReadSide) -> APIRouter:
         cfg, report, published = found
         label = Labeller(cfg, lang)
         t = TEXT[lang]
+        if report.final:
+            return HTMLResponse(_env.get_template("report.html").render(
+                t=t, lang=lang, cfg=cfg, report=report, published=published,
+                total=logic.total_row(report.rows), fmt=_fmt, label=label,
+                charts=_charts(report, label, t), overdue=[], trend="",
+                province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"]))
         window = week_window_by_label(report.week_label)
         as_of = min(side.now(), window.end)
         weeks = [window]

@@ -14,6 +14,14 @@ Design (documented for consumers of `report.weekly.v1`):
   the week it arrived in: same type and topic, `rows == []` and exactly one entry
   in `urgent_items`, event id and `report_id` from `("urgent", difficulty_id)`.
   The weekly report always has at least its `total` row, which tells them apart.
+- The final report of a dissolved task force (`task_force.dissolved_on` on or before
+  today) covers its whole mandate: from `effective_from` (local midnight) until it
+  is compiled, at or after the start of `dissolved_on` -- so a difficulty accepted on
+  the day of dissolution, before intake began refusing, is counted. Same type and
+  topic, `final: true`, `week_label == "final"`, the open items handed over (with
+  their agency) and the items that went to central level; event id
+  `deterministic_id(slug, "final")`. Exactly once as the weekly report: the claim is
+  the `weekly_reports (task_force, "final")` row, written with the outbox row.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.reporting import logic, store
 from shared import outbox
-from shared.calendar import Clock, WeekWindow, to_local, week_window
+from shared.calendar import TZ, Clock, WeekWindow, to_local, week_window
 from shared.events import (
     EVENT_ID_NAMESPACE,
     BreakdownRow,
@@ -49,10 +57,18 @@ SCHEMA = "reporting"
 SOURCE = "thaogo/reporting"
 MAX_URGENT_ITEMS = 100
 MAX_RECOMMENDATIONS = 200
+# Enough for any real task force; the counts in `rows` are exact beyond it, and the
+# cap keeps the event well under the broker's default 1 MB message limit.
+MAX_MANDATE_ITEMS = 2000
+FINAL = "final"
 
 
 def weekly_event_id(task_force: str, week_label: str) -> str:
     return deterministic_id(task_force, week_label)
+
+
+def final_event_id(task_force: str) -> str:
+    return deterministic_id(task_force, FINAL)
 
 
 def urgent_event_id(difficulty_id: uuid.UUID) -> str:
@@ -112,6 +128,43 @@ async def compose(
     )
 
 
+def is_dissolved(cfg: ProvinceConfig, now: datetime) -> bool:
+    """Whether the task force's mandate is over (local date), so its final report is due."""
+    gone = cfg.task_force.dissolved_on
+    return gone is not None and gone <= to_local(now).date()
+
+
+def mandate_start(cfg: ProvinceConfig) -> datetime:
+    d = cfg.task_force.effective_from
+    return datetime(d.year, d.month, d.day, tzinfo=TZ).astimezone(UTC)
+
+
+async def compose_final(
+    conn: asyncpg.Connection, *, cfg: ProvinceConfig, as_of: datetime, page_url: str | None,
+) -> WeeklyReport:
+    """The report of the whole mandate as of `as_of` (see the module docstring)."""
+    slug = cfg.slug
+    start = mandate_start(cfg)
+    end = max(as_of, start)
+    rows = [_row(r) for r in await store.rollup_rows(conn, task_force=slug, start=start,
+                                                       end=end)]
+    if logic.total_row(rows) is None:
+        rows.append(BreakdownRow(dimension="total", value="all", received=0, resolved=0,
+                                 open=0, overdue=0, escalated_central=0,
+                                 median_resolution_hours=None, p90_resolution_hours=None))
+    handed = await store.mandate_items(conn, task_force=slug, which="open",
+                                       limit=MAX_MANDATE_ITEMS)
+    central = await store.mandate_items(conn, task_force=slug, which="central",
+                                        limit=MAX_MANDATE_ITEMS)
+    return WeeklyReport(
+        report_id=_report_id(final_event_id(slug)), province_code=cfg.province.province_code,
+        week_label=FINAL, window_start=start, window_end=end, generated_at=as_of, final=True,
+        rows=logic.sort_rows(rows), urgent_items=[], recommendations=[],
+        members_reported=[], members_missing=[], page_url=page_url,
+        handed_over=[_item(r) for r in handed], central_items=[_item(r) for r in central],
+    )
+
+
 def urgent_report(d: DifficultyReceived, *, generated_at: datetime) -> WeeklyReport:
     w = week_window(d.received_at)
     return WeeklyReport(
@@ -134,6 +187,22 @@ async def enqueue_urgent(
     env = Envelope(id=event_id, source=SOURCE, time=now, data=urgent_report(d, generated_at=now))
     await outbox.enqueue(conn, schema=SCHEMA, events=[env])
     return True
+
+
+async def _claim(
+    conn: asyncpg.Connection, task_force: str, report: WeeklyReport, event_id: str
+) -> bool:
+    """Store the report under (task force, week label) and enqueue its event, in one
+    transaction, unless another replica (or run) did first: the exactly-once step."""
+    async with conn.transaction():
+        claimed = await store.claim_report(
+            conn, task_force=task_force, week_label=report.week_label,
+            report_id=report.report_id, event_id=event_id, province_code=report.province_code,
+            generated_at=report.generated_at, report=report.model_dump(mode="json"))
+        if claimed:
+            env = Envelope(id=event_id, source=SOURCE, time=report.generated_at, data=report)
+            await outbox.enqueue(conn, schema=SCHEMA, events=[env])
+    return claimed
 
 
 @dataclass(frozen=True)
@@ -179,19 +248,26 @@ class WeeklyPublisher:
             now = to_local(self.clock.now()).astimezone(UTC)
             report = await compose(conn, cfg=cfg, window=window, as_of=window.end,
                                    generated_at=now, page_url=self.page_url(slug, window.label))
-            event_id = weekly_event_id(slug, window.label)
-            async with conn.transaction():
-                claimed = await store.claim_report(
-                    conn, task_force=slug, week_label=window.label, report_id=report.report_id,
-                    event_id=event_id, province_code=report.province_code, generated_at=now,
-                    report=report.model_dump(mode="json"))
-                if claimed:
-                    env = Envelope(id=event_id, source=SOURCE, time=now, data=report)
-                    await outbox.enqueue(conn, schema=SCHEMA, events=[env])
+            claimed = await _claim(conn, slug, report, weekly_event_id(slug, window.label))
         if claimed:
             self.metrics.published.labels(slug).inc()
             log.info("weekly report published",
                      extra={"task_force": slug, "week": window.label})
+        return claimed
+
+    async def publish_final(self, cfg: ProvinceConfig) -> bool:
+        """True if this call published (claimed) the task force's final report."""
+        slug = cfg.slug
+        async with self.pool.acquire() as conn:
+            if await store.stored_report(conn, task_force=slug, week_label=FINAL):
+                return False
+            now = self.clock.now().astimezone(UTC)
+            report = await compose_final(conn, cfg=cfg, as_of=now,
+                                         page_url=self.page_url(slug, FINAL))
+            claimed = await _claim(conn, slug, report, final_event_id(slug))
+        if claimed:
+            self.metrics.published.labels(slug).inc()
+            log.info("final report published", extra={"task_force": slug})
         return claimed
 
     async def tick(self) -> int:
@@ -200,13 +276,14 @@ class WeeklyPublisher:
         window = logic.last_closed_window(now)
         n = 0
         for slug, cfg in self.config.current.items():
-            if not cfg.task_force.is_active(to_local(window.end).date()):
-                continue
             try:
-                n += await self.publish_week(cfg, window)
+                if cfg.task_force.is_active(to_local(window.end).date()):
+                    n += await self.publish_week(cfg, window)
+                if is_dissolved(cfg, now):
+                    n += await self.publish_final(cfg)
             except (asyncpg.PostgresError, OSError) as e:
                 # One task force's failure must not hold the others up; the next tick retries.
-                log.warning("weekly report failed",
+                log.warning("weekly or final report failed",
                             extra={"task_force": slug, "error": type(e).__name__})
         return n
 

@@ -440,3 +440,24 @@ async def reports_for_weeks(
         task_force, list(week_labels),
     )
     return {r["week_label"]: r["report"] for r in rows}
+
+
+# --- the final (mandate) report -------------------------------------------------------------
+
+
+async def mandate_items(
+    conn: asyncpg.Connection, *, task_force: str, which: str, limit: int
+) -> list[dict[str, Any]]:
+    """For a task force's final report: the items still open (handed over, with the
+    agency holding each; the partial index of open items bounds it), or every item
+    that went to central level; oldest first, at most `limit`."""
+    cond, order = {
+        "open": ("closed_at IS NULL", "received_at, difficulty_id"),
+        "central": ("escalated_central_at IS NOT NULL", "escalated_central_at, difficulty_id"),
+    }[which]
+    rows = await conn.fetch(
+        "SELECT difficulty_id, tracking_code, title, lead_agency_id, status, received_at"
+        f" FROM difficulties WHERE task_force = $1 AND {cond} ORDER BY {order} LIMIT $2",
+        task_force, limit,
+    )
+    return [dict(r) for r in rows]

@@ -133,3 +133,11 @@ def test_rendered_text_is_vietnamese_and_escaped_in_html() -> None:
     assert "&lt;b&gt;" in r.html and "<b>" not in r.html
     assert logic.Quiet(time(21), time(7)).release(local(2026, 3, 9, 6), False) == local(
         2026, 3, 9, 7)
+
+
+def test_the_final_report_is_announced_as_such() -> None:
+    r = logic.render(logic.WEEKLY_REPORT, {"week_label": "final", "final": True,
+                                           "url": "https://x.vn/reports/a/final",
+                                           "handed_over": 3})
+    assert r.subject == "[thaogo] Báo cáo tổng kết nhiệm vụ của Tổ công tác"
+    assert "https://x.vn/reports/a/final" in r.text and "bàn giao: 3" in r.text

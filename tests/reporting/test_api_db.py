@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import socket
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 
 from services.reporting import api, pages, reports
 from services.reporting.handlers import ReportingHandlers
+from shared import auth as registry
 from shared import db
 from shared.calendar import ManualClock, week_window_by_label
 from shared.events import MemberReport, Status, Urgency, ZoneType
@@ -29,7 +29,6 @@ from tests.reporting.conftest import assigned, env, received, status
 
 pytestmark = [pytest.mark.db]
 
-TOKEN = "member-token-for-tests"
 W = week_window_by_label("2026-W48")
 
 
@@ -39,6 +38,11 @@ class Served:
     clock: ManualClock
     pool: db.Pool
     handlers: ReportingHandlers
+    token: str  # a task-force member's, from the shared registry
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def _free_port() -> int:
@@ -53,8 +57,11 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
     clock = ManualClock(W.end + timedelta(hours=1))
     port = _free_port()
     side = api.ReadSide(db=lambda: pool, config=ConfigHolder(), clock=clock,
-                        base_url=f"http://127.0.0.1:{port}",
-                        token_hashes=frozenset({hashlib.sha256(TOKEN.encode()).hexdigest()}))
+                        base_url=f"http://127.0.0.1:{port}")
+    async with pool.acquire() as conn:
+        await registry.migrate(conn)
+        _, token = await registry.insert_token(conn, kind=registry.TokenKind.MEMBER,
+                                           subject_id="binh-duong.m01")
     app = FastAPI(title="reporting read side")
     app.include_router(api.build_router(side))
     app.include_router(pages.build_router(side))
@@ -64,7 +71,7 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
         await asyncio.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers)
+        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers, token)
     finally:
         server.should_exit = True
         await task
@@ -117,7 +124,7 @@ async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> 
 
 async def test_report_json_csv_and_page_agree(served: Served) -> None:
     await _seed(served)
-    async with httpx.AsyncClient(base_url=served.url) as c:
+    async with httpx.AsyncClient(base_url=served.url, headers=served.auth) as c:
         j = await c.get("/v1/reports/binh-duong/2026-W48.json")
         by_code = await c.get("/v1/reports/74/2026-W48.json")
         cs = await c.get("/v1/reports/binh-duong/2026-W48.csv")
@@ -125,6 +132,11 @@ async def test_report_json_csv_and_page_agree(served: Served) -> None:
         index = await c.get("/reports", params={"lang": "en"})
         missing = await c.get("/v1/reports/binh-duong/2031-W10.json")
         unknown = await c.get("/v1/reports/atlantis/2026-W48.json")
+    async with httpx.AsyncClient(base_url=served.url) as anonymous:
+        # The figures need a member's or operator's token; the HTML page stays public.
+        assert (await anonymous.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 401
+        assert (await anonymous.get("/v1/reports/binh-duong/2026-W48.csv")).status_code == 401
+        assert (await anonymous.get("/reports/binh-duong/2026-W48")).status_code == 200
     assert j.status_code == 200 and j.headers["x-thaogo-report-state"] == "published"
     assert by_code.json() == j.json()
     report = j.json()
@@ -146,11 +158,21 @@ async def test_member_list_needs_a_token_and_searches_without_diacritics(
     served: Served
 ) -> None:
     await _seed(served)
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = served.auth
+    async with served.pool.acquire() as conn:
+        _, agency = await registry.insert_token(conn, kind=registry.TokenKind.AGENCY,
+                                                     subject_id="binh-duong.bql-kcn")
+        _, operator = await registry.insert_token(
+            conn, kind=registry.TokenKind.OPERATOR, subject_id="ops-desk")
     async with httpx.AsyncClient(base_url=served.url) as c:
         assert (await c.get("/v1/difficulties")).status_code == 401
         assert (await c.get("/v1/difficulties",
                             headers={"Authorization": "Bearer nope"})).status_code == 401
+        # An agency answers for what it holds; the task force's list is not for it.
+        assert (await c.get("/v1/difficulties",
+                            headers={"Authorization": f"Bearer {agency}"})).status_code == 403
+        assert (await c.get("/v1/difficulties",
+                            headers={"Authorization": f"Bearer {operator}"})).status_code == 200
         hit = await c.get("/v1/difficulties", params={"q": "thao go vuong mac"}, headers=auth)
         nfd = await c.get("/v1/difficulties",
                           params={"q": __import__("unicodedata").normalize("NFD", "VƯỚNG MẮC")},
@@ -190,7 +212,7 @@ async def test_fuzzed_endpoints_never_answer_5xx(served: Served) -> None:
                       suppress_health_check=list(HealthCheck))
             @given(case=op.as_strategy())
             def check(case: schemathesis.Case) -> None:
-                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
+                case.headers = {**(case.headers or {}), **served.auth}
                 response = case.call(base_url=served.url, timeout=10)
                 case.validate_response(response, checks=(not_a_server_error,))
 
@@ -206,7 +228,7 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
     from playwright.async_api import async_playwright
 
     await _seed(served)
-    async with httpx.AsyncClient(base_url=served.url) as c:
+    async with httpx.AsyncClient(base_url=served.url, headers=served.auth) as c:
         report = (await c.get("/v1/reports/binh-duong/2026-W48.json")).json()
     total = next(r for r in report["rows"] if r["dimension"] == "total")
     async with async_playwright() as p:

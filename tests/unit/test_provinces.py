@@ -419,3 +419,62 @@ def test_unknown_zone_type_key(tmp_path: Path) -> None:
     assert err.path == "rules.lead_by_zone_type.KTT"
     assert err.line == line_of(text, "KTT: mini.bql-kcn")
     assert "'KTT'" in err.problem and "KKT" in err.problem
+
+
+# --- the task force's lifecycle: setting dissolved_on in a file ---------------------------------
+
+
+def test_dissolve_inserts_the_key_after_effective_from_and_keeps_the_rest(tmp_path: Path) -> None:
+    from shared.provinces import set_dissolved_on
+
+    text = MINI.replace("  effective_from: 2021-07-16\n",
+                        "  effective_from: 2021-07-16   # Quyết định số 1/QĐ-UBND\n")
+    path = write(tmp_path, text)
+    cfg = set_dissolved_on(path, date(2026, 12, 31))
+    assert cfg.task_force.dissolved_on == date(2026, 12, 31)
+    after = path.read_text(encoding="utf-8")
+    assert after == text.replace(
+        "  effective_from: 2021-07-16   # Quyết định số 1/QĐ-UBND\n",
+        "  effective_from: 2021-07-16   # Quyết định số 1/QĐ-UBND\n  dissolved_on: 2026-12-31\n")
+    assert load_province(path).task_force.dissolved_on == date(2026, 12, 31)
+    assert [p.name for p in tmp_path.iterdir()] == ["mini.yaml"]  # no temporary file left
+
+
+@pytest.mark.parametrize("given", ["dissolved_on: null", "dissolved_on:", "dissolved_on: ~",
+                                   "dissolved_on: 2030-01-01  # to be decided"])
+def test_dissolve_replaces_only_the_value(tmp_path: Path, given: str) -> None:
+    from shared.provinces import set_dissolved_on
+
+    text = MINI.replace("  effective_from: 2021-07-16\n",
+                        f"  effective_from: 2021-07-16\n  {given}\n")
+    path = write(tmp_path, text)
+    set_dissolved_on(path, date(2026, 11, 22))
+    kept = "  # to be decided" if "#" in given else ""
+    assert path.read_text(encoding="utf-8") == text.replace(
+        f"  {given}\n", f"  dissolved_on: 2026-11-22{kept}\n")
+
+
+def test_dissolve_before_effective_from_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    from shared.provinces import set_dissolved_on
+
+    path = write(tmp_path, MINI)
+    with pytest.raises(ConfigError) as exc:
+        set_dissolved_on(path, date(2021, 7, 15))
+    assert exc.value.path == "task_force.dissolved_on"
+    assert "before effective_from" in exc.value.problem
+    assert exc.value.line == line_of(MINI, "effective_from") + 1
+    assert path.read_text(encoding="utf-8") == MINI
+    # The day it takes effect is the first day without the task force.
+    cfg = set_dissolved_on(path, date(2021, 7, 16))
+    assert not cfg.task_force.is_active(date(2021, 7, 16))
+
+
+def test_dissolve_refuses_a_file_that_is_already_broken(tmp_path: Path) -> None:
+    from shared.provinces import set_dissolved_on
+
+    broken = MINI.replace("NONE: mini.so-ke-hoach", "NONE: mini.nobody")
+    path = write(tmp_path, broken)
+    with pytest.raises(ConfigError) as exc:
+        set_dissolved_on(path, date(2026, 1, 1))
+    assert exc.value.path == "rules.lead_by_zone_type.NONE"
+    assert path.read_text(encoding="utf-8") == broken
