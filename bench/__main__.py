@@ -1,8 +1,8 @@
 """`python -m bench`: run the benchmarks, print a table, write bench/results/latest.json.
 
 Each figure stands next to the raw limit measured in the same run on the same
-broker and database, with the ratio. Sizes can be scaled down for a quick look:
-`python -m bench --scale 0.1`.
+broker and database, with the ratio (value / baseline). Sizes can be scaled down
+for a quick look: `python -m bench --scale 0.05`.
 """
 
 from __future__ import annotations
@@ -19,34 +19,100 @@ from bench import common
 
 RESULTS = Path(__file__).with_name("results")
 
+Suite = Callable[[common.Infra], dict[str, Any]]
+
+
+def e2e_default_rate() -> float:
+    from bench import e2e
+
+    return e2e.RATE
+
+
+def suites(scale: float, e2e_rate: float = e2e_default_rate()) -> dict[str, Suite]:
+    from bench import e2e, intake, notify, reporting, router
+
+    return {
+        "router": lambda inf: router.run(inf, int(100_000 * scale)),
+        "intake": lambda inf: intake.run(inf, scale),
+        "reporting": lambda inf: reporting.run(inf, scale),
+        "notify": lambda inf: notify.run(inf, scale),
+        "e2e": lambda inf: e2e.run(inf, scale, rate=e2e_rate),
+    }
+
+
+def router_figures(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The router suite reports flat keys; the table wants figures with baselines."""
+    return [
+        common.figure("router difficulties/s", r.get("router_difficulties_per_s"),
+                      r.get("bare_loop_msgs_per_s"), unit="/s",
+                      baseline_is="bare consume→produce loop, 1 message out"),
+        common.figure("router difficulties/s (same fan-out)",
+                      r.get("router_difficulties_per_s"),
+                      r.get("bare_loop_same_fanout_msgs_per_s"), unit="/s",
+                      baseline_is="bare consume→produce loop, same messages out"),
+    ]
+
+
+def run_suite(name: str, fn: Suite) -> dict[str, Any]:
+    with common.infra() as inf:
+        started = time.perf_counter()
+        result = fn(inf)
+        result["wall_s"] = round(time.perf_counter() - started, 1)
+    if "figures" not in result:
+        result["figures"] = router_figures(result)
+    return result
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:,.3g}" if abs(x) < 10 else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"
+    return str(x)
+
+
+def table(results: dict[str, Any], names: list[str]) -> str:
+    rows = [("suite", "figure", "value", "baseline", "ratio", "baseline is")]
+    for name in names:
+        for f in results[name]["figures"]:
+            unit = f" {f['unit']}" if f.get("unit") else ""
+            rows.append((name, f["figure"], _fmt(f["value"]) + unit,
+                         _fmt(f["baseline"]) + unit, _fmt(f["ratio"]), f["baseline_is"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 or i == 5 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("--scale", type=float, default=1.0, help="multiply the event counts")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply the sizes (defaults: 100k router, 1M rollup, 100k sweep)")
     p.add_argument("--only", nargs="*", default=None, help="benchmarks to run (default: all)")
+    p.add_argument("--rate", type=float, default=e2e_default_rate(),
+                   help="difficulties offered per second in the end-to-end run")
     args = p.parse_args()
-    from bench import router
-
-    suites: dict[str, Callable[[common.Infra], dict[str, Any]]] = {
-        "router": lambda inf: router.run(inf, int(100_000 * args.scale)),
-    }
     results: dict[str, Any] = {
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": common.machine(),
         "scale": args.scale,
     }
-    for name, fn in suites.items():
+    done: list[str] = []
+    for name, fn in suites(args.scale, args.rate).items():
         if args.only and name not in args.only:
             continue
-        with common.infra() as inf:
-            started = time.perf_counter()
-            results[name] = fn(inf)
-            results[name]["wall_s"] = round(time.perf_counter() - started, 1)
-        print(f"{name}: {json.dumps(results[name], ensure_ascii=False)}", flush=True)
+        results[name] = run_suite(name, fn)
+        done.append(name)
+        print(f"{name}: {json.dumps(results[name]['figures'], ensure_ascii=False)}", flush=True)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {out}")
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    print()
+    print(table(results, done))
+    print(f"\nmachine: {json.dumps(results['machine'])}; scale {args.scale}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

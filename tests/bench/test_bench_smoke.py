@@ -1,0 +1,96 @@
+"""The benchmarks at a tiny scale, so that they cannot rot: every suite but the router's
+(which has its own owner) runs against its own embedded broker and PostgreSQL, and its
+result must have the shape the table and bench/results/latest.json rely on, with every
+message it sent accounted for. Times are printed by the suites, never asserted here.
+
+The suites run side by side: most of their time is services waiting for their consumer
+groups to be joined, one after the other, which the embedded broker takes seconds over."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from bench.__main__ import run_suite, suites, table
+
+pytestmark = [pytest.mark.bench, pytest.mark.e2e, pytest.mark.broker, pytest.mark.db,
+              pytest.mark.timeout(240)]
+
+TINY = 0.001
+
+
+def check_figures(result: dict[str, Any]) -> None:
+    assert result["figures"], "a suite without figures"
+    for f in result["figures"]:
+        assert set(f) >= {"figure", "value", "unit", "baseline", "baseline_is", "ratio"}, f
+        for key in ("value", "baseline", "ratio"):
+            assert isinstance(f[key], int | float) and f[key] == f[key], (f["figure"], key, f)
+        assert f["value"] > 0 and f["baseline"] > 0, f
+        assert f["ratio"] == pytest.approx(f["value"] / f["baseline"], rel=0.02, abs=0.002), f
+    lines = table({"suite": result}, ["suite"]).splitlines()
+    assert len(lines) == 2 + len(result["figures"])
+
+
+def check_intake(r: dict[str, Any]) -> None:
+    c = r["counts"]
+    assert c["accepted"] == c["sent"] and c["answers"] == {"202": c["sent"]}
+    assert c["bare_accepted"] == c["bare_sent"] == c["sent"]
+    assert c["events_seen"] == c["accepted"]  # every 202 reached difficulty.received.v1
+    assert c["bare_hop_messages"] == c["sent"]
+
+
+def check_reporting(r: dict[str, Any]) -> None:
+    p = r["projection"]["counts"]
+    produced, projected = p["produced"], p["projected"]
+    assert projected["events"] == p["events_total"] == sum(produced.values())
+    assert projected["difficulties"] == produced["received"] == r["counts"]["difficulties"]
+    assert projected["assignments"] == produced["assigned"]
+    assert projected["status_history"] == produced["status"]
+    assert r["rollup"]["difficulties_in_db"] == 2_000
+    assert r["rollup"]["rollup_plan"], "the rollup's plan is reported"
+
+
+def check_notify(r: dict[str, Any]) -> None:
+    sweep, deliveries = r["counts"]["sweep"], r["counts"]["deliveries"]
+    # Two contacts per assignment: one reminder each; a second sweep owes nothing more.
+    assert sweep["reminders"] == 2 * sweep["assignments"] == sweep["bare_rows"]
+    assert sweep["second_sweep"] == 0
+    assert deliveries["received"] == deliveries["messages"] == deliveries["marked_sent"] > 0
+    assert deliveries["bare_received"] == deliveries["bare_sent"] == deliveries["messages"]
+
+
+def check_e2e(r: dict[str, Any]) -> None:
+    c = r["counts"]
+    assert c["accepted"] == c["offered"] and c["refused"] == 0
+    assert c["delivered"] == c["accepted"] and c["lost"] == 0
+    assert c["bare_hop_messages"] == c["offered"]
+    assert {f["figure"] for f in r["figures"]} >= {
+        "202 → agency topic p50", "202 → agency topic p99", "202 → agency topic p99.9",
+        "peak RSS intake", "peak RSS router", "peak RSS reporting", "peak RSS notify"}
+
+
+CHECKS = {"intake": check_intake, "reporting": check_reporting, "notify": check_notify,
+          "e2e": check_e2e}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Any]:
+    todo = suites(TINY)
+    with ThreadPoolExecutor(len(CHECKS)) as pool:
+        futures = {name: pool.submit(run_suite, name, todo[name]) for name in CHECKS}
+        # A suite that failed fails its own test below, not the others.
+        return {name: f.exception() or f.result() for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_suite_runs_and_accounts_for_everything_it_sent(
+    results: dict[str, Any], name: str
+) -> None:
+    result = results[name]
+    if isinstance(result, BaseException):
+        raise result
+    print(name, result["wall_s"], "s", result["figures"])
+    check_figures(result)
+    CHECKS[name](result)
