@@ -38,7 +38,6 @@ from shared.kafka import Producer
 log = logging.getLogger("thaogo.outbox")
 
 
-
 def channel(schema: str) -> str:
     return f"{schema}_outbox"
 
@@ -105,22 +104,24 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
+        # Consecutive failures, for the backoff. Reset by a batch that got through, since
+        # `_lead_and_relay` only ever returns by raising: otherwise every outage after the
+        # fifth would be waited out at the longest delay.
+        self._failures = 0
         self.lock_key = int.from_bytes(
             hashlib.sha256(f"{schema}.outbox".encode()).digest()[:8], "big", signed=True
         )
 
     async def run(self) -> None:
         """Run forever: take leadership, then relay; on any connection loss, start over."""
-        failures = 0
         while True:
             try:
                 await self._lead_and_relay()
-                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                failures += 1
-                delay = min(5.0, 0.2 * 2 ** min(failures, 5))
+                self._failures += 1
+                delay = min(5.0, 0.2 * 2 ** min(self._failures, 5))
                 log.warning("outbox relay interrupted", extra={"schema": self.schema,
                             "error": type(e).__name__, "retry_in_s": delay})
                 await asyncio.sleep(delay)
@@ -165,13 +166,31 @@ class OutboxRelay:
                                                     headers=r["headers"]))
         # Every message acknowledged before any is marked: a crash here republishes
         # the batch with the same event ids, which consumers recognise.
-        await asyncio.gather(*futures)
+        await self._acknowledged(conn, futures, pending=len(rows))
         self.metrics.publish_seconds.observe(time.perf_counter() - started)
         await conn.execute(
             f'UPDATE "{self.schema}".outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])',
             [r["seq"] for r in rows],
         )
+        self._failures = 0
         return len(rows)
+
+    async def _acknowledged(
+        self, conn: asyncpg.Connection, futures: list[asyncio.Future[Any]], *, pending: int
+    ) -> None:
+        """Wait for the broker to acknowledge every message. While it does not answer (an
+        outage lasts until the producer's request timeout), the backlog gauges are kept
+        current, so that a growing backlog shows when it grows and not a timeout later."""
+        waiting: set[asyncio.Future[Any]] = set(futures)
+        while waiting:
+            _, waiting = await asyncio.wait(waiting, timeout=self.poll_interval_s)
+            if waiting:
+                await self._update_gauges(conn, pending=pending)
+        # Every outcome retrieved (none left unobserved), then the first failure raised.
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _update_gauges(self, conn: asyncpg.Connection, *, pending: int) -> None:
         if pending == 0:
