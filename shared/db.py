@@ -20,6 +20,21 @@ import asyncpg
 
 log = logging.getLogger("thaogo.db")
 
+# What a database outage or restart raises, as opposed to what bad data raises:
+# retried with backoff, never dead-lettered. InternalClientError is what asyncpg
+# raises on a connection the server dropped mid-protocol ("cannot switch to state").
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
 Pool: TypeAlias = asyncpg.Pool
 
 

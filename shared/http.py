@@ -10,11 +10,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
 
-from shared import metrics
+from shared import db, metrics
+
+RETRY_AFTER_S = 2
+UNAVAILABLE = ("the service cannot reach its database just now; nothing was recorded, "
+               "please retry / dịch vụ tạm thời không kết nối được cơ sở dữ liệu; chưa có gì "
+               "được ghi nhận, xin thử lại sau")
+
+
+class _Problem(BaseModel):
+    field: str
+    reason: str
+
+
+class Unavailable(BaseModel):
+    errors: list[_Problem]
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -35,7 +50,19 @@ def create_app(
         version=metrics.VERSION,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        responses={503: {"model": Unavailable,
+                         "description": "Database unreachable for now; see Retry-After"}},
     )
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # An outage is not the client's fault and not a bug: 503 and when to come back,
+        # never a 500. What the client sent was not recorded (each write is one
+        # transaction), so retrying with the same Idempotency-Key is safe.
+        return JSONResponse({"errors": [{"field": "database", "reason": UNAVAILABLE}]},
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    for exc_type in db.TRANSIENT_ERRORS:
+        app.add_exception_handler(exc_type, unavailable)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
@@ -41,7 +40,7 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
 
-from shared import topics
+from shared import db, topics
 from shared.events import DecodeError, E, Envelope, EventData, decode, encode_body, encode_headers
 from shared.metrics import ConsumerMetrics
 
@@ -50,17 +49,13 @@ log = logging.getLogger("thaogo.kafka")
 COMMIT_AFTER_EFFECTS = AckPolicy.NACK_ON_ERROR
 """Commit after the handler's effects are durable; on an error, seek back and retry."""
 
-INFRA_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-)
+INFRA_ERRORS: tuple[type[BaseException], ...] = (*db.TRANSIENT_ERRORS, KafkaError)
+
+# How long the broker may hold a fetch open waiting for data. aiokafka's 500 ms default
+# is paid on every hop on the embedded broker, which answers at the deadline rather
+# than at the first byte (measured: a bare hop's p50 130 ms at 500, 9 ms at 10). Each
+# hop of difficulty -> agency topic pays it; idle consumers poll a little more often.
+FETCH_MAX_WAIT_MS = 50
 
 
 def make_broker(
@@ -421,6 +416,7 @@ def subscribe(
         max_records=max_records,
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         title=f"{group_id}:{topic}",
         description=description or processor.model.__doc__ or "",
         decoder=_undecoded,

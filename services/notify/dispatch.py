@@ -21,7 +21,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from services.notify.channels import Channel, DeliveryResult, OutgoingMessage
 from services.notify.settings import NotifySettings
 from shared import outbox
 from shared.calendar import Clock
-from shared.db import Pool
+from shared.db import TRANSIENT_ERRORS, Pool
 from shared.events import NotificationSent, deterministic_id, new_envelope
 from shared.provinces import ConfigHolder
 
@@ -176,26 +176,32 @@ class Dispatcher:
             outcome = "retried"
         else:
             outcome = "failed"
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.record_attempt(
-                conn, key=key, attempt=attempt, channel=channel_name, worker=self.worker,
-                outcome=outcome, error=None if result.ok else result.detail,
-                started_at=started_at, duration_s=duration,
-            )
-            if outcome == "sent":
-                held = await store.mark_sent(conn, key=key, worker=self.worker,
-                                             sent_at=datetime.now(UTC))
-                if held:
-                    await outbox.enqueue(conn, schema=SCHEMA, events=[self._event(row, attempt)])
-            elif outcome == "retried":
-                delay = logic.backoff(attempt, base_s=self.settings.retry_base_s,
-                                      cap_s=self.settings.retry_cap_s, rng=self.rng)
-                held = await store.release(conn, key=key, worker=self.worker, state="pending",
-                                           due_at=now + timedelta(seconds=delay),
-                                           error=result.detail)
-            else:
-                held = await store.release(conn, key=key, worker=self.worker, state="failed",
-                                           due_at=None, error=result.detail)
+
+        async def record() -> bool:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await store.record_attempt(
+                    conn, key=key, attempt=attempt, channel=channel_name, worker=self.worker,
+                    outcome=outcome, error=None if result.ok else result.detail,
+                    started_at=started_at, duration_s=duration,
+                )
+                if outcome == "sent":
+                    held = await store.mark_sent(conn, key=key, worker=self.worker,
+                                                 sent_at=datetime.now(UTC))
+                    if held:
+                        await outbox.enqueue(conn, schema=SCHEMA,
+                                             events=[self._event(row, attempt)])
+                elif outcome == "retried":
+                    delay = logic.backoff(attempt, base_s=self.settings.retry_base_s,
+                                          cap_s=self.settings.retry_cap_s, rng=self.rng)
+                    held = await store.release(conn, key=key, worker=self.worker, state="pending",
+                                               due_at=now + timedelta(seconds=delay),
+                                               error=result.detail)
+                else:
+                    held = await store.release(conn, key=key, worker=self.worker, state="failed",
+                                               due_at=None, error=result.detail)
+            return held
+
+        held = await self._until_recorded(record, key=key)
         if not held:
             log.warning("lease lost before settling; another dispatcher owns the message",
                         extra={"message_key": key})
@@ -204,6 +210,28 @@ class Dispatcher:
             log.warning("delivery failed", extra={"message_key": key, "channel": channel_name,
                                                   "attempt": attempt, "outcome": outcome,
                                                   "reason": result.detail})
+
+    async def _until_recorded(
+        self, record: Callable[[], Awaitable[bool]], *, key: str
+    ) -> bool:
+        """Run the settle transaction until it commits. After a successful send an
+        unrecorded outcome means the message goes out again when its lease expires, so a
+        database outage is waited out (with backoff) for as long as the lease holds."""
+        deadline = time.monotonic() + self.settings.lease_s
+        failures = 0
+        while True:
+            try:
+                held: bool = await record()
+                return held
+            except TRANSIENT_ERRORS as e:
+                failures += 1
+                if time.monotonic() >= deadline:
+                    raise
+                delay = min(5.0, 0.1 * 2 ** min(failures, 6)) * (0.5 + self.rng.random() / 2)
+                log.warning("could not record a delivery; retrying",
+                            extra={"message_key": key, "error": type(e).__name__,
+                                   "retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)
 
     def _event(self, row: asyncpg.Record, attempts: int) -> Any:
         did = row["difficulty_id"]

@@ -35,10 +35,6 @@ SERVICES = ("intake", "router", "reporting", "notify")
 ZONES: tuple[tuple[str, str | None], ...] = (
     ("KCN", "KCN VSIP II"), ("KKT", None), ("CCN", None), ("NONE", None))
 LEAD_ROLES = ["lead", "triage"]
-# A connection broken by a PostgreSQL shutdown raises this, which shared/kafka.py takes for
-# bad data (test_infra_errors.py, xfail strict). Until INFRA_ERRORS has it, what a restart
-# dead-letters for that reason is shown, not failed on; remove this with the fix.
-KNOWN_DLQ_BUG = "InternalClientError"
 
 
 def submission(n: int) -> dict[str, Any]:
@@ -336,10 +332,7 @@ async def count(
     # Nothing here is bad data: a dead-lettered record is an outage taken for a poison
     # message, and lost to every consumer that reads the topic it came from.
     dead = await read_topics(bootstrap, [t for t in names if t.endswith(".dlq")])
-    known = [r for r in dead if KNOWN_DLQ_BUG in r.headers.get("x-dlq-reason", b"").decode()]
-    c.dead_lettered = collections.Counter(r.topic for r in dead if r not in known)
-    if known:
-        c.info[f"dead-lettered by the known {KNOWN_DLQ_BUG} bug"] = len(known)
+    c.dead_lettered = collections.Counter(r.topic for r in dead)
     reasons = collections.Counter(
         f"{r.headers.get('x-dlq-consumer-group', b'?').decode()}: "
         f"{r.headers.get('x-dlq-reason', b'?').decode()[:300]}" for r in dead)

@@ -196,10 +196,6 @@ async def test_restart_postgres_under_load(
         stack.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "intake answers 500 (no Retry-After) while its database is down: nothing maps "
-    "asyncpg/OSError connection failures to 503 (services/intake/main.py build(), or "
-    "shared/http.py create_app); clients cannot tell an outage from a bug"))
 async def test_intake_answers_503_with_retry_after_while_the_database_is_down(
     private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path
 ) -> None:

@@ -6,7 +6,7 @@ That is the connection, not the data: the batch must be retried, not dead-letter
 from __future__ import annotations
 
 import pytest
-from asyncpg.exceptions._base import InternalClientError
+from asyncpg import InternalClientError
 from prometheus_client import CollectorRegistry
 
 from bench.common import difficulty
@@ -18,11 +18,6 @@ from shared.metrics import ConsumerMetrics
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in shared/kafka.py INFRA_ERRORS: asyncpg's InternalClientError (a connection broken "
-    "by a server shutdown mid-operation) is taken for bad data, so the batch is retried "
-    "record by record and records are dead-lettered during a PostgreSQL restart; add "
-    "asyncpg.exceptions._base.InternalClientError to INFRA_ERRORS"))
 async def test_a_connection_broken_by_a_server_shutdown_is_retried_not_dead_lettered(
     private_topics: str,
 ) -> None:

@@ -48,11 +48,6 @@ class StopsDatabaseOnFirstMail:
         return "250 OK"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in services/notify/dispatch.py Dispatcher._settle: when the database is unreachable "
-    "after a successful send, the settle transaction fails and is not retried, so the row "
-    "stays 'sending' until its lease expires and the message is sent again; retry the "
-    "settle on INFRA_ERRORS (with backoff, while the lease holds) instead"))
 async def test_a_message_sent_just_before_the_database_restarts_is_not_sent_again(
     private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path
 ) -> None:
