@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import importlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -246,6 +247,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             pg = EmbeddedPostgres(data_dir / "postgres").start()
             database_url = pg.url
         env = dict(os.environ, THAOGO_KAFKA_BOOTSTRAP=bootstrap, THAOGO_DATABASE_URL=database_url)
+        # One link-signing key for this run, so report links mailed by notify open.
+        env.setdefault("THAOGO_REPORTING_LINK_SECRET", secrets.token_urlsafe(32))
         os.environ.update(env)
         print(f"creating topics on {bootstrap} …", flush=True)
         asyncio.run(_topics(bootstrap, None))

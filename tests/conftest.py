@@ -188,10 +188,15 @@ class Stack:
             s.stop()
 
 
+LINK_SECRET = "test-link-secret-" + uuid.uuid4().hex
+
+
 def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
     env.update(THAOGO_KAFKA_BOOTSTRAP=kafka, THAOGO_DATABASE_URL=database_url,
-               THAOGO_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **extra)
+               THAOGO_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+               # Replicas must agree on it for a report link to open on any of them.
+               THAOGO_REPORTING_LINK_SECRET=LINK_SECRET, **extra)
     return env
 
 

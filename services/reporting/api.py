@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from services.reporting import logic, reports, store
+from services.reporting import access, logic, reports, store
 from shared import auth, vn
 from shared.calendar import Clock, week_window_by_label
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
@@ -46,9 +46,21 @@ class ReadSide:
     config: ConfigHolder
     clock: Clock
     base_url: str
+    # Signs the page links in reports; None leaves them unsigned (tests of other things).
+    links: access.LinkSigner | None = None
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
+
+    def page_url(self, slug: str, week_label: str) -> str:
+        path = f"/reports/{slug}/{week_label}"
+        if self.links is None:
+            return self.base_url + path
+        return self.links.url(self.base_url, path, now=self.now())
+
+    async def principal(self, token: str | None) -> auth.Principal | None:
+        async with self.db().acquire() as conn:
+            return await auth.principal_for(conn, token)
 
 
 async def load_report(
@@ -74,7 +86,7 @@ async def load_report(
             return None  # a week that has not started has nothing to say
         report = await reports.compose(
             conn, cfg=cfg, window=window, as_of=now, generated_at=now,
-            page_url=f"{side.base_url}/reports/{cfg.slug}/{window.label}")
+            page_url=side.page_url(cfg.slug, window.label))
     return cfg, report, False
 
 
@@ -92,7 +104,7 @@ async def load_final(
         if not reports.is_dissolved(cfg, now):
             return None
         report = await reports.compose_final(
-            conn, cfg=cfg, as_of=now, page_url=f"{side.base_url}/reports/{cfg.slug}/final")
+            conn, cfg=cfg, as_of=now, page_url=side.page_url(cfg.slug, reports.FINAL))
     return cfg, report, False
 
 
@@ -158,20 +170,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter()
+
     async def require_reader(
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+        session: Annotated[str | None, Cookie(alias=access.COOKIE, include_in_schema=False,
+                                              max_length=200)] = None,
     ) -> auth.Principal:
         """A task-force member or an operator, checked against the shared registry on every
-        request (a revoked token is refused at once)."""
-        async with side.db().acquire() as conn:
-            who = await auth.principal_for(conn, creds.credentials if creds else None)
+        request (a revoked token is refused at once). The report pages' sign-in cookie
+        counts too, so their JSON and CSV links open in the same browser."""
+        who = await side.principal(creds.credentials if creds else session)
         if who is None:
             raise HTTPException(401, "a valid member or operator token is required (missing, "
                                 "unknown or revoked) / cần mã truy cập hợp lệ",
                                 headers={"WWW-Authenticate": "Bearer"})
-        if who.kind == auth.TokenKind.OPERATOR or (
-                who.kind == auth.TokenKind.MEMBER
-                and auth.find_member(side.config.current, who.subject_id) is not None):
+        if access.reader_ok(who, side.config.current):
             return who
         raise HTTPException(403, "only task-force members and operators may read this / chỉ "
                             "thành viên Tổ công tác và người vận hành được xem")

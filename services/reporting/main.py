@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import Gauge
 
 from services.reporting import pages, store
+from services.reporting.access import LinkSigner
 from services.reporting.api import ReadSide, build_router
 from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
 from services.reporting.reports import SCHEMA, PublishMetrics, WeeklyPublisher
@@ -38,6 +39,8 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     clock = clock or SystemClock()
     rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
+    links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
+                              ttl_days=s.link_ttl_days)
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry))
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
         (topics.DIFFICULTY_RECEIVED, DifficultyReceived, h.on_received),
@@ -68,7 +71,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     async def run_weekly(rt_: Runtime) -> None:
         publisher = WeeklyPublisher(pool=rt_.db(), config=holder, clock=clock,
                                     metrics=publish_metrics, base_url=s.base_url(),
-                                    poll_interval_s=s.schedule_poll_interval_s)
+                                    poll_interval_s=s.schedule_poll_interval_s, links=links)
         rt_.state["publisher"] = publisher
         await publisher.run()
 
@@ -101,7 +104,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
 
     rt.background += [run_relay, run_weekly, refresh_gauges, watch_config]
 
-    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url())
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links)
     app = create_app(
         # The read routes verify bearer tokens against the shared registry: migrate it first.
         service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),

@@ -7,12 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.reporting import charts, logic, store
+from services.reporting import access, charts, logic, store
 from services.reporting.api import PROVINCE_PATTERN, REPORT_PATTERN, ReadSide, load_report
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.events import (
@@ -54,6 +54,11 @@ TEXT: dict[str, dict[str, str]] = {
         "final_title": "Báo cáo tổng kết nhiệm vụ", "mandate": "Thời gian hoạt động",
         "handed_over": "Hồ sơ còn mở bàn giao", "central_items": "Hồ sơ chuyển Trung ương",
         "final_preview": "Bản xem trước (Tổ công tác chưa giải thể hoặc chưa chốt)",
+        "sign_in": "Đăng nhập xem báo cáo",
+        "sign_in_why": "Báo cáo dành cho thành viên Tổ công tác. Mở bằng đường dẫn trong thư "
+                       "thông báo, hoặc đăng nhập bằng mã truy cập được cấp.",
+        "token": "Mã truy cập", "bad_token": "Mã truy cập không hợp lệ, đã thu hồi hoặc không "
+                                             "được xem báo cáo.",
     },
     "en": {
         "index_title": "Weekly reports of the task forces", "week": "Week",
@@ -73,6 +78,11 @@ TEXT: dict[str, dict[str, str]] = {
         "mandate": "Mandate", "handed_over": "Open items handed over",
         "central_items": "Items sent to central level",
         "final_preview": "Preview (task force not dissolved, or report not compiled yet)",
+        "sign_in": "Sign in to read reports",
+        "sign_in_why": "Reports are for the task force. Open the link in the notification "
+                       "e-mail, or sign in with the access token you were given.",
+        "token": "Access token", "bad_token": "That token is unknown, revoked, or may not "
+                                              "read reports.",
     },
 }
 
@@ -108,8 +118,66 @@ def _fmt(t: datetime | None) -> str:
 def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter(tags=["pages"])
 
-    @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports")
-    async def index(lang: Lang = "vi") -> HTMLResponse:
+    async def allowed(request: Request) -> bool:
+        """A signed link to this very page, or a member's or operator's token (sign-in
+        cookie or bearer header), checked against the registry on every request."""
+        q = request.query_params
+        if side.links is not None and side.links.valid(
+                request.url.path, q.get("exp"), q.get("sig"), now=side.now()):
+            return True
+        token = request.cookies.get(access.COOKIE)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            token = credentials.strip()
+        if not token or len(token) > 200:
+            return False
+        return access.reader_ok(await side.principal(token), side.config.current)
+
+    def sign_in_page(lang: str, next_path: str, *, error: bool = False,
+                     status: int = 401) -> HTMLResponse:
+        t = TEXT[lang]
+        html = _env.get_template("login.html").render(
+            t=t, lang=lang, next=access.safe_next(next_path),
+            error=t["bad_token"] if error else None)
+        return HTMLResponse(html, status_code=status,
+                            headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+    @router.get("/reports/login", response_class=HTMLResponse, summary="Sign in to the pages")
+    async def login_form(
+        lang: Lang = "vi", next: Annotated[str, Query(max_length=300)] = "/reports",
+    ) -> HTMLResponse:
+        return sign_in_page(lang, next, status=200)
+
+    @router.post("/reports/login", response_class=HTMLResponse, summary="Sign in with a token",
+                 response_model=None,
+                 responses={303: {"description": "Signed in; back to the page"},
+                            401: {"description": "Unknown, revoked or not a reader's token"}})
+    async def login(
+        request: Request,
+        token: Annotated[str, Form(max_length=200)],
+        next: Annotated[str, Form(max_length=300)] = "/reports",
+        lang: Annotated[str, Form(pattern=r"^(vi|en)$")] = "vi",
+    ) -> HTMLResponse | RedirectResponse:
+        token = token.strip()
+        if not access.reader_ok(await side.principal(token), side.config.current):
+            return sign_in_page(lang, next, error=True)
+        done = RedirectResponse(access.safe_next(next), status_code=303)
+        done.set_cookie(access.COOKIE, token, max_age=access.COOKIE_MAX_AGE_S, path="/",
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return done
+
+    @router.post("/reports/logout", summary="Sign out", status_code=303,
+                 response_class=RedirectResponse)
+    async def logout() -> RedirectResponse:
+        done = RedirectResponse("/reports/login", status_code=303)
+        done.delete_cookie(access.COOKIE, path="/")
+        return done
+
+    @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports",
+                responses={401: {"description": "Not signed in: the sign-in form"}})
+    async def index(request: Request, lang: Lang = "vi") -> HTMLResponse:
+        if not await allowed(request):
+            return sign_in_page(lang, f"/reports?lang={lang}")
         async with side.db().acquire() as conn:
             latest = await store.report_index(conn, per_task_force=6)
         by_tf: dict[str, list[dict[str, Any]]] = {}
@@ -126,12 +194,21 @@ def build_router(side: ReadSide) -> APIRouter:
         return HTMLResponse(html)
 
     @router.get("/reports/{province}/{week_label}", response_class=HTMLResponse,
-                summary="A weekly report as a page", responses={404: {"description": "Unknown"}})
+                summary="A weekly report as a page",
+                responses={401: {"description": "No valid signed link, not signed in"},
+                           404: {"description": "Unknown"}})
     async def report_page(
+        request: Request,
         province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],
         week_label: Annotated[str, PathParam(pattern=REPORT_PATTERN)],
         lang: Lang = "vi",
+        exp: Annotated[str | None, Query(max_length=12, description="Signed link: expiry")] = None,
+        sig: Annotated[str | None, Query(max_length=100, description="Signed link: HMAC")] = None,
     ) -> HTMLResponse:
+        if not await allowed(request):
+            return sign_in_page(lang, f"{request.url.path}?lang={lang}")
+        # The language switch keeps the signature, so a forwarded link works in both.
+        signed = f"&exp={exp}&sig={sig}" if exp and sig else ""
         found = await load_report(side, province, week_label)
         if found is None:
             raise HTTPException(404, "not found / không tìm thấy")
@@ -142,7 +219,7 @@ def build_router(side: ReadSide) -> APIRouter:
             return HTMLResponse(_env.get_template("report.html").render(
                 t=t, lang=lang, cfg=cfg, report=report, published=published,
                 total=logic.total_row(report.rows), fmt=_fmt, label=label,
-                charts=_charts(report, label, t), overdue=[], trend="",
+                charts=_charts(report, label, t), overdue=[], trend="", signed=signed,
                 province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"]))
         window = week_window_by_label(report.week_label)
         as_of = min(side.now(), window.end)
@@ -168,7 +245,7 @@ def build_router(side: ReadSide) -> APIRouter:
             total=logic.total_row(report.rows), fmt=_fmt, label=label,
             charts=_charts(report, label, t), overdue=overdue,
             trend=charts.trend_chart(trend, [t["received"], t["resolved"], t["open"]],
-                                     title=t["trend"]),
+                                     title=t["trend"]), signed=signed,
             province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
         )
         return HTMLResponse(html)

@@ -37,6 +37,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.reporting import logic, store
+from services.reporting.access import LinkSigner
 from shared import outbox
 from shared.calendar import TZ, Clock, WeekWindow, to_local, week_window
 from shared.events import (
@@ -235,9 +236,14 @@ class WeeklyPublisher:
     metrics: PublishMetrics
     base_url: str
     poll_interval_s: float = 30.0
+    links: LinkSigner | None = None
 
     def page_url(self, slug: str, week_label: str) -> str:
-        return f"{self.base_url}/reports/{slug}/{week_label}"
+        # Signed, so the head can open and forward the link notify mails them.
+        path = f"/reports/{slug}/{week_label}"
+        if self.links is None:
+            return self.base_url + path
+        return self.links.url(self.base_url, path, now=self.clock.now())
 
     async def publish_week(self, cfg: ProvinceConfig, window: WeekWindow) -> bool:
         """True if this call published (claimed) the report; False if it already was."""

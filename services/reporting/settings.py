@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -18,3 +19,7 @@ class ReportingSettings(ServiceSettings):
     config_reload_interval_s: float = 2.0
     # How often the open/overdue gauges are refreshed from the database.
     gauges_interval_s: float = 30.0
+    # Signs the report links notify mails (and the head forwards). The same on every
+    # replica; unset, each process makes up its own and links die with it.
+    link_secret: SecretStr | None = None
+    link_ttl_days: int = Field(default=60, ge=1, le=400)

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from services.reporting import api, pages, reports
+from services.reporting import access, api, pages, reports
 from services.reporting.handlers import ReportingHandlers
 from shared import auth as registry
 from shared import db
@@ -39,6 +39,7 @@ class Served:
     pool: db.Pool
     handlers: ReportingHandlers
     token: str  # a task-force member's, from the shared registry
+    links: access.LinkSigner
 
     @property
     def auth(self) -> dict[str, str]:
@@ -56,8 +57,9 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
     """The read routes served by uvicorn on this event loop (where the pool lives)."""
     clock = ManualClock(W.end + timedelta(hours=1))
     port = _free_port()
+    links = access.LinkSigner(b"a test key of thirty-two bytes..", timedelta(days=60))
     side = api.ReadSide(db=lambda: pool, config=ConfigHolder(), clock=clock,
-                        base_url=f"http://127.0.0.1:{port}")
+                        base_url=f"http://127.0.0.1:{port}", links=links)
     async with pool.acquire() as conn:
         await registry.migrate(conn)
         _, token = await registry.insert_token(conn, kind=registry.TokenKind.MEMBER,
@@ -71,7 +73,7 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
         await asyncio.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers, token)
+        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers, token, links)
     finally:
         server.should_exit = True
         await task
@@ -96,7 +98,7 @@ async def _seed(s: Served) -> dict[str, object]:
         submitted_at=t0))], None)  # type: ignore[arg-type]
     pub = reports.WeeklyPublisher(pool=s.pool, config=ConfigHolder(), clock=s.clock,
                                   metrics=reports.PublishMetrics.create(new_registry("t")),
-                                  base_url=s.url)
+                                  base_url=s.url, links=s.links)
     assert await pub.publish_week(ConfigHolder().current["binh-duong"], W)
     return {"resolved": a, "urgent": b, "old": old}
 
@@ -133,10 +135,27 @@ async def test_report_json_csv_and_page_agree(served: Served) -> None:
         missing = await c.get("/v1/reports/binh-duong/2031-W10.json")
         unknown = await c.get("/v1/reports/atlantis/2026-W48.json")
     async with httpx.AsyncClient(base_url=served.url) as anonymous:
-        # The figures need a member's or operator's token; the HTML page stays public.
+        # Everything needs a member's or operator's token, or, for the page, its signed link.
         assert (await anonymous.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 401
         assert (await anonymous.get("/v1/reports/binh-duong/2026-W48.csv")).status_code == 401
-        assert (await anonymous.get("/reports/binh-duong/2026-W48")).status_code == 200
+        refused = await anonymous.get("/reports/binh-duong/2026-W48")
+        assert refused.status_code == 401 and 'id="sign-in"' in refused.text
+        assert "Báo cáo tuần" not in refused.text
+        assert (await anonymous.get("/reports")).status_code == 401
+        # The link the published report carries (what notify mails) opens the page alone.
+        link = j.json()["page_url"]
+        assert link.startswith(served.url + "/reports/binh-duong/2026-W48?exp=")
+        signed = await anonymous.get(link)
+        assert signed.status_code == 200 and "Báo cáo tuần" in signed.text
+        english = await anonymous.get(link + "&lang=en")
+        assert english.status_code == 200 and "Weekly report" in english.text
+        # ... for that page only, unaltered, and not past its expiry.
+        query = link.partition("?")[2]
+        assert (await anonymous.get(f"/reports/binh-duong/2026-W47?{query}")).status_code == 401
+        assert (await anonymous.get(f"/reports/74/2026-W48?{query}")).status_code == 401
+        assert (await anonymous.get(link[:-2] + "xx")).status_code == 401
+        served.clock.advance(timedelta(days=61))
+        assert (await anonymous.get(link)).status_code == 401
     assert j.status_code == 200 and j.headers["x-thaogo-report-state"] == "published"
     assert by_code.json() == j.json()
     report = j.json()
@@ -152,6 +171,37 @@ async def test_report_json_csv_and_page_agree(served: Served) -> None:
     assert "<b>vướng mắc</b>" not in page.text  # user text is escaped
     assert "binh-duong/2026-W48" in index.text and "Weekly reports" in index.text
     assert missing.status_code == 404 and unknown.status_code == 404
+
+
+async def test_signing_in_with_a_token_opens_the_pages_until_it_is_revoked(
+    served: Served
+) -> None:
+    await _seed(served)
+    page = "/reports/binh-duong/2026-W48"
+    async with httpx.AsyncClient(base_url=served.url) as browser:
+        form = await browser.get("/reports/login", params={"next": page, "lang": "en"})
+        assert form.status_code == 200 and 'name="token"' in form.text
+        wrong = await browser.post("/reports/login", data={
+            "token": "tgm_" + "x" * 43, "next": page, "lang": "en"})
+        assert wrong.status_code == 401 and "unknown, revoked" in wrong.text
+        assert access.COOKIE not in browser.cookies
+        ok = await browser.post("/reports/login", data={"token": served.token, "next": page})
+        assert ok.status_code == 303 and ok.headers["location"] == page
+        assert "httponly" in ok.headers["set-cookie"].lower()
+        assert (await browser.get(page)).status_code == 200
+        assert (await browser.get("/reports")).status_code == 200
+        # The page's JSON and CSV links open in the same browser.
+        assert (await browser.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 200
+        # Signing in never sends anyone off the report pages.
+        away = await browser.post("/reports/login", data={
+            "token": served.token, "next": "https://elsewhere.example/reports"})
+        assert away.headers["location"] == "/reports"
+        async with served.pool.acquire() as conn:
+            for row in await registry.list_tokens(conn):
+                await registry.revoke_token(conn, token_id=row["token_id"])
+        assert (await browser.get(page)).status_code == 401
+        out = await browser.post("/reports/logout")
+        assert out.status_code == 303 and access.COOKIE not in browser.cookies
 
 
 async def test_member_list_needs_a_token_and_searches_without_diacritics(
@@ -242,7 +292,7 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
             page.on("pageerror", lambda e: errors.append(str(e)))
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
-            await page.goto(served.url + "/reports/binh-duong/2026-W48")
+            await page.goto(report["page_url"])  # the signed link notify mails
             for metric in ("received", "resolved", "open", "overdue", "escalated_central"):
                 text = await page.locator(f'[data-metric="{metric}"]').inner_text()
                 assert int(text) == total[metric], metric

@@ -47,6 +47,7 @@ async def test_two_replicas_publish_each_weekly_report_once(
     for r in replicas:
         r.start()
     seen: list[str] = []
+    links: list[str] = []
     try:
         for r in replicas:
             await r.wait_ready()
@@ -59,6 +60,7 @@ async def test_two_replicas_publish_each_weekly_report_once(
                     seen.append(headers["ce_id"].decode())
                     body = json.loads(rec.value)
                     assert body["week_label"] == week and body["rows"]
+                    links.append(body["page_url"])
             return set(seen) == expected
 
         await wait_until(all_seen, timeout=60)
@@ -68,7 +70,15 @@ async def test_two_replicas_publish_each_weekly_report_once(
         assert await consumer.position(tp) >= start + len(expected)
         async with httpx.AsyncClient() as client:
             texts = [(await client.get(r.url + "/metrics")).text for r in replicas]
-            page = await client.get(replicas[0].url + f"/reports/binh-duong/{week}")
+            # Whichever replica published it, the signed link (what notify mails the
+            # head) opens on the other: the replicas share the link secret.
+            link = next(u for u in links if f"/reports/binh-duong/{week}?" in u)
+            path_and_query = link[link.index("/reports/"):]
+            page = await client.get(replicas[0].url + path_and_query)
+            other = await client.get(replicas[1].url + path_and_query)
+            assert other.status_code == 200
+            unsigned = await client.get(replicas[0].url + f"/reports/binh-duong/{week}")
+            assert unsigned.status_code == 401
         published = sum(
             float(line.rsplit(" ", 1)[1]) for t in texts for line in t.splitlines()
             if line.startswith("thaogo_reporting_weekly_reports_published_total{"))

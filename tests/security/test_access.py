@@ -62,6 +62,7 @@ def only(allowed: dict[Role, int], *, others: int = 403) -> dict[Role, int]:
 
 
 MEMBERS_AND_OPERATORS = only({Role.MEMBER: 200, Role.OPERATOR: 200})
+READERS_ELSE_SIGN_IN = {r: 200 if r in (Role.MEMBER, Role.OPERATOR) else 401 for r in ROLES}
 DOCS = {("GET", "/openapi.json"): everyone(200), ("GET", "/docs"): everyone(200),
         ("GET", "/docs/oauth2-redirect"): everyone(200), ("GET", "/redoc"): everyone(200)}
 OPS = {("GET", "/healthz"): everyone(200), ("GET", "/readyz"): everyone(200),
@@ -92,9 +93,14 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             {Role.MEMBER: 404, Role.OPERATOR: 404}),
         ("GET", "/v1/difficulties"): MEMBERS_AND_OPERATORS,
-        # The HTML pages stay public until they are served through signed links.
-        ("GET", "/reports"): everyone(200),
-        ("GET", "/reports/{province}/{week_label}"): everyone(200),
+        # The pages: a member's or operator's token (bearer here; a browser signs in for
+        # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
+        ("GET", "/reports"): READERS_ELSE_SIGN_IN,
+        ("GET", "/reports/{province}/{week_label}"): READERS_ELSE_SIGN_IN,
+        ("GET", "/reports/login"): everyone(200),
+        ("POST", "/reports/login"): {r: 303 if r in (Role.MEMBER, Role.OPERATOR) else 401
+                                     for r in ROLES},
+        ("POST", "/reports/logout"): everyone(303),
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -179,6 +185,10 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["headers"] = {**req["headers"], "Content-Type": "text/csv"}
     elif path == "/" and method == "POST":
         req["data"] = {}
+    elif path == "/reports/login" and method == "POST":
+        # The token goes in the form, as a browser signs in; no header.
+        req["data"] = {"token": world.tokens.get(role, "no-token"), "next": "/reports"}
+        req["headers"] = {}
     return req
 
 
