@@ -55,6 +55,9 @@ from shared.service import Runtime
 
 SOURCE = "thaogo/intake"
 
+# The same key and body give the same answer and create nothing; another body is a 409.
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None
 
@@ -378,9 +381,7 @@ def build_router(
     async def submit(
         body: DifficultyIn,
         request: Request,
-        idempotency_key: Annotated[
-            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         outcome = await accept(body, idempotency_key=idempotency_key)
         return outcome.response(language(request.headers))
@@ -540,9 +541,7 @@ def build_router(
     async def import_csv(
         request: Request,
         credentials: Credentials,
-        idempotency_key: Annotated[
-            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         lang = language(request.headers)
         async with rt.db().acquire() as conn:

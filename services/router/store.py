@@ -32,12 +32,12 @@ async def save_difficulties(
     payloads: Sequence[str] | None = None,
 ) -> None:
     """`payloads`: the difficulties' JSON when the caller has it already (the router encodes
-    each once for its topics), cast to jsonb by the server rather than re-encoded here."""
+    each once for its topics), stored as sent rather than re-encoded here."""
     d = difficulties
     # One statement per batch (unnest), not one round trip per row.
     await conn.execute(
         "INSERT INTO difficulties (difficulty_id, province_code, task_force, payload, received_at)"
-        " SELECT i, p, t, j::jsonb, r FROM unnest($1::uuid[], $2::text[], $3::text[],"
+        " SELECT i, p, t, j::json, r FROM unnest($1::uuid[], $2::text[], $3::text[],"
         " $4::text[], $5::timestamptz[]) AS u(i, p, t, j, r)"
         " ON CONFLICT (difficulty_id) DO NOTHING",
         [x.difficulty_id for x in d], [x.province_code for x in d], [x.task_force for x in d],
@@ -63,7 +63,7 @@ async def save_assignments(
     await conn.execute(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role, level,"
         " rule, replaces, payload, assigned_at)"
-        " SELECT i, d, ag, m, ro, l, ru, rp, j::jsonb, t FROM unnest($1::uuid[], $2::uuid[],"
+        " SELECT i, d, ag, m, ro, l, ru, rp, j::json, t FROM unnest($1::uuid[], $2::uuid[],"
         " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],"
         " $10::timestamptz[]) AS u(i, d, ag, m, ro, l, ru, rp, j, t)"
         " ON CONFLICT (assignment_id) DO NOTHING",
