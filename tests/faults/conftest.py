@@ -1,12 +1,13 @@
 """Fixtures of the fault tests: a broker of the test's own (so that every message on a
-topic is this test's), and a mail server that records what notify really sent."""
+topic is this test's), a mail server that records what notify really sent, and the
+counts table each test files, shown at the end of the run whether it passed or not."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,30 @@ class Mail:
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.sink.messages]
+
+
+COUNTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def file_counts(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Files a test's counts for the terminal summary: the evidence that nothing was lost
+    belongs in the run's output even when every assertion holds (pytest shows a passing
+    test's prints only with -s)."""
+    tables = request.config.stash.setdefault(COUNTS, [])
+
+    def add(text: str) -> None:
+        tables.append(f"{request.node.nodeid}\n{text.strip(chr(10))}")
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    tables = terminalreporter.config.stash.get(COUNTS, [])
+    if tables:
+        terminalreporter.section("fault tests: what became of every accepted difficulty")
+        for text in tables:
+            terminalreporter.write_line(text)
 
 
 @pytest.fixture

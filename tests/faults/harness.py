@@ -1,15 +1,18 @@
 """What the fault tests share: the four services wired to local receivers only, a load
-of difficulties sent by concurrent clients, and the count of what became of each.
+of difficulties sent by concurrent clients and by bulk CSV imports, and the count of
+what became of each.
 
-Every submission carries an Idempotency-Key and is retried until intake accepts it
-(as a careful client would through an outage), so the set of accepted ids is exact:
-anything downstream that is missing was lost, anything extra or doubled is a bug.
+Every submission and every import carries an Idempotency-Key and is retried until intake
+answers it (as a careful client would through an outage), so the set of accepted ids is
+exact: anything downstream that is missing was lost, anything extra or doubled is a bug.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import csv
+import io
 import json
 import re
 import time
@@ -93,6 +96,116 @@ def service_stack(
     return Stack({n: ServiceProcess(n, p, env, tmp_path / f"{n}.log") for n, p in ports.items()})
 
 
+async def operator_token(database_url: str) -> str:
+    """A token for an operator: reports and bulk imports are not for anonymous callers."""
+    _, token = await auth.create(database_url, configs=ConfigHolder().current,
+                                 kind=auth.TokenKind.OPERATOR, subject_id="fault-tests")
+    return token
+
+
+# The CSV columns of an import file, by the API's field names.
+IMPORT_COLUMNS = ("tax_code", "enterprise_name", "province", "zone_type", "zone_name",
+                  "category", "kind", "title", "description", "urgency", "contact.name",
+                  "contact.phone", "contact.email")
+
+
+def import_file(numbers: range) -> bytes:
+    """The submissions numbered `numbers` as one CSV file, as a task force uploads it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(IMPORT_COLUMNS)
+    for n in numbers:
+        s = submission(n)
+        writer.writerow([s["contact"][c.removeprefix("contact.")] if c.startswith("contact.")
+                         else s[c] or "" for c in IMPORT_COLUMNS])
+    return out.getvalue().encode()
+
+
+@dataclass
+class Imports:
+    """`files` CSV imports of `rows` rows each, numbered on from `first`; a test sends
+    each when it wants it (`send(i)`), so that the flow is ongoing when a fault strikes.
+    Every row of every file must be accepted: they are all valid submissions."""
+
+    url: str
+    token: str
+    files: int
+    rows: int
+    first: int
+    give_up_s: float = 240.0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    accepted: dict[int, str] = field(default_factory=dict)
+    answers: collections.Counter[str] = field(default_factory=collections.Counter)
+    failed: list[str] = field(default_factory=list)
+    # Per file, set once its request has gone out: a fault can then strike it in flight.
+    posted: dict[int, asyncio.Event] = field(default_factory=dict)
+    attempts: collections.Counter[int] = field(default_factory=collections.Counter)
+    seconds: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.files * self.rows
+
+    @property
+    def ids(self) -> set[str]:
+        return set(self.accepted.values())
+
+    def numbers(self, i: int) -> range:
+        start = self.first + i * self.rows
+        return range(start, start + self.rows)
+
+    async def send(self, i: int) -> None:
+        """File `i`, sent again under the same Idempotency-Key until intake answers it:
+        a retry after a lost answer gets the first answer back, never a second import."""
+        data, key = import_file(self.numbers(i)), f"fault-import-{self.run_id}-{i}"
+        headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": key,
+                   "Content-Type": "text/csv; charset=utf-8", "Accept-Language": "en"}
+        posted = self.posted.setdefault(i, asyncio.Event())
+        started = time.monotonic()
+        deadline = started + self.give_up_s
+        # One connection per attempt: a killed intake leaves no stale one behind.
+        while time.monotonic() < deadline:
+            self.attempts[i] += 1
+            try:
+                async with httpx.AsyncClient(base_url=self.url, timeout=180) as client:
+                    request = client.build_request("POST", "/v1/difficulties/import",
+                                                   content=data, headers=headers)
+                    posted.set()
+                    r = await client.send(request)
+            except httpx.TransportError as e:
+                self.answers[f"no answer ({type(e).__name__})"] += 1
+                await asyncio.sleep(0.5)
+                continue
+            self.answers[str(r.status_code)] += 1
+            if r.status_code == 200:
+                self._take(i, r.json())
+                self.seconds[i] = time.monotonic() - started
+                return
+            if r.status_code < 500 and r.status_code != 429:
+                self.failed.append(f"file {i}: {r.status_code} {r.text[:300]}")
+                return
+            await asyncio.sleep(0.5)
+        self.failed.append(f"file {i}: gave up after {self.give_up_s}s")
+
+    def _take(self, i: int, answer: dict[str, Any]) -> None:
+        numbers = self.numbers(i)
+        rows = answer["rows"]
+        if len(rows) != len(numbers):
+            self.failed.append(f"file {i}: {len(rows)} rows answered of {len(numbers)}")
+        for row in rows:
+            if not row["accepted"]:
+                self.failed.append(f"file {i} row {row['row']}: {row['errors']}")
+                continue
+            # The header is row 1: row r is the file's (r - 2)th submission.
+            self.accepted[numbers[row["row"] - 2]] = row["difficulty_id"]
+
+    def summary(self) -> str:
+        took = ", ".join(f"{self.seconds[i]:.0f}" for i in sorted(self.seconds))
+        tries = ", ".join(str(self.attempts[i]) for i in sorted(self.attempts))
+        return (f"{self.files} x {self.rows} rows; answers {dict(self.answers)}; "
+                f"attempts per file {tries}; seconds to answered {took}")
+
+
 @dataclass
 class Load:
     """`total` submissions from `concurrency` clients, at most `rate` a second overall."""
@@ -114,6 +227,14 @@ class Load:
     @property
     def ids(self) -> set[str]:
         return set(self.accepted.values())
+
+    @property
+    def flowing(self) -> bool:
+        return len(self.accepted) < self.total
+
+    def stop(self) -> None:
+        """No new submissions; those already handed to a client are seen through."""
+        self.total = min(self.total, self._next)
 
     @property
     def rate_achieved(self) -> float:
@@ -242,7 +363,8 @@ async def read_topics(bootstrap: str, names: list[str]) -> list[Record]:
                            for r in records)
             return all([await consumer.position(tp) >= ends[tp] for tp in parts])
 
-        await wait_until(drained, timeout=60, interval=0)
+        # 20,000 difficulties make some 110,000 agency records.
+        await wait_until(drained, timeout=180, interval=0)
     finally:
         await consumer.stop()
     return out
@@ -277,9 +399,9 @@ class Count:
                  f"duplicated effects {sum(self.duplicated.values())}, "
                  f"extra {sum(self.extra.values())}"]
         for stage, n in self.stages.items():
-            lines.append(f"   {stage:<34} delivered {n:>6}  lost {self.accepted - n:>4}  "
-                         f"duplicated {self.duplicated.get(stage, 0):>4}  "
-                         f"extra {self.extra.get(stage, 0):>4}")
+            lines.append(f"   {stage:<42} delivered {n:>6}  lost {self.accepted - n:>6}  "
+                         f"duplicated {self.duplicated.get(stage, 0):>6}  "
+                         f"extra {self.extra.get(stage, 0):>6}")
         lines.append(f"   dead-lettered: {dict(self.dead_lettered) or 0}")
         lines += [f"   {k}: {v}" for k, v in self.info.items()]
         return "\n".join(lines)
@@ -402,8 +524,7 @@ async def count(
         labels = sorted({week_window(since or now).label, week_window(now).label})
         reported = 0
         # Reports are for task-force members and operators: an operator's token for this.
-        _, token = await auth.create(database_url, configs=ConfigHolder().current,
-                                     kind=auth.TokenKind.OPERATOR, subject_id="fault-tests")
+        token = await operator_token(database_url)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
             for label in labels:
                 r = await client.get(f"{report_url}/v1/reports/binh-duong/{label}.json")

@@ -3,11 +3,14 @@ broker and PostgreSQL), then a count of what became of every accepted difficulty
 on its topic, assigned, projected, in the week's report and known to notify, each
 exactly once in effect, and no message delivered twice.
 
-Volume: the issue asks for 20,000 difficulties. Intake takes about 70 a second on this
-2-core machine shared with other work (measured: 3,000 in 42 s from 32 clients), so
-20,000 would take five minutes per fault; each test sends `N` instead and paces it so
-that the load is still flowing when each fault strikes. The counts are printed (run
-with -s to see them).
+Volume: the issue asks for 20,000 difficulties. Single POSTs from this one client top
+out at about 70 a second on this 2-core machine, so most of them come as bulk CSV
+imports (every accepted row committed with its outbox event in one transaction), while
+a paced stream of single POSTs keeps intake's single path busy through every fault.
+Killing each service in turn carries the full 20,000; the broker cut and the database
+restart carry `N` single POSTs and one import of `SMALL_IMPORT` rows, sent while the
+fault is on, to keep the suite's time. Each test files its counts table, shown at the
+end of the run (tests/faults/conftest.py).
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, create_database, stack_env, wait_until
 from tests.faults.conftest import CuttableBroker, Mail
 from tests.faults.harness import (
+    LEAD_ROLES,
     SERVICES,
+    Imports,
     Load,
     count,
     metric,
+    operator_token,
     service_stack,
     start_all,
     submission,
@@ -43,6 +49,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.t
 
 N = 1200
 RATE = 40.0  # a second: N takes 30 s or more, long enough for every fault to strike mid-stream
+SMALL_IMPORT = 2_000  # rows of the import sent while the broker is cut or the database down
+
+# The issue's volume, in the scenario it names first: 4 imports of 4,500 rows, one sent
+# before each kill, and single POSTs flowing from the start until both the last kill has
+# struck and at least 2,000 of them are in (so 20,000 or a few hundred more in all).
+VOLUME = 20_000
+IMPORTS, IMPORT_ROWS = 4, 4_500
+SINGLES = VOLUME - IMPORTS * IMPORT_ROWS
+SINGLES_RATE = 25.0
+
+FileCounts = Callable[[str], None]
 
 
 def accepted_at_least(load: Load, n: int) -> Callable[[], Awaitable[bool]]:
@@ -52,52 +69,118 @@ def accepted_at_least(load: Load, n: int) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def finish(task: asyncio.Task[None], load: Load) -> None:
+async def finish(task: asyncio.Task[None], load: Load,
+                 imports: Imports | None = None) -> set[str]:
+    """Every accepted id: from the 202s and from the import answers, each exactly once."""
     await asyncio.wait_for(task, 180)
     assert not load.failed, load.failed[:10]
     assert len(load.accepted) == load.total
+    if imports is None:
+        return load.ids
+    assert not imports.failed, imports.failed[:10]
+    assert len(imports.accepted) == imports.total
+    ids = load.ids | imports.ids
+    assert len(ids) == load.total + imports.total, "one id answered for two submissions"
+    return ids
 
 
-def verdict(title: str, load: Load, c_table: str, problems: list[str]) -> None:
-    print(f"\n{c_table}\n   intake answers: {dict(load.answers)}; "
-          f"offered {load.total} at <= {load.rate}/s, accepted at {load.rate_achieved:.0f}/s")
+def verdict(title: str, load: Load, table: str, problems: list[str],
+            file_counts: FileCounts, imports: Imports | None = None) -> None:
+    bulk = f"\n   imports: {imports.summary()}" if imports is not None else ""
+    file_counts(f"{table}\n   single POSTs: answers {dict(load.answers)}; offered {load.total} "
+                f"at <= {load.rate}/s, accepted at {load.rate_achieved:.0f}/s{bulk}")
     assert not problems, f"{title}: " + "; ".join(problems)
 
 
-async def test_kill_each_service_mid_stream_and_restart(
-    private_topics: str, database_url: str, tmp_path: Path, mail: Mail
+# How far each consumer has got: the rows it wrote for the difficulties it consumed.
+PROGRESS = {
+    "router": "SELECT count(*) FROM router.assignments WHERE role = ANY($1::text[])",
+    "reporting": "SELECT count(*) FROM reporting.difficulties",
+    "notify": "SELECT count(DISTINCT difficulty_id) FROM notify.messages"
+              " WHERE kind = 'assignment'",
+}
+
+
+async def progress(conn: asyncpg.Connection, name: str) -> int:
+    sql = PROGRESS[name]
+    return int(await conn.fetchval(sql, *((LEAD_ROLES,) if "$1" in sql else ())))
+
+
+@pytest.mark.timeout(540)
+async def test_kill_each_service_while_20000_difficulties_flow(
+    private_topics: str, database_url: str, tmp_path: Path, mail: Mail,
+    file_counts: FileCounts,
 ) -> None:
     stack = service_stack(private_topics, database_url, tmp_path, smtp_port=mail.port)
+    conn = await asyncpg.connect(database_url)
     try:
         await start_all(stack)
         since = datetime.now(UTC)
-        load = Load(stack["intake"].url, total=N, rate=RATE, concurrency=16)
+        intake = stack["intake"].url
+        # Open-ended: stopped below, once every kill has struck mid-stream.
+        load = Load(intake, total=10 * SINGLES, rate=SINGLES_RATE, concurrency=16)
+        imports = Imports(intake, await operator_token(database_url), files=IMPORTS,
+                          rows=IMPORT_ROWS, first=10 * SINGLES)
         task = asyncio.create_task(load.run())
         killed: list[str] = []
         for i, name in enumerate(SERVICES):
-            await wait_until(accepted_at_least(load, N * (i + 1) // 8), timeout=120)
-            stack[name].kill()  # kill -9: no commit, no goodbye
-            killed.append(f"{name} at {len(load.accepted)}")
-            # Started again at once, ready when it is: a consumer's start-up (a minute
-            # at worst here) overlaps the next kill, so that every kill lands mid-stream.
+            accepted_before = len(load.accepted) + len(imports.accepted)
+            sending = asyncio.create_task(imports.send(i))
+            if name == "intake":
+                # Intake dies with the file in its hands (reading, validating or
+                # committing it): the client's retry under the same key must end with
+                # each row imported once.
+                await asyncio.wait_for(imports.posted.setdefault(i, asyncio.Event()).wait(),
+                                       60)
+                await asyncio.sleep(0.5)
+                stack[name].kill()  # kill -9: no commit, no goodbye
+                killed.append(f"intake with import {i + 1} "
+                              f"{'answered' if sending.done() else 'in flight'}")
+                stack[name].start()
+                await asyncio.wait_for(sending, imports.give_up_s + 30)
+                continue
+            await asyncio.wait_for(sending, imports.give_up_s + 30)
+            # A consumer dies once it is into this file's rows, with the rest of them
+            # (and the single POSTs) still coming: the table shows how far it had got.
+            into_file = accepted_before + IMPORT_ROWS // 10
+
+            async def reached(name: str = name, into_file: int = into_file) -> bool:
+                return await progress(conn, name) >= into_file
+
+            await wait_until(reached, timeout=120, interval=0.1)
+            stack[name].kill()
+            killed.append(f"{name} at {await progress(conn, name)} of "
+                          f"{len(load.accepted) + len(imports.accepted)} accepted")
+            # Started again at once, ready when it is: its start-up overlaps the next
+            # import and kill, so that every kill lands mid-stream.
             stack[name].start()
-        # Each kill struck while difficulties were still coming in.
-        assert len(load.accepted) < N, f"the load ended before the last kill: {killed}"
+        # Every kill struck while single POSTs were coming in: they stop only now.
+        await wait_until(accepted_at_least(load, SINGLES), timeout=180)
+        load.stop()
         for name in SERVICES:
             await stack[name].wait_ready(timeout=120)
-        await finish(task, load)
-        await wait_settled(database_url, load.ids, timeout=150)
-        c = await count(database_url, private_topics, load.ids,
+        ids = await finish(task, load, imports)
+        assert len(ids) >= VOLUME
+        flowed = time.monotonic()
+        await wait_settled(database_url, ids, timeout=300)
+        settled = time.monotonic()
+        c = await count(database_url, private_topics, ids,
                         smtp_message_ids=mail.message_ids(), report_url=stack["reporting"].url,
                         since=since)
-        c.info["killed (accepted so far)"] = ", ".join(killed)
-        verdict("kill -9", load, c.table("kill -9 each service"), c.problems())
+        c.info["killed"] = "; ".join(killed)
+        c.info["seconds: accepting / settling after / counting"] = (
+            f"{flowed - load.started:.0f} / {settled - flowed:.0f} / "
+            f"{time.monotonic() - settled:.0f}")
+        verdict("kill -9", load, c.table("kill -9 each service, 20,000 difficulties"),
+                c.problems(), file_counts, imports)
     finally:
+        await conn.close()
         stack.stop()
 
 
 async def test_cut_every_service_off_the_broker_and_restore(
-    cuttable_broker: CuttableBroker, database_url: str, tmp_path: Path, mail: Mail
+    cuttable_broker: CuttableBroker, database_url: str, tmp_path: Path, mail: Mail,
+    file_counts: FileCounts,
 ) -> None:
     broker = cuttable_broker
     await ensure_topics(broker.bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))
@@ -108,6 +191,8 @@ async def test_cut_every_service_off_the_broker_and_restore(
         await start_all(stack)
         since = datetime.now(UTC)
         load = Load(intake, total=N, rate=RATE, concurrency=16)
+        imports = Imports(intake, await operator_token(database_url), files=1,
+                          rows=SMALL_IMPORT, first=N)
         task = asyncio.create_task(load.run())
         await wait_until(accepted_at_least(load, N // 4), timeout=120)
 
@@ -116,11 +201,13 @@ async def test_cut_every_service_off_the_broker_and_restore(
         broker.proxy.cut()
         cut_since = time.monotonic()
         cut_at = len(load.accepted)
-        # Intake keeps accepting while no service reaches the broker...
+        # Intake keeps accepting while no service reaches the broker, one by one and a
+        # file at once...
+        await imports.send(0)
         await wait_until(accepted_at_least(load, cut_at + N // 4), timeout=120)
         # ...its outbox holds what it accepted, and its backlog gauge says so. (A request
         # in flight at the cut may have been published before it: at most one a client.)
-        accepted_while_cut = len(load.accepted) - cut_at
+        accepted_while_cut = len(load.accepted) - cut_at + len(imports.accepted)
         unsent = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL")
         assert unsent >= accepted_while_cut - load.concurrency, (unsent, accepted_while_cut)
 
@@ -140,26 +227,29 @@ async def test_cut_every_service_off_the_broker_and_restore(
 
         broker.proxy.restore()
         cut_for = time.monotonic() - cut_since
-        await finish(task, load)
-        await wait_settled(database_url, load.ids, timeout=180)
+        ids = await finish(task, load, imports)
+        await wait_settled(database_url, ids, timeout=180)
 
         async def backlog_drained() -> bool:
             return await metric(intake, "thaogo_outbox_backlog_rows") == 0
 
         await wait_until(backlog_drained, timeout=30)
-        c = await count(database_url, broker.bootstrap, load.ids,
+        c = await count(database_url, broker.bootstrap, ids,
                         smtp_message_ids=mail.message_ids(), report_url=stack["reporting"].url,
                         since=since)
-        c.info["while cut off"] = (f"{cut_for:.0f} s; intake accepted {accepted_while_cut}, "
-                                   f"outbox unsent {unsent}, backlog gauge {shown:.0f}")
-        verdict("broker cut", load, c.table("every service cut off the broker"), c.problems())
+        c.info["while cut off"] = (f"{cut_for:.0f} s; intake accepted {accepted_while_cut} "
+                                   f"(import included), outbox unsent {unsent}, "
+                                   f"backlog gauge {shown:.0f}")
+        verdict("broker cut", load, c.table("every service cut off the broker"), c.problems(),
+                file_counts, imports)
     finally:
         await conn.close()
         stack.stop()
 
 
 async def test_restart_postgres_under_load(
-    private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path, mail: Mail
+    private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path, mail: Mail,
+    file_counts: FileCounts,
 ) -> None:
     pg = private_postgres
     server_url = pg.url
@@ -168,13 +258,22 @@ async def test_restart_postgres_under_load(
     try:
         await start_all(stack)
         since = datetime.now(UTC)
-        load = Load(stack["intake"].url, total=N, rate=RATE, concurrency=16)
+        intake = stack["intake"].url
+        load = Load(intake, total=N, rate=RATE, concurrency=16)
+        imports = Imports(intake, await operator_token(database_url), files=1,
+                          rows=SMALL_IMPORT, first=N)
         task = asyncio.create_task(load.run())
         await wait_until(accepted_at_least(load, N // 3), timeout=120)
 
+        # The database goes while intake has a file in its hands: reading it, or in the
+        # transaction that commits its rows.
+        sending = asyncio.create_task(imports.send(0))
+        await asyncio.wait_for(imports.posted.setdefault(0, asyncio.Event()).wait(), 60)
+        await asyncio.sleep(0.5)
         before = sum(load.answers.values()) - load.answers["202"]
         pg.stop()  # pg_ctl stop: fast shutdown, every session is cut
         down_at = len(load.accepted)
+        import_at_stop = "answered" if sending.done() else "in flight"
 
         async def refused_while_down() -> bool:
             return sum(load.answers.values()) - load.answers["202"] - before >= 50
@@ -183,15 +282,17 @@ async def test_restart_postgres_under_load(
         during = dict(load.answers)
         pg.start()  # the same data directory, hence the same socket and URL
         assert pg.url == server_url
-        await finish(task, load)
-        await wait_settled(database_url, load.ids, timeout=180)
-        c = await count(database_url, private_topics, load.ids,
+        await asyncio.wait_for(sending, imports.give_up_s + 30)
+        ids = await finish(task, load, imports)
+        await wait_settled(database_url, ids, timeout=180)
+        c = await count(database_url, private_topics, ids,
                         smtp_message_ids=mail.message_ids(), report_url=stack["reporting"].url,
                         since=since)
-        c.info["database stopped at accepted"] = down_at
-        c.info["intake answers up to the restart"] = during
+        c.info["database stopped at"] = (f"{down_at} single POSTs accepted, the import "
+                                         f"{import_at_stop}")
+        c.info["single POST answers up to the restart"] = during
         verdict("postgres restart", load, c.table("PostgreSQL restarted under load"),
-                c.problems())
+                c.problems(), file_counts, imports)
     finally:
         stack.stop()
 

@@ -10,6 +10,7 @@ import collections
 import email
 import email.policy
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,8 @@ class StopsDatabaseOnFirstMail:
 
 
 async def test_a_message_sent_just_before_the_database_restarts_is_not_sent_again(
-    private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path
+    private_topics: str, private_postgres: EmbeddedPostgres, tmp_path: Path,
+    file_counts: Callable[[str], None],
 ) -> None:
     pg = private_postgres
     database_url = await create_database(pg.url)
@@ -88,7 +90,7 @@ async def test_a_message_sent_just_before_the_database_restarts_is_not_sent_agai
         finally:
             await conn.close()
         twice = {k: n for k, n in collections.Counter(sink.message_ids).items() if n > 1}
-        print(f"\ne-mails received {len(sink.message_ids)}, sent more than once: {twice}")
+        file_counts(f"e-mails received {len(sink.message_ids)}, sent more than once: {twice}")
         assert not twice
     finally:
         await producer.stop()

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +57,7 @@ async def enqueue_round(conn: asyncpg.Connection, difficulty_ids: list[uuid.UUID
 
 
 async def test_relay_holds_the_backlog_through_an_outage_and_delivers_it_in_order(
-    cuttable_broker: CuttableBroker, database_url: str
+    cuttable_broker: CuttableBroker, database_url: str, file_counts: Callable[[str], None]
 ) -> None:
     broker = cuttable_broker
     await ensure_topics(broker.bootstrap, [s for s in topics.all_topics([])
@@ -100,7 +101,7 @@ async def test_relay_holds_the_backlog_through_an_outage_and_delivers_it_in_orde
         # The gauge follows the backlog while the relay waits on the broker.
         await wait_until(lambda: backlog_at_least(2 * per_round), timeout=30)
         assert await unsent() == 2 * per_round
-        print(f"\noutbox during the outage: {await unsent()} unsent, gauge {backlog():.0f}")
+        during = f"outbox during the outage: {await unsent()} unsent, gauge {backlog():.0f}"
 
         broker.proxy.restore()
         await wait_until(all_sent, timeout=90)
@@ -122,7 +123,7 @@ async def test_relay_holds_the_backlog_through_an_outage_and_delivers_it_in_orde
         event_id = rec.headers["ce_id"].decode()
         if event_id not in published[rec.key]:  # what an idempotent consumer sees
             published[rec.key].append(event_id)
-    print(f"outbox: {len(rows)} rows written, {len(records)} records published "
-          f"({len(records) - len(rows)} republished)")
+    file_counts(f"{during}\noutbox: {len(rows)} rows written, {len(records)} records "
+                f"published ({len(records) - len(rows)} republished)")
     assert len(written) == DIFFICULTIES
     assert dict(published) == dict(written)
