@@ -468,15 +468,11 @@ def build_router(
     ) -> Any:
         lang = language(request.headers)
         async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials)
-            if who is None:
-                metrics.auth_failures.labels("no_valid_token").inc()
-                return unauthorized(lang)
-            found = auth.find_member(config.current, who.subject_id)
-            if who.kind != auth.TokenKind.MEMBER or found is None:
-                metrics.auth_failures.labels("not_a_member").inc()
-                return refuse("Authorization", "only a task-force member may submit a report",
-                              "chỉ thành viên Tổ công tác mới được gửi báo cáo", lang, 403)
+            found = await member_of(conn, credentials, lang,
+                                    "only a task-force member may submit a report",
+                                    "chỉ thành viên Tổ công tác mới được gửi báo cáo")
+            if isinstance(found, JSONResponse):
+                return found
             cfg, member = found
             now = clock.now()
             try:
