@@ -179,11 +179,12 @@ class Dispatcher:
 
         async def record() -> bool:
             async with self.pool.acquire() as conn, conn.transaction():
-                await store.record_attempt(
+                if not await store.record_attempt(
                     conn, key=key, attempt=attempt, channel=channel_name, worker=self.worker,
                     outcome=outcome, error=None if result.ok else result.detail,
                     started_at=started_at, duration_s=duration,
-                )
+                ):
+                    return True  # settled by a try whose commit's answer was lost
                 if outcome == "sent":
                     held = await store.mark_sent(conn, key=key, worker=self.worker,
                                                  sent_at=datetime.now(UTC))

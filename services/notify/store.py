@@ -287,12 +287,16 @@ async def claim_due(
 async def record_attempt(
     conn: asyncpg.Connection, *, key: str, attempt: int, channel: str, worker: str,
     outcome: str, error: str | None, started_at: datetime, duration_s: float,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """False if this attempt is recorded already: an earlier try of the same settle
+    transaction committed, and only its answer was lost."""
+    inserted = await conn.fetchval(
         "INSERT INTO delivery_attempts (message_key, attempt, channel, worker, outcome, error,"
-        " started_at, duration_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " started_at, duration_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (message_key, attempt) DO NOTHING RETURNING 1",
         key, attempt, channel, worker, outcome, error, started_at, duration_s,
     )
+    return inserted is not None
 
 
 async def mark_sent(

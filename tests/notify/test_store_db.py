@@ -124,6 +124,25 @@ async def test_lease_keeps_a_message_from_a_second_dispatcher_until_it_expires(
         assert await store.mark_sent(conn, key="k1:log", worker="B", sent_at=MON)
 
 
+async def test_an_attempt_is_recorded_once_however_often_its_settle_is_retried(
+    pool: db.Pool,
+) -> None:
+    # A settle whose commit went through but whose answer was lost (a database restart)
+    # is tried again: the attempt must not be counted twice as sent.
+    owed = logic.fan_out(base_key="k2", kind="assignment", recipient_id="x.y", contacts=[],
+                         due=MON, urgent=False, quiet=logic.Quiet(), payload={})
+    async with pool.acquire() as conn:
+        await store.insert_owed(conn, owed=owed)
+        (row,) = await store.claim_due(conn, now=MON, worker="A", limit=10, lease_s=30)
+        kw = {"key": "k2:log", "attempt": row["attempts"], "channel": "log", "worker": "A",
+              "outcome": "sent", "error": None, "started_at": MON, "duration_s": 0.01}
+        assert await store.record_attempt(conn, **kw)
+        assert not await store.record_attempt(conn, **kw)
+        n = await conn.fetchval(
+            "SELECT count(*) FROM delivery_attempts WHERE message_key = 'k2:log'")
+        assert n == 1
+
+
 async def test_failed_delivery_is_retried_with_backoff_then_failed_and_counted(
     pool: db.Pool,
 ) -> None:
