@@ -23,13 +23,15 @@ UNAVAILABLE = ("the service cannot reach its database just now; nothing was reco
                "được ghi nhận, xin thử lại sau")
 
 
-class _Problem(BaseModel):
+class FieldError(BaseModel):
     field: str
     reason: str
 
 
-class Unavailable(BaseModel):
-    errors: list[_Problem]
+class ErrorBody(BaseModel):
+    """Every refusal of every service: which field, and why."""
+
+    errors: list[FieldError]
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -50,7 +52,7 @@ def create_app(
         version=metrics.VERSION,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        responses={503: {"model": Unavailable,
+        responses={503: {"model": ErrorBody,
                          "description": "Database unreachable for now; see Retry-After"}},
     )
 

@@ -10,18 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from shared import vn
-
-
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorBody(BaseModel):
-    errors: list[FieldError]
+from shared.http import ErrorBody
 
 
 def language(headers: Mapping[str, str]) -> str:

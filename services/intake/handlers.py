@@ -21,7 +21,6 @@ from starlette.formparsers import MultiPartException
 
 from services.intake import bulk, logic, store
 from services.intake.errors import (
-    FieldError,
     Problem,
     language,
     refuse,
@@ -49,6 +48,7 @@ from shared.events import (
     deterministic_id,
     new_envelope,
 )
+from shared.http import FieldError
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder, ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime
