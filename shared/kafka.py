@@ -22,15 +22,15 @@ import asyncio
 import functools
 import logging
 import random
+import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
@@ -81,10 +81,35 @@ def make_broker(
     )
 
 
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def murmur2(key: bytes) -> int:
+    """Kafka's murmur2 of a key (the Java client's, and aiokafka's `murmur2`, which a
+    test holds it to), over 4-byte words unpacked at once rather than byte by byte:
+    twice as fast, and the router hashes a new key for every difficulty."""
+    n = len(key)
+    h = 0x9747B28C ^ n
+    full = n & ~3
+    for k in struct.unpack_from(f"<{n >> 2}I", key):
+        k = (k * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    rest = n & 3
+    if rest:
+        if rest == 3:
+            h ^= key[full + 2] << 16
+        if rest >= 2:
+            h ^= key[full + 1] << 8
+        h = ((h ^ key[full]) * _M) & _MASK
+    h = ((h ^ (h >> 13)) * _M) & _MASK
+    return h ^ (h >> 15)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _key_hash(key: bytes) -> int:
-    h: int = murmur2(key)
-    return h & 0x7FFFFFFF
+    return murmur2(key) & 0x7FFFFFFF
 
 
 def key_partitioner(
@@ -92,7 +117,7 @@ def key_partitioner(
 ) -> int:
     """aiokafka's default (murmur2 of the key, as the Java client) with the hash cached:
     the router sends every output of a difficulty under its key, several times over, and
-    pure-Python murmur2 was 5% of its time. The same key goes to the same partition."""
+    hashing was 5% of its time. The same key goes to the same partition."""
     if key is None:
         return random.choice(available or all_partitions)
     return all_partitions[_key_hash(key) % len(all_partitions)]
@@ -100,12 +125,12 @@ def key_partitioner(
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message to publish, already encoded."""
+    """One message to publish, already encoded, headers as the Kafka client sends them."""
 
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: dict[str, str]
+    headers: Sequence[tuple[str, bytes]]
 
 
 class Producer:
@@ -174,14 +199,13 @@ class Producer:
         for (topic, partition), batch_of in by_partition.items():
             batch = producer.create_batch()
             for m in batch_of:
-                headers = [(k, v.encode()) for k, v in m.headers.items()]
                 if batch.append(key=m.key, value=m.value, timestamp=None,
-                                headers=headers) is None:
+                                headers=m.headers) is None:
                     # Full (max_batch_size): send it and start the next.
                     futures.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
                     if batch.append(key=m.key, value=m.value, timestamp=None,
-                                    headers=headers) is None:
+                                    headers=m.headers) is None:
                         raise KafkaError(f"message too large for one batch on {topic}")
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
@@ -233,10 +257,8 @@ class Emitter:
     ) -> None:
         self._pending.append(await self.producer.send(topic, value, key=key, headers=headers))
 
-    def queue(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]
-    ) -> None:
-        self._queued.append(Outgoing(topic, key, value, headers))
+    def queue(self, messages: Iterable[Outgoing]) -> None:
+        self._queued.extend(messages)
 
     async def flush(self) -> None:
         queued, self._queued = self._queued, []

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,18 +12,16 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client import Counter as PromCounter
 
 from services.router import logic, store
+from services.router.wire import Encoded, Wire
 from shared import topics
 from shared.db import Pool
 from shared.events import (
-    AgencyTask,
     AssignmentRole,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
     Envelope,
     Status,
-    deterministic_id,
-    encode_headers,
 )
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder
@@ -62,13 +57,19 @@ class RouterMetrics:
             ),
         )
 
+    def count(self, out: Encoded) -> None:
+        for labels, n in out.counted.items():
+            self.assignments.labels(*labels).inc(n)
+        for reason, n in out.triage.items():
+            self.triage.labels(reason).inc(n)
+
 
 @dataclass
 class RouterHandlers:
     rt: Runtime
     config: ConfigHolder
     metrics: RouterMetrics
-    status_url: str
+    wire: Wire
 
     @property
     def pool(self) -> Pool:
@@ -80,21 +81,29 @@ class RouterHandlers:
         unique = {env.id: env for env in batch}
         async with self.pool.acquire() as conn:
             done = await store.already_processed(conn, event_ids=list(unique))
-        fresh = [env for eid, env in unique.items() if eid not in done]
+        fresh = [env.data for eid, env in unique.items() if eid not in done]
         duplicates = len(batch) - len(fresh)
         if not fresh:
             return duplicates
         configs = self.config.current
-        now = datetime.now(UTC)
         started = time.perf_counter()
-        assignments: list[DifficultyAssigned] = []
-        for env in fresh:
-            d = env.data
-            cfg = configs.for_difficulty(d.province_code, d.task_force)
-            assignments += logic.decide(d, cfg, config_version=configs.version, now=now)
+        routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
+                  for d in fresh]
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
-        difficulties = [env.data for env in fresh]
-        encoded = self._publish(emitter, assignments, difficulties, now=now)
+        out = self.wire.new_difficulties(fresh, routes, config_version=configs.version,
+                                         now=datetime.now(UTC))
+        await self._apply(emitter, out, difficulties=fresh,
+                          event_ids=[eid for eid in unique if eid not in done],
+                          topic=topics.DIFFICULTY_RECEIVED)
+        return duplicates
+
+    async def _apply(
+        self, emitter: Emitter, out: Encoded, *, difficulties: list[DifficultyReceived],
+        event_ids: list[str], topic: str,
+    ) -> None:
+        """Publish and record one batch's decisions; returns once both are durable."""
+        emitter.queue(out.messages)
+        self.metrics.count(out)
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
@@ -104,7 +113,7 @@ class RouterHandlers:
             # downstream); committing first could record as done what the broker never got.
             outcomes = await asyncio.gather(
                 emitter.flush(),
-                self._record(conn, fresh, assignments, encoded),
+                self._record(conn, out, difficulties, event_ids, topic),
                 return_exceptions=True,
             )
             failed = [o for o in outcomes if isinstance(o, BaseException)]
@@ -112,22 +121,21 @@ class RouterHandlers:
                 await tx.rollback()
                 raise failed[0]
             await tx.commit()
-        return duplicates
 
     async def _record(
         self,
         conn: asyncpg.Connection,
-        fresh: list[Envelope[DifficultyReceived]],
-        assignments: list[DifficultyAssigned],
-        encoded: Encoded,
+        out: Encoded,
+        difficulties: list[DifficultyReceived],
+        event_ids: list[str],
+        topic: str,
     ) -> None:
-        await store.save_difficulties(
-            conn, difficulties=[e.data for e in fresh],
-            payloads=[encoded.difficulties[e.data.difficulty_id].decode() for e in fresh])
-        await store.save_assignments(
-            conn, assignments=assignments, payloads=[j.decode() for j in encoded.assignments])
-        await store.mark_processed(
-            conn, event_ids=[e.id for e in fresh], topic=topics.DIFFICULTY_RECEIVED)
+        if out.difficulty_payloads:
+            await store.save_difficulties(conn, difficulties=difficulties,
+                                          payloads=out.difficulty_payloads)
+        if len(out.rows):
+            await store.save_assignment_rows(conn, rows=out.rows)
+        await store.mark_processed(conn, event_ids=event_ids, topic=topic)
 
     async def on_status(
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
@@ -144,12 +152,10 @@ class RouterHandlers:
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
             new = self._next_assignments(change, d, current)
-            if d is not None:
-                self._publish(emitter, new, [d], now=datetime.now(UTC))
-            await emitter.flush()
-            async with self.pool.acquire() as conn, conn.transaction():
-                await store.save_assignments(conn, assignments=new)
-                await store.mark_processed(conn, event_ids=[env.id], topic=topics.DIFFICULTY_STATUS)
+            out = (self.wire.assignments(new, d, now=datetime.now(UTC)) if d is not None
+                   else Encoded())
+            await self._apply(emitter, out, difficulties=[], event_ids=[env.id],
+                              topic=topics.DIFFICULTY_STATUS)
         return duplicates
 
     def _next_assignments(
@@ -184,60 +190,3 @@ class RouterHandlers:
             for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
                                       now=now, note=change.note)
         ]
-
-    def _publish(
-        self,
-        emitter: Emitter,
-        assignments: list[DifficultyAssigned],
-        difficulties: list[DifficultyReceived],
-        *,
-        now: datetime,
-    ) -> Encoded:
-        """Queue every assignment, and the agency task of each that is not a member's, on
-        the emitter; the caller flushes. Each difficulty and assignment is encoded to JSON
-        once and a task is spliced from those bytes (a task used to re-encode its whole
-        difficulty); the database stores the same JSON."""
-        out = Encoded({d.difficulty_id: d.model_dump_json().encode() for d in difficulties}, [])
-        counted: Counter[tuple[str, str, str]] = Counter()
-        triage: Counter[str] = Counter()
-        for a in assignments:
-            body = a.model_dump_json().encode()
-            out.assignments.append(body)
-            key = str(a.difficulty_id).encode()
-            aid = str(a.assignment_id)
-            headers = encode_headers(Envelope(id=aid, source=emitter.source, time=now, data=a))
-            emitter.queue(a.topic, key, body, headers)
-            counted[(a.agency_id, a.rule.split(".")[0], a.role.value)] += 1
-            if a.role == AssignmentRole.TRIAGE:
-                triage[a.rule.rsplit(".", 1)[-1]] += 1
-            if a.role == AssignmentRole.MEMBER:
-                # A member is a person, told by notify; the agency topic carries what the
-                # agency itself must handle (lead, co-handling, triage, escalation).
-                continue
-            url = f"{self.status_url}/v1/difficulties/{a.difficulty_id}/status"
-            task = task_body(body, out.difficulties[a.difficulty_id], url)
-            # The task's subject is the same difficulty; only its id and type differ.
-            emitter.queue(topics.agency_topic(a.agency_id), key, task, {
-                **headers, "ce_id": deterministic_id(aid, "task"), "ce_type": AgencyTask.ce_type})
-        for labels, n in counted.items():
-            self.metrics.assignments.labels(*labels).inc(n)
-        for reason, n in triage.items():
-            self.metrics.triage.labels(reason).inc(n)
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """What `_publish` encoded, for the database to store as is."""
-
-    difficulties: dict[uuid.UUID, bytes]
-    assignments: list[bytes]
-
-
-def task_body(assignment_json: bytes, difficulty_json: bytes, status_url: str) -> bytes:
-    """An `AgencyTask` body from its parts' JSON, byte for byte what pydantic would write
-    (a unit test holds it to that)."""
-    return b"".join((b'{"assignment":', assignment_json, b',"difficulty":', difficulty_json,
-                     b',"status_url":', json.dumps(status_url, ensure_ascii=False).encode(),
-                     b"}"))
-

@@ -410,10 +410,25 @@ def _plan(
             Step(agency.id, agency.level, AssignmentRole.MEMBER, person.id, rule, _reason(vi, en))
         )
     plan = tuple(steps)
+    _remember(memo, key, plan)
+    return plan
+
+
+def _remember(memo: dict[tuple[object, ...], Any], key: tuple[object, ...], value: Any) -> None:
     if len(memo) >= _PLAN_MEMO_MAX:
         memo.clear()
-    memo[key] = plan
-    return plan
+    memo[key] = value
+
+
+def _triage_step(cfg: ProvinceConfig | None, vi: str, en: str, *, rule: str) -> Step:
+    return Step(
+        cfg.rules.triage if cfg is not None else UNCONFIGURED_TRIAGE,
+        AgencyLevel.TASK_FORCE,
+        AssignmentRole.TRIAGE,
+        None,
+        rule,
+        _reason(vi, en),
+    )
 
 
 def _triage(
@@ -427,17 +442,47 @@ def _triage(
     now: datetime,
     replaces: uuid.UUID | None = None,
 ) -> DifficultyAssigned:
-    step = Step(
-        cfg.rules.triage if cfg is not None else UNCONFIGURED_TRIAGE,
-        AgencyLevel.TASK_FORCE,
-        AssignmentRole.TRIAGE,
-        None,
-        rule,
-        _reason(vi, en),
-    )
+    step = _triage_step(cfg, vi, en, rule=rule)
     return _assignments(
         d, d.zone_type, (step,), config_version=config_version, now=now, replaces=replaces
     )[0]
+
+
+Route = tuple[ZoneType | None, tuple[Step, ...]]
+"""Where a difficulty goes: its zone type (as routed) and the steps of its assignments."""
+
+
+def route(d: DifficultyReceived, cfg: ProvinceConfig | None) -> Route:
+    """The steps `decide` makes assignments of (see the module docstring): lead,
+    co-handlers and members, or one triage step. The router's hot path encodes these
+    directly (services/router/wire.py)."""
+    if cfg is None:
+        code, name = d.province_code, _shown(d.province_name)
+        vi = f"Chưa có cấu hình cho tỉnh, thành phố mã {code} ({name})"
+        en = f"No configuration for province code {code} ({name})"
+    else:
+        idx = cfg.index
+        # The route depends on these fields only: memoised per configuration, it is one
+        # lookup for the many difficulties that share them.
+        key = ("route", d.zone_type, d.zone_name, d.category, d.ward, d.district)
+        found: Route | None = idx.memo.get(key)
+        if found is not None:
+            return found
+        zt, zone_name = _zone(d, idx)
+        if zt is not None:
+            given = d.zone_name if zone_name is None and zt is not ZoneType.NONE else None
+            found = zt, _plan(cfg, zt, zone_name, given, d.category,
+                              _area_keys(d, idx, zone_name))
+            _remember(idx.memo, key, found)
+            return found
+        if d.zone_name:
+            shown = _shown(d.zone_name)
+            vi = f"Không xác định được khu/cụm: '{shown}'"
+            en = f"Unknown zone '{shown}'"
+        else:
+            vi = "Không rõ doanh nghiệp ở trong hay ngoài khu, cụm công nghiệp"
+            en = "Zone not given: inside or outside parks and clusters unknown"
+    return d.zone_type, (_triage_step(cfg, vi, en, rule=RULE_TRIAGE),)
 
 
 def _decide(
@@ -448,38 +493,8 @@ def _decide(
     now: datetime,
     replaces: uuid.UUID | None,
 ) -> list[DifficultyAssigned]:
-    if cfg is None:
-        code, name = d.province_code, _shown(d.province_name)
-        vi = f"Chưa có cấu hình cho tỉnh, thành phố mã {code} ({name})"
-        en = f"No configuration for province code {code} ({name})"
-    else:
-        idx = cfg.index
-        zt, zone_name = _zone(d, idx)
-        if zt is not None:
-            given = d.zone_name if zone_name is None and zt is not ZoneType.NONE else None
-            steps = _plan(cfg, zt, zone_name, given, d.category, _area_keys(d, idx, zone_name))
-            return _assignments(
-                d, zt, steps, config_version=config_version, now=now, replaces=replaces
-            )
-        if d.zone_name:
-            shown = _shown(d.zone_name)
-            vi = f"Không xác định được khu/cụm: '{shown}'"
-            en = f"Unknown zone '{shown}'"
-        else:
-            vi = "Không rõ doanh nghiệp ở trong hay ngoài khu, cụm công nghiệp"
-            en = "Zone not given: inside or outside parks and clusters unknown"
-    return [
-        _triage(
-            d,
-            cfg,
-            vi,
-            en,
-            rule=RULE_TRIAGE,
-            config_version=config_version,
-            now=now,
-            replaces=replaces,
-        )
-    ]
+    zt, steps = route(d, cfg)
+    return _assignments(d, zt, steps, config_version=config_version, now=now, replaces=replaces)
 
 
 def decide(

@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from prometheus_client import Counter
 
 from services.router.handlers import RouterHandlers, RouterMetrics
-from services.router.membership import Membership
+from services.router.membership import SOURCE, Membership
 from services.router.settings import RouterSettings
+from services.router.wire import Wire
 from shared import topics
 from shared.events import DifficultyReceived, DifficultyStatusChanged, Envelope
 from shared.http import create_app
@@ -46,7 +47,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         rt=rt,
         config=holder,
         metrics=RouterMetrics.create(rt.registry),
-        status_url=s.intake_public_url.rstrip("/"),
+        wire=Wire(source=SOURCE, status_url=s.intake_public_url),
     )
 
     holder.on_change(lambda _: reloads.labels("applied").inc())
@@ -60,7 +61,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         rt.broker,
         BatchProcessor(group_id=s.group_id, model=DifficultyReceived,
                        handle=handlers_.on_received, producer=rt.producer,
-                       metrics=rt.consumer_metrics, source="thaogo/router"),
+                       metrics=rt.consumer_metrics, source=SOURCE),
         topic=topics.DIFFICULTY_RECEIVED, group_id=s.group_id,
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
         description="Assign each new difficulty to its lead agency, co-handlers and members",
@@ -81,7 +82,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         rt.broker,
         BatchProcessor(group_id=f"{s.group_id}.status", model=DifficultyStatusChanged,
                        handle=on_status, producer=rt.producer,
-                       metrics=rt.consumer_metrics, source="thaogo/router"),
+                       metrics=rt.consumer_metrics, source=SOURCE),
         topic=topics.DIFFICULTY_STATUS, group_id=f"{s.group_id}.status",
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
         description="Escalate or re-assign on agencies' requests; remember closures",

@@ -1,0 +1,212 @@
+"""What the router publishes and stores, encoded: routing steps straight to bytes.
+
+`logic.decide` makes pydantic models, which is what escalation, re-assignment and
+membership changes use. For new difficulties, the bulk of the traffic, the router
+skips them: building three or four models a difficulty, serialising each, wrapping it
+in an envelope and turning that into a header map, then the same again for its agency
+task, was over half of the router's CPU (measured, bench/router.py). Here a routing
+step's JSON is rendered once per configuration version, a difficulty's once, and each
+assignment is those pieces joined around its id; headers are built as the byte pairs
+the Kafka client sends.
+
+tests/router/test_wire.py holds every byte to what `DifficultyAssigned`,
+`AgencyTask` and `shared.events.encode_headers` would write, for every step of every
+shipped configuration, so the two paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from pydantic_core import to_json
+
+from services.router.logic import Route, Step
+from services.router.store import AssignmentRows
+from shared import topics
+from shared.events import (
+    EVENT_ID_NAMESPACE,
+    SPEC_VERSION,
+    AgencyTask,
+    AssignmentRole,
+    DifficultyAssigned,
+    DifficultyReceived,
+)
+from shared.kafka import Outgoing
+
+_NAMESPACE = EVENT_ID_NAMESPACE.bytes
+_ASSIGNED_TYPE = DifficultyAssigned.ce_type.encode()
+_TASK_TYPE = AgencyTask.ce_type.encode()
+_CONTENT_TYPE = ("content-type", b"application/json")
+_SPEC = ("ce_specversion", SPEC_VERSION.encode())
+_STEP_CACHE_MAX = 50_000
+
+
+def uuid5_text(name: bytes) -> bytes:
+    """`str(uuid.uuid5(EVENT_ID_NAMESPACE, name))` as bytes, without the UUID object:
+    `shared.events.deterministic_id` of the same parts, joined by "|"."""
+    b = bytearray(hashlib.sha1(_NAMESPACE + name).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+
+
+def task_body(assignment_json: bytes, difficulty_json: bytes, status_url_json: bytes) -> bytes:
+    """An `AgencyTask` body from its parts' JSON, byte for byte what pydantic writes."""
+    return b"".join((b'{"assignment":', assignment_json, b',"difficulty":', difficulty_json,
+                     b',"status_url":', status_url_json, b"}"))
+
+
+def _json(value: object) -> bytes:
+    return to_json(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _StepWire:
+    """A routing step under one configuration version, rendered once."""
+
+    id_suffix: bytes  # what follows the difficulty id in the assignment id's name
+    fields: bytes  # the JSON members from "agency_id" to "replaces"
+    task_topic: str | None  # the agency's topic; None for a member (notify tells people)
+    labels: tuple[str, str, str]  # thaogo_router_assignments_total{agency,rule_kind,role}
+    triage_reason: str | None
+
+
+@dataclass
+class Encoded:
+    """One batch of decisions, ready for the producer and the database."""
+
+    messages: list[Outgoing] = field(default_factory=list)
+    difficulty_payloads: list[str] = field(default_factory=list)
+    rows: AssignmentRows = field(default_factory=AssignmentRows)
+    counted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    triage: Counter[str] = field(default_factory=Counter)
+
+
+class Wire:
+    """Encodes routing decisions; one per router, its caches live as long as it does."""
+
+    def __init__(self, *, source: str, status_url: str) -> None:
+        self._source = ("ce_source", source.encode())
+        self._status_url = status_url.rstrip("/")
+        self._steps: dict[tuple[Step, str], _StepWire] = {}
+        self._enums: dict[Enum, bytes] = {}
+
+    def new_difficulties(
+        self,
+        difficulties: Sequence[DifficultyReceived],
+        routes: Sequence[Route],
+        *,
+        config_version: str,
+        now: datetime,
+    ) -> Encoded:
+        """The assignments of new difficulties (`logic.route` of each), encoded."""
+        out = Encoded()
+        assigned_at = _json(now)
+        ce_time = ("ce_time", now.isoformat().encode())
+        version = _json(config_version)
+        enum = self._enum
+        rows = out.rows
+        for d, (zone_type, steps) in zip(difficulties, routes, strict=True):
+            did = str(d.difficulty_id)
+            did_b = did.encode()
+            head = b"".join((b'","difficulty_id":"', did_b, b'","tracking_code":',
+                             _json(d.tracking_code), b',"province_code":',
+                             _json(d.province_code), b","))
+            tail = b"".join((b',"replaces":null,"urgency":', enum(d.urgency), b',"kind":',
+                             enum(d.kind), b',"category":', enum(d.category),
+                             b',"zone_type":', enum(zone_type) if zone_type else b"null",
+                             b',"assigned_at":', assigned_at, b"}"))
+            difficulty_json = d.model_dump_json().encode()
+            out.difficulty_payloads.append(difficulty_json.decode())
+            url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
+            for step in steps:
+                sw = self._step(step, config_version, version)
+                aid = uuid5_text(did_b + sw.id_suffix)
+                body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
+                self._queue(out, aid, did_b, body, ce_time, sw.task_topic, difficulty_json, url)
+                rows.add(aid.decode(), did, step.agency_id, step.member_id, step.role.value,
+                         step.agency_level.value, step.rule, None, body.decode(), now)
+                out.counted[sw.labels] += 1
+                if sw.triage_reason is not None:
+                    out.triage[sw.triage_reason] += 1
+        return out
+
+    def assignments(
+        self, assignments: Sequence[DifficultyAssigned], difficulty: DifficultyReceived,
+        *, now: datetime,
+    ) -> Encoded:
+        """Assignments made as models (escalation, re-assignment) of one difficulty."""
+        out = Encoded()
+        ce_time = ("ce_time", now.isoformat().encode())
+        difficulty_json = difficulty.model_dump_json().encode()
+        did = str(difficulty.difficulty_id)
+        url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
+        for a in assignments:
+            body = a.model_dump_json().encode()
+            task_topic = (None if a.role is AssignmentRole.MEMBER
+                          else topics.agency_topic(a.agency_id))
+            self._queue(out, str(a.assignment_id).encode(), did.encode(), body, ce_time,
+                        task_topic, difficulty_json, url)
+            out.counted[_labels(a.agency_id, a.rule, a.role)] += 1
+            if a.role is AssignmentRole.TRIAGE:
+                out.triage[a.rule.rsplit(".", 1)[-1]] += 1
+        out.rows = AssignmentRows.of(assignments)
+        return out
+
+    def _queue(
+        self, out: Encoded, aid: bytes, did: bytes, body: bytes, ce_time: tuple[str, bytes],
+        task_topic: str | None, difficulty_json: bytes, status_url: bytes,
+    ) -> None:
+        subject = ("ce_subject", did)
+        out.messages.append(Outgoing(topics.DIFFICULTY_ASSIGNED, did, body, [
+            _SPEC, ("ce_id", aid), self._source, ("ce_type", _ASSIGNED_TYPE), ce_time,
+            subject, _CONTENT_TYPE]))
+        if task_topic is not None:
+            # The task's subject is the same difficulty; only its id and type differ.
+            out.messages.append(Outgoing(
+                task_topic, did, task_body(body, difficulty_json, status_url), [
+                    _SPEC, ("ce_id", uuid5_text(aid + b"|task")), self._source,
+                    ("ce_type", _TASK_TYPE), ce_time, subject, _CONTENT_TYPE]))
+
+    def _step(self, step: Step, config_version: str, version_json: bytes) -> _StepWire:
+        key = (step, config_version)
+        sw = self._steps.get(key)
+        if sw is None:
+            if len(self._steps) >= _STEP_CACHE_MAX:
+                self._steps.clear()  # configurations changed many times over
+            sw = self._steps[key] = _StepWire(
+                id_suffix=f"|{step.role.value}|{step.agency_id}|{step.member_id}|None".encode(),
+                fields=b"".join((
+                    b'"agency_id":', _json(step.agency_id),
+                    b',"agency_level":', _json(step.agency_level),
+                    b',"role":', _json(step.role),
+                    b',"member_id":', _json(step.member_id),
+                    b',"rule":', _json(step.rule),
+                    b',"reason":', _json(step.reason),
+                    b',"config_version":', version_json)),
+                task_topic=(None if step.role is AssignmentRole.MEMBER
+                            else topics.agency_topic(step.agency_id)),
+                labels=_labels(step.agency_id, step.rule, step.role),
+                triage_reason=(step.rule.rsplit(".", 1)[-1]
+                               if step.role is AssignmentRole.TRIAGE else None),
+            )
+        return sw
+
+    def _enum(self, value: Enum) -> bytes:
+        b = self._enums.get(value)
+        if b is None:
+            b = self._enums[value] = _json(value)
+        return b
+
+
+def _labels(agency_id: str, rule: str, role: AssignmentRole) -> tuple[str, str, str]:
+    return (agency_id, rule.split(".")[0], role.value)
+
+
+__all__ = ["Encoded", "Wire", "task_body", "uuid5_text"]

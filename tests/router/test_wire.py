@@ -1,0 +1,164 @@
+"""The router's hot path encodes new difficulties' assignments without pydantic models
+(services/router/wire.py). What it writes must be exactly what the models would have
+written, byte for byte, or agencies, notify and reporting would read something else."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.common import difficulty
+from services.router import logic
+from services.router.store import AssignmentRows
+from services.router.wire import Encoded, Wire, task_body, uuid5_text
+from shared import topics
+from shared.events import (
+    AgencyTask,
+    AssignmentRole,
+    Category,
+    DifficultyAssigned,
+    DifficultyReceived,
+    Envelope,
+    ZoneType,
+    deterministic_id,
+    encode_headers,
+)
+from shared.provinces import ConfigHolder, ConfigSet
+
+SOURCE = "thaogo/router"
+STATUS = "http://127.0.0.1:8001"
+NOW = datetime(2026, 11, 20, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def varied(configs: ConfigSet) -> Iterator[DifficultyReceived]:
+    """Difficulties across every shipped province: each registered zone (by name, type
+    given or not), unknown and missing zones, every category, and members' areas."""
+    n = 0
+    for cfg in configs.values():
+        p = cfg.province
+        where = (p.province_code, p.name_vi, p.slug)
+        areas = sorted({a for m in cfg.task_force.members for a in m.areas}) or [None]
+        zones: list[tuple[ZoneType | None, str | None]] = [
+            (z.type, z.name) for z in cfg.zones] + [(None, z.name) for z in cfg.zones[:3]]
+        zones += [(ZoneType.NONE, None), (None, "KCN không có thật"), (None, None),
+                  (ZoneType.KCN, "Khu chưa đăng ký")]
+        for i, (zone_type, zone_name) in enumerate(zones):
+            for category in list(Category)[i % 3::3]:
+                n += 1
+                base = difficulty(n, province=where)
+                yield base.model_copy(update={
+                    "zone_type": zone_type, "zone_name": zone_name, "category": category,
+                    "ward": areas[n % len(areas)], "tracking_code": f"TG-W{n:07d}",
+                })
+    # A province without a configuration goes to the operators' triage queue.
+    yield difficulty(n + 1, province=("01", "Lào Cai \"cũ\"", "lao-cai"))
+
+
+def expected(a: DifficultyAssigned, d: DifficultyReceived) -> list[tuple[str, bytes, bytes,
+                                                                         list[tuple[str, bytes]]]]:
+    """What the model path publishes for one assignment: (topic, key, value, headers)."""
+    env = Envelope(id=str(a.assignment_id), source=SOURCE, time=NOW, data=a)
+    headers = encode_headers(env)
+    out = [(topics.DIFFICULTY_ASSIGNED, a.key().encode(), a.model_dump_json().encode(),
+            [(k, v.encode()) for k, v in headers.items()])]
+    if a.role is not AssignmentRole.MEMBER:
+        task = AgencyTask(assignment=a, difficulty=d,
+                          status_url=f"{STATUS}/v1/difficulties/{d.difficulty_id}/status")
+        task_headers = {**headers, "ce_id": deterministic_id(a.assignment_id, "task"),
+                        "ce_type": AgencyTask.ce_type}
+        out.append((topics.agency_topic(a.agency_id), task.key().encode(),
+                    task.model_dump_json().encode(),
+                    [(k, v.encode()) for k, v in task_headers.items()]))
+    return out
+
+
+def published(out: Encoded) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
+    return [(m.topic, m.key or b"", m.value or b"", list(m.headers)) for m in out.messages]
+
+
+def columns(rows: AssignmentRows) -> dict[str, list[object]]:
+    return {f.name: [str(v) if isinstance(v, uuid.UUID) else v for v in getattr(rows, f.name)]
+            for f in dataclasses.fields(rows)}
+
+
+def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
+    configs = ConfigHolder().current
+    ds = list(varied(configs))
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    out = Wire(source=SOURCE, status_url=STATUS + "/").new_difficulties(
+        ds, routes, config_version=configs.version, now=NOW)
+
+    models = [a for d in ds for a in logic.decide(
+        d, configs.for_difficulty(d.province_code, d.task_force),
+        config_version=configs.version, now=NOW)]
+    by_id = {d.difficulty_id: d for d in ds}
+    assert published(out) == [m for a in models for m in expected(a, by_id[a.difficulty_id])]
+    assert columns(out.rows) == columns(AssignmentRows.of(models))
+    assert out.difficulty_payloads == [d.model_dump_json() for d in ds]
+    assert out.counted == Counter((a.agency_id, a.rule.split(".")[0], a.role.value)
+                                  for a in models)
+    assert out.triage == Counter(a.rule.rsplit(".", 1)[-1] for a in models
+                                 if a.role is AssignmentRole.TRIAGE)
+    # The sample covers what the encoder distinguishes.
+    assert {a.role for a in models} == set(AssignmentRole) - {AssignmentRole.ESCALATION}
+    assert {a.zone_type for a in models} >= set(ZoneType) | {None}
+    assert any(a.member_id for a in models) and any(a.agency_id == logic.UNCONFIGURED_TRIAGE
+                                                   for a in models)
+    for m in out.messages:  # and every message decodes as its model
+        model = AgencyTask if m.topic.startswith("agency.") else DifficultyAssigned
+        model.model_validate_json(m.value or b"")
+
+
+def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
+    configs = ConfigHolder().current
+    d = difficulty(3)
+    cfg = configs.for_difficulty(d.province_code, d.task_force)
+    assert cfg is not None
+    lead = logic.decide(d, cfg, config_version=configs.version, now=NOW)[0]
+    up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW,
+                        note='"khẩn"\n')
+    out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, now=NOW)
+    assert published(out) == expected(up, d)
+    assert columns(out.rows) == columns(AssignmentRows.of([up]))
+    assert out.difficulty_payloads == []
+
+
+@pytest.mark.parametrize("status_url", [
+    "http://127.0.0.1:8001/v1/difficulties/x/status",
+    "https://một-cửa.example.vn/v1/difficulties/\"quoted\"\\/status",
+])
+def test_a_spliced_task_is_byte_for_byte_the_models_json(status_url: str) -> None:
+    from pydantic_core import to_json
+
+    configs = ConfigHolder().current
+    for n in range(8):  # every zone type, several categories
+        d = difficulty(n)
+        decided = logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
+                               config_version=configs.version, now=datetime.now(UTC))
+        for a in decided:
+            task = AgencyTask(assignment=a, difficulty=d, status_url=status_url)
+            spliced = task_body(a.model_dump_json().encode(), d.model_dump_json().encode(),
+                                to_json(status_url))
+            assert spliced == task.model_dump_json().encode()
+
+
+@given(st.lists(st.one_of(st.text(), st.none(), st.uuids()), min_size=1, max_size=5))
+def test_uuid5_text_is_the_shared_deterministic_id(parts: list[object]) -> None:
+    name = "|".join(str(p) for p in parts).encode()
+    assert uuid5_text(name).decode() == deterministic_id(*parts)
+
+
+@pytest.mark.parametrize("parts", [
+    ("3f0c6a1e-9a53-4d6e-8f0e-2f4b8f1c0a11", "lead", "binh-duong.bql-kcn", None, None),
+    ("3f0c6a1e-9a53-4d6e-8f0e-2f4b8f1c0a11", "member", "binh-duong.to-cong-tac", "thành-viên-1",
+     uuid.UUID("6f1c2f0e-5b0a-4e53-9a43-3c1d1f0a7b11")),
+])
+def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ...]) -> None:
+    assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
