@@ -19,18 +19,20 @@ Failures are sorted in two:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
 import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
@@ -302,6 +304,12 @@ It must be idempotent on `Envelope.id` and make its effects durable before retur
 (database committed; emitted messages are flushed by the processor afterwards)."""
 
 
+def _records(message: KafkaMessage) -> list[Record]:
+    raw = message.raw_message
+    return [Record(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers or ()))
+            for r in (raw if isinstance(raw, tuple) else (raw,))]
+
+
 @dataclass
 class BatchProcessor(Generic[E]):
     """Wires one handler into a FastStream batch subscriber (see the module docstring)."""
@@ -316,23 +324,13 @@ class BatchProcessor(Generic[E]):
     _failures: int = field(default=0, init=False)
 
     async def __call__(self, message: KafkaMessage) -> None:
-        raw = message.raw_message
-        records = [
-            Record(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers or ()))
-            for r in (raw if isinstance(raw, tuple) else (raw,))
-        ]
+        records = _records(message)
         started = time.perf_counter()
         try:
             await self.process(records)
         except INFRA_ERRORS as e:
             # Seek back (the ack policy nacks) after a pause, so an outage is not a hot loop.
-            self._failures += 1
-            delay = min(self.max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
-            log.warning(
-                "batch failed, will retry",
-                extra={"group": self.group_id, "error": type(e).__name__, "retry_in_s": delay},
-            )
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            await self._pause(e)
             raise
         self._failures = 0
         self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
@@ -340,12 +338,7 @@ class BatchProcessor(Generic[E]):
 
     async def process(self, records: list[Record]) -> None:
         emitter = Emitter(self.producer, source=self.source)
-        good: list[tuple[Record, Envelope[E]]] = []
-        for rec in records:
-            try:
-                good.append((rec, decode(self.model, rec.value, rec.headers)))
-            except DecodeError as e:
-                await self._dead_letter(emitter, rec, f"decode: {e}")
+        good = await self._decode(records, emitter)
         refused = 0
         try:
             duplicates = await self.handle([env for _, env in good], emitter)
@@ -359,12 +352,34 @@ class BatchProcessor(Generic[E]):
                           extra={"group": self.group_id})
             duplicates, refused = await self._one_by_one(good, emitter)
         await emitter.flush()
+        self._count(records, len(good), duplicates, refused)
+
+    async def _decode(
+        self, records: list[Record], emitter: Emitter
+    ) -> list[tuple[Record, Envelope[E]]]:
+        good: list[tuple[Record, Envelope[E]]] = []
+        for rec in records:
+            try:
+                good.append((rec, decode(self.model, rec.value, rec.headers)))
+            except DecodeError as e:
+                await self._dead_letter(emitter, rec, f"decode: {e}")
+        return good
+
+    def _count(self, records: list[Record], decoded: int, duplicates: int, refused: int) -> None:
         topic = records[0].topic if records else ""
-        processed = len(good) - duplicates - refused
+        processed = decoded - duplicates - refused
         if processed:
             self.metrics.consumed.labels(topic, "processed").inc(processed)
         if duplicates:
             self.metrics.consumed.labels(topic, "duplicate").inc(duplicates)
+
+    async def _pause(self, e: BaseException) -> None:
+        self._failures += 1
+        delay = min(self.max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
+        log.warning("batch failed, will retry",
+                    extra={"group": self.group_id, "error": type(e).__name__,
+                           "retry_in_s": delay})
+        await asyncio.sleep(delay * (0.5 + random.random() / 2))
 
     async def _one_by_one(
         self, good: list[tuple[Record, Envelope[E]]], emitter: Emitter
@@ -410,6 +425,188 @@ class BatchProcessor(Generic[E]):
             self.metrics.lag.labels(self.group_id, topic).set(lag)
 
 
+@dataclass
+class Prepared:
+    """A batch whose effects are decided, encoded and ready, but not yet applied."""
+
+    duplicates: int
+    apply: Callable[[], Awaitable[None]]  # makes them durable; idempotent like a handler
+
+
+Preparer = Callable[[list[Envelope[E]], Emitter, AbstractSet[str]], Awaitable[Prepared]]
+"""Decides a batch's effects without applying them (no write, no flush). The third
+argument holds the event ids of the batch in flight, being applied meanwhile: those are
+duplicates too (the same event twice in a row), though not yet recorded as applied."""
+
+COMMIT_IN_ORDER_AFTER_EFFECTS = AckPolicy.MANUAL
+"""The pipelined processor's policy: it commits each batch's own offsets itself, once
+that batch's effects are durable and every earlier batch is committed."""
+
+
+@dataclass(kw_only=True)
+class PipelinedProcessor(BatchProcessor[E]):
+    """A `BatchProcessor` that prepares the next batch while the broker and the database
+    take the previous one's effects: for a consumer whose batches are mostly CPU
+    (decode, decide, encode) and then mostly waiting (acknowledgements, commit), the two
+    overlap instead of taking turns.
+
+    The guarantee is the same: a batch's offsets are committed only after its effects
+    are durable, and in order, because at most one batch is in flight and the next one's
+    effects start only once it has settled. If the batch in flight fails, both it and
+    the batch prepared behind it are read again from their first offsets (rewound by
+    seeking, as FastStream's nack does); their effects are idempotent. Effects that fail
+    for a reason other than the infrastructure send the next batch through the
+    one-at-a-time path, which dead-letters what cannot be applied.
+
+    Subscribe it with `COMMIT_IN_ORDER_AFTER_EFFECTS`, and call `drain()` before the
+    broker stops so that the last batch is committed rather than read again."""
+
+    prepare: Preparer[E]
+    _in_flight: asyncio.Task[bool] | None = field(default=None, init=False)
+    _in_flight_ids: frozenset[str] = field(default=frozenset(), init=False)
+    _rewound: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    _careful: bool = field(default=False, init=False)
+    _closing: bool = field(default=False, init=False)
+
+    async def __call__(self, message: KafkaMessage) -> None:
+        consumer: AIOKafkaConsumer = message.consumer
+        records = _records(message)
+        if self._closing or not records:
+            return  # not committed: read again by whoever owns these partitions next
+        started = time.perf_counter()
+        emitter = Emitter(self.producer, source=self.source)
+        if self._careful:
+            self._careful = False
+            if await self._settle_or_rewind(consumer, records):
+                await self._sequentially(consumer, message, records, started, emitter)
+            return
+        good: list[tuple[Record, Envelope[E]]] | None = None
+        try:
+            good = await self._decode(records, emitter)
+            prepared = await self.prepare([env for _, env in good], emitter,
+                                          self._in_flight_ids)
+        except INFRA_ERRORS as e:
+            emitter.abandon()
+            if await self._settle_or_rewind(consumer, records):
+                self._rewind(consumer, records)
+            await self._pause(e)
+            return
+        except Exception:
+            log.exception("batch preparation failed; applying it record by record",
+                          extra={"group": self.group_id})
+            if await self._settle_or_rewind(consumer, records):
+                await self._sequentially(consumer, message, records, started, emitter, good)
+            return
+        if not await self._settle_or_rewind(consumer, records):
+            emitter.abandon()  # nothing of it was applied; it comes again
+            return
+        if self._closing:
+            emitter.abandon()
+            return  # drained meanwhile: left uncommitted, read again
+        self._in_flight_ids = frozenset(env.id for _, env in good)
+        self._in_flight = asyncio.create_task(
+            self._apply(consumer, records, emitter, prepared, len(good), started))
+        self._record_lag(message, records)
+
+    async def drain(self) -> None:
+        """Stop taking batches and finish (apply and commit) the one in flight."""
+        self._closing = True
+        await self._settle()
+
+    async def _settle(self) -> bool:
+        """Wait for the batch in flight; False if it failed (it rewound itself)."""
+        task, self._in_flight = self._in_flight, None
+        try:
+            return True if task is None else await task
+        finally:
+            self._in_flight_ids = frozenset()
+
+    async def _settle_or_rewind(self, consumer: AIOKafkaConsumer, records: list[Record]
+                                ) -> bool:
+        """Settle the batch in flight; if it failed, rewind `records` too (behind it,
+        they must come again after it) and return False."""
+        ok = await self._settle()
+        behind, self._rewound = self._rewound, {}
+        if not ok:
+            self._rewind(consumer, records, behind=behind)
+        return ok
+
+    async def _apply(
+        self, consumer: AIOKafkaConsumer, records: list[Record], emitter: Emitter,
+        prepared: Prepared, decoded: int, started: float,
+    ) -> bool:
+        try:
+            await prepared.apply()
+            await emitter.flush()
+        except Exception as e:
+            emitter.abandon()
+            self._rewound = self._rewind(consumer, records)
+            if isinstance(e, INFRA_ERRORS):
+                await self._pause(e)
+            else:
+                log.exception("batch effects failed; retrying record by record",
+                              extra={"group": self.group_id})
+                self._careful = True
+            return False
+        self._failures = 0
+        await self._commit(consumer, records)
+        self._count(records, decoded, prepared.duplicates, 0)
+        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
+        return True
+
+    async def _sequentially(
+        self, consumer: AIOKafkaConsumer, message: KafkaMessage, records: list[Record],
+        started: float, emitter: Emitter, good: list[tuple[Record, Envelope[E]]] | None = None,
+    ) -> None:
+        """The batch through `handle`, one record at a time, then committed."""
+        try:
+            if good is None:
+                good = await self._decode(records, emitter)
+            duplicates, refused = await self._one_by_one(good, emitter)
+            await emitter.flush()
+        except INFRA_ERRORS as e:
+            emitter.abandon()
+            self._rewind(consumer, records)
+            await self._pause(e)
+            return
+        self._failures = 0
+        await self._commit(consumer, records)
+        self._count(records, len(good), duplicates, refused)
+        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
+        self._record_lag(message, records)
+
+    def _rewind(self, consumer: AIOKafkaConsumer, records: list[Record], *,
+                behind: dict[TopicPartition, int] | None = None) -> dict[TopicPartition, int]:
+        """Seek each partition back to the batch's first record there, or further back to
+        where the failed batch before it (`behind`) rewound it: this batch may hold that
+        batch's records again, fetched after its rewind."""
+        earliest: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            if r.offset < earliest.get(tp, r.offset + 1):
+                earliest[tp] = r.offset
+        for tp, offset in earliest.items():
+            if behind and tp in behind:
+                offset = min(offset, behind[tp])
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile: not ours
+                consumer.seek(tp, offset)
+        return earliest
+
+    async def _commit(self, consumer: AIOKafkaConsumer, records: list[Record]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+        try:
+            await consumer.commit(offsets)
+        except (KafkaError, IllegalStateError) as e:
+            # The effects are durable; only the bookmark is lost (a rebalance took the
+            # partitions, or the broker is away). Whoever reads these records again
+            # finds them applied and skips them.
+            log.info("offsets not committed; the batch will be read again and skipped",
+                     extra={"group": self.group_id, "error": type(e).__name__})
+
+
 def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor[Any],
@@ -424,6 +621,10 @@ def subscribe(
     each service states its consumer group and commit decision where it wires it."""
     if group_id != processor.group_id:
         raise ValueError("group_id must match the processor's")
+    if isinstance(processor, PipelinedProcessor) != (
+            ack_policy is COMMIT_IN_ORDER_AFTER_EFFECTS):
+        raise ValueError("a PipelinedProcessor commits itself: COMMIT_IN_ORDER_AFTER_EFFECTS, "
+                         "and only it")
 
     # Annotated with FastStream's context marker: the handler takes the raw batch
     # message, not a decoded body, so that decoding failures reach the DLQ here.
@@ -485,9 +686,12 @@ async def ensure_topics(
 
 __all__ = [
     "COMMIT_AFTER_EFFECTS",
+    "COMMIT_IN_ORDER_AFTER_EFFECTS",
     "BatchProcessor",
     "Emitter",
     "Outgoing",
+    "PipelinedProcessor",
+    "Prepared",
     "Producer",
     "Record",
     "make_broker",

@@ -45,6 +45,9 @@ class Runtime:
     pool: db.Pool | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
+    # Called before the broker stops, while consumers can still commit (pipelined ones
+    # finish their batch in flight).
+    drains: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -108,6 +111,9 @@ class Runtime:
         for t in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        for drain in self.drains:
+            with contextlib.suppress(Exception):
+                await drain()
         # Stopping the broker lets in-flight batches finish and commit first.
         with contextlib.suppress(Exception):
             await self.broker.stop()

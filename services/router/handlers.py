@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ from shared.events import (
     Envelope,
     Status,
 )
-from shared.kafka import Emitter
+from shared.kafka import Emitter, Prepared
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
@@ -78,13 +79,25 @@ class RouterHandlers:
     async def on_received(
         self, batch: list[Envelope[DifficultyReceived]], emitter: Emitter
     ) -> int:
+        prepared = await self.prepare_received(batch, emitter, frozenset())
+        await prepared.apply()
+        return prepared.duplicates
+
+    async def prepare_received(
+        self, batch: list[Envelope[DifficultyReceived]], emitter: Emitter,
+        in_flight: AbstractSet[str],
+    ) -> Prepared:
+        """Decide and encode a batch of new difficulties; `apply` publishes and records
+        them (the pipelined processor runs it while the next batch is prepared)."""
         unique = {env.id: env for env in batch}
         async with self.pool.acquire() as conn:
             done = await store.already_processed(conn, event_ids=list(unique))
-        fresh = [env.data for eid, env in unique.items() if eid not in done]
-        duplicates = len(batch) - len(fresh)
-        if not fresh:
-            return duplicates
+        # The batch in flight is not recorded yet: what it holds is not new either.
+        fresh_ids = [eid for eid in unique if eid not in done and eid not in in_flight]
+        duplicates = len(batch) - len(fresh_ids)
+        if not fresh_ids:
+            return Prepared(duplicates, _nothing)
+        fresh = [unique[eid].data for eid in fresh_ids]
         configs = self.config.current
         started = time.perf_counter()
         routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
@@ -92,10 +105,12 @@ class RouterHandlers:
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
         out = self.wire.new_difficulties(fresh, routes, config_version=configs.version,
                                          now=datetime.now(UTC))
-        await self._apply(emitter, out, difficulties=fresh,
-                          event_ids=[eid for eid in unique if eid not in done],
-                          topic=topics.DIFFICULTY_RECEIVED)
-        return duplicates
+
+        async def apply() -> None:
+            await self._apply(emitter, out, difficulties=fresh, event_ids=fresh_ids,
+                              topic=topics.DIFFICULTY_RECEIVED)
+
+        return Prepared(duplicates, apply)
 
     async def _apply(
         self, emitter: Emitter, out: Encoded, *, difficulties: list[DifficultyReceived],
@@ -103,7 +118,6 @@ class RouterHandlers:
     ) -> None:
         """Publish and record one batch's decisions; returns once both are durable."""
         emitter.queue(out.messages)
-        self.metrics.count(out)
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
@@ -121,6 +135,7 @@ class RouterHandlers:
                 await tx.rollback()
                 raise failed[0]
             await tx.commit()
+        self.metrics.count(out)
 
     async def _record(
         self,
@@ -190,3 +205,7 @@ class RouterHandlers:
             for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
                                       now=now, note=change.note)
         ]
+
+
+async def _nothing() -> None:
+    return None

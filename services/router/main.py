@@ -14,7 +14,14 @@ from services.router.wire import Wire
 from shared import topics
 from shared.events import DifficultyReceived, DifficultyStatusChanged, Envelope
 from shared.http import create_app
-from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Emitter, subscribe
+from shared.kafka import (
+    COMMIT_AFTER_EFFECTS,
+    COMMIT_IN_ORDER_AFTER_EFFECTS,
+    BatchProcessor,
+    Emitter,
+    PipelinedProcessor,
+    subscribe,
+)
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
@@ -57,13 +64,17 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
 
     rt.background.append(watch_config)
     rt.background.append(settle_heap)
+    # New difficulties are the bulk of the traffic: the next batch is decided and
+    # encoded while the broker and the database take the previous one.
+    received = PipelinedProcessor(
+        group_id=s.group_id, model=DifficultyReceived, handle=handlers_.on_received,
+        prepare=handlers_.prepare_received, producer=rt.producer,
+        metrics=rt.consumer_metrics, source=SOURCE)
+    rt.drains.append(received.drain)
     subscribe(
-        rt.broker,
-        BatchProcessor(group_id=s.group_id, model=DifficultyReceived,
-                       handle=handlers_.on_received, producer=rt.producer,
-                       metrics=rt.consumer_metrics, source=SOURCE),
+        rt.broker, received,
         topic=topics.DIFFICULTY_RECEIVED, group_id=s.group_id,
-        ack_policy=COMMIT_AFTER_EFFECTS, max_records=s.max_records,
+        ack_policy=COMMIT_IN_ORDER_AFTER_EFFECTS, max_records=s.max_records,
         description="Assign each new difficulty to its lead agency, co-handlers and members",
     )
     # Membership changes (services/router/membership.py): reloads drive it, and the status

@@ -49,11 +49,13 @@ _STEP_CACHE_MAX = 50_000
 def uuid5_text(name: bytes) -> bytes:
     """`str(uuid.uuid5(EVENT_ID_NAMESPACE, name))` as bytes, without the UUID object:
     `shared.events.deterministic_id` of the same parts, joined by "|"."""
-    b = bytearray(hashlib.sha1(_NAMESPACE + name).digest()[:16])
-    b[6] = (b[6] & 0x0F) | 0x50  # version 5
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+    h = hashlib.sha1(_NAMESPACE + name).hexdigest()
+    # Version 5 in the 13th hex digit, the RFC 4122 variant (10xx) in the 17th.
+    return (f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+            ).encode()
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 0x3] for c in "0123456789abcdef"}
 
 
 def task_body(assignment_json: bytes, difficulty_json: bytes, status_url_json: bytes) -> bytes:
