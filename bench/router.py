@@ -13,7 +13,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import Infra, fresh_database, peak_rss_mb, produce_received, start_service
+from bench.common import (
+    Infra,
+    fresh_database,
+    launch_service,
+    peak_rss_mb,
+    produce_received,
+    start_process,
+    start_service,
+    stop_process,
+    wait_ready,
+)
 from shared import topics
 
 
@@ -58,12 +68,13 @@ def router_fanout(n: int) -> float:
     return out / sample
 
 
-async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench-bare"
+async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str = "bench-bare"
                     ) -> tuple[float, float]:
     """The raw limit: consume, json.loads, modify, produce `fanout` messages per input,
     await the acknowledgements, commit per getmany. Returns inputs per second and the
     CPU milliseconds this process spent per input (the machine is shared: CPU per input
-    compares implementations where wall-clock rates swing with the neighbours' load)."""
+    compares implementations where wall-clock rates swing with the neighbours' load).
+    `n` None: until nothing has come for a few seconds (one of several processes)."""
     scratch = "bench.bare.v1"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -80,9 +91,12 @@ async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench
     done = 0
     started: float | None = None
     cpu_started = 0.0
+    idle_since = time.monotonic()
     try:
-        while done < n:
+        while done < n if n is not None else time.monotonic() - idle_since < IDLE_S:
             batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            if batch:
+                idle_since = time.monotonic()
             futs = []
             for records in batch.values():
                 for rec in records:
@@ -97,12 +111,17 @@ async def bare_loop(bootstrap: str, n: int, fanout: int = 1, group: str = "bench
             await asyncio.gather(*futs)
             await consumer.commit()
             done += sum(len(r) for r in batch.values())
-        assert started is not None
-        return (n / (time.perf_counter() - started),
-                (time.process_time() - cpu_started) * 1000 / n)
+        if started is None or not done:
+            return float("nan"), float("nan")
+        return (done / (time.perf_counter() - started),
+                (time.process_time() - cpu_started) * 1000 / done)
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+IDLE_S = 5.0
+PROCESSES = 2  # the scaled figures: processes in one consumer group, on each side
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,6 +206,7 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
         router.stop()
     complete = samples[-1][1] if samples else 0
     cpu = steady_cpu_ms(samples, total)
+    bare_x, router_x = scaled(inf, total)
     return {
         "difficulties": n,
         "bare_loop_msgs_per_s": round(bare),
@@ -200,4 +220,45 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
         "bare_loop_cpu_ms_per_msg": round(bare_cpu, 3),
         "bare_loop_same_fanout_cpu_ms_per_input": round(bare_fanout_cpu, 3),
         "router_peak_rss_mb": rss,
+        "processes": PROCESSES,
+        "bare_loop_processes_msgs_per_s": _rounded(bare_x),
+        "router_processes_difficulties_per_s": _rounded(router_x),
     }
+
+
+def _rounded(x: float) -> int | None:
+    return round(x) if x == x else None
+
+
+def scaled(inf: Infra, total: int) -> tuple[float, float]:
+    """The same two loops as `PROCESSES` processes each in one consumer group, started
+    together: the bare loop's rate and the router's. Each is measured from the 10% to
+    the 90% mark of its group's commits, rebalancing included."""
+    loops = [start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x"],
+                           f"bare-{i}")[0] for i in range(PROCESSES)]
+    try:
+        bare_x, _ = asyncio.run(watch_group(inf.bootstrap, "bench-bare-x",
+                                            topics.DIFFICULTY_RECEIVED, total,
+                                            timeout=max(120.0, total / 500)))
+    finally:
+        stop_process(*loops)
+    db = asyncio.run(fresh_database(inf.database_url))
+    routers = [launch_service("router", inf, db, env={"THAOGO_ROUTER_GROUP_ID": "router-x"})
+               for _ in range(PROCESSES)]
+    try:
+        for r in routers:
+            wait_ready(r)
+        router_x, _ = asyncio.run(watch_group(inf.bootstrap, "router-x",
+                                              topics.DIFFICULTY_RECEIVED, total,
+                                              timeout=max(120.0, total / 500)))
+    finally:
+        stop_process(*(r.proc for r in routers))
+    return bare_x, router_x
+
+
+if __name__ == "__main__":
+    # `python -m bench.router bare BOOTSTRAP GROUP`: one process of the scaled bare loop.
+    import sys
+
+    if sys.argv[1:2] == ["bare"]:
+        asyncio.run(bare_loop(sys.argv[2], None, group=sys.argv[3]))

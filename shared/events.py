@@ -421,11 +421,17 @@ def encode_body(data: EventData) -> bytes:
     return data.model_dump_json().encode()
 
 
+_READ_HEADERS = frozenset({"ce_id", "ce_type", "ce_time", "ce_source"})
+
+
 def _header_map(headers: Any) -> dict[str, str]:
+    """The CloudEvents headers `decode` reads, as text; the others are left undecoded
+    (a consumer decodes every record it reads: this is on its hot path)."""
     items = headers.items() if isinstance(headers, dict) else headers or ()
     out: dict[str, str] = {}
     for k, v in items:
-        out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
+        if k in _READ_HEADERS:
+            out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
     return out
 
 
