@@ -54,10 +54,6 @@ def router_figures(r: dict[str, Any]) -> list[dict[str, Any]]:
                       r.get("router_processes_difficulties_per_s"),
                       r.get("bare_loop_processes_msgs_per_s"), unit="/s",
                       baseline_is=f"bare loop, 1 message out, {r.get('processes')} processes"),
-        common.figure(f"router difficulties/s, {r.get('processes')} processes (vs 1 bare)",
-                      r.get("router_processes_difficulties_per_s"),
-                      r.get("bare_loop_msgs_per_s"), unit="/s",
-                      baseline_is="bare loop, 1 message out, 1 process"),
     ]
 
 

@@ -232,8 +232,9 @@ def _rounded(x: float) -> int | None:
 
 def scaled(inf: Infra, total: int) -> tuple[float, float]:
     """The same two loops as `PROCESSES` processes each in one consumer group, started
-    together: the bare loop's rate and the router's. Each is measured from the 10% to
-    the 90% mark of its group's commits, rebalancing included."""
+    together: the bare loop's rate and the router's, compared with each other (never
+    the scaled router with a single bare loop). Each is measured from the 10% to the
+    90% mark of its group's commits, rebalancing included."""
     loops = [start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x"],
                            f"bare-{i}")[0] for i in range(PROCESSES)]
     try:

@@ -74,7 +74,7 @@ def check_e2e(r: dict[str, Any]) -> None:
 
 def check_router(r: dict[str, Any]) -> None:
     assert r["router_committed"] == r["difficulties"] == ROUTER_N
-    assert r["processes"] >= 2 and len(r["figures"]) == 4
+    assert r["processes"] >= 2 and len(r["figures"]) == 3
 
 
 CHECKS = {"intake": check_intake, "reporting": check_reporting, "notify": check_notify,
