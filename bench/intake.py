@@ -29,7 +29,7 @@ class Load:
 
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[int | str] = field(default_factory=Counter)  # or "no answer (...)"
     accepted_at: dict[str, float] = field(default_factory=dict)  # difficulty id -> 202 time
 
     @property
@@ -48,8 +48,14 @@ async def load(url: str, n: int, *, first: int = 0, concurrency: int = CONCURREN
         async def worker() -> None:
             for body in it:
                 t0 = time.monotonic()
-                r = await client.post("/v1/difficulties", content=body,
-                                      headers={"Content-Type": "application/json"})
+                try:
+                    r = await client.post("/v1/difficulties", content=body,
+                                          headers={"Content-Type": "application/json"})
+                except httpx.TransportError as e:
+                    # Counted, as the fault tests count them, rather than ending the run:
+                    # a connection the server closed just as it was reused, say.
+                    out.statuses[f"no answer ({type(e).__name__})"] += 1
+                    continue
                 t1 = time.monotonic()
                 out.latencies.append(t1 - t0)
                 out.statuses[r.status_code] += 1
@@ -130,7 +136,7 @@ async def measure(inf: Infra, intake_url: str, bare_url: str, n: int) -> dict[st
         ],
         "concurrency": CONCURRENCY,
         "counts": {"sent": n, "accepted": real.statuses[202],
-                   "answers": {str(k): v for k, v in sorted(real.statuses.items())},
+                   "answers": {str(k): v for k, v in sorted(real.statuses.items(), key=str)},
                    "bare_sent": n, "bare_accepted": bare.statuses[202],
                    "events_seen": len(to_event), "bare_hop_messages": len(hop)},
     }
