@@ -44,7 +44,8 @@ def varied(configs: ConfigSet) -> Iterator[DifficultyReceived]:
     for cfg in configs.values():
         p = cfg.province
         where = (p.province_code, p.name_vi, p.slug)
-        areas = sorted({a for m in cfg.task_force.members for a in m.areas}) or [None]
+        areas: list[str | None] = [*sorted({a for m in cfg.task_force.members for a in m.areas})]
+        areas = areas or [None]
         zones: list[tuple[ZoneType | None, str | None]] = [
             (z.type, z.name) for z in cfg.zones] + [(None, z.name) for z in cfg.zones[:3]]
         zones += [(ZoneType.NONE, None), (None, "KCN không có thật"), (None, None),
