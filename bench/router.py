@@ -68,8 +68,8 @@ def router_fanout(n: int) -> float:
     return out / sample
 
 
-async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str = "bench-bare"
-                    ) -> tuple[float, float]:
+async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str = "bench-bare",
+                    max_records: int = 1000) -> tuple[float, float]:
     """The raw limit: consume, json.loads, modify, produce `fanout` messages per input,
     await the acknowledgements, commit per getmany. Returns inputs per second and the
     CPU milliseconds this process spent per input (the machine is shared: CPU per input
@@ -83,7 +83,7 @@ async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str =
     await admin.close()
     consumer = AIOKafkaConsumer(topics.DIFFICULTY_RECEIVED, bootstrap_servers=bootstrap,
                                 group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_poll_records=1000)
+                                auto_offset_reset="earliest", max_poll_records=max_records)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
                                 max_batch_size=256 * 1024, enable_idempotence=False)
     await consumer.start()
@@ -94,7 +94,7 @@ async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str =
     idle_since = time.monotonic()
     try:
         while done < n if n is not None else time.monotonic() - idle_since < IDLE_S:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            batch = await consumer.getmany(timeout_ms=1000, max_records=max_records)
             if batch:
                 idle_since = time.monotonic()
             futs = []
@@ -183,19 +183,24 @@ def steady_cpu_ms(samples: list[tuple[float, int, float]], n_total: int) -> floa
     return (hi[2] - lo[2]) * 1000 / (hi[1] - lo[1])
 
 
-def run(inf: Infra, n: int) -> dict[str, Any]:
+def run(inf: Infra, n: int, *, max_records: int | None = None) -> dict[str, Any]:
+    """`max_records`: the router's batch size, if not its default (a small run needs
+    small batches for its 10% and 90% marks to fall on different commits)."""
+    env = {"THAOGO_ROUTER_MAX_RECORDS": str(max_records)} if max_records else {}
     ids = asyncio.run(produce_received(inf.bootstrap, n))
     assert len(ids) == n
     # The topic is fresh, so it holds exactly what was produced. Not the sum of its end
     # offsets: Tansu 0.6 answers ListOffsets(latest) with the base offset of a partition's
     # last record batch, short of its true end (checked against the produce acks).
     total = n
-    bare, bare_cpu = asyncio.run(bare_loop(inf.bootstrap, total))
+    batch = max_records or 1000
+    bare, bare_cpu = asyncio.run(bare_loop(inf.bootstrap, total, max_records=batch))
     fanout = router_fanout(n)
     bare_fanout, bare_fanout_cpu = asyncio.run(bare_loop(
-        inf.bootstrap, total, fanout=round(fanout), group="bench-bare-fanout"))
+        inf.bootstrap, total, fanout=round(fanout), group="bench-bare-fanout",
+        max_records=batch))
     db = asyncio.run(fresh_database(inf.database_url))
-    router = start_service("router", inf, db)
+    router = start_service("router", inf, db, **env)
     try:
         rate, samples = asyncio.run(
             watch_group(inf.bootstrap, "thaogo-router", topics.DIFFICULTY_RECEIVED, total,
@@ -206,7 +211,7 @@ def run(inf: Infra, n: int) -> dict[str, Any]:
         router.stop()
     complete = samples[-1][1] if samples else 0
     cpu = steady_cpu_ms(samples, total)
-    bare_x, router_x = scaled(inf, total)
+    bare_x, router_x = scaled(inf, total, max_records)
     return {
         "difficulties": n,
         "bare_loop_msgs_per_s": round(bare),
@@ -230,13 +235,15 @@ def _rounded(x: float) -> int | None:
     return round(x) if x == x else None
 
 
-def scaled(inf: Infra, total: int) -> tuple[float, float]:
+def scaled(inf: Infra, total: int, max_records: int | None) -> tuple[float, float]:
     """The same two loops as `PROCESSES` processes each in one consumer group, started
     together: the bare loop's rate and the router's, compared with each other (never
     the scaled router with a single bare loop). Each is measured from the 10% to the
     90% mark of its group's commits, rebalancing included."""
-    loops = [start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x"],
-                           f"bare-{i}")[0] for i in range(PROCESSES)]
+    env = {"THAOGO_ROUTER_MAX_RECORDS": str(max_records)} if max_records else {}
+    loops = [start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x",
+                            str(max_records or 1000)], f"bare-{i}")[0]
+             for i in range(PROCESSES)]
     try:
         bare_x, _ = asyncio.run(watch_group(inf.bootstrap, "bench-bare-x",
                                             topics.DIFFICULTY_RECEIVED, total,
@@ -244,7 +251,8 @@ def scaled(inf: Infra, total: int) -> tuple[float, float]:
     finally:
         stop_process(*loops)
     db = asyncio.run(fresh_database(inf.database_url))
-    routers = [launch_service("router", inf, db, env={"THAOGO_ROUTER_GROUP_ID": "router-x"})
+    routers = [launch_service("router", inf, db,
+                              env={**env, "THAOGO_ROUTER_GROUP_ID": "router-x"})
                for _ in range(PROCESSES)]
     try:
         for r in routers:
@@ -258,8 +266,10 @@ def scaled(inf: Infra, total: int) -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    # `python -m bench.router bare BOOTSTRAP GROUP`: one process of the scaled bare loop.
+    # `python -m bench.router bare BOOTSTRAP GROUP MAX_RECORDS`: one process of the
+    # scaled bare loop.
     import sys
 
     if sys.argv[1:2] == ["bare"]:
-        asyncio.run(bare_loop(sys.argv[2], None, group=sys.argv[3]))
+        asyncio.run(bare_loop(sys.argv[2], None, group=sys.argv[3],
+                              max_records=int(sys.argv[4])))
