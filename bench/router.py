@@ -20,9 +20,7 @@ from bench.common import (
     peak_rss_mb,
     produce_received,
     start_process,
-    start_service,
     stop_process,
-    wait_ready,
 )
 from shared import topics
 
@@ -200,7 +198,9 @@ def run(inf: Infra, n: int, *, max_records: int | None = None) -> dict[str, Any]
         inf.bootstrap, total, fanout=round(fanout), group="bench-bare-fanout",
         max_records=batch))
     db = asyncio.run(fresh_database(inf.database_url))
-    router = start_service("router", inf, db, **env)
+    # Watched from its launch: it starts consuming before it reports ready, and a small
+    # run could be half done by then.
+    router = launch_service("router", inf, db, env=env)
     try:
         rate, samples = asyncio.run(
             watch_group(inf.bootstrap, "thaogo-router", topics.DIFFICULTY_RECEIVED, total,
@@ -255,8 +255,6 @@ def scaled(inf: Infra, total: int, max_records: int | None) -> tuple[float, floa
                               env={**env, "THAOGO_ROUTER_GROUP_ID": "router-x"})
                for _ in range(PROCESSES)]
     try:
-        for r in routers:
-            wait_ready(r)
         router_x, _ = asyncio.run(watch_group(inf.bootstrap, "router-x",
                                               topics.DIFFICULTY_RECEIVED, total,
                                               timeout=max(120.0, total / 500)))
