@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def steady_cpu_ms(samples: list[tuple[float, int, float]], n_total: int) -> floa
 def run(inf: Infra, n: int, *, max_records: int | None = None) -> dict[str, Any]:
     """`max_records`: the router's batch size, if not its default (a small run needs
     small batches for its 10% and 90% marks to fall on different commits)."""
-    env = {"THAOGO_ROUTER_MAX_RECORDS": str(max_records)} if max_records else {}
+    env = _router_env(max_records)
     ids = asyncio.run(produce_received(inf.bootstrap, n))
     assert len(ids) == n
     # The topic is fresh, so it holds exactly what was produced. Not the sum of its end
@@ -231,6 +232,10 @@ def run(inf: Infra, n: int, *, max_records: int | None = None) -> dict[str, Any]
     }
 
 
+def _router_env(max_records: int | None) -> dict[str, str]:
+    return {"THAOGO_ROUTER_MAX_RECORDS": str(max_records)} if max_records else {}
+
+
 def _rounded(x: float) -> int | None:
     return round(x) if x == x else None
 
@@ -240,27 +245,26 @@ def scaled(inf: Infra, total: int, max_records: int | None) -> tuple[float, floa
     together: the bare loop's rate and the router's, compared with each other (never
     the scaled router with a single bare loop). Each is measured from the 10% to the
     90% mark of its group's commits, rebalancing included."""
-    env = {"THAOGO_ROUTER_MAX_RECORDS": str(max_records)} if max_records else {}
-    loops = [start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x",
-                            str(max_records or 1000)], f"bare-{i}")[0]
-             for i in range(PROCESSES)]
-    try:
-        bare_x, _ = asyncio.run(watch_group(inf.bootstrap, "bench-bare-x",
-                                            topics.DIFFICULTY_RECEIVED, total,
-                                            timeout=max(120.0, total / 500)))
-    finally:
-        stop_process(*loops)
+    env = _router_env(max_records)
+    bare_x = _group_rate(inf, "bench-bare-x", total, [
+        start_process(["-m", "bench.router", "bare", inf.bootstrap, "bench-bare-x",
+                       str(max_records or 1000)], f"bare-{i}")[0] for i in range(PROCESSES)])
     db = asyncio.run(fresh_database(inf.database_url))
-    routers = [launch_service("router", inf, db,
-                              env={**env, "THAOGO_ROUTER_GROUP_ID": "router-x"})
-               for _ in range(PROCESSES)]
-    try:
-        router_x, _ = asyncio.run(watch_group(inf.bootstrap, "router-x",
-                                              topics.DIFFICULTY_RECEIVED, total,
-                                              timeout=max(120.0, total / 500)))
-    finally:
-        stop_process(*(r.proc for r in routers))
+    router_x = _group_rate(inf, "router-x", total, [
+        launch_service("router", inf, db, env={**env, "THAOGO_ROUTER_GROUP_ID": "router-x"}
+                       ).proc for _ in range(PROCESSES)])
     return bare_x, router_x
+
+
+def _group_rate(inf: Infra, group: str, total: int,
+                procs: list[subprocess.Popen[bytes]]) -> float:
+    """The steady rate of a consumer group's commits, then its processes stopped."""
+    try:
+        rate, _ = asyncio.run(watch_group(inf.bootstrap, group, topics.DIFFICULTY_RECEIVED,
+                                          total, timeout=max(120.0, total / 500)))
+    finally:
+        stop_process(*procs)
+    return rate
 
 
 if __name__ == "__main__":

@@ -548,10 +548,7 @@ class PipelinedProcessor(BatchProcessor[E]):
                               extra={"group": self.group_id})
                 self._careful = True
             return False
-        self._failures = 0
-        await self._commit(consumer, records)
-        self._count(records, decoded, prepared.duplicates, 0)
-        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
+        await self._finish(consumer, records, decoded, prepared.duplicates, 0, started)
         return True
 
     async def _sequentially(
@@ -569,10 +566,7 @@ class PipelinedProcessor(BatchProcessor[E]):
             self._rewind(consumer, records)
             await self._pause(e)
             return
-        self._failures = 0
-        await self._commit(consumer, records)
-        self._count(records, len(good), duplicates, refused)
-        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
+        await self._finish(consumer, records, len(good), duplicates, refused, started)
         self._record_lag(message, records)
 
     def _rewind(self, consumer: AIOKafkaConsumer, records: list[Record], *,
@@ -591,6 +585,14 @@ class PipelinedProcessor(BatchProcessor[E]):
             with contextlib.suppress(IllegalStateError):  # revoked meanwhile: not ours
                 consumer.seek(tp, offset)
         return earliest
+
+    async def _finish(self, consumer: AIOKafkaConsumer, records: list[Record], decoded: int,
+                      duplicates: int, refused: int, started: float) -> None:
+        """A batch's effects are durable: commit its offsets and count it."""
+        self._failures = 0
+        await self._commit(consumer, records)
+        self._count(records, decoded, duplicates, refused)
+        self.metrics.batch_seconds.labels(self.group_id).observe(time.perf_counter() - started)
 
     async def _commit(self, consumer: AIOKafkaConsumer, records: list[Record]) -> None:
         offsets: dict[TopicPartition, int] = {}
