@@ -24,6 +24,7 @@ from bench.common import (
     stop_process,
 )
 from shared import topics
+from shared.kafka import MAX_BATCH_BYTES
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
@@ -84,7 +85,7 @@ async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str =
                                 group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=max_records)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=256 * 1024, enable_idempotence=False)
+                                max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False)
     await consumer.start()
     await producer.start()
     done = 0

@@ -107,14 +107,12 @@ class RouterHandlers:
                                          now=datetime.now(UTC))
 
         async def apply() -> None:
-            await self._apply(emitter, out, difficulties=fresh, event_ids=fresh_ids,
-                              topic=topics.DIFFICULTY_RECEIVED)
+            await self._apply(emitter, out, event_ids=fresh_ids, topic=topics.DIFFICULTY_RECEIVED)
 
         return Prepared(duplicates, apply)
 
     async def _apply(
-        self, emitter: Emitter, out: Encoded, *, difficulties: list[DifficultyReceived],
-        event_ids: list[str], topic: str,
+        self, emitter: Emitter, out: Encoded, *, event_ids: list[str], topic: str
     ) -> None:
         """Publish and record one batch's decisions; returns once both are durable."""
         emitter.queue(out.messages)
@@ -127,7 +125,7 @@ class RouterHandlers:
             # downstream); committing first could record as done what the broker never got.
             outcomes = await asyncio.gather(
                 emitter.flush(),
-                self._record(conn, out, difficulties, event_ids, topic),
+                self._record(conn, out, event_ids, topic),
                 return_exceptions=True,
             )
             failed = [o for o in outcomes if isinstance(o, BaseException)]
@@ -138,16 +136,12 @@ class RouterHandlers:
         self.metrics.count(out)
 
     async def _record(
-        self,
-        conn: asyncpg.Connection,
-        out: Encoded,
-        difficulties: list[DifficultyReceived],
-        event_ids: list[str],
-        topic: str,
+        self, conn: asyncpg.Connection, out: Encoded, event_ids: list[str], topic: str
     ) -> None:
-        if out.difficulty_payloads:
-            await store.save_difficulties(conn, difficulties=difficulties,
-                                          payloads=out.difficulty_payloads)
+        if out.new is not None:
+            await store.save_new_difficulties(conn, batch=out.new, event_ids=event_ids,
+                                              topic=topic)
+            return
         if len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)
         await store.mark_processed(conn, event_ids=event_ids, topic=topic)
@@ -169,8 +163,7 @@ class RouterHandlers:
             new = self._next_assignments(change, d, current)
             out = (self.wire.assignments(new, d, now=datetime.now(UTC)) if d is not None
                    else Encoded())
-            await self._apply(emitter, out, difficulties=[], event_ids=[env.id],
-                              topic=topics.DIFFICULTY_STATUS)
+            await self._apply(emitter, out, event_ids=[env.id], topic=topics.DIFFICULTY_STATUS)
         return duplicates
 
     def _next_assignments(

@@ -26,7 +26,7 @@ from enum import Enum
 from pydantic_core import to_json
 
 from services.router.logic import Route, Step
-from services.router.store import AssignmentRows
+from services.router.store import AssignmentRows, NewDifficulties
 from shared import topics
 from shared.events import (
     EVENT_ID_NAMESPACE,
@@ -35,6 +35,7 @@ from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
     DifficultyReceived,
+    ZoneType,
 )
 from shared.kafka import Outgoing
 
@@ -77,14 +78,16 @@ class _StepWire:
     task_topic: str | None  # the agency's topic; None for a member (notify tells people)
     labels: tuple[str, str, str]  # thaogo_router_assignments_total{agency,rule_kind,role}
     triage_reason: str | None
+    row: tuple[str, str | None, str, str, str]  # agency, member, role, level, rule
 
 
 @dataclass
 class Encoded:
-    """One batch of decisions, ready for the producer and the database."""
+    """One batch of decisions, ready for the producer and the database: new difficulties
+    in `new`, assignments made as models (escalation, re-assignment) in `rows`."""
 
     messages: list[Outgoing] = field(default_factory=list)
-    difficulty_payloads: list[str] = field(default_factory=list)
+    new: NewDifficulties | None = None
     rows: AssignmentRows = field(default_factory=AssignmentRows)
     counted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     triage: Counter[str] = field(default_factory=Counter)
@@ -108,36 +111,58 @@ class Wire:
         now: datetime,
     ) -> Encoded:
         """The assignments of new difficulties (`logic.route` of each), encoded."""
-        out = Encoded()
+        new = NewDifficulties(assigned_at=now)
+        out = Encoded(new=new)
         assigned_at = _json(now)
         ce_time = ("ce_time", now.isoformat().encode())
         version = _json(config_version)
-        enum = self._enum
-        rows = out.rows
+        # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
+        # and each step's position in `new`. Keyed by identity: enum members and cached
+        # steps are singletons (`kept` holds the steps, so no id is reused meanwhile), and
+        # hashing them by value is a Python call each.
+        tails: dict[tuple[int, int, int, int], bytes] = {}
+        positions: dict[int, int] = {}
+        by_row: dict[tuple[str, str | None, str, str, str], int] = {}
+        kept: list[_StepWire] = []
+        counted = out.counted
         for d, (zone_type, steps) in zip(difficulties, routes, strict=True):
             did = str(d.difficulty_id)
             did_b = did.encode()
             head = b"".join((b'","difficulty_id":"', did_b, b'","tracking_code":',
                              _json(d.tracking_code), b',"province_code":',
                              _json(d.province_code), b","))
-            tail = b"".join((b',"replaces":null,"urgency":', enum(d.urgency), b',"kind":',
-                             enum(d.kind), b',"category":', enum(d.category),
-                             b',"zone_type":', enum(zone_type) if zone_type else b"null",
-                             b',"assigned_at":', assigned_at, b"}"))
+            shape = (id(d.urgency), id(d.kind), id(d.category), id(zone_type))
+            tail = tails.get(shape)
+            if tail is None:
+                tail = tails[shape] = self._tail(d, zone_type, assigned_at)
             difficulty_json = d.model_dump_json().encode()
-            out.difficulty_payloads.append(difficulty_json.decode())
+            of_difficulty = new.add_difficulty(d, did, difficulty_json)
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
             for step in steps:
                 sw = self._step(step, config_version, version)
+                of_step = positions.get(id(sw))
+                if of_step is None:
+                    kept.append(sw)
+                    of_step = by_row.get(sw.row)
+                    if of_step is None:  # steps that differ only in their reason share one
+                        of_step = by_row[sw.row] = new.add_step(*sw.row)
+                    positions[id(sw)] = of_step
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
                 self._queue(out, aid, did_b, body, ce_time, sw.task_topic, difficulty_json, url)
-                rows.add(aid.decode(), did, step.agency_id, step.member_id, step.role.value,
-                         step.agency_level.value, step.rule, None, body.decode(), now)
-                out.counted[sw.labels] += 1
+                new.add_assignment(aid.decode(), of_difficulty, of_step, body)
+                counted[sw.labels] += 1
                 if sw.triage_reason is not None:
                     out.triage[sw.triage_reason] += 1
         return out
+
+    def _tail(self, d: DifficultyReceived, zone_type: ZoneType | None, assigned_at: bytes
+              ) -> bytes:
+        enum = self._enum
+        return b"".join((b',"replaces":null,"urgency":', enum(d.urgency), b',"kind":',
+                         enum(d.kind), b',"category":', enum(d.category), b',"zone_type":',
+                         enum(zone_type) if zone_type else b"null", b',"assigned_at":',
+                         assigned_at, b"}"))
 
     def assignments(
         self, assignments: Sequence[DifficultyAssigned], difficulty: DifficultyReceived,
@@ -197,6 +222,8 @@ class Wire:
                 labels=_labels(step.agency_id, step.rule, step.role),
                 triage_reason=(step.rule.rsplit(".", 1)[-1]
                                if step.role is AssignmentRole.TRIAGE else None),
+                row=(step.agency_id, step.member_id, step.role.value, step.agency_level.value,
+                     step.rule),
             )
         return sw
 

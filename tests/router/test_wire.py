@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bench.common import difficulty
 from services.router import logic
-from services.router.store import AssignmentRows
+from services.router.store import AssignmentRows, NewDifficulties
 from services.router.wire import Encoded, Wire, task_body, uuid5_text
 from shared import topics
 from shared.events import (
@@ -89,6 +89,17 @@ def columns(rows: AssignmentRows) -> dict[str, list[object]]:
             for f in dataclasses.fields(rows)}
 
 
+def expanded(new: NewDifficulties) -> AssignmentRows:
+    """The batch's assignments as one row each, their positions followed."""
+    rows = AssignmentRows()
+    for aid, di, k, body in zip(new.assignment_id, new.of_difficulty, new.of_step,
+                                new.assignment_json, strict=True):
+        rows.add(aid, new.difficulty_id[di - 1], new.agency_id[k - 1], new.member_id[k - 1],
+                 new.role[k - 1], new.level[k - 1], new.rule[k - 1], None, body.decode(),
+                 new.assigned_at)
+    return rows
+
+
 def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     configs = ConfigHolder().current
     ds = list(varied(configs))
@@ -101,8 +112,17 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
         config_version=configs.version, now=NOW)]
     by_id = {d.difficulty_id: d for d in ds}
     assert published(out) == [m for a in models for m in expected(a, by_id[a.difficulty_id])]
-    assert columns(out.rows) == columns(AssignmentRows.of(models))
-    assert out.difficulty_payloads == [d.model_dump_json() for d in ds]
+    assert out.new is not None and not len(out.rows)
+    assert columns(expanded(out.new)) == columns(AssignmentRows.of(models))
+    assert out.new.difficulty_json == [d.model_dump_json().encode() for d in ds]
+    assert out.new.difficulty_id == [str(d.difficulty_id) for d in ds]
+    assert out.new.received_at == [d.received_at for d in ds]
+    assert out.new.task_force == [d.task_force for d in ds]
+    assert out.new.province_code == [d.province_code for d in ds]
+    # Each step is sent once: positions, not copies.
+    steps = list(zip(out.new.agency_id, out.new.member_id, out.new.role, out.new.level,
+                     out.new.rule, strict=True))
+    assert len(steps) == len(set(steps))
     assert out.counted == Counter((a.agency_id, a.rule.split(".")[0], a.role.value)
                                   for a in models)
     assert out.triage == Counter(a.rule.rsplit(".", 1)[-1] for a in models
@@ -128,7 +148,7 @@ def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
     out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, now=NOW)
     assert published(out) == expected(up, d)
     assert columns(out.rows) == columns(AssignmentRows.of([up]))
-    assert out.difficulty_payloads == []
+    assert out.new is None
 
 
 @pytest.mark.parametrize("status_url", [

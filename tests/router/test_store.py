@@ -1,0 +1,101 @@
+"""The router's two ways of storing assignments must leave the same rows: the batch
+statement for new difficulties (positions and JSON arrays, services/router/store.py)
+and the plain one that escalation and re-assignment use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bench.common import difficulty
+from services.router import logic, store
+from services.router.wire import Wire
+from shared import db
+from shared.events import DifficultyReceived
+from shared.provinces import ConfigHolder
+from shared.service import migrations_dir
+
+pytestmark = [pytest.mark.db]
+
+NOW = datetime(2026, 11, 20, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+async def _migrated(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url)
+    await db.init_connection(conn)
+    await db.migrate(conn, schema="router", folder=migrations_dir("router"))
+    await conn.execute("SET search_path TO router, public")
+    return conn
+
+
+async def _contents(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "difficulties": [dict(r) for r in await conn.fetch(
+            "SELECT difficulty_id, province_code, task_force, payload::text AS payload,"
+            " received_at FROM difficulties ORDER BY difficulty_id")],
+        "assignments": [dict(r) for r in await conn.fetch(
+            "SELECT assignment_id, difficulty_id, agency_id, member_id, role, level, rule,"
+            " replaces, active, payload::text AS payload, assigned_at FROM assignments"
+            " ORDER BY assignment_id")],
+        "processed": [dict(r) for r in await conn.fetch(
+            "SELECT event_id, topic FROM processed_events ORDER BY event_id")],
+    }
+
+
+def _batch() -> list[DifficultyReceived]:
+    # Triage, every zone type, members, a province without configuration, and text that
+    # JSON must escape.
+    ds = [difficulty(i) for i in range(40)]
+    ds.append(difficulty(41, province=("01", "Lào Cai \"cũ\"", "lao-cai")))
+    ds.append(difficulty(42).model_copy(update={"title": 'Dấu "ngoặc" \\ và\ndòng mới'}))
+    return ds
+
+
+async def test_the_batch_statement_stores_what_the_plain_one_does(
+        postgres_url: str) -> None:
+    from tests.conftest import create_database
+
+    configs = ConfigHolder().current
+    ds = _batch()
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
+        ds, routes, config_version=configs.version, now=NOW)
+    assert out.new is not None
+    event_ids = [f"e-{i}" for i in range(len(ds))]
+
+    batch_db = await _migrated(await create_database(postgres_url))
+    plain_db = await _migrated(await create_database(postgres_url))
+    try:
+        await store.save_new_difficulties(batch_db, batch=out.new, event_ids=event_ids,
+                                          topic="t")
+        # Replayed: nothing more, nothing changed.
+        await store.save_new_difficulties(batch_db, batch=out.new, event_ids=event_ids,
+                                          topic="t")
+
+        models = [a for d in ds for a in logic.decide(
+            d, configs.for_difficulty(d.province_code, d.task_force),
+            config_version=configs.version, now=NOW)]
+        await plain_db.execute(
+            "INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
+            " received_at) SELECT i, p, t, j::json, r FROM unnest($1::uuid[], $2::text[],"
+            " $3::text[], $4::text[], $5::timestamptz[]) AS u(i, p, t, j, r)",
+            [d.difficulty_id for d in ds], [d.province_code for d in ds],
+            [d.task_force for d in ds], [d.model_dump_json() for d in ds],
+            [d.received_at for d in ds])
+        await store.save_assignments(plain_db, assignments=models)
+        await store.mark_processed(plain_db, event_ids=event_ids, topic="t")
+
+        got, want = await _contents(batch_db), await _contents(plain_db)
+        assert len(got["assignments"]) == len(models) > len(ds)
+        assert got == want
+        # What escalation reads back is the models themselves.
+        d = ds[0]
+        back = await store.active_assignments(batch_db, difficulty_id=d.difficulty_id)
+        assert back == [a for a in models if a.difficulty_id == d.difficulty_id]
+        assert await store.load_difficulty(batch_db, difficulty_id=d.difficulty_id) == d
+    finally:
+        await batch_db.close()
+        await plain_db.close()
