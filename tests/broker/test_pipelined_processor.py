@@ -92,7 +92,8 @@ async def _produce(bootstrap: str) -> tuple[str, list[str]]:
     return topic, ids
 
 
-async def _run(bootstrap: str, topic: str, store: Store) -> tuple[CollectorRegistry, str]:
+async def _run(bootstrap: str, topic: str, store: Store, depth: int = 2
+               ) -> tuple[CollectorRegistry, str]:
     group = f"g-{uuid.uuid4().hex[:6]}"
     registry = CollectorRegistry()
     broker = make_broker(bootstrap, client_id="test", registry=registry)
@@ -100,7 +101,7 @@ async def _run(bootstrap: str, topic: str, store: Store) -> tuple[CollectorRegis
     processor = PipelinedProcessor(
         group_id=group, model=DifficultyReceived, handle=store.handle, prepare=store.prepare,
         producer=emit, metrics=ConsumerMetrics.create(registry), source="test",
-        max_backoff_s=0.2)
+        max_backoff_s=0.2, depth=depth)
     subscribe(broker, processor, topic=topic, group_id=group,
               ack_policy=COMMIT_IN_ORDER_AFTER_EFFECTS, max_records=200)
     await emit.start()
@@ -134,14 +135,16 @@ async def _committed_to_the_end(bootstrap: str, topic: str, group: str) -> bool:
         await check.stop()
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
 async def test_failed_batches_in_flight_are_read_again_and_applied_once(
-    kafka_bootstrap: str,
+    kafka_bootstrap: str, depth: int,
 ) -> None:
     topic, ids = await _produce(kafka_bootstrap)
-    # The 2nd, 3rd (right after a failure) and 9th applies fail: each time the batch in
-    # flight and the one prepared behind it must both come again, nothing skipped.
-    store = Store(fail_applies={2, 3, 9})
-    registry, group = await _run(kafka_bootstrap, topic, store)
+    # The 2nd, 3rd (right after a failure), 9th and 11th applies fail: each time the
+    # failed batch, the batches in flight behind it and the one prepared behind those
+    # must all come again, nothing skipped; those applied meanwhile are not applied again.
+    store = Store(fail_applies={2, 3, 9, 11})
+    registry, group = await _run(kafka_bootstrap, topic, store, depth)
 
     assert store.applies > 12  # there were many batches, some of them failed
     assert set(store.applied) == set(ids), "an event was never applied"
@@ -152,12 +155,13 @@ async def test_failed_batches_in_flight_are_read_again_and_applied_once(
     assert sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "duplicate"}) == 1
 
 
+@pytest.mark.parametrize("depth", [1, 2])
 async def test_effects_failing_on_the_data_go_one_by_one_and_the_poison_to_the_dlq(
-    kafka_bootstrap: str,
+    kafka_bootstrap: str, depth: int,
 ) -> None:
     topic, ids = await _produce(kafka_bootstrap)
     store = Store(fail_applies=set(), poison=ids[1234])
-    registry, group = await _run(kafka_bootstrap, topic, store)
+    registry, group = await _run(kafka_bootstrap, topic, store, depth)
 
     assert set(store.applied) == set(ids) - {ids[1234]}
     assert max(store.applied.values()) == 1
