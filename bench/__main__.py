@@ -103,15 +103,21 @@ def main() -> None:
         "machine": common.machine(),
         "scale": args.scale,
     }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "latest.json"
+    if args.only and out.exists():
+        # A partial run replaces its own suites and keeps the others' last figures; each
+        # suite says when and at what scale it was taken.
+        kept = json.loads(out.read_text())
+        results = {**{k: v for k, v in kept.items() if k in suites(1.0)}, **results}
     done: list[str] = []
     for name, fn in suites(args.scale, args.rate).items():
         if args.only and name not in args.only:
             continue
-        results[name] = run_suite(name, fn)
+        results[name] = {**run_suite(name, fn), "taken_at": results["taken_at"],
+                         "scale": args.scale}
         done.append(name)
         print(f"{name}: {json.dumps(results[name]['figures'], ensure_ascii=False)}", flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "latest.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     print()
     print(table(results, done))

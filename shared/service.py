@@ -46,7 +46,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
     # Called before the broker stops, while consumers can still commit (pipelined ones
-    # finish their batch in flight).
+    # finish their batches in flight).
     drains: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 

@@ -92,7 +92,7 @@ class RouterHandlers:
         unique = {env.id: env for env in batch}
         async with self.pool.acquire() as conn:
             done = await store.already_processed(conn, event_ids=list(unique))
-        # The batch in flight is not recorded yet: what it holds is not new either.
+        # The batches in flight are not recorded yet: what they hold is not new either.
         fresh_ids = [eid for eid in unique if eid not in done and eid not in in_flight]
         duplicates = len(batch) - len(fresh_ids)
         if not fresh_ids:
