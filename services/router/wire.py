@@ -40,6 +40,7 @@ from shared.events import (
 from shared.kafka import Outgoing
 
 _NAMESPACE = EVENT_ID_NAMESPACE.bytes
+_HASHED_NAMESPACE = hashlib.sha1(_NAMESPACE)
 _ASSIGNED_TYPE = DifficultyAssigned.ce_type.encode()
 _TASK_TYPE = AgencyTask.ce_type.encode()
 _CONTENT_TYPE = ("content-type", b"application/json")
@@ -50,7 +51,9 @@ _STEP_CACHE_MAX = 50_000
 def uuid5_text(name: bytes) -> bytes:
     """`str(uuid.uuid5(EVENT_ID_NAMESPACE, name))` as bytes, without the UUID object:
     `shared.events.deterministic_id` of the same parts, joined by "|"."""
-    h = hashlib.sha1(_NAMESPACE + name).hexdigest()
+    sha1 = _HASHED_NAMESPACE.copy()  # the namespace's share of the hash, done once
+    sha1.update(name)
+    h = sha1.hexdigest()
     # Version 5 in the 13th hex digit, the RFC 4122 variant (10xx) in the 17th.
     return (f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
             ).encode()
