@@ -98,24 +98,20 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=e2e_default_rate(),
                    help="difficulties offered per second in the end-to-end run")
     args = p.parse_args()
-    results: dict[str, Any] = {
-        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": common.machine(),
-        "scale": args.scale,
-    }
+    taken_at = datetime.now(UTC).isoformat(timespec="seconds")
+    results: dict[str, Any] = {"machine": common.machine()}
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
     if args.only and out.exists():
-        # A partial run replaces its own suites and keeps the others' last figures; each
+        # A partial run replaces its own suites and keeps the others' last figures: each
         # suite says when and at what scale it was taken.
         kept = json.loads(out.read_text())
-        results = {**{k: v for k, v in kept.items() if k in suites(1.0)}, **results}
+        results.update({k: v for k, v in kept.items() if k in suites(1.0)})
     done: list[str] = []
     for name, fn in suites(args.scale, args.rate).items():
         if args.only and name not in args.only:
             continue
-        results[name] = {**run_suite(name, fn), "taken_at": results["taken_at"],
-                         "scale": args.scale}
+        results[name] = {**run_suite(name, fn), "taken_at": taken_at, "scale": args.scale}
         done.append(name)
         print(f"{name}: {json.dumps(results[name]['figures'], ensure_ascii=False)}", flush=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -120,13 +120,11 @@ class Wire:
         ce_time = ("ce_time", now.isoformat().encode())
         version = _json(config_version)
         # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
-        # and each step's position in `new`. Keyed by identity: enum members and cached
-        # steps are singletons (`kept` holds the steps, so no id is reused meanwhile), and
-        # hashing them by value is a Python call each.
+        # keyed by identity (enum members are singletons, and hashing one by value is a
+        # Python call), and each step's position in `new`, by its columns (steps that
+        # differ only in their reason share one).
         tails: dict[tuple[int, int, int, int], bytes] = {}
-        positions: dict[int, int] = {}
-        by_row: dict[tuple[str, str | None, str, str, str], int] = {}
-        kept: list[_StepWire] = []
+        positions: dict[tuple[str, str | None, str, str, str], int] = {}
         counted = out.counted
         for d, (zone_type, steps) in zip(difficulties, routes, strict=True):
             did = str(d.difficulty_id)
@@ -143,13 +141,9 @@ class Wire:
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
             for step in steps:
                 sw = self._step(step, config_version, version)
-                of_step = positions.get(id(sw))
+                of_step = positions.get(sw.row)
                 if of_step is None:
-                    kept.append(sw)
-                    of_step = by_row.get(sw.row)
-                    if of_step is None:  # steps that differ only in their reason share one
-                        of_step = by_row[sw.row] = new.add_step(*sw.row)
-                    positions[id(sw)] = of_step
+                    of_step = positions[sw.row] = new.add_step(*sw.row)
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
                 self._queue(out, aid, did_b, body, ce_time, sw.task_topic, difficulty_json, url)
