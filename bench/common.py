@@ -55,7 +55,7 @@ _PG_LOCK = threading.Lock()
 
 @contextmanager
 def infra() -> Iterator[Infra]:
-    broker = EmbeddedBroker(port=free_port()).start()
+    broker = EmbeddedBroker.on_a_free_port()
     tmp = Path(tempfile.mkdtemp(prefix="thaogo-bench-"))
     with _PG_LOCK:
         pg = EmbeddedPostgres(tmp / "pg").start()

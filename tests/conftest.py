@@ -42,7 +42,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if given:
         yield given
         return
-    broker = EmbeddedBroker(port=free_port()).start()
+    broker = EmbeddedBroker.on_a_free_port()
     try:
         yield broker.bootstrap
     finally:
@@ -109,7 +109,7 @@ async def private_topics(kafka_bootstrap: str) -> AsyncIterator[str]:
         own = None
         bootstrap = kafka_bootstrap
     else:
-        own = EmbeddedBroker(port=free_port()).start()
+        own = EmbeddedBroker.on_a_free_port()
         bootstrap = own.bootstrap
     try:
         await ensure_topics(bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))

@@ -75,8 +75,8 @@ def cuttable_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cuttab
     if os.environ.get("THAOGO_KAFKA_BOOTSTRAP"):
         pytest.skip("cutting the network needs the embedded broker")
     proxy_port = free_port()
-    broker = EmbeddedBroker(port=free_port(), advertised_port=proxy_port,
-                            log_file=tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    broker = EmbeddedBroker.on_a_free_port(
+        advertised_port=proxy_port, log_file=tmp_path_factory.mktemp("tansu") / "tansu.log")
     proxy = TcpProxy(broker.port, port=proxy_port).start()
     try:
         yield CuttableBroker(broker, proxy)
