@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
@@ -213,6 +214,15 @@ async def stack(
         yield s
     finally:
         s.stop()
+
+
+def consumer_record(topic: str, partition: int, offset: int, key: bytes | None,
+                    value: bytes | None, headers: list[tuple[str, bytes]]
+                    ) -> ConsumerRecord[bytes, bytes]:
+    """A record as aiokafka hands it to a consumer (what `shared.kafka.Record` describes)."""
+    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None,
+                          len(key) if key is not None else -1,
+                          len(value) if value is not None else -1, tuple(headers))
 
 
 async def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:

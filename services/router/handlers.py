@@ -104,7 +104,8 @@ class RouterHandlers:
                   for d in fresh]
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
         out = self.wire.new_difficulties(fresh, routes, config_version=configs.version,
-                                         now=datetime.now(UTC))
+                                         now=datetime.now(UTC),
+                                         bodies=[unique[eid].body for eid in fresh_ids])
 
         async def apply() -> None:
             await self._apply(emitter, out, event_ids=fresh_ids, topic=topics.DIFFICULTY_RECEIVED)

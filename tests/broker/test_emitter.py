@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import DefaultPartitioner
 
-from shared.kafka import Emitter, Outgoing, Producer
+from shared.kafka import Emitter, Producer
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -31,7 +31,7 @@ async def test_queued_messages_arrive_once_in_order_on_the_keys_partitions(
     await producer.start()
     try:
         emitter = Emitter(producer, source="test")
-        emitter.queue(Outgoing(topic, key, value, [("ce_id", value.split(b":")[0])])
+        emitter.queue((topic, key, value, [("ce_id", value.split(b":")[0])])
                       for key, value in sent)
         await emitter.flush()  # returns once the broker acknowledged everything
     finally:

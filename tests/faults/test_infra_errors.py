@@ -12,8 +12,9 @@ from prometheus_client import CollectorRegistry
 from bench.common import difficulty
 from shared import events, topics
 from shared.events import DifficultyReceived, Envelope
-from shared.kafka import BatchProcessor, Emitter, Producer, Record
+from shared.kafka import BatchProcessor, Emitter, Producer
 from shared.metrics import ConsumerMetrics
+from tests.conftest import consumer_record
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -23,8 +24,9 @@ async def test_a_connection_broken_by_a_server_shutdown_is_retried_not_dead_lett
 ) -> None:
     d = difficulty(1)
     env = events.new_envelope(d, source="test")
-    record = Record(topics.DIFFICULTY_RECEIVED, 0, 0, d.key().encode(), events.encode_body(d),
-                    [(k, v.encode()) for k, v in events.encode_headers(env).items()])
+    record = consumer_record(topics.DIFFICULTY_RECEIVED, 0, 0, d.key().encode(),
+                             events.encode_body(d),
+                             [(k, v.encode()) for k, v in events.encode_headers(env).items()])
     calls = 0
 
     async def handle(batch: list[Envelope[DifficultyReceived]], emitter: Emitter) -> int:

@@ -81,7 +81,8 @@ def expected(a: DifficultyAssigned, d: DifficultyReceived) -> list[tuple[str, by
 
 
 def published(out: Encoded) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
-    return [(m.topic, m.key or b"", m.value or b"", list(m.headers)) for m in out.messages]
+    return [(topic, key or b"", value or b"", list(headers))
+            for topic, key, value, headers in out.messages]
 
 
 def columns(rows: AssignmentRows) -> dict[str, list[object]]:
@@ -132,9 +133,9 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     assert {a.zone_type for a in models} >= set(ZoneType) | {None}
     assert any(a.member_id for a in models) and any(a.agency_id == logic.UNCONFIGURED_TRIAGE
                                                    for a in models)
-    for m in out.messages:  # and every message decodes as its model
-        model = AgencyTask if m.topic.startswith("agency.") else DifficultyAssigned
-        model.model_validate_json(m.value or b"")
+    for topic, _, value, _ in out.messages:  # and every message decodes as its model
+        model = AgencyTask if topic.startswith("agency.") else DifficultyAssigned
+        model.model_validate_json(value or b"")
 
 
 def test_assignments_made_as_models_are_encoded_the_same_way() -> None:

@@ -40,6 +40,7 @@ from shared.events import (
 )
 from shared.kafka import BatchProcessor, Emitter, Record
 from shared.metrics import ConsumerMetrics
+from tests.conftest import consumer_record
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 
@@ -202,7 +203,7 @@ def test_consumer_dead_letters_what_it_cannot_read_and_keeps_going(
         body = events.encode_body(sample)
         if bad:
             body = data.draw(damaged_body(body))
-        records.append(Record(topics.DIFFICULTY_STATUS, 0, offset, b"k", body,
+        records.append(consumer_record(topics.DIFFICULTY_STATUS, 0, offset, b"k", body,
                               _headers(sample)))
     producer = _RecordingProducer()
     processor = BatchProcessor(
