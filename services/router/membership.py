@@ -174,7 +174,7 @@ async def open_member_assignments_elsewhere(
 ) -> list[DifficultyAssigned]:
     """Open member assignments held by someone who is no longer a holder."""
     rows = await conn.fetch(_OPEN_ELSEWHERE, sorted(holder_ids))
-    return [DifficultyAssigned.model_validate(r["payload"]) for r in rows]
+    return [DifficultyAssigned.model_validate_json(r["payload"]) for r in rows]
 
 
 @dataclass

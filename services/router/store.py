@@ -31,8 +31,8 @@ async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], 
 class NewDifficulties:
     """A batch of new difficulties and their assignments, shaped for `save_new_difficulties`:
     what repeats is sent once. An assignment names its difficulty and its routing step by
-    position (1-based) in this batch's lists; each kind of document travels as one JSON
-    array, not one array element a document. asyncpg encodes an array element by element,
+    position (1-based) in this batch's lists; each kind of document travels as one value,
+    not one array element a document. asyncpg encodes an array element by element,
     at about a microsecond each, and a thousand difficulties make some 34,000 elements as
     plain columns: 25 ms of the router's CPU a batch (measured), against about 4 here."""
 
@@ -84,8 +84,23 @@ class NewDifficulties:
         return len(self.difficulty_id)
 
 
-def _json_array(documents: list[bytes]) -> bytes:
-    return b"[" + b",".join(documents) + b"]"
+# Between documents sent as one value. JSON text never holds this byte unescaped (control
+# characters must be escaped in strings, and it is not whitespace), so the server splits
+# them apart without parsing them.
+_SEPARATOR = b"\x1e"
+
+
+def _documents(documents: list[bytes]) -> bytes:
+    """One value for many documents; none is empty (read back as no rows)."""
+    joined = _SEPARATOR.join(documents)
+    if documents and joined.count(_SEPARATOR) != len(documents) - 1:
+        raise ValueError("a document is not JSON text: it holds the separator byte")
+    return joined
+
+
+def _split(parameter: str) -> str:
+    """SQL: the documents of a `_documents` parameter, one row each."""
+    return f"string_to_table(NULLIF(convert_from({parameter}::bytea, 'UTF8'), ''), E'\\x1e')"
 
 
 async def save_new_difficulties(
@@ -93,14 +108,15 @@ async def save_new_difficulties(
 ) -> None:
     """Store new difficulties, their assignments and the events they came from as
     processed, in one statement: one round trip while the broker takes the messages.
-    The documents are stored as sent (json keeps the text); PostgreSQL checks them."""
+    The documents are stored as text, as sent: PostgreSQL splits them apart and never
+    parses them (they are the router's own encoding, or bodies that validated)."""
     b = batch
     await conn.execute(
         "WITH d AS ("
         " INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
         " received_at)"
         " SELECT i, p, t, j, r FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]),"
-        " unnest($3::text[]), json_array_elements(convert_from($4::bytea, 'UTF8')::json),"
+        f" unnest($3::text[]), {_split('$4')},"
         " unnest($5::timestamptz[])) AS u(i, p, t, j, r)"
         " ON CONFLICT (difficulty_id) DO NOTHING),"
         " a AS ("
@@ -108,16 +124,16 @@ async def save_new_difficulties(
         " level, rule, payload, assigned_at)"
         " SELECT u.i, ($1::uuid[])[u.d], s.ag, s.m, s.ro, s.l, s.ru, u.j, $15"
         " FROM ROWS FROM (unnest($6::uuid[]), unnest($7::int4[]), unnest($8::int4[]),"
-        " json_array_elements(convert_from($9::bytea, 'UTF8')::json)) AS u(i, d, k, j)"
+        f" {_split('$9')}) AS u(i, d, k, j)"
         " JOIN ROWS FROM (unnest($10::text[]), unnest($11::text[]), unnest($12::text[]),"
         " unnest($13::text[]), unnest($14::text[])) WITH ORDINALITY AS s(ag, m, ro, l, ru, k)"
         " ON s.k = u.k"
         " ON CONFLICT (assignment_id) DO NOTHING)"
         " INSERT INTO processed_events (event_id, topic) SELECT unnest($16::text[]), $17"
         " ON CONFLICT DO NOTHING",
-        b.difficulty_id, b.province_code, b.task_force, _json_array(b.difficulty_json),
+        b.difficulty_id, b.province_code, b.task_force, _documents(b.difficulty_json),
         b.received_at,
-        b.assignment_id, b.of_difficulty, b.of_step, _json_array(b.assignment_json),
+        b.assignment_id, b.of_difficulty, b.of_step, _documents(b.assignment_json),
         b.agency_id, b.member_id, b.role, b.level, b.rule, b.assigned_at,
         list(event_ids), topic,
     )
@@ -187,7 +203,7 @@ async def save_assignment_rows(conn: asyncpg.Connection, *, rows: AssignmentRows
     await conn.execute(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role, level,"
         " rule, replaces, payload, assigned_at)"
-        " SELECT i, d, ag, m, ro, l, ru, rp, j::json, t FROM unnest($1::uuid[], $2::uuid[],"
+        " SELECT i, d, ag, m, ro, l, ru, rp, j, t FROM unnest($1::uuid[], $2::uuid[],"
         " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],"
         " $10::timestamptz[]) AS u(i, d, ag, m, ro, l, ru, rp, j, t)"
         " ON CONFLICT (assignment_id) DO NOTHING",
@@ -202,7 +218,7 @@ async def load_difficulty(
     payload = await conn.fetchval(
         "SELECT payload FROM difficulties WHERE difficulty_id = $1", difficulty_id
     )
-    return DifficultyReceived.model_validate(payload) if payload is not None else None
+    return DifficultyReceived.model_validate_json(payload) if payload is not None else None
 
 
 async def active_assignments(
@@ -213,4 +229,4 @@ async def active_assignments(
         " ORDER BY assigned_at",
         difficulty_id,
     )
-    return [DifficultyAssigned.model_validate(r["payload"]) for r in rows]
+    return [DifficultyAssigned.model_validate_json(r["payload"]) for r in rows]

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.common import difficulty
-from services.router import logic
+from services.router import logic, store
 from services.router.store import AssignmentRows, NewDifficulties
 from services.router.wire import Encoded, Wire, task_body, uuid5_text
 from shared import topics
@@ -184,3 +184,10 @@ def test_uuid5_text_is_the_shared_deterministic_id(parts: list[object]) -> None:
 ])
 def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ...]) -> None:
     assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
+
+
+def test_documents_travel_as_one_value_split_on_a_byte_json_text_never_holds() -> None:
+    assert store._documents([b'{"a":1}', b'{"b":"x"}']) == b'{"a":1}\x1e{"b":"x"}'
+    assert store._documents([]) == b""  # read back as no rows, not one empty one
+    with pytest.raises(ValueError, match="separator"):
+        store._documents([b'{"a":"\x1e"}'])
