@@ -27,7 +27,7 @@ from services.demo import tax_code
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared import events, topics
 from shared.events import Category, DifficultyReceived, Envelope, Urgency, ZoneType
-from shared.kafka import MAX_BATCH_BYTES, ensure_topics
+from shared.kafka import MAX_BATCH_BYTES, codec, ensure_topics
 from shared.provinces import ConfigHolder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,10 +98,17 @@ def difficulty(n: int, *, province: tuple[str, str, str] = ("79", "Bình Dương
     )
 
 
+def services_producer(bootstrap: str) -> AIOKafkaProducer:
+    """An aiokafka producer with the services' settings (batching, acknowledgements,
+    compression): what the benchmarks publish with, baselines included."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                            max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False,
+                            compression_type=codec())
+
+
 async def produce_received(bootstrap: str, n: int, topic: str = topics.DIFFICULTY_RECEIVED
                            ) -> list[str]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False)
+    producer = services_producer(bootstrap)
     await producer.start()
     ids: list[str] = []
     try:
@@ -272,8 +279,7 @@ def submission(n: int) -> dict[str, Any]:
 async def produce_envelopes(bootstrap: str, envs: list[Envelope[Any]], topic: str | None = None
                             ) -> None:
     """Publish events as the services do (CloudEvents headers, key), acknowledged."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False)
+    producer = services_producer(bootstrap)
     await producer.start()
     try:
         futs = []
@@ -339,8 +345,7 @@ async def bare_hop(bootstrap: str, n: int, rate: float, timeout: float = 120) ->
     await create_topic(bootstrap, topic)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=FETCH_WAIT_MS)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False)
+    producer = services_producer(bootstrap)
     await consumer.start()
     await producer.start()
     sent: dict[int, float] = {}

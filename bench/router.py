@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.common import (
@@ -20,11 +20,11 @@ from bench.common import (
     launch_service,
     peak_rss_mb,
     produce_received,
+    services_producer,
     start_process,
     stop_process,
 )
 from shared import topics
-from shared.kafka import MAX_BATCH_BYTES
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
@@ -70,8 +70,9 @@ def router_fanout(n: int) -> float:
 
 async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str = "bench-bare",
                     max_records: int = 1000) -> tuple[float, float]:
-    """The raw limit: consume, json.loads, modify, produce `fanout` messages per input,
-    await the acknowledgements, commit per getmany. Returns inputs per second and the
+    """The raw limit: consume, json.loads, modify, produce `fanout` messages per input
+    (with the services' producer settings), await the acknowledgements, commit per
+    getmany. Returns inputs per second and the
     CPU milliseconds this process spent per input (the machine is shared: CPU per input
     compares implementations where wall-clock rates swing with the neighbours' load).
     `n` None: until nothing has come for a few seconds (one of several processes)."""
@@ -84,8 +85,7 @@ async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str =
     consumer = AIOKafkaConsumer(topics.DIFFICULTY_RECEIVED, bootstrap_servers=bootstrap,
                                 group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=max_records)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=MAX_BATCH_BYTES, enable_idempotence=False)
+    producer = services_producer(bootstrap)
     await consumer.start()
     await producer.start()
     done = 0

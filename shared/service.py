@@ -56,7 +56,7 @@ class Runtime:
         registry = new_registry(service)
         broker = (broker_factory(registry) if broker_factory else make_broker(
             settings.kafka_bootstrap, client_id=f"thaogo-{service}", registry=registry,
-            security=settings.kafka_security()))
+            security=settings.kafka_security(), compression=settings.kafka_compression))
         return cls(
             service=service,
             settings=settings,
@@ -64,7 +64,8 @@ class Runtime:
             broker=broker,
             consumer_metrics=ConsumerMetrics.create(registry),
             producer=Producer(settings.kafka_bootstrap, client_id=f"thaogo-{service}-emit",
-                              security=settings.kafka_security()),
+                              security=settings.kafka_security(),
+                              compression=settings.kafka_compression),
         )
 
     def db(self) -> db.Pool:

@@ -32,7 +32,10 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/thaogo"
 COMMON_FIELDS = frozenset({
     "kafka_bootstrap", "database_url", "config_dir", "log_level", "kafka_security_protocol",
     "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile",
+    "kafka_compression",
 })
+Compression = Literal["none", "gzip", "lz4", "zstd"]
+DEFAULT_COMPRESSION: Compression = "zstd"
 _SASL: dict[str, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
     "PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512,
 }
@@ -62,6 +65,9 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None  # the cluster's CA; the system's store if unset
+    # Of the record batches this service produces. Every consumer decompresses whatever
+    # it is given, so it may differ between services and change at any time.
+    kafka_compression: Compression = DEFAULT_COMPRESSION
     # May carry the database password: kept out of repr() and model_dump() (a str, not a
     # SecretStr, because every pool and relay takes it as a DSN). The default has none.
     database_url: str = Field(DEFAULT_DATABASE_URL, repr=False, exclude=True)
