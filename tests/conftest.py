@@ -197,7 +197,12 @@ def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
     env.update(THAOGO_KAFKA_BOOTSTRAP=kafka, THAOGO_DATABASE_URL=database_url,
                THAOGO_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
                # Replicas must agree on it for a report link to open on any of them.
-               THAOGO_REPORTING_LINK_SECRET=LINK_SECRET, **extra)
+               THAOGO_REPORTING_LINK_SECRET=LINK_SECRET,
+               # No quiet hours (start == end): what a run sees must not depend on the
+               # hour it runs at (21:00-07:00 in Vietnam holds normal messages back).
+               # Quiet hours have their own tests, on their own clock.
+               THAOGO_NOTIFY_QUIET_START="00:00", THAOGO_NOTIFY_QUIET_END="00:00")
+    env.update(extra)
     return env
 
 

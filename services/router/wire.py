@@ -41,8 +41,10 @@ from shared.kafka import Outgoing
 
 _NAMESPACE = EVENT_ID_NAMESPACE.bytes
 _HASHED_NAMESPACE = hashlib.sha1(_NAMESPACE)
-_ASSIGNED_TYPE = DifficultyAssigned.ce_type.encode()
-_TASK_TYPE = AgencyTask.ce_type.encode()
+_ASSIGNED_TOPIC = topics.DIFFICULTY_ASSIGNED
+# Headers that are the same for every message of their kind, built once.
+_ASSIGNED_TYPE = ("ce_type", DifficultyAssigned.ce_type.encode())
+_TASK_TYPE = ("ce_type", AgencyTask.ce_type.encode())
 _CONTENT_TYPE = ("content-type", b"application/json")
 _SPEC = ("ce_specversion", SPEC_VERSION.encode())
 _STEP_CACHE_MAX = 50_000
@@ -130,6 +132,7 @@ class Wire:
         tails: dict[tuple[int, int, int, int], bytes] = {}
         positions: dict[tuple[str, str | None, str, str, str], int] = {}
         counted = out.counted
+        messages = out.messages
         for i, (d, (zone_type, steps)) in enumerate(zip(difficulties, routes, strict=True)):
             did = str(d.difficulty_id)
             did_b = did.encode()
@@ -144,6 +147,7 @@ class Wire:
                                ) or d.model_dump_json().encode()
             of_difficulty = new.add_difficulty(d, did, difficulty_json)
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
+            subject = ("ce_subject", did_b)
             for step in steps:
                 sw = self._step(step, config_version, version)
                 of_step = positions.get(sw.row)
@@ -151,7 +155,8 @@ class Wire:
                     of_step = positions[sw.row] = new.add_step(*sw.row)
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
-                self._queue(out, aid, did_b, body, ce_time, sw.task_topic, difficulty_json, url)
+                self._queue(messages, aid, did_b, subject, body, ce_time, sw.task_topic,
+                            difficulty_json, url)
                 new.add_assignment(aid.decode(), of_difficulty, of_step, body)
                 counted[sw.labels] += 1
                 if sw.triage_reason is not None:
@@ -180,8 +185,9 @@ class Wire:
             body = a.model_dump_json().encode()
             task_topic = (None if a.role is AssignmentRole.MEMBER
                           else topics.agency_topic(a.agency_id))
-            self._queue(out, str(a.assignment_id).encode(), did.encode(), body, ce_time,
-                        task_topic, difficulty_json, url)
+            self._queue(out.messages, str(a.assignment_id).encode(), did.encode(),
+                        ("ce_subject", did.encode()), body, ce_time, task_topic,
+                        difficulty_json, url)
             out.counted[_labels(a.agency_id, a.rule, a.role)] += 1
             if a.role is AssignmentRole.TRIAGE:
                 out.triage[a.rule.rsplit(".", 1)[-1]] += 1
@@ -189,19 +195,18 @@ class Wire:
         return out
 
     def _queue(
-        self, out: Encoded, aid: bytes, did: bytes, body: bytes, ce_time: tuple[str, bytes],
-        task_topic: str | None, difficulty_json: bytes, status_url: bytes,
+        self, messages: list[Outgoing], aid: bytes, did: bytes, subject: tuple[str, bytes],
+        body: bytes, ce_time: tuple[str, bytes], task_topic: str | None,
+        difficulty_json: bytes, status_url: bytes,
     ) -> None:
-        subject = ("ce_subject", did)
-        out.messages.append((topics.DIFFICULTY_ASSIGNED, did, body, [
-            _SPEC, ("ce_id", aid), self._source, ("ce_type", _ASSIGNED_TYPE), ce_time,
-            subject, _CONTENT_TYPE]))
+        source = self._source
+        messages.append((_ASSIGNED_TOPIC, did, body, [
+            _SPEC, ("ce_id", aid), source, _ASSIGNED_TYPE, ce_time, subject, _CONTENT_TYPE]))
         if task_topic is not None:
             # The task's subject is the same difficulty; only its id and type differ.
-            out.messages.append((
-                task_topic, did, task_body(body, difficulty_json, status_url), [
-                    _SPEC, ("ce_id", uuid5_text(aid + b"|task")), self._source,
-                    ("ce_type", _TASK_TYPE), ce_time, subject, _CONTENT_TYPE]))
+            messages.append((task_topic, did, task_body(body, difficulty_json, status_url), [
+                _SPEC, ("ce_id", uuid5_text(aid + b"|task")), source, _TASK_TYPE, ce_time,
+                subject, _CONTENT_TYPE]))
 
     def _step(self, step: Step, config_version: str, version_json: bytes) -> _StepWire:
         key = (step, config_version)

@@ -113,6 +113,8 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
         config_version=configs.version, now=NOW)]
     by_id = {d.difficulty_id: d for d in ds}
     assert published(out) == [m for a in models for m in expected(a, by_id[a.difficulty_id])]
+    # aiokafka's record builder takes headers as a list and nothing else.
+    assert {type(headers) for *_, headers in out.messages} == {list}
     assert out.new is not None and not len(out.rows)
     assert columns(expanded(out.new)) == columns(AssignmentRows.of(models))
     assert out.new.difficulty_json == [d.model_dump_json().encode() for d in ds]
@@ -190,4 +192,4 @@ def test_documents_travel_as_one_value_split_on_a_byte_json_text_never_holds() -
     assert store._documents([b'{"a":1}', b'{"b":"x"}']) == b'{"a":1}\x1e{"b":"x"}'
     assert store._documents([]) == b""  # read back as no rows, not one empty one
     with pytest.raises(ValueError, match="separator"):
-        store._documents([b'{"a":"\x1e"}'])
+        store._documents([b'{"a":"\x1e"}'], check=True)
