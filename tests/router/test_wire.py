@@ -193,3 +193,23 @@ def test_documents_travel_as_one_value_split_on_a_byte_json_text_never_holds() -
     assert store._documents([]) == b""  # read back as no rows, not one empty one
     with pytest.raises(ValueError, match="separator"):
         store._documents([b'{"a":"\x1e"}'], check=True)
+
+
+def test_a_difficulty_is_forwarded_as_it_arrived() -> None:
+    """The body that validated is what agencies get and what is stored, as it came (here
+    with other spacing than pydantic's); without one, the model is serialised."""
+    configs = ConfigHolder().current
+    ds = [difficulty(1), difficulty(2)]
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    arrived = ds[0].model_dump_json().encode().replace(b'":', b'": ')
+    assert DifficultyReceived.model_validate_json(arrived) == ds[0]
+    out = Wire(source=SOURCE, status_url=STATUS).new_difficulties(
+        ds, routes, config_version=configs.version, now=NOW, bodies=[arrived, None])
+    assert out.new is not None
+    assert out.new.difficulty_json == [arrived, ds[1].model_dump_json().encode()]
+    tasks = [(key, value) for topic, key, value, _ in out.messages
+             if topic.startswith("agency.")]
+    assert tasks and all((arrived in (value or b"")) == (key == str(ds[0].difficulty_id).encode())
+                         for key, value in tasks)
+    for _, value in tasks:
+        assert AgencyTask.model_validate_json(value or b"").difficulty in ds
