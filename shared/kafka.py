@@ -222,24 +222,12 @@ class Producer:
             raise KafkaError("producer not started")
         by_partition: dict[tuple[str, int], list[Outgoing]] = {}
         partitions: dict[str, list[int]] = {}
-        # A difficulty's messages come one after another under one key: hashed once.
-        last_key: bytes | None = None
-        key_hash = 0
         for m in messages:
             topic, key = m[0], m[1]
             parts = partitions.get(topic)
             if parts is None:
                 parts = partitions[topic] = sorted(await producer.partitions_for(topic))
-            if key is None:
-                partition = key_partitioner(None, parts, parts)
-            else:
-                if key is not last_key:
-                    key_hash, last_key = _key_hash(key), key
-                partition = parts[key_hash % len(parts)]  # as key_partitioner
-            of_partition = by_partition.get((topic, partition))
-            if of_partition is None:
-                of_partition = by_partition[(topic, partition)] = []
-            of_partition.append(m)
+            by_partition.setdefault((topic, key_partitioner(key, parts, parts)), []).append(m)
         futures: list[asyncio.Future[Any]] = []
 
         async def fill(topic: str, partition: int, outgoing: list[Outgoing]) -> None:
