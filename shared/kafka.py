@@ -26,7 +26,7 @@ import random
 import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ from typing import Any, Generic, Literal, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.producer.message_accumulator import BatchBuilder
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
@@ -47,6 +48,7 @@ from prometheus_client import CollectorRegistry
 from shared import db, topics
 from shared.events import DecodeError, E, Envelope, EventData, decode, encode_body, encode_headers
 from shared.metrics import ConsumerMetrics
+from shared.records import RecordBatches, build, now_ms
 from shared.settings import DEFAULT_COMPRESSION, Compression
 
 log = logging.getLogger("thaogo.kafka")
@@ -148,13 +150,6 @@ def key_partitioner(
     return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
-Outgoing = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
-"""One message to publish, already encoded: (topic, key, value, headers as the Kafka
-client sends them: a list, which its record builder insists on). A plain tuple: the
-router makes five or six a difficulty, and a named tuple's constructor, a Python
-function, took 5% of its CPU (measured)."""
-
-
 class Producer:
     """The service's own aiokafka producer for what its consumers and outbox emit.
 
@@ -204,15 +199,33 @@ class Producer:
         )
         return fut
 
-    async def send_many(self, messages: Sequence[Outgoing]) -> list[asyncio.Future[Any]]:
-        """Publish many messages as record batches, partitioned as `send` would. A future
-        per batch, not per message: `send` costs some 20 µs a message in aiokafka's
-        accumulator, a batch append a few. Acknowledged all or nothing per batch, which
+    async def partition_counts(self, topics_: Iterable[str]) -> dict[str, int]:
+        """Each topic's partition count, from the client's metadata (fetched for a topic
+        it has not seen yet): what `RecordBatches` partitions by."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaError("producer not started")
+        cluster = producer.client.cluster
+        counts: dict[str, int] = {}
+        for topic in topics_:
+            parts = cluster.partitions_for_topic(topic) or await producer.partitions_for(topic)
+            counts[topic] = len(parts)
+        return counts
+
+    def record_batches(self, partitions: Mapping[str, int]) -> RecordBatches:
+        return RecordBatches(partitions, max_bytes=MAX_BATCH_BYTES, key_hash=_key_hash)
+
+    async def send_records(self, batches: RecordBatches) -> list[asyncio.Future[Any]]:
+        """Publish record batches; a future for each, acknowledged all or nothing, which
         is all at-least-once needs.
 
-        The partitions are filled side by side, not one after another: aiokafka takes a
+        They are built (compressed, checksummed) on a worker thread when they are big
+        enough to be worth the hand-over: the compressor releases the GIL, so the event
+        loop prepares the next batch meanwhile.
+
+        The partitions are sent side by side, not one after another: aiokafka takes a
         partition's next batch only once its previous one has left in a produce request,
-        and it has one request in flight per broker. Filled in turn, a partition holding
+        and it has one request in flight per broker. Sent in turn, a partition holding
         several batches (a thousand difficulties from one input partition all land on
         one partition of `difficulty.assigned.v1`) held every partition after it back by
         a round trip per batch (measured: 150-200 ms of a 250 ms cycle). Side by side,
@@ -220,30 +233,30 @@ class Producer:
         producer = self._producer
         if producer is None:
             raise KafkaError("producer not started")
-        by_partition: dict[tuple[str, int], list[Outgoing]] = {}
-        partitions: dict[str, list[int]] = {}
-        for m in messages:
-            topic, key = m[0], m[1]
-            parts = partitions.get(topic)
-            if parts is None:
-                parts = partitions[topic] = sorted(await producer.partitions_for(topic))
-            by_partition.setdefault((topic, key_partitioner(key, parts, parts)), []).append(m)
+        open_batches = batches.batches()
+        if not open_batches:
+            return []
+        timestamp_ms = now_ms()
+
+        def build_all() -> list[bytes]:
+            return [build(b.records(), b.count, timestamp_ms=timestamp_ms,
+                          compression=self.compression) for b in open_batches]
+
+        if sum(b.size for b in open_batches) >= _BUILD_ON_A_THREAD_BYTES:
+            built = await asyncio.to_thread(build_all)
+        else:
+            built = build_all()
+        by_partition: dict[tuple[str, int], list[BatchBuilder]] = {}
+        for b, data in zip(open_batches, built, strict=True):
+            by_partition.setdefault((b.topic, b.partition), []).append(_Built(data, b.count))
         futures: list[asyncio.Future[Any]] = []
 
-        async def fill(topic: str, partition: int, outgoing: list[Outgoing]) -> None:
-            batch = producer.create_batch()
-            for _, key, value, headers in outgoing:
-                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                    # Full (MAX_BATCH_BYTES): send it and start the next.
-                    futures.append(await producer.send_batch(batch, topic, partition=partition))
-                    batch = producer.create_batch()
-                    if batch.append(key=key, value=value, timestamp=None,
-                                    headers=headers) is None:
-                        raise KafkaError(f"message too large for one batch on {topic}")
-            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        async def send(topic: str, partition: int, of: list[BatchBuilder]) -> None:
+            for batch in of:
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
 
         outcomes = await asyncio.gather(
-            *(fill(topic, partition, of) for (topic, partition), of in by_partition.items()),
+            *(send(topic, partition, of) for (topic, partition), of in by_partition.items()),
             return_exceptions=True)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
         if failed:
@@ -251,6 +264,22 @@ class Producer:
                 fut.add_done_callback(_retrieve)  # what left is abandoned with the batch
             raise failed[0]
         return futures
+
+
+# Below this, building on the event loop costs less than handing the work over.
+_BUILD_ON_A_THREAD_BYTES = 64 * 1024
+
+
+class _Built(BatchBuilder):  # type: ignore[misc]  # aiokafka is untyped
+    """A record batch built by `shared.records`, handed to aiokafka's accumulator as the
+    `BatchBuilder` it takes: one already built, which is what the sender asks it for.
+    Relies on the accumulator's use of `_build`, `size`, `record_count` and `closed`
+    (aiokafka is pinned; tests/unit/test_records.py sends one through a real broker)."""
+
+    def __init__(self, data: bytes, count: int) -> None:  # no builder: nothing to append
+        self._buffer = data
+        self._relative_offset = count
+        self._closed = True
 
 
 class Record(Protocol):
@@ -277,15 +306,15 @@ class Emitter:
     up at-least-once: `flush()` returns only once the broker has every message.
 
     `emit` and `emit_raw` hand each message to the producer at once; `queue` keeps
-    already-encoded messages until `flush`, which sends them as one record batch per
-    partition (for a consumer with many outputs per batch, like the router). Queued
+    record batches already encoded (`Producer.record_batches`, for a consumer with
+    many outputs per batch, like the router) until `flush` sends them. Queued
     messages therefore leave after those emitted directly, whatever the call order."""
 
     def __init__(self, producer: Producer, *, source: str) -> None:
         self.producer = producer
         self.source = source
         self._pending: list[asyncio.Future[Any]] = []
-        self._queued: list[Outgoing] = []
+        self._queued: list[RecordBatches] = []
 
     async def emit(
         self,
@@ -307,13 +336,13 @@ class Emitter:
     ) -> None:
         self._pending.append(await self.producer.send(topic, value, key=key, headers=headers))
 
-    def queue(self, messages: Iterable[Outgoing]) -> None:
-        self._queued.extend(messages)
+    def queue(self, batches: RecordBatches) -> None:
+        self._queued.append(batches)
 
     async def flush(self) -> None:
         queued, self._queued = self._queued, []
-        if queued:
-            self._pending += await self.producer.send_many(queued)
+        for batches in queued:
+            self._pending += await self.producer.send_records(batches)
         pending, self._pending = self._pending, []
         if pending:
             await asyncio.gather(*pending)
@@ -781,7 +810,6 @@ __all__ = [
     "MAX_BATCH_BYTES",
     "BatchProcessor",
     "Emitter",
-    "Outgoing",
     "PipelinedProcessor",
     "Prepared",
     "Producer",

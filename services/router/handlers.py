@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -26,6 +26,7 @@ from shared.events import (
 )
 from shared.kafka import Emitter, Prepared
 from shared.provinces import ConfigHolder
+from shared.records import RecordBatches
 from shared.service import Runtime
 
 
@@ -71,6 +72,8 @@ class RouterHandlers:
     config: ConfigHolder
     metrics: RouterMetrics
     wire: Wire
+    # The topics it publishes to, under a configuration version.
+    _topics: tuple[str, list[str]] = field(default=("", []), init=False)
 
     @property
     def pool(self) -> Pool:
@@ -103,8 +106,9 @@ class RouterHandlers:
         routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
                   for d in fresh]
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
-        out = self.wire.new_difficulties(fresh, routes, config_version=configs.version,
-                                         now=datetime.now(UTC),
+        into = await self._record_batches(emitter)
+        out = self.wire.new_difficulties(fresh, routes, into=into,
+                                         config_version=configs.version, now=datetime.now(UTC),
                                          bodies=[unique[eid].body for eid in fresh_ids])
 
         async def apply() -> None:
@@ -112,11 +116,23 @@ class RouterHandlers:
 
         return Prepared(duplicates, apply)
 
+    async def _record_batches(self, emitter: Emitter) -> RecordBatches:
+        """Where a batch's messages are encoded: partitioned by the counts of the topics
+        the router publishes to (the assignments', and every agency's of the current
+        configuration, listed once per version)."""
+        configs = self.config.current
+        if self._topics[0] != configs.version:
+            self._topics = (configs.version, [
+                topics.DIFFICULTY_ASSIGNED,
+                *(topics.agency_topic(a) for a in configs.agency_ids())])
+        producer = emitter.producer
+        return producer.record_batches(await producer.partition_counts(self._topics[1]))
+
     async def _apply(
         self, emitter: Emitter, out: Encoded, *, event_ids: list[str], topic: str
     ) -> None:
         """Publish and record one batch's decisions; returns once both are durable."""
-        emitter.queue(out.messages)
+        emitter.queue(out.records)
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
@@ -162,8 +178,9 @@ class RouterHandlers:
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
             new = self._next_assignments(change, d, current)
-            out = (self.wire.assignments(new, d, now=datetime.now(UTC)) if d is not None
-                   else Encoded())
+            into = await self._record_batches(emitter)
+            out = (self.wire.assignments(new, d, into=into, now=datetime.now(UTC))
+                   if d is not None else Encoded(into))
             await self._apply(emitter, out, event_ids=[env.id], topic=topics.DIFFICULTY_STATUS)
         return duplicates
 

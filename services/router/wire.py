@@ -27,7 +27,7 @@ from pydantic_core import to_json
 
 from services.router.logic import Route, Step
 from services.router.store import AssignmentRows, NewDifficulties
-from shared import topics
+from shared import records, topics
 from shared.events import (
     EVENT_ID_NAMESPACE,
     SPEC_VERSION,
@@ -37,16 +37,21 @@ from shared.events import (
     DifficultyReceived,
     ZoneType,
 )
-from shared.kafka import Outgoing
+from shared.records import RecordBatches
 
 _NAMESPACE = EVENT_ID_NAMESPACE.bytes
 _HASHED_NAMESPACE = hashlib.sha1(_NAMESPACE)
 _ASSIGNED_TOPIC = topics.DIFFICULTY_ASSIGNED
-# Headers that are the same for every message of their kind, built once.
-_ASSIGNED_TYPE = ("ce_type", DifficultyAssigned.ce_type.encode())
-_TASK_TYPE = ("ce_type", AgencyTask.ce_type.encode())
-_CONTENT_TYPE = ("content-type", b"application/json")
-_SPEC = ("ce_specversion", SPEC_VERSION.encode())
+# A message's headers, as `shared.events.encode_headers` orders them, encoded: what
+# every message shares once, around the ids (always 36 characters) that differ.
+_ID_LENGTH = 36
+_HEADERS_START = b"".join((records.length(7),
+                           records.header("ce_specversion", SPEC_VERSION.encode()),
+                           records.header_name("ce_id", _ID_LENGTH)))
+_ASSIGNED_TYPE = records.header("ce_type", DifficultyAssigned.ce_type.encode())
+_TASK_TYPE = records.header("ce_type", AgencyTask.ce_type.encode())
+_SUBJECT = records.header_name("ce_subject", _ID_LENGTH)
+_HEADERS_END = records.header("content-type", b"application/json")
 _STEP_CACHE_MAX = 50_000
 
 
@@ -88,10 +93,11 @@ class _StepWire:
 
 @dataclass
 class Encoded:
-    """One batch of decisions, ready for the producer and the database: new difficulties
-    in `new`, assignments made as models (escalation, re-assignment) in `rows`."""
+    """One batch of decisions, ready for the producer (`records`) and the database: new
+    difficulties in `new`, assignments made as models (escalation, re-assignment) in
+    `rows`."""
 
-    messages: list[Outgoing] = field(default_factory=list)
+    records: RecordBatches
     new: NewDifficulties | None = None
     rows: AssignmentRows = field(default_factory=AssignmentRows)
     counted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
@@ -102,7 +108,7 @@ class Wire:
     """Encodes routing decisions; one per router, its caches live as long as it does."""
 
     def __init__(self, *, source: str, status_url: str) -> None:
-        self._source = ("ce_source", source.encode())
+        self._source = records.header("ce_source", source.encode())
         self._status_url = status_url.rstrip("/")
         self._steps: dict[tuple[Step, str], _StepWire] = {}
         self._enums: dict[Enum, bytes] = {}
@@ -112,6 +118,7 @@ class Wire:
         difficulties: Sequence[DifficultyReceived],
         routes: Sequence[Route],
         *,
+        into: RecordBatches,
         config_version: str,
         now: datetime,
         bodies: Sequence[bytes | None] | None = None,
@@ -121,9 +128,9 @@ class Wire:
         so it is forwarded and stored as is: serialising it again was 4% of the
         router's CPU, measured)."""
         new = NewDifficulties(assigned_at=now)
-        out = Encoded(new=new)
+        out = Encoded(into, new=new)
         assigned_at = _json(now)
-        ce_time = ("ce_time", now.isoformat().encode())
+        shared = self._shared_headers(now)
         version = _json(config_version)
         # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
         # keyed by identity (enum members are singletons, and hashing one by value is a
@@ -132,7 +139,6 @@ class Wire:
         tails: dict[tuple[int, int, int, int], bytes] = {}
         positions: dict[tuple[str, str | None, str, str, str], int] = {}
         counted = out.counted
-        messages = out.messages
         for i, (d, (zone_type, steps)) in enumerate(zip(difficulties, routes, strict=True)):
             did = str(d.difficulty_id)
             did_b = did.encode()
@@ -147,7 +153,6 @@ class Wire:
                                ) or d.model_dump_json().encode()
             of_difficulty = new.add_difficulty(d, did, difficulty_json)
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
-            subject = ("ce_subject", did_b)
             for step in steps:
                 sw = self._step(step, config_version, version)
                 of_step = positions.get(sw.row)
@@ -155,8 +160,8 @@ class Wire:
                     of_step = positions[sw.row] = new.add_step(*sw.row)
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
-                self._queue(messages, aid, did_b, subject, body, ce_time, sw.task_topic,
-                            difficulty_json, url)
+                self._queue(into, aid, did_b, body, shared, sw.task_topic, difficulty_json,
+                            url)
                 new.add_assignment(aid.decode(), of_difficulty, of_step, body)
                 counted[sw.labels] += 1
                 if sw.triage_reason is not None:
@@ -173,11 +178,11 @@ class Wire:
 
     def assignments(
         self, assignments: Sequence[DifficultyAssigned], difficulty: DifficultyReceived,
-        *, now: datetime,
+        *, into: RecordBatches, now: datetime,
     ) -> Encoded:
         """Assignments made as models (escalation, re-assignment) of one difficulty."""
-        out = Encoded()
-        ce_time = ("ce_time", now.isoformat().encode())
+        out = Encoded(into)
+        shared = self._shared_headers(now)
         difficulty_json = difficulty.model_dump_json().encode()
         did = str(difficulty.difficulty_id)
         url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
@@ -185,28 +190,33 @@ class Wire:
             body = a.model_dump_json().encode()
             task_topic = (None if a.role is AssignmentRole.MEMBER
                           else topics.agency_topic(a.agency_id))
-            self._queue(out.messages, str(a.assignment_id).encode(), did.encode(),
-                        ("ce_subject", did.encode()), body, ce_time, task_topic,
-                        difficulty_json, url)
+            self._queue(into, str(a.assignment_id).encode(), did.encode(), body, shared,
+                        task_topic, difficulty_json, url)
             out.counted[_labels(a.agency_id, a.rule, a.role)] += 1
             if a.role is AssignmentRole.TRIAGE:
                 out.triage[a.rule.rsplit(".", 1)[-1]] += 1
         out.rows = AssignmentRows.of(assignments)
         return out
 
+    def _shared_headers(self, now: datetime) -> tuple[bytes, bytes]:
+        """The headers between the id and the subject, of an assignment and of a task:
+        the same for every message of a batch."""
+        time_header = records.header("ce_time", now.isoformat().encode())
+        return (b"".join((self._source, _ASSIGNED_TYPE, time_header)),
+                b"".join((self._source, _TASK_TYPE, time_header)))
+
+    @staticmethod
     def _queue(
-        self, messages: list[Outgoing], aid: bytes, did: bytes, subject: tuple[str, bytes],
-        body: bytes, ce_time: tuple[str, bytes], task_topic: str | None,
-        difficulty_json: bytes, status_url: bytes,
+        into: RecordBatches, aid: bytes, did: bytes, body: bytes, shared: tuple[bytes, bytes],
+        task_topic: str | None, difficulty_json: bytes, status_url: bytes,
     ) -> None:
-        source = self._source
-        messages.append((_ASSIGNED_TOPIC, did, body, [
-            _SPEC, ("ce_id", aid), source, _ASSIGNED_TYPE, ce_time, subject, _CONTENT_TYPE]))
+        into.add(_ASSIGNED_TOPIC, did, body, b"".join((
+            _HEADERS_START, aid, shared[0], _SUBJECT, did, _HEADERS_END)))
         if task_topic is not None:
             # The task's subject is the same difficulty; only its id and type differ.
-            messages.append((task_topic, did, task_body(body, difficulty_json, status_url), [
-                _SPEC, ("ce_id", uuid5_text(aid + b"|task")), source, _TASK_TYPE, ce_time,
-                subject, _CONTENT_TYPE]))
+            into.add(task_topic, did, task_body(body, difficulty_json, status_url), b"".join((
+                _HEADERS_START, uuid5_text(aid + b"|task"), shared[1], _SUBJECT, did,
+                _HEADERS_END)))
 
     def _step(self, step: Step, config_version: str, version_json: bytes) -> _StepWire:
         key = (step, config_version)

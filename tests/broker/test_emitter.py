@@ -1,5 +1,6 @@
-"""The emitter's queued path on the real broker: one record batch per partition, yet the
-same partitions, order and headers as sending message by message, acknowledged by flush."""
+"""The emitter's queued path on the real broker: record batches encoded by
+`shared.records`, yet the same partitions, order and headers as aiokafka sending message
+by message, acknowledged by flush."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import DefaultPartitioner
 
 from shared.kafka import Emitter, Producer
+from shared.records import headers
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -25,14 +27,17 @@ async def test_queued_messages_arrive_once_in_order_on_the_keys_partitions(
     await admin.close()
 
     # Some values large enough that one partition's share overflows a record batch.
-    sent = [(f"key-{i % 40}".encode(), (f"{i}:" + "x" * (30_000 if i % 7 == 0 else 10)).encode())
+    sent = [(f"key-{i % 40}".encode(), (f"{i}:" + "x" * (80_000 if i % 7 == 0 else 10)).encode())
             for i in range(400)]
     producer = Producer(kafka_bootstrap, client_id="test-emitter")
     await producer.start()
     try:
         emitter = Emitter(producer, source="test")
-        emitter.queue((topic, key, value, [("ce_id", value.split(b":")[0])])
-                      for key, value in sent)
+        batches = producer.record_batches(await producer.partition_counts([topic]))
+        for key, value in sent:
+            batches.add(topic, key, value, headers([("ce_id", value.split(b":")[0])]))
+        assert len(batches.batches()) > 4  # a partition's share overflows a batch
+        emitter.queue(batches)
         await emitter.flush()  # returns once the broker acknowledged everything
     finally:
         await producer.stop()

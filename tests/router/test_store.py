@@ -17,6 +17,7 @@ from shared import db
 from shared.events import DifficultyReceived
 from shared.provinces import ConfigHolder
 from shared.service import migrations_dir
+from tests.conftest import record_batches
 
 pytestmark = [pytest.mark.db]
 
@@ -62,7 +63,7 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
     ds = _batch()
     routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
     out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
-        ds, routes, config_version=configs.version, now=NOW)
+        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
     assert out.new is not None
     event_ids = [f"e-{i}" for i in range(len(ds))]
 

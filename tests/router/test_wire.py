@@ -30,7 +30,10 @@ from shared.events import (
     deterministic_id,
     encode_headers,
 )
+from shared.kafka import key_partitioner
 from shared.provinces import ConfigHolder, ConfigSet
+from shared.records import RecordBatches
+from tests.conftest import read_back, record_batches
 
 SOURCE = "thaogo/router"
 STATUS = "http://127.0.0.1:8001"
@@ -80,9 +83,28 @@ def expected(a: DifficultyAssigned, d: DifficultyReceived) -> list[tuple[str, by
     return out
 
 
-def published(out: Encoded) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
-    return [(topic, key or b"", value or b"", list(headers))
-            for topic, key, value, headers in out.messages]
+PARTITIONS = 4
+
+
+def into() -> RecordBatches:
+    return record_batches(PARTITIONS)
+
+
+Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+def published(out: Encoded) -> list[Message]:
+    """What consumers read, each message on its key's partition; by topic and key, in
+    the order published (a key's messages keep their order on its partition)."""
+    got: list[Message] = []
+    for topic, partition, key, value, headers in read_back(out.records):
+        assert partition == key_partitioner(key, range(PARTITIONS), range(PARTITIONS))
+        got.append((topic, key or b"", value or b"", headers))
+    return by_key(got)
+
+
+def by_key(messages: list[Message]) -> list[Message]:
+    return sorted(messages, key=lambda m: (m[0], m[1]))  # stable: the order within a key
 
 
 def columns(rows: AssignmentRows) -> dict[str, list[object]]:
@@ -106,15 +128,14 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     ds = list(varied(configs))
     routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
     out = Wire(source=SOURCE, status_url=STATUS + "/").new_difficulties(
-        ds, routes, config_version=configs.version, now=NOW)
+        ds, routes, into=into(), config_version=configs.version, now=NOW)
 
     models = [a for d in ds for a in logic.decide(
         d, configs.for_difficulty(d.province_code, d.task_force),
         config_version=configs.version, now=NOW)]
     by_id = {d.difficulty_id: d for d in ds}
-    assert published(out) == [m for a in models for m in expected(a, by_id[a.difficulty_id])]
-    # aiokafka's record builder takes headers as a list and nothing else.
-    assert {type(headers) for *_, headers in out.messages} == {list}
+    assert published(out) == by_key(
+        [m for a in models for m in expected(a, by_id[a.difficulty_id])])
     assert out.new is not None and not len(out.rows)
     assert columns(expanded(out.new)) == columns(AssignmentRows.of(models))
     assert out.new.difficulty_json == [d.model_dump_json().encode() for d in ds]
@@ -135,7 +156,7 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     assert {a.zone_type for a in models} >= set(ZoneType) | {None}
     assert any(a.member_id for a in models) and any(a.agency_id == logic.UNCONFIGURED_TRIAGE
                                                    for a in models)
-    for topic, _, value, _ in out.messages:  # and every message decodes as its model
+    for topic, _, value, _ in published(out):  # and every message decodes as its model
         model = AgencyTask if topic.startswith("agency.") else DifficultyAssigned
         model.model_validate_json(value or b"")
 
@@ -148,8 +169,8 @@ def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
     lead = logic.decide(d, cfg, config_version=configs.version, now=NOW)[0]
     up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW,
                         note='"khẩn"\n')
-    out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, now=NOW)
-    assert published(out) == expected(up, d)
+    out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, into=into(), now=NOW)
+    assert published(out) == by_key(expected(up, d))
     assert columns(out.rows) == columns(AssignmentRows.of([up]))
     assert out.new is None
 
@@ -204,10 +225,11 @@ def test_a_difficulty_is_forwarded_as_it_arrived() -> None:
     arrived = ds[0].model_dump_json().encode().replace(b'":', b'": ')
     assert DifficultyReceived.model_validate_json(arrived) == ds[0]
     out = Wire(source=SOURCE, status_url=STATUS).new_difficulties(
-        ds, routes, config_version=configs.version, now=NOW, bodies=[arrived, None])
+        ds, routes, into=into(), config_version=configs.version, now=NOW,
+        bodies=[arrived, None])
     assert out.new is not None
     assert out.new.difficulty_json == [arrived, ds[1].model_dump_json().encode()]
-    tasks = [(key, value) for topic, key, value, _ in out.messages
+    tasks = [(key, value) for topic, key, value, _ in published(out)
              if topic.startswith("agency.")]
     assert tasks and all((arrived in (value or b"")) == (key == str(ds[0].difficulty_id).encode())
                          for key, value in tasks)
