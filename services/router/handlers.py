@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -72,8 +73,6 @@ class RouterHandlers:
     config: ConfigHolder
     metrics: RouterMetrics
     wire: Wire
-    # The topics it publishes to, under a configuration version.
-    _topics: tuple[str, list[str]] = field(default=("", []), init=False)
 
     @property
     def pool(self) -> Pool:
@@ -106,7 +105,11 @@ class RouterHandlers:
         routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
                   for d in fresh]
         self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
-        into = await self._record_batches(emitter)
+        # Routes are memoised: the few distinct ones name the agencies tasked.
+        distinct = {id(steps): steps for _, steps in routes}.values()
+        into = await self._record_batches(emitter, {
+            step.agency_id for steps in distinct for step in steps
+            if step.role is not AssignmentRole.MEMBER})
         out = self.wire.new_difficulties(fresh, routes, into=into,
                                          config_version=configs.version, now=datetime.now(UTC),
                                          bodies=[unique[eid].body for eid in fresh_ids])
@@ -116,17 +119,13 @@ class RouterHandlers:
 
         return Prepared(duplicates, apply)
 
-    async def _record_batches(self, emitter: Emitter) -> RecordBatches:
-        """Where a batch's messages are encoded: partitioned by the counts of the topics
-        the router publishes to (the assignments', and every agency's of the current
-        configuration, listed once per version)."""
-        configs = self.config.current
-        if self._topics[0] != configs.version:
-            self._topics = (configs.version, [
-                topics.DIFFICULTY_ASSIGNED,
-                *(topics.agency_topic(a) for a in configs.agency_ids())])
+    @staticmethod
+    async def _record_batches(emitter: Emitter, agency_ids: Iterable[str]) -> RecordBatches:
+        """Where a batch's messages are encoded: partitioned by the partition counts of
+        the topics they go to (the assignments', and these agencies')."""
         producer = emitter.producer
-        return producer.record_batches(await producer.partition_counts(self._topics[1]))
+        needed = {topics.DIFFICULTY_ASSIGNED, *map(topics.agency_topic, agency_ids)}
+        return producer.record_batches(await producer.partition_counts(needed))
 
     async def _apply(
         self, emitter: Emitter, out: Encoded, *, event_ids: list[str], topic: str
@@ -178,7 +177,8 @@ class RouterHandlers:
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
             new = self._next_assignments(change, d, current)
-            into = await self._record_batches(emitter)
+            into = await self._record_batches(
+                emitter, {a.agency_id for a in new if a.role is not AssignmentRole.MEMBER})
             out = (self.wire.assignments(new, d, into=into, now=datetime.now(UTC))
                    if d is not None else Encoded(into))
             await self._apply(emitter, out, event_ids=[env.id], topic=topics.DIFFICULTY_STATUS)
