@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def postgres_url() -> Iterator[str]:
         yield pg.url
     finally:
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # gigabytes after the heavier tiers
 
 
 def _with_database(url: str, name: str) -> str:
