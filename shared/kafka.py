@@ -199,21 +199,21 @@ class Producer:
         )
         return fut
 
-    async def partition_counts(self, topics_: Iterable[str]) -> dict[str, int]:
-        """Each topic's partition count, from the client's metadata (fetched for a topic
-        it has not seen yet): what `RecordBatches` partitions by."""
+    async def partitions(self, topics_: Iterable[str]) -> dict[str, list[int]]:
+        """Each topic's partitions, from the client's metadata (fetched for a topic it
+        has not seen yet): what `RecordBatches` partitions over."""
         producer = self._producer
         if producer is None:
             raise KafkaError("producer not started")
         cluster = producer.client.cluster
-        counts: dict[str, int] = {}
-        for topic in topics_:
-            parts = cluster.partitions_for_topic(topic) or await producer.partitions_for(topic)
-            counts[topic] = len(parts)
-        return counts
+        return {topic: sorted(cluster.partitions_for_topic(topic)
+                              or await producer.partitions_for(topic))
+                for topic in topics_}
 
-    def record_batches(self, partitions: Mapping[str, int]) -> RecordBatches:
-        return RecordBatches(partitions, max_bytes=MAX_BATCH_BYTES, key_hash=_key_hash)
+    def record_batches(self, partitions: Mapping[str, Sequence[int]]) -> RecordBatches:
+        """Record batches partitioned as `send` partitions (`key_partitioner`)."""
+        return RecordBatches(partitions, max_bytes=MAX_BATCH_BYTES,
+                             partitioner=key_partitioner)
 
     async def send_records(self, batches: RecordBatches) -> list[asyncio.Future[Any]]:
         """Publish record batches; a future for each, acknowledged all or nothing, which

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka.codec import gzip_encode, lz4_encode, zstd_encode
@@ -118,6 +118,10 @@ def build(records: bytes, count: int, *, timestamp_ms: int,
     return b"".join((_BEFORE_CRC.pack(0, size, _NO_LEADER_EPOCH, _MAGIC, crc), after, records))
 
 
+Partitioner = Callable[[bytes | None, Sequence[int], Sequence[int]], int]
+"""(key, all partitions, available partitions) -> partition, as aiokafka's take."""
+
+
 @dataclass(slots=True)
 class OpenBatch:
     """One partition's records so far: the byte strings that `join` into them."""
@@ -135,32 +139,32 @@ class OpenBatch:
 class RecordBatches:
     """Records for many topic-partitions, each message added as it is encoded.
 
-    `partitions` gives each topic's partition count: a message goes to partition
-    murmur2(key) mod count, as the Java client and aiokafka's default partitioner
-    place it (`shared.kafka.key_partitioner`), so a difficulty's messages stay in order
-    together. A partition's records start a new batch where they would pass
-    `max_bytes`."""
+    `partitions` gives each topic's partitions, and `partitioner` places a message on
+    one of them by its key: the producer's own (`shared.kafka.key_partitioner`), so a
+    difficulty's messages land where `send` would put them and stay in order together.
+    A partition's records start a new batch where they would pass `max_bytes`."""
 
-    def __init__(self, partitions: Mapping[str, int], *, max_bytes: int,
-                 key_hash: Callable[[bytes], int]) -> None:
+    def __init__(self, partitions: Mapping[str, Sequence[int]], *, max_bytes: int,
+                 partitioner: Partitioner) -> None:
         self._partitions = partitions
         self._max_bytes = max_bytes
-        self._key_hash = key_hash
+        self._partitioner = partitioner
         self._open: dict[tuple[str, int], OpenBatch] = {}
         self._full: list[OpenBatch] = []
 
     def add(self, topic: str, key: bytes | None, value: bytes | None, headers: bytes) -> None:
         """One message; `headers` is its headers section (see `headers`). On the router's
-        hot path, five or six times a difficulty: lengths come from a table, and nothing
-        is copied until a partition's records are joined."""
+        hot path, five or six times a difficulty: lengths come from the table inline
+        rather than through `length`, and nothing is copied until a partition's records
+        are joined."""
+        try:
+            parts = self._partitions[topic]
+        except KeyError:
+            raise KeyError(f"no partitions known for topic {topic!r}") from None
+        partition = self._partitioner(key, parts, parts)
         if key is None:
-            # Kafka's clients spread keyless messages; one batch a topic is as good.
-            partition, key_length, key = 0, _NULL, b""
+            key_length, key = _NULL, b""
         else:
-            try:
-                partition = self._key_hash(key) % self._partitions[topic]
-            except KeyError:
-                raise KeyError(f"no partition count for topic {topic!r}") from None
             n = len(key)
             key_length = _VARINTS[n] if n < _TABLE else varint(n)
         if value is None:
@@ -190,13 +194,10 @@ class RecordBatches:
         """Every batch, a partition's in the order they were filled."""
         return [*self._full, *self._open.values()]
 
-    def __len__(self) -> int:
-        return sum(b.count for b in self.batches())
-
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-__all__ = ["CODECS", "OpenBatch", "RecordBatches", "build", "header", "header_name",
+__all__ = ["CODECS", "OpenBatch", "Partitioner", "RecordBatches", "build", "header", "header_name",
            "headers", "length", "now_ms", "varint"]

@@ -242,7 +242,7 @@ def record_batches(partitions: int = 4) -> RecordBatches:
     from shared.kafka import Producer
 
     return Producer("unused:9092", client_id="test").record_batches(
-        defaultdict(lambda: partitions))
+        defaultdict(lambda: list(range(partitions))))
 
 
 Published = tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes]]]

@@ -121,11 +121,11 @@ class RouterHandlers:
 
     @staticmethod
     async def _record_batches(emitter: Emitter, agency_ids: Iterable[str]) -> RecordBatches:
-        """Where a batch's messages are encoded: partitioned by the partition counts of
-        the topics they go to (the assignments', and these agencies')."""
+        """Where a batch's messages are encoded: partitioned over the partitions of the
+        topics they go to (the assignments', and these agencies')."""
         producer = emitter.producer
         needed = {topics.DIFFICULTY_ASSIGNED, *map(topics.agency_topic, agency_ids)}
-        return producer.record_batches(await producer.partition_counts(needed))
+        return producer.record_batches(await producer.partitions(needed))
 
     async def _apply(
         self, emitter: Emitter, out: Encoded, *, event_ids: list[str], topic: str

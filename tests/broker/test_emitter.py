@@ -33,7 +33,7 @@ async def test_queued_messages_arrive_once_in_order_on_the_keys_partitions(
     await producer.start()
     try:
         emitter = Emitter(producer, source="test")
-        batches = producer.record_batches(await producer.partition_counts([topic]))
+        batches = producer.record_batches(await producer.partitions([topic]))
         for key, value in sent:
             batches.add(topic, key, value, headers([("ce_id", value.split(b":")[0])]))
         assert len(batches.batches()) > 4  # a partition's share overflows a batch
