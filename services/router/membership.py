@@ -145,8 +145,8 @@ def moves(
 # --- the router's side (I/O) -----------------------------------------------------------------
 
 # The SQL is here rather than in store.py: it is this module's own table and query.
-_OPEN_ELSEWHERE = """
-    SELECT a.payload FROM assignments a
+_OPEN_ELSEWHERE = f"""
+    SELECT {store.ASSIGNMENT} FROM assignments a
     WHERE a.active AND a.role = 'member' AND a.member_id IS NOT NULL
       AND a.member_id <> ALL($1::text[])
       AND NOT EXISTS (SELECT 1 FROM closed_difficulties c WHERE c.difficulty_id = a.difficulty_id)
@@ -174,7 +174,7 @@ async def open_member_assignments_elsewhere(
 ) -> list[DifficultyAssigned]:
     """Open member assignments held by someone who is no longer a holder."""
     rows = await conn.fetch(_OPEN_ELSEWHERE, sorted(holder_ids))
-    return [DifficultyAssigned.model_validate_json(r["payload"]) for r in rows]
+    return [store.assignment(r) for r in rows]
 
 
 @dataclass

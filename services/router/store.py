@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.events import DifficultyAssigned, DifficultyReceived
+from shared.events import DifficultyAssigned, DifficultyReceived, ZoneType
 
 
 async def already_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str]) -> set[str]:
@@ -31,62 +31,74 @@ async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], 
 class NewDifficulties:
     """A batch of new difficulties and their assignments, shaped for `save_new_difficulties`:
     what repeats is sent once. An assignment names its difficulty and its routing step by
-    position (1-based) in this batch's lists; each kind of document travels as one value,
-    not one array element a document. asyncpg encodes an array element by element,
-    at about a microsecond each, and a thousand difficulties make some 34,000 elements as
-    plain columns: 25 ms of the router's CPU a batch (measured), against about 4 here."""
+    position (1-based) in this batch's lists. Many values travel joined into one
+    (`_joined`), not as one array element each: asyncpg encodes an array element by
+    element, at about a microsecond each, and a thousand difficulties have some 3,400
+    assignments."""
 
     assigned_at: datetime  # of every assignment: they are decided together
+    config_version: str  # of every assignment: one configuration decided them
     difficulty_id: list[str] = field(default_factory=list)
     province_code: list[str] = field(default_factory=list)
     task_force: list[str | None] = field(default_factory=list)
     received_at: list[datetime] = field(default_factory=list)
     difficulty_json: list[bytes] = field(default_factory=list)
+    # What each difficulty's assignments copy from it (zone_type: the one routed on).
+    tracking_code: list[str] = field(default_factory=list)
+    urgency: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    zone_type: list[str] = field(default_factory=list)  # "" for none
     # The routing steps used, one entry each.
     agency_id: list[str] = field(default_factory=list)
     member_id: list[str | None] = field(default_factory=list)
     role: list[str] = field(default_factory=list)
     level: list[str] = field(default_factory=list)
     rule: list[str] = field(default_factory=list)
+    reason: list[str] = field(default_factory=list)
     # The assignments.
-    assignment_id: list[str] = field(default_factory=list)
+    assignment_id: list[bytes] = field(default_factory=list)
     of_difficulty: list[int] = field(default_factory=list)
     of_step: list[int] = field(default_factory=list)
-    assignment_json: list[bytes] = field(default_factory=list)
 
-    def add_difficulty(self, d: DifficultyReceived, difficulty_id: str, json: bytes) -> int:
+    def add_difficulty(self, d: DifficultyReceived, difficulty_id: str, json: bytes,
+                       zone_type: ZoneType | None) -> int:
         """Returns its position, for `add_assignment`."""
         self.difficulty_id.append(difficulty_id)
         self.province_code.append(d.province_code)
         self.task_force.append(d.task_force)
         self.received_at.append(d.received_at)
         self.difficulty_json.append(json)
+        self.tracking_code.append(d.tracking_code)
+        self.urgency.append(d.urgency.value)
+        self.kind.append(d.kind.value)
+        self.category.append(d.category.value)
+        self.zone_type.append(zone_type.value if zone_type is not None else "")
         return len(self.difficulty_id)
 
     def add_step(self, agency_id: str, member_id: str | None, role: str, level: str,
-                 rule: str) -> int:
+                 rule: str, reason: str) -> int:
         """Returns its position, for `add_assignment`."""
         self.agency_id.append(agency_id)
         self.member_id.append(member_id)
         self.role.append(role)
         self.level.append(level)
         self.rule.append(rule)
+        self.reason.append(reason)
         return len(self.agency_id)
 
-    def add_assignment(self, assignment_id: str, of_difficulty: int, of_step: int,
-                       json: bytes) -> None:
+    def add_assignment(self, assignment_id: bytes, of_difficulty: int, of_step: int) -> None:
         self.assignment_id.append(assignment_id)
         self.of_difficulty.append(of_difficulty)
         self.of_step.append(of_step)
-        self.assignment_json.append(json)
 
     def __len__(self) -> int:
         return len(self.difficulty_id)
 
 
-# Between documents sent as one value. JSON text never holds this byte unescaped (control
-# characters must be escaped in strings, and it is not whitespace), so the server splits
-# them apart without parsing them.
+# Between values sent as one. JSON text never holds this byte unescaped (control
+# characters must be escaped in strings, and it is not whitespace), nor do ids, codes
+# and enum values, so the server splits them apart without parsing them.
 _SEPARATOR = b"\x1e"
 
 
@@ -100,8 +112,14 @@ def _documents(documents: list[bytes], *, check: bool = False) -> bytes:
     return joined
 
 
+def _joined(values: Iterable[object]) -> bytes:
+    """One value for many short ones of the router's own (ids, codes, enum values,
+    positions), split apart by `_split`."""
+    return "\x1e".join(map(str, values)).encode()
+
+
 def _split(parameter: str) -> str:
-    """SQL: the documents of a `_documents` parameter, one row each."""
+    """SQL: the values of a `_documents` or `_joined` parameter, one row each."""
     return f"string_to_table(NULLIF(convert_from({parameter}::bytea, 'UTF8'), ''), E'\\x1e')"
 
 
@@ -110,75 +128,100 @@ async def save_new_difficulties(
 ) -> None:
     """Store new difficulties, their assignments and the events they came from as
     processed, in one statement: one round trip while the broker takes the messages.
-    The documents are stored as text, as sent: PostgreSQL splits them apart and never
-    parses them (they are the router's own encoding, or bodies that validated)."""
+    The difficulties' documents are stored as text, as sent: PostgreSQL splits them
+    apart and never parses them (they are the router's own encoding, or bodies that
+    validated)."""
     b = batch
     await conn.execute(
-        "WITH d AS ("
+        "WITH n AS ("
+        " SELECT * FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),"
+        f" {_split('$4')}, unnest($5::timestamptz[]), {_split('$6')}, {_split('$7')},"
+        f" {_split('$8')}, {_split('$9')}, {_split('$10')})"
+        " WITH ORDINALITY AS n(i, p, t, j, r, tc, ur, ki, ca, zt, k)),"
+        " d AS ("
         " INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
-        " received_at)"
-        " SELECT i, p, t, j, r FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]),"
-        f" unnest($3::text[]), {_split('$4')},"
-        " unnest($5::timestamptz[])) AS u(i, p, t, j, r)"
+        " received_at) SELECT i, p, t, j, r FROM n"
         " ON CONFLICT (difficulty_id) DO NOTHING),"
         " a AS ("
-        " INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role,"
-        " level, rule, payload, assigned_at)"
-        " SELECT u.i, ($1::uuid[])[u.d], s.ag, s.m, s.ro, s.l, s.ru, u.j, $15"
-        " FROM ROWS FROM (unnest($6::uuid[]), unnest($7::int4[]), unnest($8::int4[]),"
-        f" {_split('$9')}) AS u(i, d, k, j)"
-        " JOIN ROWS FROM (unnest($10::text[]), unnest($11::text[]), unnest($12::text[]),"
-        " unnest($13::text[]), unnest($14::text[])) WITH ORDINALITY AS s(ag, m, ro, l, ru, k)"
-        " ON s.k = u.k"
+        " INSERT INTO assignments (assignment_id, difficulty_id, tracking_code, province_code,"
+        " agency_id, member_id, role, level, rule, reason, config_version, urgency, kind,"
+        " category, zone_type, assigned_at)"
+        " SELECT u.i::uuid, n.i, n.tc, n.p, s.ag, s.m, s.ro, s.l, s.ru, s.re, $20, n.ur,"
+        " n.ki, n.ca, NULLIF(n.zt, ''), $21"
+        f" FROM ROWS FROM ({_split('$11')}, {_split('$12')}, {_split('$13')}) AS u(i, d, k)"
+        " JOIN n ON n.k = u.d::int8"
+        " JOIN ROWS FROM (unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),"
+        " unnest($17::text[]), unnest($18::text[]), unnest($19::text[]))"
+        " WITH ORDINALITY AS s(ag, m, ro, l, ru, re, k) ON s.k = u.k::int8"
         " ON CONFLICT (assignment_id) DO NOTHING)"
-        " INSERT INTO processed_events (event_id, topic) SELECT unnest($16::text[]), $17"
+        " INSERT INTO processed_events (event_id, topic) SELECT unnest($22::text[]), $23"
         " ON CONFLICT DO NOTHING",
         b.difficulty_id, b.province_code, b.task_force, _documents(b.difficulty_json, check=True),
-        b.received_at,
-        b.assignment_id, b.of_difficulty, b.of_step, _documents(b.assignment_json),
-        b.agency_id, b.member_id, b.role, b.level, b.rule, b.assigned_at,
+        b.received_at, _joined(b.tracking_code), _joined(b.urgency), _joined(b.kind),
+        _joined(b.category), _joined(b.zone_type),
+        _documents(b.assignment_id), _joined(b.of_difficulty), _joined(b.of_step),
+        b.agency_id, b.member_id, b.role, b.level, b.rule, b.reason,
+        b.config_version, b.assigned_at,
         list(event_ids), topic,
     )
+
+
+# An assignment's columns, in the order of `AssignmentRows`.
+_COLUMNS = ("assignment_id, difficulty_id, tracking_code, province_code, agency_id, member_id,"
+            " role, level, rule, reason, config_version, replaces, urgency, kind, category,"
+            " zone_type, assigned_at")
+ASSIGNMENT = _COLUMNS.replace(" level,", " level AS agency_level,")
+"""SQL: the columns an assignment is read back from, named as `assignment` takes them."""
+
+
+def assignment(row: asyncpg.Record) -> DifficultyAssigned:
+    """An assignment read back (`SELECT {ASSIGNMENT} FROM assignments`)."""
+    return DifficultyAssigned.model_validate(dict(row.items()))
 
 
 @dataclass
 class AssignmentRows:
     """Assignments column by column, as the INSERT takes them (one array a column)."""
 
-    assignment_id: list[str | uuid.UUID] = field(default_factory=list)
-    difficulty_id: list[str | uuid.UUID] = field(default_factory=list)
+    assignment_id: list[uuid.UUID] = field(default_factory=list)
+    difficulty_id: list[uuid.UUID] = field(default_factory=list)
+    tracking_code: list[str] = field(default_factory=list)
+    province_code: list[str] = field(default_factory=list)
     agency_id: list[str] = field(default_factory=list)
     member_id: list[str | None] = field(default_factory=list)
     role: list[str] = field(default_factory=list)
     level: list[str] = field(default_factory=list)
     rule: list[str] = field(default_factory=list)
-    replaces: list[str | uuid.UUID | None] = field(default_factory=list)
-    payload: list[str] = field(default_factory=list)
+    reason: list[str] = field(default_factory=list)
+    config_version: list[str] = field(default_factory=list)
+    replaces: list[uuid.UUID | None] = field(default_factory=list)
+    urgency: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    zone_type: list[str | None] = field(default_factory=list)
     assigned_at: list[datetime] = field(default_factory=list)
-
-    def add(
-        self, assignment_id: str | uuid.UUID, difficulty_id: str | uuid.UUID, agency_id: str,
-        member_id: str | None, role: str, level: str, rule: str,
-        replaces: str | uuid.UUID | None, payload: str, assigned_at: datetime,
-    ) -> None:
-        self.assignment_id.append(assignment_id)
-        self.difficulty_id.append(difficulty_id)
-        self.agency_id.append(agency_id)
-        self.member_id.append(member_id)
-        self.role.append(role)
-        self.level.append(level)
-        self.rule.append(rule)
-        self.replaces.append(replaces)
-        self.payload.append(payload)
-        self.assigned_at.append(assigned_at)
 
     @classmethod
     def of(cls, assignments: Iterable[DifficultyAssigned]) -> AssignmentRows:
         rows = cls()
         for a in assignments:
-            rows.add(a.assignment_id, a.difficulty_id, a.agency_id, a.member_id, a.role.value,
-                     a.agency_level.value, a.rule, a.replaces, a.model_dump_json(),
-                     a.assigned_at)
+            rows.assignment_id.append(a.assignment_id)
+            rows.difficulty_id.append(a.difficulty_id)
+            rows.tracking_code.append(a.tracking_code)
+            rows.province_code.append(a.province_code)
+            rows.agency_id.append(a.agency_id)
+            rows.member_id.append(a.member_id)
+            rows.role.append(a.role.value)
+            rows.level.append(a.agency_level.value)
+            rows.rule.append(a.rule)
+            rows.reason.append(a.reason)
+            rows.config_version.append(a.config_version)
+            rows.replaces.append(a.replaces)
+            rows.urgency.append(a.urgency.value)
+            rows.kind.append(a.kind.value)
+            rows.category.append(a.category.value)
+            rows.zone_type.append(a.zone_type.value if a.zone_type is not None else None)
+            rows.assigned_at.append(a.assigned_at)
         return rows
 
     def __len__(self) -> int:
@@ -192,9 +235,7 @@ async def save_assignments(
 
 
 async def save_assignment_rows(conn: asyncpg.Connection, *, rows: AssignmentRows) -> None:
-    """Insert assignments, deactivating those they replace. Column arrays rather than
-    one JSON document that PostgreSQL would take apart: less CPU on both sides together
-    (measured: client 43 + server 76 ms a thousand difficulties, against 12 + 116)."""
+    """Insert assignments, deactivating those they replace."""
     superseded = [r for r in rows.replaces if r is not None]
     if superseded:
         await conn.execute(
@@ -203,14 +244,13 @@ async def save_assignment_rows(conn: asyncpg.Connection, *, rows: AssignmentRows
         )
     r = rows
     await conn.execute(
-        "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id, role, level,"
-        " rule, replaces, payload, assigned_at)"
-        " SELECT i, d, ag, m, ro, l, ru, rp, j, t FROM unnest($1::uuid[], $2::uuid[],"
-        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],"
-        " $10::timestamptz[]) AS u(i, d, ag, m, ro, l, ru, rp, j, t)"
-        " ON CONFLICT (assignment_id) DO NOTHING",
-        r.assignment_id, r.difficulty_id, r.agency_id, r.member_id, r.role, r.level, r.rule,
-        r.replaces, r.payload, r.assigned_at,
+        f"INSERT INTO assignments ({_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::uuid[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+        " $10::text[], $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[],"
+        " $16::text[], $17::timestamptz[]) ON CONFLICT (assignment_id) DO NOTHING",
+        r.assignment_id, r.difficulty_id, r.tracking_code, r.province_code, r.agency_id,
+        r.member_id, r.role, r.level, r.rule, r.reason, r.config_version, r.replaces,
+        r.urgency, r.kind, r.category, r.zone_type, r.assigned_at,
     )
 
 
@@ -227,8 +267,8 @@ async def active_assignments(
     conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
 ) -> list[DifficultyAssigned]:
     rows = await conn.fetch(
-        "SELECT payload FROM assignments WHERE difficulty_id = $1 AND active"
+        f"SELECT {ASSIGNMENT} FROM assignments WHERE difficulty_id = $1 AND active"
         " ORDER BY assigned_at",
         difficulty_id,
     )
-    return [DifficultyAssigned.model_validate_json(r["payload"]) for r in rows]
+    return [assignment(r) for r in rows]

@@ -88,7 +88,7 @@ class _StepWire:
     task_topic: str | None  # the agency's topic; None for a member (notify tells people)
     labels: tuple[str, str, str]  # thaogo_router_assignments_total{agency,rule_kind,role}
     triage_reason: str | None
-    row: tuple[str, str | None, str, str, str]  # agency, member, role, level, rule
+    row: tuple[str, str | None, str, str, str, str]  # agency, member, role, level, rule, reason
 
 
 @dataclass
@@ -127,17 +127,16 @@ class Wire:
         each difficulty's JSON as it arrived, if known (it validated as the difficulty,
         so it is forwarded and stored as is: serialising it again was 4% of the
         router's CPU, measured)."""
-        new = NewDifficulties(assigned_at=now)
+        new = NewDifficulties(assigned_at=now, config_version=config_version)
         out = Encoded(into, new=new)
         assigned_at = _json(now)
         shared = self._shared_headers(now)
         version = _json(config_version)
         # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
         # keyed by identity (enum members are singletons, and hashing one by value is a
-        # Python call), and each step's position in `new`, by its columns (steps that
-        # differ only in their reason share one).
+        # Python call), and each step's position in `new`, by its columns.
         tails: dict[tuple[int, int, int, int], bytes] = {}
-        positions: dict[tuple[str, str | None, str, str, str], int] = {}
+        positions: dict[tuple[str, str | None, str, str, str, str], int] = {}
         counted = out.counted
         for i, (d, (zone_type, steps)) in enumerate(zip(difficulties, routes, strict=True)):
             did = str(d.difficulty_id)
@@ -151,7 +150,7 @@ class Wire:
                 tail = tails[shape] = self._tail(d, zone_type, assigned_at)
             difficulty_json = (bodies[i] if bodies is not None else None
                                ) or d.model_dump_json().encode()
-            of_difficulty = new.add_difficulty(d, did, difficulty_json)
+            of_difficulty = new.add_difficulty(d, did, difficulty_json, zone_type)
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
             for step in steps:
                 sw = self._step(step, config_version, version)
@@ -162,7 +161,7 @@ class Wire:
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
                 self._queue(into, aid, did_b, body, shared, sw.task_topic, difficulty_json,
                             url)
-                new.add_assignment(aid.decode(), of_difficulty, of_step, body)
+                new.add_assignment(aid, of_difficulty, of_step)
                 counted[sw.labels] += 1
                 if sw.triage_reason is not None:
                     out.triage[sw.triage_reason] += 1
@@ -240,7 +239,7 @@ class Wire:
                 triage_reason=(step.rule.rsplit(".", 1)[-1]
                                if step.role is AssignmentRole.TRIAGE else None),
                 row=(step.agency_id, step.member_id, step.role.value, step.agency_level.value,
-                     step.rule),
+                     step.rule, step.reason),
             )
         return sw
 

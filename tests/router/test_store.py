@@ -4,7 +4,9 @@ and the plain one that escalation and re-assignment use."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,9 +40,7 @@ async def _contents(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]
             "SELECT difficulty_id, province_code, task_force, payload::text AS payload,"
             " received_at FROM difficulties ORDER BY difficulty_id")],
         "assignments": [dict(r) for r in await conn.fetch(
-            "SELECT assignment_id, difficulty_id, agency_id, member_id, role, level, rule,"
-            " replaces, active, payload::text AS payload, assigned_at FROM assignments"
-            " ORDER BY assignment_id")],
+            f"SELECT {store.ASSIGNMENT}, active FROM assignments ORDER BY assignment_id")],
         "processed": [dict(r) for r in await conn.fetch(
             "SELECT event_id, topic FROM processed_events ORDER BY event_id")],
     }
@@ -100,3 +100,39 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
     finally:
         await batch_db.close()
         await plain_db.close()
+
+
+async def test_assignments_stored_as_documents_read_back_the_same_once_migrated(
+        postgres_url: str, tmp_path: Path) -> None:
+    """005 takes the stored documents apart into columns: what escalation reads back
+    after the upgrade is what was assigned before it."""
+    from tests.conftest import create_database
+
+    configs = ConfigHolder().current
+    ds = _batch()
+    models = [a for d in ds for a in logic.decide(
+        d, configs.for_difficulty(d.province_code, d.task_force),
+        config_version=configs.version, now=NOW)]
+    for m in sorted(migrations_dir("router").glob("00[1-4]_*.sql")):
+        shutil.copy(m, tmp_path / m.name)
+    conn = await asyncpg.connect(await create_database(postgres_url))
+    try:
+        await db.migrate(conn, schema="router", folder=tmp_path)
+        await conn.execute("SET search_path TO router, public")
+        await conn.execute(
+            "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, member_id,"
+            " role, level, rule, replaces, payload, assigned_at) SELECT * FROM unnest("
+            " $1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],"
+            " $7::text[], $8::uuid[], $9::text[], $10::timestamptz[])",
+            [a.assignment_id for a in models], [a.difficulty_id for a in models],
+            [a.agency_id for a in models], [a.member_id for a in models],
+            [a.role.value for a in models], [a.agency_level.value for a in models],
+            [a.rule for a in models], [a.replaces for a in models],
+            [a.model_dump_json() for a in models], [a.assigned_at for a in models])
+        assert await db.migrate(conn, schema="router", folder=migrations_dir("router")) == [
+            "router/005_assignment_columns"]
+        for d in ds:
+            assert await store.active_assignments(conn, difficulty_id=d.difficulty_id) == [
+                a for a in models if a.difficulty_id == d.difficulty_id]
+    finally:
+        await conn.close()

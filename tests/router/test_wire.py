@@ -115,11 +115,20 @@ def columns(rows: AssignmentRows) -> dict[str, list[object]]:
 def expanded(new: NewDifficulties) -> AssignmentRows:
     """The batch's assignments as one row each, their positions followed."""
     rows = AssignmentRows()
-    for aid, di, k, body in zip(new.assignment_id, new.of_difficulty, new.of_step,
-                                new.assignment_json, strict=True):
-        rows.add(aid, new.difficulty_id[di - 1], new.agency_id[k - 1], new.member_id[k - 1],
-                 new.role[k - 1], new.level[k - 1], new.rule[k - 1], None, body.decode(),
-                 new.assigned_at)
+    for aid, di, k in zip(new.assignment_id, new.of_difficulty, new.of_step, strict=True):
+        d, s = di - 1, k - 1
+        row = {
+            "assignment_id": aid.decode(), "difficulty_id": new.difficulty_id[d],
+            "tracking_code": new.tracking_code[d], "province_code": new.province_code[d],
+            "agency_id": new.agency_id[s], "member_id": new.member_id[s],
+            "role": new.role[s], "level": new.level[s], "rule": new.rule[s],
+            "reason": new.reason[s], "config_version": new.config_version, "replaces": None,
+            "urgency": new.urgency[d], "kind": new.kind[d], "category": new.category[d],
+            "zone_type": new.zone_type[d] or None, "assigned_at": new.assigned_at,
+        }
+        assert list(row) == [f.name for f in dataclasses.fields(rows)]
+        for name, value in row.items():
+            getattr(rows, name).append(value)
     return rows
 
 
@@ -145,7 +154,7 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     assert out.new.province_code == [d.province_code for d in ds]
     # Each step is sent once: positions, not copies.
     steps = list(zip(out.new.agency_id, out.new.member_id, out.new.role, out.new.level,
-                     out.new.rule, strict=True))
+                     out.new.rule, out.new.reason, strict=True))
     assert len(steps) == len(set(steps))
     assert out.counted == Counter((a.agency_id, a.rule.split(".")[0], a.role.value)
                                   for a in models)
