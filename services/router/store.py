@@ -40,7 +40,7 @@ class NewDifficulties:
     config_version: str  # of every assignment: one configuration decided them
     difficulty_id: list[str] = field(default_factory=list)
     province_code: list[str] = field(default_factory=list)
-    task_force: list[str | None] = field(default_factory=list)
+    task_force: list[str] = field(default_factory=list)  # "" for none
     received_at: list[datetime] = field(default_factory=list)
     difficulty_json: list[bytes] = field(default_factory=list)
     # What each difficulty's assignments copy from it (zone_type: the one routed on).
@@ -66,7 +66,7 @@ class NewDifficulties:
         """Returns its position, for `add_assignment`."""
         self.difficulty_id.append(difficulty_id)
         self.province_code.append(d.province_code)
-        self.task_force.append(d.task_force)
+        self.task_force.append(d.task_force or "")
         self.received_at.append(d.received_at)
         self.difficulty_json.append(json)
         self.tracking_code.append(d.tracking_code)
@@ -113,8 +113,8 @@ def _documents(documents: list[bytes], *, check: bool = False) -> bytes:
 
 
 def _joined(values: Iterable[object]) -> bytes:
-    """One value for many short ones of the router's own (ids, codes, enum values,
-    positions), split apart by `_split`."""
+    """One value for many short ones, split apart by `_split`: the router's own (ids,
+    enum values, positions), or fields whose pattern leaves the separator out (codes)."""
     return "\x1e".join(map(str, values)).encode()
 
 
@@ -134,19 +134,19 @@ async def save_new_difficulties(
     b = batch
     await conn.execute(
         "WITH n AS ("
-        " SELECT * FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),"
+        f" SELECT * FROM ROWS FROM ({_split('$1')}, {_split('$2')}, {_split('$3')},"
         f" {_split('$4')}, unnest($5::timestamptz[]), {_split('$6')}, {_split('$7')},"
         f" {_split('$8')}, {_split('$9')}, {_split('$10')})"
         " WITH ORDINALITY AS n(i, p, t, j, r, tc, ur, ki, ca, zt, k)),"
         " d AS ("
         " INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
-        " received_at) SELECT i, p, t, j, r FROM n"
+        " received_at) SELECT i::uuid, p, NULLIF(t, ''), j, r FROM n"
         " ON CONFLICT (difficulty_id) DO NOTHING),"
         " a AS ("
         " INSERT INTO assignments (assignment_id, difficulty_id, tracking_code, province_code,"
         " agency_id, member_id, role, level, rule, reason, config_version, urgency, kind,"
         " category, zone_type, assigned_at)"
-        " SELECT u.i::uuid, n.i, n.tc, n.p, s.ag, s.m, s.ro, s.l, s.ru, s.re, $20, n.ur,"
+        " SELECT u.i::uuid, n.i::uuid, n.tc, n.p, s.ag, s.m, s.ro, s.l, s.ru, s.re, $20, n.ur,"
         " n.ki, n.ca, NULLIF(n.zt, ''), $21"
         f" FROM ROWS FROM ({_split('$11')}, {_split('$12')}, {_split('$13')}) AS u(i, d, k)"
         " JOIN n ON n.k = u.d::int8"
@@ -156,7 +156,8 @@ async def save_new_difficulties(
         " ON CONFLICT (assignment_id) DO NOTHING)"
         " INSERT INTO processed_events (event_id, topic) SELECT unnest($22::text[]), $23"
         " ON CONFLICT DO NOTHING",
-        b.difficulty_id, b.province_code, b.task_force, _documents(b.difficulty_json, check=True),
+        _joined(b.difficulty_id), _joined(b.province_code), _joined(b.task_force),
+        _documents(b.difficulty_json, check=True),
         b.received_at, _joined(b.tracking_code), _joined(b.urgency), _joined(b.kind),
         _joined(b.category), _joined(b.zone_type),
         _documents(b.assignment_id), _joined(b.of_difficulty), _joined(b.of_step),

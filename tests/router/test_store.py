@@ -52,6 +52,7 @@ def _batch() -> list[DifficultyReceived]:
     ds = [difficulty(i) for i in range(40)]
     ds.append(difficulty(41, province=("01", "Lào Cai \"cũ\"", "lao-cai")))
     ds.append(difficulty(42).model_copy(update={"title": 'Dấu "ngoặc" \\ và\ndòng mới'}))
+    ds.append(difficulty(43).model_copy(update={"task_force": None}))
     return ds
 
 

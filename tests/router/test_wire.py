@@ -150,7 +150,7 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     assert out.new.difficulty_json == [d.model_dump_json().encode() for d in ds]
     assert out.new.difficulty_id == [str(d.difficulty_id) for d in ds]
     assert out.new.received_at == [d.received_at for d in ds]
-    assert out.new.task_force == [d.task_force for d in ds]
+    assert out.new.task_force == [d.task_force or "" for d in ds]
     assert out.new.province_code == [d.province_code for d in ds]
     # Each step is sent once: positions, not copies.
     steps = list(zip(out.new.agency_id, out.new.member_id, out.new.role, out.new.level,
