@@ -91,15 +91,20 @@ class RouterHandlers:
     ) -> Prepared:
         """Decide and encode a batch of new difficulties; `apply` publishes and records
         them (the pipelined processor runs it while the next batch is prepared)."""
-        unique = {env.id: env for env in batch}
+        # A difficulty is assigned once, and its id is the key: intake mints it with the
+        # event's, one event a difficulty. The batches in flight are not stored yet:
+        # what they hold is not new either (the same events, read again after a rewind).
+        unique: dict[str, Envelope[DifficultyReceived]] = {}
+        for env in batch:
+            if env.id not in in_flight:
+                unique.setdefault(str(env.data.difficulty_id), env)
         async with self.pool.acquire() as conn:
-            done = await store.already_processed(conn, event_ids=list(unique))
-        # The batches in flight are not recorded yet: what they hold is not new either.
-        fresh_ids = [eid for eid in unique if eid not in done and eid not in in_flight]
-        duplicates = len(batch) - len(fresh_ids)
-        if not fresh_ids:
+            done = await store.already_stored(conn, difficulty_ids=list(unique))
+        fresh_envs = [env for did, env in unique.items() if did not in done]
+        duplicates = len(batch) - len(fresh_envs)
+        if not fresh_envs:
             return Prepared(duplicates, _nothing)
-        fresh = [unique[eid].data for eid in fresh_ids]
+        fresh = [env.data for env in fresh_envs]
         configs = self.config.current
         started = time.perf_counter()
         routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
@@ -112,10 +117,11 @@ class RouterHandlers:
             if step.role is not AssignmentRole.MEMBER})
         out = self.wire.new_difficulties(fresh, routes, into=into,
                                          config_version=configs.version, now=datetime.now(UTC),
-                                         bodies=[unique[eid].body for eid in fresh_ids])
+                                         bodies=[env.body for env in fresh_envs])
 
         async def apply() -> None:
-            await self._apply(emitter, out, event_ids=fresh_ids, topic=topics.DIFFICULTY_RECEIVED)
+            await self._apply(emitter, out, event_ids=[env.id for env in fresh_envs],
+                              topic=topics.DIFFICULTY_RECEIVED)
 
         return Prepared(duplicates, apply)
 
@@ -155,8 +161,7 @@ class RouterHandlers:
         self, conn: asyncpg.Connection, out: Encoded, event_ids: list[str], topic: str
     ) -> None:
         if out.new is not None:
-            await store.save_new_difficulties(conn, batch=out.new, event_ids=event_ids,
-                                              topic=topic)
+            await store.save_new_difficulties(conn, batch=out.new)
             return
         if len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)

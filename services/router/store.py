@@ -19,6 +19,16 @@ async def already_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str
     return {r["event_id"] for r in rows}
 
 
+async def already_stored(conn: asyncpg.Connection, *, difficulty_ids: Sequence[str]) -> set[str]:
+    """The difficulties of these that are stored already, with their assignments."""
+    rows = await conn.fetch(
+        "SELECT difficulty_id::text FROM difficulties WHERE difficulty_id ="
+        " ANY(string_to_array(convert_from($1::bytea, 'UTF8'), E'\\x1e')::uuid[])",
+        _joined(difficulty_ids),
+    )
+    return {r[0] for r in rows}
+
+
 async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], topic: str) -> None:
     await conn.execute(
         "INSERT INTO processed_events (event_id, topic) SELECT unnest($1::text[]), $2"
@@ -123,11 +133,10 @@ def _split(parameter: str) -> str:
     return f"string_to_table(NULLIF(convert_from({parameter}::bytea, 'UTF8'), ''), E'\\x1e')"
 
 
-async def save_new_difficulties(
-    conn: asyncpg.Connection, *, batch: NewDifficulties, event_ids: Sequence[str], topic: str,
-) -> None:
-    """Store new difficulties, their assignments and the events they came from as
-    processed, in one statement: one round trip while the broker takes the messages.
+async def save_new_difficulties(conn: asyncpg.Connection, *, batch: NewDifficulties) -> None:
+    """Store new difficulties and their assignments in one statement: one round trip
+    while the broker takes the messages. A difficulty stored is its event processed
+    (`already_stored`): intake mints the two ids together, one event a difficulty.
     The difficulties' documents are stored as text, as sent: PostgreSQL splits them
     apart and never parses them (they are the router's own encoding, or bodies that
     validated)."""
@@ -141,8 +150,7 @@ async def save_new_difficulties(
         " d AS ("
         " INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
         " received_at) SELECT i::uuid, p, NULLIF(t, ''), j, r FROM n"
-        " ON CONFLICT (difficulty_id) DO NOTHING),"
-        " a AS ("
+        " ON CONFLICT (difficulty_id) DO NOTHING)"
         " INSERT INTO assignments (assignment_id, difficulty_id, tracking_code, province_code,"
         " agency_id, member_id, role, level, rule, reason, config_version, urgency, kind,"
         " category, zone_type, assigned_at)"
@@ -153,9 +161,7 @@ async def save_new_difficulties(
         " JOIN ROWS FROM (unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),"
         " unnest($17::text[]), unnest($18::text[]), unnest($19::text[]))"
         " WITH ORDINALITY AS s(ag, m, ro, l, ru, re, k) ON s.k = u.k::int8"
-        " ON CONFLICT (assignment_id) DO NOTHING)"
-        " INSERT INTO processed_events (event_id, topic) SELECT unnest($22::text[]), $23"
-        " ON CONFLICT DO NOTHING",
+        " ON CONFLICT (difficulty_id, assignment_id) DO NOTHING",
         _joined(b.difficulty_id), _joined(b.province_code), _joined(b.task_force),
         _documents(b.difficulty_json, check=True),
         b.received_at, _joined(b.tracking_code), _joined(b.urgency), _joined(b.kind),
@@ -163,7 +169,6 @@ async def save_new_difficulties(
         _documents(b.assignment_id), _joined(b.of_difficulty), _joined(b.of_step),
         b.agency_id, b.member_id, b.role, b.level, b.rule, b.reason,
         b.config_version, b.assigned_at,
-        list(event_ids), topic,
     )
 
 
@@ -237,18 +242,22 @@ async def save_assignments(
 
 async def save_assignment_rows(conn: asyncpg.Connection, *, rows: AssignmentRows) -> None:
     """Insert assignments, deactivating those they replace."""
-    superseded = [r for r in rows.replaces if r is not None]
+    superseded = [(d, r) for d, r in zip(rows.difficulty_id, rows.replaces, strict=True)
+                  if r is not None]
     if superseded:
+        # What an assignment replaces is of the same difficulty.
         await conn.execute(
-            "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
-            superseded,
+            "UPDATE assignments a SET active = false FROM unnest($1::uuid[], $2::uuid[])"
+            " AS s(d, i) WHERE a.difficulty_id = s.d AND a.assignment_id = s.i",
+            [d for d, _ in superseded], [r for _, r in superseded],
         )
     r = rows
     await conn.execute(
         f"INSERT INTO assignments ({_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::uuid[],"
         " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
         " $10::text[], $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[],"
-        " $16::text[], $17::timestamptz[]) ON CONFLICT (assignment_id) DO NOTHING",
+        " $16::text[], $17::timestamptz[]) ON CONFLICT (difficulty_id, assignment_id)"
+        " DO NOTHING",
         r.assignment_id, r.difficulty_id, r.tracking_code, r.province_code, r.agency_id,
         r.member_id, r.role, r.level, r.rule, r.reason, r.config_version, r.replaces,
         r.urgency, r.kind, r.category, r.zone_type, r.assigned_at,
@@ -267,9 +276,12 @@ async def load_difficulty(
 async def active_assignments(
     conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
 ) -> list[DifficultyAssigned]:
+    """Oldest first; of those decided together, the one holding the difficulty (lead,
+    triage or escalation) first, then co-handlers, then members, each by id."""
     rows = await conn.fetch(
         f"SELECT {ASSIGNMENT} FROM assignments WHERE difficulty_id = $1 AND active"
-        " ORDER BY assigned_at",
+        " ORDER BY assigned_at, CASE role WHEN 'co_handler' THEN 1 WHEN 'member' THEN 2"
+        " ELSE 0 END, assignment_id",
         difficulty_id,
     )
     return [assignment(r) for r in rows]

@@ -5,6 +5,7 @@ and the plain one that escalation and re-assignment use."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from bench.common import difficulty
 from services.router import logic, store
 from services.router.wire import Wire
 from shared import db
-from shared.events import DifficultyReceived
+from shared.events import AssignmentRole, DifficultyAssigned, DifficultyReceived
 from shared.provinces import ConfigHolder
 from shared.service import migrations_dir
 from tests.conftest import record_batches
@@ -40,10 +41,16 @@ async def _contents(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]
             "SELECT difficulty_id, province_code, task_force, payload::text AS payload,"
             " received_at FROM difficulties ORDER BY difficulty_id")],
         "assignments": [dict(r) for r in await conn.fetch(
-            f"SELECT {store.ASSIGNMENT}, active FROM assignments ORDER BY assignment_id")],
-        "processed": [dict(r) for r in await conn.fetch(
-            "SELECT event_id, topic FROM processed_events ORDER BY event_id")],
+            f"SELECT {store.ASSIGNMENT}, active FROM assignments ORDER BY assignment_id")]
     }
+
+
+def in_order(assignments: list[DifficultyAssigned]) -> list[DifficultyAssigned]:
+    """As `store.active_assignments` gives them: oldest first, the holder before
+    co-handlers before members, each by id."""
+    rank = {AssignmentRole.CO_HANDLER: 1, AssignmentRole.MEMBER: 2}
+    return sorted(assignments, key=lambda a: (a.assigned_at, rank.get(a.role, 0),
+                                              a.assignment_id))
 
 
 def _batch() -> list[DifficultyReceived]:
@@ -66,16 +73,16 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
     out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
         ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
     assert out.new is not None
-    event_ids = [f"e-{i}" for i in range(len(ds))]
 
     batch_db = await _migrated(await create_database(postgres_url))
     plain_db = await _migrated(await create_database(postgres_url))
     try:
-        await store.save_new_difficulties(batch_db, batch=out.new, event_ids=event_ids,
-                                          topic="t")
+        assert await store.already_stored(batch_db, difficulty_ids=out.new.difficulty_id) == set()
+        await store.save_new_difficulties(batch_db, batch=out.new)
         # Replayed: nothing more, nothing changed.
-        await store.save_new_difficulties(batch_db, batch=out.new, event_ids=event_ids,
-                                          topic="t")
+        await store.save_new_difficulties(batch_db, batch=out.new)
+        assert await store.already_stored(batch_db, difficulty_ids=[
+            *out.new.difficulty_id[:3], str(uuid.uuid4())]) == set(out.new.difficulty_id[:3])
 
         models = [a for d in ds for a in logic.decide(
             d, configs.for_difficulty(d.province_code, d.task_force),
@@ -88,7 +95,6 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
             [d.task_force for d in ds], [d.model_dump_json() for d in ds],
             [d.received_at for d in ds])
         await store.save_assignments(plain_db, assignments=models)
-        await store.mark_processed(plain_db, event_ids=event_ids, topic="t")
 
         got, want = await _contents(batch_db), await _contents(plain_db)
         assert len(got["assignments"]) == len(models) > len(ds)
@@ -96,7 +102,8 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
         # What escalation reads back is the models themselves.
         d = ds[0]
         back = await store.active_assignments(batch_db, difficulty_id=d.difficulty_id)
-        assert back == [a for a in models if a.difficulty_id == d.difficulty_id]
+        assert back == in_order([a for a in models if a.difficulty_id == d.difficulty_id])
+        assert back[0].role is AssignmentRole.LEAD  # what a status that names none moves
         assert await store.load_difficulty(batch_db, difficulty_id=d.difficulty_id) == d
     finally:
         await batch_db.close()
@@ -133,7 +140,7 @@ async def test_assignments_stored_as_documents_read_back_the_same_once_migrated(
         assert await db.migrate(conn, schema="router", folder=migrations_dir("router")) == [
             "router/005_assignment_columns"]
         for d in ds:
-            assert await store.active_assignments(conn, difficulty_id=d.difficulty_id) == [
-                a for a in models if a.difficulty_id == d.difficulty_id]
+            assert await store.active_assignments(conn, difficulty_id=d.difficulty_id) == (
+                in_order([a for a in models if a.difficulty_id == d.difficulty_id]))
     finally:
         await conn.close()
