@@ -80,10 +80,12 @@ class NewDifficulties:
         self.received_at.append(d.received_at)
         self.difficulty_json.append(json)
         self.tracking_code.append(d.tracking_code)
-        self.urgency.append(d.urgency.value)
-        self.kind.append(d.kind.value)
-        self.category.append(d.category.value)
-        self.zone_type.append(zone_type.value if zone_type is not None else "")
+        # The members themselves: they are their values (str enums), and `.value` is a
+        # Python call.
+        self.urgency.append(d.urgency)
+        self.kind.append(d.kind)
+        self.category.append(d.category)
+        self.zone_type.append(zone_type or "")
         return len(self.difficulty_id)
 
     def add_step(self, agency_id: str, member_id: str | None, role: str, level: str,
@@ -122,10 +124,11 @@ def _documents(documents: list[bytes], *, check: bool = False) -> bytes:
     return joined
 
 
-def _joined(values: Iterable[object]) -> bytes:
+def _joined(values: Iterable[str]) -> bytes:
     """One value for many short ones, split apart by `_split`: the router's own (ids,
-    enum values, positions), or fields whose pattern leaves the separator out (codes)."""
-    return "\x1e".join(map(str, values)).encode()
+    enum values, positions), or fields whose pattern leaves the separator out (codes).
+    Enum members join as their values (str enums: no call to `.value` or `str`)."""
+    return "\x1e".join(values).encode()
 
 
 def _split(parameter: str) -> str:
@@ -166,7 +169,8 @@ async def save_new_difficulties(conn: asyncpg.Connection, *, batch: NewDifficult
         _documents(b.difficulty_json, check=True),
         b.received_at, _joined(b.tracking_code), _joined(b.urgency), _joined(b.kind),
         _joined(b.category), _joined(b.zone_type),
-        _documents(b.assignment_id), _joined(b.of_difficulty), _joined(b.of_step),
+        _documents(b.assignment_id), _joined(map(str, b.of_difficulty)),
+        _joined(map(str, b.of_step)),
         b.agency_id, b.member_id, b.role, b.level, b.rule, b.reason,
         b.config_version, b.assigned_at,
     )

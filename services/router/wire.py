@@ -134,10 +134,13 @@ class Wire:
         version = _json(config_version)
         # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
         # keyed by identity (enum members are singletons, and hashing one by value is a
-        # Python call), and each step's position in `new`, by its columns.
+        # Python call); and by route, its steps rendered with their positions in `new`
+        # (routes are memoised, so a batch holds a few step tuples many times over, and a
+        # step's hash is a Python call over its fields), and how many difficulties took it.
         tails: dict[tuple[int, int, int, int], bytes] = {}
         positions: dict[tuple[str, str | None, str, str, str, str], int] = {}
-        counted = out.counted
+        placed: dict[int, list[tuple[_StepWire, int]]] = {}
+        taken: Counter[int] = Counter()
         for i, (d, (zone_type, steps)) in enumerate(zip(difficulties, routes, strict=True)):
             did = str(d.difficulty_id)
             did_b = did.encode()
@@ -152,20 +155,35 @@ class Wire:
                                ) or d.model_dump_json().encode()
             of_difficulty = new.add_difficulty(d, did, difficulty_json, zone_type)
             url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
-            for step in steps:
-                sw = self._step(step, config_version, version)
-                of_step = positions.get(sw.row)
-                if of_step is None:
-                    of_step = positions[sw.row] = new.add_step(*sw.row)
+            route = placed.get(id(steps))
+            if route is None:
+                route = placed[id(steps)] = [
+                    self._place(step, config_version, version, new, positions) for step in steps]
+            taken[id(steps)] += 1
+            for sw, of_step in route:
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
                 self._queue(into, aid, did_b, body, shared, sw.task_topic, difficulty_json,
                             url)
                 new.add_assignment(aid, of_difficulty, of_step)
-                counted[sw.labels] += 1
+        for route_id, route in placed.items():
+            n = taken[route_id]
+            for sw, _ in route:
+                out.counted[sw.labels] += n
                 if sw.triage_reason is not None:
-                    out.triage[sw.triage_reason] += 1
+                    out.triage[sw.triage_reason] += n
         return out
+
+    def _place(
+        self, step: Step, config_version: str, version_json: bytes, new: NewDifficulties,
+        positions: dict[tuple[str, str | None, str, str, str, str], int],
+    ) -> tuple[_StepWire, int]:
+        """A step rendered, and its position in `new` (added there the first time)."""
+        sw = self._step(step, config_version, version_json)
+        of_step = positions.get(sw.row)
+        if of_step is None:
+            of_step = positions[sw.row] = new.add_step(*sw.row)
+        return sw, of_step
 
     def _tail(self, d: DifficultyReceived, zone_type: ZoneType | None, assigned_at: bytes
               ) -> bytes:
