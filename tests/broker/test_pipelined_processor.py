@@ -151,8 +151,18 @@ async def test_failed_batches_in_flight_are_read_again_and_applied_once(
     assert max(store.applied.values()) == 1, "an event was applied twice"
     assert await _committed_to_the_end(kafka_bootstrap, topic, group)
     sample = registry.get_sample_value
-    assert sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "processed"}) == N
-    assert sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "duplicate"}) == 1
+    processed = sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "processed"})
+    duplicate = sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "duplicate"})
+    # Each record is counted once, in the batch that finally commits it.
+    assert processed is not None and duplicate is not None
+    assert processed + duplicate == N + 1
+    if depth == 1:
+        assert (processed, duplicate) == (N, 1)
+    else:
+        # A batch in flight behind a failed one may have been applied meanwhile: read
+        # again, its events count as duplicates then (how many depends on timing; a CI
+        # run had 400). Applied once all the same: `store.applied` says so above.
+        assert processed <= N and duplicate >= 1
 
 
 @pytest.mark.parametrize("depth", [1, 2])
