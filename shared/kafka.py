@@ -125,7 +125,7 @@ def key_partitioner(
     The same key goes to the same partition."""
     if key is None:
         return random.choice(available or all_partitions)
-    return all_partitions[(murmurhash2(key, _MURMUR2_SEED) & 0x7FFFFFFF) % len(all_partitions)]
+    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
 
 
 class Producer:

@@ -120,8 +120,7 @@ class RouterHandlers:
                                          bodies=[env.body for env in fresh_envs])
 
         async def apply() -> None:
-            await self._apply(emitter, out, event_ids=[env.id for env in fresh_envs],
-                              topic=topics.DIFFICULTY_RECEIVED)
+            await self._apply(emitter, out)  # a difficulty's row is its event's record
 
         return Prepared(duplicates, apply)
 
@@ -134,9 +133,10 @@ class RouterHandlers:
         return producer.record_batches(await producer.partitions(needed))
 
     async def _apply(
-        self, emitter: Emitter, out: Encoded, *, event_ids: list[str], topic: str
+        self, emitter: Emitter, out: Encoded, *, status_event: str | None = None
     ) -> None:
-        """Publish and record one batch's decisions; returns once both are durable."""
+        """Publish and record one batch's decisions; returns once both are durable.
+        `status_event`: the status event they answer, recorded as processed."""
         emitter.queue(out.records)
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
@@ -147,7 +147,7 @@ class RouterHandlers:
             # downstream); committing first could record as done what the broker never got.
             outcomes = await asyncio.gather(
                 emitter.flush(),
-                self._record(conn, out, event_ids, topic),
+                self._record(conn, out, status_event),
                 return_exceptions=True,
             )
             failed = [o for o in outcomes if isinstance(o, BaseException)]
@@ -158,14 +158,15 @@ class RouterHandlers:
         self.metrics.count(out)
 
     async def _record(
-        self, conn: asyncpg.Connection, out: Encoded, event_ids: list[str], topic: str
+        self, conn: asyncpg.Connection, out: Encoded, status_event: str | None
     ) -> None:
         if out.new is not None:
             await store.save_new_difficulties(conn, batch=out.new)
-            return
         if len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)
-        await store.mark_processed(conn, event_ids=event_ids, topic=topic)
+        if status_event is not None:
+            await store.mark_processed(conn, event_ids=[status_event],
+                                       topic=topics.DIFFICULTY_STATUS)
 
     async def on_status(
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
@@ -186,7 +187,7 @@ class RouterHandlers:
                 emitter, {a.agency_id for a in new if a.role is not AssignmentRole.MEMBER})
             out = (self.wire.assignments(new, d, into=into, now=datetime.now(UTC))
                    if d is not None else Encoded(into))
-            await self._apply(emitter, out, event_ids=[env.id], topic=topics.DIFFICULTY_STATUS)
+            await self._apply(emitter, out, status_event=env.id)
         return duplicates
 
     def _next_assignments(
