@@ -21,6 +21,29 @@ if TYPE_CHECKING:
 
 SERVICES = ("intake", "router", "reporting", "notify")
 DEFAULT_PORTS = {"intake": 8001, "router": 8002, "reporting": 8003, "notify": 8004}
+DEFAULT_DATA_DIR = "./.thaogo"
+# Where a running `thaogo up` says how to reach it, so that the other commands find it.
+STACK_FILE = "stack.json"
+
+
+def data_dir_of(given: str | None) -> Path:
+    return Path(given or os.environ.get("THAOGO_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+
+
+def use_running_stack(data_dir: Path) -> dict[str, str]:
+    """The broker, database and configuration of the `thaogo up` running on `data_dir`,
+    put in the environment where nothing else was set (explicit settings win)."""
+    import json
+
+    path = data_dir / STACK_FILE
+    try:
+        found: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    for key in ("THAOGO_KAFKA_BOOTSTRAP", "THAOGO_DATABASE_URL"):
+        if found.get(key):
+            os.environ.setdefault(key, found[key])
+    return found
 
 
 def _settings(service: str) -> Any:
@@ -268,6 +291,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         for svc in SERVICES:
             children[svc] = spawn(svc)
+        _write_stack_file(data_dir, bootstrap, database_url, ports)
         _print_urls(ports, bootstrap, database_url, logs_dir)
         restarts: dict[str, float] = {}
         while not stopping:
@@ -284,12 +308,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nstopping …", flush=True)
         return 0
     finally:
+        (data_dir / STACK_FILE).unlink(missing_ok=True)
         _stop_children(children)
         if broker:
             broker.stop()
         if pg:
             pg.stop()
         print("stopped: nothing left running", flush=True)
+
+
+def _write_stack_file(data_dir: Path, bootstrap: str, database_url: str,
+                      ports: dict[str, int]) -> None:
+    import json
+
+    path = data_dir / STACK_FILE
+    path.write_text(json.dumps({
+        "THAOGO_KAFKA_BOOTSTRAP": bootstrap, "THAOGO_DATABASE_URL": database_url,
+        **{f"{svc}_url": f"http://127.0.0.1:{port}" for svc, port in ports.items()},
+    }, indent=2), encoding="utf-8")
+    path.chmod(0o600)  # the database URL may carry a password
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
@@ -398,6 +435,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+# --- thaogo verify -----------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from faststream.kafka.security import parse_security
+
+    from services.verify import verify
+    from shared.provinces import ConfigHolder
+    from shared.settings import ServiceSettings
+
+    s = ServiceSettings()
+    report = asyncio.run(verify(
+        args.bootstrap or s.kafka_bootstrap, args.database_url or s.database_url,
+        ConfigHolder(s.config_dir).current, settle_timeout=args.settle,
+        **parse_security(s.kafka_security())))
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 # --- argument parsing --------------------------------------------------------------
 
 
@@ -471,6 +527,17 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-start", action="store_true")
     tail.set_defaults(func=cmd_tail)
 
+    ver = sub.add_parser(
+        "verify", help="hold every service's state against the events on the topics")
+    ver.add_argument("--data-dir", default=None,
+                     help=f"of the running `thaogo up` (default: THAOGO_DATA_DIR, else "
+                          f"{DEFAULT_DATA_DIR})")
+    ver.add_argument("--bootstrap", default=None)
+    ver.add_argument("--database-url", default=None)
+    ver.add_argument("--settle", type=float, default=60, metavar="SECONDS",
+                     help="how long to wait for the services to catch up first")
+    ver.set_defaults(func=cmd_verify)
+
     demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces")
     demo.add_argument("--url", default="http://127.0.0.1:8001")
     demo.set_defaults(func=cmd_demo)
@@ -479,6 +546,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command not in ("up", "run"):
+        use_running_stack(data_dir_of(getattr(args, "data_dir", None)))
     with contextlib.suppress(KeyboardInterrupt):
         return int(args.func(args))
     return 130

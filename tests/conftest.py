@@ -31,6 +31,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from services.verify import Report
 from shared.records import RecordBatches, build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,6 +183,44 @@ class Stack:
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]
 
+    @property
+    def env(self) -> dict[str, str]:
+        return next(iter(self.services.values())).env
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["THAOGO_KAFKA_BOOTSTRAP"]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["THAOGO_DATABASE_URL"]
+
+    @property
+    def started(self) -> bool:
+        return any(s.proc is not None for s in self.services.values())
+
+    async def verify(self, settle_timeout: float = 90) -> Report:
+        """The consistency checker over this stack's broker and database, for the
+        services it runs: what they derived against what the events say."""
+        from services.verify import verify
+        from shared.provinces import ConfigHolder
+
+        configs = ConfigHolder(self.env.get("THAOGO_CONFIG_DIR")).current
+        return await verify(self.bootstrap, self.database_url, configs,
+                            settle_timeout=settle_timeout,
+                            services=sorted({s.name for s in self.services.values()}))
+
+    async def assert_consistent(self) -> Report:
+        """Every service running again (a test may end with one killed or stopped),
+        then 0 differences."""
+        stopped = [n for n, s in self.services.items()
+                   if s.proc is not None and s.proc.poll() is not None]
+        await self.start(*stopped) if stopped else None
+        report = await self.verify()
+        print(report.summary(), dict(report.events))
+        assert report.ok and not report.unchecked, report.summary() + str(dict(report.events))
+        return report
+
     async def start(self, *names: str) -> None:
         for n in names or tuple(self.services):
             self.services[n].start()
@@ -210,17 +249,35 @@ def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's outcome on the test item: a fixture's teardown may then judge a
+    stack only after a test that passed."""
+    rep = yield
+    setattr(item, "rep_" + rep.when, rep)
+    return rep
+
+
+def passed(request: pytest.FixtureRequest) -> bool:
+    rep = getattr(request.node, "rep_call", None)
+    return rep is not None and rep.passed
+
+
 @pytest.fixture
 async def stack(
-    topics_ready: str, database_url: str, tmp_path: Path
+    private_topics: str, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
-    """The four services as separate processes on the real broker and database."""
+    """The four services as separate processes on the real broker (one of the test's
+    own, so that the consistency checker reads only this test's events) and database.
+    A test that started them ends with the checker at 0 differences."""
     ports = {n: free_port() for n in ("intake", "router", "reporting", "notify")}
-    env = stack_env(topics_ready, database_url,
+    env = stack_env(private_topics, database_url,
                     THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}")
     s = Stack({n: ServiceProcess(n, p, env, tmp_path / f"{n}.log") for n, p in ports.items()})
     try:
         yield s
+        if s.started and passed(request):
+            await s.assert_consistent()
     finally:
         s.stop()
 

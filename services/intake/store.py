@@ -100,21 +100,17 @@ async def record_assignments(
     }
     fresh = [e.data for e in events if e.id in new_ids]
     superseded = [a.replaces for a in fresh if a.replaces is not None]
-    if superseded:
-        await conn.execute(
-            "UPDATE intake.assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
-            superseded,
-        )
+    # Inactive at once if what replaces it was seen first (a replay can bring it later).
     await conn.executemany(
         "INSERT INTO intake.assignments (assignment_id, difficulty_id, agency_id, member_id,"
-        " role, replaces, assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " role, replaces, assigned_at, active) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " NOT EXISTS (SELECT 1 FROM intake.assignments s WHERE s.replaces = $1))"
         " ON CONFLICT (assignment_id) DO NOTHING",
         [(a.assignment_id, a.difficulty_id, a.agency_id, a.member_id, a.role.value, a.replaces,
           a.assigned_at) for a in fresh],
     )
     if superseded:
-        # An assignment can arrive after the one that replaces it (another partition
-        # order is impossible here, but a replay is not): keep it inactive.
+        # After the inserts: one batch may hold an assignment and the one replacing it.
         await conn.execute(
             "UPDATE intake.assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
             superseded,

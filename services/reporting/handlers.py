@@ -73,6 +73,8 @@ class ReportingHandlers:
         configs = self.config.current
         now = datetime.now(UTC)
         async with self.rt.db().acquire() as conn, conn.transaction():
+            await store.lock_difficulties(conn, difficulty_ids=[e.data.difficulty_id
+                                                                for e in batch])
             new = await store.record_events(conn, topic=topics.DIFFICULTY_RECEIVED,
                                             events=batch)  # type: ignore[arg-type]
             fresh = list({e.data.difficulty_id: e.data for e in batch if e.id in new}.values())
@@ -82,8 +84,18 @@ class ReportingHandlers:
                 rows.append(store.ReceivedRow(data=d, task_force=cfg.slug if cfg else d.task_force,
                                               search=search_text(d)))
             await store.project_received(conn, rows=rows)
-            # Assignments or statuses that came first are applied now.
-            await store.refresh(conn, difficulty_ids=[d.difficulty_id for d in fresh])
+            # Assignments that came first get their deadlines now that the task force is
+            # known, then they and statuses that came first are applied.
+            by_id = {d.difficulty_id: d for d in fresh}
+            due = []
+            for a in await store.holding_assignments(conn, difficulty_ids=list(by_id)):
+                d = by_id[a["difficulty_id"]]
+                cfg = logic.task_force_of(configs, d.province_code, d.task_force)
+                when = deadlines_for(a["assigned_at"], Urgency(a["urgency"]),
+                                     cfg.deadlines if cfg else Deadlines())
+                due.append((a["assignment_id"], when.ack, when.resolve))
+            await store.set_deadlines(conn, due=due)
+            await store.refresh(conn, difficulty_ids=list(by_id))
             for d in fresh:
                 if d.urgency is Urgency.URGENT:
                     await reports.enqueue_urgent(conn, d, now=now)
@@ -95,6 +107,8 @@ class ReportingHandlers:
     ) -> int:
         configs = self.config.current
         async with self.rt.db().acquire() as conn, conn.transaction():
+            await store.lock_difficulties(conn, difficulty_ids=[e.data.difficulty_id
+                                                                for e in batch])
             new = await store.record_events(conn, topic=topics.DIFFICULTY_ASSIGNED,
                                             events=batch)  # type: ignore[arg-type]
             fresh = [e.data for e in batch if e.id in new]
@@ -103,8 +117,10 @@ class ReportingHandlers:
             rows = []
             for a in fresh:
                 due = None
-                if a.role in HANDLING_ROLES:
-                    cfg = logic.task_force_of(configs, a.province_code, known.get(a.difficulty_id))
+                # Deadlines count in the task force of the difficulty: one seen before
+                # its difficulty gets them when the difficulty arrives (on_received).
+                if a.role in HANDLING_ROLES and a.difficulty_id in known:
+                    cfg = logic.task_force_of(configs, a.province_code, known[a.difficulty_id])
                     deadlines = cfg.deadlines if cfg else Deadlines()
                     due = deadlines_for(a.assigned_at, a.urgency, deadlines)
                 rows.append(store.AssignedRow(data=a, ack_due_at=due.ack if due else None,
@@ -118,6 +134,8 @@ class ReportingHandlers:
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
     ) -> int:
         async with self.rt.db().acquire() as conn, conn.transaction():
+            await store.lock_difficulties(conn, difficulty_ids=[e.data.difficulty_id
+                                                                for e in batch])
             new = await store.record_events(conn, topic=topics.DIFFICULTY_STATUS,
                                             events=batch)  # type: ignore[arg-type]
             fresh = [e.data for e in batch if e.id in new]

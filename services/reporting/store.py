@@ -21,6 +21,23 @@ from shared.events import (
 )
 
 
+async def lock_difficulties(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> None:
+    """Serialise the work on each difficulty, until the caller's transaction ends.
+
+    Its received, assigned and status events are projected by separate consumers at once
+    (and by several replicas); in READ COMMITTED each `refresh` would miss the others'
+    uncommitted rows and derive a stale state (a lead assignment recorded, the lead
+    agency not). Taken first in the transaction, in one sorted order, so transactions
+    wait for each other and never deadlock."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT"
+        " hashtextextended(d::text, 7411) AS k FROM unnest($1::uuid[]) AS d ORDER BY 1) s",
+        list(difficulty_ids),
+    )
+
+
 async def record_events(
     conn: asyncpg.Connection, *, topic: str, events: Sequence[Envelope[EventData]]
 ) -> set[str]:
@@ -79,13 +96,8 @@ class AssignedRow:
 
 
 async def project_assigned(conn: asyncpg.Connection, *, rows: Sequence[AssignedRow]) -> None:
-    superseded = [r.data.replaces for r in rows if r.data.replaces is not None]
-    if superseded:
-        await conn.execute(
-            "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
-            superseded,
-        )
-    # `active` is false at once if the assignment that replaces it was seen first.
+    # `active` is false at once if the assignment that replaces it was seen first (in an
+    # earlier transaction; the caller serialises those per difficulty).
     await conn.executemany(
         "INSERT INTO assignments (assignment_id, difficulty_id, agency_id, agency_level,"
         " member_id, role, rule, replaces, active, assigned_at, ack_due_at, resolve_due_at)"
@@ -98,6 +110,37 @@ async def project_assigned(conn: asyncpg.Connection, *, rows: Sequence[AssignedR
             for r in rows
             for a in (r.data,)
         ],
+    )
+    # After the inserts: one batch may hold both an assignment and the one replacing it.
+    superseded = [r.data.replaces for r in rows if r.data.replaces is not None]
+    if superseded:
+        await conn.execute(
+            "UPDATE assignments SET active = false WHERE assignment_id = ANY($1::uuid[])",
+            superseded,
+        )
+
+
+async def holding_assignments(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """The assignments that hold these difficulties (lead, escalation, triage): the ones
+    with deadlines."""
+    return list(await conn.fetch(
+        "SELECT assignment_id, difficulty_id, assigned_at, urgency FROM assignments a"
+        " JOIN difficulties d USING (difficulty_id)"
+        " WHERE a.difficulty_id = ANY($1::uuid[]) AND a.role IN ('lead', 'escalation', 'triage')",
+        list(difficulty_ids),
+    ))
+
+
+async def set_deadlines(
+    conn: asyncpg.Connection, *, due: Sequence[tuple[uuid.UUID, datetime, datetime]]
+) -> None:
+    """(assignment id, acknowledge by, resolve by) of assignments seen before their
+    difficulty, whose deadlines needed its task force."""
+    await conn.executemany(
+        "UPDATE assignments SET ack_due_at = $2, resolve_due_at = $3 WHERE assignment_id = $1",
+        due,
     )
 
 

@@ -62,7 +62,7 @@ def exported_families(text: str) -> dict[str, str]:
 
 
 async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
-    stack: Stack, kafka_bootstrap: str
+    stack: Stack
 ) -> None:
     await stack.start()
     cfg = ConfigHolder().current["binh-duong"]
@@ -80,7 +80,7 @@ async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
     # Each difficulty arrives, self-contained, on its lead agency's own topic.
     agency_topics = sorted({topics.agency_topic(a) for a in lead.values()})
     consumer = AIOKafkaConsumer(
-        *agency_topics, bootstrap_servers=kafka_bootstrap, group_id=f"test-{uuid.uuid4()}",
+        *agency_topics, bootstrap_servers=stack.bootstrap, group_id=f"test-{uuid.uuid4()}",
         auto_offset_reset="earliest", enable_auto_commit=False,
     )
     await consumer.start()

@@ -1,0 +1,709 @@
+"""`thaogo verify`: what the services derived, held against what the events say.
+
+The checker reads every topic from its beginning, folds the events with its own small
+rules (written here, not borrowed from the services' projections, so a bug there cannot
+hide itself) and compares the result with each service's tables, field by field:
+
+- intake: every accepted difficulty is on `difficulty.received.v1` under one event id,
+  and every event there is a difficulty intake accepted; the assignments intake keeps
+  (who may update what) are the events' assignments, with the same active flags;
+- router: every assignment event is a stored assignment with the same fields, active
+  exactly when no later assignment replaces it; one active assignment per (difficulty,
+  role, agency, member); each traceable to a received difficulty; every agency's task on
+  its topic;
+- reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
+  closed times, central escalation and task force; its assignments; every stored weekly
+  report published once, as stored, with breakdowns that add up to their totals;
+- notify: a notice for every agency assignment and every published weekly report, none
+  about a difficulty that does not exist, and every delivered message announced on
+  `notification.sent.v1` under one event id.
+
+Differences are printed one a line (service, table, id, field, expected, found). What
+the topics no longer hold (retention dropped their beginning) is said, not guessed.
+
+Before comparing, it waits until the services have caught up: every consumer group of
+theirs committed up to the end of its topics and every outbox is empty. A read model is
+eventually consistent; comparing it while events are still in flight would report the
+flight, not a fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared import topics
+from shared.deadlines import deadlines_for
+from shared.events import (
+    AgencyTask,
+    DecodeError,
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Envelope,
+    EventData,
+    NotificationSent,
+    WeeklyReport,
+    decode,
+)
+from shared.provinces import ConfigSet, Deadlines
+
+# The services' consumer groups start with this (their settings' defaults).
+GROUP_PREFIX = "thaogo-"
+SCHEMAS_WITH_OUTBOX = ("intake", "reporting", "notify")
+# Roles that hold a difficulty (the one whose deadlines count), as the design says.
+HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
+# What counts as an agency having taken the case in hand.
+TAKEN_IN_HAND = frozenset({"acknowledged", "in_progress", "resolved", "rejected", "escalated"})
+CLOSING = frozenset({"resolved", "rejected"})
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    service: str
+    table: str
+    id: str
+    field: str
+    expected: Any
+    found: Any
+
+    def __str__(self) -> str:
+        return (f"{self.service}\t{self.table}\t{self.id}\t{self.field}\t"
+                f"expected {_show(self.expected)}\tfound {_show(self.found)}")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return json.dumps(v, default=str, ensure_ascii=False) if not isinstance(v, str) else v
+
+
+@dataclass
+class Report:
+    differences: list[Difference] = field(default_factory=list)
+    events: Counter[str] = field(default_factory=Counter)  # decoded events per topic
+    undecodable: Counter[str] = field(default_factory=Counter)
+    compared: Counter[str] = field(default_factory=Counter)  # rows compared per table
+    unchecked: list[str] = field(default_factory=list)  # what retention made impossible
+
+    def differ(self, service: str, table: str, id_: object, fld: str, expected: Any,
+               found: Any) -> None:
+        self.differences.append(Difference(service, table, str(id_), fld, expected, found))
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def summary(self) -> str:
+        lines = [str(d) for d in self.differences]
+        lines += [f"not checked: {u}" for u in self.unchecked]
+        lines.append(
+            f"{sum(self.events.values())} events read"
+            + (f" ({sum(self.undecodable.values())} undecodable, left to the dead-letter"
+               " topics)" if self.undecodable else "")
+            + f", {sum(self.compared.values())} rows compared, "
+            + f"{len(self.differences)} difference{'s' if len(self.differences) != 1 else ''}")
+        return "\n".join(lines)
+
+
+# --- reading the log -----------------------------------------------------------------------
+
+
+@dataclass
+class Log:
+    """Every decoded event of the topics read, in log order per partition."""
+
+    received: list[Envelope[DifficultyReceived]] = field(default_factory=list)
+    assigned: list[Envelope[DifficultyAssigned]] = field(default_factory=list)
+    status: list[Envelope[DifficultyStatusChanged]] = field(default_factory=list)
+    weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
+    sent: list[Envelope[NotificationSent]] = field(default_factory=list)
+    tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
+    truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
+
+
+_MODELS: dict[str, type[EventData]] = {
+    topics.DIFFICULTY_RECEIVED: DifficultyReceived,
+    topics.DIFFICULTY_ASSIGNED: DifficultyAssigned,
+    topics.DIFFICULTY_STATUS: DifficultyStatusChanged,
+    topics.REPORT_WEEKLY: WeeklyReport,
+    topics.NOTIFICATION_SENT: NotificationSent,
+}
+
+
+async def read_log(bootstrap: str, names: Iterable[str], report: Report, log: Log,
+                   **security: Any) -> None:
+    """Read each topic from its beginning up to the end it had when reading started."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                client_id="thaogo-verify", **security)
+    await consumer.start()
+    try:
+        present = await consumer.topics()
+        wanted = sorted(set(names) & present)
+        tps = [TopicPartition(t, p) for t in wanted
+               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        if not tps:
+            return
+        consumer.assign(tps)
+        begin = await consumer.beginning_offsets(tps)
+        log.truncated |= {tp.topic for tp in tps if begin[tp] > 0}
+        for tp in tps:
+            consumer.seek(tp, begin[tp])
+        # Up to the high watermark that fetching reports: the embedded broker's answer
+        # to ListOffsets (`end_offsets`) counts batches, not records, and falls short.
+        left = set(tps)
+        while left:
+            got = await consumer.getmany(*left, timeout_ms=500, max_records=5000)
+            for tp, records in got.items():
+                for r in records:
+                    _keep(log, report, tp.topic, r.value, r.headers)
+            for tp in list(left):
+                hw = consumer.highwater(tp)
+                if hw is not None and await consumer.position(tp) >= hw:
+                    left.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: Any) -> None:
+    model: type[EventData] = _MODELS.get(topic, AgencyTask)
+    try:
+        env = decode(model, value, headers)
+    except DecodeError:
+        report.undecodable[topic] += 1
+        return
+    report.events[topic] += 1
+    kept: dict[type[EventData], list[Any]] = {
+        DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
+        DifficultyStatusChanged: log.status, WeeklyReport: log.weekly,
+        NotificationSent: log.sent,
+    }
+    into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
+    into.append(env)
+
+
+# --- the fold ------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One difficulty as its events make it."""
+
+    received: DifficultyReceived | None = None
+    event_ids: set[str] = field(default_factory=set)  # of its received events
+    assignments: dict[uuid.UUID, DifficultyAssigned] = field(default_factory=dict)
+    statuses: dict[uuid.UUID, DifficultyStatusChanged] = field(default_factory=dict)
+
+
+def fold(log: Log) -> dict[uuid.UUID, Case]:
+    cases: dict[uuid.UUID, Case] = defaultdict(Case)
+    for e in log.received:
+        c = cases[e.data.difficulty_id]
+        c.received = c.received or e.data
+        c.event_ids.add(e.id)
+    for a in log.assigned:
+        cases[a.data.difficulty_id].assignments[a.data.assignment_id] = a.data
+    for s in log.status:
+        cases[s.data.difficulty_id].statuses[s.data.status_id] = s.data
+    return dict(cases)
+
+
+def replaced(case: Case) -> set[uuid.UUID]:
+    return {a.replaces for a in case.assignments.values() if a.replaces is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What reporting must hold for one difficulty, by the design's rules."""
+
+    task_force: str | None
+    status: str
+    status_at: datetime
+    lead_assignment_id: uuid.UUID | None
+    lead_agency_id: str | None
+    ack_due_at: datetime | None
+    resolve_due_at: datetime | None
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    resolved_at: datetime | None
+    escalated_central_at: datetime | None
+
+
+def task_force_of(configs: ConfigSet, d: DifficultyReceived) -> str | None:
+    cfg = configs.for_difficulty(d.province_code, d.task_force)
+    return cfg.slug if cfg is not None else d.task_force
+
+
+def due_of(configs: ConfigSet, d: DifficultyReceived, a: DifficultyAssigned
+           ) -> tuple[datetime | None, datetime | None]:
+    """An assignment's deadlines: only one that holds the case has them, counted in the
+    deadlines of the task force of its difficulty."""
+    if a.role.value not in HOLDING_ROLES:
+        return None, None
+    cfg = configs.for_difficulty(d.province_code, d.task_force)
+    due = deadlines_for(a.assigned_at, a.urgency, cfg.deadlines if cfg else Deadlines())
+    return due.ack, due.resolve
+
+
+def derive(configs: ConfigSet, case: Case) -> Derived:
+    d = case.received
+    assert d is not None
+    gone = replaced(case)
+    holders = [a for a in case.assignments.values()
+               if a.assignment_id not in gone and a.role.value in HOLDING_ROLES]
+    holder = max(holders, key=lambda a: (a.assigned_at, a.assignment_id.bytes), default=None)
+    latest = max(case.statuses.values(), key=lambda s: (s.changed_at, s.status_id.bytes),
+                 default=None)
+    status = latest.status.value if latest else ("assigned" if holder else "received")
+    since = latest.changed_at if latest else (holder.assigned_at if holder else d.received_at)
+    taken = [s.changed_at for s in case.statuses.values()
+             if s.status.value in TAKEN_IN_HAND
+             and (holder is None or s.changed_at >= holder.assigned_at)]
+    central = [a.assigned_at for a in case.assignments.values()
+               if a.agency_level.value == "central"]
+    ack_due, resolve_due = due_of(configs, d, holder) if holder else (None, None)
+    closed = latest.changed_at if latest and status in CLOSING else None
+    return Derived(
+        task_force=task_force_of(configs, d),
+        status=status,
+        status_at=max(d.received_at, since),
+        lead_assignment_id=holder.assignment_id if holder else None,
+        lead_agency_id=holder.agency_id if holder else None,
+        ack_due_at=ack_due,
+        resolve_due_at=resolve_due,
+        acknowledged_at=min(taken, default=None),
+        closed_at=closed,
+        resolved_at=closed if status == "resolved" else None,
+        escalated_central_at=min(central, default=None),
+    )
+
+
+# --- the comparisons -----------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        # PostgreSQL keeps microseconds; events may carry as much.
+        return abs((a - b).total_seconds()) < 1e-6
+    return bool(a == b)
+
+
+def _compare_row(report: Report, service: str, table: str, id_: object,
+                 expected: Mapping[str, Any], row: Mapping[str, Any]) -> None:
+    report.compared[f"{service}.{table}"] += 1
+    for k, v in expected.items():
+        if not _same(v, row[k]):
+            report.differ(service, table, id_, k, v, row[k])
+
+
+async def check_intake(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.UUID, Case],
+                       report: Report) -> None:
+    accepted = {r["difficulty_id"]: r for r in await conn.fetch(
+        "SELECT difficulty_id, tracking_code, tax_code, province_code FROM intake.difficulties")}
+    if topics.DIFFICULTY_RECEIVED in log.truncated:
+        report.unchecked.append("intake: accepted difficulties whose event retention dropped")
+    for did, row in accepted.items():
+        report.compared["intake.difficulties"] += 1
+        case = cases.get(did)
+        if case is None or case.received is None:
+            if topics.DIFFICULTY_RECEIVED not in log.truncated:
+                report.differ("intake", "difficulties", did, "event on "
+                              + topics.DIFFICULTY_RECEIVED, 1, 0)
+            continue
+        if len(case.event_ids) != 1:
+            report.differ("intake", "difficulties", did, "distinct event ids on "
+                          + topics.DIFFICULTY_RECEIVED, 1, len(case.event_ids))
+        _compare_row(report, "intake", "difficulties", did,
+                     {"tracking_code": case.received.tracking_code,
+                      "tax_code": case.received.tax_code,
+                      "province_code": case.received.province_code}, row)
+        report.compared["intake.difficulties"] -= 1  # counted once above
+    for did, case in cases.items():
+        if case.received is not None and did not in accepted:
+            report.differ("intake", "difficulties", did, "row", "accepted difficulty",
+                          "missing")
+    rows = {r["assignment_id"]: r for r in await conn.fetch(
+        "SELECT assignment_id, difficulty_id, agency_id, member_id, role, replaces, active,"
+        " assigned_at FROM intake.assignments")}
+    _check_assignments(report, "intake", log, cases, rows, fields=(
+        "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"))
+
+
+def _assignment_fields(a: DifficultyAssigned) -> dict[str, Any]:
+    return {
+        "difficulty_id": a.difficulty_id, "agency_id": a.agency_id, "member_id": a.member_id,
+        "role": a.role.value, "replaces": a.replaces, "assigned_at": a.assigned_at,
+        "level": a.agency_level.value, "agency_level": a.agency_level.value, "rule": a.rule,
+        "tracking_code": a.tracking_code, "province_code": a.province_code,
+        "reason": a.reason, "config_version": a.config_version, "urgency": a.urgency.value,
+        "kind": a.kind.value, "category": a.category.value,
+        "zone_type": a.zone_type.value if a.zone_type else None,
+    }
+
+
+def _check_assignments(
+    report: Report, service: str, log: Log, cases: Mapping[uuid.UUID, Case],
+    rows: Mapping[uuid.UUID, Mapping[str, Any]], *, fields: Sequence[str],
+    extra: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
+) -> None:
+    """The assignments a service keeps equal the assignment events, active exactly when
+    nothing replaces them; nothing kept that no event announced."""
+    truncated = topics.DIFFICULTY_ASSIGNED in log.truncated
+    for case in cases.values():
+        gone = replaced(case)
+        for aid, a in case.assignments.items():
+            row = rows.get(aid)
+            if row is None:
+                report.differ(service, "assignments", aid, "row", "assigned", "missing")
+                continue
+            every = _assignment_fields(a)
+            expected = {k: every[k] for k in fields}
+            expected["active"] = aid not in gone
+            if extra is not None and aid in extra:
+                expected.update(extra[aid])
+            _compare_row(report, service, "assignments", aid, expected, row)
+    known = {aid for c in cases.values() for aid in c.assignments}
+    for aid in rows.keys() - known:
+        if not truncated:
+            report.differ(service, "assignments", aid, "row", "none (no event)", "present")
+    if truncated:
+        report.unchecked.append(f"{service}: assignments whose events retention dropped")
+
+
+async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.UUID, Case],
+                       report: Report) -> None:
+    rows = {r["assignment_id"]: r for r in await conn.fetch(
+        "SELECT assignment_id, difficulty_id, agency_id, member_id, role, level, rule, replaces,"
+        " active, assigned_at, tracking_code, province_code, reason, config_version, urgency,"
+        " kind, category, zone_type FROM router.assignments")}
+    _check_assignments(report, "router", log, cases, rows, fields=(
+        "difficulty_id", "agency_id", "member_id", "role", "level", "rule", "replaces",
+        "assigned_at", "tracking_code", "province_code", "reason", "config_version",
+        "urgency", "kind", "category", "zone_type"))
+    holders: Counter[tuple[Any, ...]] = Counter(
+        (r["difficulty_id"], r["role"], r["agency_id"], r["member_id"])
+        for r in rows.values() if r["active"])
+    for (did, role, agency, member), n in holders.items():
+        if n > 1:
+            report.differ("router", "assignments", did, f"active {role} of {member or agency}",
+                          1, n)
+    stored = {r["difficulty_id"] for r in await conn.fetch(
+        "SELECT difficulty_id FROM router.difficulties")}
+    for did, case in cases.items():
+        if (case.assignments and case.received is None
+                and topics.DIFFICULTY_RECEIVED not in log.truncated):
+            report.differ("router", "assignments", did, "cause",
+                              "a received difficulty", "none")
+        if case.received is not None:
+            report.compared["router.difficulties"] += 1
+            if did not in stored:
+                report.differ("router", "difficulties", did, "row", "routed", "missing")
+    # Every assignment to an agency put its task on the agency's topic.
+    tasks = {uuid.UUID(str(t.data.assignment.assignment_id)): t
+             for ts in log.tasks.values() for t in ts}
+    for case in cases.values():
+        for aid, a in case.assignments.items():
+            if a.role.value == "member":
+                continue
+            topic = topics.agency_topic(a.agency_id)
+            report.compared[f"router.{topic}"] += 1
+            task = tasks.get(aid)
+            if task is None:
+                if topic not in log.truncated:
+                    report.differ("router", topic, aid, "task", "on the agency's topic",
+                                  "missing")
+            elif task.data.assignment != a:
+                report.differ("router", topic, aid, "task.assignment",
+                              a.model_dump(mode="json"),
+                              task.data.assignment.model_dump(mode="json"))
+
+
+async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
+                          cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    rows = {r["difficulty_id"]: r for r in await conn.fetch(
+        "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
+        " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
+        " escalated_central_at, tracking_code, category, urgency FROM reporting.difficulties")}
+    due: dict[uuid.UUID, dict[str, Any]] = {}
+    for did, case in cases.items():
+        d = case.received
+        if d is None:
+            continue
+        for aid, a in case.assignments.items():
+            ack, resolve = due_of(configs, d, a)
+            due[aid] = {"ack_due_at": ack, "resolve_due_at": resolve}
+        row = rows.get(did)
+        if row is None:
+            report.differ("reporting", "difficulties", did, "row", "projected", "missing")
+            continue
+        expected = dict(vars_of(derive(configs, case)), tracking_code=d.tracking_code,
+                        category=d.category.value, urgency=d.urgency.value)
+        _compare_row(report, "reporting", "difficulties", did, expected, row)
+    for did in rows.keys() - {k for k, c in cases.items() if c.received is not None}:
+        if topics.DIFFICULTY_RECEIVED not in log.truncated:
+            report.differ("reporting", "difficulties", did, "row", "none (no event)", "present")
+    assignment_rows = {r["assignment_id"]: r for r in await conn.fetch(
+        "SELECT assignment_id, difficulty_id, agency_id, agency_level, member_id, role, rule,"
+        " replaces, active, assigned_at, ack_due_at, resolve_due_at FROM reporting.assignments")}
+    _check_assignments(report, "reporting", log, cases, assignment_rows, fields=(
+        "difficulty_id", "agency_id", "agency_level", "member_id", "role", "rule", "replaces",
+        "assigned_at"), extra=due)
+    await _check_weekly(conn, log, cases, report)
+
+
+def vars_of(d: Derived) -> dict[str, Any]:
+    return {k: getattr(d, k) for k in Derived.__slots__}
+
+
+async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.UUID, Case],
+                        report: Report) -> None:
+    """Every stored weekly report published as stored; every urgent difficulty reported
+    at once (an interim report); nothing published that is neither."""
+    stored = await conn.fetch(
+        "SELECT task_force, week_label, event_id, report FROM reporting.weekly_reports")
+    published: dict[str, list[Envelope[WeeklyReport]]] = defaultdict(list)
+    for e in log.weekly:
+        published[e.id].append(e)
+    interim = {r["difficulty_id"]: r["event_id"] for r in await conn.fetch(
+        "SELECT difficulty_id, event_id FROM reporting.urgent_alerts")}
+    for did, case in cases.items():
+        if case.received is None or case.received.urgency.value != "urgent":
+            continue
+        report.compared["reporting.urgent_alerts"] += 1
+        if did not in interim:
+            report.differ("reporting", "urgent_alerts", did, "row", "an interim report",
+                          "missing")
+        elif interim[did] not in published and topics.REPORT_WEEKLY not in log.truncated:
+            report.differ("reporting", "urgent_alerts", did, "published on "
+                          + topics.REPORT_WEEKLY, 1, 0)
+    for r in stored:
+        key = f"{r['task_force']}:{r['week_label']}"
+        report.compared["reporting.weekly_reports"] += 1
+        body = r["report"] if isinstance(r["report"], dict) else json.loads(r["report"])
+        events = published.get(r["event_id"], [])
+        if not events:
+            if topics.REPORT_WEEKLY not in log.truncated:
+                report.differ("reporting", "weekly_reports", key, "published on "
+                              + topics.REPORT_WEEKLY, 1, 0)
+        elif events[0].data.model_dump(mode="json")["rows"] != body.get("rows"):
+            report.differ("reporting", "weekly_reports", key, "rows",
+                          events[0].data.model_dump(mode="json")["rows"], body.get("rows"))
+        _check_breakdowns(report, key, body.get("rows") or [])
+    ids = {r["event_id"] for r in stored} | set(interim.values())
+    for eid, events in published.items():
+        if eid not in ids:
+            d = events[0].data
+            report.differ("reporting", "weekly_reports", f"{d.province_code}:{d.week_label}",
+                          "row", "stored (published)", "missing")
+
+
+_COUNTS = ("received", "resolved", "open", "overdue", "escalated_central")
+
+
+def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Each breakdown (by agency, zone type, category) adds up to the total."""
+    total = next((r for r in rows if r["dimension"] == "total"), None)
+    if total is None:
+        report.differ("reporting", "weekly_reports", key, "rows", "a total row", "none")
+        return
+    for dim in ("agency", "zone_type", "category"):
+        part = [r for r in rows if r["dimension"] == dim]
+        for c in _COUNTS:
+            s = sum(int(r[c]) for r in part)
+            if s != int(total[c]):
+                report.differ("reporting", "weekly_reports", key, f"sum of {c} by {dim}",
+                              total[c], s)
+
+
+async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
+                       cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    messages = await conn.fetch(
+        "SELECT message_key, kind, recipient_id, difficulty_id, state,"
+        " payload->>'week_label' AS week_label FROM notify.messages")
+    by_assignment: set[tuple[str, str]] = set()
+    weekly: set[tuple[str | None, str]] = set()
+    for m in messages:
+        report.compared["notify.messages"] += 1
+        did = m["difficulty_id"]
+        if (did is not None and (did not in cases or not cases[did].assignments)
+                and topics.DIFFICULTY_ASSIGNED not in log.truncated):
+            report.differ("notify", "messages", m["message_key"], "cause",
+                          "an assigned difficulty", "none")
+        parts = m["message_key"].split(":")
+        if m["kind"] == "assignment" and len(parts) >= 3:
+            by_assignment.add((parts[1], parts[2]))
+        if m["kind"] == "weekly_report":
+            weekly.add((m["week_label"], m["recipient_id"]))
+    for case in cases.values():
+        for aid, a in case.assignments.items():
+            if (str(aid), a.member_id or a.agency_id) not in by_assignment:
+                report.differ("notify", "messages", aid, "assignment notice to "
+                              + (a.member_id or a.agency_id), "queued", "missing")
+    for e in log.weekly:
+        w = e.data
+        cfgs = ([c] if (c := configs.for_difficulty(w.province_code)) is not None
+                else configs.by_province_code(w.province_code))
+        for cfg in cfgs:
+            for person in {cfg.task_force.head.id, cfg.task_force.permanent_deputy.id}:
+                if (w.week_label, person) not in weekly:
+                    report.differ("notify", "messages", f"{cfg.slug}:{w.week_label}",
+                                  f"weekly report to {person}", "queued", "missing")
+    sent = {m["message_key"] for m in messages if m["state"] == "sent"}
+    announced: dict[str, set[str]] = defaultdict(set)
+    for note in log.sent:
+        announced[note.data.notification_key].add(note.id)
+    for key in sent:
+        n = len(announced.get(key, ()))
+        if n != 1 and not (n == 0 and topics.NOTIFICATION_SENT in log.truncated):
+            report.differ("notify", "messages", key, "events on " + topics.NOTIFICATION_SENT,
+                          1, n)
+    for key in announced.keys() - sent:
+        report.differ("notify", "messages", key, "state", "sent (announced)", "not sent")
+
+
+# --- waiting until the services caught up ----------------------------------------------------
+
+
+async def backlog(bootstrap: str, conn: asyncpg.Connection, **security: Any) -> dict[str, int]:
+    """What the services still have to do: each consumer group's lag and each outbox's
+    unsent rows (empty when everything is done)."""
+    left: dict[str, int] = {}
+    present = {r["table_schema"] for r in await conn.fetch(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox'")}
+    for schema in sorted(present & set(SCHEMAS_WITH_OUTBOX)):
+        n = await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
+        if n:
+            left[f"{schema}.outbox"] = int(n)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="thaogo-verify",
+                                **security)
+    await admin.start()
+    try:
+        groups = sorted(str(g[0]) for g in await admin.list_consumer_groups()
+                        if str(g[0]).startswith(GROUP_PREFIX))
+    finally:
+        await admin.close()
+    for g in groups:
+        lag = await _group_lag(bootstrap, g, **security)
+        if lag:
+            left[g] = lag
+    return left
+
+
+async def _group_lag(bootstrap: str, group: str, **security: Any) -> int:
+    """How far `group` is behind the end of the topics it consumes. A topic it consumes
+    is one where it committed on some partition; a partition of it without a commit yet
+    counts from its beginning. (The embedded broker does not answer the admin client's
+    OffsetFetch, so the group's own consumer asks, without joining.)"""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False, client_id="thaogo-verify",
+                                **security)
+    await consumer.start()
+    try:
+        present = await consumer.topics()
+        lag = 0
+        for t in sorted(set(_MODELS) & present):
+            tps = [TopicPartition(t, p) for p in sorted(consumer.partitions_for_topic(t) or ())]
+            committed = {tp: await consumer.committed(tp) for tp in tps}
+            if all(c is None for c in committed.values()):
+                continue
+            begin = await consumer.beginning_offsets(tps)
+            start = {tp: committed[tp] or begin[tp] for tp in tps}
+            lag += sum(h - start[tp] for tp, h in (await _high_watermarks(
+                consumer, start)).items())
+        return lag
+    finally:
+        await consumer.stop()
+
+
+async def _high_watermarks(consumer: AIOKafkaConsumer, start: Mapping[TopicPartition, int]
+                           ) -> dict[TopicPartition, int]:
+    """Each partition's high watermark as a fetch from `start` reports it (see read_log
+    for why not `end_offsets`)."""
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    hw: dict[TopicPartition, int] = {}
+    while len(hw) < len(start):
+        await consumer.getmany(*(start.keys() - hw.keys()), timeout_ms=200, max_records=1)
+        hw.update({tp: h for tp in start if (h := consumer.highwater(tp)) is not None})
+    return hw
+
+
+async def settle(bootstrap: str, dsn: str, *, timeout: float, **security: Any
+                 ) -> dict[str, int]:
+    """Wait until nothing is in flight (or the timeout); returns what is left."""
+    deadline = time.monotonic() + timeout
+    conn = await asyncpg.connect(dsn)
+    try:
+        quiet_since: float | None = None
+        while True:
+            left = await backlog(bootstrap, conn, **security)
+            now = time.monotonic()
+            if not left:
+                # Twice in a row, a moment apart: a relay may be between its read of the
+                # outbox and its publish.
+                if quiet_since is not None and now - quiet_since >= 0.5:
+                    return {}
+                quiet_since = quiet_since or now
+            else:
+                quiet_since = None
+            if now > deadline:
+                return left
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
+# --- the whole check ----------------------------------------------------------------------
+
+
+SERVICES = ("intake", "router", "reporting", "notify")
+
+
+async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout: float = 60,
+                 services: Sequence[str] = SERVICES, **security: Any) -> Report:
+    """Compare the state of `services` (all four by default; a test that feeds the topics
+    itself checks the services it runs) with the events on the broker at `bootstrap`."""
+    report = Report()
+    left = await settle(bootstrap, dsn, timeout=settle_timeout, **security)
+    if left:
+        report.unchecked.append(
+            "the services had not caught up after "
+            f"{settle_timeout:.0f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(left.items())))
+    log = Log()
+    await read_log(bootstrap, _MODELS, report, log, **security)
+    # Agencies' topics: every configured agency's, and any other an assignment named
+    # (the triage queue of a province without configuration).
+    agencies = {*configs.agency_ids(), *(a.data.agency_id for a in log.assigned
+                                         if a.data.role.value != "member")}
+    await read_log(bootstrap, [topics.agency_topic(a) for a in agencies], report, log,
+                   **security)
+    cases = fold(log)
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            if "intake" in services:
+                await check_intake(conn, log, cases, report)
+            if "router" in services:
+                await check_router(conn, log, cases, report)
+            if "reporting" in services:
+                await check_reporting(conn, configs, log, cases, report)
+            if "notify" in services:
+                await check_notify(conn, configs, log, cases, report)
+    finally:
+        await conn.close()
+    return report
+
+
+__all__ = ["Difference", "Report", "derive", "fold", "read_log", "settle", "verify"]
