@@ -15,6 +15,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from faststream.security import BaseSecurity
@@ -305,9 +306,20 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float 
             proc.wait()
 
 
+def masked_url(url: str) -> str:
+    """The URL whole (an embedded server's socket directory is in its query) with the
+    password, if any, replaced: the banner goes to terminals, logs and screenshots."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def _print_urls(ports: dict[str, int], bootstrap: str, database_url: str, logs_dir: Path) -> None:
     i, r, ro, n = (f"http://127.0.0.1:{ports[s]}" for s in SERVICES)
-    db_shown = database_url.split("?")[0]
+    db_shown = masked_url(database_url)
     print(
         f"""
 thaogo is running (Ctrl-C stops everything).
