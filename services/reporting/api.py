@@ -4,8 +4,6 @@ searchable list of difficulties for task-force members."""
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from services.reporting import access, logic, reports, store
 from shared import auth, vn
 from shared.calendar import Clock, week_window_by_label
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
+from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
 
@@ -338,23 +337,13 @@ CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
 
 
 def rows_csv(report: WeeklyReport) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for r in report.rows:
-        d = r.model_dump()
-        w.writerow(["" if d[c] is None else d[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    dumped = (r.model_dump() for r in report.rows)
+    return csv_text(CSV_COLUMNS, ([d[c] for c in CSV_COLUMNS] for d in dumped))
 
 
 ITEM_COLUMNS = ("tracking_code", "title", "agency_id", "status", "received_at", "difficulty_id")
 
 
 def items_csv(items: list[ReportItem]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(ITEM_COLUMNS)
-    for i in items:
-        d = i.model_dump(mode="json")
-        w.writerow(["" if d[c] is None else d[c] for c in ITEM_COLUMNS])
-    return out.getvalue()
+    dumped = (i.model_dump(mode="json") for i in items)
+    return csv_text(ITEM_COLUMNS, ([d[c] for c in ITEM_COLUMNS] for d in dumped))
