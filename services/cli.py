@@ -236,6 +236,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
+    given = os.environ.get("THAOGO_REPORTING_LINK_SECRET")
+    if given:
+        from services.reporting.access import WeakSecret, check_secret
+
+        try:
+            check_secret(given)
+        except WeakSecret as e:
+            print(e, file=sys.stderr)
+            return 2
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
@@ -248,8 +257,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             pg = EmbeddedPostgres(data_dir / "postgres").start()
             database_url = pg.url
         env = dict(os.environ, THAOGO_KAFKA_BOOTSTRAP=bootstrap, THAOGO_DATABASE_URL=database_url)
-        # One link-signing key for this run, so report links mailed by notify open.
-        env.setdefault("THAOGO_REPORTING_LINK_SECRET", secrets.token_urlsafe(32))
+        # One link-signing key for this data directory, so report links mailed by notify
+        # open, after a restart too.
+        if not env.get("THAOGO_REPORTING_LINK_SECRET"):
+            env["THAOGO_REPORTING_LINK_SECRET"] = link_secret(data_dir)
         os.environ.update(env)
         print(f"creating topics on {bootstrap} …", flush=True)
         asyncio.run(_topics(bootstrap, None))
@@ -291,6 +302,20 @@ def cmd_up(args: argparse.Namespace) -> int:
         if pg:
             pg.stop()
         print("stopped: nothing left running", flush=True)
+
+
+def link_secret(data_dir: Path) -> str:
+    """The report-link signing key kept in `data_dir` (made on first use, readable by its
+    owner only)."""
+    path = data_dir / "link-secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
