@@ -15,6 +15,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from faststream.security import BaseSecurity
@@ -258,6 +259,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
+    given = os.environ.get("THAOGO_REPORTING_LINK_SECRET")
+    if given:
+        from services.reporting.access import WeakSecret, check_secret
+
+        try:
+            check_secret(given)
+        except WeakSecret as e:
+            print(e, file=sys.stderr)
+            return 2
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
@@ -270,8 +280,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             pg = EmbeddedPostgres(data_dir / "postgres").start()
             database_url = pg.url
         env = dict(os.environ, THAOGO_KAFKA_BOOTSTRAP=bootstrap, THAOGO_DATABASE_URL=database_url)
-        # One link-signing key for this run, so report links mailed by notify open.
-        env.setdefault("THAOGO_REPORTING_LINK_SECRET", secrets.token_urlsafe(32))
+        # One link-signing key for this data directory, so report links mailed by notify
+        # open, after a restart too.
+        if not env.get("THAOGO_REPORTING_LINK_SECRET"):
+            env["THAOGO_REPORTING_LINK_SECRET"] = link_secret(data_dir)
         os.environ.update(env)
         print(f"creating topics on {bootstrap} …", flush=True)
         asyncio.run(_topics(bootstrap, None))
@@ -329,6 +341,20 @@ def _write_stack_file(data_dir: Path, bootstrap: str, database_url: str,
     path.chmod(0o600)  # the database URL may carry a password
 
 
+def link_secret(data_dir: Path) -> str:
+    """The report-link signing key kept in `data_dir` (made on first use, readable by its
+    owner only)."""
+    path = data_dir / "link-secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
+
+
 def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
     for proc in children.values():
         if proc.poll() is None:
@@ -342,9 +368,20 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float 
             proc.wait()
 
 
+def masked_url(url: str) -> str:
+    """The URL whole (an embedded server's socket directory is in its query) with the
+    password, if any, replaced: the banner goes to terminals, logs and screenshots."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def _print_urls(ports: dict[str, int], bootstrap: str, database_url: str, logs_dir: Path) -> None:
     i, r, ro, n = (f"http://127.0.0.1:{ports[s]}" for s in SERVICES)
-    db_shown = database_url.split("?")[0]
+    db_shown = masked_url(database_url)
     print(
         f"""
 thaogo is running (Ctrl-C stops everything).

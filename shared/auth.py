@@ -151,6 +151,19 @@ async def principal_for(conn: asyncpg.Connection, token: str | None) -> Principa
     return Principal(row["token_id"], kind, row["subject_id"])
 
 
+async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID) -> Principal | None:
+    """The live holder of the token with this id (what a sign-in session or a bound report
+    link names), or None once it is revoked."""
+    row = await conn.fetchrow(
+        "SELECT token_id, kind, subject_id FROM auth.tokens"
+        " WHERE token_id = $1 AND revoked_at IS NULL",
+        token_id,
+    )
+    if row is None:
+        return None
+    return Principal(row["token_id"], TokenKind(row["kind"]), row["subject_id"])
+
+
 async def insert_token(
     conn: asyncpg.Connection, *, kind: TokenKind, subject_id: str
 ) -> tuple[uuid.UUID, str]:

@@ -54,15 +54,27 @@ _HSPACE_RE = re.compile(r"[^\S\n]+")  # whitespace other than newline
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
+def strip_invisible(text: str) -> str:
+    """`text` without format characters (Unicode category Cf): bidirectional controls
+    (U+202A-202E, U+2066-2069, U+200E/F, U+061C), zero-width spaces and joiners, the
+    byte-order mark, soft hyphens, tag characters. They are invisible, so a title could
+    show one thing and say another ("Trojan Source"); Vietnamese needs none of them, and
+    its combining marks are category Mn, kept."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def nfc_clean(text: str, max_len: int, *, field: str = "text", multiline: bool = False) -> str:
-    """Text as stored: NFC, trimmed, runs of spaces collapsed, no control characters.
+    """Text as stored: NFC, trimmed, runs of spaces collapsed, no control characters and
+    no invisible format characters (removed first, so that a mark split from its letter
+    by one still composes).
 
     With `multiline`, line breaks are kept (CRLF/CR become LF, trailing spaces go,
     at most one blank line in a row); otherwise every line break becomes a space.
     Tabs count as spaces. Raises InvalidField if the result is empty or longer than
     `max_len` characters (code points, as pydantic counts).
     """
-    s = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    s = unicodedata.normalize("NFC", strip_invisible(text))
+    s = s.replace("\r\n", "\n").replace("\r", "\n")
     for c in s:
         if c not in "\n\t" and unicodedata.category(c) == "Cc":
             raise InvalidField(

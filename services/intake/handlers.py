@@ -21,6 +21,7 @@ from starlette.formparsers import MultiPartException
 
 from services.intake import bulk, logic, store
 from services.intake.errors import (
+    REASONS_VI,
     Problem,
     language,
     refuse,
@@ -292,9 +293,32 @@ class IntakeMetrics:
         )
 
     def refused(self, field: str, reason: str) -> None:
-        # Field names come from our own models, but a client's unknown field is echoed by
-        # pydantic: cut the label so that no input can grow the series without bound.
-        self.refusals.labels(field.split(".")[0][:40], reason[:40]).inc()
+        self.refusals.labels(*refusal_labels(field, reason)).inc()
+
+
+# The label values of thaogo_intake_refusals_total, closed sets. Pydantic names a client's
+# unknown JSON key as the refused field ("extra_forbidden"), so the field label is looked up
+# here rather than taken from the refusal: one request with many unknown keys would
+# otherwise create as many series.
+REFUSAL_FIELDS = frozenset(
+    {*DifficultyIn.model_fields, *StatusIn.model_fields, *MemberReportIn.model_fields,
+     "Authorization", "Content-Type", "Idempotency-Key", "body", "client", "difficulty_id",
+     "file", "method", "path", "row", "week"}
+)
+UNKNOWN_FIELD = "unknown_field"
+REFUSAL_REASONS = frozenset(
+    {*REASONS_VI, "invalid", "task_force_dissolved", "transition", "rate_limited", "conflict",
+     "content_type", "file", "extra_cells"}
+)
+OTHER_REASON = "other"
+
+
+def refusal_labels(field: str, reason: str) -> tuple[str, str]:
+    """(field, reason) labels for a refusal: the top-level field name if it is one of ours,
+    else "unknown_field"; the reason code if known, else "other"."""
+    top = field.split(".")[0]
+    return (top if top in REFUSAL_FIELDS else UNKNOWN_FIELD,
+            reason if reason in REFUSAL_REASONS else OTHER_REASON)
 
 
 bearer = HTTPBearer(

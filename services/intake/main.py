@@ -15,6 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared import auth, topics
 from shared.calendar import Clock
 from shared.events import DifficultyAssigned
+from shared.headers import inline_styles
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
@@ -81,7 +82,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     app = create_app(service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                      readiness=rt.readiness, title="thaogo intake",
                      description="Where businesses submit difficulties and agencies and "
-                     "members report back")
+                     "members report back", page_styles=inline_styles(web.TEMPLATES))
     metrics = handlers.IntakeMetrics.create(rt.registry)
     app.add_exception_handler(RequestValidationError, validation_handler(metrics))
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

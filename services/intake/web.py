@@ -32,8 +32,9 @@ from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
 
 Accept = Callable[..., Awaitable[Outcome]]
 
+TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True, lstrip_blocks=True,
 )

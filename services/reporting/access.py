@@ -2,11 +2,16 @@
 
 A browser cannot send a bearer token, and the head forwards the weekly report by
 e-mail, so a page opens with any one of:
-- a signed link: the path with `exp` (unix time) and `sig` (HMAC-SHA256 of path and
-  expiry under the reporting link secret). It is what notify mails to the head and the
-  permanent deputy; it opens that one page until it expires, whoever holds it;
-- a session cookie, set by signing in at /reports/login with a member or operator token
-  (the cookie holds the token, so a revoked token signs its sessions out at once);
+- a signed link: the path with `exp` (unix time), optionally `tok` (a token id) and
+  `sig` (HMAC-SHA256 of all three under the reporting link secret). The one the
+  publisher puts in the report notify mails to the head and the permanent deputy is
+  unbound and lives long (`link_ttl_days`); the one a JSON answer hands to a reader is
+  bound to the reader's token, so revoking the token closes it, and lives
+  `link_json_ttl_hours`;
+- a session cookie, set by signing in at /reports/login with a member or operator token.
+  The cookie holds a random session id, never the token; the session (table
+  `reporting.sessions`) names the token, so a revoked token ends its sessions at once,
+  and it ends at sign-out or after COOKIE_MAX_AGE_S;
 - a bearer token, for scripts.
 """
 
@@ -17,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -27,8 +33,37 @@ from shared.provinces import ConfigSet
 log = logging.getLogger("thaogo.reporting.access")
 
 COOKIE = "thaogo_reports"
-COOKIE_MAX_AGE_S = 8 * 3600  # a working day; the token itself stays valid longer
+COOKIE_MAX_AGE_S = 8 * 3600  # a session lasts a working day; the token stays valid longer
 READERS = frozenset({auth.TokenKind.MEMBER, auth.TokenKind.OPERATOR})
+
+
+# Placeholders shipped in examples and documentation, refused as link secrets.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "change_me", "secret", "password",
+                                 "example", "test", "todo", "xxx", "replace-me"})
+MIN_SECRET_LENGTH = 32
+MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class WeakSecret(ValueError):
+    """The link secret would let others sign report links."""
+
+
+def check_secret(secret: str) -> None:
+    """WeakSecret for a placeholder or a secret shorter than MIN_SECRET_LENGTH characters:
+    whoever knows or guesses it can sign a link to any report."""
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        raise WeakSecret(
+            "THAOGO_REPORTING_LINK_SECRET is a placeholder or shorter than "
+            f"{MIN_SECRET_LENGTH} characters, so anyone could sign report links; set it to "
+            f"a random value, made with:  {MAKE_A_SECRET}")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A valid signed link: unbound (the mailed link), or bound to the token whose holder
+    was handed it (valid only while that token is)."""
+
+    token_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -38,34 +73,67 @@ class LinkSigner:
 
     secret: bytes
     ttl: timedelta
+    bound_ttl: timedelta = timedelta(hours=24)
 
     @classmethod
-    def create(cls, secret: str | None, *, ttl_days: int) -> LinkSigner:
+    def create(cls, secret: str | None, *, ttl_days: int, bound_ttl_hours: int = 24
+               ) -> LinkSigner:
+        """WeakSecret for a placeholder or short secret, at start-up rather than when a
+        forged link is already out."""
         if not secret:
             log.warning("no THAOGO_REPORTING_LINK_SECRET: report links are signed with a key of "
                         "this process only, so they stop opening at restart and on other "
                         "replicas")
             secret = secrets.token_urlsafe(32)
-        return cls(secret.encode(), timedelta(days=ttl_days))
+        check_secret(secret)
+        return cls(secret.encode(), timedelta(days=ttl_days), timedelta(hours=bound_ttl_hours))
 
-    def _sig(self, path: str, expires: int) -> str:
-        mac = hmac.new(self.secret, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
+    def _sig(self, path: str, expires: int, token_id: str) -> str:
+        message = f"{path}\n{expires}\n{token_id}".encode()
+        mac = hmac.new(self.secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
-    def query(self, path: str, *, now: datetime) -> dict[str, str]:
-        expires = int((now + self.ttl).timestamp())
-        return {"exp": str(expires), "sig": self._sig(path, expires)}
+    def query(self, path: str, *, now: datetime,
+              token_id: uuid.UUID | None = None) -> dict[str, str]:
+        ttl = self.ttl if token_id is None else self.bound_ttl
+        expires = int((now + ttl).timestamp())
+        tok = "" if token_id is None else str(token_id)
+        return {"exp": str(expires), **({"tok": tok} if tok else {}),
+                "sig": self._sig(path, expires, tok)}
 
-    def url(self, base_url: str, path: str, *, now: datetime) -> str:
-        return f"{base_url}{path}?{urlencode(self.query(path, now=now))}"
+    def url(self, base_url: str, path: str, *, now: datetime,
+            token_id: uuid.UUID | None = None) -> str:
+        """The mailed link (unbound, `ttl`), or with `token_id` one handed to that token's
+        holder (`bound_ttl`, and closed with the token)."""
+        return f"{base_url}{path}?{urlencode(self.query(path, now=now, token_id=token_id))}"
 
-    def valid(self, path: str, exp: str | None, sig: str | None, *, now: datetime) -> bool:
+    def grant(self, path: str, exp: str | None, tok: str | None, sig: str | None, *,
+              now: datetime) -> Grant | None:
+        """The grant of a signed link to `path`, or None: unsigned, altered or expired.
+        A bound grant still needs its token checked against the registry."""
         if not exp or not sig or not exp.isdigit() or len(exp) > 12:
-            return False
+            return None
         expires = int(exp)
         if expires < now.timestamp():
-            return False
-        return hmac.compare_digest(self._sig(path, expires), sig)
+            return None
+        token_id: uuid.UUID | None = None
+        if tok:
+            try:
+                token_id = uuid.UUID(tok)
+            except ValueError:
+                return None
+        if not hmac.compare_digest(self._sig(path, expires, tok or ""), sig):
+            return None
+        return Grant(token_id)
+
+
+def session_id() -> str:
+    """A new sign-in session's id, for the cookie; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def session_hash(sid: str) -> bytes:
+    return hashlib.sha256(sid.encode()).digest()
 
 
 def reader_ok(who: auth.Principal | None, configs: ConfigSet) -> bool:

@@ -4,8 +4,6 @@ searchable list of difficulties for task-force members."""
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from services.reporting import access, logic, reports, store
 from shared import auth, vn
 from shared.calendar import Clock, week_window_by_label
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
+from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
 
@@ -52,15 +51,37 @@ class ReadSide:
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
 
-    def page_url(self, slug: str, week_label: str) -> str:
+    def page_url(self, slug: str, week_label: str, *,
+                 token_id: uuid.UUID | None = None) -> str:
+        """The page's signed link: unbound (the one mailed), or bound to `token_id` for a
+        link handed to that token's holder."""
         path = f"/reports/{slug}/{week_label}"
         if self.links is None:
             return self.base_url + path
-        return self.links.url(self.base_url, path, now=self.now())
+        return self.links.url(self.base_url, path, now=self.now(), token_id=token_id)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Served over HTTPS (behind the ingress, whose TLS the app does not see): the
+        sign-in cookie must then never travel in clear."""
+        return self.base_url.startswith("https://")
 
     async def principal(self, token: str | None) -> auth.Principal | None:
         async with self.db().acquire() as conn:
             return await auth.principal_for(conn, token)
+
+    async def session_principal(self, sid: str | None) -> auth.Principal | None:
+        """Who a sign-in session is for while both it and its token live, else None."""
+        if not sid or len(sid) > 100:
+            return None
+        async with self.db().acquire() as conn:
+            token_id = await store.session_token(conn, session_hash=access.session_hash(sid),
+                                                 now=self.now())
+            return None if token_id is None else await auth.principal_by_id(conn, token_id)
+
+    async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
+        async with self.db().acquire() as conn:
+            return await auth.principal_by_id(conn, token_id)
 
 
 async def load_report(
@@ -179,7 +200,8 @@ def build_router(side: ReadSide) -> APIRouter:
         """A task-force member or an operator, checked against the shared registry on every
         request (a revoked token is refused at once). The report pages' sign-in cookie
         counts too, so their JSON and CSV links open in the same browser."""
-        who = await side.principal(creds.credentials if creds else session)
+        who = (await side.principal(creds.credentials) if creds
+               else await side.session_principal(session))
         if who is None:
             raise HTTPException(401, "a valid member or operator token is required (missing, "
                                 "unknown or revoked) / cần mã truy cập hợp lệ",
@@ -227,16 +249,21 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
         summary="A weekly report (published, or a preview of the week in progress)",
-        dependencies=[Depends(require_reader)],
         responses={404: {"description": "Unknown province or week"}, **reader_only},
     )
-    async def report_json(province: ProvincePath, week_label: ReportPath,
-                          response: Response) -> WeeklyReport:
+    async def report_json(province: ProvincePath, week_label: ReportPath, response: Response,
+                          who: auth.Principal = Depends(require_reader)  # noqa: B008 - a closure
+                          ) -> WeeklyReport:
+        """`page_url` is a link for the reader who asked: it lives `link_json_ttl_hours`
+        and closes when the reader's token is revoked (the published report's own link,
+        mailed by notify, lives longer and is not handed out here)."""
         found = await load_report(side, province, week_label)
         if found is None:
             raise HTTPException(404, NOT_FOUND)
-        response.headers["X-Thaogo-Report-State"] = "published" if found[2] else "preview"
-        return found[1]
+        cfg, report, published = found
+        response.headers["X-Thaogo-Report-State"] = "published" if published else "preview"
+        return report.model_copy(update={"page_url": side.page_url(
+            cfg.slug, report.week_label, token_id=who.token_id)})
 
     @router.get(
         "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
@@ -338,23 +365,13 @@ CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
 
 
 def rows_csv(report: WeeklyReport) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for r in report.rows:
-        d = r.model_dump()
-        w.writerow(["" if d[c] is None else d[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    dumped = (r.model_dump() for r in report.rows)
+    return csv_text(CSV_COLUMNS, ([d[c] for c in CSV_COLUMNS] for d in dumped))
 
 
 ITEM_COLUMNS = ("tracking_code", "title", "agency_id", "status", "received_at", "difficulty_id")
 
 
 def items_csv(items: list[ReportItem]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(ITEM_COLUMNS)
-    for i in items:
-        d = i.model_dump(mode="json")
-        w.writerow(["" if d[c] is None else d[c] for c in ITEM_COLUMNS])
-    return out.getvalue()
+    dumped = (i.model_dump(mode="json") for i in items)
+    return csv_text(ITEM_COLUMNS, ([d[c] for c in ITEM_COLUMNS] for d in dumped))

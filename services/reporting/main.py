@@ -25,6 +25,7 @@ from shared.events import (
     MemberReport,
     NotificationSent,
 )
+from shared.headers import inline_styles
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
@@ -40,7 +41,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
-                              ttl_days=s.link_ttl_days)
+                              ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry))
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
         (topics.DIFFICULTY_RECEIVED, DifficultyReceived, h.on_received),
@@ -113,6 +114,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
                     "list of difficulties for members.",
         openapi_tags=[{"name": "business"}, {"name": "reports"}, {"name": "members"},
                       {"name": "pages"}, {"name": "ops"}],
+        page_styles=inline_styles(pages.TEMPLATES),
     )
     app.include_router(build_router(side))
     app.include_router(pages.build_router(side))

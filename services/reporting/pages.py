@@ -3,9 +3,10 @@ Vietnamese by default (?lang=en), with charts drawn server-side as SVG."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -30,8 +31,9 @@ from shared.provinces import ProvinceConfig
 TREND_WEEKS = 8
 MAX_OVERDUE_LISTED = 50
 
+TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True, lstrip_blocks=True,
 )
@@ -119,19 +121,28 @@ def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter(tags=["pages"])
 
     async def allowed(request: Request) -> bool:
-        """A signed link to this very page, or a member's or operator's token (sign-in
-        cookie or bearer header), checked against the registry on every request."""
+        """A signed link to this very page (a bound one only while its token lives), or a
+        member's or operator's token (sign-in session or bearer header), checked against
+        the registry on every request."""
         q = request.query_params
-        if side.links is not None and side.links.valid(
-                request.url.path, q.get("exp"), q.get("sig"), now=side.now()):
-            return True
-        token = request.cookies.get(access.COOKIE)
+        if side.links is not None:
+            grant = side.links.grant(request.url.path, q.get("exp"), q.get("tok"),
+                                     q.get("sig"), now=side.now())
+            if grant is not None and (grant.token_id is None or access.reader_ok(
+                    await side.token_principal(grant.token_id), side.config.current)):
+                return True
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             token = credentials.strip()
-        if not token or len(token) > 200:
-            return False
-        return access.reader_ok(await side.principal(token), side.config.current)
+            if not token or len(token) > 200:
+                return False
+            return access.reader_ok(await side.principal(token), side.config.current)
+        who = await side.session_principal(request.cookies.get(access.COOKIE))
+        return access.reader_ok(who, side.config.current)
+
+    def secure(request: Request) -> bool:
+        # Behind a TLS-terminating proxy the app sees http; the public URL says https.
+        return request.url.scheme == "https" or side.secure_cookies
 
     def sign_in_page(lang: str, next_path: str, *, error: bool = False,
                      status: int = 401) -> HTMLResponse:
@@ -158,19 +169,29 @@ def build_router(side: ReadSide) -> APIRouter:
         next: Annotated[str, Form(max_length=300)] = "/reports",
         lang: Annotated[str, Form(pattern=r"^(vi|en)$")] = "vi",
     ) -> HTMLResponse | RedirectResponse:
-        token = token.strip()
-        if not access.reader_ok(await side.principal(token), side.config.current):
+        who = await side.principal(token.strip())
+        if who is None or not access.reader_ok(who, side.config.current):
             return sign_in_page(lang, next, error=True)
+        sid, now = access.session_id(), side.now()
+        async with side.db().acquire() as conn:
+            await store.open_session(
+                conn, session_hash=access.session_hash(sid), token_id=who.token_id, now=now,
+                expires_at=now + timedelta(seconds=access.COOKIE_MAX_AGE_S))
         done = RedirectResponse(access.safe_next(next), status_code=303)
-        done.set_cookie(access.COOKIE, token, max_age=access.COOKIE_MAX_AGE_S, path="/",
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        done.set_cookie(access.COOKIE, sid, max_age=access.COOKIE_MAX_AGE_S, path="/",
+                        httponly=True, samesite="lax", secure=secure(request))
         return done
 
     @router.post("/reports/logout", summary="Sign out", status_code=303,
                  response_class=RedirectResponse)
-    async def logout() -> RedirectResponse:
+    async def logout(request: Request) -> RedirectResponse:
+        sid = request.cookies.get(access.COOKIE)
+        if sid and len(sid) <= 100:
+            async with side.db().acquire() as conn:
+                await store.close_session(conn, session_hash=access.session_hash(sid))
         done = RedirectResponse("/reports/login", status_code=303)
-        done.delete_cookie(access.COOKIE, path="/")
+        done.delete_cookie(access.COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=secure(request))
         return done
 
     @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports",
@@ -203,12 +224,15 @@ def build_router(side: ReadSide) -> APIRouter:
         week_label: Annotated[str, PathParam(pattern=REPORT_PATTERN)],
         lang: Lang = "vi",
         exp: Annotated[str | None, Query(max_length=12, description="Signed link: expiry")] = None,
+        tok: Annotated[str | None, Query(max_length=36,
+                                         description="Signed link: bound to this token")] = None,
         sig: Annotated[str | None, Query(max_length=100, description="Signed link: HMAC")] = None,
     ) -> HTMLResponse:
         if not await allowed(request):
             return sign_in_page(lang, f"{request.url.path}?lang={lang}")
         # The language switch keeps the signature, so a forwarded link works in both.
-        signed = f"&exp={exp}&sig={sig}" if exp and sig else ""
+        signed = ("&" + urlencode({"exp": exp, **({"tok": tok} if tok else {}), "sig": sig})
+                  if exp and sig else "")
         found = await load_report(side, province, week_label)
         if found is None:
             raise HTTPException(404, "not found / không tìm thấy")

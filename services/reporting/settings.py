@@ -20,6 +20,10 @@ class ReportingSettings(ServiceSettings):
     # How often the open/overdue gauges are refreshed from the database.
     gauges_interval_s: float = 30.0
     # Signs the report links notify mails (and the head forwards). The same on every
-    # replica; unset, each process makes up its own and links die with it.
+    # replica; unset, each process makes up its own and links die with it. A placeholder
+    # or a value under 32 characters is refused at start-up.
     link_secret: SecretStr | None = None
+    # The link in the published report, mailed by notify.
     link_ttl_days: int = Field(default=60, ge=1, le=400)
+    # A link handed to a reader in a JSON answer: bound to the reader's token as well.
+    link_json_ttl_hours: int = Field(default=24, ge=1, le=24 * 31)

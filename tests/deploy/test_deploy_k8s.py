@@ -384,3 +384,48 @@ def test_province_copies_are_byte_identical() -> None:
         assert src.read_bytes() == dst.read_bytes(), f"{dst.name} differs from the shipped file"
     cm = by_kind(build("base"), "ConfigMap")["thaogo-provinces"]
     assert sorted(cm.get("data", {})) == [p.name for p in shipped]
+
+
+# --- the public entry --------------------------------------------------------------------
+
+
+def _routed(paths: list[dict[str, Any]], path: str) -> bool:
+    """Whether an Ingress path list sends `path` to a backend (Exact, or Prefix by whole
+    path elements, as networking.k8s.io/v1 defines them)."""
+    for p in paths:
+        rule = p["path"]
+        if p["pathType"] == "Exact" and path == rule:
+            return True
+        if p["pathType"] in ("Prefix", "ImplementationSpecific"):
+            prefix = rule.rstrip("/")
+            if path in (rule, prefix) or path.startswith(prefix + "/"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_the_ingress_never_routes_metrics_or_probes(name: str) -> None:
+    for ing in by_kind(build(name), "Ingress").values():
+        for rule in ing["spec"]["rules"]:
+            paths = rule["http"]["paths"]
+            for inside in ("/metrics", "/metrics/", "/healthz", "/readyz"):
+                assert not _routed(paths, inside), (rule["host"], inside)
+
+
+def test_the_ingress_routes_the_public_pages_and_apis() -> None:
+    ing = by_kind(build("prod"), "Ingress")["thaogo"]
+    hosts = {
+        r["host"]: ({p["backend"]["service"]["name"] for p in r["http"]["paths"]},
+                    r["http"]["paths"])
+        for r in ing["spec"]["rules"]
+    }
+    public = {
+        "thaogo-intake": ["/", "/v1/difficulties", "/v1/difficulties/import",
+                          "/v1/member-reports", "/docs", "/openapi.json"],
+        "thaogo-reporting": ["/reports", "/reports/login", "/reports/binh-duong/2026-W48",
+                             "/v1/track", "/v1/reports/binh-duong/2026-W48.json", "/docs"],
+    }
+    for service, paths in public.items():
+        (found,) = [p for names, p in hosts.values() if names == {service}]
+        for path in paths:
+            assert _routed(found, path), (service, path)

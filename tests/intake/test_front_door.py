@@ -66,6 +66,22 @@ async def test_refusals_name_the_field_in_the_request_language(intake: Intake) -
     assert 'thaogo_intake_refusals_total{field="tax_code",reason="invalid"} 1.0' in metrics
 
 
+async def test_unknown_keys_from_a_client_make_no_new_metric_series(intake: Intake) -> None:
+    def refusal_series(text: str) -> set[str]:
+        return {line.rsplit(" ", 1)[0] for line in text.splitlines()
+                if line.startswith("thaogo_intake_refusals_total{")}
+
+    before = refusal_series((await intake.client.get("/metrics")).text)
+    body = {**submission(), **{f"k{i}_{'x' * 30}": i for i in range(300)}}
+    r = await intake.client.post("/v1/difficulties", json=body)
+    assert r.status_code == 422 and len(r.json()["errors"]) == 300
+    after = refusal_series((await intake.client.get("/metrics")).text)
+    assert after - before <= {
+        'thaogo_intake_refusals_total{field="unknown_field",reason="extra_forbidden"}'}
+    assert 'thaogo_intake_refusals_total{field="unknown_field",reason="extra_forbidden"} 300.0' \
+        in (await intake.client.get("/metrics")).text
+
+
 async def test_an_oversized_body_is_refused_with_413(intake: Intake) -> None:
     huge = submission(description="x" * 300_000)
     r = await intake.client.post("/v1/difficulties", json=huge,

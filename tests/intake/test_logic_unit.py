@@ -98,6 +98,33 @@ def test_submissions_are_stored_as_nfc_clean_text() -> None:
     assert (event.province_code, event.task_force) == ("79", "binh-duong")
 
 
+def test_invisible_characters_are_removed_from_every_text_field() -> None:
+    # "Trojan Source": U+202E shows "Thiếu điện gdp.exe" as "Thiếu điện exe.pdg"; zero-width
+    # characters make two names that look alike compare different.
+    rlo, zwsp, zwj, bom, lri, pdi = "\u202e", "\u200b", "\u200d", "\ufeff", "\u2066", "\u2069"
+    import unicodedata
+
+    nfd_title = unicodedata.normalize("NFD", "Thiếu điện")
+    raw = submission(title=f"{bom}{nfd_title[:2]}{zwsp}{nfd_title[2:]} {rlo}gdp.exe",
+                     enterprise_name=f"Công{zwj} ty {lri}Bình Dương{pdi}",
+                     description=f"Dòng 1{zwsp}\nDòng 2{rlo}",
+                     contact={"name": f"Nguyễn{zwsp} Văn A"}, ward=f"{zwsp}Phường 1")
+    event = logic.build_received(raw, difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
+                                 now=local(2026, 1, 5, 8))
+    assert event.title == "Thiếu điện gdp.exe"
+    assert unicodedata.is_normalized("NFC", event.title)
+    assert event.enterprise_name == "Công ty Bình Dương"
+    assert event.description == "Dòng 1\nDòng 2"
+    assert event.contact.name == "Nguyễn Văn A"
+    assert event.ward == "Phường 1"
+    note = logic.clean_note(Status.RESOLVED, f"Đã xử lý{rlo} xong")
+    assert note == "Đã xử lý xong"
+    with pytest.raises(vn.InvalidField) as e:
+        logic.build_received(submission(title=zwsp * 3), difficulty_id=uuid.uuid4(),
+                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
+    assert e.value.field == "title" and "empty" in e.value.reason("en")
+
+
 def test_control_characters_and_unknown_provinces_are_refused_by_field() -> None:
     with pytest.raises(vn.InvalidField) as e:
         logic.build_received(submission(title="a\x00b"), difficulty_id=uuid.uuid4(),

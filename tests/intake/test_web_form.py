@@ -51,7 +51,14 @@ async def test_a_business_submits_the_form_and_gets_its_tracking_code(
             page = await context.new_page()
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
-            await page.goto(served + "/")
+            refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+            page.on("console", lambda m: refused.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            first = await page.goto(served + "/")
+            assert first is not None
+            policy = first.headers["content-security-policy"]
+            assert "script-src 'none'" in policy and "frame-ancestors 'none'" in policy
+            assert first.headers["x-content-type-options"] == "nosniff"
             assert await page.locator("html").get_attribute("lang") == "vi"
             assert "Mã số thuế" in await page.locator('label[for="f-tax_code"]').inner_text()
 
@@ -83,6 +90,10 @@ async def test_a_business_submits_the_form_and_gets_its_tracking_code(
             difficulty_id = (await page.locator("#difficulty-id").inner_text()).strip()
             assert code.startswith("TG-")
             assert all(u.startswith(served) for u in requests), requests
+            # The page's inline style applies under the policy (1.6rem of 16px).
+            assert await page.locator("#tracking-code").evaluate(
+                "e => getComputedStyle(e).fontSize") == "25.6px"
+            assert not refused
 
             await page.goto(served + "/?lang=en")
             assert await page.locator("html").get_attribute("lang") == "en"

