@@ -208,7 +208,8 @@ class Stack:
         configs = ConfigHolder(self.env.get("THAOGO_CONFIG_DIR")).current
         return await verify(self.bootstrap, self.database_url, configs,
                             settle_timeout=settle_timeout,
-                            services=sorted({s.name for s in self.services.values()}))
+                            services=sorted({s.name for s in self.services.values()
+                                             if s.proc is not None}))
 
     async def assert_consistent(self) -> Report:
         """Every service running again (a test may end with one killed or stopped),

@@ -4,8 +4,11 @@ reporting's tables and notify's owed messages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -38,6 +41,16 @@ def submission(zone_type: str, n: int) -> dict[str, Any]:
         "urgency": "normal",
         "contact": {"name": "Nguyễn Văn A", "phone": "0912345678", "email": "a@example.vn"},
     }
+
+
+async def verify_cli(stack: Stack, *, expect: int) -> str:
+    """`thaogo verify` against this stack, as a separate process; its output."""
+    env = {**stack.env, "THAOGO_LOG_LEVEL": "WARNING"}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "services.cli", "verify", "--settle", "60"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == expect, done.stdout + done.stderr
+    return done.stdout
 
 
 def declared_metrics() -> dict[str, tuple[str, set[str]]]:
@@ -154,6 +167,27 @@ async def test_a_difficulty_per_zone_type_reaches_its_lead_agency(
                 if ("all" in services or name in services) and exported.get(family) != kind
             ]
     assert not missing, "declared in deploy/metrics.txt but not exported:\n" + "\n".join(missing)
+
+    # The checker as an operator runs it: 0 differences; a tampered derived row is named
+    # (service, table, id, field) and fails the run, until it is put back.
+    assert "0 differences" in await verify_cli(stack, expect=0)
+    one = next(iter(accepted))
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        await conn.execute("UPDATE reporting.difficulties SET lead_agency_id = NULL"
+                           " WHERE difficulty_id = $1", uuid.UUID(one))
+        await conn.execute("UPDATE router.assignments SET active = false"
+                           " WHERE difficulty_id = $1 AND role = 'lead'", uuid.UUID(one))
+        out = await verify_cli(stack, expect=1)
+        assert f"reporting\tdifficulties\t{one}\tlead_agency_id" in out, out
+        assert "router\tassignments\t" in out and "\tactive\texpected true\tfound false" in out
+        assert "2 differences" in out, out
+        await conn.execute("UPDATE router.assignments SET active = true"
+                           " WHERE difficulty_id = $1 AND role = 'lead'", uuid.UUID(one))
+        await conn.execute("UPDATE reporting.difficulties SET lead_agency_id = $2"
+                           " WHERE difficulty_id = $1", uuid.UUID(one), lead[accepted[one]])
+    finally:
+        await conn.close()
 
     # SIGTERM stops each service cleanly: the lifespan ran to its end (consumers
     # stopped, pool closed). uvicorn re-raises SIGTERM once done, hence -15 or 0.

@@ -173,6 +173,8 @@ async def test_kill_each_service_while_20000_difficulties_flow(
             f"{time.monotonic() - settled:.0f}")
         verdict("kill -9", load, c.table("kill -9 each service, 20,000 difficulties"),
                 c.problems(), file_counts, imports)
+        judged = await stack.assert_consistent()
+        file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         await conn.close()
         stack.stop()
@@ -242,6 +244,8 @@ async def test_cut_every_service_off_the_broker_and_restore(
                                    f"backlog gauge {shown:.0f}")
         verdict("broker cut", load, c.table("every service cut off the broker"), c.problems(),
                 file_counts, imports)
+        judged = await stack.assert_consistent()
+        file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         await conn.close()
         stack.stop()
@@ -293,6 +297,8 @@ async def test_restart_postgres_under_load(
         c.info["single POST answers up to the restart"] = during
         verdict("postgres restart", load, c.table("PostgreSQL restarted under load"),
                 c.problems(), file_counts, imports)
+        judged = await stack.assert_consistent()
+        file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         stack.stop()
 

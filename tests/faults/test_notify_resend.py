@@ -92,6 +92,8 @@ async def test_a_message_sent_just_before_the_database_restarts_is_not_sent_agai
         twice = {k: n for k, n in collections.Counter(sink.message_ids).items() if n > 1}
         file_counts(f"e-mails received {len(sink.message_ids)}, sent more than once: {twice}")
         assert not twice
+        judged = await stack.assert_consistent()
+        file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         await producer.stop()
         stack.stop()

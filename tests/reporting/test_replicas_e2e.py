@@ -18,7 +18,7 @@ from services.reporting import logic, reports
 from shared import topics
 from shared.calendar import SystemClock
 from shared.provinces import ConfigHolder
-from tests.conftest import ServiceProcess, stack_env, wait_until
+from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 
@@ -85,6 +85,7 @@ async def test_two_replicas_publish_each_weekly_report_once(
         assert published == len(expected)
         assert "thaogo_reporting_last_weekly_report_timestamp_seconds{" in texts[0]
         assert page.status_code == 200 and week in page.text
+        await Stack({f"reporting-{i}": r for i, r in enumerate(replicas)}).assert_consistent()
     finally:
         await consumer.stop()
         for r in replicas:

@@ -26,7 +26,7 @@ from services.router import logic
 from shared import events, topics
 from shared.events import AssignmentRole, DifficultyReceived
 from shared.provinces import ConfigHolder
-from tests.conftest import ServiceProcess, stack_env, wait_until
+from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(150)]
 
@@ -176,6 +176,8 @@ async def test_two_routers_one_killed_mid_stream_assign_every_difficulty_once(
             await conn.close()
         survivor_processed = await processed_by(survivor)
         survivor_replayed = await processed_by(survivor, "duplicate")
+        # The killed router comes back; then what both stored equals what they published.
+        await Stack({"router-a": doomed, "router-b": survivor}).assert_consistent()
     finally:
         for r in routers:
             r.stop()

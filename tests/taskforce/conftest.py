@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.demo import tax_code
 from services.embedded import free_port
 from shared.provinces import default_config_dir
-from tests.conftest import REPO, ServiceProcess, Stack, stack_env
+from tests.conftest import REPO, ServiceProcess, Stack, passed, stack_env
 
 # Services notice an edited province file within this (seconds).
 RELOAD_S = "0.5"
@@ -64,11 +64,16 @@ def make_stack(kafka: str, database_url: str, config_dir: Path, logs: Path,
 
 
 @pytest.fixture
-async def owned_stacks() -> AsyncIterator[list[Stack]]:
-    """Stacks a test starts itself; stopped at the end whatever happens."""
+async def owned_stacks(request: pytest.FixtureRequest) -> AsyncIterator[list[Stack]]:
+    """Stacks a test starts itself: after a test that passed, each started one ends with
+    the consistency checker at 0 differences; stopped at the end whatever happens."""
     stacks: list[Stack] = []
     try:
         yield stacks
+        if passed(request):
+            for s in stacks:
+                if s.started:
+                    await s.assert_consistent()
     finally:
         for s in stacks:
             s.stop()

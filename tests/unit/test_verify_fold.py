@@ -1,0 +1,110 @@
+"""The consistency checker's own rules, without I/O: what reporting must derive for a
+difficulty from its events, whatever order they came in."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from services.verify import Case, Log, derive, fold
+from shared.events import (
+    ActorKind,
+    AgencyLevel,
+    AssignmentRole,
+    Category,
+    Contact,
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Envelope,
+    EventData,
+    Kind,
+    Status,
+    Urgency,
+)
+from shared.provinces import ConfigHolder
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
+DID = uuid.UUID(int=1)
+CONFIGS = ConfigHolder().current
+
+
+def received() -> DifficultyReceived:
+    return DifficultyReceived(
+        difficulty_id=DID, tracking_code="TG-TEST-0001", received_at=T0, province_code="79",
+        province_name="Bình Dương", task_force="binh-duong", tax_code="0100109106",
+        enterprise_name="Công ty A", category=Category.LABOUR, kind=Kind.DIFFICULTY,
+        title="Thiếu lao động", description="…", contact=Contact(name="A"))
+
+
+def assigned(n: int, agency: str, role: AssignmentRole, at: datetime,
+             level: AgencyLevel = AgencyLevel.PROVINCE,
+             replaces: uuid.UUID | None = None) -> DifficultyAssigned:
+    return DifficultyAssigned(
+        assignment_id=uuid.UUID(int=100 + n), difficulty_id=DID, tracking_code="TG-TEST-0001",
+        province_code="79", agency_id=agency, agency_level=level, role=role, rule="r",
+        reason="r", config_version="v", replaces=replaces, urgency=Urgency.NORMAL,
+        kind=Kind.DIFFICULTY, category=Category.LABOUR, assigned_at=at)
+
+
+def status(n: int, s: Status, at: datetime) -> DifficultyStatusChanged:
+    return DifficultyStatusChanged(
+        status_id=uuid.UUID(int=200 + n), difficulty_id=DID, province_code="79", status=s,
+        actor_kind=ActorKind.AGENCY, actor_id="binh-duong.bql-kcn", changed_at=at)
+
+
+def case_of(events: list[EventData]) -> Case:
+    log = Log()
+    for i, e in enumerate(events):
+        env: Envelope[EventData] = Envelope(id=f"e{i}", source="t", time=T0, data=e)
+        {DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
+         DifficultyStatusChanged: log.status}[type(e)].append(env)
+    return fold(log)[DID]
+
+
+LEAD = assigned(1, "binh-duong.bql-kcn", AssignmentRole.LEAD, T0 + timedelta(seconds=1))
+HELPER = assigned(2, "binh-duong.so-lao-dong", AssignmentRole.CO_HANDLER,
+                  T0 + timedelta(seconds=1))
+CENTRAL = assigned(3, "central.bo-cong-thuong", AssignmentRole.ESCALATION,
+                   T0 + timedelta(days=2), level=AgencyLevel.CENTRAL,
+                   replaces=LEAD.assignment_id)
+EVENTS: list[EventData] = [
+    received(), LEAD, HELPER,
+    status(1, Status.ACKNOWLEDGED, T0 + timedelta(hours=1)),
+    CENTRAL,
+    status(2, Status.IN_PROGRESS, T0 + timedelta(days=3)),
+    status(3, Status.RESOLVED, T0 + timedelta(days=4)),
+]
+
+
+def test_the_same_state_from_every_order_of_the_events() -> None:
+    states = {derive(CONFIGS, case_of(list(order)))
+              for order in itertools.permutations(EVENTS)}
+    assert len(states) == 1
+
+
+def test_the_holder_is_the_replacement_and_the_clock_restarts_with_it() -> None:
+    d = derive(CONFIGS, case_of(EVENTS))
+    assert d.lead_agency_id == "central.bo-cong-thuong"
+    assert d.lead_assignment_id == CENTRAL.assignment_id
+    # Acknowledged means taken in hand by the current holder: the first acknowledgement
+    # came before the escalation, so it is the in-progress after it.
+    assert d.acknowledged_at == T0 + timedelta(days=3)
+    assert d.status == "resolved" and d.closed_at == d.resolved_at == T0 + timedelta(days=4)
+    assert d.escalated_central_at == CENTRAL.assigned_at
+    assert d.task_force == "binh-duong"
+    assert d.ack_due_at is not None and d.ack_due_at > CENTRAL.assigned_at
+
+
+def test_a_co_handler_never_holds_the_case() -> None:
+    d = derive(CONFIGS, case_of([received(), HELPER]))
+    assert d.lead_agency_id is None and d.status == "received"
+    assert d.ack_due_at is None and d.resolve_due_at is None
+
+
+def test_rejected_closes_without_resolving() -> None:
+    d = derive(CONFIGS, case_of([received(), LEAD,
+                                 status(9, Status.REJECTED, T0 + timedelta(hours=2))]))
+    assert d.status == "rejected" and d.closed_at == T0 + timedelta(hours=2)
+    assert d.resolved_at is None
