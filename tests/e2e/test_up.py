@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -29,6 +30,16 @@ def thaogo(*args: str, cwd: Path, env: dict[str, str], timeout: float = 180
                           capture_output=True, text=True, timeout=timeout)
 
 
+def start_up(cwd: Path, env: dict[str, str], ports: dict[str, int]
+             ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    log = open(cwd / "up.log", "wb")  # noqa: SIM115
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up",
+         *(a for s, p in ports.items() for a in (f"--{s}-port", str(p)))],
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return up, log
+
+
 async def test_the_commands_find_the_running_stack_by_its_data_directory(
     tmp_path: Path,
 ) -> None:
@@ -37,11 +48,7 @@ async def test_the_commands_find_the_running_stack_by_its_data_directory(
     env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
     env["PYTHONPATH"] = str(REPO)
     ports = {s: free_port() for s in ("kafka", "intake", "router", "reporting", "notify")}
-    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115
-    up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up",
-         *(a for s, p in ports.items() for a in (f"--{s}-port", str(p)))],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    up, log = start_up(tmp_path, env, ports)
     stack_file = tmp_path / ".thaogo" / "stack.json"
     try:
         deadline = time.monotonic() + 120
