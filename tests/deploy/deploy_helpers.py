@@ -274,6 +274,12 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
+def identity(doc: dict[str, Any]) -> tuple[str, str, str]:
+    """(kind, namespace, name): what tells two objects of a build apart."""
+    md = doc.get("metadata", {})
+    return (doc["kind"], md.get("namespace", ""), md["name"])
+
+
 def kubectl_build(directory: Path) -> list[dict[str, Any]]:
     exe = kubectl()
     assert exe
