@@ -348,6 +348,17 @@ class ProvinceConfig(_Strict):
     def person(self, person_id: str) -> Person | None:
         return self.index.people.get(person_id)
 
+    def covers(self, *, zone_name: str | None, ward: str | None, district: str | None
+               ) -> bool:
+        """Whether a place named in a submission lies in this task force's area: a zone
+        of its registry, or a ward or former district its zones or members name."""
+        idx = self.index
+        if zone_name and zone_key(zone_name) in idx.zones_by_key:
+            return True
+        known = idx.members_by_area.keys() | {k for ks in idx.zone_area_keys.values()
+                                                for k in ks}
+        return any(place and area_key(place) in known for place in (ward, district))
+
 
 # --- indices -------------------------------------------------------------------------------
 
@@ -924,6 +935,23 @@ class ConfigSet(Mapping[str, ProvinceConfig]):
             return found[0]
         own = [c for c in found if not c.province.former_province]
         return own[0] if len(own) == 1 else None
+
+    def task_force_for(
+        self, province_code: str, named: str | None, *, zone_name: str | None = None,
+        ward: str | None = None, district: str | None = None,
+    ) -> str | None:
+        """The task force a submission belongs to. The one its province names, if that
+        has a configuration; else, under a province formed by the 2025 merger (a
+        business of former Bình Dương choosing "Thành phố Hồ Chí Minh"), the one former
+        province's task force whose zone, ward or former district it names; else the
+        named one (which then goes to triage)."""
+        found = self.by_province_code(province_code)
+        if any(c.slug == named for c in found) or (
+                named is None and self.for_difficulty(province_code) is not None):
+            return named
+        places = {"zone_name": zone_name, "ward": ward, "district": district}
+        matches = [c for c in found if c.province.former_province and c.covers(**places)]
+        return matches[0].slug if len(matches) == 1 else named
 
     def agency(self, agency_id: str) -> Agency | None:
         return self._agencies.get(agency_id)

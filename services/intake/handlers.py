@@ -741,8 +741,14 @@ def received_event(
 ) -> Envelope[DifficultyReceived]:
     """The event of a validated submission (InvalidField when cleaning refuses a field or
     the province's task force is dissolved)."""
-    event = new_envelope(logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
-                                              now=now.astimezone(UTC)), source=SOURCE)
+    received = logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
+                                    now=now.astimezone(UTC))
+    task_force = configs.task_force_for(
+        received.province_code, received.task_force, zone_name=received.zone_name,
+        ward=received.ward, district=received.district)
+    if task_force != received.task_force:
+        received = received.model_copy(update={"task_force": task_force})
+    event = new_envelope(received, source=SOURCE)
     logic.check_task_force_open(configs, event.data, to_local(now).date())
     return event
 

@@ -6,10 +6,12 @@ included.
 decide() — a new difficulty:
   1. No configuration for the province -> ONE assignment to the operators' triage
      queue (`UNCONFIGURED_TRIAGE`), rule "fallback.triage".
-  2. Zone type: the one the business gave; else the registry's type of the zone name
-     it gave (`shared.vn.zone_key`: "KCN VSIP II" == "khu công nghiệp vsip 2"); a
-     name not in the registry, or neither type nor name -> ONE assignment to the
-     permanent deputy's triage queue (`rules.triage`), rule "fallback.triage".
+  2. Zone type: the registry's type of the zone name the business gave
+     (`shared.vn.zone_key`: "KCN VSIP II" == "khu công nghiệp vsip 2"), which wins
+     over a type it declared (the reason says so: VSIP is an industrial park whatever
+     the form said); else the type it declared; a name not in the registry without a
+     type, or neither type nor name -> ONE assignment to the permanent deputy's
+     triage queue (`rules.triage`), rule "fallback.triage".
   3. LEAD: `rules.lead_by_zone_type.<TYPE>`.
   4. CO_HANDLER: each agency of `rules.co_handlers_by_category.<category>` other than
      the lead.
@@ -250,19 +252,23 @@ def _task_force_slug(province_name: str) -> str | None:
 
 def config_for(d: DifficultyReceived, configs: ConfigSet) -> ProvinceConfig | None:
     """The configuration for a difficulty: by its province code, and by the task force
-    its province name designates ("Bình Dương" under code 79 -> binh-duong)."""
-    return configs.for_difficulty(d.province_code, _task_force_slug(d.province_name))
+    intake chose for it (events of before carry none: the one its province name
+    designates, "Bình Dương" under code 79 -> binh-duong)."""
+    return configs.for_difficulty(
+        d.province_code,
+        d.task_force if d.task_force is not None else _task_force_slug(d.province_name))
 
 
 # --- zones and members ------------------------------------------------------------------------
 
 
 def _zone(d: DifficultyReceived, idx: RoutingIndex) -> tuple[ZoneType | None, str | None]:
-    """(zone type, registered zone name): the type given wins over the registry's."""
+    """(zone type, registered zone name): a registered zone's own type wins over the
+    one declared; an unregistered name keeps the declared type."""
     if d.zone_name:
         z = idx.zones_by_key.get(_zone_key(d.zone_name))
         if z is not None:
-            return (d.zone_type or z.type), z.name
+            return z.type, z.name
     return d.zone_type, None
 
 
@@ -326,10 +332,17 @@ def members_for(d: DifficultyReceived, cfg: ProvinceConfig) -> list[tuple[Person
 # --- decide ---------------------------------------------------------------------------------
 
 
-def _zone_phrase(zt: ZoneType, zone_name: str | None, given: str | None) -> tuple[str, str]:
+def _zone_phrase(zt: ZoneType, zone_name: str | None, given: str | None,
+                 declared: ZoneType | None = None) -> tuple[str, str]:
     if zt is ZoneType.NONE:
         return "Doanh nghiệp ngoài khu, cụm công nghiệp", "Business outside parks and clusters"
     vi, en = ZONE_TYPE_LABELS[zt]
+    if zone_name is not None and declared is not None:
+        dvi, den = ZONE_TYPE_LABELS[declared]
+        return (f"Doanh nghiệp trong {zone_name} ({vi.lower()} theo danh mục, doanh nghiệp"
+                f" khai {dvi.lower()})",
+                f"Business in {zone_name} ({en.lower()} per the registry, declared"
+                f" {den.lower()})")
     if zone_name is not None:
         return f"Doanh nghiệp trong {zone_name}", f"Business in {zone_name} ({en.lower()})"
     article = "an" if en[0] in "AEIOU" else "a"
@@ -349,18 +362,20 @@ def _plan(
     given: str | None,
     category: Category,
     area_keys: frozenset[str],
+    declared: ZoneType | None = None,
 ) -> tuple[Step, ...]:
     """The lead, co-handler and member steps: a function of the configuration and of
-    these few inputs only, so it is memoised per configuration."""
+    these few inputs only, so it is memoised per configuration. `declared`: the zone
+    type the business gave, where the registry overruled it."""
     idx = cfg.index
-    key = (zt, zone_name, given, category, area_keys)
+    key = (zt, zone_name, given, category, area_keys, declared)
     memo: dict[tuple[object, ...], tuple[Step, ...]] = idx.memo
     found = memo.get(key)
     if found is not None:
         return found
     steps: list[Step] = []
     lead = idx.agencies[cfg.rules.lead_by_zone_type[zt]]
-    zvi, zen = _zone_phrase(zt, zone_name, given)
+    zvi, zen = _zone_phrase(zt, zone_name, given, declared)
     steps.append(
         Step(
             lead.id,
@@ -471,8 +486,9 @@ def route(d: DifficultyReceived, cfg: ProvinceConfig | None) -> Route:
         zt, zone_name = _zone(d, idx)
         if zt is not None:
             given = d.zone_name if zone_name is None and zt is not ZoneType.NONE else None
+            declared = d.zone_type if d.zone_type not in (None, zt) else None
             found = zt, _plan(cfg, zt, zone_name, given, d.category,
-                              _area_keys(d, idx, zone_name))
+                              _area_keys(d, idx, zone_name), declared)
             _remember(idx.memo, key, found)
             return found
         if d.zone_name:

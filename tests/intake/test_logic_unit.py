@@ -187,3 +187,18 @@ def test_token_bucket_memory_is_bounded() -> None:
 )
 def test_language_follows_accept_language(header: str, lang: str) -> None:
     assert errors.language({"accept-language": header}) == lang
+
+
+def test_a_business_of_a_former_province_picking_the_merged_city_reaches_its_task_force(
+) -> None:
+    from services.intake.handlers import received_event
+
+    configs = ConfigHolder().current
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=TZ)
+    raw = submission(province="Thành phố Hồ Chí Minh", zone_type="KCN", zone_name="VSIP II")
+    event = received_event(raw, configs, now, "TG-AAAA-BBBB")
+    assert event.data.province_code == "79" and event.data.task_force == "binh-duong"
+    elsewhere = received_event(submission(province="Thành phố Hồ Chí Minh", zone_type="NONE",
+                                          zone_name=None, ward="Phường Sài Gòn"),
+                               configs, now, "TG-AAAA-CCCC")
+    assert elsewhere.data.task_force == "ho-chi-minh"

@@ -96,9 +96,13 @@ async def test_after_dissolution_new_input_is_refused_and_existing_work_goes_on(
         r = await intake.client.post("/v1/difficulties", json=submission(n=3),
                                      headers={"Accept-Language": "en"})
         assert "public service portal" in r.json()["errors"][0]["reason"]
-        # A business elsewhere in today's Ho Chi Minh City (same code 79) still gets in.
+        # A business elsewhere in today's Ho Chi Minh City (same code 79) still gets in;
+        # one in a park of former Bình Dương belongs to its (dissolved) task force.
         assert (await intake.client.post("/v1/difficulties", json=submission(
-            n=4, province="Thành phố Hồ Chí Minh"))).status_code == 202
+            n=4, province="Thành phố Hồ Chí Minh", zone_type="NONE", zone_name=None,
+            ward="Phường Sài Gòn"))).status_code == 202
+        assert (await intake.client.post("/v1/difficulties", json=submission(
+            n=7, province="Thành phố Hồ Chí Minh"))).status_code == 422
 
         csv = ("tax_code,enterprise_name,province,category,title,description,contact.name\n"
                f"{tax_code(5)},A,Bình Dương,tax,T,D,An\n"
@@ -134,7 +138,7 @@ async def test_after_dissolution_new_input_is_refused_and_existing_work_goes_on(
             await conn.close()
         metrics = (await intake.client.get("/metrics")).text
         assert ('thaogo_intake_refusals_total{field="province",reason="task_force_dissolved"} '
-                '5.0') in metrics
+                '6.0') in metrics
 
 
 async def test_a_member_sees_their_week_and_a_prefilled_report(intake: Intake) -> None:

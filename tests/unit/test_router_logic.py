@@ -171,12 +171,40 @@ def test_kkt_nghi_son(configs: ConfigSet) -> None:
     assert lead.agency_id == "thanh-hoa.bql-kkt-nghi-son"
 
 
-def test_given_zone_type_wins_and_unregistered_name_is_cited(bd: ProvinceConfig) -> None:
+def test_the_registry_overrules_a_declared_zone_type_and_says_so(bd: ProvinceConfig) -> None:
+    # The business said "cluster"; the registry knows VSIP II is an industrial park.
     lead = route(difficulty(zone_type="CCN", zone_name="VSIP II"), bd)[0]
-    assert lead.agency_id == "binh-duong.so-cong-thuong"  # the business said CCN
+    assert lead.agency_id == "binh-duong.bql-kcn" and lead.zone_type is ZoneType.KCN
+    assert "per the registry, declared industrial cluster" in lead.reason
+    assert "theo danh mục, doanh nghiệp khai cụm công nghiệp" in lead.reason
+    # Declared as the registry has it: nothing to correct, nothing said.
+    agreed = route(difficulty(zone_type="KCN", zone_name="VSIP II"), bd)[0]
+    assert agreed.agency_id == "binh-duong.bql-kcn" and "declared" not in agreed.reason
+
+
+def test_an_unregistered_name_keeps_the_declared_type_and_is_cited(bd: ProvinceConfig) -> None:
     lead = route(difficulty(zone_type="KCN", zone_name="KCN Mới Toanh"), bd)[0]
     assert lead.agency_id == "binh-duong.bql-kcn"
     assert "'KCN Mới Toanh'" in lead.reason and "not in the registry" in lead.reason
+
+
+def test_a_merged_province_routes_by_place_to_its_former_provinces_task_force(
+    configs: ConfigSet,
+) -> None:
+    # Former Bình Dương is part of Thành phố Hồ Chí Minh (code 79) since July 2025; a
+    # business there may pick the city. Its park, ward or former district tells which
+    # task force it belongs to; a place none of them knows stays the city's (triage).
+    city = "ho-chi-minh"
+    assert configs.task_force_for("79", city, zone_name="KCN VSIP 2") == "binh-duong"
+    assert configs.task_force_for("79", city, ward="Phường Dĩ An") == "binh-duong"
+    assert configs.task_force_for("79", city, zone_name="KCN Tân Thuận") == city
+    assert configs.task_force_for("79", city) == city
+    assert configs.task_force_for("79", "binh-duong") == "binh-duong"
+    d = difficulty(province_code="79", province_name="Thành phố Hồ Chí Minh",
+                   task_force="binh-duong", zone_name="VSIP II")
+    assert config_for(d, configs) is configs["binh-duong"]
+    lead = route(d, config_for(d, configs))[0]
+    assert lead.agency_id == "binh-duong.bql-kcn"
 
 
 # --- triage --------------------------------------------------------------------------------
