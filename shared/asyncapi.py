@@ -1,8 +1,9 @@
 """The AsyncAPI document of every topic, generated from the event models.
 
 Agencies read it to build their consumers: one channel per topic, including
-one `agency.<agency_id>.v1` channel per agency of the shipped configuration,
-each with the JSON schema of its payload. The CloudEvents attributes travel as
+one `agency.<agency_id>.v1` channel per agency of the shipped configuration (and
+the operators' triage queue) and each topic's dead-letter topic, each with the
+JSON schema of its payload: every topic the code writes to. The CloudEvents attributes travel as
 headers (`ce_id`, `ce_type`, ...; binary content mode); the key is the
 difficulty id. `thaogo asyncapi` regenerates `shared/asyncapi.json`, and a test
 keeps the committed file current.
@@ -27,6 +28,13 @@ _HEADERS_NOTE = (
     " it), ce_source, ce_type, ce_time, ce_subject; the message key is the difficulty id."
 )
 
+_DLQ_NOTE = (
+    "Dead letters of {topic}: a record that could not be processed, as it came (its body"
+    " may not decode as the schema), with the reason in the x-dlq-reason header and"
+    " x-dlq-source-topic, x-dlq-source-partition, x-dlq-source-offset and"
+    " x-dlq-consumer-group; for operators."
+)
+
 _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
     (topics.DIFFICULTY_RECEIVED, events.DifficultyReceived,
      "A new difficulty or recommendation accepted by intake."),
@@ -49,13 +57,18 @@ def document(agency_ids: list[str]) -> dict[str, Any]:
     broker = KafkaBroker("kafka:9092", description="The thaogo Kafka cluster")
     for topic, model, what in _PUBLISHED:
         broker.publisher(topic, schema=model, title=topic, description=what + _HEADERS_NOTE)
-    for agency_id in sorted(agency_ids):
+    for topic, model, _ in _PUBLISHED:
+        # Every consumer dead-letters what it cannot process: each topic has its DLQ.
+        broker.publisher(topics.dlq(topic), schema=model, title=topics.dlq(topic),
+                         description=_DLQ_NOTE.format(topic=topic))
+    for agency_id in topics.task_agency_ids(agency_ids):
         topic = topics.agency_topic(agency_id)
-        broker.publisher(
-            topic, schema=events.AgencyTask, title=topic,
-            description=f"Tasks for {agency_id}: self-contained, the agency reads nothing else."
-            + _HEADERS_NOTE,
-        )
+        what = (f"Tasks for {agency_id}: self-contained, the agency reads nothing else."
+                if agency_id != topics.UNCONFIGURED_TRIAGE else
+                "Tasks of difficulties from a province without configuration: the operators'"
+                " triage queue.")
+        broker.publisher(topic, schema=events.AgencyTask, title=topic,
+                         description=what + _HEADERS_NOTE)
     spec = AsyncAPI(
         broker,
         title="thaogo events",

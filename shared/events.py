@@ -334,6 +334,12 @@ class WeeklyReport(EventData):
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"
 
+    @property
+    def interim(self) -> bool:
+        """An urgent interim report, published as an urgent item arrives: no rows and
+        exactly one urgent item (a compiled week always has its total row)."""
+        return not self.final and not self.rows and len(self.urgent_items) == 1
+
 
 class NotificationSent(EventData):
     """Audit of one delivered message. Recipients are referred to by role id, not address."""

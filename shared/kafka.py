@@ -14,6 +14,10 @@ Failures are sorted in two:
   retried with capped exponential backoff, forever, because the data is fine;
 - the data (cannot be decoded, or the handler raised on it): that record, and
   only it, goes to `<topic>.dlq` with the reason in headers; the rest proceeds.
+  A message for a topic the cluster does not have (`MissingTopic`: an agency added
+  to a configuration whose topic nobody declared) is the data's too: waiting does not
+  create the topic where auto-creation is off, so it is dead-lettered and counted
+  (`thaogo_missing_topic_messages_total`), not retried as if the broker were down.
 """
 
 from __future__ import annotations
@@ -128,6 +132,16 @@ def key_partitioner(
     return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
 
 
+class MissingTopic(Exception):
+    """Messages addressed to topics the cluster does not have. Not a `KafkaError`: the
+    broker answered, and the batch would fail the same way however long it is retried."""
+
+    def __init__(self, missing: Iterable[str]) -> None:
+        self.topics = sorted(missing)
+        super().__init__(f"no such topic: {', '.join(self.topics)} (not declared: see "
+                         "`thaogo topics`, shared/topics.py)")
+
+
 class Producer:
     """The service's own aiokafka producer for what its consumers and outbox emit.
 
@@ -172,6 +186,8 @@ class Producer:
     ) -> asyncio.Future[Any]:
         if self._producer is None:
             raise KafkaError("producer not started")
+        if self._producer.client.cluster.partitions_for_topic(topic) is None:
+            await self._require([topic])
         fut: asyncio.Future[Any] = await self._producer.send(
             topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
         )
@@ -184,9 +200,27 @@ class Producer:
         if producer is None:
             raise KafkaError("producer not started")
         cluster = producer.client.cluster
+        wanted = list(topics_)
+        if unseen := [t for t in wanted if cluster.partitions_for_topic(t) is None]:
+            await self._require(unseen)
         return {topic: sorted(cluster.partitions_for_topic(topic)
                               or await producer.partitions_for(topic))
-                for topic in topics_}
+                for topic in wanted}
+
+    async def _require(self, unseen: Sequence[str]) -> None:
+        """Raise `MissingTopic` for those of `unseen` the cluster does not have.
+
+        aiokafka, sending to a topic it has no metadata for, asks for that topic until its
+        request timeout and then raises a `KafkaError`, the same as when no broker
+        answers, so a missing topic would be retried forever as an outage (and asking
+        by name creates the topic where auto-creation is on, so that whether a topic must
+        be declared would depend on the cluster). The whole cluster's metadata, one
+        request, tells the two apart: no broker answers (a `KafkaError`), or one does
+        and the topic is not there."""
+        assert self._producer is not None
+        present = (await self._producer.client.fetch_all_metadata()).topics()
+        if missing := [t for t in unseen if t not in present]:
+            raise MissingTopic(missing)
 
     def record_batches(self, partitions: Mapping[str, Sequence[int]]) -> RecordBatches:
         """Record batches partitioned as `send` partitions (`key_partitioner`)."""
@@ -342,6 +376,8 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
 
 
 async def dead_letter(emitter: Emitter, rec: Record, *, group: str, reason: str) -> None:
+    """Send `rec` to its topic's DLQ. A DLQ that does not exist leaves nowhere to put the
+    record: that is retried (a `KafkaError`) until an operator creates it."""
     headers = {k: v.decode("utf-8", "replace") for k, v in rec.headers}
     headers.update(
         {
@@ -352,7 +388,10 @@ async def dead_letter(emitter: Emitter, rec: Record, *, group: str, reason: str)
             "x-dlq-consumer-group": group,
         }
     )
-    await emitter.emit_raw(topics.dlq(rec.topic), rec.key, rec.value, headers)
+    try:
+        await emitter.emit_raw(topics.dlq(rec.topic), rec.key, rec.value, headers)
+    except MissingTopic as e:
+        raise KafkaError(str(e)) from e
 
 
 Handler = Callable[[list[Envelope[E]], Emitter], Awaitable[int]]
@@ -450,6 +489,8 @@ class BatchProcessor(Generic[E]):
                 raise
             except Exception as e:
                 refused += 1
+                if isinstance(e, MissingTopic):
+                    self.metrics.missing_topic.labels(rec.topic).inc()
                 await self._dead_letter(emitter, rec, f"handler: {type(e).__name__}: {e}")
         return duplicates, refused
 
@@ -714,6 +755,10 @@ def subscribe(
     async def on_batch(message: KafkaMessageParam) -> None:
         await processor(message)
 
+    # The alerts read these counters with increase(): a series must exist before its
+    # first event, or the first dead letter after a deploy would raise nothing.
+    processor.metrics.dead_lettered.labels(topic)
+    processor.metrics.missing_topic.labels(topic)
     broker.subscriber(
         topic,
         group_id=group_id,
@@ -790,6 +835,7 @@ __all__ = [
     "MAX_BATCH_BYTES",
     "BatchProcessor",
     "Emitter",
+    "MissingTopic",
     "PipelinedProcessor",
     "Prepared",
     "Producer",

@@ -44,6 +44,7 @@ def render(registry: CollectorRegistry) -> bytes:
 class ConsumerMetrics:
     consumed: Counter
     dead_lettered: Counter
+    missing_topic: Counter
     lag: Gauge
     batch_seconds: Histogram
 
@@ -59,6 +60,13 @@ class ConsumerMetrics:
             dead_lettered=Counter(
                 "thaogo_dlq_messages_total",
                 "Messages sent to a dead-letter topic, by source topic",
+                ["topic"],
+                registry=registry,
+            ),
+            missing_topic=Counter(
+                "thaogo_missing_topic_messages_total",
+                "Messages dead-lettered because a topic their effects go to does not exist,"
+                " by source topic",
                 ["topic"],
                 registry=registry,
             ),

@@ -979,6 +979,7 @@ class ConfigHolder:
         self._current = load_dir(self.directory)  # a bad config at start-up is fatal
         self._rejected: Signature | None = None
         self._listeners: list[Callable[[ConfigSet], None]] = []
+        self._refusal_listeners: list[Callable[[list[ConfigError]], None]] = []
 
     @property
     def current(self) -> ConfigSet:
@@ -991,6 +992,10 @@ class ConfigHolder:
     def on_change(self, callback: Callable[[ConfigSet], None]) -> None:
         """Call `callback(new_set)` after each accepted change."""
         self._listeners.append(callback)
+
+    def on_refused(self, callback: Callable[[list[ConfigError]], None]) -> None:
+        """Call `callback(errors)` once per refused version of the files."""
+        self._refusal_listeners.append(callback)
 
     def _scan(self) -> Signature:
         out: list[tuple[str, int, int]] = []
@@ -1029,6 +1034,11 @@ class ConfigHolder:
                         "problem": err.problem,
                     },
                 )
+            for refused in self._refusal_listeners:
+                try:
+                    refused(errors)
+                except Exception:
+                    log.exception("config refusal listener failed")
             return False
         self._signature, self._rejected = before, None
         if new.version == self._current.version:

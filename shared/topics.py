@@ -7,6 +7,7 @@ one difficulty land on one partition and stay in order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DIFFICULTY_RECEIVED = "difficulty.received.v1"
@@ -42,6 +43,10 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
 AGENCY_TOPIC_PARTITIONS = 2
 DLQ_PARTITIONS = 1
 
+# The operators' triage queue, where the router sends what comes from a province without
+# configuration: an agency id of no configuration, whose topic must exist all the same.
+UNCONFIGURED_TRIAGE = "thaogo.triage"
+
 
 def is_agency_id(agency_id: str) -> bool:
     return bool(_AGENCY_ID_RE.match(agency_id))
@@ -58,9 +63,18 @@ def dlq(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-def all_topics(agency_ids: list[str] | tuple[str, ...] = ()) -> list[TopicSpec]:
-    """Every topic the system needs: core topics, their DLQs and one per agency."""
+def task_agency_ids(agency_ids: Iterable[str]) -> list[str]:
+    """The agencies the router can send tasks to: those of the configurations, and the
+    operators' triage queue of provinces without one."""
+    return sorted({*agency_ids, UNCONFIGURED_TRIAGE})
+
+
+def all_topics(agency_ids: Iterable[str] = ()) -> list[TopicSpec]:
+    """Every topic the system writes to: core topics, their DLQs and one per agency that
+    can be sent a task (the triage queue included). `thaogo topics`, the AsyncAPI
+    document and the Strimzi KafkaTopics are all made from it."""
     specs = list(CORE_TOPICS)
     specs += [TopicSpec(dlq(t.name), DLQ_PARTITIONS) for t in CORE_TOPICS]
-    specs += [TopicSpec(agency_topic(a), AGENCY_TOPIC_PARTITIONS) for a in sorted(set(agency_ids))]
+    specs += [TopicSpec(agency_topic(a), AGENCY_TOPIC_PARTITIONS)
+              for a in task_agency_ids(agency_ids)]
     return specs

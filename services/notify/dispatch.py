@@ -36,6 +36,7 @@ from shared import outbox
 from shared.calendar import Clock
 from shared.db import TRANSIENT_ERRORS, Pool
 from shared.events import NotificationSent, deterministic_id, new_envelope
+from shared.provinces import Channel as ContactChannel
 from shared.provinces import ConfigHolder
 
 log = logging.getLogger("thaogo.notify.dispatch")
@@ -53,12 +54,18 @@ class NotifyMetrics:
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> NotifyMetrics:
+        messages = Counter(
+            "thaogo_notify_messages_total",
+            "Messages by kind, channel and outcome (sent, failed, retried, held)",
+            ["kind", "channel", "outcome"], registry=registry,
+        )
+        # ThaogoNotificationFailures reads increase() of the failures: a series that only
+        # appears with the first failure after a deploy would raise nothing.
+        for kind in logic.KINDS:
+            for channel in ContactChannel:
+                messages.labels(kind, channel.value, "failed")
         return cls(
-            messages=Counter(
-                "thaogo_notify_messages_total",
-                "Messages by kind, channel and outcome (sent, failed, retried, held)",
-                ["kind", "channel", "outcome"], registry=registry,
-            ),
+            messages=messages,
             delivery_seconds=Histogram(
                 "thaogo_notify_delivery_duration_seconds",
                 "Time of one delivery attempt, by channel", ["channel"], registry=registry,

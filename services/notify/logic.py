@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared import calendar
 from shared.calendar import TZ, WeekWindow
@@ -32,8 +33,9 @@ ESCALATION_RESOLVE = "escalation_resolve"
 WEEKLY_REMINDER = "weekly_reminder"
 WEEKLY_MISSING = "weekly_missing"
 WEEKLY_REPORT = "weekly_report"
+INTERIM_REPORT = "interim_report"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
-         ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT)
+         ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,25 +343,63 @@ def report_url(base_url: str, province: str, week_label: str) -> str:
     return f"{base_url.rstrip('/')}/reports/{province}/{week_label}"
 
 
+def weekly_report_key(r: WeeklyReport, slug: str, person_id: str) -> tuple[str, str]:
+    """(kind, key) of the mail of one publication on `report.weekly.v1` to one person.
+
+    Three publications share the topic (services/reporting/reports.py): the compiled
+    week, the final report (week "final"), and any number of urgent interim reports of a
+    week, one per urgent difficulty. Each is its own message: an interim keyed like the
+    compiled week would take its key, and the Friday mail would be dropped as a replay."""
+    if r.interim:
+        item = r.urgent_items[0].difficulty_id
+        return INTERIM_REPORT, f"{INTERIM_REPORT}:{slug}:{r.week_label}:{item}:{person_id}"
+    return WEEKLY_REPORT, f"{WEEKLY_REPORT}:{slug}:{r.week_label}:{person_id}"
+
+
+def _task_force_of_page(page_url: str | None) -> str | None:
+    """The task force a report is of, from its page (`.../reports/<slug>/<week>`): a
+    province code can have several task forces (former provinces), each its own head."""
+    if not page_url:
+        return None
+    parts = urlsplit(page_url).path.rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 3 and parts[-3] == "reports" else None
+
+
+def _report_payload(r: WeeklyReport, slug: str, url: str) -> dict[str, Any]:
+    if r.interim:
+        item = r.urgent_items[0]
+        return {"week_label": r.week_label, "province": slug, "url": url,
+                "tracking_code": item.tracking_code, "title": item.title,
+                "received_at": item.received_at.isoformat()}
+    return {"week_label": r.week_label, "province": slug, "url": url,
+            "members_missing": len(r.members_missing), "urgent_items": len(r.urgent_items),
+            "final": r.final, "handed_over": len(r.handed_over)}
+
+
 def weekly_report_messages(
     r: WeeklyReport, configs: ConfigSet, *, base_url: str, now: datetime, quiet: Quiet
 ) -> list[Owed]:
-    """The compiled rollup to the head and the permanent deputy of its task force(s)."""
-    cfg = configs.for_difficulty(r.province_code)
-    targets = [cfg] if cfg is not None else configs.by_province_code(r.province_code)
+    """The compiled rollup, the final report or an urgent interim report, to the head and
+    the permanent deputy of its task force(s). The link is the report's own `page_url`,
+    signed by reporting so that it opens without signing in; only a report without one
+    (a reporting that signs nothing) gets a plain link, behind the sign-in."""
+    named = _task_force_of_page(r.page_url)
+    if named is not None and named in configs:
+        targets = [configs[named]]
+    elif (cfg := configs.for_difficulty(r.province_code)) is not None:
+        targets = [cfg]
+    else:
+        targets = configs.by_province_code(r.province_code)
     out: list[Owed] = []
     for c in targets:
-        url = report_url(base_url, c.slug, r.week_label)
-        payload = {"week_label": r.week_label, "province": c.slug, "url": url,
-                   "members_missing": len(r.members_missing),
-                   "urgent_items": len(r.urgent_items), "final": r.final,
-                   "handed_over": len(r.handed_over)}
+        url = r.page_url or report_url(base_url, c.slug, r.week_label)
+        payload = _report_payload(r, c.slug, url)
         for person in _head_and_deputy(c):
+            kind, key = weekly_report_key(r, c.slug, person.id)
             out += fan_out(
-                base_key=f"{WEEKLY_REPORT}:{c.slug}:{r.week_label}:{person.id}",
-                kind=WEEKLY_REPORT, recipient_id=person.id, contacts=contacts_of(person.contacts),
-                due=now, urgent=False, quiet=quiet, payload=payload,
-                province_code=r.province_code, week_label=r.week_label,
+                base_key=key, kind=kind, recipient_id=person.id,
+                contacts=contacts_of(person.contacts), due=now, urgent=False, quiet=quiet,
+                payload=payload, province_code=r.province_code, week_label=r.week_label,
             )
     return out
 
@@ -431,6 +471,11 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = "[thaogo] Báo cáo tổng kết nhiệm vụ của Tổ công tác"
         text = (f"Tổ công tác đã giải thể; báo cáo tổng kết toàn bộ thời gian hoạt động đã"
                 f" sẵn sàng: {p.get('url')}\nHồ sơ còn mở bàn giao: {p.get('handed_over')}.")
+    elif kind == INTERIM_REPORT:
+        subject = f"[thaogo] Báo cáo đột xuất tuần {p.get('week_label')}: {code}"
+        text = (f"Báo cáo đột xuất (chưa phải báo cáo tổng hợp tuần {p.get('week_label')}):"
+                f" khó khăn khẩn mã {code} tiếp nhận lúc {_fmt(p.get('received_at'))}.\n"
+                f"{p.get('title')}\nXem: {p.get('url')}")
     elif kind == WEEKLY_REPORT:
         subject = f"[thaogo] Báo cáo tổng hợp tuần {p.get('week_label')}"
         text = (f"Báo cáo tổng hợp tuần {p.get('week_label')} đã sẵn sàng: {p.get('url')}\n"

@@ -6,8 +6,9 @@ batch changes nothing and a crash leaves nothing half done."""
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -58,6 +59,13 @@ class ReportingHandlers:
     rt: Runtime
     config: ConfigHolder
     metrics: ProjectionMetrics
+    # (task force, week label) -> the link of that week's page, signed (`ReadSide.page_url`).
+    page_url: Callable[[str, str], str] | None = None
+
+    def _page_of(self, task_force: str | None) -> Callable[[str], str] | None:
+        if self.page_url is None or task_force is None:
+            return None
+        return functools.partial(self.page_url, task_force)
 
     def _observed(self, topic: str, batch: Sequence[Envelope[EventData]], new: set[str]) -> None:
         fresh = [e for e in batch if e.id in new]
@@ -96,9 +104,10 @@ class ReportingHandlers:
                 due.append((a["assignment_id"], when.ack, when.resolve))
             await store.set_deadlines(conn, due=due)
             await store.refresh(conn, difficulty_ids=list(by_id))
-            for d in fresh:
+            for d, row in zip(fresh, rows, strict=True):
                 if d.urgency is Urgency.URGENT:
-                    await reports.enqueue_urgent(conn, d, now=now)
+                    await reports.enqueue_urgent(conn, d, now=now,
+                                                 page_url=self._page_of(row.task_force))
         self._observed(topics.DIFFICULTY_RECEIVED, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
 

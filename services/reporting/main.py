@@ -42,7 +42,9 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     holder = ConfigHolder(s.config_dir)
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
-    h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry))
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links)
+    h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
+                          page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
         (topics.DIFFICULTY_RECEIVED, DifficultyReceived, h.on_received),
         (topics.DIFFICULTY_ASSIGNED, DifficultyAssigned, h.on_assigned),
@@ -105,7 +107,6 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
 
     rt.background += [run_relay, run_weekly, refresh_gauges, watch_config]
 
-    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links)
     app = create_app(
         # The read routes verify bearer tokens against the shared registry: migrate it first.
         service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),

@@ -12,8 +12,10 @@ Design (documented for consumers of `report.weekly.v1`):
   publishes it, and marks it sent only after the broker acknowledged it.
 - An urgent difficulty (đột xuất) is announced at once as an *interim* report of
   the week it arrived in: same type and topic, `rows == []` and exactly one entry
-  in `urgent_items`, event id and `report_id` from `("urgent", difficulty_id)`.
-  The weekly report always has at least its `total` row, which tells them apart.
+  in `urgent_items`, event id and `report_id` from `("urgent", difficulty_id)`,
+  `page_url` the (signed) page of its week. The weekly report always has at least its
+  `total` row, which tells them apart (`WeeklyReport.interim`); notify mails each
+  publication on its own.
 - The final report of a dissolved task force (`task_force.dissolved_on` on or before
   today) covers its whole mandate: from `effective_from` (local midnight) until it
   is compiled, at or after the start of `dissolved_on` -- so a difficulty accepted on
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -166,12 +169,18 @@ async def compose_final(
     )
 
 
-def urgent_report(d: DifficultyReceived, *, generated_at: datetime) -> WeeklyReport:
+def urgent_report(
+    d: DifficultyReceived, *, generated_at: datetime,
+    page_url: Callable[[str], str] | None = None,
+) -> WeeklyReport:
+    """The interim report of an urgent item; `page_url` makes the link of its week's page
+    from the week label (the task force's, signed: notify mails it to the head)."""
     w = week_window(d.received_at)
     return WeeklyReport(
         report_id=_report_id(urgent_event_id(d.difficulty_id)), province_code=d.province_code,
         week_label=w.label, window_start=w.start, window_end=w.end, generated_at=generated_at,
         rows=[], recommendations=[], members_reported=[], members_missing=[],
+        page_url=page_url(w.label) if page_url is not None else None,
         urgent_items=[ReportItem(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
                                  title=d.title, agency_id=None, status=Status.RECEIVED,
                                  received_at=d.received_at)],
@@ -179,13 +188,15 @@ def urgent_report(d: DifficultyReceived, *, generated_at: datetime) -> WeeklyRep
 
 
 async def enqueue_urgent(
-    conn: asyncpg.Connection, d: DifficultyReceived, *, now: datetime
+    conn: asyncpg.Connection, d: DifficultyReceived, *, now: datetime,
+    page_url: Callable[[str], str] | None = None,
 ) -> bool:
     """Inside the caller's transaction: claim and enqueue the interim report, once."""
     event_id = urgent_event_id(d.difficulty_id)
     if not await store.claim_urgent(conn, difficulty_id=d.difficulty_id, event_id=event_id):
         return False
-    env = Envelope(id=event_id, source=SOURCE, time=now, data=urgent_report(d, generated_at=now))
+    report = urgent_report(d, generated_at=now, page_url=page_url)
+    env = Envelope(id=event_id, source=SOURCE, time=now, data=report)
     await outbox.enqueue(conn, schema=SCHEMA, events=[env])
     return True
 

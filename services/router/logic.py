@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared import topics
 from shared.events import (
     CATEGORY_LABELS,
     EVENT_ID_NAMESPACE,
@@ -66,7 +67,7 @@ from shared.provinces import (
 from shared.vn import resolve_province, zone_key
 
 # The operators' queue for difficulties of a province that has no configuration.
-UNCONFIGURED_TRIAGE = "thaogo.triage"
+UNCONFIGURED_TRIAGE = topics.UNCONFIGURED_TRIAGE
 REASON_MAX = 300
 _SHOWN_MAX = 80  # longest piece of submitted text quoted in a reason
 

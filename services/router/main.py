@@ -60,7 +60,13 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         wire=Wire(source=SOURCE, status_url=s.intake_public_url),
     )
 
+    # ThaogoRoutingConfigRefused reads increase() of the refusals: both series exist
+    # from the start, or the first refused edit after a deploy would raise nothing.
+    for outcome in ("applied", "refused"):
+        reloads.labels(outcome)
     holder.on_change(lambda _: reloads.labels("applied").inc())
+    holder.on_refused(lambda _: reloads.labels("refused").inc())
+    rt.state["config"] = holder
 
     async def watch_config(_: Runtime) -> None:
         await holder.watch(s.config_reload_interval_s)

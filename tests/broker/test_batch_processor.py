@@ -116,3 +116,89 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
     sample = registry.get_sample_value
     assert sample("thaogo_dlq_messages_total", {"topic": topic}) == 2
     assert sample("thaogo_events_consumed_total", {"topic": topic, "outcome": "processed"}) == 19
+
+
+async def test_a_message_for_a_missing_topic_is_a_data_error_not_an_outage(
+    kafka_bootstrap: str,
+) -> None:
+    """A task for an agency whose topic was never created (the router's path: partitions
+    first) and a message emitted to a missing topic go to the DLQ with the reason, counted
+    for the alert, promptly; the rest of the batch is applied. Retried as an outage, they
+    would hold their partition up for good."""
+    topic = await _topic(kafka_bootstrap)
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    nowhere = f"agency.nowhere-{uuid.uuid4().hex[:6]}.v1"
+    elsewhere = f"test.never-created-{uuid.uuid4().hex[:6]}.v1"
+    good = [difficulty(i) for i in range(10)]
+    via_partitions, via_emit = good[3].difficulty_id, good[6].difficulty_id
+    applied: list[str] = []
+
+    async def handle(batch: list[Envelope[DifficultyReceived]], emitter: Emitter) -> int:
+        for e in batch:
+            if e.data.difficulty_id == via_partitions:
+                await emitter.producer.partitions([topic, nowhere])  # one there, one not
+            if e.data.difficulty_id == via_emit:
+                await emitter.emit(e.data, event_id=e.id, topic=elsewhere)
+        applied.extend(e.id for e in batch if e.id not in applied)
+        return 0
+
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics.create(registry)
+    broker = make_broker(kafka_bootstrap, client_id="test", registry=registry)
+    emit = Producer(kafka_bootstrap, client_id="test-emit")
+    subscribe(broker, BatchProcessor(group_id=group, model=DifficultyReceived, handle=handle,
+                                     producer=emit, metrics=metrics, source="test"),
+              topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS, max_records=50)
+    sample = registry.get_sample_value
+    # Both series exist before the first event: increase() sees the first one.
+    assert sample("thaogo_dlq_messages_total", {"topic": topic}) == 0
+    assert sample("thaogo_missing_topic_messages_total", {"topic": topic}) == 0
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    sent_ids = []
+    for d in good:
+        env = events.new_envelope(d, source="test")
+        sent_ids.append(env.id)
+        await producer.send_and_wait(topic, events.encode_body(d), key=d.key().encode(),
+                                     headers=[(k, v.encode()) for k, v in
+                                              events.encode_headers(env).items()])
+    await producer.stop()
+
+    await emit.start()
+    await broker.start()
+    try:
+        # Well inside aiokafka's 30 s wait for the metadata of a topic that never comes.
+        await wait_until(lambda: asyncio.sleep(0, len(applied) == 8), timeout=20)
+        await wait_until(lambda: asyncio.sleep(0, sample(
+            "thaogo_dlq_messages_total", {"topic": topic}) == 2), timeout=20)
+    finally:
+        await broker.stop()
+        await emit.stop()
+
+    assert sorted(applied) == sorted(i for n, i in enumerate(sent_ids) if n not in (3, 6))
+    dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=kafka_bootstrap,
+                           auto_offset_reset="earliest", group_id=None)
+    await dlq.start()
+    try:
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while len(records) < 2:
+            got = await dlq.getmany(timeout_ms=2000)
+            if not got:
+                break
+            for rs in got.values():
+                records += rs
+    finally:
+        await dlq.stop()
+    reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+    assert len(reasons) == 2
+    assert sorted(r.partition(" (")[0] for r in reasons) == sorted(
+        f"handler: MissingTopic: no such topic: {t}" for t in (nowhere, elsewhere))
+    assert sample("thaogo_missing_topic_messages_total", {"topic": topic}) == 2
+    # Nothing created them on the way: asking whether they exist creates nothing.
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        assert not {nowhere, elsewhere} & set(await admin.list_topics())
+    finally:
+        await admin.close()

@@ -7,16 +7,21 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from services.notify import logic
-from shared.calendar import TZ
+from services.reporting import reports
+from shared.calendar import TZ, week_window
 from shared.events import (
     AgencyLevel,
     AssignmentRole,
+    BreakdownRow,
     Category,
     DifficultyAssigned,
+    DifficultyReceived,
     Kind,
     Urgency,
+    WeeklyReport,
 )
 from shared.provinces import ConfigHolder, Deadlines
+from tests.reporting.conftest import received
 
 CONFIGS = ConfigHolder().current
 QUIET = logic.Quiet()
@@ -141,3 +146,82 @@ def test_the_final_report_is_announced_as_such() -> None:
                                            "handed_over": 3})
     assert r.subject == "[thaogo] Báo cáo tổng kết nhiệm vụ của Tổ công tác"
     assert "https://x.vn/reports/a/final" in r.text and "bàn giao: 3" in r.text
+
+
+# --- report.weekly.v1: the compiled week, the final report, urgent interims ----------------
+
+SIGNED = "https://bc.example.vn/reports/binh-duong/2026-W11?exp=1790000000&sig=abc"
+
+
+def urgent_received(at: datetime) -> DifficultyReceived:
+    return received(at, n=random.randrange(10_000), urgency=Urgency.URGENT)
+
+
+def compiled_week(label: str = "2026-W11", page_url: str | None = SIGNED) -> WeeklyReport:
+    w = week_window(local(2026, 3, 12, 9))
+    assert w.label == label
+    total = BreakdownRow(dimension="total", value="all", received=3, resolved=1, open=2,
+                         overdue=0, escalated_central=0, median_resolution_hours=None,
+                         p90_resolution_hours=None)
+    return WeeklyReport(
+        report_id=uuid.uuid4(), province_code="79", week_label=label, window_start=w.start,
+        window_end=w.end, generated_at=w.end, rows=[total], urgent_items=[],
+        recommendations=[], members_reported=[], members_missing=["binh-duong.m01"],
+        page_url=page_url)
+
+
+def report_keys(r: WeeklyReport) -> set[str]:
+    return {o.key for o in logic.weekly_report_messages(
+        r, CONFIGS, base_url="https://notify-default.example.vn", now=local(2026, 3, 13, 12, 1),
+        quiet=QUIET)}
+
+
+def test_urgent_interims_and_the_compiled_week_are_distinct_messages() -> None:
+    first = reports.urgent_report(urgent_received(local(2026, 3, 10, 9)),
+                                  generated_at=local(2026, 3, 10, 9),
+                                  page_url=lambda w: SIGNED.replace("2026-W11", w))
+    second = reports.urgent_report(urgent_received(local(2026, 3, 11, 9)),
+                                   generated_at=local(2026, 3, 11, 9))
+    friday = compiled_week()
+    assert first.interim and second.interim and not friday.interim
+    assert first.week_label == second.week_label == friday.week_label == "2026-W11"
+    keys = [report_keys(r) for r in (first, second, friday)]
+    assert all(len(k) == 4 for k in keys)  # head and deputy, e-mail and webhook each
+    assert not (keys[0] & keys[1]) and not (keys[0] & keys[2]) and not (keys[1] & keys[2])
+    # The same publication again (a replay, another replica) maps to the same keys.
+    assert report_keys(first) == keys[0] and report_keys(friday) == keys[2]
+    assert all(k.startswith("weekly_report:binh-duong:2026-W11:") for k in keys[2])
+    assert all(k.startswith("interim_report:binh-duong:2026-W11:") for k in keys[0])
+    final = friday.model_copy(update={"final": True, "week_label": "final"})
+    assert not final.interim and not (report_keys(final) & keys[2])
+
+
+def test_the_mail_carries_the_reports_signed_link_and_says_what_it_is() -> None:
+    friday = compiled_week()
+    owed = logic.weekly_report_messages(friday, CONFIGS, base_url="https://x.example.vn",
+                                        now=local(2026, 3, 13, 12, 1), quiet=QUIET)
+    assert {o.kind for o in owed} == {logic.WEEKLY_REPORT}
+    assert {o.payload["url"] for o in owed} == {SIGNED}
+    r = logic.render(logic.WEEKLY_REPORT, owed[0].payload)
+    assert SIGNED in r.text and r.subject == "[thaogo] Báo cáo tổng hợp tuần 2026-W11"
+
+    d = urgent_received(local(2026, 3, 10, 9))
+    interim = reports.urgent_report(d, generated_at=local(2026, 3, 10, 9),
+                                    page_url=lambda w: SIGNED.replace("2026-W11", w))
+    owed = logic.weekly_report_messages(interim, CONFIGS, base_url="https://x.example.vn",
+                                        now=local(2026, 3, 10, 9), quiet=QUIET)
+    assert {o.kind for o in owed} == {logic.INTERIM_REPORT}
+    assert {o.recipient_id for o in owed} == {"binh-duong.to-truong",
+                                              "binh-duong.to-pho-thuong-truc"}
+    r = logic.render(logic.INTERIM_REPORT, owed[0].payload)
+    assert "tổng hợp tuần 2026-W11 đã sẵn sàng" not in r.text
+    assert "Báo cáo tổng hợp" not in r.subject and d.tracking_code in r.subject
+    assert "đột xuất" in r.subject and SIGNED in r.text and d.title in r.text
+
+
+def test_a_report_without_a_link_of_its_own_gets_the_plain_one() -> None:
+    owed = logic.weekly_report_messages(compiled_week(page_url=None), CONFIGS,
+                                        base_url="https://x.example.vn/",
+                                        now=local(2026, 3, 13, 12, 1), quiet=QUIET)
+    assert {o.payload["url"] for o in owed} == {
+        "https://x.example.vn/reports/binh-duong/2026-W11"}

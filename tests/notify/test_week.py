@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 import pytest
@@ -18,11 +19,14 @@ from aiokafka import AIOKafkaProducer
 
 from services.notify.main import build
 from services.notify.settings import NotifySettings
-from shared.calendar import TZ, ManualClock
+from services.reporting import reports
+from services.reporting.access import LinkSigner
+from shared.calendar import TZ, ManualClock, week_window
 from shared.events import (
     ActorKind,
     AgencyLevel,
     AssignmentRole,
+    BreakdownRow,
     Category,
     DifficultyAssigned,
     DifficultyStatusChanged,
@@ -40,6 +44,7 @@ from shared.provinces import default_config_dir, load_dir
 from shared.service import Runtime
 from tests.conftest import wait_until
 from tests.notify.receivers import http_server, smtp_server
+from tests.reporting.conftest import received
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
 
@@ -283,6 +288,104 @@ async def test_two_notifiers_through_a_week_send_every_message_exactly_once(
             await producer.stop()
             for rt in runtimes:
                 await rt.stop()
+
+
+async def test_an_urgent_interim_and_the_friday_report_are_two_mails_with_signed_links(
+    private_topics: str, database_url: str, tmp_path: Path
+) -> None:
+    """An urgent item on Tuesday is announced at once (reporting's interim report); the
+    compiled week at Friday's cutoff is another publication of the same week on the same
+    topic, and the head and the permanent deputy get both, each with the link reporting
+    signed, which opens the page without signing in."""
+    clock = ManualClock(at(1, 9))
+    signer = LinkSigner.create("link-secret-of-the-test", ttl_days=60)
+
+    def page_url(week_label: str) -> str:
+        return signer.url("https://bc.example.vn", f"/reports/{SLUG}/{week_label}",
+                          now=clock.now())
+
+    async with smtp_server() as (mail, smtp_port), http_server() as (_web, base):
+        write_config(tmp_path, base)
+        settings = NotifySettings(
+            kafka_bootstrap=private_topics, database_url=database_url, config_dir=tmp_path,
+            group_id=f"test-notify-{uuid.uuid4().hex[:8]}", smtp_host="127.0.0.1",
+            smtp_port=smtp_port, smtp_starttls=False, webhook_secret="global-secret",
+            zalo_api_url=f"{base}/zalo", zalo_access_token="zalo-token",
+            report_base_url="https://unsigned.example.vn", dispatch_interval_s=0.02,
+            sweep_interval_s=0.05,
+        )
+        rt = build(settings, clock=clock).state.runtime
+        await rt.start()
+        producer = AIOKafkaProducer(bootstrap_servers=private_topics, enable_idempotence=False)
+        await producer.start()
+        try:
+            async def publish(data: EventData) -> None:
+                env = new_envelope(data, source="test")
+                await producer.send_and_wait(
+                    data.topic, encode_body(data), key=data.key().encode(),
+                    headers=[(k, v.encode()) for k, v in encode_headers(env).items()],
+                )
+
+            def report_mails() -> Counter[tuple[str, str]]:
+                # At 12:01 on Friday the missing list goes to the deputy too: not counted.
+                kinds = [str(m["X-Thaogo-Key"]).strip().split(":", 1)[0] for m in mail.messages]
+                return Counter((kind, rcpt)
+                               for kind, (_, rcpts) in zip(kinds, mail.envelopes, strict=True)
+                               for rcpt in rcpts if kind.endswith("_report"))
+
+            def mails_to_head() -> list[Any]:
+                return [m for m, (_, rcpts) in zip(mail.messages, mail.envelopes, strict=True)
+                        if "head@example.vn" in rcpts]
+
+            d = received(at(1, 9), urgency=Urgency.URGENT).model_copy(
+                update={"province_code": CODE, "task_force": SLUG})
+            urgent = reports.urgent_report(d, generated_at=clock.now(), page_url=page_url)
+            assert urgent.interim and urgent.page_url is not None
+            await publish(urgent)
+            await wait_until(lambda: _true(sum(report_mails().values()) == 2), timeout=30)
+
+            clock.set(at(4, 12, 1))
+            w = week_window(at(4, 9))
+            total = BreakdownRow(dimension="total", value="all", received=1, resolved=0,
+                                 open=1, overdue=0, escalated_central=0,
+                                 median_resolution_hours=None, p90_resolution_hours=None)
+            compiled = WeeklyReport(
+                report_id=uuid.uuid4(), province_code=CODE, week_label=w.label,
+                window_start=w.start, window_end=w.end, generated_at=clock.now(),
+                rows=[total], urgent_items=[reports.urgent_report(d, generated_at=clock.now())
+                                            .urgent_items[0]],
+                recommendations=[], members_reported=[], members_missing=MEMBERS,
+                page_url=page_url(w.label))
+            await publish(compiled)
+            await wait_until(lambda: _true(sum(report_mails().values()) == 4), timeout=30)
+
+            interim, friday = mails_to_head()
+            assert w.label == "2026-W11"
+            assert str(friday["Subject"]) == "[thaogo] Báo cáo tổng hợp tuần 2026-W11"
+            assert "tổng hợp" not in str(interim["Subject"])
+            assert d.tracking_code in str(interim["Subject"])
+            assert report_mails() == {
+                ("interim_report", "head@example.vn"): 1,
+                ("interim_report", "deputy@example.vn"): 1,
+                ("weekly_report", "head@example.vn"): 1,
+                ("weekly_report", "deputy@example.vn"): 1,
+            }, report_mails()
+            for m, event in ((interim, urgent), (friday, compiled)):
+                text = m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                link = next(word for word in text.split() if word.startswith("https://"))
+                assert link == event.page_url
+                parts = urlsplit(link)
+                query = dict(parse_qsl(parts.query))
+                assert parts.path == f"/reports/{SLUG}/2026-W11"
+                assert signer.valid(parts.path, query.get("exp"), query.get("sig"),
+                                    now=clock.now())
+        finally:
+            await producer.stop()
+            await rt.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _has(rt: Runtime, name: str) -> bool:

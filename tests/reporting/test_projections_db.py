@@ -4,13 +4,17 @@ alerts, and the weekly rollup in SQL held to the pure rules in logic."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from services.reporting import logic, reports, store
+from services.reporting.access import LinkSigner
+from services.reporting.api import ReadSide
 from services.reporting.handlers import ReportingHandlers
 from shared import db
 from shared.calendar import TZ, ManualClock, add_working_days, week_window_by_label
@@ -113,6 +117,29 @@ async def test_an_urgent_difficulty_is_announced_once(
     assert report.rows == [] and [i.difficulty_id for i in report.urgent_items] == [
         d.difficulty_id]
     assert report.week_label == "2026-W48"
+
+
+async def test_the_interim_report_links_its_weeks_page_signed(
+    handlers: ReportingHandlers, pool: db.Pool
+) -> None:
+    """Notify mails the interim's link to the head: signed, like the weekly report's, so
+    that it opens the page of the week without signing in."""
+    signer = LinkSigner.create("secret-of-the-test", ttl_days=60)
+    clock = ManualClock(MON)
+    side = ReadSide(db=lambda: pool, config=handlers.config, clock=clock,
+                    base_url="https://bc.example.vn", links=signer)
+    signing = dataclasses.replace(handlers, page_url=side.page_url)
+    d = received(MON, urgency=Urgency.URGENT)
+    await signing.on_received([env(d)], None)  # type: ignore[arg-type]
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("SELECT body FROM outbox WHERE event_id = $1",
+                                   reports.urgent_event_id(d.difficulty_id))
+    report = WeeklyReport.model_validate_json(body)
+    assert report.interim and report.page_url is not None
+    parts = urlsplit(report.page_url)
+    query = dict(parse_qsl(parts.query))
+    assert parts.netloc == "bc.example.vn" and parts.path == "/reports/binh-duong/2026-W48"
+    assert signer.valid(parts.path, query["exp"], query["sig"], now=clock.now())
 
 
 async def test_sql_rollup_agrees_with_the_pure_rules(

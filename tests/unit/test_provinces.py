@@ -358,10 +358,13 @@ def test_holder_keeps_old_config_on_bad_edit_and_takes_good_one(
     bump(path, MINI)  # touched, same content
     assert holder.reload_if_changed() is False and holder.version == v1
 
+    refused: list[list[str]] = []
+    holder.on_refused(lambda errors: refused.append([e.path for e in errors]))
     bad = MINI.replace("    CCN: mini.so-cong-thuong\n", "")
     bump(path, bad)
     with caplog.at_level(logging.ERROR, logger="thaogo.config"):
         assert holder.reload_if_changed() is False
+    assert refused == [["rules.lead_by_zone_type.CCN"]]
     assert holder.version == v1
     assert holder.current["mini"].rules.lead_by_zone_type[ZoneType.CCN] == "mini.so-cong-thuong"
     rec = next(r for r in caplog.records if r.name == "thaogo.config")
@@ -372,6 +375,7 @@ def test_holder_keeps_old_config_on_bad_edit_and_takes_good_one(
     with caplog.at_level(logging.ERROR, logger="thaogo.config"):
         assert holder.reload_if_changed() is False  # the same bad file is reported once
     assert not caplog.records
+    assert len(refused) == 1  # and counted once
 
     seen: list[str] = []
     holder.on_change(lambda cs: seen.append(cs.version))
