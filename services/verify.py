@@ -532,7 +532,8 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
         "SELECT message_key, kind, recipient_id, difficulty_id, state,"
         " payload->>'week_label' AS week_label FROM notify.messages")
     by_assignment: set[tuple[str, str]] = set()
-    weekly: set[tuple[str | None, str]] = set()
+    reported: set[tuple[str, str | None, str]] = set()  # (kind, week, recipient)
+    interim: set[tuple[str, str]] = set()  # (urgent difficulty, recipient)
     for m in messages:
         report.compared["notify.messages"] += 1
         did = m["difficulty_id"]
@@ -543,22 +544,29 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
         parts = m["message_key"].split(":")
         if m["kind"] == "assignment" and len(parts) >= 3:
             by_assignment.add((parts[1], parts[2]))
-        if m["kind"] == "weekly_report":
-            weekly.add((m["week_label"], m["recipient_id"]))
+        elif m["kind"] == "interim_report" and len(parts) >= 5:
+            interim.add((parts[3], m["recipient_id"]))
+        else:
+            reported.add((m["kind"], m["week_label"], m["recipient_id"]))
     for case in cases.values():
         for aid, a in case.assignments.items():
             if (str(aid), a.member_id or a.agency_id) not in by_assignment:
                 report.differ("notify", "messages", aid, "assignment notice to "
                               + (a.member_id or a.agency_id), "queued", "missing")
+    # Each publication on report.weekly.v1 is its own mail to the head and the permanent
+    # deputy of its task force: the compiled week, the final report, and an interim
+    # report (one urgent item, no figures) per urgent difficulty.
     for e in log.weekly:
         w = e.data
-        cfgs = ([c] if (c := configs.for_difficulty(w.province_code)) is not None
-                else configs.by_province_code(w.province_code))
-        for cfg in cfgs:
+        for cfg in _task_forces_of_report(configs, w):
             for person in {cfg.task_force.head.id, cfg.task_force.permanent_deputy.id}:
-                if (w.week_label, person) not in weekly:
+                is_interim = not w.final and not w.rows and len(w.urgent_items) == 1
+                found = ((str(w.urgent_items[0].difficulty_id), person) in interim
+                         if is_interim else ("weekly_report", w.week_label, person) in reported)
+                if not found:
                     report.differ("notify", "messages", f"{cfg.slug}:{w.week_label}",
-                                  f"weekly report to {person}", "queued", "missing")
+                                  f"{'interim' if is_interim else 'weekly'} report to {person}",
+                                  "queued", "missing")
     sent = {m["message_key"] for m in messages if m["state"] == "sent"}
     announced: dict[str, set[str]] = defaultdict(set)
     for note in log.sent:
@@ -570,6 +578,17 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                           1, n)
     for key in announced.keys() - sent:
         report.differ("notify", "messages", key, "state", "sent (announced)", "not sent")
+
+
+def _task_forces_of_report(configs: ConfigSet, w: WeeklyReport) -> list[Any]:
+    """The task force(s) a report is of: the one its page names (a province code can
+    have several), else those of its province code."""
+    if w.page_url and "/reports/" in w.page_url:
+        slug = w.page_url.split("/reports/", 1)[1].split("/", 1)[0]
+        if slug in configs:
+            return [configs[slug]]
+    found = configs.for_difficulty(w.province_code)
+    return [found] if found is not None else configs.by_province_code(w.province_code)
 
 
 # --- waiting until the services caught up ----------------------------------------------------
