@@ -7,14 +7,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import access, charts, logic, store
-from services.reporting.api import PROVINCE_PATTERN, REPORT_PATTERN, ReadSide, load_report
+from services.reporting.api import (
+    PROVINCE_PATTERN,
+    REPORT_PATTERN,
+    ReadSide,
+    load_report,
+    not_found,
+)
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
+from shared.errors import responses
 from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -151,7 +158,8 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.post("/reports/login", response_class=HTMLResponse, summary="Sign in with a token",
                  response_model=None,
                  responses={303: {"description": "Signed in; back to the page"},
-                            401: {"description": "Unknown, revoked or not a reader's token"}})
+                            401: {"description": "Unknown, revoked or not a reader's token",
+                                  "content": {"text/html": {}}}})
     async def login(
         request: Request,
         token: Annotated[str, Form(max_length=200)],
@@ -174,7 +182,8 @@ def build_router(side: ReadSide) -> APIRouter:
         return done
 
     @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports",
-                responses={401: {"description": "Not signed in: the sign-in form"}})
+                responses={401: {"description": "Not signed in: the sign-in form",
+                                  "content": {"text/html": {}}}})
     async def index(request: Request, lang: Lang = "vi") -> HTMLResponse:
         if not await allowed(request):
             return sign_in_page(lang, f"/reports?lang={lang}")
@@ -195,8 +204,9 @@ def build_router(side: ReadSide) -> APIRouter:
 
     @router.get("/reports/{province}/{week_label}", response_class=HTMLResponse,
                 summary="A weekly report as a page",
-                responses={401: {"description": "No valid signed link, not signed in"},
-                           404: {"description": "Unknown"}})
+                responses={401: {"description": "No valid signed link, not signed in: the "
+                                  "sign-in form", "content": {"text/html": {}}},
+                           **responses(404)})
     async def report_page(
         request: Request,
         province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],
@@ -211,7 +221,7 @@ def build_router(side: ReadSide) -> APIRouter:
         signed = f"&exp={exp}&sig={sig}" if exp and sig else ""
         found = await load_report(side, province, week_label)
         if found is None:
-            raise HTTPException(404, "not found / không tìm thấy")
+            raise not_found()
         cfg, report, published = found
         label = Labeller(cfg, lang)
         t = TEXT[lang]

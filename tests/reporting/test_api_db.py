@@ -5,23 +5,27 @@ report page rendered in headless Chromium."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from services.reporting import access, api, pages, reports
+from services.reporting import access, api, reports
 from services.reporting.handlers import ReportingHandlers
+from services.reporting.main import http_app
+from services.reporting.settings import ReportingSettings
 from shared import auth as registry
 from shared import db
-from shared.calendar import ManualClock, week_window_by_label
+from shared.calendar import FIRST_YEAR, LAST_YEAR, ManualClock, week_window_by_label
 from shared.events import MemberReport, Status, Urgency, ZoneType
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
@@ -40,6 +44,7 @@ class Served:
     handlers: ReportingHandlers
     token: str  # a task-force member's, from the shared registry
     links: access.LinkSigner
+    app: FastAPI
 
     @property
     def auth(self) -> dict[str, str]:
@@ -52,9 +57,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.asynccontextmanager
+async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+async def _ready() -> dict[str, bool]:
+    return {"database": True}
+
+
 @pytest.fixture
-async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Served]:
-    """The read routes served by uvicorn on this event loop (where the pool lives)."""
+def settings(database_url: str, request: pytest.FixtureRequest) -> ReportingSettings:
+    """The service's defaults, or as a test parametrizes them (indirect)."""
+    return ReportingSettings(database_url=database_url, **getattr(request, "param", {}))
+
+
+@pytest.fixture
+async def served(pool: db.Pool, handlers: ReportingHandlers,
+                 settings: ReportingSettings) -> AsyncIterator[Served]:
+    """The read routes served by uvicorn on this event loop (where the pool lives), with
+    the service's own middleware and error handlers (reporting's `http_app`)."""
     clock = ManualClock(W.end + timedelta(hours=1))
     port = _free_port()
     links = access.LinkSigner(b"a test key of thirty-two bytes..", timedelta(days=60))
@@ -64,16 +86,15 @@ async def served(pool: db.Pool, handlers: ReportingHandlers) -> AsyncIterator[Se
         await registry.migrate(conn)
         _, token = await registry.insert_token(conn, kind=registry.TokenKind.MEMBER,
                                            subject_id="binh-duong.m01")
-    app = FastAPI(title="reporting read side")
-    app.include_router(api.build_router(side))
-    app.include_router(pages.build_router(side))
+    app = http_app(side, settings, registry=new_registry("t"), lifespan=_no_lifespan,
+                   readiness=_ready)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            lifespan="off", access_log=False))
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
         await asyncio.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers, token, links)
+        yield Served(f"http://127.0.0.1:{port}", clock, pool, handlers, token, links, app)
     finally:
         server.should_exit = True
         await task
@@ -242,6 +263,110 @@ async def test_member_list_needs_a_token_and_searches_without_diacritics(
     assert len(ids) == len(set(ids)) == 3 and page2.json()["next_cursor"] is None
     # The old one was assigned 3+ weeks before "now" and never acknowledged: overdue.
     assert [i["overdue"] for i in overdue.json()["items"]] == [True]
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "1900-W01", "2100-W01", "2027-W53"])
+async def test_weeks_out_of_range_are_422_naming_the_field(served: Served, week: str) -> None:
+    """Week 0001-W01 was an OverflowError (a 500 and a reset connection) on every route
+    that takes a week."""
+    await _seed(served)
+    en = {**served.auth, "Accept-Language": "en"}
+    async with httpx.AsyncClient(base_url=served.url, headers=en) as c:
+        answers = {
+            "week_label": [await c.get(f"/v1/reports/binh-duong/{week}.json"),
+                           await c.get(f"/v1/reports/binh-duong/{week}.csv"),
+                           await c.get(f"/reports/binh-duong/{week}")],
+            "week": [await c.get("/v1/difficulties", params={"week": week})],
+        }
+    reason = ("ISO year 2027 has no week 53" if week == "2027-W53"
+              else f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    for field, rs in answers.items():
+        for r in rs:
+            assert r.status_code == 422, (r.request.url, r.text)
+            assert r.json() == {"errors": [{"field": field, "reason": reason}]}
+
+
+async def test_reporting_refuses_large_bodies_and_never_echoes_them(served: Served) -> None:
+    """One anonymous 30 MB sign-in raised the process's memory by 200 MB, and its 422 sent
+    all 30 MB back. In-process, so that what is checked is the answer and not how a
+    socket closed on a sender that was still sending."""
+    transport = httpx.ASGITransport(app=served.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as c:
+        huge = await c.post("/reports/login", data={"token": "x" * 400_000},
+                            headers={"Accept-Language": "en"})
+        assert huge.status_code == 413 and len(huge.content) < 300
+        assert huge.json()["errors"][0]["field"] == "body"
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+            yield b"token="
+            for _ in range(100):
+                yield b"x" * 4096
+
+        r = await c.post("/reports/login", content=chunks(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 413 and "quá lớn" in r.json()["errors"][0]["reason"]
+        # Under the body limit but over the field's: refused without the input.
+        long = await c.post("/reports/login", data={"token": "y" * 100_000})
+        assert long.status_code == 422 and len(long.content) < 500
+        assert long.json()["errors"][0]["field"] == "token" and "yyyy" not in long.text
+
+
+async def test_every_refusal_in_one_format_and_the_request_language(served: Served) -> None:
+    """Reporting's refusals were "en / vi" strings glued together, and /v1/track's 422
+    FastAPI's own English."""
+    await _seed(served)
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        vi = await c.get("/v1/track")
+        en = await c.get("/v1/track", headers={"Accept-Language": "en"})
+        assert vi.status_code == en.status_code == 422
+        assert {e["field"] for e in vi.json()["errors"]} == {"code", "tax_code"}
+        assert {e["reason"] for e in vi.json()["errors"]} == {
+            "bắt buộc phải có (Field required)"}
+        assert {e["reason"] for e in en.json()["errors"]} == {"Field required"}
+        r = await c.get("/v1/track", params={"code": "TG-0000-0000", "tax_code": "0100233488"},
+                        headers={"Accept-Language": "en"})
+        assert r.status_code == 404
+        assert r.json() == {"errors": [{"field": "code", "reason":
+                                        "no difficulty with this tracking code and tax code"}]}
+        r = await c.get("/v1/reports/binh-duong/2026-W48.json")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert r.json() == {"errors": [{"field": "Authorization", "reason":
+                                        "cần mã truy cập hợp lệ của thành viên hoặc người vận "
+                                        "hành"}]}
+        r = await c.get("/v1/reports/gotham/2026-W48.json", headers=served.auth)
+        assert r.status_code == 404 and r.json()["errors"][0]["field"] == "path"
+        r = await c.get("/v1/difficulties", params={"province": "gotham", "cursor": "!!"},
+                        headers={**served.auth, "Accept-Language": "en"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] in ("province", "cursor")
+        old = api.encode_cursor(datetime(1, 1, 1, tzinfo=UTC), uuid.uuid4())
+        r = await c.get("/v1/difficulties", params={"cursor": old}, headers=served.auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("settings", [{"sign_in_rate_limit_per_minute": 6,
+                                       "sign_in_rate_limit_burst": 3,
+                                       "track_rate_limit_per_minute": 6,
+                                       "track_rate_limit_burst": 2,
+                                       "rate_limit_per_minute": 6, "rate_limit_burst": 4}],
+                         indirect=True)
+async def test_sign_in_tracking_and_the_api_are_rate_limited(served: Served) -> None:
+    en = {"Accept-Language": "en"}
+    async with httpx.AsyncClient(base_url=served.url, headers=en) as c:
+        tries = [(await c.post("/reports/login", data={"token": f"tgm_guess{i}"})).status_code
+                 for i in range(4)]
+        assert tries == [401, 401, 401, 429]
+        # Its own bucket: the sign-in form and the pages are still served.
+        assert (await c.get("/reports/login")).status_code == 200
+        params = {"code": "TG-0000-0000", "tax_code": "0100233488"}
+        tracks = [(await c.get("/v1/track", params=params)).status_code for _ in range(3)]
+        assert tracks == [404, 404, 429]
+        limited = await c.get("/v1/track", params=params)
+        assert limited.json()["errors"][0]["field"] == "client"
+        assert int(limited.headers["retry-after"]) >= 1
+        api_calls = [(await c.get("/v1/difficulties", headers=served.auth)).status_code
+                     for _ in range(4)]
+        assert api_calls == [200, 200, 200, 429]
+        assert (await c.get("/healthz")).status_code == 200
 
 
 async def test_fuzzed_endpoints_never_answer_5xx(served: Served) -> None:
