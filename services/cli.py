@@ -150,11 +150,18 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _iso_date(text: str) -> date:
+    from shared.calendar import check_date
+    from shared.vn import InvalidField
+
     try:
-        return date.fromisoformat(text)
+        d = date.fromisoformat(text)
+        check_date(d, "date")
+    except InvalidField as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e.reason_en} / {e.reason_vi}") from None
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
+    return d
 
 
 def cmd_taskforce_dissolve(args: argparse.Namespace) -> int:

@@ -19,7 +19,16 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from shared.vn import InvalidField
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# The years a week label or date from outside may name: none before the system could hold
+# data, none so far ahead that nothing could be about it. One range for every parser
+# (intake, reporting, the CLI), and it keeps date arithmetic far from datetime's limits
+# (year 1 minus a week is an OverflowError, not a ValueError).
+FIRST_YEAR = 2020
+LAST_YEAR = 2099
 
 FRIDAY = 4
 THURSDAY = 3
@@ -138,10 +147,43 @@ def week_window_by_label(label: str) -> WeekWindow:
     year, week = int(m.group(1)), int(m.group(2))
     try:
         friday = date.fromisocalendar(year, week, FRIDAY + 1)
+        return _window_closing_on(friday)
     except ValueError:
         # Only some ISO years have a week 53; say so rather than echo a bare range error.
         raise ValueError(f"ISO year {year} has no week {week:02d} (label {label!r})") from None
-    return _window_closing_on(friday)
+    except OverflowError:
+        # Year 1's first week starts before datetime's first instant.
+        raise ValueError(f"week {label!r} is out of range") from None
+
+
+def check_year(year: int, field: str) -> None:
+    """Refuses a year outside [FIRST_YEAR, LAST_YEAR], naming `field`."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidField(
+            field, f"the year must be between {FIRST_YEAR} and {LAST_YEAR}",
+            f"năm phải từ {FIRST_YEAR} đến {LAST_YEAR}")
+
+
+def check_date(d: date, field: str) -> None:
+    """Refuses a date (or datetime) from outside whose year is not in the accepted range."""
+    check_year(d.year, field)
+
+
+def parse_week_label(label: str, field: str) -> WeekWindow:
+    """A week label from outside (a request, a form, a command line): its window, or
+    InvalidField naming `field` when it is malformed, names a week its ISO year does not
+    have, or a year outside [FIRST_YEAR, LAST_YEAR]."""
+    m = _LABEL_RE.match(label.strip()) if isinstance(label, str) else None
+    if m is None:
+        raise InvalidField(field, "must be an ISO week such as 2026-W48",
+                           "phải là tuần theo ISO, ví dụ 2026-W48")
+    year, week = int(m.group(1)), int(m.group(2))
+    check_year(year, field)
+    try:
+        return week_window_by_label(label)
+    except ValueError:
+        raise InvalidField(field, f"ISO year {year} has no week {week:02d}",
+                           f"năm {year} không có tuần {week:02d} theo ISO") from None
 
 
 def previous_window(w: WeekWindow) -> WeekWindow:

@@ -18,7 +18,7 @@ from faststream.security import (
     SASLScram256,
     SASLScram512,
 )
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -26,13 +26,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.http import Network, parse_networks
+
 COMMON_PREFIX = "THAOGO_"
 DEFAULT_KAFKA = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/thaogo"
 COMMON_FIELDS = frozenset({
     "kafka_bootstrap", "database_url", "config_dir", "log_level", "kafka_security_protocol",
     "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile",
-    "kafka_compression",
+    "kafka_compression", "trusted_proxies",
 })
 Compression = Literal["none", "gzip", "lz4", "zstd"]
 DEFAULT_COMPRESSION: Compression = "zstd"
@@ -79,6 +81,12 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     # How people reach this service from outside (links in messages and tasks).
     public_base_url: str | None = None
+    # Largest request body (413 above); nothing larger is read into memory.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Comma-separated networks (CIDR) of the proxies in front of the service, e.g. the
+    # ingress controller's pods: their X-Forwarded-For names the client for rate limits.
+    # Empty: the peer address is the client and the header is ignored.
+    trusted_proxies: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -91,6 +99,15 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         common = _CommonEnv(settings_cls, env_prefix=COMMON_PREFIX)
         return (init_settings, env_settings, common, file_secret_settings)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: str) -> str:
+        parse_networks(v)  # refused at start-up, not at the first request
+        return v
+
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> ServiceSettings:

@@ -245,7 +245,11 @@ def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
                # No quiet hours (start == end): what a run sees must not depend on the
                # hour it runs at (21:00-07:00 in Vietnam holds normal messages back).
                # Quiet hours have their own tests, on their own clock.
-               THAOGO_NOTIFY_QUIET_START="00:00", THAOGO_NOTIFY_QUIET_END="00:00")
+               THAOGO_NOTIFY_QUIET_START="00:00", THAOGO_NOTIFY_QUIET_END="00:00",
+               # Tests poll /v1/track from one address until a projection shows (several
+               # requests a second); the limit itself has its own tests.
+               THAOGO_REPORTING_TRACK_RATE_LIMIT_PER_MINUTE="100000",
+               THAOGO_REPORTING_TRACK_RATE_LIMIT_BURST="100000")
     env.update(extra)
     return env
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.intake.errors import Problem
+from shared.errors import Problem
 from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
 from shared.vn import fold
 

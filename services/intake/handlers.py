@@ -20,8 +20,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from services.intake import bulk, logic, store
-from services.intake.errors import (
+from shared import auth, vn
+from shared.calendar import Clock, SystemClock, previous_window, to_local, week_window
+from shared.errors import (
     REASONS_VI,
+    FieldError,
     Problem,
     language,
     refuse,
@@ -30,9 +33,6 @@ from services.intake.errors import (
     responses,
     validation_problems,
 )
-from services.intake.middleware import BodyTooLarge
-from shared import auth, vn
-from shared.calendar import Clock, SystemClock, previous_window, to_local, week_window
 from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -49,7 +49,7 @@ from shared.events import (
     deterministic_id,
     new_envelope,
 )
-from shared.http import FieldError
+from shared.http import BodyTooLarge
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder, ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime

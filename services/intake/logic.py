@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared import vn
-from shared.calendar import WeekWindow, week_window, week_window_by_label
+from shared.calendar import WeekWindow, parse_week_label, week_window
 from shared.deadlines import CLOSED, deadlines_for, is_overdue
 from shared.events import (
     STATUS_LABELS,
@@ -211,13 +211,7 @@ def report_week(requested: str | None, now: datetime) -> tuple[str, bool]:
     current = week_window(now)
     if requested is None:
         return current.label, False
-    try:
-        wanted = week_window_by_label(requested)
-    except ValueError:
-        raise vn.InvalidField(
-            "week_label", "must be an ISO week such as 2026-W48",
-            "phải là tuần theo ISO, ví dụ 2026-W48",
-        ) from None
+    wanted = parse_week_label(requested, "week_label")
     if wanted.end > current.end:
         raise vn.InvalidField(
             "week_label", f"is a future week; the current week is {current.label}",

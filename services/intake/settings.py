@@ -10,7 +10,6 @@ class IntakeSettings(ServiceSettings):
 
     http_port: int = 8001
     db_pool_max: int = 20
-    max_body_bytes: int = 256 * 1024
     max_import_bytes: int = 20 * 1024 * 1024
     max_import_rows: int = 10_000
     import_chunk_rows: int = 1_000  # rows per transaction in a bulk import
@@ -21,7 +20,4 @@ class IntakeSettings(ServiceSettings):
     rate_limit_per_minute: float = 600.0
     rate_limit_burst: float = 600.0
     rate_limit_enabled: bool = True
-    # Only behind a proxy that sets X-Forwarded-For itself; otherwise clients could pick
-    # their own bucket.
-    trust_forwarded_for: bool = False
     config_reload_interval_s: float = 2.0

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.intake import bulk, logic
-from services.intake.errors import Problem, language
 from services.intake.handlers import (
     DifficultyIn,
     IntakeMetrics,
@@ -28,6 +27,7 @@ from services.intake.handlers import (
     parse_submission,
 )
 from shared import vn
+from shared.errors import Problem, language
 from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
 
 Accept = Callable[..., Awaitable[Outcome]]

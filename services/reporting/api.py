@@ -8,16 +8,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Cookie, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Cookie, Depends, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from services.reporting import access, logic, reports, store
 from shared import auth, vn
-from shared.calendar import Clock, week_window_by_label
+from shared.calendar import Clock, check_date, parse_week_label
+from shared.errors import Refusal, responses
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
 from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
@@ -88,16 +89,14 @@ async def load_report(
     side: ReadSide, province: str, week_label: str
 ) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
     """(config, report, published): the stored report, or for a week not yet closed (or
-    whose report was not published yet) a preview computed as of now; None if unknown."""
+    whose report was not published yet) a preview computed as of now; None if unknown.
+    A week label outside the accepted weeks is refused (InvalidField, a 422)."""
     cfg = logic.resolve_province(side.config.current, province)
     if cfg is None:
         return None
     if week_label == reports.FINAL:
         return await load_final(side, cfg)
-    try:
-        window = week_window_by_label(week_label)
-    except ValueError:
-        return None
+    window = parse_week_label(week_label, "week_label")
     async with side.db().acquire() as conn:
         stored = await store.stored_report(conn, task_force=cfg.slug, week_label=window.label)
         if stored is not None:
@@ -169,7 +168,15 @@ class DifficultyPage(BaseModel):
     next_cursor: str | None
 
 
-NOT_FOUND = {"detail": "not found / không tìm thấy"}
+def not_found() -> Refusal:
+    """An unknown province, a week that has not started, a task force still in office."""
+    return Refusal(404, "path", "no such report", "không có báo cáo này")
+
+
+def track_not_found() -> Refusal:
+    # The same answer for an unknown code and a tax code that does not match it.
+    return Refusal(404, "code", "no difficulty with this tracking code and tax code",
+                   "không có hồ sơ với mã hồ sơ và mã số thuế này")
 
 
 def encode_cursor(received_at: datetime, difficulty_id: uuid.UUID) -> str:
@@ -184,9 +191,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         t = datetime.fromisoformat(at)
         if t.tzinfo is None:
             raise ValueError("naive")
+        check_date(t, "cursor")
         return t, uuid.UUID(did)
     except (ValueError, UnicodeDecodeError) as e:
-        raise HTTPException(422, {"field": "cursor", "reason": "not a cursor from this API"}) from e
+        raise Refusal(422, "cursor", "not a cursor from this API",
+                      "không phải con trỏ trang của API này") from e
 
 
 def build_router(side: ReadSide) -> APIRouter:
@@ -203,22 +212,20 @@ def build_router(side: ReadSide) -> APIRouter:
         who = (await side.principal(creds.credentials) if creds
                else await side.session_principal(session))
         if who is None:
-            raise HTTPException(401, "a valid member or operator token is required (missing, "
-                                "unknown or revoked) / cần mã truy cập hợp lệ",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise Refusal(401, "Authorization", "a valid member or operator token is required "
+                          "(missing, unknown or revoked)", "cần mã truy cập hợp lệ của thành viên "
+                          "hoặc người vận hành", headers={"WWW-Authenticate": "Bearer"})
         if access.reader_ok(who, side.config.current):
             return who
-        raise HTTPException(403, "only task-force members and operators may read this / chỉ "
-                            "thành viên Tổ công tác và người vận hành được xem")
+        raise Refusal(403, "Authorization", "only task-force members and operators may read this",
+                      "chỉ thành viên Tổ công tác và người vận hành được xem")
 
-    reader_only: dict[int | str, dict[str, Any]] = {
-        401: {"description": "Missing, unknown or revoked token"},
-        403: {"description": "A token that is neither a member's nor an operator's"}}
+    reader_only = responses(401, 403, 404, 429)
 
     @router.get(
         "/v1/track", tags=["business"], response_model=TrackOut,
         summary="Status of one difficulty, for the business that filed it",
-        responses={404: {"description": "Unknown code, or a tax code that does not match"}},
+        responses=responses(404, 429),
     )
     async def track(
         code: Annotated[str, Query(pattern=r"^[A-Za-z0-9-]{1,30}$",
@@ -230,11 +237,11 @@ def build_router(side: ReadSide) -> APIRouter:
         try:
             mst = vn.normalize_tax_code(tax_code)
         except ValueError:
-            raise HTTPException(404, NOT_FOUND) from None
+            raise track_not_found() from None
         async with side.db().acquire() as conn:
             row = await store.track(conn, tracking_code=code.upper(), tax_code=mst)
         if row is None:
-            raise HTTPException(404, NOT_FOUND)
+            raise track_not_found()
         status = Status(row["status"])
         agency = side.config.current.agency(row["lead_agency_id"] or "")
         vi, en = STATUS_LABELS[status]
@@ -249,7 +256,7 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
         summary="A weekly report (published, or a preview of the week in progress)",
-        responses={404: {"description": "Unknown province or week"}, **reader_only},
+        responses=reader_only,
     )
     async def report_json(province: ProvincePath, week_label: ReportPath, response: Response,
                           who: auth.Principal = Depends(require_reader)  # noqa: B008 - a closure
@@ -259,7 +266,7 @@ def build_router(side: ReadSide) -> APIRouter:
         mailed by notify, lives longer and is not handed out here)."""
         found = await load_report(side, province, week_label)
         if found is None:
-            raise HTTPException(404, NOT_FOUND)
+            raise not_found()
         cfg, report, published = found
         response.headers["X-Thaogo-Report-State"] = "published" if published else "preview"
         return report.model_copy(update={"page_url": side.page_url(
@@ -269,13 +276,12 @@ def build_router(side: ReadSide) -> APIRouter:
         "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
         summary="A weekly report's breakdown rows as CSV", response_class=Response,
         dependencies=[Depends(require_reader)],
-        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
-                   **reader_only},
+        responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
     async def report_csv(province: ProvincePath, week_label: ReportPath) -> Response:
         found = await load_report(side, province, week_label)
         if found is None:
-            raise HTTPException(404, NOT_FOUND)
+            raise not_found()
         cfg, report, published = found
         return Response(
             rows_csv(report), media_type="text/csv; charset=utf-8",
@@ -288,13 +294,12 @@ def build_router(side: ReadSide) -> APIRouter:
         "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
         summary="The open items a task force handed over, with the agency holding each",
         response_class=Response, dependencies=[Depends(require_reader)],
-        responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
-                   **reader_only},
+        responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
     async def handed_over_csv(province: ProvincePath) -> Response:
         found = await load_report(side, province, reports.FINAL)
         if found is None:
-            raise HTTPException(404, NOT_FOUND)
+            raise not_found()
         cfg, report, published = found
         return Response(
             items_csv(report.handed_over), media_type="text/csv; charset=utf-8",
@@ -307,7 +312,7 @@ def build_router(side: ReadSide) -> APIRouter:
         "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
         summary="List and search difficulties (task-force members and operators)",
         dependencies=[Depends(require_reader)],
-        responses={**reader_only, 422: {"description": "A filter was refused"}},
+        responses=responses(401, 403, 429),
     )
     async def list_difficulties(
         province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
@@ -331,13 +336,10 @@ def build_router(side: ReadSide) -> APIRouter:
         if province is not None:
             cfg = logic.resolve_province(side.config.current, province)
             if cfg is None:
-                raise HTTPException(422, {"field": "province", "reason": "unknown province"})
+                raise Refusal(422, "province", "unknown province", "không có tỉnh này")
             f = _replace(f, task_forces=[cfg.slug])
         if week is not None:
-            try:
-                w = week_window_by_label(week)
-            except ValueError as e:
-                raise HTTPException(422, {"field": "week", "reason": str(e)}) from None
+            w = parse_week_label(week, "week")
             f = _replace(f, received_after=w.start, received_until=w.end)
         if q:
             # PostgreSQL text holds no NUL; nothing else in a query needs refusing.

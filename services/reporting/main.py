@@ -4,11 +4,12 @@ publisher and its outbox relay, the read API and the report pages."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import Gauge
+from prometheus_client import CollectorRegistry, Gauge
 
 from services.reporting import pages, store
 from services.reporting.access import LinkSigner
@@ -26,13 +27,47 @@ from shared.events import (
     NotificationSent,
 )
 from shared.headers import inline_styles
-from shared.http import create_app
+from shared.http import RateRule, ReadinessCheck, TokenBuckets, create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.outbox import OutboxMetrics, OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "reporting"
+
+
+def rate_rules(s: ReportingSettings) -> list[RateRule]:
+    """Separate buckets per route group, so pages read in a browser never spend the few
+    sign-in attempts a client has. Probes and scrapes are never limited."""
+    if not s.rate_limit_enabled:
+        return []
+    return [
+        RateRule("/reports/login", TokenBuckets(s.sign_in_rate_limit_per_minute,
+                                                s.sign_in_rate_limit_burst),
+                 methods=frozenset({"POST"})),
+        RateRule("/v1/track", TokenBuckets(s.track_rate_limit_per_minute,
+                                           s.track_rate_limit_burst)),
+        RateRule("/", TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst)),
+    ]
+
+
+def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistry,
+             lifespan: Callable[[FastAPI], Any], readiness: ReadinessCheck) -> FastAPI:
+    """The read API and the pages, with the limits and error format of every service."""
+    app = create_app(
+        service=SERVICE, registry=registry, lifespan=lifespan, readiness=readiness,
+        title="thaogo reporting",
+        description="Weekly reports of the task forces, tracking for businesses, and the "
+                    "list of difficulties for members.",
+        openapi_tags=[{"name": "business"}, {"name": "reports"}, {"name": "members"},
+                      {"name": "pages"}, {"name": "ops"}],
+        max_body_bytes=s.max_body_bytes, rate_limits=rate_rules(s),
+        trusted_proxies=s.trusted_proxy_networks(),
+        page_styles=inline_styles(pages.TEMPLATES),
+    )
+    app.include_router(build_router(side))
+    app.include_router(pages.build_router(side))
+    return app
 
 
 def build(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -107,18 +142,9 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
 
     rt.background += [run_relay, run_weekly, refresh_gauges, watch_config]
 
-    app = create_app(
-        # The read routes verify bearer tokens against the shared registry: migrate it first.
-        service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
-        readiness=rt.readiness, title="thaogo reporting",
-        description="Weekly reports of the task forces, tracking for businesses, and the "
-                    "list of difficulties for members.",
-        openapi_tags=[{"name": "business"}, {"name": "reports"}, {"name": "members"},
-                      {"name": "pages"}, {"name": "ops"}],
-        page_styles=inline_styles(pages.TEMPLATES),
-    )
-    app.include_router(build_router(side))
-    app.include_router(pages.build_router(side))
+    # The read routes verify bearer tokens against the shared registry: migrate it first.
+    app = http_app(side, s, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
+                   readiness=rt.readiness)
     app.state.runtime = rt
     app.state.read_side = side
     return app

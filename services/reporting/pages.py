@@ -8,14 +8,21 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import access, charts, logic, store
-from services.reporting.api import PROVINCE_PATTERN, REPORT_PATTERN, ReadSide, load_report
+from services.reporting.api import (
+    PROVINCE_PATTERN,
+    REPORT_PATTERN,
+    ReadSide,
+    load_report,
+    not_found,
+)
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
+from shared.errors import responses
 from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -89,6 +96,10 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 Lang = Annotated[str, Query(pattern=r"^(vi|en)$", description="Page language")]
+# The pages answer HTML; their refusals (400, 404, 413, 422, 429) are the JSON of every
+# service. Declared this way rather than with response_class=HTMLResponse, which would
+# document those JSON refusals as text/html.
+PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 
 class Labeller:
@@ -153,16 +164,18 @@ def build_router(side: ReadSide) -> APIRouter:
         return HTMLResponse(html, status_code=status,
                             headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
-    @router.get("/reports/login", response_class=HTMLResponse, summary="Sign in to the pages")
+    @router.get("/reports/login", response_class=Response, summary="Sign in to the pages",
+                responses=PAGE)
     async def login_form(
         lang: Lang = "vi", next: Annotated[str, Query(max_length=300)] = "/reports",
     ) -> HTMLResponse:
         return sign_in_page(lang, next, status=200)
 
-    @router.post("/reports/login", response_class=HTMLResponse, summary="Sign in with a token",
+    @router.post("/reports/login", response_class=Response, summary="Sign in with a token",
                  response_model=None,
-                 responses={303: {"description": "Signed in; back to the page"},
-                            401: {"description": "Unknown, revoked or not a reader's token"}})
+                 responses={**PAGE, 303: {"description": "Signed in; back to the page"},
+                            401: {"description": "Unknown, revoked or not a reader's token",
+                                  "content": {"text/html": {}}}})
     async def login(
         request: Request,
         token: Annotated[str, Form(max_length=200)],
@@ -194,8 +207,9 @@ def build_router(side: ReadSide) -> APIRouter:
                            secure=secure(request))
         return done
 
-    @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports",
-                responses={401: {"description": "Not signed in: the sign-in form"}})
+    @router.get("/reports", response_class=Response, summary="Index of weekly reports",
+                responses={**PAGE, 401: {"description": "Not signed in: the sign-in form",
+                                  "content": {"text/html": {}}}})
     async def index(request: Request, lang: Lang = "vi") -> HTMLResponse:
         if not await allowed(request):
             return sign_in_page(lang, f"/reports?lang={lang}")
@@ -214,10 +228,11 @@ def build_router(side: ReadSide) -> APIRouter:
             t=TEXT[lang], lang=lang, provinces=provinces, current=current)
         return HTMLResponse(html)
 
-    @router.get("/reports/{province}/{week_label}", response_class=HTMLResponse,
+    @router.get("/reports/{province}/{week_label}", response_class=Response,
                 summary="A weekly report as a page",
-                responses={401: {"description": "No valid signed link, not signed in"},
-                           404: {"description": "Unknown"}})
+                responses={**PAGE, 401: {"description": "No valid signed link, not signed in: the "
+                                  "sign-in form", "content": {"text/html": {}}},
+                           **responses(404)})
     async def report_page(
         request: Request,
         province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],
@@ -235,7 +250,7 @@ def build_router(side: ReadSide) -> APIRouter:
                   if exp and sig else "")
         found = await load_report(side, province, week_label)
         if found is None:
-            raise HTTPException(404, "not found / không tìm thấy")
+            raise not_found()
         cfg, report, published = found
         label = Labeller(cfg, lang)
         t = TEXT[lang]

@@ -27,3 +27,13 @@ class ReportingSettings(ServiceSettings):
     link_ttl_days: int = Field(default=60, ge=1, le=400)
     # A link handed to a reader in a JSON answer: bound to the reader's token as well.
     link_json_ttl_hours: int = Field(default=24, ge=1, le=24 * 31)
+    # Requests per client address per minute (refilled evenly) and burst, by route:
+    # the sign-in (a token guessed by brute force), the tracking of one difficulty (a
+    # tracking code and tax code guessed), and the rest of the JSON API and the pages.
+    sign_in_rate_limit_per_minute: float = Field(default=10.0, gt=0)
+    sign_in_rate_limit_burst: float = Field(default=10.0, ge=1)
+    track_rate_limit_per_minute: float = Field(default=60.0, gt=0)
+    track_rate_limit_burst: float = Field(default=30.0, ge=1)
+    rate_limit_per_minute: float = Field(default=600.0, gt=0)
+    rate_limit_burst: float = Field(default=600.0, ge=1)
+    rate_limit_enabled: bool = True

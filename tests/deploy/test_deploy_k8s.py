@@ -14,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from shared.http import parse_networks
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kubernetes_validate
 from deploy_helpers import (
@@ -103,6 +105,18 @@ def test_overlays_change_what_they_should() -> None:
     }
     assert env["THAOGO_INTAKE_PUBLIC_BASE_URL"].startswith("https://")
     assert "Ingress" in {d["kind"] for d in build("prod")}
+
+
+
+def test_prod_trusts_the_ingress_for_client_addresses() -> None:
+    """Behind the ingress, rate limits need the forwarded client address; without a
+    proxy in front (dev), no forwarded header is believed."""
+    def common(name: str) -> dict[str, str]:
+        return dict(by_kind(build(name), "ConfigMap")["thaogo-common"]["data"])
+
+    proxies = common("prod")["THAOGO_TRUSTED_PROXIES"]
+    assert parse_networks(proxies), proxies
+    assert "THAOGO_TRUSTED_PROXIES" not in common("dev")
 
 
 # --- schemas -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -115,6 +116,36 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after(intake: Intake) 
     metrics = (await intake.client.get("/metrics")).text
     assert ('thaogo_intake_request_duration_seconds_count{method="GET",route="/v1/vocabulary",'
             'status_class="4xx"} 1.0') in metrics
+
+
+@pytest.mark.parametrize("intake", [{"rate_limit_per_minute": 6, "rate_limit_burst": 2,
+                                     "trusted_proxies": "203.0.113.0/24"}], indirect=True)
+async def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(intake: Intake) -> None:
+    """Behind the ingress (the test client's address is in the trusted network), every
+    client used to share the proxy's bucket, or, trusting the header, could pick its own
+    by writing a left-most X-Forwarded-For entry."""
+    def get(forwarded: str) -> Any:
+        return intake.client.get("/v1/vocabulary", headers={"X-Forwarded-For": forwarded})
+
+    assert [(await get("198.51.100.1")).status_code for _ in range(2)] == [200, 200]
+    assert (await get("198.51.100.1")).status_code == 429
+    assert (await get("9.9.9.9, 198.51.100.1")).status_code == 429
+    assert (await get("198.51.100.2")).status_code == 200
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "1900-W01", "2019-W52"])
+async def test_member_reports_for_weeks_out_of_range_are_refused(intake: Intake,
+                                                                 week: str) -> None:
+    """0001-W01 was an OverflowError (a 500); 1900-W01 was accepted as a late report."""
+    token = await intake.token(member="binh-duong.m01")
+    r = await intake.client.post(
+        "/v1/member-reports", json={"received_summary": "s", "solutions": "s",
+                                    "recommendations": "r", "week_label": week},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    assert r.status_code == 422
+    assert r.json() == {"errors": [{"field": "week_label",
+                                    "reason": "the year must be between 2020 and 2099"}]}
+    assert await count(intake, "SELECT count(*) FROM intake.outbox") == 0
 
 
 async def test_vocabulary_lists_closed_lists_with_labels(intake: Intake) -> None:

@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 
-from services.intake import errors, logic
-from services.intake.middleware import TokenBuckets
-from shared import auth, vn
+from services.intake import logic
+from shared import auth, errors, vn
 from shared.calendar import TZ
 from shared.events import Status
+from shared.http import TokenBuckets
 from shared.provinces import ConfigHolder
 from tests.intake.conftest import submission
 

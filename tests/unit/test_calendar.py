@@ -7,23 +7,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.calendar import (
+    FIRST_YEAR,
+    LAST_YEAR,
     TZ,
     FixedClock,
     ManualClock,
     SystemClock,
     add_working_days,
+    check_date,
     cutoff,
     is_working_day,
     local_now,
     next_allowed_send,
     next_weekly_fire,
     next_window,
+    parse_week_label,
     previous_window,
     quiet_hours,
     week_window,
     week_window_by_label,
     working_days_between,
 )
+from shared.vn import InvalidField
 
 
 def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
@@ -300,3 +305,33 @@ def test_next_weekly_fire_is_strictly_after() -> None:
     )
     with pytest.raises(ValueError):
         next_weekly_fire(vn(2026, 11, 26), 7, time(8))
+
+
+@pytest.mark.parametrize("label", ["0001-W01", "1900-W01", "2019-W52", "2100-W01", "9999-W52"])
+def test_weeks_from_outside_are_refused_out_of_range_naming_the_field(label: str) -> None:
+    with pytest.raises(InvalidField) as e:
+        parse_week_label(label, "week")
+    assert e.value.field == "week"
+    assert f"{FIRST_YEAR} and {LAST_YEAR}" in e.value.reason_en
+
+
+@pytest.mark.parametrize(("label", "reason"), [("2027-W53", "has no week 53"),
+                                               ("2026-48", "ISO week such as")])
+def test_weeks_from_outside_name_the_field_when_malformed(label: str, reason: str) -> None:
+    with pytest.raises(InvalidField, match=reason) as e:
+        parse_week_label(label, "week_label")
+    assert e.value.field == "week_label" and e.value.reason_vi
+
+
+def test_accepted_weeks_parse_as_internal_labels_do() -> None:
+    for label in (f"{FIRST_YEAR}-W01", "2026-W53", f"{LAST_YEAR}-W52"):
+        assert parse_week_label(label, "week") == week_window_by_label(label)
+
+
+def test_year_one_is_a_value_error_not_an_overflow() -> None:
+    # Its first Friday minus a week is before datetime's first instant.
+    with pytest.raises(ValueError, match="out of range"):
+        week_window_by_label("0001-W01")
+    with pytest.raises(InvalidField):
+        check_date(date(1900, 1, 1), "cursor")
+    check_date(date(FIRST_YEAR, 1, 1), "cursor")

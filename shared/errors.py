@@ -1,18 +1,41 @@
-"""Refusals in the language of the request: every 4xx names the field and the reason.
+"""Refusals in the language of the request: every 4xx of every service names the field
+and the reason, as `{"errors": [{"field", "reason"}]}`.
 
 Vietnamese is the default; English when the request prefers it (Accept-Language).
+`install` puts the handlers on an app, so that validation errors, `Refusal`s, refused
+fields (`vn.InvalidField`) and Starlette's own refusals (unknown route, wrong method) all
+answer in this one form, and never echo what the client sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import vn
-from shared.http import ErrorBody
+
+# Field paths and reasons are cut to these lengths: a field path can hold a client's own
+# key names (an unexpected field), and a refusal must never send a large input back.
+MAX_FIELD_CHARS = 120
+MAX_REASON_CHARS = 300
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of every service: which field, and why."""
+
+    errors: list[FieldError]
 
 
 def language(headers: Mapping[str, str]) -> str:
@@ -32,8 +55,13 @@ def language(headers: Mapping[str, str]) -> str:
     return best
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def body(field: str, reason: str) -> dict[str, Any]:
-    return {"errors": [{"field": field, "reason": reason}]}
+    return {"errors": [{"field": _cut(field, MAX_FIELD_CHARS),
+                        "reason": _cut(reason, MAX_REASON_CHARS)}]}
 
 
 def refuse(
@@ -90,7 +118,8 @@ class Problem:
         return self.reason_vi if lang == "vi" else self.reason_en
 
     def as_dict(self, lang: str) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason(lang)}
+        return {"field": _cut(self.field, MAX_FIELD_CHARS),
+                "reason": _cut(self.reason(lang), MAX_REASON_CHARS)}
 
     @classmethod
     def of(cls, e: vn.InvalidField, kind: str = "invalid") -> Problem:
@@ -119,19 +148,81 @@ def refuse_all(problems: Iterable[Problem], lang: str, status: int = 422) -> JSO
 HTTP_REASONS: dict[int, tuple[str, str, str]] = {
     400: ("body", "the request could not be read", "không đọc được yêu cầu"),
     401: ("Authorization", "a valid bearer token is required", "cần mã truy cập hợp lệ"),
+    403: ("Authorization", "this token may not do this",
+          "mã truy cập không được phép làm việc này"),
     404: ("path", "no such resource", "không tìm thấy"),
     405: ("method", "method not allowed here", "phương thức không được hỗ trợ"),
     413: ("body", "the request body is too large", "nội dung yêu cầu quá lớn"),
     415: ("Content-Type", "unsupported content type", "kiểu nội dung không được hỗ trợ"),
+    429: ("client", "too many requests", "quá nhiều yêu cầu"),
 }
+
+
+class Refusal(StarletteHTTPException):
+    """A 4xx to answer in the one form, in the request's language. An HTTPException, so
+    that one raised while FastAPI reads the body (the body limit) reaches its handler
+    rather than becoming a 400."""
+
+    def __init__(self, status: int, field: str, reason_en: str, reason_vi: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=f"{field}: {reason_en}",
+                         headers=dict(headers) if headers else None)
+        self.field = field
+        self.reason_en = reason_en
+        self.reason_vi = reason_vi
+
+    @classmethod
+    def of(cls, e: vn.InvalidField, status: int = 422) -> Refusal:
+        return cls(status, e.field, e.reason_en, e.reason_vi)
+
+
+# Called with (field, kind) for every field refused, for a service's refusal counter.
+OnRefused = Callable[[str, str], None]
+
+
+def install(app: FastAPI, on_refused: OnRefused | None = None) -> None:
+    """Every refusal of `app` in the one form and the request's language."""
+
+    def count(field: str, kind: str) -> None:
+        if on_refused is not None:
+            on_refused(field, kind)
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = validation_problems(exc.errors())
+        for p in problems:
+            count(p.field, p.kind)
+        return refuse_all(problems, language(request.headers))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers) if exc.headers else None
+        if isinstance(exc, Refusal):
+            field, en, vi = exc.field, exc.reason_en, exc.reason_vi
+        else:
+            # Never str(exc.detail): a library's detail may quote the request.
+            field, en, vi = HTTP_REASONS.get(
+                exc.status_code, ("request", "the request was refused", "yêu cầu bị từ chối"))
+        return refuse(field, en, vi, language(request.headers), exc.status_code,
+                      headers=headers)
+
+    async def invalid_field(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, vn.InvalidField)
+        count(exc.field, "invalid")
+        return refuse_invalid(exc, language(request.headers))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(vn.InvalidField, invalid_field)
 
 
 # Documented error answers of every operation, so clients and the schema fuzzer know them.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {
+        400: "The request could not be read",
         401: "Missing, unknown or revoked token",
         403: "The token may not do this",
-        404: "Unknown difficulty",
+        404: "Not found",
         409: "Conflict (idempotency key reused, or a transition not allowed)",
         413: "Request body too large",
         415: "Unsupported content type",
