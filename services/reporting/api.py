@@ -60,17 +60,21 @@ class ReadSide:
 
     async def principal(self, token: str | None) -> auth.Principal | None:
         async with self.db().acquire() as conn:
-            return await auth.principal_for(conn, token)
+            return await auth.principal_for(conn, token, configs=self.config.current)
 
 
 async def load_report(
-    side: ReadSide, province: str, week_label: str
+    side: ReadSide, province: str, week_label: str, *, who: auth.Principal | None
 ) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
     """(config, report, published): the stored report, or for a week not yet closed (or
-    whose report was not published yet) a preview computed as of now; None if unknown."""
+    whose report was not published yet) a preview computed as of now; None if unknown.
+    A reader (`who`; None for a signed link, which opens its own page) of another
+    province gets a 403, before anything is computed."""
     cfg = logic.resolve_province(side.config.current, province)
     if cfg is None:
         return None
+    if who is not None and not access.may_read(who, cfg.slug):
+        raise HTTPException(403, access.OUT_OF_SCOPE)
     if week_label == reports.FINAL:
         return await load_final(side, cfg)
     try:
@@ -189,9 +193,19 @@ def build_router(side: ReadSide) -> APIRouter:
         raise HTTPException(403, "only task-force members and operators may read this / chỉ "
                             "thành viên Tổ công tác và người vận hành được xem")
 
+    # A default, not an Annotated alias: with postponed annotations FastAPI resolves
+    # names in module globals, and require_reader is local to this router.
+    reader = Depends(require_reader)
+
+    def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
+        if not access.may_read(who, cfg.slug):
+            raise HTTPException(403, access.OUT_OF_SCOPE)
+
     reader_only: dict[int | str, dict[str, Any]] = {
-        401: {"description": "Missing, unknown or revoked token"},
-        403: {"description": "A token that is neither a member's nor an operator's"}}
+        401: {"description": "Missing, unknown, expired or revoked token, or a member no "
+                             "longer active"},
+        403: {"description": "A token that is neither a member's nor an operator's, or "
+                             "one for another province"}}
 
     @router.get(
         "/v1/track", tags=["business"], response_model=TrackOut,
@@ -227,12 +241,11 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
         summary="A weekly report (published, or a preview of the week in progress)",
-        dependencies=[Depends(require_reader)],
         responses={404: {"description": "Unknown province or week"}, **reader_only},
     )
     async def report_json(province: ProvincePath, week_label: ReportPath,
-                          response: Response) -> WeeklyReport:
-        found = await load_report(side, province, week_label)
+                          response: Response, who: auth.Principal = reader) -> WeeklyReport:
+        found = await load_report(side, province, week_label, who=who)
         if found is None:
             raise HTTPException(404, NOT_FOUND)
         response.headers["X-Thaogo-Report-State"] = "published" if found[2] else "preview"
@@ -241,12 +254,12 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
         summary="A weekly report's breakdown rows as CSV", response_class=Response,
-        dependencies=[Depends(require_reader)],
         responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
                    **reader_only},
     )
-    async def report_csv(province: ProvincePath, week_label: ReportPath) -> Response:
-        found = await load_report(side, province, week_label)
+    async def report_csv(province: ProvincePath, week_label: ReportPath,
+                         who: auth.Principal = reader) -> Response:
+        found = await load_report(side, province, week_label, who=who)
         if found is None:
             raise HTTPException(404, NOT_FOUND)
         cfg, report, published = found
@@ -260,12 +273,12 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
         summary="The open items a task force handed over, with the agency holding each",
-        response_class=Response, dependencies=[Depends(require_reader)],
+        response_class=Response,
         responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown"},
                    **reader_only},
     )
-    async def handed_over_csv(province: ProvincePath) -> Response:
-        found = await load_report(side, province, reports.FINAL)
+    async def handed_over_csv(province: ProvincePath, who: auth.Principal = reader) -> Response:
+        found = await load_report(side, province, reports.FINAL, who=who)
         if found is None:
             raise HTTPException(404, NOT_FOUND)
         cfg, report, published = found
@@ -279,10 +292,12 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
         summary="List and search difficulties (task-force members and operators)",
-        dependencies=[Depends(require_reader)],
+        description="A member sees their own task force's difficulties only, as does an "
+        "operator whose token names a province; asking for another province is a 403.",
         responses={**reader_only, 422: {"description": "A filter was refused"}},
     )
     async def list_difficulties(
+        who: auth.Principal = reader,
         province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
         agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
         status: Status | None = None,
@@ -305,7 +320,10 @@ def build_router(side: ReadSide) -> APIRouter:
             cfg = logic.resolve_province(side.config.current, province)
             if cfg is None:
                 raise HTTPException(422, {"field": "province", "reason": "unknown province"})
+            in_scope(who, cfg)
             f = _replace(f, task_forces=[cfg.slug])
+        elif who.province is not None:
+            f = _replace(f, task_forces=[who.province])
         if week is not None:
             try:
                 w = week_window_by_label(week)

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import access, charts, logic, store
 from services.reporting.api import PROVINCE_PATTERN, REPORT_PATTERN, ReadSide, load_report
+from shared import auth
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.events import (
     CATEGORY_LABELS,
@@ -118,9 +119,11 @@ def _fmt(t: datetime | None) -> str:
 def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter(tags=["pages"])
 
-    async def allowed(request: Request) -> bool:
-        """A signed link to this very page, or a member's or operator's token (sign-in
-        cookie or bearer header), checked against the registry on every request."""
+    async def allowed(request: Request) -> auth.Principal | bool:
+        """A signed link to this very page (True), or a member's or operator's token
+        (sign-in cookie or bearer header), checked against the registry and the current
+        configuration on every request (the reader, whose scope the page then checks);
+        False otherwise."""
         q = request.query_params
         if side.links is not None and side.links.valid(
                 request.url.path, q.get("exp"), q.get("sig"), now=side.now()):
@@ -131,7 +134,10 @@ def build_router(side: ReadSide) -> APIRouter:
             token = credentials.strip()
         if not token or len(token) > 200:
             return False
-        return access.reader_ok(await side.principal(token), side.config.current)
+        who = await side.principal(token)
+        if who is None or not access.reader_ok(who, side.config.current):
+            return False
+        return who
 
     def sign_in_page(lang: str, next_path: str, *, error: bool = False,
                      status: int = 401) -> HTMLResponse:
@@ -176,7 +182,8 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get("/reports", response_class=HTMLResponse, summary="Index of weekly reports",
                 responses={401: {"description": "Not signed in: the sign-in form"}})
     async def index(request: Request, lang: Lang = "vi") -> HTMLResponse:
-        if not await allowed(request):
+        who = await allowed(request)
+        if who is False:
             return sign_in_page(lang, f"/reports?lang={lang}")
         async with side.db().acquire() as conn:
             latest = await store.report_index(conn, per_task_force=6)
@@ -188,6 +195,7 @@ def build_router(side: ReadSide) -> APIRouter:
             {"slug": slug, "name": (cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
              "weeks": [r["week_label"] for r in by_tf.get(slug, [])]}
             for slug, cfg in side.config.current.items()
+            if not isinstance(who, auth.Principal) or access.may_read(who, slug)
         ]
         html = _env.get_template("index.html").render(
             t=TEXT[lang], lang=lang, provinces=provinces, current=current)
@@ -205,11 +213,13 @@ def build_router(side: ReadSide) -> APIRouter:
         exp: Annotated[str | None, Query(max_length=12, description="Signed link: expiry")] = None,
         sig: Annotated[str | None, Query(max_length=100, description="Signed link: HMAC")] = None,
     ) -> HTMLResponse:
-        if not await allowed(request):
+        who = await allowed(request)
+        if who is False:
             return sign_in_page(lang, f"{request.url.path}?lang={lang}")
         # The language switch keeps the signature, so a forwarded link works in both.
         signed = f"&exp={exp}&sig={sig}" if exp and sig else ""
-        found = await load_report(side, province, week_label)
+        found = await load_report(side, province, week_label,
+                                  who=who if isinstance(who, auth.Principal) else None)
         if found is None:
             raise HTTPException(404, "not found / không tìm thấy")
         cfg, report, published = found
