@@ -446,7 +446,7 @@ async def _active(database_url: str, assignment_id: uuid.UUID) -> bool:
 
 
 async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_part(
-    stack: Stack, database_url: str, config_dir: Path
+    stack: Stack, database_url: str, config_dir: Path, topics_ready: str
 ) -> None:
     """Every status, asked by every role, on a difficulty of Bình Dương: a refusal on
     the shared one (a refusal changes nothing), each allowed post on a fresh one (the
@@ -457,7 +457,8 @@ async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_p
     world = await build_world(stack, database_url, config_dir)
     allowed = [(status, role) for status, row in STATUSES.items()
                for role, code in row.items() if code == 202]
-    fresh = iter(await _new_difficulties(stack, database_url, len(allowed)))
+    made = await _new_difficulties(stack, database_url, len(allowed) + 1)
+    rogue, fresh = made[0], iter(made[1:])
     wrong: list[str] = []
     moved: dict[tuple[str, Role], dict[str, Any]] = {}
     url = stack["intake"].url + "/v1/difficulties/{}/status"
@@ -491,6 +492,77 @@ async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_p
     # Its own part went to triage; the lead still holds the difficulty.
     assert await _active(database_url, co["lead"])
     assert await _active(database_url, co["member"])
+    await the_router_ignores_what_intake_would_refuse(stack, database_url, topics_ready,
+                                                      world, rogue)
+
+
+async def the_router_ignores_what_intake_would_refuse(
+    stack: Stack, database_url: str, kafka: str, world: World, d: dict[str, Any]
+) -> None:
+    """Defence in depth: status events intake now refuses, published straight to the
+    topic (an older intake, a replay of old history): a member's reassignment request
+    and a co-handler's escalation, each naming its own assignment. The router records
+    them and moves nothing; before, the member's took the lead's assignment away."""
+    from aiokafka import AIOKafkaProducer
+
+    from shared.events import (
+        ActorKind,
+        DifficultyStatusChanged,
+        Status,
+        encode_body,
+        encode_headers,
+        new_envelope,
+    )
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        before = await conn.fetch(
+            "SELECT assignment_id, role, agency_id, member_id FROM intake.assignments"
+            " WHERE difficulty_id = $1", uuid.UUID(d["id"]))
+        rows = {r["role"]: r for r in before}
+    finally:
+        await conn.close()
+    changes = [
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=uuid.UUID(d["id"]), province_code="79",
+            status=status, actor_kind=kind, actor_id=actor, assignment_id=mine, note="x",
+            changed_at=datetime.now(UTC))
+        for status, kind, actor, mine in (
+            (Status.REASSIGN_REQUESTED, ActorKind.MEMBER, rows["member"]["member_id"],
+             rows["member"]["assignment_id"]),
+            (Status.ESCALATED, ActorKind.AGENCY, rows["co_handler"]["agency_id"],
+             rows["co_handler"]["assignment_id"]))]
+    envs = [new_envelope(c, source="test/rogue") for c in changes]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
+    await producer.start()
+    try:
+        for env in envs:
+            await producer.send_and_wait(
+                env.data.topic, encode_body(env.data), key=env.data.key().encode(),
+                headers=[(k, v.encode()) for k, v in encode_headers(env).items()])
+    finally:
+        await producer.stop()
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def processed() -> bool:
+            return int(await conn.fetchval(
+                "SELECT count(*) FROM router.processed_events WHERE event_id = ANY($1::text[])",
+                [e.id for e in envs])) == len(envs)
+
+        await wait_until(processed, timeout=60)
+        # Recorded in the same transaction as any assignment they would have made.
+        held = await conn.fetch(
+            "SELECT assignment_id, active FROM router.assignments WHERE difficulty_id = $1",
+            uuid.UUID(d["id"]))
+    finally:
+        await conn.close()
+    # Nothing new, nothing taken away: the router holds what it decided at first.
+    assert {r["assignment_id"] for r in held} == {r["assignment_id"] for r in before}
+    assert all(r["active"] for r in held)
+    async with httpx.AsyncClient(timeout=30) as c:
+        metrics = (await c.get(stack["router"].url + "/metrics")).text
+    assert 'thaogo_router_status_ignored_total{reason="not_an_agency"} 1.0' in metrics
+    assert 'thaogo_router_status_ignored_total{reason="co_handler_escalation"} 1.0' in metrics
 
 
 async def revocation_takes_effect_at_once(stack: Stack, database_url: str) -> None:
