@@ -695,7 +695,9 @@ The header row names the columns: the API's field names (`tax_code`, `contact.na
 `Ngành nghề`, `Phường/Xã`, `Quận/Huyện`, `Kênh tiếp nhận`), matched without diacritics
 or case. Closed-list cells take the code or its label (`KCN` or `Khu công nghiệp`).
 
-Each row is validated exactly like a single submission. The answer lists every non-blank
+Each row is validated exactly like a single submission; a member imports for their own
+task force (an operator whose token names a province, for that province), and a row of
+another province is refused (field `province`). The answer lists every non-blank
 row by its spreadsheet number (the header is row 1): accepted with its id and tracking
 code, or refused with each field and reason (Vietnamese or English by Accept-Language).
 Accepted rows and their events are committed in one transaction before the answer.
