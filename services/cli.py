@@ -206,12 +206,15 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     try:
         token_id, token = asyncio.run(auth.create(
             args.database_url or s.database_url, configs=ConfigHolder(s.config_dir).current,
-            kind=kind, subject_id=subject,
+            kind=kind, subject_id=subject, province=args.province,
+            expires_in_days=args.expires_in_days,
         ))
     except ValueError as e:
         print(f"refused: {e}", file=sys.stderr)
         return 2
-    print(f"token id: {token_id}  ({kind.value} {subject})", file=sys.stderr)
+    scope = f", province {args.province}" if args.province else ""
+    print(f"token id: {token_id}  ({kind.value} {subject}{scope}; expires in "
+          f"{args.expires_in_days} days)", file=sys.stderr)
     print("the token is shown once; store it now:", file=sys.stderr)
     print(token)
     return 0
@@ -223,9 +226,12 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
     rows = asyncio.run(auth.list_all(args.database_url or ServiceSettings().database_url))
     for r in rows:
-        state = f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "active"
+        state = (f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"]
+                 else "expired" if r["expired"] else "active")
+        scope = f"  province {r['province']}" if r["province"] else ""
         print(f"{r['token_id']}  {r['kind']:<8}  {r['subject_id']:<40}  "
-              f"created {r['created_at']:%Y-%m-%d %H:%M}  {state}")
+              f"created {r['created_at']:%Y-%m-%d %H:%M}  "
+              f"expires {r['expires_at']:%Y-%m-%d %H:%M}  {state}{scope}")
     if not rows:
         print("no tokens", file=sys.stderr)
     return 0
@@ -554,6 +560,11 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--agency", help="agency id, e.g. binh-duong.bql-kcn")
     who.add_argument("--member", help="task-force member id, e.g. binh-duong.m01")
     who.add_argument("--operator", help="operator name, a short slug, e.g. ops-desk")
+    tc.add_argument("--province", default=None,
+                    help="operators only: limit the token to one province (slug, e.g. "
+                    "thanh-hoa); without it an operator's token covers every province")
+    tc.add_argument("--expires-in-days", type=int, default=180,
+                    help="days until the token stops working (default 180, at most 3650)")
     tc.add_argument("--database-url", default=None)
     tc.set_defaults(func=cmd_token_create)
     tl = tok_sub.add_parser("list", help="list tokens (ids and holders, never the tokens)")

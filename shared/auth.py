@@ -10,9 +10,14 @@ steer the comparison), so no constant-time comparison is needed. The prefixes le
 `shared.logs.redact` mask a token that slips into a log line, and tell at a glance which
 kind a leaked token is.
 
-`principal_for` reads the table on every request: no cache, so a revocation takes
-effect on the next request. The database-URL functions at the bottom back
-`thaogo token create|list|revoke`.
+`principal_for` reads the table on every request and checks the holder against the
+current (hot-reloaded) province configuration: no cache, so a revocation, an expiry, a
+member set `active: false` or an agency removed from the files takes effect on the next
+request. A token expires (`DEFAULT_EXPIRY_DAYS` unless issued otherwise). The
+database-URL functions at the bottom back `thaogo token create|list|revoke`.
+
+Scope: a member speaks for their own task force only, an operator for every province
+unless the token was issued for one (`--province`); `Principal.province` carries it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ PREFIXES: dict[TokenKind, str] = {
 MAX_TOKEN_LENGTH = 100
 # Operators are people or automations outside the province files: a short name only.
 OPERATOR_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+DEFAULT_EXPIRY_DAYS = 180
+MAX_EXPIRY_DAYS = 3650
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,10 @@ class Principal:
     token_id: uuid.UUID
     kind: TokenKind
     subject_id: str  # agency id, member id or operator name
+    # The one province (configuration slug) the holder may read and act on; None for an
+    # operator issued without one (every province). A member's is their task force's;
+    # an agency's is the province whose file lists it.
+    province: str | None = None
 
 
 def new_token(kind: TokenKind) -> str:
@@ -87,12 +98,29 @@ def find_member(configs: ConfigSet, member_id: str) -> tuple[ProvinceConfig, Mem
     return None
 
 
-def subject_problem(configs: ConfigSet, kind: TokenKind, subject_id: str) -> str | None:
+def province_of_agency(configs: ConfigSet, agency_id: str) -> str | None:
+    for slug in configs:
+        if configs[slug].agency(agency_id) is not None:
+            return slug
+    return None
+
+
+def subject_problem(
+    configs: ConfigSet, kind: TokenKind, subject_id: str, *, province: str | None = None,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+) -> str | None:
     """Why a token cannot be issued for `subject_id`, or None if it can."""
+    if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        return f"expires-in-days must be between 1 and {MAX_EXPIRY_DAYS}"
+    if province is not None and kind != TokenKind.OPERATOR:
+        return ("only an operator's token takes a province: a member's follows their task "
+                "force, an agency's its assignments")
     if kind == TokenKind.OPERATOR:
         if OPERATOR_NAME.fullmatch(subject_id) is None:
             return (f"operator name {subject_id!r} must be 1-40 lowercase letters, digits "
                     "or hyphens, starting with a letter or digit")
+        if province is not None and province not in configs:
+            return f"no province {province!r} in the configuration"
         return None
     if kind == TokenKind.AGENCY:
         if configs.agency(subject_id) is None:
@@ -132,9 +160,35 @@ def serving_lifespan(
     return _lifespan
 
 
-async def principal_for(conn: asyncpg.Connection, token: str | None) -> Principal | None:
-    """The live (not revoked) holder of `token`, or None: unknown, revoked, malformed,
-    or a token whose prefix does not match the kind it was issued as."""
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """Whether a stored token's subject still holds it, and where it may act."""
+
+    held: bool
+    province: str | None = None  # None: every province
+
+
+def holder(configs: ConfigSet, kind: TokenKind, subject_id: str,
+           province: str | None) -> Holding:
+    """Whether the subject of a stored token still holds it under `configs`: not when a
+    member is gone or inactive, an agency or an operator's province no longer configured."""
+    if kind == TokenKind.MEMBER:
+        found = find_member(configs, subject_id)
+        if found is None or not found[1].active:
+            return Holding(False)
+        return Holding(True, found[0].slug)
+    if kind == TokenKind.AGENCY:
+        slug = province_of_agency(configs, subject_id)
+        return Holding(slug is not None, slug)
+    return Holding(province is None or province in configs, province)
+
+
+async def principal_for(
+    conn: asyncpg.Connection, token: str | None, *, configs: ConfigSet
+) -> Principal | None:
+    """The live holder of `token`, or None: unknown, revoked, expired, malformed, a
+    token whose prefix does not match the kind it was issued as, or whose subject the
+    current configuration no longer holds (see `holder`)."""
     if token is None:
         return None
     token = token.strip()
@@ -142,13 +196,16 @@ async def principal_for(conn: asyncpg.Connection, token: str | None) -> Principa
     if kind is None:
         return None  # not one of ours: spare the database the lookup
     row = await conn.fetchrow(
-        "SELECT token_id, kind, subject_id FROM auth.tokens"
-        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT token_id, kind, subject_id, province FROM auth.tokens"
+        " WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
         token_hash(token),
     )
     if row is None or row["kind"] != kind.value:
         return None
-    return Principal(row["token_id"], kind, row["subject_id"])
+    holding = holder(configs, kind, row["subject_id"], row["province"])
+    if not holding.held:
+        return None
+    return Principal(row["token_id"], kind, row["subject_id"], holding.province)
 
 
 async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID) -> Principal | None:
@@ -165,22 +222,24 @@ async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID) -> Prin
 
 
 async def insert_token(
-    conn: asyncpg.Connection, *, kind: TokenKind, subject_id: str
+    conn: asyncpg.Connection, *, kind: TokenKind, subject_id: str, province: str | None = None,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> tuple[uuid.UUID, str]:
     """Store a new token's hash; returns (token id, the token — shown once, never stored)."""
     token = new_token(kind)
     token_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash)"
-        " VALUES ($1, $2, $3, $4)",
-        token_id, kind.value, subject_id, token_hash(token),
+        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash, province, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))",
+        token_id, kind.value, subject_id, token_hash(token), province, expires_in_days,
     )
     return token_id, token
 
 
 async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return list(await conn.fetch(
-        "SELECT token_id, kind, subject_id, created_at, revoked_at FROM auth.tokens"
+        "SELECT token_id, kind, subject_id, province, created_at, expires_at, revoked_at,"
+        " expires_at <= now() AS expired FROM auth.tokens"
         " ORDER BY kind, subject_id, created_at"
     ))
 
@@ -209,15 +268,19 @@ async def _connect(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def create(
-    database_url: str, *, configs: ConfigSet, kind: TokenKind, subject_id: str
+    database_url: str, *, configs: ConfigSet, kind: TokenKind, subject_id: str,
+    province: str | None = None, expires_in_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> tuple[uuid.UUID, str]:
     """Issue a token; returns (token id, the token itself — shown once, never stored).
-    ValueError when the subject is unknown, inactive or (operators) badly named."""
-    problem = subject_problem(configs, kind, subject_id)
+    ValueError when the subject is unknown, inactive or (operators) badly named, the
+    province unknown or given for a non-operator, or the lifetime out of range."""
+    problem = subject_problem(configs, kind, subject_id, province=province,
+                              expires_in_days=expires_in_days)
     if problem is not None:
         raise ValueError(problem)
     async with _connect(database_url) as conn:
-        return await insert_token(conn, kind=kind, subject_id=subject_id)
+        return await insert_token(conn, kind=kind, subject_id=subject_id, province=province,
+                                  expires_in_days=expires_in_days)
 
 
 async def list_all(database_url: str) -> list[dict[str, Any]]:

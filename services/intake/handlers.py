@@ -329,14 +329,22 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
 async def authenticate(
-    conn: asyncpg.Connection, credentials: HTTPAuthorizationCredentials | None
+    conn: asyncpg.Connection, credentials: HTTPAuthorizationCredentials | None,
+    configs: ConfigSet,
 ) -> auth.Principal | None:
-    return await auth.principal_for(conn, credentials.credentials if credentials else None)
+    return await auth.principal_for(conn, credentials.credentials if credentials else None,
+                                    configs=configs)
+
+
+ACTOR_KINDS = {auth.TokenKind.AGENCY: ActorKind.AGENCY, auth.TokenKind.MEMBER: ActorKind.MEMBER,
+               auth.TokenKind.OPERATOR: ActorKind.OPERATOR}
 
 
 def unauthorized(lang: str) -> JSONResponse:
-    return refuse("Authorization", "a valid bearer token is required (missing, unknown or "
-                  "revoked)", "cần mã truy cập hợp lệ (thiếu, không đúng hoặc đã bị thu hồi)",
+    return refuse("Authorization", "a valid bearer token is required (missing, unknown, "
+                  "expired, revoked, or its holder left the task force)",
+                  "cần mã truy cập hợp lệ (thiếu, không đúng, hết hạn, đã bị thu hồi hoặc "
+                  "người được cấp đã thôi tham gia Tổ công tác)",
                   lang, 401, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -417,9 +425,14 @@ def build_router(
         responses=responses(401, 403, 404, 409, 413, 422, 429),
         tags=["agencies"],
         summary="Post a status update on a difficulty assigned to the caller",
-        description="Authenticated by the agency's (or member's) bearer token. Allowed "
-        "transitions: resolved and rejected are final; escalated and reassign_requested hand "
-        "the difficulty on; in_progress may repeat as progress notes.",
+        description="Authenticated by the agency's (or member's) bearer token. Who may post "
+        "what (403 naming the reason otherwise): the lead agency (or whoever holds the "
+        "difficulty after an escalation or in triage) and the province's permanent deputy "
+        "(its triage agency's token), every status; a co-handling agency, on its own part, "
+        "acknowledged, in_progress and reassign_requested; the responsible task-force member, "
+        "acknowledged and in_progress; an operator, nothing. Allowed transitions: resolved "
+        "and rejected are final; escalated and reassign_requested hand the difficulty on; "
+        "in_progress may repeat as progress notes.",
     )
     async def post_status(
         difficulty_id: uuid.UUID, body: StatusIn, request: Request, credentials: Credentials,
@@ -427,7 +440,7 @@ def build_router(
         lang = language(request.headers)
         wanted = Status(body.status)
         async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials)
+            who = await authenticate(conn, credentials, config.current)
             if who is None:
                 metrics.auth_failures.labels("no_valid_token").inc()
                 return unauthorized(lang)
@@ -441,20 +454,19 @@ def build_router(
                 if state is None:
                     return refuse("difficulty_id", "no difficulty with this id",
                                   "không có phản ánh với mã này", lang, 404)
-                if who.kind == auth.TokenKind.AGENCY:
-                    assignment = await store.active_assignment(
-                        conn, difficulty_id=difficulty_id, agency_id=who.subject_id)
-                elif who.kind == auth.TokenKind.MEMBER:
-                    assignment = await store.active_assignment(
-                        conn, difficulty_id=difficulty_id, member_id=who.subject_id)
-                else:
-                    assignment = None  # an operator holds no difficulty: agencies answer
-                if assignment is None:
-                    metrics.auth_failures.labels("not_assigned").inc()
-                    return refuse("difficulty_id",
-                                  "this difficulty is not assigned to you",
-                                  "phản ánh này không được giao cho cơ quan/thành viên của bạn",
-                                  lang, 403)
+                actor_kind = ACTOR_KINDS[who.kind]
+                cfg = config.current.for_difficulty(state.province_code, state.task_force)
+                acting = logic.standing_of(
+                    actor_kind, who.subject_id,
+                    await store.active_assignments(conn, difficulty_id=difficulty_id),
+                    triage_agency=cfg.rules.triage if cfg is not None else None)
+                try:
+                    logic.check_may_post(acting, wanted)
+                except logic.StatusForbidden as e:
+                    metrics.auth_failures.labels(
+                        "not_assigned" if acting.standing is logic.Standing.OUTSIDER
+                        else "not_allowed_for_role").inc()
+                    return refuse(e.field, e.en, e.vi, lang, 403)
                 try:
                     logic.check_transition(state.status, wanted)
                 except logic.TransitionRefused as e:
@@ -463,10 +475,8 @@ def build_router(
                     return refuse("status", en, vi, lang, 409)
                 event = new_envelope(logic.build_status(
                     difficulty_id=difficulty_id, province_code=state.province_code,
-                    status=wanted,
-                    actor_kind=ActorKind.AGENCY if who.kind == auth.TokenKind.AGENCY
-                    else ActorKind.MEMBER,
-                    actor_id=who.subject_id, assignment_id=assignment, note=note,
+                    status=wanted, actor_kind=actor_kind, actor_id=who.subject_id,
+                    assignment_id=acting.assignment_id, note=note,
                     now=datetime.now(UTC),
                 ), source=SOURCE)
                 await store.record_status(conn, event=event)
@@ -532,7 +542,7 @@ def build_router(
         refusal_en: str, refusal_vi: str,
     ) -> tuple[ProvinceConfig, Member] | JSONResponse:
         """The task-force member a token speaks for, or the 401/403 to answer."""
-        who = await authenticate(conn, credentials)
+        who = await authenticate(conn, credentials, config.current)
         if who is None:
             metrics.auth_failures.labels("no_valid_token").inc()
             return unauthorized(lang)
@@ -565,7 +575,7 @@ def build_router(
     ) -> Any:
         lang = language(request.headers)
         async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials)
+            who = await authenticate(conn, credentials, config.current)
         if who is None:
             metrics.auth_failures.labels("no_valid_token").inc()
             return unauthorized(lang)
@@ -592,7 +602,7 @@ def build_router(
             # Reading and validating 10,000 rows takes a while: off the event loop.
             results = await asyncio.to_thread(
                 prepare_import, data, configs=config.current, now=clock.now(),
-                max_rows=max_import_rows,
+                max_rows=max_import_rows, province=who.province,
             )
         except bulk.FileRefused as e:
             metrics.refused(e.problem.field, e.problem.kind)
@@ -709,7 +719,9 @@ The header row names the columns: the API's field names (`tax_code`, `contact.na
 `Ngành nghề`, `Phường/Xã`, `Quận/Huyện`, `Kênh tiếp nhận`), matched without diacritics
 or case. Closed-list cells take the code or its label (`KCN` or `Khu công nghiệp`).
 
-Each row is validated exactly like a single submission. The answer lists every non-blank
+Each row is validated exactly like a single submission; a member imports for their own
+task force (an operator whose token names a province, for that province), and a row of
+another province is refused (field `province`). The answer lists every non-blank
 row by its spreadsheet number (the header is row 1): accepted with its id and tracking
 code, or refused with each field and reason (Vietnamese or English by Accept-Language).
 Accepted rows and their events are committed in one transaction before the answer.
@@ -733,7 +745,7 @@ def _replay(seen: Any, fingerprint: str) -> Outcome:
 
 def _problem(e: vn.InvalidField) -> Problem:
     return Problem.of(e, "task_force_dissolved" if isinstance(e, logic.TaskForceDissolved)
-                      else "invalid")
+                      else "out_of_scope" if isinstance(e, logic.OutOfScope) else "invalid")
 
 
 def received_event(
@@ -789,10 +801,13 @@ class RefusedRow:
 
 
 def prepare_import(
-    data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int
+    data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int,
+    province: str | None = None,
 ) -> list[ImportedRow | RefusedRow]:
     """Each row of a CSV file through the single-submission path (model, cleaning,
-    province, task force); FileRefused when the file itself cannot be read."""
+    province, task force); FileRefused when the file itself cannot be read. With
+    `province` (the importer's scope: a member's task force, a scoped operator's
+    province), a row of another province is refused."""
     out: list[ImportedRow | RefusedRow] = []
     codes: set[str] = set()
     for row in bulk.read(data, max_rows=max_rows):
@@ -805,6 +820,8 @@ def prepare_import(
             while code in codes:  # unique within the file; across files, 40 random bits
                 code = logic.tracking_code()
             event = received_event(body.model_dump(mode="json"), configs, now, code)
+            if province is not None:
+                logic.check_in_scope(configs, event.data, province)
         except Refused as e:
             out.append(RefusedRow(row.number, e.problems))
             continue

@@ -10,14 +10,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from shared import vn
 from shared.calendar import WeekWindow, parse_week_label, week_window
-from shared.deadlines import CLOSED, deadlines_for, is_overdue
+from shared.deadlines import CLOSED, HANDLING_ROLES, deadlines_for, is_overdue
 from shared.events import (
     STATUS_LABELS,
     ActorKind,
+    AssignmentRole,
     Contact,
     DifficultyReceived,
     DifficultyStatusChanged,
@@ -189,6 +191,118 @@ def clean_note(status: Status, note: str | None) -> str | None:
     return vn.nfc_clean(note, NOTE_MAX, field="note", multiline=True)
 
 
+# --- status updates: who may post what ------------------------------------------------------
+
+
+class Standing(StrEnum):
+    """Where the caller stands in one difficulty."""
+
+    LEAD = "lead"  # holds it: the lead, the agency it was escalated to, or triage
+    PERMANENT_DEPUTY = "permanent_deputy"  # the province's triage agency (rules.triage)
+    CO_HANDLER = "co_handler"  # an agency helping on its own part
+    MEMBER = "member"  # the task-force member responsible by field and area
+    OPERATOR = "operator"  # runs the system; holds no difficulty
+    OUTSIDER = "outsider"  # nothing of this difficulty is theirs
+
+
+# The difficulty belongs to its lead: only the lead and the permanent deputy close,
+# reject, escalate or hand it on. A co-handler reports on its own part and may ask to be
+# relieved of that part; a member follows the case. (Per-assignment states come later.)
+MAY_POST: dict[Standing, frozenset[Status]] = {
+    Standing.LEAD: _ACTING,
+    Standing.PERMANENT_DEPUTY: _ACTING,
+    Standing.CO_HANDLER: frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS,
+                                    Status.REASSIGN_REQUESTED}),
+    Standing.MEMBER: frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS}),
+    Standing.OPERATOR: frozenset(),
+    Standing.OUTSIDER: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An active assignment of a difficulty, as intake learnt it from the router."""
+
+    assignment_id: uuid.UUID
+    role: AssignmentRole
+    agency_id: str
+    member_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    standing: Standing
+    # The assignment the update is made under (the event's assignment_id, which the
+    # router moves on escalated and reassign_requested): the caller's own, or for the
+    # permanent deputy the holder's.
+    assignment_id: uuid.UUID | None
+
+
+def standing_of(
+    actor_kind: ActorKind, actor_id: str, held: Sequence[Held], *, triage_agency: str | None,
+) -> Acting:
+    """Where `actor_id` stands among the active assignments `held` (newest first) of a
+    difficulty whose province's permanent deputy works as `triage_agency`."""
+    handling = [h for h in held if h.role in HANDLING_ROLES]
+    if actor_kind is ActorKind.MEMBER:
+        mine = [h for h in held if h.role is AssignmentRole.MEMBER and h.member_id == actor_id]
+        return (Acting(Standing.MEMBER, mine[0].assignment_id) if mine
+                else Acting(Standing.OUTSIDER, None))
+    if actor_kind is not ActorKind.AGENCY:
+        return Acting(Standing.OPERATOR, None)
+    own = [h for h in held if h.agency_id == actor_id and h.role is not AssignmentRole.MEMBER]
+    lead = [h for h in own if h.role in HANDLING_ROLES]
+    if lead:
+        return Acting(Standing.LEAD, lead[0].assignment_id)
+    if triage_agency is not None and actor_id == triage_agency:
+        return Acting(Standing.PERMANENT_DEPUTY,
+                      handling[0].assignment_id if handling else None)
+    if own:
+        return Acting(Standing.CO_HANDLER, own[0].assignment_id)
+    return Acting(Standing.OUTSIDER, None)
+
+
+class StatusForbidden(Exception):
+    def __init__(self, field: str, en: str, vi: str) -> None:
+        super().__init__(en)
+        self.field = field  # what the caller should look at: the difficulty or the status
+        self.en = en
+        self.vi = vi
+
+
+def check_may_post(acting: Acting, wanted: Status) -> None:
+    """Raise StatusForbidden (a 403 naming the reason) unless the caller's standing in
+    the difficulty lets it post `wanted`."""
+    if wanted in MAY_POST[acting.standing]:
+        return
+    label_vi = STATUS_LABELS[wanted][0]
+    match acting.standing:
+        case Standing.OUTSIDER:
+            raise StatusForbidden(
+                "difficulty_id", "this difficulty is not assigned to you",
+                "phản ánh này không được giao cho cơ quan/thành viên của bạn")
+        case Standing.OPERATOR:
+            raise StatusForbidden(
+                "Authorization", "an operator holds no difficulty: the lead agency or the "
+                "permanent deputy posts its status",
+                "người vận hành không xử lý phản ánh: cơ quan chủ trì hoặc Tổ phó Thường trực "
+                "cập nhật trạng thái")
+        case Standing.CO_HANDLER:
+            raise StatusForbidden(
+                "status", f"a co-handling agency reports on its own part (acknowledged, "
+                f"in_progress, reassign_requested); only the lead agency or the permanent "
+                f"deputy may post {wanted.value}",
+                f"cơ quan phối hợp chỉ cập nhật phần việc của mình (đã tiếp nhận, đang xử lý, "
+                f"đề nghị chuyển); chỉ cơ quan chủ trì hoặc Tổ phó Thường trực được chuyển "
+                f"sang {label_vi!r}")
+        case _:
+            raise StatusForbidden(
+                "status", f"a task-force member follows the case (acknowledged, in_progress); "
+                f"only the lead agency or the permanent deputy may post {wanted.value}",
+                f"thành viên Tổ công tác chỉ cập nhật đã tiếp nhận, đang xử lý; chỉ cơ quan "
+                f"chủ trì hoặc Tổ phó Thường trực được chuyển sang {label_vi!r}")
+
+
 def build_status(
     *, difficulty_id: uuid.UUID, province_code: str, status: Status, actor_kind: ActorKind,
     actor_id: str, assignment_id: uuid.UUID | None, note: str | None, now: datetime,
@@ -268,6 +382,26 @@ def check_task_force_open(configs: ConfigSet, received: DifficultyReceived, on: 
         f"Tổ công tác của {name_vi} đã kết thúc nhiệm vụ từ ngày "
         f"{tf.dissolved_on:%d/%m/%Y} và không còn tiếp nhận phản ánh; đề nghị doanh nghiệp "
         "gửi qua Cổng dịch vụ công của tỉnh hoặc trực tiếp đến sở, ngành phụ trách lĩnh vực",
+    )
+
+
+class OutOfScope(vn.InvalidField):
+    """A valid province, but not the one the caller speaks for."""
+
+
+def check_in_scope(configs: ConfigSet, received: DifficultyReceived, province: str) -> None:
+    """InvalidField("province") unless the difficulty belongs to the task force of
+    `province` (a member imports for their own task force, a scoped operator for theirs)."""
+    cfg = configs.for_difficulty(received.province_code, received.task_force)
+    if cfg is not None and cfg.slug == province:
+        return
+    mine = configs[province].province if province in configs else None
+    raise OutOfScope(
+        "province",
+        f"is not the province you work for ({mine.name_en if mine else province}); "
+        "a difficulty of another province is entered by its own task force",
+        f"không thuộc tỉnh, thành phố bạn phụ trách ({mine.name_vi if mine else province}); "
+        "phản ánh của địa phương khác do Tổ công tác địa phương đó nhập",
     )
 
 

@@ -18,6 +18,7 @@ from services.intake import logic
 from shared import outbox
 from shared.deadlines import ACKNOWLEDGING, CLOSED, HANDLING_ROLES
 from shared.events import (
+    AssignmentRole,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
@@ -125,6 +126,7 @@ async def record_assignments(
 class DifficultyState:
     difficulty_id: uuid.UUID
     province_code: str
+    task_force: str | None
     status: str
 
 
@@ -134,32 +136,27 @@ async def lock_difficulty(
     """The difficulty's state, row-locked until the caller's transaction ends, so that two
     concurrent updates are judged one after the other by the state machine."""
     row = await conn.fetchrow(
-        "SELECT difficulty_id, province_code, status FROM intake.difficulties"
+        "SELECT difficulty_id, province_code, task_force, status FROM intake.difficulties"
         " WHERE difficulty_id = $1 FOR UPDATE",
         difficulty_id,
     )
     if row is None:
         return None
-    return DifficultyState(row["difficulty_id"], row["province_code"], row["status"])
+    return DifficultyState(row["difficulty_id"], row["province_code"], row["task_force"],
+                           row["status"])
 
 
-async def active_assignment(
-    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID, agency_id: str | None = None,
-    member_id: str | None = None,
-) -> uuid.UUID | None:
-    """The active assignment of this difficulty held by the agency (or the member)."""
-    if agency_id is not None:
-        return await conn.fetchval(  # type: ignore[no-any-return]
-            "SELECT assignment_id FROM intake.assignments WHERE difficulty_id = $1"
-            " AND agency_id = $2 AND active AND member_id IS NULL"
-            " ORDER BY assigned_at DESC LIMIT 1",
-            difficulty_id, agency_id,
-        )
-    return await conn.fetchval(  # type: ignore[no-any-return]
-        "SELECT assignment_id FROM intake.assignments WHERE difficulty_id = $1"
-        " AND member_id = $2 AND active ORDER BY assigned_at DESC LIMIT 1",
-        difficulty_id, member_id,
+async def active_assignments(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> list[logic.Held]:
+    """The active assignments of a difficulty, newest first."""
+    rows = await conn.fetch(
+        "SELECT assignment_id, role, agency_id, member_id FROM intake.assignments"
+        " WHERE difficulty_id = $1 AND active ORDER BY assigned_at DESC, assignment_id",
+        difficulty_id,
     )
+    return [logic.Held(r["assignment_id"], AssignmentRole(r["role"]), r["agency_id"],
+                       r["member_id"]) for r in rows]
 
 
 async def record_status(

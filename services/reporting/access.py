@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from shared import auth
+from shared.errors import Refusal
 from shared.provinces import ConfigSet
 
 log = logging.getLogger("thaogo.reporting.access")
@@ -136,12 +137,30 @@ def session_hash(sid: str) -> bytes:
     return hashlib.sha256(sid.encode()).digest()
 
 
+# Provinces are public (the index lists them) and difficulty ids unguessable, so a 403
+# that says why leaks nothing a 404 would hide, and tells a member what went wrong.
+def out_of_scope() -> Refusal:
+    """A reader of one province asking for another's: a 403 that says why."""
+    return Refusal(403, "province", "this belongs to another province's task force",
+                   "nội dung này thuộc Tổ công tác của tỉnh, thành phố khác")
+
+
 def reader_ok(who: auth.Principal | None, configs: ConfigSet) -> bool:
-    """An operator, or a member still in a task force's configuration."""
+    """An operator, or a member still active in a task force's configuration
+    (`auth.principal_for` has checked it against `configs` already; checked again here
+    because a principal may outlive a reload within one request)."""
     if who is None or who.kind not in READERS:
         return False
-    return who.kind == auth.TokenKind.OPERATOR or auth.find_member(
-        configs, who.subject_id) is not None
+    if who.kind == auth.TokenKind.OPERATOR:
+        return who.province is None or who.province in configs
+    found = auth.find_member(configs, who.subject_id)
+    return found is not None and found[1].active
+
+
+def may_read(who: auth.Principal, slug: str) -> bool:
+    """Whether a reader may see the task force `slug`: a member their own, an operator
+    every one unless the token names a province."""
+    return who.province is None or who.province == slug
 
 
 def safe_next(target: str | None) -> str:

@@ -69,7 +69,7 @@ class ReadSide:
 
     async def principal(self, token: str | None) -> auth.Principal | None:
         async with self.db().acquire() as conn:
-            return await auth.principal_for(conn, token)
+            return await auth.principal_for(conn, token, configs=self.config.current)
 
     async def session_principal(self, sid: str | None) -> auth.Principal | None:
         """Who a sign-in session is for while both it and its token live, else None."""
@@ -86,14 +86,18 @@ class ReadSide:
 
 
 async def load_report(
-    side: ReadSide, province: str, week_label: str
+    side: ReadSide, province: str, week_label: str, *, who: auth.Principal | None
 ) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
     """(config, report, published): the stored report, or for a week not yet closed (or
     whose report was not published yet) a preview computed as of now; None if unknown.
-    A week label outside the accepted weeks is refused (InvalidField, a 422)."""
+    A week label outside the accepted weeks is refused (InvalidField, a 422); a reader
+    (`who`; None for a signed link, which opens its own page) of another province gets
+    a 403, before anything is computed."""
     cfg = logic.resolve_province(side.config.current, province)
     if cfg is None:
         return None
+    if who is not None and not access.may_read(who, cfg.slug):
+        raise access.out_of_scope()
     if week_label == reports.FINAL:
         return await load_final(side, cfg)
     window = parse_week_label(week_label, "week_label")
@@ -220,6 +224,14 @@ def build_router(side: ReadSide) -> APIRouter:
         raise Refusal(403, "Authorization", "only task-force members and operators may read this",
                       "chỉ thành viên Tổ công tác và người vận hành được xem")
 
+    # A default, not an Annotated alias: with postponed annotations FastAPI resolves
+    # names in module globals, and require_reader is local to this router.
+    reader = Depends(require_reader)
+
+    def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
+        if not access.may_read(who, cfg.slug):
+            raise access.out_of_scope()
+
     reader_only = responses(401, 403, 404, 429)
 
     @router.get(
@@ -258,13 +270,12 @@ def build_router(side: ReadSide) -> APIRouter:
         summary="A weekly report (published, or a preview of the week in progress)",
         responses=reader_only,
     )
-    async def report_json(province: ProvincePath, week_label: ReportPath, response: Response,
-                          who: auth.Principal = Depends(require_reader)  # noqa: B008 - a closure
-                          ) -> WeeklyReport:
+    async def report_json(province: ProvincePath, week_label: ReportPath,
+                          response: Response, who: auth.Principal = reader) -> WeeklyReport:
         """`page_url` is a link for the reader who asked: it lives `link_json_ttl_hours`
         and closes when the reader's token is revoked (the published report's own link,
         mailed by notify, lives longer and is not handed out here)."""
-        found = await load_report(side, province, week_label)
+        found = await load_report(side, province, week_label, who=who)
         if found is None:
             raise not_found()
         cfg, report, published = found
@@ -275,11 +286,11 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
         summary="A weekly report's breakdown rows as CSV", response_class=Response,
-        dependencies=[Depends(require_reader)],
         responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
-    async def report_csv(province: ProvincePath, week_label: ReportPath) -> Response:
-        found = await load_report(side, province, week_label)
+    async def report_csv(province: ProvincePath, week_label: ReportPath,
+                         who: auth.Principal = reader) -> Response:
+        found = await load_report(side, province, week_label, who=who)
         if found is None:
             raise not_found()
         cfg, report, published = found
@@ -293,11 +304,11 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
         summary="The open items a task force handed over, with the agency holding each",
-        response_class=Response, dependencies=[Depends(require_reader)],
+        response_class=Response,
         responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
-    async def handed_over_csv(province: ProvincePath) -> Response:
-        found = await load_report(side, province, reports.FINAL)
+    async def handed_over_csv(province: ProvincePath, who: auth.Principal = reader) -> Response:
+        found = await load_report(side, province, reports.FINAL, who=who)
         if found is None:
             raise not_found()
         cfg, report, published = found
@@ -311,10 +322,12 @@ def build_router(side: ReadSide) -> APIRouter:
     @router.get(
         "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
         summary="List and search difficulties (task-force members and operators)",
-        dependencies=[Depends(require_reader)],
-        responses=responses(401, 403, 429),
+        description="A member sees their own task force's difficulties only, as does an "
+        "operator whose token names a province; asking for another province is a 403.",
+        responses=reader_only,
     )
     async def list_difficulties(
+        who: auth.Principal = reader,
         province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
         agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
         status: Status | None = None,
@@ -337,7 +350,10 @@ def build_router(side: ReadSide) -> APIRouter:
             cfg = logic.resolve_province(side.config.current, province)
             if cfg is None:
                 raise Refusal(422, "province", "unknown province", "không có tỉnh này")
+            in_scope(who, cfg)
             f = _replace(f, task_forces=[cfg.slug])
+        elif who.province is not None:
+            f = _replace(f, task_forces=[who.province])
         if week is not None:
             w = parse_week_label(week, "week")
             f = _replace(f, received_after=w.start, received_until=w.end)

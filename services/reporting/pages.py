@@ -21,6 +21,7 @@ from services.reporting.api import (
     load_report,
     not_found,
 )
+from shared import auth
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.errors import responses
 from shared.events import (
@@ -131,10 +132,11 @@ def _fmt(t: datetime | None) -> str:
 def build_router(side: ReadSide) -> APIRouter:
     router = APIRouter(tags=["pages"])
 
-    async def allowed(request: Request) -> bool:
-        """A signed link to this very page (a bound one only while its token lives), or a
-        member's or operator's token (sign-in session or bearer header), checked against
-        the registry on every request."""
+    async def allowed(request: Request) -> auth.Principal | bool:
+        """A signed link to this very page (True; a bound one only while its token lives),
+        or a member's or operator's token (sign-in session or bearer header), checked
+        against the registry and the current configuration on every request (the reader,
+        whose scope the page then checks); False otherwise."""
         q = request.query_params
         if side.links is not None:
             grant = side.links.grant(request.url.path, q.get("exp"), q.get("tok"),
@@ -147,9 +149,12 @@ def build_router(side: ReadSide) -> APIRouter:
             token = credentials.strip()
             if not token or len(token) > 200:
                 return False
-            return access.reader_ok(await side.principal(token), side.config.current)
-        who = await side.session_principal(request.cookies.get(access.COOKIE))
-        return access.reader_ok(who, side.config.current)
+            who = await side.principal(token)
+        else:
+            who = await side.session_principal(request.cookies.get(access.COOKIE))
+        if who is None or not access.reader_ok(who, side.config.current):
+            return False
+        return who
 
     def secure(request: Request) -> bool:
         # Behind a TLS-terminating proxy the app sees http; the public URL says https.
@@ -211,7 +216,8 @@ def build_router(side: ReadSide) -> APIRouter:
                 responses={**PAGE, 401: {"description": "Not signed in: the sign-in form",
                                   "content": {"text/html": {}}}})
     async def index(request: Request, lang: Lang = "vi") -> HTMLResponse:
-        if not await allowed(request):
+        who = await allowed(request)
+        if who is False:
             return sign_in_page(lang, f"/reports?lang={lang}")
         async with side.db().acquire() as conn:
             latest = await store.report_index(conn, per_task_force=6)
@@ -223,6 +229,7 @@ def build_router(side: ReadSide) -> APIRouter:
             {"slug": slug, "name": (cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
              "weeks": [r["week_label"] for r in by_tf.get(slug, [])]}
             for slug, cfg in side.config.current.items()
+            if not isinstance(who, auth.Principal) or access.may_read(who, slug)
         ]
         html = _env.get_template("index.html").render(
             t=TEXT[lang], lang=lang, provinces=provinces, current=current)
@@ -243,12 +250,14 @@ def build_router(side: ReadSide) -> APIRouter:
                                          description="Signed link: bound to this token")] = None,
         sig: Annotated[str | None, Query(max_length=100, description="Signed link: HMAC")] = None,
     ) -> HTMLResponse:
-        if not await allowed(request):
+        who = await allowed(request)
+        if who is False:
             return sign_in_page(lang, f"{request.url.path}?lang={lang}")
         # The language switch keeps the signature, so a forwarded link works in both.
         signed = ("&" + urlencode({"exp": exp, **({"tok": tok} if tok else {}), "sig": sig})
                   if exp and sig else "")
-        found = await load_report(side, province, week_label)
+        found = await load_report(side, province, week_label,
+                                  who=who if isinstance(who, auth.Principal) else None)
         if found is None:
             raise not_found()
         cfg, report, published = found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
@@ -30,12 +31,15 @@ from shared.provinces import ConfigHolder
 from shared.records import RecordBatches
 from shared.service import Runtime
 
+log = logging.getLogger("thaogo.router")
+
 
 @dataclass(frozen=True)
 class RouterMetrics:
     assignments: PromCounter
     triage: PromCounter
     decision_seconds: Histogram
+    ignored_status: PromCounter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
@@ -57,6 +61,13 @@ class RouterMetrics:
                 "Time to decide the assignments of one batch, per difficulty",
                 registry=registry,
                 buckets=(1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2),
+            ),
+            ignored_status=PromCounter(
+                "thaogo_router_status_ignored_total",
+                "Escalations and reassignment requests recorded but not acted on, because "
+                "their actor does not hold what they would move, by reason",
+                ["reason"],
+                registry=registry,
             ),
         )
         # ThaogoTriageGrowing reads increase(): the series is there before the first one
@@ -206,11 +217,17 @@ class RouterHandlers:
             return []
         configs = self.config.current
         cfg = configs.for_difficulty(d.province_code, d.task_force)
-        held = [a for a in current if a.role != AssignmentRole.MEMBER]
-        mine = [
-            a for a in held
-            if a.assignment_id == change.assignment_id or a.agency_id == change.actor_id
-        ] or held[:1]
+        # Recorded and ignored rather than dead-lettered: the change is valid history
+        # (intake accepted it, reporting shows it), it just carries no authority to move
+        # anything, and no replay would ever give it some.
+        allowed = logic.movable(change, current, cfg.rules.triage if cfg is not None else None)
+        if allowed.ignored is not None:
+            self.metrics.ignored_status.labels(allowed.ignored).inc()
+            log.warning("status %s by %s %s on %s not acted on: %s", change.status.value,
+                        change.actor_kind.value, change.actor_id, change.difficulty_id,
+                        allowed.ignored)
+            return []
+        mine = allowed.assignments
         now = datetime.now(UTC)
         if change.status == Status.ESCALATED:
             if cfg is None:

@@ -22,6 +22,10 @@ escalate() — one level up: district -> the province lead for the zone type;
 province -> the ministry of `rules.escalation.<category>` (or `.default`); central or
 task force -> the head.
 
+movable() — what an escalation or reassignment request may move: only what the actor
+holds (the lead its own, a co-handler its own part, the permanent deputy the holder's);
+a member's or an outsider's request moves nothing.
+
 reassign() — an agency asks for another agency: the case goes to the permanent
 deputy's triage queue, who decides; from triage with a target agency (the deputy or
 an operator decided) -> that agency; from triage without one -> decide() again (the
@@ -46,12 +50,15 @@ from shared.events import (
     CATEGORY_LABELS,
     EVENT_ID_NAMESPACE,
     ZONE_TYPE_LABELS,
+    ActorKind,
     AgencyLevel,
     AssignmentRole,
     Category,
     DifficultyAssigned,
     DifficultyReceived,
+    DifficultyStatusChanged,
     Kind,
+    Status,
     Urgency,
     ZoneType,
 )
@@ -604,6 +611,53 @@ def escalate(
         now=now,
         category=category,
     )
+
+
+# --- who may move what ----------------------------------------------------------------------
+
+_HOLDING = frozenset({AssignmentRole.LEAD, AssignmentRole.ESCALATION, AssignmentRole.TRIAGE})
+
+
+@dataclass(frozen=True, slots=True)
+class Movable:
+    """What a status change may move: the assignments, or why none (`ignored`, a short
+    code fit for a metric label)."""
+
+    assignments: list[DifficultyAssigned]
+    ignored: str | None = None
+
+
+def movable(
+    change: DifficultyStatusChanged, current: list[DifficultyAssigned],
+    triage_agency: str | None,
+) -> Movable:
+    """The assignments an escalated or reassign_requested change may move, by the
+    actor's own standing in the difficulty (intake checks the same; this is the second
+    line, should an event come from elsewhere or an older intake):
+
+    - the agency holding the difficulty (lead, escalation, triage): its assignment;
+    - the permanent deputy (the province's triage agency): the holder's assignment
+      (the one the change names, else every holding one);
+    - a co-handling agency: its own assignment, on reassign_requested only;
+    - anyone else — a member, an operator, an agency with no part: nothing.
+    """
+    if change.actor_kind is not ActorKind.AGENCY:
+        return Movable([], "not_an_agency")
+    named = [a for a in current if a.assignment_id == change.assignment_id]
+    own = [a for a in (named or current)
+           if a.agency_id == change.actor_id and a.role is not AssignmentRole.MEMBER]
+    holding = [a for a in own if a.role in _HOLDING]
+    if holding:
+        return Movable(holding)
+    if triage_agency is not None and change.actor_id == triage_agency:
+        held = [a for a in named if a.role in _HOLDING] or [
+            a for a in current if a.role in _HOLDING]
+        return Movable(held) if held else Movable([], "nothing_held")
+    if own:
+        if change.status is Status.REASSIGN_REQUESTED:
+            return Movable(own)
+        return Movable([], "co_handler_escalation")
+    return Movable([], "not_held")
 
 
 # --- reassign -------------------------------------------------------------------------------

@@ -50,13 +50,14 @@ class Intake:
         return dict(r.json())
 
     async def assign(self, difficulty_id: str, agency_id: str, *, member_id: str | None = None,
-                     replaces: uuid.UUID | None = None) -> uuid.UUID:
+                     replaces: uuid.UUID | None = None,
+                     role: AssignmentRole | None = None) -> uuid.UUID:
         """Publish an assignment as the router does; intake's consumer learns it."""
         a = DifficultyAssigned(
             assignment_id=uuid.uuid4(), difficulty_id=uuid.UUID(difficulty_id),
             tracking_code="TG-TEST-0001", province_code="79", agency_id=agency_id,
             agency_level=AgencyLevel.PROVINCE,
-            role=AssignmentRole.MEMBER if member_id else AssignmentRole.LEAD,
+            role=role or (AssignmentRole.MEMBER if member_id else AssignmentRole.LEAD),
             member_id=member_id, rule="test", reason="test", config_version="test",
             replaces=replaces, urgency=Urgency.NORMAL, kind=Kind.DIFFICULTY,
             category=Category.RAW_MATERIALS, assigned_at=_now(),

@@ -153,3 +153,36 @@ async def test_import_limits_are_413(intake: Intake) -> None:
                                  headers=auth)
     assert r.status_code == 413 and "2000 bytes" in r.json()["errors"][0]["reason"]
     assert await counts(intake) == (0, 0)
+
+
+async def test_an_import_enters_only_the_importers_own_province(intake: Intake) -> None:
+    """A Thanh Hóa member, or an operator limited to Thanh Hóa, cannot file difficulties
+    for Bình Dương's task force; an operator without a province can."""
+    from shared import auth
+    from shared.provinces import ConfigHolder
+
+    _, scoped = await auth.create(intake.database_url, configs=ConfigHolder().current,
+                                  kind=auth.TokenKind.OPERATOR, subject_id="th-desk",
+                                  province="thanh-hoa")
+    _, everywhere = await auth.create(intake.database_url, configs=ConfigHolder().current,
+                                      kind=auth.TokenKind.OPERATOR, subject_id="ops-desk")
+    data = (VI_HEADER
+            + f"{tax_code(31)},Công ty A,Bình Dương,KCN,VSIP II,Nguyên liệu sản xuất,Thiếu,"
+              "Nội dung,Chị Hoa,0912345678\n"
+            + f"{tax_code(32)},Công ty B,Thanh Hóa,KKT,Nghi Sơn,Nguyên liệu sản xuất,Thiếu,"
+              "Nội dung,Anh Nam,0912345679\n").encode()
+    for token in (await intake.token(member="thanh-hoa.m01"), scoped):
+        r = await intake.client.post(
+            "/v1/difficulties/import", content=data,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv",
+                     "Accept-Language": "en"})
+        assert r.status_code == 200, r.text
+        first, second = r.json()["rows"]
+        assert not first["accepted"] and second["accepted"], r.text
+        (error,) = first["errors"]
+        assert error["field"] == "province" and "province you work for" in error["reason"]
+    r = await intake.client.post(
+        "/v1/difficulties/import", content=data,
+        headers={"Authorization": f"Bearer {everywhere}", "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
+    assert await counts(intake) == (4, 4)

@@ -11,7 +11,7 @@ import pytest
 from services.intake import logic
 from shared import auth, errors, vn
 from shared.calendar import TZ
-from shared.events import Status
+from shared.events import ActorKind, AssignmentRole, Status
 from shared.http import TokenBuckets
 from shared.provinces import ConfigHolder
 from tests.intake.conftest import submission
@@ -202,3 +202,66 @@ def test_a_business_of_a_former_province_picking_the_merged_city_reaches_its_tas
                                           zone_name=None, ward="Phường Sài Gòn"),
                                configs, now, "TG-AAAA-CCCC")
     assert elsewhere.data.task_force == "ho-chi-minh"
+
+
+# --- who may post what on one difficulty --------------------------------------------------
+
+LEAD_A = logic.Held(uuid.uuid4(), AssignmentRole.LEAD, "binh-duong.bql-kcn", None)
+CO_A = logic.Held(uuid.uuid4(), AssignmentRole.CO_HANDLER, "binh-duong.so-cong-thuong", None)
+MEMBER_A = logic.Held(uuid.uuid4(), AssignmentRole.MEMBER, "binh-duong.so-cong-thuong",
+                      "binh-duong.m05")
+HELD = [LEAD_A, CO_A, MEMBER_A]
+TRIAGE = "binh-duong.to-cong-tac"
+EVERY = set(logic.POSTABLE)
+CLOSING = {Status.RESOLVED, Status.REJECTED, Status.ESCALATED}
+
+
+@pytest.mark.parametrize(("kind", "actor", "standing", "assignment", "allowed"), [
+    (ActorKind.AGENCY, LEAD_A.agency_id, logic.Standing.LEAD, LEAD_A.assignment_id, EVERY),
+    # The permanent deputy acts on the holder's assignment.
+    (ActorKind.AGENCY, TRIAGE, logic.Standing.PERMANENT_DEPUTY, LEAD_A.assignment_id, EVERY),
+    (ActorKind.AGENCY, CO_A.agency_id, logic.Standing.CO_HANDLER, CO_A.assignment_id,
+     {Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.REASSIGN_REQUESTED}),
+    (ActorKind.MEMBER, "binh-duong.m05", logic.Standing.MEMBER, MEMBER_A.assignment_id,
+     {Status.ACKNOWLEDGED, Status.IN_PROGRESS}),
+    (ActorKind.MEMBER, "binh-duong.m01", logic.Standing.OUTSIDER, None, set()),
+    (ActorKind.AGENCY, "binh-duong.cuc-thue", logic.Standing.OUTSIDER, None, set()),
+    (ActorKind.AGENCY, "thanh-hoa.to-cong-tac", logic.Standing.OUTSIDER, None, set()),
+    (ActorKind.OPERATOR, "ops-desk", logic.Standing.OPERATOR, None, set()),
+])
+def test_each_standing_posts_only_its_statuses(
+    kind: ActorKind, actor: str, standing: logic.Standing, assignment: uuid.UUID | None,
+    allowed: set[Status],
+) -> None:
+    acting = logic.standing_of(kind, actor, HELD, triage_agency=TRIAGE)
+    assert (acting.standing, acting.assignment_id) == (standing, assignment)
+    for wanted in logic.POSTABLE:
+        if wanted in allowed:
+            logic.check_may_post(acting, wanted)
+            continue
+        with pytest.raises(logic.StatusForbidden) as e:
+            logic.check_may_post(acting, wanted)
+        assert e.value.en and e.value.vi
+        if standing in (logic.Standing.CO_HANDLER, logic.Standing.MEMBER):
+            assert e.value.field == "status" and wanted.value in e.value.en
+            assert "Tổ phó Thường trực" in e.value.vi
+
+
+def test_the_holder_after_a_hand_over_is_the_lead_and_the_deputy_in_triage_too() -> None:
+    escalated = logic.Held(uuid.uuid4(), AssignmentRole.ESCALATION, "bo-cong-thuong", None)
+    acting = logic.standing_of(ActorKind.AGENCY, "bo-cong-thuong", [escalated, CO_A],
+                               triage_agency=TRIAGE)
+    assert acting == logic.Acting(logic.Standing.LEAD, escalated.assignment_id)
+    deputy = logic.standing_of(ActorKind.AGENCY, TRIAGE, [escalated, CO_A],
+                               triage_agency=TRIAGE)
+    assert deputy == logic.Acting(logic.Standing.PERMANENT_DEPUTY, escalated.assignment_id)
+    triage = logic.Held(uuid.uuid4(), AssignmentRole.TRIAGE, TRIAGE, None)
+    assert logic.standing_of(ActorKind.AGENCY, TRIAGE, [triage],
+                             triage_agency=TRIAGE).standing is logic.Standing.LEAD
+    # A province without configuration has no permanent deputy to stand in.
+    assert logic.standing_of(ActorKind.AGENCY, TRIAGE, HELD,
+                             triage_agency=None).standing is logic.Standing.OUTSIDER
+    # No one but the lead and the deputy may close: the rule itself, not a list.
+    for s, may in logic.MAY_POST.items():
+        if s not in (logic.Standing.LEAD, logic.Standing.PERMANENT_DEPUTY):
+            assert not may & CLOSING, s

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from shared import auth, topics
+from shared.events import AssignmentRole
 from tests.conftest import wait_until
 from tests.intake.conftest import Intake
 
@@ -20,8 +21,8 @@ BQL = "binh-duong.bql-kcn"
 SCT = "binh-duong.so-cong-thuong"
 
 
-async def assigned(intake: Intake, difficulty_id: str, agency: str) -> uuid.UUID:
-    assignment = await intake.assign(difficulty_id, agency)
+async def assigned(intake: Intake, difficulty_id: str, agency: str, **kw: Any) -> uuid.UUID:
+    assignment = await intake.assign(difficulty_id, agency, **kw)
     conn = await asyncpg.connect(intake.database_url)
     try:
         async def learned() -> bool:
@@ -126,6 +127,53 @@ async def test_refusals_401_403_404_and_revocation_at_once(intake: Intake) -> No
     assert not await auth.revoke(intake.database_url, rows[0]["token_id"])
 
 
+async def test_only_the_lead_and_the_permanent_deputy_close_a_difficulty(
+    intake: Intake
+) -> None:
+    """The probe's finding: a co-handler or a member could reject or resolve, and the lead
+    then met a 409 "already final". Now they get a 403 naming why, and the lead closes."""
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    co = await assigned(intake, did, SCT, role=AssignmentRole.CO_HANDLER)
+    member = await assigned(intake, did, SCT, member_id="binh-duong.m05")
+    tokens = {"lead": await intake.token(agency=BQL), "co": await intake.token(agency=SCT),
+              "member": await intake.token(member="binh-duong.m05"),
+              "deputy": await intake.token(agency="binh-duong.to-cong-tac"),
+              "other-deputy": await intake.token(agency="thanh-hoa.to-cong-tac")}
+    closing = ({"status": "rejected", "note": "không thuộc thẩm quyền"},
+               {"status": "resolved", "note": "đã xong"},
+               {"status": "escalated", "note": "vượt thẩm quyền"})
+    for who in ("co", "member"):
+        for body in closing:
+            r = await post(intake, did, tokens[who], body, lang="vi")
+            assert r.status_code == 403, (who, body, r.text)
+            error = r.json()["errors"][0]
+            assert error["field"] == "status" and "Tổ phó Thường trực" in error["reason"]
+    r = await post(intake, did, tokens["member"], {"status": "reassign_requested", "note": "x"})
+    assert r.status_code == 403 and "member" in r.json()["errors"][0]["reason"]
+    r = await post(intake, did, tokens["other-deputy"], closing[1])
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "difficulty_id"
+    # What is theirs, each on its own assignment.
+    for who, mine in (("co", co), ("member", member)):
+        r = await post(intake, did, tokens[who], {"status": "in_progress", "note": "đang làm"})
+        assert r.status_code == 202, r.text
+        conn = await asyncpg.connect(intake.database_url)
+        try:
+            assert await conn.fetchval(
+                "SELECT assignment_id FROM intake.status_updates WHERE status_id = $1",
+                uuid.UUID(r.json()["status_id"])) == mine
+        finally:
+            await conn.close()
+    r = await post(intake, did, tokens["lead"], closing[1])
+    assert r.status_code == 202, r.text
+
+    # The permanent deputy closes one it does not hold.
+    other = (await intake.submit())["difficulty_id"]
+    await assigned(intake, other, BQL)
+    r = await post(intake, other, tokens["deputy"], closing[0])
+    assert r.status_code == 202, r.text
+
+
 async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) -> None:
     did = (await intake.submit())["difficulty_id"]
     first = await assigned(intake, did, BQL)
@@ -189,3 +237,17 @@ async def test_token_commands_create_list_and_revoke(database_url: str) -> None:
     code, listing, _ = await thaogo("list")
     assert "revoked" in listing
     assert (await thaogo("revoke", token_id))[0] == 1
+
+    code, token, err = await thaogo("create", "--operator", "th-desk", "--province",
+                                    "thanh-hoa", "--expires-in-days", "7")
+    assert code == 0 and token.strip().startswith("tgo_"), err
+    assert "province thanh-hoa" in err and "expires in 7 days" in err
+    code, listing, _ = await thaogo("list")
+    (line,) = [x for x in listing.splitlines() if "th-desk" in x]
+    assert "province thanh-hoa" in line and line.rstrip().find("active") > 0
+    created, expires = (line.split(word)[1].split()[0] for word in ("created", "expires"))
+    from datetime import date
+    assert (date.fromisoformat(expires) - date.fromisoformat(created)).days == 7
+    assert (await thaogo("create", "--operator", "x", "--expires-in-days", "0"))[0] == 2
+    assert (await thaogo("create", "--member", "binh-duong.m01", "--province",
+                         "thanh-hoa"))[0] == 2

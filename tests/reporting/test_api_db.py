@@ -551,3 +551,46 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
             assert all(u.startswith(served.url) for u in requests), requests
         finally:
             await browser.close()
+
+
+async def test_a_member_and_a_scoped_operator_read_only_their_own_province(
+    served: Served
+) -> None:
+    """A Thanh Hóa member's token neither lists Bình Dương's difficulties (titles,
+    business names) nor opens its reports; an operator limited to Thanh Hóa neither; an
+    unscoped operator reads every province."""
+    await _seed(served)
+    async with served.pool.acquire() as conn:
+        _, th_member = await registry.insert_token(conn, kind=registry.TokenKind.MEMBER,
+                                                   subject_id="thanh-hoa.m01")
+        _, th_operator = await registry.insert_token(
+            conn, kind=registry.TokenKind.OPERATOR, subject_id="th-desk", province="thanh-hoa")
+        _, operator = await registry.insert_token(
+            conn, kind=registry.TokenKind.OPERATOR, subject_id="ops-desk")
+    bd_paths = ("/v1/reports/binh-duong/2026-W48.json", "/v1/reports/74/2026-W48.json",
+                "/v1/reports/binh-duong/2026-W48.csv",
+                "/v1/reports/binh-duong/final/handed-over.csv",
+                "/reports/binh-duong/2026-W48")
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        for token in (th_member, th_operator):
+            bearer = {"Authorization": f"Bearer {token}"}
+            listed = await c.get("/v1/difficulties", headers=bearer)
+            assert listed.status_code == 200 and listed.json()["items"] == []
+            asked = await c.get("/v1/difficulties", params={"province": "binh-duong"},
+                                headers=bearer)
+            assert asked.status_code == 403 and "another province" in asked.text
+            for path in bd_paths:
+                assert (await c.get(path, headers=bearer)).status_code == 403, path
+            index = await c.get("/reports", headers=bearer)
+            assert index.status_code == 200
+            assert "/reports/thanh-hoa" in index.text and "/reports/binh-duong" not in index.text
+            own = await c.get("/v1/difficulties", params={"province": "thanh-hoa"},
+                              headers=bearer)
+            assert own.status_code == 200
+        bearer = {"Authorization": f"Bearer {operator}"}
+        everyone = await c.get("/v1/difficulties", params={"province": "binh-duong"},
+                               headers=bearer)
+        assert everyone.status_code == 200 and len(everyone.json()["items"]) == 3
+        assert (await c.get(bd_paths[0], headers=bearer)).status_code == 200
+        mine = await c.get("/v1/difficulties", headers=served.auth)
+        assert len(mine.json()["items"]) == 3

@@ -6,6 +6,12 @@ service (in its OpenAPI document or among its routes, e.g. an HTML page) without
 here fails the test, so a new endpoint cannot ship without a decision about who may call
 it. Each request carries a valid body, so that what is checked is the decision about the
 caller and not the body's validation.
+
+The roles include those inside one difficulty (its lead, a co-handler, the member made
+responsible, the permanent deputy), callers of another province (whose reads and writes
+stop at their own task force), and tokens that ended: revoked, expired, or held by a
+member set `active: false` in the hot-reloaded configuration. STATUSES says which
+status each role may post on a difficulty.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,10 +34,12 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from services.embedded import free_port
 from shared import auth
 from shared.calendar import week_window
-from shared.provinces import ConfigHolder
-from tests.conftest import Stack, wait_until
+from shared.events import ZoneType
+from shared.provinces import ConfigHolder, default_config_dir
+from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
 from tests.intake.conftest import submission
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -40,16 +50,29 @@ class Role(StrEnum):
     BUSINESS = "business"  # its own tracking code and tax code
     BUSINESS_OTHER = "business-other"  # its tax code with someone else's tracking code
     MEMBER = "member"  # a task-force member with no assignment on the difficulty
+    ASSIGNED_MEMBER = "assigned-member"  # the member the router made responsible
     AGENCY = "agency"  # the agency the difficulty is assigned to (lead)
-    OTHER_AGENCY = "other-agency"
+    CO_HANDLER = "co-handler"  # an agency co-handling it (phối hợp)
+    OTHER_AGENCY = "other-agency"  # of the same province, with no part in it
+    OTHER_PROVINCE_AGENCY = "other-province-agency"
+    OTHER_PROVINCE_MEMBER = "other-province-member"  # a Thanh Hóa member
+    PERMANENT_DEPUTY = "permanent-deputy"  # the province's triage agency (rules.triage)
     OPERATOR = "operator"
+    SCOPED_OPERATOR = "scoped-operator"  # an operator whose token names Thanh Hóa
     REVOKED = "revoked"  # a member's token, revoked
     FORGED = "forged"  # a valid prefix, never issued
+    EXPIRED = "expired"  # a member's token past its expiry
+    LEFT = "left"  # a member's token; the member is then set `active: false`
 
 
 ROLES = tuple(Role)
 NO_TOKEN = (Role.ANONYMOUS, Role.BUSINESS, Role.BUSINESS_OTHER)
-BAD_TOKEN = (*NO_TOKEN, Role.REVOKED, Role.FORGED)
+BAD_TOKEN = (*NO_TOKEN, Role.REVOKED, Role.FORGED, Role.EXPIRED, Role.LEFT)
+# Readers of the reports and lists: Bình Dương's own, and those of another province
+# (let in, but only to their own province: a 403 on Bình Dương's).
+READERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OPERATOR)
+OUT_OF_SCOPE_READERS = (Role.OTHER_PROVINCE_MEMBER, Role.SCOPED_OPERATOR)
+MEMBERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OTHER_PROVINCE_MEMBER)
 
 
 def everyone(status: int) -> dict[Role, int]:
@@ -61,8 +84,14 @@ def only(allowed: dict[Role, int], *, others: int = 403) -> dict[Role, int]:
     return {r: allowed.get(r, 401 if r in BAD_TOKEN else others) for r in ROLES}
 
 
-MEMBERS_AND_OPERATORS = only({Role.MEMBER: 200, Role.OPERATOR: 200})
-READERS_ELSE_SIGN_IN = {r: 200 if r in (Role.MEMBER, Role.OPERATOR) else 401 for r in ROLES}
+BD_READERS = only(dict.fromkeys(READERS, 200))
+# Importers of another province are let in; their Bình Dương row is refused (field
+# `province`, tests/intake/test_import_api.py), the file answered 200.
+IMPORTERS = only(dict.fromkeys((*READERS, *OUT_OF_SCOPE_READERS), 200))
+READERS_ELSE_SIGN_IN = {r: 200 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
+                        for r in ROLES}
+BD_PAGE = {r: 200 if r in READERS else 403 if r in OUT_OF_SCOPE_READERS else 401
+           for r in ROLES}
 DOCS = {("GET", "/openapi.json"): everyone(200), ("GET", "/docs"): everyone(200),
         ("GET", "/docs/oauth2-redirect"): everyone(200), ("GET", "/redoc"): everyone(200)}
 OPS = {("GET", "/healthz"): everyone(200), ("GET", "/readyz"): everyone(200),
@@ -77,28 +106,33 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/difficulties"): everyone(202),
         ("GET", "/"): everyone(200),
         ("POST", "/"): everyone(422),  # the form page, posted empty: the same for all
-        ("POST", "/v1/difficulties/{difficulty_id}/status"): only({Role.AGENCY: 202}),
-        ("POST", "/v1/member-reports"): only({Role.MEMBER: 202}),
-        ("GET", "/v1/members/me/week"): only({Role.MEMBER: 200}),
-        ("POST", "/v1/difficulties/import"): MEMBERS_AND_OPERATORS,
+        # in_progress; STATUSES below has every status.
+        ("POST", "/v1/difficulties/{difficulty_id}/status"): only(
+            {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202,
+             Role.PERMANENT_DEPUTY: 202}),
+        # A member reports on, and sees, their own task force's week.
+        ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
+        ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
+        ("POST", "/v1/difficulties/import"): IMPORTERS,
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
         # The tracking code and the tax code are the business's credentials; a bearer
         # token does not stand in for the tax code.
         ("GET", "/v1/track"): {**everyone(404), Role.BUSINESS: 200},
-        ("GET", "/v1/reports/{province}/{week_label}.json"): MEMBERS_AND_OPERATORS,
-        ("GET", "/v1/reports/{province}/{week_label}.csv"): MEMBERS_AND_OPERATORS,
+        # Bình Dương's: its members and unscoped operators only.
+        ("GET", "/v1/reports/{province}/{week_label}.json"): BD_READERS,
+        ("GET", "/v1/reports/{province}/{week_label}.csv"): BD_READERS,
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
-            {Role.MEMBER: 404, Role.OPERATOR: 404}),
-        ("GET", "/v1/difficulties"): MEMBERS_AND_OPERATORS,
+            dict.fromkeys(READERS, 404)),
+        ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
-        ("GET", "/reports/{province}/{week_label}"): READERS_ELSE_SIGN_IN,
+        ("GET", "/reports/{province}/{week_label}"): BD_PAGE,
         ("GET", "/reports/login"): everyone(200),
-        ("POST", "/reports/login"): {r: 303 if r in (Role.MEMBER, Role.OPERATOR) else 401
+        ("POST", "/reports/login"): {r: 303 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
                                      for r in ROLES},
         ("POST", "/reports/logout"): everyone(303),
     }.items()},
@@ -106,6 +140,21 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
 }
 SERVICES = ("intake", "router", "reporting", "notify")
+
+# Who may post which status on one difficulty (202); every other role with a valid
+# token gets a 403 naming why, those without one a 401. Only the lead and the permanent
+# deputy close, reject, escalate or hand it on; a co-handler reports on its own part.
+ACTING = ("acknowledged", "in_progress", "resolved", "escalated", "rejected",
+          "reassign_requested")
+MAY_POST: dict[Role, tuple[str, ...]] = {
+    Role.AGENCY: ACTING, Role.PERMANENT_DEPUTY: ACTING,
+    Role.CO_HANDLER: ("acknowledged", "in_progress", "reassign_requested"),
+    Role.ASSIGNED_MEMBER: ("acknowledged", "in_progress"),
+}
+STATUSES: dict[str, dict[Role, int]] = {
+    status: only({r: 202 for r, allowed in MAY_POST.items() if status in allowed})
+    for status in ACTING
+}
 
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
@@ -144,6 +193,7 @@ class World:
     tax_code: str
     other_tracking_code: str
     week_label: str
+    left_member: str
     tokens: dict[Role, str] = field(default_factory=dict)
 
     def headers(self, role: Role) -> dict[str, str]:
@@ -168,7 +218,9 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     concrete = (path.replace("{difficulty_id}", world.difficulty_id)
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
-    if path == "/v1/track":
+    if path == "/v1/difficulties" and method == "GET":
+        req["params"] = {"province": "binh-duong"}
+    elif path == "/v1/track":
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code),
                      Role.BUSINESS_OTHER: (world.other_tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
@@ -193,17 +245,51 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
 
 
 async def _lead_and_members(database_url: str, difficulty_id: str) -> Any:
+    """The active assignments once the router has made them all (lead, co-handler,
+    member: decided together, learnt by intake in one transaction)."""
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetch(
-            "SELECT agency_id, member_id, role FROM intake.assignments"
+        rows = await conn.fetch(
+            "SELECT assignment_id, agency_id, member_id, role FROM intake.assignments"
             " WHERE difficulty_id = $1 AND active", uuid.UUID(difficulty_id))
+        return rows if {"lead", "co_handler", "member"} <= {r["role"] for r in rows} else []
     finally:
         await conn.close()
 
 
-async def build_world(stack: Stack, database_url: str) -> World:
-    configs = ConfigHolder().current
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped province files, which the test edits (a member leaves)."""
+    folder = tmp_path / "provinces"
+    shutil.copytree(default_config_dir(), folder)
+    return folder
+
+
+@pytest.fixture
+async def stack(topics_ready: str, database_url: str, tmp_path: Path,
+                config_dir: Path) -> AsyncIterator[Stack]:
+    """tests.conftest's stack, on the copy of the province files."""
+    ports = {n: free_port() for n in SERVICES}
+    env = stack_env(topics_ready, database_url, THAOGO_CONFIG_DIR=str(config_dir),
+                    THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}")
+    s = Stack({n: ServiceProcess(n, p, env, tmp_path / f"{n}.log") for n, p in ports.items()})
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def member_leaves(config_dir: Path, member_id: str) -> None:
+    """What an operator does when a member leaves: `active: false` in the file."""
+    path = config_dir / f"{member_id.split('.')[0]}.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = f"    - id: {member_id}\n"
+    assert text.count(line) == 1
+    path.write_text(text.replace(line, line + "      active: false\n"), encoding="utf-8")
+
+
+async def build_world(stack: Stack, database_url: str, config_dir: Path) -> World:
+    configs = ConfigHolder(config_dir).current
     intake, reporting = stack["intake"].url, stack["reporting"].url
     async with httpx.AsyncClient(timeout=10) as c:
         mine = (await c.post(intake + "/v1/difficulties", json=submission(1))).json()
@@ -212,6 +298,8 @@ async def build_world(stack: Stack, database_url: str) -> World:
         rows = await wait_until(lambda: _lead_and_members(database_url, mine["difficulty_id"]),
                                 timeout=60)
         lead = next(r["agency_id"] for r in rows if r["role"] == "lead")
+        co_handler = next(r["agency_id"] for r in rows if r["role"] == "co_handler")
+        assigned_member = next(r["member_id"] for r in rows if r["role"] == "member")
         tax = submission(1)["tax_code"]
 
         async def tracked() -> bool:
@@ -225,23 +313,48 @@ async def build_world(stack: Stack, database_url: str) -> World:
         await wait_until(tracked, timeout=60)
     held = {r["agency_id"] for r in rows} | {r["member_id"] for r in rows}
     cfg = configs["binh-duong"]
-    member = next(m.id for m in cfg.task_force.members if m.active and m.id not in held)
-    other_agency = next(a for a in sorted(configs.agency_ids()) if a not in held)
+    deputy = cfg.rules.triage
+    member, left = [m.id for m in cfg.task_force.members if m.active and m.id not in held][:2]
+    other_agency = next(a.id for a in cfg.agencies if a.id not in held | {deputy})
+    th = configs["thanh-hoa"]
     world = World(difficulty_id=mine["difficulty_id"], tracking_code=mine["tracking_code"],
                   tax_code=tax, other_tracking_code=other["tracking_code"],
-                  week_label=week_window(datetime.now(UTC)).label)
-    issue = {Role.MEMBER: (auth.TokenKind.MEMBER, member),
-             Role.AGENCY: (auth.TokenKind.AGENCY, lead),
-             Role.OTHER_AGENCY: (auth.TokenKind.AGENCY, other_agency),
-             Role.OPERATOR: (auth.TokenKind.OPERATOR, "ops-desk"),
-             Role.REVOKED: (auth.TokenKind.MEMBER, member)}
-    for role, (kind, subject) in issue.items():
+                  week_label=week_window(datetime.now(UTC)).label, left_member=left)
+    issue: dict[Role, tuple[auth.TokenKind, str, str | None]] = {
+        Role.MEMBER: (auth.TokenKind.MEMBER, member, None),
+        Role.ASSIGNED_MEMBER: (auth.TokenKind.MEMBER, assigned_member, None),
+        Role.AGENCY: (auth.TokenKind.AGENCY, lead, None),
+        Role.CO_HANDLER: (auth.TokenKind.AGENCY, co_handler, None),
+        Role.OTHER_AGENCY: (auth.TokenKind.AGENCY, other_agency, None),
+        Role.OTHER_PROVINCE_AGENCY: (auth.TokenKind.AGENCY, th.rules.lead_by_zone_type[
+            ZoneType.KCN], None),
+        Role.OTHER_PROVINCE_MEMBER: (auth.TokenKind.MEMBER, th.task_force.active_members()[0].id,
+                                     None),
+        Role.PERMANENT_DEPUTY: (auth.TokenKind.AGENCY, deputy, None),
+        Role.OPERATOR: (auth.TokenKind.OPERATOR, "ops-desk", None),
+        Role.SCOPED_OPERATOR: (auth.TokenKind.OPERATOR, "th-desk", "thanh-hoa"),
+        Role.REVOKED: (auth.TokenKind.MEMBER, member, None),
+        Role.EXPIRED: (auth.TokenKind.MEMBER, member, None),
+        Role.LEFT: (auth.TokenKind.MEMBER, left, None)}
+    for role, (kind, subject, province) in issue.items():
         token_id, world.tokens[role] = await auth.create(
-            database_url, configs=configs, kind=kind, subject_id=subject)
+            database_url, configs=configs, kind=kind, subject_id=subject, province=province)
         if role == Role.REVOKED:
             assert await auth.revoke(database_url, token_id)
+        if role == Role.EXPIRED:
+            await _expire(database_url, token_id)
     world.tokens[Role.FORGED] = "tgm_" + secrets.token_urlsafe(32)
+    await membership_ends_access_at_once(stack, world, config_dir)
     return world
+
+
+async def _expire(database_url: str, token_id: uuid.UUID) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE auth.tokens SET expires_at = now() - interval '1 second'"
+                           " WHERE token_id = $1", token_id)
+    finally:
+        await conn.close()
 
 
 async def openapi_routes(stack: Stack) -> set[tuple[str, str, str]]:
@@ -254,14 +367,14 @@ async def openapi_routes(stack: Stack) -> set[tuple[str, str, str]]:
 
 
 async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation_is_immediate(
-    stack: Stack, database_url: str
+    stack: Stack, database_url: str, config_dir: Path
 ) -> None:
     await stack.start()
     # The running services' documents, too: a route mounted at start-up would not show
     # in the in-process listing of test_the_table_names_every_route_of_every_service.
     documented = await openapi_routes(stack)
     assert sorted(documented - POLICY.keys()) == [], "documented endpoints with no row"
-    world = await build_world(stack, database_url)
+    world = await build_world(stack, database_url, config_dir)
 
     wrong: list[str] = []
     n = 0
@@ -277,6 +390,179 @@ async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation
                                  f"expected {status} ({r.text[:120]!r})")
     assert wrong == [], "\n".join(wrong)
     await revocation_takes_effect_at_once(stack, database_url)
+    await out_of_scope_lists_show_nothing_of_another_province(stack, world)
+
+
+async def membership_ends_access_at_once(stack: Stack, world: World, config_dir: Path) -> None:
+    """The member's token works; the member is set `active: false`; as soon as each
+    service has reloaded its files, the token is refused — no revocation needed."""
+    bearer = {"Authorization": f"Bearer {world.tokens[Role.LEFT]}"}
+    week = stack["intake"].url + "/v1/members/me/week"
+    listing = stack["reporting"].url + "/v1/difficulties"
+    async with httpx.AsyncClient(timeout=30) as c:
+        assert (await c.get(week, headers=bearer)).status_code == 200
+        assert (await c.get(listing, headers=bearer)).status_code == 200
+        member_leaves(config_dir, world.left_member)
+
+        async def refused() -> bool:
+            return ((await c.get(week, headers=bearer)).status_code
+                    == (await c.get(listing, headers=bearer)).status_code == 401)
+
+        await wait_until(refused, timeout=30)
+
+
+async def out_of_scope_lists_show_nothing_of_another_province(stack: Stack,
+                                                              world: World) -> None:
+    async with httpx.AsyncClient(timeout=30) as c:
+        for role in OUT_OF_SCOPE_READERS:
+            r = await c.get(stack["reporting"].url + "/v1/difficulties",
+                            headers=world.headers(role))
+            assert r.status_code == 200
+            assert world.difficulty_id not in r.text and "binh-duong" not in r.text, role
+
+
+async def _new_difficulties(stack: Stack, database_url: str, n: int) -> list[dict[str, Any]]:
+    """n difficulties routed as the table's (lead, co-handler, member), each with the
+    ids of its active assignments by role."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        ids = [(await c.post(stack["intake"].url + "/v1/difficulties",
+                             json=submission(400 + i))).json()["difficulty_id"]
+               for i in range(n)]
+    out = []
+    for did in ids:
+        rows = await wait_until(lambda did=did: _lead_and_members(database_url, did),
+                                timeout=60)
+        out.append({"id": did, **{r["role"]: r["assignment_id"] for r in rows}})
+    return out
+
+
+async def _active(database_url: str, assignment_id: uuid.UUID) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT active FROM intake.assignments WHERE assignment_id = $1", assignment_id))
+    finally:
+        await conn.close()
+
+
+async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_part(
+    stack: Stack, database_url: str, config_dir: Path, topics_ready: str
+) -> None:
+    """Every status, asked by every role, on a difficulty of Bình Dương: a refusal on
+    the shared one (a refusal changes nothing), each allowed post on a fresh one (the
+    final statuses and the hand-overs would change it for the next role). Then, on the
+    real router: a co-handler's reassignment request replaces its own part and leaves
+    the lead's assignment active."""
+    await stack.start()
+    world = await build_world(stack, database_url, config_dir)
+    allowed = [(status, role) for status, row in STATUSES.items()
+               for role, code in row.items() if code == 202]
+    made = await _new_difficulties(stack, database_url, len(allowed) + 1)
+    rogue, fresh = made[0], iter(made[1:])
+    wrong: list[str] = []
+    moved: dict[tuple[str, Role], dict[str, Any]] = {}
+    url = stack["intake"].url + "/v1/difficulties/{}/status"
+    async with httpx.AsyncClient(timeout=30) as c:
+        for status, row in STATUSES.items():
+            for role, expected in row.items():
+                did = world.difficulty_id
+                if expected == 202:
+                    d = next(fresh)
+                    did, moved[status, role] = d["id"], d
+                r = await c.post(url.format(did), headers=world.headers(role),
+                                 json={"status": status, "note": "lý do / reason"})
+                if r.status_code != expected:
+                    wrong.append(f"{status} as {role}: {r.status_code}, expected {expected} "
+                                 f"({r.text[:160]!r})")
+                elif expected == 403 and role in (Role.CO_HANDLER, Role.ASSIGNED_MEMBER):
+                    # The reason names who may: in English here (Accept-Language: en).
+                    reason = r.json()["errors"][0]["reason"]
+                    if "lead agency or the permanent deputy" not in reason:
+                        wrong.append(f"{status} as {role}: reason {reason!r}")
+    assert wrong == [], "\n".join(wrong)
+
+    co = moved["reassign_requested", Role.CO_HANDLER]
+    lead = moved["reassign_requested", Role.AGENCY]
+
+    async def router_acted() -> bool:
+        return not (await _active(database_url, co["co_handler"])
+                    or await _active(database_url, lead["lead"]))
+
+    await wait_until(router_acted, timeout=60)
+    # Its own part went to triage; the lead still holds the difficulty.
+    assert await _active(database_url, co["lead"])
+    assert await _active(database_url, co["member"])
+    await the_router_ignores_what_intake_would_refuse(stack, database_url, topics_ready,
+                                                      world, rogue)
+
+
+async def the_router_ignores_what_intake_would_refuse(
+    stack: Stack, database_url: str, kafka: str, world: World, d: dict[str, Any]
+) -> None:
+    """Defence in depth: status events intake now refuses, published straight to the
+    topic (an older intake, a replay of old history): a member's reassignment request
+    and a co-handler's escalation, each naming its own assignment. The router records
+    them and moves nothing; before, the member's took the lead's assignment away."""
+    from aiokafka import AIOKafkaProducer
+
+    from shared.events import (
+        ActorKind,
+        DifficultyStatusChanged,
+        Status,
+        encode_body,
+        encode_headers,
+        new_envelope,
+    )
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        before = await conn.fetch(
+            "SELECT assignment_id, role, agency_id, member_id FROM intake.assignments"
+            " WHERE difficulty_id = $1", uuid.UUID(d["id"]))
+        rows = {r["role"]: r for r in before}
+    finally:
+        await conn.close()
+    changes = [
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=uuid.UUID(d["id"]), province_code="79",
+            status=status, actor_kind=kind, actor_id=actor, assignment_id=mine, note="x",
+            changed_at=datetime.now(UTC))
+        for status, kind, actor, mine in (
+            (Status.REASSIGN_REQUESTED, ActorKind.MEMBER, rows["member"]["member_id"],
+             rows["member"]["assignment_id"]),
+            (Status.ESCALATED, ActorKind.AGENCY, rows["co_handler"]["agency_id"],
+             rows["co_handler"]["assignment_id"]))]
+    envs = [new_envelope(c, source="test/rogue") for c in changes]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
+    await producer.start()
+    try:
+        for env in envs:
+            await producer.send_and_wait(
+                env.data.topic, encode_body(env.data), key=env.data.key().encode(),
+                headers=[(k, v.encode()) for k, v in encode_headers(env).items()])
+    finally:
+        await producer.stop()
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def processed() -> bool:
+            return int(await conn.fetchval(
+                "SELECT count(*) FROM router.processed_events WHERE event_id = ANY($1::text[])",
+                [e.id for e in envs])) == len(envs)
+
+        await wait_until(processed, timeout=60)
+        # Recorded in the same transaction as any assignment they would have made.
+        held = await conn.fetch(
+            "SELECT assignment_id, active FROM router.assignments WHERE difficulty_id = $1",
+            uuid.UUID(d["id"]))
+    finally:
+        await conn.close()
+    # Nothing new, nothing taken away: the router holds what it decided at first.
+    assert {r["assignment_id"] for r in held} == {r["assignment_id"] for r in before}
+    assert all(r["active"] for r in held)
+    async with httpx.AsyncClient(timeout=30) as c:
+        metrics = (await c.get(stack["router"].url + "/metrics")).text
+    assert 'thaogo_router_status_ignored_total{reason="not_an_agency"} 1.0' in metrics
+    assert 'thaogo_router_status_ignored_total{reason="co_handler_escalation"} 1.0' in metrics
 
 
 async def revocation_takes_effect_at_once(stack: Stack, database_url: str) -> None:

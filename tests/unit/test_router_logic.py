@@ -16,14 +16,18 @@ from services.router.logic import (
     decide,
     escalate,
     members_for,
+    movable,
     reassign,
 )
 from shared.events import (
+    ActorKind,
     AgencyLevel,
     AssignmentRole,
     Category,
     DifficultyAssigned,
     DifficultyReceived,
+    DifficultyStatusChanged,
+    Status,
     ZoneType,
     deterministic_id,
 )
@@ -517,6 +521,58 @@ def test_reassign_from_triage_reruns_decide(bd: ProvinceConfig) -> None:
     assert out[0].role is AssignmentRole.LEAD and out[0].agency_id == "binh-duong.bql-kcn"
     assert all(a.replaces == t.assignment_id for a in out)
     assert {a.assignment_id for a in out}.isdisjoint({t.assignment_id})
+
+
+# --- who may move what ----------------------------------------------------------------------
+
+
+def _change(status: Status, kind: ActorKind, actor: str,
+            assignment: DifficultyAssigned | None) -> DifficultyStatusChanged:
+    return DifficultyStatusChanged(
+        status_id=uuid.uuid4(), difficulty_id=uuid.uuid4(), province_code="79", status=status,
+        actor_kind=kind, actor_id=actor,
+        assignment_id=assignment.assignment_id if assignment else None, note="x",
+        changed_at=NOW)
+
+
+def test_only_what_the_actor_holds_moves(bd: ProvinceConfig) -> None:
+    """A member's or co-handler's request must not move the lead's assignment (it used to:
+    a change naming no held assignment fell back to the first one, the lead's)."""
+    d = difficulty(zone_name="VSIP II", category="raw_materials", district="Thủ Dầu Một")
+    current = route(d, bd)
+    lead = next(a for a in current if a.role is AssignmentRole.LEAD)
+    co = next(a for a in current if a.role is AssignmentRole.CO_HANDLER)
+    member = next(a for a in current if a.role is AssignmentRole.MEMBER)
+    deputy = bd.rules.triage
+    for status in (Status.REASSIGN_REQUESTED, Status.ESCALATED):
+        assert movable(_change(status, ActorKind.AGENCY, lead.agency_id, lead), current,
+                       deputy).assignments == [lead]
+        # The permanent deputy moves the holder's assignment, named or not.
+        assert movable(_change(status, ActorKind.AGENCY, deputy, lead), current,
+                       deputy).assignments == [lead]
+        assert movable(_change(status, ActorKind.AGENCY, deputy, None), current,
+                       deputy).assignments == [lead]
+        # A member, an operator, an agency with no part: nothing, with the reason.
+        m = movable(_change(status, ActorKind.MEMBER, member.member_id or "", member),
+                    current, deputy)
+        assert (m.assignments, m.ignored) == ([], "not_an_agency")
+        assert movable(_change(status, ActorKind.OPERATOR, "ops", lead), current,
+                       deputy).ignored == "not_an_agency"
+        stranger = movable(_change(status, ActorKind.AGENCY, "binh-duong.cuc-thue", lead),
+                           current, deputy)
+        assert (stranger.assignments, stranger.ignored) == ([], "not_held")
+        # Naming the lead's assignment does not lend its authority.
+        assert movable(_change(status, ActorKind.AGENCY, co.agency_id, lead), current,
+                       deputy).assignments != [lead]
+    # A co-handler may ask to be relieved of its own part, and escalate nothing.
+    assert movable(_change(Status.REASSIGN_REQUESTED, ActorKind.AGENCY, co.agency_id, co),
+                   current, deputy).assignments == [co]
+    up = movable(_change(Status.ESCALATED, ActorKind.AGENCY, co.agency_id, co), current,
+                 deputy)
+    assert (up.assignments, up.ignored) == ([], "co_handler_escalation")
+    # The deputy on a difficulty nobody holds any more: nothing to move.
+    assert movable(_change(Status.ESCALATED, ActorKind.AGENCY, deputy, None), [co, member],
+                   deputy).ignored == "nothing_held"
 
 
 # --- determinism ----------------------------------------------------------------------------
