@@ -247,9 +247,12 @@ def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
                # Quiet hours have their own tests, on their own clock.
                THAOGO_NOTIFY_QUIET_START="00:00", THAOGO_NOTIFY_QUIET_END="00:00",
                # Tests poll /v1/track from one address until a projection shows (several
-               # requests a second); the limit itself has its own tests.
+               # requests a second), and sign in as every role from it; the limits
+               # themselves have their own tests.
                THAOGO_REPORTING_TRACK_RATE_LIMIT_PER_MINUTE="100000",
-               THAOGO_REPORTING_TRACK_RATE_LIMIT_BURST="100000")
+               THAOGO_REPORTING_TRACK_RATE_LIMIT_BURST="100000",
+               THAOGO_REPORTING_SIGN_IN_RATE_LIMIT_PER_MINUTE="100000",
+               THAOGO_REPORTING_SIGN_IN_RATE_LIMIT_BURST="100000")
     env.update(extra)
     return env
 

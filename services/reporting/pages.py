@@ -239,7 +239,7 @@ def build_router(side: ReadSide) -> APIRouter:
                 summary="A weekly report as a page",
                 responses={**PAGE, 401: {"description": "No valid signed link, not signed in: the "
                                   "sign-in form", "content": {"text/html": {}}},
-                           **responses(404)})
+                           **responses(403, 404)})
     async def report_page(
         request: Request,
         province: Annotated[str, PathParam(pattern=PROVINCE_PATTERN)],

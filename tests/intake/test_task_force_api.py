@@ -16,6 +16,8 @@ import pytest
 from services.demo import tax_code
 from services.intake import main, store
 from services.intake.settings import IntakeSettings
+from shared.auth import TokenKind
+from shared.auth import create as create_token
 from shared.calendar import TZ, previous_window, week_window
 from shared.events import (
     AgencyLevel,
@@ -26,6 +28,7 @@ from shared.events import (
     Urgency,
     new_envelope,
 )
+from shared.provinces import ConfigHolder
 from tests.conftest import wait_until
 from tests.intake.conftest import Intake, dissolved_config, submission
 
@@ -107,8 +110,11 @@ async def test_after_dissolution_new_input_is_refused_and_existing_work_goes_on(
         csv = ("tax_code,enterprise_name,province,category,title,description,contact.name\n"
                f"{tax_code(5)},A,Bình Dương,tax,T,D,An\n"
                f"{tax_code(6)},B,TP HCM,tax,T,D,An\n").encode()
+        # An operator's import (a member imports only their own province's rows).
+        operator = (await create_token(intake.database_url, configs=ConfigHolder().current,
+                                       kind=TokenKind.OPERATOR, subject_id="ops-desk"))[1]
         r = await intake.client.post("/v1/difficulties/import", content=csv, headers={
-            "Authorization": f"Bearer {member}", "Content-Type": "text/csv"})
+            "Authorization": f"Bearer {operator}", "Content-Type": "text/csv"})
         assert r.status_code == 200, r.text
         rows = r.json()["rows"]
         assert [row["accepted"] for row in rows] == [False, True]
@@ -120,10 +126,10 @@ async def test_after_dissolution_new_input_is_refused_and_existing_work_goes_on(
         assert r.status_code == 422
         assert 'data-error-for="province"' in r.text and "public service portal" in r.text
 
-        # Existing work goes on: the member updates their item and reports their week.
+        # Existing work goes on: the member follows their item and reports their week.
         auth = {"Authorization": f"Bearer {member}"}
         r = await intake.client.post(f"/v1/difficulties/{did}/status", headers=auth,
-                                     json={"status": "resolved", "note": "Đã xử lý xong"})
+                                     json={"status": "in_progress", "note": "Đang xử lý"})
         assert r.status_code == 202, r.text
         r = await intake.client.post("/v1/member-reports", headers=auth, json={
             "received_summary": "x", "solutions": "y", "recommendations": "z"})
@@ -149,11 +155,14 @@ async def test_a_member_sees_their_week_and_a_prefilled_report(intake: Intake) -
         await record(intake.database_url, did, member=MEMBER, role=AssignmentRole.MEMBER)
     await record(intake.database_url, fresh)
     await record(intake.database_url, late, at=now - timedelta(days=40))
+    await record(intake.database_url, resolved)
     await record(intake.database_url, not_mine, member="binh-duong.m02",
                  role=AssignmentRole.MEMBER)
     token = await intake.token(member=MEMBER)
     auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-    r = await intake.client.post(f"/v1/difficulties/{resolved}/status", headers=auth,
+    # The member follows the case; the lead agency closes it.
+    lead = {"Authorization": f"Bearer {await intake.token(agency=BQL)}"}
+    r = await intake.client.post(f"/v1/difficulties/{resolved}/status", headers=lead,
                                  json={"status": "resolved", "note": "Đã cấp phép"})
     assert r.status_code == 202, r.text
 
