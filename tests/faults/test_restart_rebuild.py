@@ -6,11 +6,13 @@ test's own that outlives it. An agency system reads half of its topic and commit
 stack is stopped (SIGTERM) and started again; then more difficulties, and the broker
 alone is killed (kill -9). Each time the agency's consumer gets every task it had not
 read, and at most those it had read again, under the same event ids; and the replay
-creates nothing: no assignment, notify message, report or outbox row.
+creates nothing: no assignment, notify message, report or outbox row. Last,
+`thaogo topics rebuild` does the same on an empty broker, and refuses a full one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -25,7 +27,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.embedded import EmbeddedPostgres, free_port
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.router.wire import uuid5_text
 from shared import topics
 from tests.conftest import REPO, stack_env, wait_until
@@ -33,12 +35,12 @@ from tests.faults.conftest import Mail
 from tests.faults.harness import SERVICES, Load, local_config, read_topics, wait_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.faults,
-              pytest.mark.timeout(240)]
+              pytest.mark.timeout(300)]
 
 AGENCY = "binh-duong.bql-kcn"
 AGENCY_TOPIC = topics.agency_topic(AGENCY)
 AGENCY_GROUP = "bql-kcn-system"  # the agency's own system, reading its topic
-FIRST, MORE = 200, 60
+FIRST, MORE = 120, 40
 
 # Every consumer group of the services and the topic it reads (their default settings).
 GROUPS = [
@@ -276,6 +278,11 @@ async def consumers_caught_up(bootstrap: str, timeout: float = 60) -> None:
         await admin.close()
 
 
+def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
 def rebuilt_counts(text: str) -> dict[str, int]:
     """`thaogo up`'s report of a rebuild: messages by topic."""
     counts: dict[str, int] = {}
@@ -343,6 +350,21 @@ async def test_restart_and_broker_crash_lose_no_agency_task(up: Up) -> None:
         got = await read_agency(up.bootstrap)
         assert set(got) >= unread and set(got) <= tasks_now and len(got) == len(set(got))
         assert await settled(conn, up.bootstrap) == before
+
+        # 3. The same as a command, for a cluster restored without its data: a broker
+        # of its own, empty, gets what `thaogo up` rebuilt; one that holds messages is
+        # refused (a rebuild would send every open task again).
+        cluster = EmbeddedBroker.on_a_free_port()
+        try:
+            command = [sys.executable, "-m", "services.cli", "topics", "rebuild",
+                       "--bootstrap", cluster.bootstrap, "--database-url", db]
+            done = await asyncio.to_thread(run, command, up.env)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert rebuilt_counts(done.stdout) == rebuilt_counts(third), done.stdout
+            again = await asyncio.to_thread(run, command, up.env)
+            assert again.returncode == 1 and "--force" in again.stderr, again.stderr
+        finally:
+            cluster.stop()
     finally:
         await conn.close()
         up.stop()
