@@ -134,6 +134,58 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _print_rebuilt(rebuilt: Any) -> None:
+    print(f"rebuilt {rebuilt.total} messages on {len(rebuilt.published)} topics in "
+          f"{rebuilt.seconds:.1f} s:", flush=True)
+    for line in rebuilt.lines():
+        print(line, flush=True)
+
+
+async def _rebuild_if_needed(
+    bootstrap: str, database_url: str, *, status_url: str, known_topics: set[str],
+) -> None:
+    """On a broker that holds none of what the databases record as published (a restart
+    of the embedded broker), put back what consumers need, and say what."""
+    from services import rebuild
+
+    if not await rebuild.needed(bootstrap, database_url):
+        return
+    print("the broker holds no messages but the databases hold published events: "
+          "rebuilding the topics from them …", flush=True)
+    _print_rebuilt(await rebuild.rebuild(bootstrap, database_url, status_url=status_url,
+                                         known_topics=known_topics))
+
+
+def cmd_topics_rebuild(args: argparse.Namespace) -> int:
+    """After a cluster was restored without its data: publish again, from the services'
+    databases, what their consumers and the agencies need (services/rebuild.py)."""
+    from datetime import timedelta
+
+    from services import rebuild
+    from services.router.settings import RouterSettings
+
+    s = RouterSettings()
+    bootstrap = args.bootstrap or s.kafka_bootstrap
+    database_url = args.database_url or s.database_url
+    security = s.kafka_security()
+
+    async def run() -> int:
+        report = await _topics(bootstrap, s.config_dir, security)
+        held = await rebuild.published_messages(bootstrap, rebuild.DATA_TOPICS,
+                                                security=security)
+        if held and not args.force:
+            print(f"the topics hold {held} messages already: the cluster has its history, and"
+                  " a rebuild would only send every open task to its agency again. Use"
+                  " --force to rebuild all the same.", file=sys.stderr)
+            return 1
+        _print_rebuilt(await rebuild.rebuild(
+            bootstrap, database_url, status_url=s.intake_public_url, security=security,
+            known_topics=set(report), retention=timedelta(days=args.retention_days)))
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from shared.provinces import check_dir, default_config_dir
 
@@ -288,6 +340,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not bootstrap:
             broker = EmbeddedBroker(port=args.kafka_port, log_file=data_dir / "broker.log").start()
             bootstrap = broker.bootstrap
+            print(MEMORY_ONLY, flush=True)
         database_url = os.environ.get("THAOGO_DATABASE_URL")
         if not database_url:
             pg = EmbeddedPostgres(data_dir / "postgres").start()
@@ -298,11 +351,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not env.get("THAOGO_REPORTING_LINK_SECRET"):
             env["THAOGO_REPORTING_LINK_SECRET"] = link_secret(data_dir)
         os.environ.update(env)
-        print(f"creating topics on {bootstrap} …", flush=True)
-        asyncio.run(_topics(bootstrap, None))
-        asyncio.run(_migrate(database_url))
         ports = {svc: getattr(args, f"{svc}_port") for svc in SERVICES}
         env["THAOGO_ROUTER_INTAKE_PUBLIC_URL"] = f"http://127.0.0.1:{ports['intake']}"
+        asyncio.run(_migrate(database_url))
+
+        def topics_ready() -> None:
+            print(f"creating topics on {bootstrap} …", flush=True)
+            known = set(asyncio.run(_topics(bootstrap, None)))
+            asyncio.run(_rebuild_if_needed(
+                bootstrap, database_url, known_topics=known,
+                status_url=env["THAOGO_ROUTER_INTAKE_PUBLIC_URL"]))
+
+        topics_ready()
         env["THAOGO_NOTIFY_REPORT_BASE_URL"] = f"http://127.0.0.1:{ports['reporting']}"
         logs_dir = data_dir / "logs"
         logs_dir.mkdir(exist_ok=True)
@@ -321,6 +381,20 @@ def cmd_up(args: argparse.Namespace) -> int:
         restarts: dict[str, float] = {}
         while not stopping:
             time.sleep(0.5)
+            if broker is not None and broker.crashed and not stopping:
+                # Every message and committed offset went with it. The services stop
+                # (there is nothing they can do meanwhile) and start again once the
+                # topics are rebuilt, so that nothing new overtakes the history.
+                print(f"the embedded broker exited with {broker.returncode}: its messages"
+                      " and consumer offsets are lost; restarting it and the services",
+                      flush=True)
+                _stop_children(children, timeout=10)
+                broker.stop()
+                broker.start()
+                topics_ready()
+                for svc in SERVICES:
+                    children[svc] = spawn(svc)
+                print("thaogo is running again", flush=True)
             for svc, proc in list(children.items()):
                 # Supervise: a crashed service comes back; its consumers resume from
                 # their committed offsets and the outbox from its unsent rows.
@@ -366,6 +440,15 @@ def link_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")
     return secret
+
+
+MEMORY_ONLY = (
+    "The embedded broker keeps messages in memory only: when it stops (Ctrl-C, a crash),"
+    " every topic's messages and every consumer group's offsets are lost. The databases"
+    " keep every case, and at the next start the topics are rebuilt from them: open"
+    " tasks go back on their agencies' topics under their original event ids. For"
+    " production, use a Kafka cluster (THAOGO_KAFKA_BOOTSTRAP)."
+)
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
@@ -530,6 +613,17 @@ def parser() -> argparse.ArgumentParser:
     top = sub.add_parser("topics", help="create or check the topics and their partitions")
     top.add_argument("--bootstrap", default=None)
     top.set_defaults(func=cmd_topics)
+    top_sub = top.add_subparsers(dest="topics_command")
+    reb = top_sub.add_parser(
+        "rebuild", help="after a cluster lost its data: publish again, from the databases,"
+                        " what consumers and agencies need")
+    reb.add_argument("--bootstrap", default=None)
+    reb.add_argument("--database-url", default=None)
+    reb.add_argument("--retention-days", type=float, default=7.0,
+                     help="events of this many days back (open tasks whatever their age)")
+    reb.add_argument("--force", action="store_true",
+                     help="rebuild even if the topics hold messages")
+    reb.set_defaults(func=cmd_topics_rebuild)
 
     cfg = sub.add_parser("config", help="province configuration")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)

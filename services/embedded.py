@@ -20,6 +20,9 @@ log = logging.getLogger("thaogo.embedded")
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
+        # As a listener binds (the broker does): a port that only has connections
+        # closing on it (TIME_WAIT, after the broker was killed) is free to listen on.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -88,6 +91,15 @@ class EmbeddedBroker:
             with contextlib.suppress(PortTaken):
                 return cls(port=free_port(), **kwargs).start()
         return cls(port=free_port(), **kwargs).start()
+
+    @property
+    def crashed(self) -> bool:
+        """Started, and exited without being stopped (`stop` forgets the process)."""
+        return self.process is not None and self.process.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process else None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -24,8 +24,10 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -204,3 +206,31 @@ class OutboxRelay:
         if row is not None:
             self.metrics.backlog.set(row["n"])
             self.metrics.oldest_age.set(float(row["age"] or 0))
+
+
+async def republish(
+    conn: asyncpg.Connection, *, schema: str, producer: Producer, since: datetime,
+    only: Sequence[str] | None = None, skip: Sequence[str] = (), chunk: int = 5000,
+) -> Counter[str]:
+    """Publish again, in their order, the events of this outbox that were sent and
+    created since `since` (on `only` topics, if given, and not on `skip`): the same ids,
+    keys, headers and bodies, for a broker that lost them (`services.rebuild`). Rows
+    are never deleted, which is what makes this possible. Consumers recognise the ids.
+    Returns the messages by topic, once the broker has acknowledged every one."""
+    counts: Counter[str] = Counter()
+    after = 0
+    while True:
+        rows = await conn.fetch(
+            f'SELECT seq, topic, key, headers, body FROM "{schema}".outbox'
+            " WHERE sent_at IS NOT NULL AND created_at >= $1 AND seq > $2"
+            " AND ($3::text[] IS NULL OR topic = ANY($3::text[]))"
+            " AND topic <> ALL($4::text[]) ORDER BY seq LIMIT $5",
+            since, after, list(only) if only is not None else None, list(skip), chunk,
+        )
+        if not rows:
+            return counts
+        futures = [await producer.send(r["topic"], r["body"], key=r["key"],
+                                       headers=r["headers"]) for r in rows]
+        await asyncio.gather(*futures)
+        counts.update(r["topic"] for r in rows)
+        after = rows[-1]["seq"]

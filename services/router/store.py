@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -289,3 +289,37 @@ async def active_assignments(
         difficulty_id,
     )
     return [assignment(r) for r in rows]
+
+
+# Assignments to publish again (`services.rebuild`): those assigned since a moment, and
+# every open one (active, not a member's, its difficulty not closed), whose task its
+# agency still needs however old it is; a difficulty's in the order they were decided,
+# each row with its difficulty's document.
+_REPLAY = f"""
+    SELECT {ASSIGNMENT}, open, (SELECT payload FROM difficulties d
+                                WHERE d.difficulty_id = s.difficulty_id) AS difficulty
+    FROM (SELECT a.*, a.active AND a.role <> 'member' AND NOT EXISTS (
+            SELECT 1 FROM closed_difficulties c WHERE c.difficulty_id = a.difficulty_id)
+            AS open
+          FROM assignments a) s
+    WHERE assigned_at >= $1 OR open
+    ORDER BY difficulty_id, assigned_at, CASE role WHEN 'co_handler' THEN 1
+             WHEN 'member' THEN 2 ELSE 0 END, assignment_id
+"""
+
+
+async def assignments_to_replay(
+    conn: asyncpg.Connection, *, since: datetime, chunk: int = 5000,
+) -> AsyncIterator[list[tuple[DifficultyAssigned, bool, str]]]:
+    """(assignment, open, its difficulty's document), a chunk at a time, every
+    difficulty's assignments within one chunk; in a transaction of the caller's."""
+    rows: list[tuple[DifficultyAssigned, bool, str]] = []
+    async for r in conn.cursor(_REPLAY, since, prefetch=chunk):
+        a = DifficultyAssigned.model_validate(
+            {k: v for k, v in r.items() if k not in ("open", "difficulty")})
+        if len(rows) >= chunk and rows[-1][0].difficulty_id != a.difficulty_id:
+            yield rows
+            rows = []
+        rows.append((a, bool(r["open"]), str(r["difficulty"])))
+    if rows:
+        yield rows

@@ -17,8 +17,9 @@ shipped configuration, so the two paths cannot drift apart.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -214,6 +215,29 @@ class Wire:
                 out.triage[a.rule.rsplit(".", 1)[-1]] += 1
         out.rows = AssignmentRows.of(assignments)
         return out
+
+    def replay(
+        self, assignments: Sequence[DifficultyAssigned], difficulty_json: bytes, *,
+        tasks: Container[uuid.UUID], into: RecordBatches,
+    ) -> Counter[str]:
+        """Assignments of one difficulty published before, encoded again as they were:
+        the same event ids, keys and bodies, the time each was assigned (what it was
+        published with), and the task of those in `tasks` (the open ones) on its
+        agency's topic; for a broker that lost them. Returns the messages by topic."""
+        counts: Counter[str] = Counter()
+        for a in assignments:
+            did = str(a.difficulty_id)
+            task_topic = (topics.agency_topic(a.agency_id)
+                          if a.assignment_id in tasks and a.role is not AssignmentRole.MEMBER
+                          else None)
+            self._queue(into, str(a.assignment_id).encode(), did.encode(),
+                        a.model_dump_json().encode(), self._shared_headers(a.assigned_at),
+                        task_topic, difficulty_json,
+                        _json(f"{self._status_url}/v1/difficulties/{did}/status"))
+            counts[_ASSIGNED_TOPIC] += 1
+            if task_topic is not None:
+                counts[task_topic] += 1
+        return counts
 
     def _shared_headers(self, now: datetime) -> tuple[bytes, bytes]:
         """The headers between the id and the subject, of an assignment and of a task:

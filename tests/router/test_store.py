@@ -144,3 +144,60 @@ async def test_assignments_stored_as_documents_read_back_the_same_once_migrated(
                 in_order([a for a in models if a.difficulty_id == d.difficulty_id]))
     finally:
         await conn.close()
+
+
+async def test_replay_reads_recent_assignments_and_every_open_one(postgres_url: str) -> None:
+    """What `services/rebuild.py` publishes again: assignments since a moment, and the
+    open ones (active, held by an agency, difficulty not closed) whatever their age;
+    a difficulty's in order, never split across chunks, with its document as stored."""
+    from datetime import timedelta
+
+    from tests.conftest import create_database
+
+    configs = ConfigHolder().current
+    ds = _batch()
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
+        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
+    assert out.new is not None
+    conn = await _migrated(await create_database(postgres_url))
+    try:
+        await store.save_new_difficulties(conn, batch=out.new)
+        closed, replaced = ds[0].difficulty_id, ds[1].difficulty_id
+        await conn.execute("INSERT INTO closed_difficulties VALUES ($1, 'resolved', $2)",
+                           closed, NOW)
+        await conn.execute("UPDATE assignments SET active = false WHERE difficulty_id = $1",
+                           replaced)
+        every = await conn.fetch(f"SELECT {store.ASSIGNMENT}, active FROM assignments")
+
+        def is_open(r: asyncpg.Record) -> bool:
+            return bool(r["active"] and r["role"] != "member"
+                        and r["difficulty_id"] not in (closed, replaced))
+
+        async def replayed(since: datetime) -> list[tuple[DifficultyAssigned, bool, str]]:
+            rows: list[tuple[DifficultyAssigned, bool, str]] = []
+            async with conn.transaction():
+                async for chunk in store.assignments_to_replay(conn, since=since, chunk=7):
+                    # A chunk holds whole difficulties.
+                    assert {a.difficulty_id for a, _, _ in chunk}.isdisjoint(
+                        {a.difficulty_id for a, _, _ in rows})
+                    rows += chunk
+            return rows
+
+        recent = await replayed(NOW - timedelta(days=1))
+        assert len(recent) == len(every)
+        assert {a.assignment_id: o for a, o, _ in recent} == {
+            r["assignment_id"]: is_open(r) for r in every}
+        by_id = {d.difficulty_id: d for d in ds}
+        for a, _, doc in recent:
+            assert DifficultyReceived.model_validate_json(doc) == by_id[a.difficulty_id]
+        for d in ds:
+            mine = [a for a, _, _ in recent if a.difficulty_id == d.difficulty_id]
+            assert mine == in_order(mine)
+
+        later = await replayed(NOW + timedelta(days=1))
+        assert {a.assignment_id for a, o, _ in later} == {
+            r["assignment_id"] for r in every if is_open(r)}
+        assert all(o for _, o, _ in later)
+    finally:
+        await conn.close()

@@ -184,6 +184,36 @@ def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
     assert out.new is None
 
 
+def test_replayed_assignments_are_the_messages_first_published() -> None:
+    """A broker that lost its messages gets them back from the router's rows
+    (services/rebuild.py): the same ids, keys, bodies and headers, tasks only of the open
+    assignments."""
+    configs = ConfigHolder().current
+    ds = list(varied(configs))
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    wire = Wire(source=SOURCE, status_url=STATUS)
+    first = published(wire.new_difficulties(ds, routes, into=into(),
+                                            config_version=configs.version, now=NOW))
+    models = [a for d in ds for a in logic.decide(
+        d, configs.for_difficulty(d.province_code, d.task_force),
+        config_version=configs.version, now=NOW)]
+    replayed = into()
+    counts: Counter[str] = Counter()
+    for d in ds:
+        counts += wire.replay([a for a in models if a.difficulty_id == d.difficulty_id],
+                              d.model_dump_json().encode(),
+                              tasks={a.assignment_id for a in models}, into=replayed)
+    again = published(Encoded(replayed))
+    assert again == first
+    assert counts == Counter(m[0] for m in first)
+
+    # Closed or replaced: the assignment again, its task not.
+    closed = into()
+    wire.replay([a for a in models if a.difficulty_id == ds[0].difficulty_id],
+                ds[0].model_dump_json().encode(), tasks=set(), into=closed)
+    assert {m[0] for m in published(Encoded(closed))} == {topics.DIFFICULTY_ASSIGNED}
+
+
 @pytest.mark.parametrize("status_url", [
     "http://127.0.0.1:8001/v1/difficulties/x/status",
     "https://một-cửa.example.vn/v1/difficulties/\"quoted\"\\/status",
