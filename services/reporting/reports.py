@@ -93,8 +93,8 @@ def _row(r: dict[str, Any]) -> BreakdownRow:
     return BreakdownRow(
         dimension=r["dimension"], value=r["value"], received=r["received"],
         resolved=r["resolved"], open=r["open"], overdue=r["overdue"],
-        escalated_central=r["escalated_central"],
-        median_resolution_hours=hours(r["median_hours"]),
+        escalated_central=r["escalated_central"], rejected=r["rejected"],
+        carried_over=r["carried_over"], median_resolution_hours=hours(r["median_hours"]),
         p90_resolution_hours=hours(r["p90_hours"]),
     )
 

@@ -94,16 +94,22 @@ def test_rollup_counts_a_small_week() -> None:
         _item(local(2026, 11, 27, 12, 1)),
         # resolved before the week began: nothing to say
         _item(local(2026, 11, 1, 9), closed_at=local(2026, 11, 5, 9), resolved=True),
+        # received before the week, rejected in it
+        _item(local(2026, 11, 19, 9), closed_at=inside, zone_type="CCN"),
     ]
     rows = logic.rollup(items, w, as_of=w.end)
     total = logic.total_row(rows)
     assert total is not None
     assert (total.received, total.resolved, total.open, total.overdue,
-            total.escalated_central) == (2, 2, 1, 1, 1)
+            total.escalated_central, total.rejected, total.carried_over) == (2, 2, 1, 1, 1, 1, 2)
+    # What was open at the start plus what came in is what was resolved, rejected or is open.
+    for row in rows:
+        assert row.carried_over + row.received == row.resolved + row.rejected + row.open
     assert total.median_resolution_hours == 20.0
     assert total.p90_resolution_hours == 28.0
     by = {(r.dimension, r.value): r for r in rows}
     assert by[("zone_type", "CCN")].resolved == 1
+    assert by[("zone_type", "CCN")].rejected == 1
     assert by[("agency", "central.bo-noi-vu")].overdue == 1
     assert rows[0].dimension == "total"
     # A week in progress counts as of now.
