@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import uuid
 from datetime import datetime, timedelta
@@ -137,9 +138,30 @@ def test_members_split_keeps_config_order() -> None:
 
 
 def test_charts_escape_labels() -> None:
-    svg = charts.bar_chart([("<script>alert(1)</script>", [1, 2, 0])], ["a", "b", "c"],
+    series = [("received", "a"), ("open", "b"), ("overdue", "c")]
+    svg = charts.bar_chart([("<script>alert(1)</script>", [1, 2, 0])], series,
                            title="T & U")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "T &amp; U" in svg
     trend = charts.trend_chart([("2026-W01", [1, 0, 2]), ("2026-W02", [3, 1, 2])],
-                               ["r", "s", "o"], title="trend")
+                               [("received", "r"), ("resolved", "s"), ("open", "o")],
+                               title="trend")
     assert trend.count("<polyline") == 3
+
+
+def test_charts_give_each_meaning_one_colour_and_keep_labels_whole() -> None:
+    long = "Ban Quản lý các khu công nghiệp tỉnh Bình Dương và các cụm công nghiệp trực thuộc"
+    a = charts.bar_chart([(long, [3, 1])], [("received", "Tiếp nhận"), ("open", "Đang mở")],
+                         title="A")
+    b = charts.bar_chart([("x", [1, 2])], [("open", "Đang mở"), ("received", "Tiếp nhận")],
+                         title="B")
+    t = charts.trend_chart([("27/11", [1, 2]), ("04/12", [2, 1])],
+                           [("open", "Đang mở"), ("received", "Tiếp nhận")], title="C")
+    for svg in (a, b, t):
+        # The same meaning, the same colour, whatever its place in the chart; a legend.
+        assert f'fill="{charts.COLOURS["received"]}"/><text' in svg  # legend swatch
+        assert f'fill="{charts.COLOURS["open"]}"/><text' in svg
+        assert "width=" not in svg.split(">", 1)[0]  # sized by the page, by its viewBox
+    # The long name is all there, wrapped over lines, not cut.
+    lines = re.findall(r'<text x="0" y="\d+" font-size="15">([^<]*)</text>', a)
+    assert len(lines) == 2 and " ".join(lines) == long
+    assert len(set(charts.COLOURS.values())) == len(charts.COLOURS)

@@ -89,6 +89,9 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/track"): {**everyone(404), Role.BUSINESS: 200},
         ("GET", "/v1/reports/{province}/{week_label}.json"): MEMBERS_AND_OPERATORS,
         ("GET", "/v1/reports/{province}/{week_label}.csv"): MEMBERS_AND_OPERATORS,
+        ("GET", "/v1/reports/{province}/{week_label}.pdf"): MEMBERS_AND_OPERATORS,
+        ("GET", "/v1/reports/{province}/{week_label}.docx"): MEMBERS_AND_OPERATORS,
+        ("GET", "/v1/reports/{province}/{week_label}.xlsx"): MEMBERS_AND_OPERATORS,
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             {Role.MEMBER: 404, Role.OPERATOR: 404}),
