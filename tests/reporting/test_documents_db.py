@@ -8,6 +8,7 @@ folder; the path is printed (pytest -s shows it)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -24,9 +25,12 @@ import openpyxl
 import pytest
 from docx import Document
 
-from shared.events import Status, ZoneType
+from shared.events import Status, Urgency, ZoneType
 from tests.reporting.conftest import assigned, env, received, status
-from tests.reporting.test_api_db import W, Served, _seed, served  # noqa: F401 - the fixture
+from tests.reporting.test_api_db import Served, W, _seed
+
+# The served read side of test_api_db, reused as a fixture (the explicit re-export form).
+from tests.reporting.test_api_db import served as served
 
 pytestmark = [pytest.mark.db]
 
@@ -45,9 +49,9 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 async def _seed_all(s: Served) -> None:
-    """_seed's week, plus an item rejected in it whose title looks like a formula."""
+    """_seed's week, plus an urgent item rejected in it whose title looks like a formula."""
     t0 = W.start + timedelta(days=2)
-    r = received(t0, n=7, zone=ZoneType.KKT, title=FORMULA)
+    r = received(t0, n=7, zone=ZoneType.KKT, title=FORMULA, urgency=Urgency.URGENT)
     await s.handlers.on_received([env(r)], None)  # type: ignore[arg-type]
     await s.handlers.on_assigned([env(assigned(r, t0, agency="binh-duong.so-cong-thuong"))],
                                  None)  # type: ignore[arg-type]
@@ -69,7 +73,7 @@ def _expected_text(total: dict[str, int]) -> list[str]:
         "Tình hình tiếp nhận, xử lý khó khăn, vướng mắc của doanh nghiệp tuần 48",
         "(từ ngày 21/11/2026 đến ngày 27/11/2026)",
         "I. KẾT QUẢ TIẾP NHẬN, XỬ LÝ", "1. Theo loại khu vực", "2. Theo lĩnh vực",
-        "3. Theo cơ quan chủ trì xử lý", "II. VIỆC ĐỘT XUẤT (1)",
+        "3. Theo cơ quan chủ trì xử lý", "II. VIỆC ĐỘT XUẤT (2)",
         "III. KIẾN NGHỊ, ĐỀ XUẤT CỦA DOANH NGHIỆP", "IV. TÌNH HÌNH BÁO CÁO CỦA THÀNH VIÊN",
         f"tiếp nhận mới {total['received']} khó khăn, vướng mắc",
         f"đã giải quyết xong {total['resolved']}, từ chối {total['rejected']}, đang xử lý "
@@ -136,9 +140,15 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     summary = {r[0]: r[1] for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0]}
     assert summary["Tiếp nhận mới trong kỳ"] == total["received"]
     assert summary["Từ chối (không thuộc phạm vi, không đủ điều kiện)"] == total["rejected"]
-    # The rejected item is not urgent: put it through a list the workbook does show.
-    urgent = [r for r in wb["Việc đột xuất"].iter_rows(values_only=True)]
-    assert any(r[0] == report["urgent_items"][0]["tracking_code"] for r in urgent)
+    urgent = {r[0]: r for r in wb["Việc đột xuất"].iter_rows(values_only=True)}
+    assert {i["tracking_code"] for i in report["urgent_items"]} <= set(urgent)
+    # The business's formula-like title is text, quoted as in the CSV files.
+    (typed,) = [r for r in urgent.values() if r[1] and "HYPERLINK" in str(r[1])]
+    assert typed[1] == "'" + FORMULA and typed[2] == "Sở Công Thương"
+    assert typed[3] == "Từ chối"
+    cell = next(c for row in wb["Việc đột xuất"].iter_rows() for c in row
+                if c.value == "'" + FORMULA)
+    assert cell.data_type == "s"
 
     # CSV: the machine file as before (new columns at the end); the people's file.
     assert csv_en.text.splitlines()[0] == ("dimension,value,received,resolved,open,overdue,"
@@ -152,26 +162,33 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
 
     # PDF: text and pages through poppler, as a reader's machine would show them.
     pdf = artefacts / "binh-duong-2026-W48.pdf"
-    pdf.write_bytes(answers["pdf"].content)
     if not (shutil.which("pdftotext") and shutil.which("pdftoppm") and shutil.which("pdffonts")):
         pytest.skip("poppler-utils is not installed (Debian: apt-get install poppler-utils; "
                     "scripts/test installs it): the PDF was not read back")
-    # In reading order (a name wrapped in a table cell comes out whole), and as laid out
+    read, laid, fonts, pages = await asyncio.to_thread(_read_pdf, answers["pdf"].content, pdf)
+    # In reading order (a name wrapped in a table cell comes out whole), or as laid out
     # (the two header columns side by side).
-    read, laid = (_flat(subprocess.run(["pdftotext", *mode, str(pdf), "-"], check=True,
-                                       capture_output=True, text=True).stdout)
-                  for mode in ([], ["-layout"]))
     for phrase in expected:
         assert _flat(phrase) in read or _flat(phrase) in laid, phrase
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in laid.split("Độc lập")[0]
-    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
-                           text=True).stdout.splitlines()[2:]
+    # Every font embedded (subset): it prints the same on a machine without them.
     assert fonts and all("LiberationSerif" in f and " yes " in f for f in fonts), fonts
-    subprocess.run(["pdftoppm", "-r", "70", "-png", str(pdf), str(artefacts / "pdf-page")],
-                   check=True)
-    pages = sorted(artefacts.glob("pdf-page-*.png"))
     assert pages and all(p.stat().st_size > 5000 for p in pages)
     print(f"PDF pages: {[str(p) for p in pages]}")
+
+
+def _read_pdf(content: bytes, pdf: Path) -> tuple[str, str, list[str], list[Path]]:
+    """(text in reading order, text as laid out, pdffonts' rows, page images)."""
+    pdf.write_bytes(content)
+
+    def run(*args: str) -> str:
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+    read, laid = _flat(run("pdftotext", str(pdf), "-")), _flat(
+        run("pdftotext", "-layout", str(pdf), "-"))
+    fonts = run("pdffonts", str(pdf)).splitlines()[2:]
+    run("pdftoppm", "-r", "70", "-png", str(pdf), str(pdf.with_name("pdf-page")))
+    return read, laid, fonts, sorted(pdf.parent.glob("pdf-page-*.png"))
 
 
 @pytest.mark.browser
