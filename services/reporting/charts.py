@@ -87,7 +87,7 @@ def trend_chart(
 ) -> Markup:
     """Lines over weeks (oldest first), one per series; x labels as given (short dates)."""
     head, top = legend(series, 40)
-    left, right, bottom = 34, 16, 28
+    left, right, bottom = 34, 36, 28  # room on the right for the latest values
     top += 8
     peak = max((v for _, vals in points for v in vals), default=0) or 1
     n = len(points)
