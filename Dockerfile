@@ -29,6 +29,11 @@ LABEL org.opencontainers.image.title="thaogo" \
       org.opencontainers.image.description="Difficulties of businesses: intake, routing, reporting, notifications" \
       org.opencontainers.image.licenses="Apache-2.0"
 
+# Liberation Serif (SIL OFL 1.1), which the reports' PDF embeds.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-liberation2 \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 thaogo \
  && useradd --system --uid 10001 --gid 10001 --home-dir /home/thaogo --create-home \
       --shell /usr/sbin/nologin thaogo

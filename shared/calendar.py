@@ -11,6 +11,7 @@ arithmetic is still done in UTC so that historical dates cannot surprise us.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,6 +35,25 @@ FRIDAY = 4
 THURSDAY = 3
 # The weekly report is due "before 12:00 on Friday", local time.
 CUTOFF_TIME = time(12, 0)
+
+
+def _holiday_cutoff(raw: str | None) -> time | None:
+    """THAOGO_HOLIDAY_CUTOFF: the local time ("HH:MM") the cutoff falls at when it moves
+    off a holiday Friday, or "none" to keep it on the Friday. Every service reads it,
+    since they must all agree where a week ends."""
+    if raw is None or not raw.strip():
+        return CUTOFF_TIME
+    if raw.strip().lower() == "none":
+        return None
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError(f"THAOGO_HOLIDAY_CUTOFF must be HH:MM or 'none', got {raw!r}") from None
+
+
+# When the Friday is a public holiday the reports are due at this time of the last
+# working day before it (Monday to Thursday of that week); None keeps the Friday.
+HOLIDAY_CUTOFF_TIME: time | None = _holiday_cutoff(os.environ.get("THAOGO_HOLIDAY_CUTOFF"))
 QUIET_START = time(21, 0)
 QUIET_END = time(7, 0)
 
@@ -108,10 +128,14 @@ def local_now(clock: Clock | None = None) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class WeekWindow:
-    """A report week: the interval (start, end], both Friday 12:00 local time.
+    """A report week: the interval (start, end], from one cutoff to the next.
 
+    The cutoff is Friday 12:00 local time, or, when that Friday is a public holiday,
+    12:00 (HOLIDAY_CUTOFF_TIME) of the last working day before it in the same week
+    (a week with no working day before its Friday, as in Tết, keeps the Friday).
     Left-open so that a report stamped exactly at the cutoff still counts for the
-    week it was due in.
+    week it was due in. The label is the ISO week of the nominal Friday, whether or
+    not the cutoff moved, so labels never change with the holiday calendar.
     """
 
     start: datetime
@@ -122,35 +146,54 @@ class WeekWindow:
         _require_aware(t)
         return self.start < t <= self.end
 
+    @property
+    def friday(self) -> date:
+        """The nominal Friday the week is named after (its label's Friday)."""
+        return _friday_of_label(self.label)
+
+
+def cutoff_at(friday: date) -> datetime:
+    """When the week named after `friday` closes (see WeekWindow)."""
+    if not is_working_day(friday) and HOLIDAY_CUTOFF_TIME is not None:
+        # Monday to Thursday only: the cutoff must stay after the previous week's.
+        for back in range(1, FRIDAY + 1):
+            day = friday - timedelta(days=back)
+            if is_working_day(day):
+                return datetime.combine(day, HOLIDAY_CUTOFF_TIME, tzinfo=TZ)
+    return datetime.combine(friday, CUTOFF_TIME, tzinfo=TZ)
+
 
 def _window_closing_on(friday: date) -> WeekWindow:
-    end = datetime.combine(friday, CUTOFF_TIME, tzinfo=TZ)
-    start = (end.astimezone(UTC) - _WEEK).astimezone(TZ)
+    # The start is the previous week's (possibly moved) cutoff, so weeks tile exactly.
     iso = friday.isocalendar()
-    return WeekWindow(start=start, end=end, label=f"{iso.year:04d}-W{iso.week:02d}")
+    return WeekWindow(start=cutoff_at(friday - _WEEK), end=cutoff_at(friday),
+                      label=f"{iso.year:04d}-W{iso.week:02d}")
 
 
 def week_window(t: datetime) -> WeekWindow:
-    """The report week containing `t`; exactly Friday 12:00:00 closes its week."""
+    """The report week containing `t`; exactly the cutoff closes its week."""
     local = to_local(t)
     friday = local.date() + timedelta(days=(FRIDAY - local.weekday()) % 7)
-    if friday == local.date() and local.time() > CUTOFF_TIME:
-        friday += _WEEK
-    return _window_closing_on(friday)
+    w = _window_closing_on(friday)
+    return w if local <= w.end else _window_closing_on(friday + _WEEK)
 
 
-def week_window_by_label(label: str) -> WeekWindow:
-    """The report week labelled e.g. "2026-W48" (ISO week of its closing Friday)."""
+def _friday_of_label(label: str) -> date:
     m = _LABEL_RE.match(label.strip()) if isinstance(label, str) else None
     if m is None:
         raise ValueError(f"week label must look like '2026-W48', got {label!r}")
     year, week = int(m.group(1)), int(m.group(2))
     try:
-        friday = date.fromisocalendar(year, week, FRIDAY + 1)
-        return _window_closing_on(friday)
+        return date.fromisocalendar(year, week, FRIDAY + 1)
     except ValueError:
         # Only some ISO years have a week 53; say so rather than echo a bare range error.
         raise ValueError(f"ISO year {year} has no week {week:02d} (label {label!r})") from None
+
+
+def week_window_by_label(label: str) -> WeekWindow:
+    """The report week labelled e.g. "2026-W48" (ISO week of its nominal Friday)."""
+    try:
+        return _window_closing_on(_friday_of_label(label))
     except OverflowError:
         # Year 1's first week starts before datetime's first instant.
         raise ValueError(f"week {label!r} is out of range") from None
@@ -187,11 +230,11 @@ def parse_week_label(label: str, field: str) -> WeekWindow:
 
 
 def previous_window(w: WeekWindow) -> WeekWindow:
-    return _window_closing_on(w.end.astimezone(TZ).date() - _WEEK)
+    return _window_closing_on(w.friday - _WEEK)
 
 
 def next_window(w: WeekWindow) -> WeekWindow:
-    return _window_closing_on(w.end.astimezone(TZ).date() + _WEEK)
+    return _window_closing_on(w.friday + _WEEK)
 
 
 def cutoff(w: WeekWindow) -> datetime:

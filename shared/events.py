@@ -294,6 +294,11 @@ class BreakdownRow(BaseModel):
     escalated_central: int
     median_resolution_hours: float | None
     p90_resolution_hours: float | None
+    # So the figures add up: carried_over + received == resolved + rejected + open
+    # (carried_over: open at the window's start; rejected: closed in the window without
+    # being resolved). Defaults for reports stored before these were counted.
+    rejected: int = 0
+    carried_over: int = 0
 
 
 class ReportItem(BaseModel):

@@ -21,7 +21,8 @@ Outline of a file (see `shared/data/provinces/binh-duong.yaml` for a full one)::
     deadlines: {normal: {ack, resolve}, urgent: {ack, resolve}, reminder_every,
                 reminders_before_escalation}          # working days
     task_force: {name_vi?, decision?, effective_from, dissolved_on?, head: person,
-                 permanent_deputy: deputy, deputies: [deputy], members: [member]}
+                 permanent_deputy: deputy, deputies: [deputy], members: [member],
+                 document?: {parent_body?, place?, symbol?, recipients?, signer_title?}}
 
 A person is {id, name, title, agency, contacts}; a deputy adds `zone_types`; a
 member adds `fields` (categories), `areas` (ward, former district or zone
@@ -268,9 +269,25 @@ class Member(Person):
     active: bool = True
 
 
+class OfficialDocument(_Strict):
+    """How the task force's reports are issued as documents (Decree 30/2020/NĐ-CP)."""
+
+    # The body the task force belongs to, printed above its name: "ỦY BAN NHÂN DÂN TỈNH
+    # BÌNH DƯƠNG". None prints the task force's name alone.
+    parent_body: Text | None = None
+    place: Text | None = None  # địa danh in "Thủ Dầu Một, ngày ..."; else the province name
+    # The symbol after the number, "Số: 49/BC-TCT" (BC: báo cáo; TCT: Tổ công tác).
+    symbol: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9][A-ZĐ0-9.-]{0,29}$")] = "BC-TCT"
+    # Nơi nhận, one line each ("Lưu: VT" needs quotes in YAML).
+    recipients: list[Text] = Field(default_factory=lambda: ["Thành viên Tổ công tác",
+                                                            "Lưu: VT"])
+    signer_title: Text = "TỔ TRƯỞNG"  # above the head's name
+
+
 class TaskForce(_Strict):
     name_vi: Text = "Tổ công tác hỗ trợ, tháo gỡ khó khăn cho doanh nghiệp"
     decision: Text | None = None  # the founding decision, e.g. "Quyết định số .../QĐ-UBND"
+    document: OfficialDocument = OfficialDocument()
     effective_from: date
     dissolved_on: date | None = None
     head: Person

@@ -279,10 +279,16 @@ def parse_weekly(spec: Sequence[str]) -> list[tuple[int, time]]:
     return out
 
 
-def _fire_in(w: WeekWindow, weekday: int, at: time) -> datetime:
-    """The moment of `weekday at` within window w, counting back from its closing Friday."""
-    friday = w.end.astimezone(TZ).date()
-    day = friday - timedelta(days=(calendar.FRIDAY - weekday) % 7)
+def _fire_in(w: WeekWindow, weekday: int, at: time) -> datetime | None:
+    """The moment of `weekday at` within window w, counted back from its nominal Friday
+    and moved as many days earlier as the cutoff was (a holiday Friday), so reminders
+    keep their distance to the cutoff; None if that day is not a working day (nobody
+    is reminded on a holiday)."""
+    friday = w.friday
+    moved = friday - w.end.astimezone(TZ).date()
+    day = friday - timedelta(days=(calendar.FRIDAY - weekday) % 7) - moved
+    if not calendar.is_working_day(day):
+        return None
     return datetime.combine(day, at, tzinfo=TZ)
 
 
@@ -300,7 +306,7 @@ def weekly_fires(
     out: list[WeeklyFire] = []
     for weekday, at in reminders:
         fire = _fire_in(current, weekday, at)
-        if fire <= local <= current.end:
+        if fire is not None and fire <= local <= current.end:
             out.append(WeeklyFire(WEEKLY_REMINDER, current, fire,
                                   f"{_DAYS[weekday]}{at.strftime('%H%M')}"))
     # The week that closed last (exactly at 12:00:00 the current window is still it).

@@ -3,22 +3,23 @@ searchable list of difficulties for task-force members."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Cookie, Depends, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from services.reporting import access, logic, reports, store
+from services.reporting import access, document, logic, render, reports, spreadsheets, store
 from shared import auth, vn
 from shared.calendar import Clock, check_date, parse_week_label
-from shared.errors import Refusal, responses
+from shared.errors import ErrorBody, Refusal, responses
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
 from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
@@ -288,18 +289,63 @@ def build_router(side: ReadSide) -> APIRouter:
         summary="A weekly report's breakdown rows as CSV", response_class=Response,
         responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
-    async def report_csv(province: ProvincePath, week_label: ReportPath,
-                         who: auth.Principal = reader) -> Response:
+    async def report_csv(
+        province: ProvincePath, week_label: ReportPath,
+        headers: Annotated[Literal["en", "vi"], Query(
+            description="en: machine headers and ids (the default); vi: Vietnamese headers "
+                        "and names, with a byte-order mark so Excel reads the diacritics")] = "en",
+        who: auth.Principal = reader,
+    ) -> Response:
         found = await load_report(side, province, week_label, who=who)
         if found is None:
             raise not_found()
         cfg, report, published = found
+        body = rows_csv_vi(cfg, report) if headers == "vi" else rows_csv(report)
         return Response(
-            rows_csv(report), media_type="text/csv; charset=utf-8",
+            body, media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition":
                      f'attachment; filename="{cfg.slug}-{report.week_label}.csv"',
                      "X-Thaogo-Report-State": "published" if published else "preview"},
         )
+
+    async def document_response(province: str, week_label: str, fmt: str,
+                                who: auth.Principal) -> Response:
+        found = await load_report(side, province, week_label, who=who)
+        if found is None:
+            raise not_found()
+        cfg, report, published = found
+        try:
+            # Laying out a document takes tens of milliseconds of CPU: off the event loop.
+            if fmt == "xlsx":
+                body = await asyncio.to_thread(spreadsheets.workbook, cfg, report)
+            else:
+                doc = document.official_report(cfg, report, published=published)
+                body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx,
+                                               doc)
+        except render.FontsMissing as e:
+            raise Refusal(503, "fonts", str(e), "thiếu phông chữ để tạo PDF") from None
+        return Response(body, media_type=DOCUMENT_TYPES[fmt], headers={
+            "Content-Disposition": f'attachment; filename="{cfg.slug}-{report.week_label}.{fmt}"',
+            "X-Thaogo-Report-State": "published" if published else "preview"})
+
+    def document_route(fmt: str, summary: str) -> None:
+        async def route(province: ProvincePath, week_label: ReportPath,
+                        who: auth.Principal = reader) -> Response:
+            return await document_response(province, week_label, fmt, who)
+
+        router.add_api_route(
+            f"/v1/reports/{{province}}/{{week_label}}.{fmt}", route, methods=["GET"],
+            tags=["reports"], summary=summary, response_class=Response, name=f"report_{fmt}",
+            responses={200: {"content": {DOCUMENT_TYPES[fmt]: {}}}, **reader_only,
+                       503: {"model": ErrorBody,
+                             "description": "The PDF fonts are not installed"}})
+
+    document_route("pdf", "A weekly (or final) report as the signed document, PDF "
+                          "(Decree 30/2020/NĐ-CP form, fonts embedded)")
+    document_route("docx", "A weekly (or final) report as the signed document, DOCX "
+                           "(Decree 30/2020/NĐ-CP form), to edit before signing")
+    document_route("xlsx", "A weekly (or final) report as a workbook: figures, breakdowns "
+                           "and items, Vietnamese headers and names")
 
     @router.get(
         "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
@@ -378,13 +424,34 @@ def _replace(f: store.ListFilter, **changes: object) -> store.ListFilter:
     return dataclasses.replace(f, **changes)  # type: ignore[arg-type]
 
 
+DOCUMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# New columns go at the end, so that readers of the older file keep working.
 CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
-               "escalated_central", "median_resolution_hours", "p90_resolution_hours")
+               "escalated_central", "median_resolution_hours", "p90_resolution_hours",
+               "rejected", "carried_over")
+CSV_COLUMNS_VI = ("Nhóm", "Tên", "Tiếp nhận", "Đã giải quyết", "Đang xử lý", "Quá hạn",
+                  "Chuyển Trung ương", "Thời gian giải quyết trung vị (giờ)",
+                  "Thời gian giải quyết P90 (giờ)", "Từ chối", "Tồn đầu kỳ")
+DIMENSION_VI = {"total": "Tổng cộng", "agency": "Cơ quan chủ trì", "zone_type": "Loại khu vực",
+                "category": "Lĩnh vực"}
 
 
 def rows_csv(report: WeeklyReport) -> str:
     dumped = (r.model_dump() for r in report.rows)
     return csv_text(CSV_COLUMNS, ([d[c] for c in CSV_COLUMNS] for d in dumped))
+
+
+def rows_csv_vi(cfg: ProvinceConfig, report: WeeklyReport) -> str:
+    """The same rows for people: Vietnamese headers, names for ids; a byte-order mark,
+    without which Excel reads UTF-8 as a legacy code page and garbles the diacritics."""
+    rows = ([DIMENSION_VI[r.dimension],
+             "" if r.dimension == "total" else document.name_of(cfg, r.dimension, r.value),
+             *(r.model_dump()[c] for c in CSV_COLUMNS[2:])] for r in report.rows)
+    return "\ufeff" + csv_text(CSV_COLUMNS_VI, rows)
 
 
 ITEM_COLUMNS = ("tracking_code", "title", "agency_id", "status", "received_at", "difficulty_id")

@@ -94,7 +94,8 @@ def _overdue_at(i: Item, t: datetime) -> bool:
 def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[BreakdownRow]:
     """The breakdown rows of week `w` at `as_of` (the cutoff, or now for a week in progress).
 
-    - received: received in the window; resolved: resolved in the window;
+    - received: received in the window; resolved: resolved in the window; rejected:
+      closed in the window without being resolved; carried_over: open at the start;
     - open / overdue: as of `as_of` (received by then, not closed by then);
     - escalated_central: first put in the hands of a central ministry in the window;
     - median / p90 hours from receipt to resolution, over those resolved in the window.
@@ -112,6 +113,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
         received = [i for i in members if w.start < i.received_at <= end]
         resolved = [i for i in members if i.resolved and i.closed_at is not None
                     and w.start < i.closed_at <= end]
+        rejected = sum(1 for i in members if not i.resolved and i.closed_at is not None
+                       and w.start < i.closed_at <= end)
         hours = [(i.closed_at - i.received_at).total_seconds() / 3600 for i in resolved
                  if i.closed_at is not None]
         row = BreakdownRow(
@@ -119,6 +122,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
             value=value,
             received=len(received),
             resolved=len(resolved),
+            rejected=rejected,
+            carried_over=sum(_open_at(i, w.start) for i in members),
             open=sum(_open_at(i, end) for i in members),
             overdue=sum(_overdue_at(i, end) for i in members),
             escalated_central=sum(1 for i in members if i.escalated_central_at is not None
@@ -126,7 +131,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
             median_resolution_hours=_round(percentile(hours, 0.5)),
             p90_resolution_hours=_round(percentile(hours, 0.9)),
         )
-        if dim == "total" or row.received or row.resolved or row.open or row.escalated_central:
+        if dim == "total" or row.received or row.resolved or row.rejected or row.open \
+                or row.escalated_central:
             rows.append(row)
     return sort_rows(rows)
 

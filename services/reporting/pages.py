@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.reporting import access, charts, logic, store
+from services.reporting import access, charts, document, logic, store
 from services.reporting.api import (
     PROVINCE_PATTERN,
     REPORT_PATTERN,
@@ -25,14 +25,10 @@ from shared import auth
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.errors import responses
 from shared.events import (
-    CATEGORY_LABELS,
     STATUS_LABELS,
-    ZONE_TYPE_LABELS,
     BreakdownRow,
-    Category,
     Status,
     WeeklyReport,
-    ZoneType,
 )
 from shared.provinces import ProvinceConfig
 
@@ -51,6 +47,11 @@ TEXT: dict[str, dict[str, str]] = {
         "index_title": "Báo cáo tuần các Tổ công tác", "week": "Tuần", "current": "Tuần hiện tại",
         "report_title": "Báo cáo tuần", "received": "Tiếp nhận", "resolved": "Đã giải quyết",
         "open": "Đang mở", "overdue": "Quá hạn", "escalated": "Chuyển Trung ương",
+        "rejected": "Từ chối", "carried_over": "Tồn đầu kỳ", "of_which": "trong đó",
+        "balance": "Tồn đầu kỳ + tiếp nhận = đã giải quyết + từ chối + đang mở",
+        "downloads": "Tải về", "csv_vi": "CSV (tiêu đề tiếng Việt)", "total": "Tổng cộng",
+        "dim_agency": "Theo cơ quan chủ trì", "dim_zone_type": "Theo loại khu vực",
+        "dim_category": "Theo lĩnh vực",
         "median": "Trung vị thời gian giải quyết (giờ)", "p90": "P90 thời gian giải quyết (giờ)",
         "by_zone": "Theo loại khu vực", "by_category": "Theo lĩnh vực", "by_agency": "Theo cơ quan",
         "trend": "Diễn biến các tuần gần đây", "overdue_items": "Hồ sơ quá hạn",
@@ -74,6 +75,11 @@ TEXT: dict[str, dict[str, str]] = {
         "index_title": "Weekly reports of the task forces", "week": "Week",
         "current": "Current week", "report_title": "Weekly report", "received": "Received",
         "resolved": "Resolved", "open": "Open", "overdue": "Overdue",
+        "rejected": "Rejected", "carried_over": "Carried over", "of_which": "of which",
+        "balance": "Carried over + received = resolved + rejected + open",
+        "downloads": "Download", "csv_vi": "CSV (Vietnamese headers)", "total": "Total",
+        "dim_agency": "By lead agency", "dim_zone_type": "By zone type",
+        "dim_category": "By category",
         "escalated": "Escalated to central level", "median": "Median time to resolution (h)",
         "p90": "P90 time to resolution (h)", "by_zone": "By zone type",
         "by_category": "By category", "by_agency": "By agency", "trend": "Recent weeks",
@@ -108,14 +114,7 @@ class Labeller:
         self.cfg, self.i = cfg, 0 if lang == "vi" else 1
 
     def __call__(self, dimension: str, value: str) -> str:
-        if dimension == "agency":
-            a = self.cfg.agency(value)
-            return (a.name_vi, a.name_en)[self.i] if a else value
-        if dimension == "zone_type" and value in ZoneType.__members__.values():
-            return ZONE_TYPE_LABELS[ZoneType(value)][self.i]
-        if dimension == "category" and value in Category.__members__.values():
-            return CATEGORY_LABELS[Category(value)][self.i]
-        return value
+        return document.name_of(self.cfg, dimension, value, ("vi", "en")[self.i])
 
     def status(self, s: str) -> str:
         return STATUS_LABELS[Status(s)][self.i]
@@ -232,7 +231,8 @@ def build_router(side: ReadSide) -> APIRouter:
             if not isinstance(who, auth.Principal) or access.may_read(who, slug)
         ]
         html = _env.get_template("index.html").render(
-            t=TEXT[lang], lang=lang, provinces=provinces, current=current)
+            t=TEXT[lang], lang=lang, provinces=provinces, current=current,
+            phrase=lambda label: week_name(label, lang))
         return HTMLResponse(html)
 
     @router.get("/reports/{province}/{week_label}", response_class=Response,
@@ -268,6 +268,7 @@ def build_router(side: ReadSide) -> APIRouter:
                 t=t, lang=lang, cfg=cfg, report=report, published=published,
                 total=logic.total_row(report.rows), fmt=_fmt, label=label,
                 charts=_charts(report, label, t), overdue=[], trend="", signed=signed,
+                heading=heading(report.week_label, lang),
                 province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"]))
         window = week_window_by_label(report.week_label)
         as_of = min(side.now(), window.end)
@@ -287,13 +288,16 @@ def build_router(side: ReadSide) -> APIRouter:
                 tot = logic.total_row([BreakdownRow.model_validate(r)
                                        for r in past[w.label]["rows"]])
                 if tot is not None:
-                    trend.append((w.label, [tot.received, tot.resolved, tot.open]))
+                    # The day each week closed, as people date their weeks.
+                    trend.append((f"{w.end.astimezone(TZ):%d/%m}",
+                                  [tot.received, tot.resolved, tot.open]))
         html = _env.get_template("report.html").render(
             t=t, lang=lang, cfg=cfg, report=report, published=published,
             total=logic.total_row(report.rows), fmt=_fmt, label=label,
             charts=_charts(report, label, t), overdue=overdue,
-            trend=charts.trend_chart(trend, [t["received"], t["resolved"], t["open"]],
+            trend=charts.trend_chart(trend, _series(t, "received", "resolved", "open"),
                                      title=t["trend"]), signed=signed,
+            heading=heading(report.week_label, lang),
             province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
         )
         return HTMLResponse(html)
@@ -301,11 +305,38 @@ def build_router(side: ReadSide) -> APIRouter:
     return router
 
 
+def week_name(label: str, lang: str) -> str:
+    """"Tuần 49 · 28/11–04/12/2026"; the final report has no week."""
+    if label == "final":
+        return TEXT[lang]["final_title"]
+    return document.week_phrase(label, lang)
+
+
+def heading(label: str, lang: str) -> str:
+    """"Báo cáo tuần 49 · 28/11–04/12/2026" / "Weekly report, week 49 · 28 Nov–4 Dec 2026"."""
+    if label == "final":
+        return TEXT[lang]["final_title"]
+    first, last = document.week_days(label)
+    n = document.week_number(label)
+    if lang == "en":
+        return f"Weekly report, week {n} · {document.period_en(first, last)}"
+    return f"Báo cáo tuần {n} · {document.period_vi(first, last)}"
+
+
+def _series(t: dict[str, str], *keys: str) -> list[tuple[str, str]]:
+    names = {"escalated_central": t["escalated"]}
+    return [(k, names.get(k, t.get(k, k))) for k in keys]
+
+
+CHART_SERIES = ("received", "resolved", "open", "overdue")
+
+
 def _charts(report: WeeklyReport, label: Labeller, t: dict[str, str]) -> list[Any]:
     out = []
     for dim, title in (("zone_type", t["by_zone"]), ("category", t["by_category"]),
                        ("agency", t["by_agency"])):
-        rows = [(label(dim, r.value), [r.received, r.open, r.overdue])
-                for r in report.rows if r.dimension == dim]
-        out.append(charts.bar_chart(rows, [t["received"], t["open"], t["overdue"]], title=title))
+        picked = sorted((r for r in report.rows if r.dimension == dim),
+                        key=lambda r: (-r.received, label(dim, r.value)))
+        rows = [(label(dim, r.value), [getattr(r, k) for k in CHART_SERIES]) for r in picked]
+        out.append(charts.bar_chart(rows, _series(t, *CHART_SERIES), title=title))
     return out

@@ -96,8 +96,8 @@ def _row(r: dict[str, Any]) -> BreakdownRow:
     return BreakdownRow(
         dimension=r["dimension"], value=r["value"], received=r["received"],
         resolved=r["resolved"], open=r["open"], overdue=r["overdue"],
-        escalated_central=r["escalated_central"],
-        median_resolution_hours=hours(r["median_hours"]),
+        escalated_central=r["escalated_central"], rejected=r["rejected"],
+        carried_over=r["carried_over"], median_resolution_hours=hours(r["median_hours"]),
         p90_resolution_hours=hours(r["p90_hours"]),
     )
 
@@ -221,6 +221,7 @@ async def _claim(
 class PublishMetrics:
     published: Counter
     last_published: Gauge
+    cutoff: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> PublishMetrics:
@@ -233,6 +234,12 @@ class PublishMetrics:
                 "thaogo_reporting_last_weekly_report_timestamp_seconds",
                 "When the latest weekly report of a task force was generated (from the database)",
                 ["province"], registry=registry),
+            # The alert on a late report compares with this rather than computing Friday
+            # 12:00 itself: a holiday Friday moves the cutoff (shared/calendar.py).
+            cutoff=Gauge(
+                "thaogo_reporting_weekly_cutoff_timestamp_seconds",
+                "The latest weekly cutoff that has passed: Friday 12:00 Asia/Ho_Chi_Minh, or "
+                "12:00 of the working day before a holiday Friday", registry=registry),
         )
 
 
@@ -291,6 +298,7 @@ class WeeklyPublisher:
         """Publish what is due now; returns how many reports this call published."""
         now = self.clock.now()
         window = logic.last_closed_window(now)
+        self.metrics.cutoff.set(window.end.timestamp())
         n = 0
         for slug, cfg in self.config.current.items():
             try:

@@ -261,6 +261,8 @@ _POPULATION = """
            acknowledged_at, escalated_central_at, lead_agency_id,
            received_at > $2 AS is_received,
            status = 'resolved' AND closed_at > $2 AND closed_at <= $3 AS is_resolved,
+           status <> 'resolved' AND closed_at > $2 AND closed_at <= $3 AS is_rejected,
+           received_at <= $2 AND (closed_at IS NULL OR closed_at > $2) AS is_carried,
            closed_at IS NULL OR closed_at > $3 AS is_open,
            (closed_at IS NULL OR closed_at > $3) AND (resolve_due_at < $3 OR (ack_due_at < $3
                AND (acknowledged_at IS NULL OR acknowledged_at > $3))) AS is_overdue,
@@ -279,6 +281,8 @@ _ROLLUP = f"""
            COALESCE(agency, zone, category, 'all') AS value,
            count(*) FILTER (WHERE is_received) AS received,
            count(*) FILTER (WHERE is_resolved) AS resolved,
+           count(*) FILTER (WHERE is_rejected) AS rejected,
+           count(*) FILTER (WHERE is_carried) AS carried_over,
            count(*) FILTER (WHERE is_open) AS open,
            count(*) FILTER (WHERE is_overdue) AS overdue,
            count(*) FILTER (WHERE is_escalated) AS escalated_central,
@@ -289,7 +293,8 @@ _ROLLUP = f"""
     FROM pop
     GROUP BY GROUPING SETS ((agency), (zone), (category), ())
     HAVING GROUPING(agency, zone, category) = 7
-        OR count(*) FILTER (WHERE is_received OR is_resolved OR is_open OR is_escalated) > 0
+        OR count(*) FILTER (WHERE is_received OR is_resolved OR is_rejected OR is_open
+                                   OR is_escalated) > 0
 """
 
 

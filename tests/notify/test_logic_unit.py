@@ -110,6 +110,29 @@ def test_weekly_fires_thursday_friday_and_cutoff() -> None:
     assert late == []
 
 
+def test_weekly_reminders_follow_a_cutoff_moved_off_a_holiday_friday() -> None:
+    # Friday 30/4/2027 is Reunification Day: 2027-W17 closes on Thursday 29/4 at 12:00,
+    # so its reminders come a day earlier (Wed 16:00, Thu 09:00) and none on the holiday.
+    wed = logic.weekly_fires(local(2027, 4, 28, 16), REMINDERS, missing_grace=GRACE)
+    assert [(f.slot, f.at, f.window.label) for f in wed] == [
+        ("thu1600", local(2027, 4, 28, 16), "2027-W17")]
+    thu = logic.weekly_fires(local(2027, 4, 29, 9), REMINDERS, missing_grace=GRACE)
+    assert [f.slot for f in thu] == ["thu1600", "fri0900"]
+    noon = logic.weekly_fires(local(2027, 4, 29, 12, 1), REMINDERS, missing_grace=GRACE)
+    assert [(f.kind, f.at, f.window.label) for f in noon] == [
+        ("weekly_missing", local(2027, 4, 29, 12), "2027-W17")]
+    # On the holiday itself nothing is owed: the next week's reminders are days away.
+    assert logic.weekly_fires(local(2027, 4, 30, 9, 30), REMINDERS, missing_grace=GRACE) == []
+    # Friday 1/5/2026 (Labour Day) after Thursday 30/4 (Reunification Day): Wednesday
+    # 29/4, two days early, so the reminders are Tuesday 16:00 and Wednesday 09:00.
+    fires = logic.weekly_fires(local(2026, 4, 29, 12), REMINDERS, missing_grace=GRACE)
+    assert [(f.kind, f.window.label) for f in fires] == [
+        ("weekly_reminder", "2026-W18"), ("weekly_reminder", "2026-W18"),
+        ("weekly_missing", "2026-W18")]
+    assert {f.at for f in fires} == {local(2026, 4, 28, 16), local(2026, 4, 29, 9),
+                                     local(2026, 4, 29, 12)}
+
+
 def test_weekly_messages_skip_members_who_reported() -> None:
     cfg = CONFIGS["binh-duong"]
     fire = logic.weekly_fires(local(2026, 3, 12, 16), REMINDERS, missing_grace=GRACE)[0]

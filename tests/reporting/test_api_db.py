@@ -540,7 +540,8 @@ async def test_report_page_in_chromium_matches_the_json(served: Served) -> None:
             assert await page.locator("svg.chart").count() == 4  # 3 breakdowns + trend
             missing = await page.locator("#missing li[data-member]").count()
             assert missing == len(report["members_missing"])
-            assert await page.locator("h1").inner_text() == "Báo cáo tuần 2026-W48 — Bình Dương"
+            assert await page.locator("h1").inner_text() == (
+                "Báo cáo tuần 48 · 21/11–27/11/2026 — Bình Dương")
             # The inline style is allowed by the policy's hash: the tables are styled.
             assert await page.locator("table").first.evaluate(
                 "t => getComputedStyle(t).borderCollapse") == "collapse"

@@ -12,7 +12,9 @@ import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
+from docx import Document
 
 from services.reporting import logic, reports, store
 from services.reporting.handlers import ReportingHandlers
@@ -164,6 +166,17 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
         (item,) = list(csv.DictReader(io.StringIO(handed)))
         assert item["title"] == "'" + formula
         assert r.json()["handed_over"][0]["title"] == formula
+        # The same official form as a week's report (tests/reporting/test_document_unit.py).
+        docx = await c.get("/v1/reports/binh-duong/final.docx")
+        assert docx.status_code == 200 and docx.headers["X-Thaogo-Report-State"] == "published"
+        text = " ".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+        assert "Tổng kết hoạt động của Tổ công tác" in text and "TỔ TRƯỞNG" in " ".join(
+            cell.text for t in Document(io.BytesIO(docx.content)).tables
+            for row in t.rows for cell in row.cells)
+        pdf = await c.get("/v1/reports/binh-duong/final.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        xlsx = await c.get("/v1/reports/binh-duong/final.xlsx")
+        assert "Hồ sơ bàn giao" in openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames
         page = await c.get("/reports/binh-duong/final?lang=en")
         assert page.status_code == 200
         assert "Final report of the mandate" in page.text and d.tracking_code in page.text

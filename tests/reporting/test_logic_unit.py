@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import uuid
 from datetime import datetime, timedelta
@@ -94,16 +95,22 @@ def test_rollup_counts_a_small_week() -> None:
         _item(local(2026, 11, 27, 12, 1)),
         # resolved before the week began: nothing to say
         _item(local(2026, 11, 1, 9), closed_at=local(2026, 11, 5, 9), resolved=True),
+        # received before the week, rejected in it
+        _item(local(2026, 11, 19, 9), closed_at=inside, zone_type="CCN"),
     ]
     rows = logic.rollup(items, w, as_of=w.end)
     total = logic.total_row(rows)
     assert total is not None
     assert (total.received, total.resolved, total.open, total.overdue,
-            total.escalated_central) == (2, 2, 1, 1, 1)
+            total.escalated_central, total.rejected, total.carried_over) == (2, 2, 1, 1, 1, 1, 2)
+    # What was open at the start plus what came in is what was resolved, rejected or is open.
+    for row in rows:
+        assert row.carried_over + row.received == row.resolved + row.rejected + row.open
     assert total.median_resolution_hours == 20.0
     assert total.p90_resolution_hours == 28.0
     by = {(r.dimension, r.value): r for r in rows}
     assert by[("zone_type", "CCN")].resolved == 1
+    assert by[("zone_type", "CCN")].rejected == 1
     assert by[("agency", "central.bo-noi-vu")].overdue == 1
     assert rows[0].dimension == "total"
     # A week in progress counts as of now.
@@ -131,9 +138,30 @@ def test_members_split_keeps_config_order() -> None:
 
 
 def test_charts_escape_labels() -> None:
-    svg = charts.bar_chart([("<script>alert(1)</script>", [1, 2, 0])], ["a", "b", "c"],
+    series = [("received", "a"), ("open", "b"), ("overdue", "c")]
+    svg = charts.bar_chart([("<script>alert(1)</script>", [1, 2, 0])], series,
                            title="T & U")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "T &amp; U" in svg
     trend = charts.trend_chart([("2026-W01", [1, 0, 2]), ("2026-W02", [3, 1, 2])],
-                               ["r", "s", "o"], title="trend")
+                               [("received", "r"), ("resolved", "s"), ("open", "o")],
+                               title="trend")
     assert trend.count("<polyline") == 3
+
+
+def test_charts_give_each_meaning_one_colour_and_keep_labels_whole() -> None:
+    long = "Ban Quản lý các khu công nghiệp tỉnh Bình Dương và các cụm công nghiệp trực thuộc"
+    a = charts.bar_chart([(long, [3, 1])], [("received", "Tiếp nhận"), ("open", "Đang mở")],
+                         title="A")
+    b = charts.bar_chart([("x", [1, 2])], [("open", "Đang mở"), ("received", "Tiếp nhận")],
+                         title="B")
+    t = charts.trend_chart([("27/11", [1, 2]), ("04/12", [2, 1])],
+                           [("open", "Đang mở"), ("received", "Tiếp nhận")], title="C")
+    for svg in (a, b, t):
+        # The same meaning, the same colour, whatever its place in the chart; a legend.
+        assert f'fill="{charts.COLOURS["received"]}"/><text' in svg  # legend swatch
+        assert f'fill="{charts.COLOURS["open"]}"/><text' in svg
+        assert "width=" not in svg.split(">", 1)[0]  # sized by the page, by its viewBox
+    # The long name is all there, wrapped over lines, not cut.
+    lines = re.findall(r'<text x="0" y="\d+" font-size="15">([^<]*)</text>', a)
+    assert len(lines) == 2 and " ".join(lines) == long
+    assert len(set(charts.COLOURS.values())) == len(charts.COLOURS)

@@ -186,8 +186,12 @@ async def test_sql_rollup_agrees_with_the_pure_rules(
                 conn, task_force="binh-duong", start=W.start, end=as_of)]
             expected = logic.rollup(items, W, as_of=as_of)
             assert logic.sort_rows(sql_rows) == expected
+            # The headline figures add up, in every row.
+            for row in expected:
+                assert row.carried_over + row.received == row.resolved + row.rejected + row.open
     total = logic.total_row(expected)
     assert total is not None and total.received > 10 and total.resolved > 0  # data is not empty
+    assert total.rejected > 0 and total.carried_over > 0
 
 
 async def test_two_replicas_publish_a_week_exactly_once(

@@ -123,6 +123,9 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # Bình Dương's: its members and unscoped operators only.
         ("GET", "/v1/reports/{province}/{week_label}.json"): BD_READERS,
         ("GET", "/v1/reports/{province}/{week_label}.csv"): BD_READERS,
+        ("GET", "/v1/reports/{province}/{week_label}.pdf"): BD_READERS,
+        ("GET", "/v1/reports/{province}/{week_label}.docx"): BD_READERS,
+        ("GET", "/v1/reports/{province}/{week_label}.xlsx"): BD_READERS,
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             dict.fromkeys(READERS, 404)),

@@ -78,15 +78,18 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_iso_week_53_and_year_boundary() -> None:
-    # 2026 has 53 ISO weeks; its week 53 closes on New Year's Day 2027 (a holiday:
-    # the cutoff is still the cutoff).
+    # 2026 has 53 ISO weeks; its week 53 is named after New Year's Day 2027, a holiday
+    # Friday, so it closes at 12:00 on Thursday 31/12/2026 and keeps its label.
     w53 = week_window(vn(2026, 12, 31, 9))
     assert w53.label == "2026-W53"
-    assert w53.end == vn(2027, 1, 1, 12)
+    assert w53.friday == date(2027, 1, 1)
+    assert w53.end == vn(2026, 12, 31, 12)
     assert next_window(w53).label == "2027-W01"
+    assert next_window(w53).start == w53.end
     assert next_window(w53).end == vn(2027, 1, 8, 12)
     assert previous_window(w53).label == "2026-W52"
-    assert week_window(vn(2027, 1, 1, 12, 0, 1)).label == "2027-W01"
+    assert week_window(vn(2026, 12, 31, 12, 0, 1)).label == "2027-W01"
+    assert week_window(vn(2027, 1, 1, 9)).label == "2027-W01"
     # 2025 has 52 weeks: the week closing on 26/12/2025 is followed by 2026-W01.
     assert next_window(week_window(vn(2025, 12, 26, 12))).label == "2026-W01"
     assert week_window(vn(2025, 12, 31, 23, 59)).label == "2026-W01"
@@ -96,8 +99,12 @@ def test_iso_week_53_and_year_boundary() -> None:
 def test_labels_round_trip(label: str) -> None:
     w = week_window_by_label(label)
     assert w.label == label
-    assert w.end.weekday() == 4 and w.end.time() == time(12)
-    assert w.end - w.start == timedelta(days=7)
+    assert w.friday.weekday() == 4 and w.end.time() == time(12)
+    assert w.friday.isocalendar()[:2] == (int(label[:4]), int(label[-2:]))
+    # The weeks 53 close on Thursday 31/12 (their Friday is New Year's Day); the others
+    # on Friday.
+    assert (w.end.date() == w.friday) == (label not in ("2026-W53", "2020-W53"))
+    assert w.start == previous_window(w).end
     assert week_window(w.end) == w
     assert week_window(w.start + timedelta(microseconds=1)) == w
 
@@ -335,3 +342,40 @@ def test_year_one_is_a_value_error_not_an_overflow() -> None:
     with pytest.raises(InvalidField):
         check_date(date(1900, 1, 1), "cursor")
     check_date(date(FIRST_YEAR, 1, 1), "cursor")
+
+
+# Holiday Fridays, checked against the holidays package's Vietnamese calendar.
+@pytest.mark.parametrize(("friday", "closes", "label"), [
+    # Quốc khánh: Friday 3/9/2027 (the 2/9 holiday's second day); Thursday 2/9 is off too.
+    (date(2027, 9, 3), vn(2027, 9, 1, 12), "2027-W35"),
+    # Giỗ Tổ Hùng Vương, Friday 16/4/2027: Thursday.
+    (date(2027, 4, 16), vn(2027, 4, 15, 12), "2027-W15"),
+    # Quốc khánh, Friday 1/9/2028 (with Saturday 2/9): Thursday 31/8.
+    (date(2028, 9, 1), vn(2028, 8, 31, 12), "2028-W35"),
+    # Tết 2025: Friday 31/1/2025 is the third day of Tết, Monday to Thursday off as well:
+    # no working day before it that week, so it keeps the Friday.
+    (date(2025, 1, 31), vn(2025, 1, 31, 12), "2025-W05"),
+])
+def test_holiday_friday_moves_the_cutoff_to_the_last_working_day(
+    friday: date, closes: datetime, label: str,
+) -> None:
+    assert not is_working_day(friday)
+    w = week_window_by_label(label)
+    assert w.friday == friday and w.end == closes
+    assert w.label == label  # the label is still the ISO week of the Friday
+    # The weeks tile: each starts where the one before closed.
+    assert next_window(w).start == w.end and previous_window(w).end == w.start
+    assert week_window(closes) == w
+    assert week_window(closes + timedelta(microseconds=1)) == next_window(w)
+    assert week_window(w.start + timedelta(microseconds=1)) == w
+    assert cutoff(w) == closes
+
+
+def test_holiday_cutoff_setting() -> None:
+    from shared.calendar import _holiday_cutoff
+
+    assert _holiday_cutoff(None) == time(12)
+    assert _holiday_cutoff("16:30") == time(16, 30)
+    assert _holiday_cutoff("none") is None
+    with pytest.raises(ValueError, match="THAOGO_HOLIDAY_CUTOFF"):
+        _holiday_cutoff("noon")

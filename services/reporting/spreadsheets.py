@@ -1,0 +1,131 @@
+"""The weekly report as a workbook people open in Excel or LibreOffice: the figures, each
+breakdown and each list of items on its own sheet, with Vietnamese headers and the names
+(of agencies, zone types, categories, members) from the configuration, never slugs.
+
+Every text cell goes through `shared.exports.spreadsheet_safe`, the rule the CSV files
+follow: text a business typed that looks like a formula is stored with a leading quote,
+never as a formula.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from services.reporting import document, logic
+from services.reporting.document import BREAKDOWN_COLUMNS_VI, DIMENSIONS_VI
+from shared.calendar import TZ
+from shared.events import STATUS_LABELS, BreakdownRow, ReportItem, WeeklyReport
+from shared.exports import spreadsheet_safe
+from shared.provinces import ProvinceConfig
+
+HEAD_FONT = Font(bold=True)
+HEAD_FILL = PatternFill("solid", fgColor="E8EEF4")
+ITEM_HEADERS = ("Mã hồ sơ", "Nội dung", "Cơ quan chủ trì", "Trạng thái", "Ngày tiếp nhận",
+                "Mã định danh")
+
+
+def _put(ws: Worksheet, row: int, col: int, value: object, *, bold: bool = False) -> None:
+    cell = ws.cell(row=row, column=col, value=spreadsheet_safe(value))
+    if bold:
+        cell.font = HEAD_FONT
+
+
+def _table(ws: Worksheet, top: int, headers: Sequence[str], rows: Sequence[Sequence[object]],
+           widths: Sequence[int], *, total_last: bool = False) -> None:
+    for c, h in enumerate(headers, 1):
+        _put(ws, top, c, h, bold=True)
+        cell = ws.cell(row=top, column=c)
+        cell.fill = HEAD_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for r, values in enumerate(rows, top + 1):
+        last = total_last and r == top + len(rows)
+        for c, v in enumerate(values, 1):
+            _put(ws, r, c, v, bold=last)
+    for c, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    ws.freeze_panes = ws.cell(row=top + 1, column=1)
+    if rows:
+        ws.auto_filter.ref = f"A{top}:{get_column_letter(len(headers))}{top + len(rows)}"
+
+
+def _title(ws: Worksheet, lines: Sequence[str]) -> int:
+    for i, line in enumerate(lines, 1):
+        _put(ws, i, 1, line, bold=i == 1)
+    return len(lines) + 2
+
+
+def _hours(x: float | None) -> float | str:
+    return "" if x is None else x
+
+
+def _breakdown(cfg: ProvinceConfig, rows: list[BreakdownRow], dim: str) -> list[list[object]]:
+    out: list[list[object]] = [
+        [document.name_of(cfg, dim, r.value), *document.breakdown_values(r),
+         _hours(r.median_resolution_hours), _hours(r.p90_resolution_hours)]
+        for r in rows if r.dimension == dim]
+    out.sort(key=lambda row: (-int(str(row[2])), str(row[0])))
+    return out
+
+
+def _items(cfg: ProvinceConfig, items: list[ReportItem]) -> list[list[object]]:
+    return [[i.tracking_code, i.title,
+             document.name_of(cfg, "agency", i.agency_id) if i.agency_id
+             else document.UNKNOWN_VI,
+             STATUS_LABELS[i.status][0],
+             # A date cell (sortable), in local time: spreadsheets hold no time zones.
+             i.received_at.astimezone(TZ).replace(tzinfo=None), str(i.difficulty_id)]
+            for i in items]
+
+
+def workbook(cfg: ProvinceConfig, report: WeeklyReport) -> bytes:
+    wb = Workbook()
+    heading = ("Báo cáo tổng kết nhiệm vụ" if report.final
+               else f"Báo cáo {document.week_phrase(report.week_label, 'vi')}")
+    lines = [heading, cfg.task_force.name_vi, cfg.province.name_vi]
+    total = logic.total_row(report.rows)
+    ws = wb.active
+    assert ws is not None  # a new workbook has its first sheet
+    ws.title = "Tổng hợp"
+    top = _title(ws, lines)
+    if total is not None:
+        t = document.figures_table(total)
+        _table(ws, top, t.columns, [list(r) for r in t.rows], (52, 14))
+    extra = ("Trung vị (giờ)", "P90 (giờ)")
+    for dim, sheet, col in DIMENSIONS_VI:
+        ws = wb.create_sheet(sheet.removeprefix("Theo ").capitalize()[:31])
+        top = _title(ws, [sheet, *lines[:1]])
+        rows = _breakdown(cfg, report.rows, dim)
+        if total is not None:
+            rows.append(["Tổng cộng", *document.breakdown_values(total),
+                         _hours(total.median_resolution_hours),
+                         _hours(total.p90_resolution_hours)])
+        _table(ws, top, (col, *BREAKDOWN_COLUMNS_VI, *extra), rows,
+               (48, *(12,) * (len(BREAKDOWN_COLUMNS_VI) + len(extra))), total_last=True)
+    lists = ((("Hồ sơ bàn giao", report.handed_over), ("Chuyển Trung ương", report.central_items))
+             if report.final else
+             (("Việc đột xuất", report.urgent_items), ("Kiến nghị", report.recommendations)))
+    for name, items in lists:
+        ws = wb.create_sheet(name)
+        top = _title(ws, [name, *lines[:1]])
+        _table(ws, top, ITEM_HEADERS, _items(cfg, items), (16, 60, 40, 18, 18, 38))
+        for r in range(top + 1, top + 1 + len(items)):
+            ws.cell(row=r, column=5).number_format = "dd/mm/yyyy hh:mm"
+    if not report.final:
+        ws = wb.create_sheet("Thành viên")
+        top = _title(ws, ["Tình hình báo cáo của thành viên", *lines[:1]])
+        members = [(m, "Đã báo cáo") for m in report.members_reported] + [
+            (m, "Chưa báo cáo") for m in report.members_missing]
+        rows = []
+        for pid, state in members:
+            p = cfg.person(pid)
+            rows.append([p.name if p else pid, p.title if p else "", state])
+        _table(ws, top, ("Thành viên", "Chức vụ", "Tình hình"), rows, (30, 60, 16))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
