@@ -508,20 +508,31 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
                           "row", "stored (published)", "missing")
 
 
-_COUNTS = ("received", "resolved", "open", "overdue", "escalated_central")
+_COUNTS = ("received", "resolved", "rejected", "carried_over", "open", "overdue",
+           "escalated_central")
 
 
 def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Each breakdown (by agency, zone type, category) adds up to the total."""
+    """Each breakdown (by agency, zone type, category) adds up to the total, and in every
+    row what the week began with and received is what it resolved, rejected and left
+    open."""
     total = next((r for r in rows if r["dimension"] == "total"), None)
     if total is None:
         report.differ("reporting", "weekly_reports", key, "rows", "a total row", "none")
         return
+    for r in rows:
+        if "carried_over" not in r:
+            continue  # stored before the week's balance was kept
+        came = int(r["carried_over"]) + int(r["received"])
+        went = int(r["resolved"]) + int(r["rejected"]) + int(r["open"])
+        if came != went:
+            report.differ("reporting", "weekly_reports", f"{key}:{r['dimension']}:{r['value']}",
+                          "carried over + received", went, came)
     for dim in ("agency", "zone_type", "category"):
         part = [r for r in rows if r["dimension"] == dim]
         for c in _COUNTS:
-            s = sum(int(r[c]) for r in part)
-            if s != int(total[c]):
+            s = sum(int(r.get(c, 0)) for r in part)
+            if s != int(total.get(c, 0)):
                 report.differ("reporting", "weekly_reports", key, f"sum of {c} by {dim}",
                               total[c], s)
 
