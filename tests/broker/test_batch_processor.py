@@ -38,6 +38,25 @@ async def _topic(bootstrap: str) -> str:
     return name
 
 
+
+async def dead_letter_reasons(bootstrap: str, topic: str, *, expected: int) -> list[str]:
+    """The `x-dlq-reason` of what reached `topic`'s dead-letter topic (read until
+    `expected` came or nothing more does), sorted."""
+    dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=bootstrap,
+                           auto_offset_reset="earliest", group_id=None)
+    await dlq.start()
+    try:
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while len(records) < expected:
+            got = await dlq.getmany(timeout_ms=2000)
+            if not got:
+                break
+            for rs in got.values():
+                records += rs
+    finally:
+        await dlq.stop()
+    return sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+
 async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
     kafka_bootstrap: str,
 ) -> None:
@@ -85,20 +104,7 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
         await emit.stop()
 
     assert sorted(applied) == sorted(i for n, i in enumerate(sent_ids) if n != 7)
-    dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=kafka_bootstrap,
-                           auto_offset_reset="earliest", group_id=None)
-    await dlq.start()
-    try:
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while len(records) < 2:
-            got = await dlq.getmany(timeout_ms=2000)
-            if not got:
-                break
-            for rs in got.values():
-                records += rs
-    finally:
-        await dlq.stop()
-    reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+    reasons = await dead_letter_reasons(kafka_bootstrap, topic, expected=2)
     assert len(reasons) == 2
     assert reasons[0].startswith("decode:") and reasons[1].startswith("handler: ValueError")
 
@@ -177,20 +183,7 @@ async def test_a_message_for_a_missing_topic_is_a_data_error_not_an_outage(
         await emit.stop()
 
     assert sorted(applied) == sorted(i for n, i in enumerate(sent_ids) if n not in (3, 6))
-    dlq = AIOKafkaConsumer(topics.dlq(topic), bootstrap_servers=kafka_bootstrap,
-                           auto_offset_reset="earliest", group_id=None)
-    await dlq.start()
-    try:
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while len(records) < 2:
-            got = await dlq.getmany(timeout_ms=2000)
-            if not got:
-                break
-            for rs in got.values():
-                records += rs
-    finally:
-        await dlq.stop()
-    reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+    reasons = await dead_letter_reasons(kafka_bootstrap, topic, expected=2)
     assert len(reasons) == 2
     assert sorted(r.partition(" (")[0] for r in reasons) == sorted(
         f"handler: MissingTopic: no such topic: {t}" for t in (nowhere, elsewhere))
