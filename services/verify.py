@@ -24,7 +24,8 @@ the topics no longer hold (retention dropped their beginning) is said, not guess
 Before comparing, it waits until the services have caught up: every consumer group of
 theirs committed up to the end of its topics and every outbox is empty. A read model is
 eventually consistent; comparing it while events are still in flight would report the
-flight, not a fault.
+flight, not a fault. Notify's deliveries are the exception: it may owe mail for many
+minutes after a burst, so they are checked at a cut (`Deliveries`) instead of waited for.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from shared.events import (
     NotificationSent,
     WeeklyReport,
     decode,
+    deterministic_id,
 )
 from shared.provinces import ConfigSet, Deadlines
 
@@ -537,8 +539,55 @@ def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]
                               total[c], s)
 
 
+@dataclass(frozen=True)
+class Deliveries:
+    """Notify's delivered messages, and the announcements of them its outbox still holds,
+    as of one moment before the checker reads the topics. Each message marked sent has its
+    announcement enqueued in the same transaction, so by that moment it is either on
+    notification.sent.v1 (the relay marks a row only once the broker has it) or queued."""
+
+    sent: frozenset[str]
+    queued: frozenset[str]  # event ids
+
+    def differences(self, announcements: Iterable[Envelope[NotificationSent]],
+                    state_after: Mapping[str, str], *, truncated: bool
+                    ) -> list[tuple[str, str, object, object]]:
+        """(message, what, expected, found) for each delivery announced other than once.
+        `announcements` are read after this snapshot, `state_after` after them: a
+        message sent in between may be announced already, never the other way round."""
+        out: list[tuple[str, str, object, object]] = []
+        announced: dict[str, set[str]] = defaultdict(set)
+        for note in announcements:
+            announced[note.data.notification_key].add(note.id)
+        for key in sorted(self.sent):
+            n = len(announced.get(key, ()))
+            queued = deterministic_id("notification.sent", key) in self.queued
+            if n > 1 or (n == 0 and not queued and not truncated):
+                out.append((key, "events on " + topics.NOTIFICATION_SENT, 1, n))
+        for key in sorted(announced):
+            if state_after.get(key) != "sent":
+                out.append((key, "state", "sent (announced)", state_after.get(key, "missing")))
+        return out
+
+    @classmethod
+    async def snapshot(cls, dsn: str) -> Deliveries:
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                sent = await conn.fetch(
+                    "SELECT message_key FROM notify.messages WHERE state = 'sent'")
+                queued = await conn.fetch(
+                    "SELECT event_id FROM notify.outbox WHERE sent_at IS NULL AND topic = $1",
+                    topics.NOTIFICATION_SENT)
+        finally:
+            await conn.close()
+        return cls(sent=frozenset(r["message_key"] for r in sent),
+                   queued=frozenset(r["event_id"] for r in queued))
+
+
 async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
-                       cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+                       cases: Mapping[uuid.UUID, Case], deliveries: Deliveries,
+                       report: Report) -> None:
     messages = await conn.fetch(
         "SELECT message_key, kind, recipient_id, difficulty_id, state,"
         " payload->>'week_label' AS week_label FROM notify.messages")
@@ -578,17 +627,10 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                     report.differ("notify", "messages", f"{cfg.slug}:{w.week_label}",
                                   f"{'interim' if is_interim else 'weekly'} report to {person}",
                                   "queued", "missing")
-    sent = {m["message_key"] for m in messages if m["state"] == "sent"}
-    announced: dict[str, set[str]] = defaultdict(set)
-    for note in log.sent:
-        announced[note.data.notification_key].add(note.id)
-    for key in sent:
-        n = len(announced.get(key, ()))
-        if n != 1 and not (n == 0 and topics.NOTIFICATION_SENT in log.truncated):
-            report.differ("notify", "messages", key, "events on " + topics.NOTIFICATION_SENT,
-                          1, n)
-    for key in announced.keys() - sent:
-        report.differ("notify", "messages", key, "state", "sent (announced)", "not sent")
+    for key, what, expected, seen in deliveries.differences(
+            log.sent, {m["message_key"]: m["state"] for m in messages},
+            truncated=topics.NOTIFICATION_SENT in log.truncated):
+        report.differ("notify", "messages", key, what, expected, seen)
 
 
 def _task_forces_of_report(configs: ConfigSet, w: WeeklyReport) -> list[Any]:
@@ -607,12 +649,15 @@ def _task_forces_of_report(configs: ConfigSet, w: WeeklyReport) -> list[Any]:
 
 async def backlog(bootstrap: str, conn: asyncpg.Connection, **security: Any) -> dict[str, int]:
     """What the services still have to do: each consumer group's lag and each outbox's
-    unsent rows (empty when everything is done)."""
+    unsent rows (empty when everything is done). Not waited for: notify's deliveries and
+    their announcements on notification.sent.v1, which go on for as long as notify owes
+    mail (after a burst, for many minutes); `Deliveries` checks them at a cut instead."""
     left: dict[str, int] = {}
     present = {r["table_schema"] for r in await conn.fetch(
         "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox'")}
     for schema in sorted(present & set(SCHEMAS_WITH_OUTBOX)):
-        n = await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
+        n = await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL"
+                                " AND topic <> $1", topics.NOTIFICATION_SENT)
         if n:
             left[f"{schema}.outbox"] = int(n)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="thaogo-verify",
@@ -642,7 +687,7 @@ async def _group_lag(bootstrap: str, group: str, **security: Any) -> int:
     try:
         present = await consumer.topics()
         lag = 0
-        for t in sorted(set(_MODELS) & present):
+        for t in sorted((set(_MODELS) - {topics.NOTIFICATION_SENT}) & present):
             tps = [TopicPartition(t, p) for p in sorted(consumer.partitions_for_topic(t) or ())]
             committed = {tp: await consumer.committed(tp) for tp in tps}
             if all(c is None for c in committed.values()):
@@ -711,6 +756,7 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
         report.unchecked.append(
             "the services had not caught up after "
             f"{settle_timeout:.0f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(left.items())))
+    deliveries = await Deliveries.snapshot(dsn) if "notify" in services else None
     log = Log()
     await read_log(bootstrap, _MODELS, report, log, **security)
     # Agencies' topics: every configured agency's, and any other an assignment named
@@ -729,11 +775,11 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
                 await check_router(conn, log, cases, report)
             if "reporting" in services:
                 await check_reporting(conn, configs, log, cases, report)
-            if "notify" in services:
-                await check_notify(conn, configs, log, cases, report)
+            if deliveries is not None:
+                await check_notify(conn, configs, log, cases, deliveries, report)
     finally:
         await conn.close()
     return report
 
 
-__all__ = ["Difference", "Report", "derive", "fold", "read_log", "settle", "verify"]
+__all__ = ["Deliveries", "Difference", "Report", "derive", "fold", "read_log", "settle", "verify"]

@@ -211,13 +211,13 @@ class Stack:
                             services=sorted({s.name for s in self.services.values()
                                              if s.proc is not None}))
 
-    async def assert_consistent(self) -> Report:
+    async def assert_consistent(self, settle_timeout: float = 90) -> Report:
         """Every service running again (a test may end with one killed or stopped),
         then 0 differences."""
         stopped = [n for n, s in self.services.items()
                    if s.proc is not None and s.proc.poll() is not None]
         await self.start(*stopped) if stopped else None
-        report = await self.verify()
+        report = await self.verify(settle_timeout)
         print(report.summary(), dict(report.events))
         assert report.ok and not report.unchecked, report.summary() + str(dict(report.events))
         return report

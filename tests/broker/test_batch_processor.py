@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -37,6 +38,27 @@ async def _topic(bootstrap: str) -> str:
     await admin.close()
     return name
 
+
+
+async def publish(bootstrap: str, topic: str, difficulties: list[DifficultyReceived], *,
+                  then: Sequence[tuple[bytes, list[tuple[str, bytes]]]] = ()) -> list[str]:
+    """Each difficulty as its service would publish it, then `then`'s raw (body, headers);
+    returns the difficulties' event ids."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        ids = []
+        for d in difficulties:
+            env = events.new_envelope(d, source="test")
+            ids.append(env.id)
+            await producer.send_and_wait(topic, events.encode_body(d), key=d.key().encode(),
+                                         headers=[(k, v.encode()) for k, v in
+                                                  events.encode_headers(env).items()])
+        for body, headers in then:
+            await producer.send_and_wait(topic, body, key=b"x", headers=headers)
+        return ids
+    finally:
+        await producer.stop()
 
 
 async def dead_letter_reasons(bootstrap: str, topic: str, *, expected: int) -> list[str]:
@@ -81,19 +103,8 @@ async def test_poison_messages_are_dead_lettered_and_the_rest_applied(
                                      producer=emit, metrics=metrics, source="test"),
               topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS, max_records=50)
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    sent_ids = []
-    for d in good:
-        env = events.new_envelope(d, source="test")
-        sent_ids.append(env.id)
-        await producer.send_and_wait(topic, events.encode_body(d), key=d.key().encode(),
-                                     headers=[(k, v.encode()) for k, v in
-                                              events.encode_headers(env).items()])
-    await producer.send_and_wait(topic, b"{not json", key=b"x",
-                                 headers=[("ce_id", b"junk"), ("ce_type",
-                                                               DifficultyReceived.ce_type.encode())])
-    await producer.stop()
+    sent_ids = await publish(kafka_bootstrap, topic, good, then=[(b"{not json", [
+        ("ce_id", b"junk"), ("ce_type", DifficultyReceived.ce_type.encode())])])
 
     await emit.start()
     await broker.start()
@@ -160,16 +171,7 @@ async def test_a_message_for_a_missing_topic_is_a_data_error_not_an_outage(
     assert sample("thaogo_dlq_messages_total", {"topic": topic}) == 0
     assert sample("thaogo_missing_topic_messages_total", {"topic": topic}) == 0
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    sent_ids = []
-    for d in good:
-        env = events.new_envelope(d, source="test")
-        sent_ids.append(env.id)
-        await producer.send_and_wait(topic, events.encode_body(d), key=d.key().encode(),
-                                     headers=[(k, v.encode()) for k, v in
-                                              events.encode_headers(env).items()])
-    await producer.stop()
+    sent_ids = await publish(kafka_bootstrap, topic, good)
 
     await emit.start()
     await broker.start()

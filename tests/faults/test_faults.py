@@ -45,11 +45,15 @@ from tests.faults.harness import (
     wait_settled,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(600)]
 
 N = 1200
 RATE = 40.0  # a second: N takes 30 s or more, long enough for every fault to strike mid-stream
 SMALL_IMPORT = 2_000  # rows of the import sent while the broker is cut or the database down
+# Up to how long the checker waits for the services to catch up after the load: notify
+# still owes the notices of the last minutes' assignments (each to the mail sink, which
+# shares these 2 cores with everything else).
+SETTLE_S = 300
 
 # The issue's volume, in the scenario it names first: 4 imports of 4,500 rows, one sent
 # before each kill, and single POSTs flowing from the start until both the last kill has
@@ -106,7 +110,7 @@ async def progress(conn: asyncpg.Connection, name: str) -> int:
     return int(await conn.fetchval(sql, *((LEAD_ROLES,) if "$1" in sql else ())))
 
 
-@pytest.mark.timeout(540)
+@pytest.mark.timeout(900)
 async def test_kill_each_service_while_20000_difficulties_flow(
     private_topics: str, database_url: str, tmp_path: Path, mail: Mail,
     file_counts: FileCounts,
@@ -173,7 +177,7 @@ async def test_kill_each_service_while_20000_difficulties_flow(
             f"{time.monotonic() - settled:.0f}")
         verdict("kill -9", load, c.table("kill -9 each service, 20,000 difficulties"),
                 c.problems(), file_counts, imports)
-        judged = await stack.assert_consistent()
+        judged = await stack.assert_consistent(settle_timeout=SETTLE_S)
         file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         await conn.close()
@@ -244,7 +248,7 @@ async def test_cut_every_service_off_the_broker_and_restore(
                                    f"backlog gauge {shown:.0f}")
         verdict("broker cut", load, c.table("every service cut off the broker"), c.problems(),
                 file_counts, imports)
-        judged = await stack.assert_consistent()
+        judged = await stack.assert_consistent(settle_timeout=SETTLE_S)
         file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         await conn.close()
@@ -297,7 +301,7 @@ async def test_restart_postgres_under_load(
         c.info["single POST answers up to the restart"] = during
         verdict("postgres restart", load, c.table("PostgreSQL restarted under load"),
                 c.problems(), file_counts, imports)
-        judged = await stack.assert_consistent()
+        judged = await stack.assert_consistent(settle_timeout=SETTLE_S)
         file_counts(f"consistency checker: {judged.summary().splitlines()[-1]}")
     finally:
         stack.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,25 @@ def write_config(directory: Path, hook_base: str) -> None:
     load_dir(directory)  # refuse a broken fixture here rather than inside the service
 
 
+async def publish_with(producer: AIOKafkaProducer, data: EventData) -> None:
+    """`data` on its topic as its service would publish it."""
+    env = new_envelope(data, source="test")
+    await producer.send_and_wait(
+        data.topic, encode_body(data), key=data.key().encode(),
+        headers=[(k, v.encode()) for k, v in encode_headers(env).items()])
+
+
+def fast_settings(bootstrap: str, database_url: str, config_dir: Path, smtp_port: int,
+                  base: str, **more: Any) -> NotifySettings:
+    """Notify against the test's mail and web receivers, sweeping and dispatching often."""
+    return NotifySettings(
+        kafka_bootstrap=bootstrap, database_url=database_url, config_dir=config_dir,
+        group_id=f"test-notify-{uuid.uuid4().hex[:8]}", smtp_host="127.0.0.1",
+        smtp_port=smtp_port, smtp_starttls=False, webhook_secret="global-secret",
+        zalo_api_url=f"{base}/zalo", zalo_access_token="zalo-token",
+        dispatch_interval_s=0.02, sweep_interval_s=0.05, **more)
+
+
 def at(day: int, hh: int, mm: int = 0) -> datetime:
     """Day 0 = Monday 9 March 2026 (no holiday that week), local time."""
     return datetime(2026, 3, 9 + day, hh, mm, tzinfo=TZ)
@@ -128,26 +148,17 @@ async def test_two_notifiers_through_a_week_send_every_message_exactly_once(
         write_config(tmp_path, base)
         # The deputy's receiver is down for the first delivery: retried, still once.
         web.fail_first = {"/hook/deputy": [503]}
-        settings = NotifySettings(
-            kafka_bootstrap=private_topics, database_url=database_url, config_dir=tmp_path,
-            group_id=f"test-notify-{uuid.uuid4().hex[:8]}", smtp_host="127.0.0.1",
-            smtp_port=smtp_port, smtp_starttls=False, webhook_secret="global-secret",
-            zalo_api_url=f"{base}/zalo", zalo_access_token="zalo-token",
-            report_base_url="https://thaogo.example.vn", dispatch_interval_s=0.02,
-            sweep_interval_s=0.05, retry_base_s=600, lease_s=30,
-        )
+        settings = fast_settings(private_topics, database_url, tmp_path, smtp_port, base,
+                                 report_base_url="https://thaogo.example.vn",
+                                 retry_base_s=600, lease_s=30)
         runtimes: list[Runtime] = [build(settings, clock=clock).state.runtime for _ in range(2)]
         await asyncio.gather(*(rt.start() for rt in runtimes))
         producer = AIOKafkaProducer(bootstrap_servers=private_topics, enable_idempotence=False)
         await producer.start()
         conn = await asyncpg.connect(database_url)
         try:
-            async def publish(data: EventData) -> None:
-                env = new_envelope(data, source="test")
-                await producer.send_and_wait(
-                    data.topic, encode_body(data), key=data.key().encode(),
-                    headers=[(k, v.encode()) for k, v in encode_headers(env).items()],
-                )
+            def publish(data: EventData) -> Awaitable[Any]:
+                return publish_with(producer, data)
 
             async def settle() -> None:
                 # Each instance's scheduler runs on its own too; running it here as well
@@ -306,25 +317,15 @@ async def test_an_urgent_interim_and_the_friday_report_are_two_mails_with_signed
 
     async with smtp_server() as (mail, smtp_port), http_server() as (_web, base):
         write_config(tmp_path, base)
-        settings = NotifySettings(
-            kafka_bootstrap=private_topics, database_url=database_url, config_dir=tmp_path,
-            group_id=f"test-notify-{uuid.uuid4().hex[:8]}", smtp_host="127.0.0.1",
-            smtp_port=smtp_port, smtp_starttls=False, webhook_secret="global-secret",
-            zalo_api_url=f"{base}/zalo", zalo_access_token="zalo-token",
-            report_base_url="https://unsigned.example.vn", dispatch_interval_s=0.02,
-            sweep_interval_s=0.05,
-        )
+        settings = fast_settings(private_topics, database_url, tmp_path, smtp_port, base,
+                                 report_base_url="https://unsigned.example.vn")
         rt = build(settings, clock=clock).state.runtime
         await rt.start()
         producer = AIOKafkaProducer(bootstrap_servers=private_topics, enable_idempotence=False)
         await producer.start()
         try:
-            async def publish(data: EventData) -> None:
-                env = new_envelope(data, source="test")
-                await producer.send_and_wait(
-                    data.topic, encode_body(data), key=data.key().encode(),
-                    headers=[(k, v.encode()) for k, v in encode_headers(env).items()],
-                )
+            def publish(data: EventData) -> Awaitable[Any]:
+                return publish_with(producer, data)
 
             def report_mails() -> Counter[tuple[str, str]]:
                 # At 12:01 on Friday the missing list goes to the deputy too: not counted.

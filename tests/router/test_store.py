@@ -63,26 +63,33 @@ def _batch() -> list[DifficultyReceived]:
     return ds
 
 
+def _wired(ds: list[DifficultyReceived]) -> store.NewDifficulties:
+    """`ds` routed and encoded as the router's batch statement takes them."""
+    configs = ConfigHolder().current
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
+        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
+    assert out.new is not None
+    return out.new
+
+
 async def test_the_batch_statement_stores_what_the_plain_one_does(
         postgres_url: str) -> None:
     from tests.conftest import create_database
 
     configs = ConfigHolder().current
     ds = _batch()
-    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
-    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
-        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
-    assert out.new is not None
+    new = _wired(ds)
 
     batch_db = await _migrated(await create_database(postgres_url))
     plain_db = await _migrated(await create_database(postgres_url))
     try:
-        assert await store.already_stored(batch_db, difficulty_ids=out.new.difficulty_id) == set()
-        await store.save_new_difficulties(batch_db, batch=out.new)
+        assert await store.already_stored(batch_db, difficulty_ids=new.difficulty_id) == set()
+        await store.save_new_difficulties(batch_db, batch=new)
         # Replayed: nothing more, nothing changed.
-        await store.save_new_difficulties(batch_db, batch=out.new)
+        await store.save_new_difficulties(batch_db, batch=new)
         assert await store.already_stored(batch_db, difficulty_ids=[
-            *out.new.difficulty_id[:3], str(uuid.uuid4())]) == set(out.new.difficulty_id[:3])
+            *new.difficulty_id[:3], str(uuid.uuid4())]) == set(new.difficulty_id[:3])
 
         models = [a for d in ds for a in logic.decide(
             d, configs.for_difficulty(d.province_code, d.task_force),
@@ -154,15 +161,11 @@ async def test_replay_reads_recent_assignments_and_every_open_one(postgres_url: 
 
     from tests.conftest import create_database
 
-    configs = ConfigHolder().current
     ds = _batch()
-    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
-    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
-        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
-    assert out.new is not None
+    new = _wired(ds)
     conn = await _migrated(await create_database(postgres_url))
     try:
-        await store.save_new_difficulties(conn, batch=out.new)
+        await store.save_new_difficulties(conn, batch=new)
         closed, replaced = ds[0].difficulty_id, ds[1].difficulty_id
         await conn.execute("INSERT INTO closed_difficulties VALUES ($1, 'resolved', $2)",
                            closed, NOW)

@@ -1,13 +1,16 @@
 """The consistency checker's own rules, without I/O: what reporting must derive for a
-difficulty from its events, whatever order they came in."""
+difficulty from its events, whatever order they came in; and when notify's deliveries,
+checked while notify still sends, are announced other than once."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from services.verify import Case, Log, derive, fold
+from services.verify import Case, Deliveries, Log, derive, fold
 from shared.events import (
     ActorKind,
     AgencyLevel,
@@ -20,8 +23,10 @@ from shared.events import (
     Envelope,
     EventData,
     Kind,
+    NotificationSent,
     Status,
     Urgency,
+    deterministic_id,
 )
 from shared.provinces import ConfigHolder
 
@@ -58,8 +63,10 @@ def case_of(events: list[EventData]) -> Case:
     log = Log()
     for i, e in enumerate(events):
         env: Envelope[EventData] = Envelope(id=f"e{i}", source="t", time=T0, data=e)
-        {DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
-         DifficultyStatusChanged: log.status}[type(e)].append(env)
+        into: dict[type[EventData], list[Any]] = {
+            DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
+            DifficultyStatusChanged: log.status}
+        into[type(e)].append(env)
     return fold(log)[DID]
 
 
@@ -108,3 +115,31 @@ def test_rejected_closes_without_resolving() -> None:
                                  status(9, Status.REJECTED, T0 + timedelta(hours=2))]))
     assert d.status == "rejected" and d.closed_at == T0 + timedelta(hours=2)
     assert d.resolved_at is None
+
+
+def announcement(key: str) -> Envelope[NotificationSent]:
+    return Envelope(id=deterministic_id("notification.sent", key), source="t", time=T0,
+                    data=NotificationSent(notification_key=key, kind="assignment",
+                                          channel="email", recipient_id="binh-duong.m01",
+                                          attempts=1, sent_at=T0))
+
+
+def test_a_delivery_is_announced_once_or_still_queued_at_the_cut() -> None:
+    cut = Deliveries(sent=frozenset({"on-topic", "queued", "lost"}),
+                     queued=frozenset({deterministic_id("notification.sent", "queued")}))
+    after = {"on-topic": "sent", "queued": "sent", "lost": "sent", "later": "sent",
+             "pending": "pending"}
+    found = cut.differences([announcement("on-topic"), announcement("later")], after,
+                            truncated=False)
+    # "later" was sent after the cut and announced before the topic was read: in flight.
+    assert found == [("lost", "events on notification.sent.v1", 1, 0)]
+    assert cut.differences([], after, truncated=True) == []  # retention took them
+
+
+def test_an_announcement_without_a_delivery_and_two_for_one_are_differences() -> None:
+    cut = Deliveries(sent=frozenset({"twice"}), queued=frozenset())
+    second = dataclasses.replace(announcement("twice"), id="another id")
+    found = cut.differences([announcement("twice"), second, announcement("never")],
+                            {"twice": "sent", "never": "failed"}, truncated=False)
+    assert found == [("twice", "events on notification.sent.v1", 1, 2),
+                     ("never", "state", "sent (announced)", "failed")]
