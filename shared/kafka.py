@@ -52,6 +52,7 @@ from shared import db, topics
 from shared.events import DecodeError, E, Envelope, EventData, decode, encode_body, encode_headers
 from shared.metrics import ConsumerMetrics
 from shared.records import RecordBatches, build, now_ms
+from shared.retry import backoff
 from shared.settings import DEFAULT_COMPRESSION, Compression
 
 log = logging.getLogger("thaogo.kafka")
@@ -470,11 +471,11 @@ class BatchProcessor(Generic[E]):
 
     async def _pause(self, e: BaseException) -> None:
         self._failures += 1
-        delay = min(self.max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
+        delay = backoff(self._failures + 1, base_s=0.1, cap_s=self.max_backoff_s)
         log.warning("batch failed, will retry",
                     extra={"group": self.group_id, "error": type(e).__name__,
-                           "retry_in_s": delay})
-        await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                           "retry_in_s": round(delay, 2)})
+        await asyncio.sleep(delay)
 
     async def _one_by_one(
         self, good: list[tuple[Record, Envelope[E]]], emitter: Emitter

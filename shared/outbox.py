@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from shared import db
 from shared.events import Envelope, encode_body, encode_headers
 from shared.kafka import Producer
+from shared.retry import backoff
 
 log = logging.getLogger("thaogo.outbox")
 
@@ -123,7 +124,7 @@ class OutboxRelay:
                 raise
             except Exception as e:
                 self._failures += 1
-                delay = min(5.0, 0.2 * 2 ** min(self._failures, 5))
+                delay = backoff(self._failures, base_s=0.2, cap_s=5.0)
                 log.warning("outbox relay interrupted", extra={"schema": self.schema,
                             "error": type(e).__name__, "retry_in_s": delay})
                 await asyncio.sleep(delay)

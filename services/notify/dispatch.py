@@ -38,6 +38,7 @@ from shared.db import TRANSIENT_ERRORS, Pool
 from shared.events import NotificationSent, deterministic_id, new_envelope
 from shared.provinces import Channel as ContactChannel
 from shared.provinces import ConfigHolder
+from shared.retry import backoff
 
 log = logging.getLogger("thaogo.notify.dispatch")
 
@@ -199,8 +200,8 @@ class Dispatcher:
                         await outbox.enqueue(conn, schema=SCHEMA,
                                              events=[self._event(row, attempt)])
                 elif outcome == "retried":
-                    delay = logic.backoff(attempt, base_s=self.settings.retry_base_s,
-                                          cap_s=self.settings.retry_cap_s, rng=self.rng)
+                    delay = backoff(attempt, base_s=self.settings.retry_base_s,
+                                    cap_s=self.settings.retry_cap_s, rng=self.rng)
                     held = await store.release(conn, key=key, worker=self.worker, state="pending",
                                                due_at=now + timedelta(seconds=delay),
                                                error=result.detail)
@@ -235,7 +236,7 @@ class Dispatcher:
                 failures += 1
                 if time.monotonic() >= deadline:
                     raise
-                delay = min(5.0, 0.1 * 2 ** min(failures, 6)) * (0.5 + self.rng.random() / 2)
+                delay = backoff(failures + 1, base_s=0.1, cap_s=5.0, rng=self.rng)
                 log.warning("could not record a delivery; retrying",
                             extra={"message_key": key, "error": type(e).__name__,
                                    "retry_in_s": round(delay, 2)})

@@ -9,7 +9,6 @@ replayed event, a second replica, a sweep after a restart) lands on the same row
 from __future__ import annotations
 
 import html
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -408,19 +407,6 @@ def weekly_report_messages(
                 payload=payload, province_code=r.province_code, week_label=r.week_label,
             )
     return out
-
-
-# --- retries ----------------------------------------------------------------------------------
-
-
-def backoff(
-    attempt: int, *, base_s: float, cap_s: float, rng: random.Random | None = None
-) -> float:
-    """Seconds before attempt `attempt + 1`: exponential, capped, with full-range jitter
-    in [50%, 100%] so that failed messages of one outage do not retry in lockstep."""
-    u = (rng or random.Random()).random()
-    raw = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
-    return float(raw * (0.5 + u / 2))
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from services.reporting.access import LinkSigner
 from shared import outbox
 from shared.calendar import TZ, Clock, WeekWindow, to_local, week_window
 from shared.events import (
-    EVENT_ID_NAMESPACE,
     BreakdownRow,
     DifficultyReceived,
     Envelope,
@@ -80,7 +79,7 @@ def urgent_event_id(difficulty_id: uuid.UUID) -> str:
 
 
 def _report_id(event_id: str) -> uuid.UUID:
-    return uuid.uuid5(EVENT_ID_NAMESPACE, "report|" + event_id)
+    return uuid.UUID(deterministic_id("report", event_id))
 
 
 def _item(r: dict[str, Any]) -> ReportItem:

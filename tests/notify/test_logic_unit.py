@@ -146,14 +146,6 @@ def test_weekly_messages_skip_members_who_reported() -> None:
     assert [m["id"] for m in missing[0].payload["missing"]] == [members[0]]
 
 
-def test_backoff_grows_is_capped_and_jittered() -> None:
-    rng = random.Random(1)
-    delays = [logic.backoff(n, base_s=30, cap_s=600, rng=rng) for n in range(1, 10)]
-    assert 15 <= delays[0] <= 30
-    assert all(300 <= d <= 600 for d in delays[5:])
-    assert len(set(delays)) == len(delays)
-
-
 def test_rendered_text_is_vietnamese_and_escaped_in_html() -> None:
     r = logic.render(logic.WEEKLY_REPORT, {"week_label": "2026-W11",
                                            "url": "https://x.vn/reports/a/2026-W11?a=<b>"})
