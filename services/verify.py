@@ -10,7 +10,7 @@ hide itself) and compares the result with each service's tables, field by field:
 - router: every assignment event is a stored assignment with the same fields, active
   exactly when no later assignment replaces it; one active assignment per (difficulty,
   role, agency, member); each traceable to a received difficulty; every agency's task on
-  its topic;
+  its topic, with the business's contact in the lead agency's task only;
 - reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
   closed times, central escalation and task force; its assignments; every stored weekly
   report published once, as stored, with breakdowns that add up to their totals;
@@ -429,6 +429,11 @@ async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
                 report.differ("router", topic, aid, "task.assignment",
                               a.model_dump(mode="json"),
                               task.data.assignment.model_dump(mode="json"))
+            # The business's contact goes to the lead agency only.
+            elif (task.data.difficulty.contact is not None) != (a.role.value == "lead"):
+                report.differ("router", topic, aid, "task.difficulty.contact",
+                              "present" if a.role.value == "lead" else "null",
+                              "null" if task.data.difficulty.contact is None else "present")
 
 
 async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log,

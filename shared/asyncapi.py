@@ -79,7 +79,25 @@ def document(agency_ids: list[str]) -> dict[str, Any]:
         schema_version="3.0.0",
     )
     data: dict[str, Any] = spec.to_specification().to_jsonable()
+    for name, message in data["components"]["messages"].items():
+        topic = name.removesuffix(":Message").removesuffix(".dlq")
+        if (why := _personal_data(topic)) is not None:
+            message["x-personal-data"] = why
     return data
+
+
+def _personal_data(topic: str) -> str | None:
+    """What personal data a topic's messages carry, and why they must (none carry
+    addresses of officials: notices name recipients by role id)."""
+    if topic == topics.DIFFICULTY_RECEIVED:
+        return ("contact: the name, phone and e-mail of the business's contact person, for"
+                " the lead agency (through the router) and the permanent deputy (through"
+                " thaogo's pages); never logged, never a metric label.")
+    if topic.startswith("agency."):
+        return ("difficulty.contact: the business's contact person, in the lead agency's"
+                " task only, which must reach the business; null in co-handlers', central"
+                " ministries' and triage tasks.")
+    return None
 
 
 def render(agency_ids: list[str]) -> str:

@@ -226,6 +226,14 @@ class DifficultyAssigned(EventData):
         return str(self.difficulty_id)
 
 
+class TaskDifficulty(DifficultyReceived):
+    """A difficulty as an agency's task carries it. The business's contact is personal
+    data only the lead agency needs to act (the permanent deputy reads it in thaogo, not
+    from a topic): co-handlers, central ministries and triage queues get it as null."""
+
+    contact: Contact | None = None  # type: ignore[assignment]
+
+
 class AgencyTask(EventData):
     """What an agency must handle, self-contained: agencies read nothing else."""
 
@@ -233,8 +241,22 @@ class AgencyTask(EventData):
     ce_type: ClassVar[str] = CE_TYPE_PREFIX + "agency.task.v1"
 
     assignment: DifficultyAssigned
-    difficulty: DifficultyReceived
+    difficulty: TaskDifficulty
     status_url: str  # where the agency posts status updates
+
+    @staticmethod
+    def carries_contact(role: AssignmentRole) -> bool:
+        """Whether the task of an assignment in `role` carries the business's contact."""
+        return role is AssignmentRole.LEAD
+
+    @classmethod
+    def of(cls, assignment: DifficultyAssigned, difficulty: DifficultyReceived,
+           status_url: str) -> AgencyTask:
+        fields = dict(difficulty)
+        if not cls.carries_contact(assignment.role):
+            fields["contact"] = None
+        return cls(assignment=assignment, difficulty=TaskDifficulty(**fields),
+                   status_url=status_url)
 
     def key(self) -> str:
         return str(self.assignment.difficulty_id)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from services.router.logic import Route, Step
 from services.router.store import AssignmentRows, NewDifficulties
@@ -80,6 +80,29 @@ def _json(value: object) -> bytes:
     return to_json(value)
 
 
+class _InTask:
+    """A difficulty's JSON as its agencies' tasks carry it: whole in the lead's, without
+    the business's contact in the others (`AgencyTask.carries_contact`). The second form
+    is made at most once a difficulty, and only when a task needs it."""
+
+    __slots__ = ("_without", "whole")
+
+    def __init__(self, whole: bytes) -> None:
+        self.whole = whole
+        self._without: bytes | None = None
+
+    def json(self, with_contact: bool) -> bytes:
+        if with_contact:
+            return self.whole
+        if self._without is None:
+            # Parsed and written again keeps the members' order: pydantic's bytes with
+            # "contact":null, as `TaskDifficulty` would write them.
+            fields = from_json(self.whole)
+            fields["contact"] = None
+            self._without = to_json(fields)
+        return self._without
+
+
 @dataclass(frozen=True, slots=True)
 class _StepWire:
     """A routing step under one configuration version, rendered once."""
@@ -87,6 +110,7 @@ class _StepWire:
     id_suffix: bytes  # what follows the difficulty id in the assignment id's name
     fields: bytes  # the JSON members from "agency_id" to "replaces"
     task_topic: str | None  # the agency's topic; None for a member (notify tells people)
+    with_contact: bool  # its task carries the business's contact (the lead's only)
     labels: tuple[str, str, str]  # thaogo_router_assignments_total{agency,rule_kind,role}
     triage_reason: str | None
     row: tuple[str, str | None, str, str, str, str]  # agency, member, role, level, rule, reason
@@ -161,11 +185,12 @@ class Wire:
                 route = placed[id(steps)] = [
                     self._place(step, config_version, version, new, positions) for step in steps]
             taken[id(steps)] += 1
+            in_task = _InTask(difficulty_json)
             for sw, of_step in route:
                 aid = uuid5_text(did_b + sw.id_suffix)
                 body = b"".join((b'{"assignment_id":"', aid, head, sw.fields, tail))
-                self._queue(into, aid, did_b, body, shared, sw.task_topic, difficulty_json,
-                            url)
+                self._queue(into, aid, did_b, body, shared, sw.task_topic,
+                            in_task.json(sw.with_contact), url)
                 new.add_assignment(aid, of_difficulty, of_step)
         for route_id, route in placed.items():
             n = taken[route_id]
@@ -201,7 +226,7 @@ class Wire:
         """Assignments made as models (escalation, re-assignment) of one difficulty."""
         out = Encoded(into)
         shared = self._shared_headers(now)
-        difficulty_json = difficulty.model_dump_json().encode()
+        in_task = _InTask(difficulty.model_dump_json().encode())
         did = str(difficulty.difficulty_id)
         url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
         for a in assignments:
@@ -209,7 +234,7 @@ class Wire:
             task_topic = (None if a.role is AssignmentRole.MEMBER
                           else topics.agency_topic(a.agency_id))
             self._queue(into, str(a.assignment_id).encode(), did.encode(), body, shared,
-                        task_topic, difficulty_json, url)
+                        task_topic, in_task.json(AgencyTask.carries_contact(a.role)), url)
             out.counted[_labels(a.agency_id, a.rule, a.role)] += 1
             if a.role is AssignmentRole.TRIAGE:
                 out.triage[a.rule.rsplit(".", 1)[-1]] += 1
@@ -225,6 +250,7 @@ class Wire:
         published with), and the task of those in `tasks` (the open ones) on its
         agency's topic; for a broker that lost them. Returns the messages by topic."""
         counts: Counter[str] = Counter()
+        in_task = _InTask(difficulty_json)
         for a in assignments:
             did = str(a.difficulty_id)
             task_topic = (topics.agency_topic(a.agency_id)
@@ -232,7 +258,7 @@ class Wire:
                           else None)
             self._queue(into, str(a.assignment_id).encode(), did.encode(),
                         a.model_dump_json().encode(), self._shared_headers(a.assigned_at),
-                        task_topic, difficulty_json,
+                        task_topic, in_task.json(AgencyTask.carries_contact(a.role)),
                         _json(f"{self._status_url}/v1/difficulties/{did}/status"))
             counts[_ASSIGNED_TOPIC] += 1
             if task_topic is not None:
@@ -277,6 +303,7 @@ class Wire:
                     b',"config_version":', version_json)),
                 task_topic=(None if step.role is AssignmentRole.MEMBER
                             else topics.agency_topic(step.agency_id)),
+                with_contact=AgencyTask.carries_contact(step.role),
                 labels=_labels(step.agency_id, step.rule, step.role),
                 triage_reason=(step.rule.rsplit(".", 1)[-1]
                                if step.role is AssignmentRole.TRIAGE else None),

@@ -23,6 +23,7 @@ from shared.events import (
     AgencyTask,
     AssignmentRole,
     Category,
+    Contact,
     DifficultyAssigned,
     DifficultyReceived,
     Envelope,
@@ -73,8 +74,7 @@ def expected(a: DifficultyAssigned, d: DifficultyReceived) -> list[tuple[str, by
     out = [(topics.DIFFICULTY_ASSIGNED, a.key().encode(), a.model_dump_json().encode(),
             [(k, v.encode()) for k, v in headers.items()])]
     if a.role is not AssignmentRole.MEMBER:
-        task = AgencyTask(assignment=a, difficulty=d,
-                          status_url=f"{STATUS}/v1/difficulties/{d.difficulty_id}/status")
+        task = AgencyTask.of(a, d, f"{STATUS}/v1/difficulties/{d.difficulty_id}/status")
         task_headers = {**headers, "ce_id": deterministic_id(a.assignment_id, "task"),
                         "ce_type": AgencyTask.ce_type}
         out.append((topics.agency_topic(a.agency_id), task.key().encode(),
@@ -227,9 +227,9 @@ def test_a_spliced_task_is_byte_for_byte_the_models_json(status_url: str) -> Non
         decided = logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
                                config_version=configs.version, now=datetime.now(UTC))
         for a in decided:
-            task = AgencyTask(assignment=a, difficulty=d, status_url=status_url)
-            spliced = task_body(a.model_dump_json().encode(), d.model_dump_json().encode(),
-                                to_json(status_url))
+            task = AgencyTask.of(a, d, status_url)
+            spliced = task_body(a.model_dump_json().encode(),
+                                task.difficulty.model_dump_json().encode(), to_json(status_url))
             assert spliced == task.model_dump_json().encode()
 
 
@@ -268,9 +268,55 @@ def test_a_difficulty_is_forwarded_as_it_arrived() -> None:
         bodies=[arrived, None])
     assert out.new is not None
     assert out.new.difficulty_json == [arrived, ds[1].model_dump_json().encode()]
-    tasks = [(key, value) for topic, key, value, _ in published(out)
-             if topic.startswith("agency.")]
-    assert tasks and all((arrived in (value or b"")) == (key == str(ds[0].difficulty_id).encode())
-                         for key, value in tasks)
-    for _, value in tasks:
-        assert AgencyTask.model_validate_json(value or b"").difficulty in ds
+    tasks = [(key, AgencyTask.model_validate_json(value or b""), value or b"")
+             for topic, key, value, _ in published(out) if topic.startswith("agency.")]
+    # The lead's task forwards the body as it came; the others' are without the contact.
+    assert tasks and all(
+        (arrived in value) == (key == str(ds[0].difficulty_id).encode()
+                               and task.assignment.role is AssignmentRole.LEAD)
+        for key, task, value in tasks)
+    for _, task, _ in tasks:
+        full = next(d for d in ds if d.difficulty_id == task.difficulty.difficulty_id)
+        assert task.difficulty == AgencyTask.of(task.assignment, full, "").difficulty
+
+
+def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
+    """#20 item 7: co-handlers, central ministries and triage queues get the difficulty
+    without the contact person's name, phone and e-mail; on every path the router
+    publishes tasks by (new difficulties, assignments made as models, replays)."""
+    configs = ConfigHolder().current
+    person = Contact(name="Nguyễn Thị Lan", phone="0912 345 678", email="lan@cty-a.vn")
+    ds = [d.model_copy(update={"contact": person}) for d in varied(configs)]
+    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
+    wire = Wire(source=SOURCE, status_url=STATUS)
+    models = [a for d in ds for a in logic.decide(
+        d, configs.for_difficulty(d.province_code, d.task_force),
+        config_version=configs.version, now=NOW)]
+    d = ds[0]
+    cfg = configs.for_difficulty(d.province_code, d.task_force)
+    assert cfg is not None
+    lead = next(a for a in models if a.difficulty_id == d.difficulty_id
+                and a.role is AssignmentRole.LEAD)
+    up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW)
+    replayed = into()
+    for one in ds:
+        wire.replay([a for a in models if a.difficulty_id == one.difficulty_id],
+                    one.model_dump_json().encode(), tasks={a.assignment_id for a in models},
+                    into=replayed)
+    paths = [wire.new_difficulties(ds, routes, into=into(), config_version=configs.version,
+                                   now=NOW),
+             wire.assignments([up], d, into=into(), now=NOW), Encoded(replayed)]
+    by_id = {one.difficulty_id: one for one in ds}
+    roles: Counter[tuple[AssignmentRole, bool]] = Counter()
+    for out in paths:
+        for topic, _, value, _ in published(out):
+            if topic.startswith("agency."):
+                task = AgencyTask.model_validate_json(value)
+                has = task.difficulty.contact is not None
+                roles[task.assignment.role, has] += 1
+                assert has == (task.assignment.role is AssignmentRole.LEAD), task.assignment
+                contact = by_id[task.difficulty.difficulty_id].contact
+                personal = [contact.name, contact.phone, contact.email]
+                assert has == any(p is not None and p.encode() in value for p in personal)
+    assert {r for r, _ in roles} == {AssignmentRole.LEAD, AssignmentRole.CO_HANDLER,
+                                     AssignmentRole.TRIAGE, AssignmentRole.ESCALATION}

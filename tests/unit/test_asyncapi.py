@@ -26,3 +26,17 @@ def test_every_topic_is_documented_with_its_schema() -> None:
     schemas = doc["components"]["schemas"]
     assert "tax_code" in schemas["DifficultyReceived"]["properties"]
     assert "rule" in schemas["DifficultyAssigned"]["properties"]
+
+
+def test_the_topics_that_carry_personal_data_say_which_and_why() -> None:
+    doc = json.loads(asyncapi.render(ConfigHolder().current.agency_ids()))
+    marked = {name.removesuffix(":Message") for name, m in doc["components"]["messages"].items()
+              if "x-personal-data" in m}
+    agency = {n for n in doc["components"]["messages"] if n.startswith("agency.")}
+    assert agency and {n.removesuffix(":Message") for n in agency} <= marked
+    assert {topics.DIFFICULTY_RECEIVED, topics.dlq(topics.DIFFICULTY_RECEIVED)} <= marked
+    assert not marked & {topics.DIFFICULTY_ASSIGNED, topics.DIFFICULTY_STATUS,
+                         topics.NOTIFICATION_SENT, topics.REPORT_WEEKLY}
+    # In a task, the contact may be null: the others than the lead get it so.
+    task = doc["components"]["schemas"]["TaskDifficulty"]["properties"]["contact"]
+    assert {"type": "null"} in task["anyOf"]

@@ -60,7 +60,7 @@ def _samples() -> list[EventData]:
     return [
         d,
         a,
-        AgencyTask(assignment=a, difficulty=d, status_url="http://intake/v1/difficulties/x"),
+        AgencyTask.of(a, d, "http://intake/v1/difficulties/x"),
         DifficultyStatusChanged(
             status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
             province_code=d.province_code, status=Status.RESOLVED,
