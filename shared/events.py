@@ -233,6 +233,13 @@ class TaskDifficulty(DifficultyReceived):
 
     contact: Contact | None = None  # type: ignore[assignment]
 
+    @classmethod
+    def of(cls, difficulty: DifficultyReceived, *, with_contact: bool) -> TaskDifficulty:
+        fields = dict(difficulty)
+        if not with_contact:
+            fields["contact"] = None
+        return cls(**fields)
+
 
 class AgencyTask(EventData):
     """What an agency must handle, self-contained: agencies read nothing else."""
@@ -252,11 +259,8 @@ class AgencyTask(EventData):
     @classmethod
     def of(cls, assignment: DifficultyAssigned, difficulty: DifficultyReceived,
            status_url: str) -> AgencyTask:
-        fields = dict(difficulty)
-        if not cls.carries_contact(assignment.role):
-            fields["contact"] = None
-        return cls(assignment=assignment, difficulty=TaskDifficulty(**fields),
-                   status_url=status_url)
+        return cls(assignment=assignment, status_url=status_url, difficulty=TaskDifficulty.of(
+            difficulty, with_contact=cls.carries_contact(assignment.role)))
 
     def key(self) -> str:
         return str(self.assignment.difficulty_id)

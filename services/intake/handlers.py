@@ -44,6 +44,7 @@ from shared.events import (
     Envelope,
     Kind,
     Status,
+    TaskDifficulty,
     Urgency,
     ZoneType,
     deterministic_id,
@@ -128,6 +129,13 @@ class StatusAccepted(BaseModel):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     status: Status
+
+
+class DifficultyOut(BaseModel):
+    """A difficulty as the caller may read it, and where the caller stands in it."""
+
+    standing: logic.Standing
+    difficulty: TaskDifficulty
 
 
 ReportText = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
@@ -484,6 +492,48 @@ def build_router(
         answer = StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
                                 status=wanted)
         return JSONResponse(answer.model_dump(mode="json"), status_code=202)
+
+    @api.get(
+        "/v1/difficulties/{difficulty_id}",
+        response_model=DifficultyOut,
+        responses=responses(401, 403, 404, 429),
+        tags=["agencies"],
+        summary="Read a difficulty assigned to the caller",
+        description="Authenticated by an agency's, member's or operator's bearer token. Who "
+        "reads it: the agencies and the member it is assigned to, the province's permanent "
+        "deputy, and an operator of its province. The business's contact person (name, "
+        "phone, e-mail) is shown to the lead agency and the permanent deputy only; the "
+        "others get `contact: null`, as in their tasks on the agency topics.",
+    )
+    async def read_difficulty(
+        difficulty_id: uuid.UUID, request: Request, credentials: Credentials,
+    ) -> Any:
+        lang = language(request.headers)
+        async with rt.db().acquire() as conn:
+            who = await authenticate(conn, credentials, config.current)
+            if who is None:
+                metrics.auth_failures.labels("no_valid_token").inc()
+                return unauthorized(lang)
+            found = await store.difficulty(conn, difficulty_id=difficulty_id)
+            if found is None:
+                return refuse("difficulty_id", "no difficulty with this id",
+                              "không có phản ánh với mã này", lang, 404)
+            state, d = found
+            cfg = config.current.for_difficulty(state.province_code, state.task_force)
+            acting = logic.standing_of(
+                ACTOR_KINDS[who.kind], who.subject_id,
+                await store.active_assignments(conn, difficulty_id=difficulty_id),
+                triage_agency=cfg.rules.triage if cfg is not None else None)
+        try:
+            logic.check_may_read(acting, operator_in_scope=who.province is None or (
+                cfg is not None and who.province == cfg.slug))
+        except logic.StatusForbidden as e:
+            metrics.auth_failures.labels(
+                "out_of_scope" if e.field == "province" else "not_assigned").inc()
+            return refuse(e.field, e.en, e.vi, lang, 403)
+        answer = DifficultyOut(standing=acting.standing,
+                               difficulty=logic.as_read_by(d, acting.standing))
+        return JSONResponse(answer.model_dump(mode="json"))
 
     @api.post(
         "/v1/member-reports",

@@ -25,6 +25,7 @@ from shared.events import (
     DifficultyStatusChanged,
     MemberReport,
     Status,
+    TaskDifficulty,
     Urgency,
     deterministic_id,
 )
@@ -301,6 +302,29 @@ def check_may_post(acting: Acting, wanted: Status) -> None:
                 f"only the lead agency or the permanent deputy may post {wanted.value}",
                 f"thành viên Tổ công tác chỉ cập nhật đã tiếp nhận, đang xử lý; chỉ cơ quan "
                 f"chủ trì hoặc Tổ phó Thường trực được chuyển sang {label_vi!r}")
+
+
+# Who reads a difficulty, and who with the business's contact person: the lead and the
+# permanent deputy act on the case with the business; the others read it without.
+SEES_CONTACT = frozenset({Standing.LEAD, Standing.PERMANENT_DEPUTY})
+
+
+def check_may_read(acting: Acting, *, operator_in_scope: bool) -> None:
+    """Raise StatusForbidden (a 403 naming the reason) unless the caller may read the
+    difficulty: anyone on it, and an operator of its province (or of every province)."""
+    if acting.standing is Standing.OUTSIDER:
+        raise StatusForbidden(
+            "difficulty_id", "this difficulty is not assigned to your agency or to you",
+            "phản ánh này không được giao cho cơ quan/thành viên của bạn")
+    if acting.standing is Standing.OPERATOR and not operator_in_scope:
+        raise StatusForbidden(
+            "province", "this belongs to another province's task force",
+            "nội dung này thuộc Tổ công tác của tỉnh, thành phố khác")
+
+
+def as_read_by(difficulty: DifficultyReceived, standing: Standing) -> TaskDifficulty:
+    """The difficulty as `standing` reads it: with the contact only where it is needed."""
+    return TaskDifficulty.of(difficulty, with_contact=standing in SEES_CONTACT)
 
 
 def build_status(

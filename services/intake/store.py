@@ -146,6 +146,19 @@ async def lock_difficulty(
                            row["status"])
 
 
+async def difficulty(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                     ) -> tuple[DifficultyState, DifficultyReceived] | None:
+    """A difficulty's state and the difficulty as accepted (no lock: for reading)."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, province_code, task_force, status, payload"
+        " FROM intake.difficulties WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    return (DifficultyState(row["difficulty_id"], row["province_code"], row["task_force"],
+                            row["status"]),
+            DifficultyReceived.model_validate(row["payload"]))
+
+
 async def active_assignments(
     conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
 ) -> list[logic.Held]:

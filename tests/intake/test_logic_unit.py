@@ -265,3 +265,24 @@ def test_the_holder_after_a_hand_over_is_the_lead_and_the_deputy_in_triage_too()
     for s, may in logic.MAY_POST.items():
         if s not in (logic.Standing.LEAD, logic.Standing.PERMANENT_DEPUTY):
             assert not may & CLOSING, s
+
+
+@pytest.mark.parametrize("standing", list(logic.Standing))
+def test_who_reads_a_difficulty_and_who_with_the_contact(standing: logic.Standing) -> None:
+    d = logic.build_received(submission(), difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
+                             now=local(2026, 1, 5, 8))
+    acting = logic.Acting(standing, None)
+    if standing is logic.Standing.OUTSIDER:
+        with pytest.raises(logic.StatusForbidden) as e:
+            logic.check_may_read(acting, operator_in_scope=True)
+        assert e.value.field == "difficulty_id"
+        return
+    logic.check_may_read(acting, operator_in_scope=True)
+    if standing is logic.Standing.OPERATOR:
+        with pytest.raises(logic.StatusForbidden) as e:
+            logic.check_may_read(acting, operator_in_scope=False)
+        assert e.value.field == "province"
+    seen = logic.as_read_by(d, standing)
+    sees = standing in (logic.Standing.LEAD, logic.Standing.PERMANENT_DEPUTY)
+    assert seen.contact == (d.contact if sees else None)
+    assert seen.model_dump(exclude={"contact"}) == d.model_dump(exclude={"contact"})

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import strategies as st
 
@@ -40,7 +41,7 @@ def _csv(body: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def real_values(member_token: str) -> Any:
+def real_values(member_token: str, operator_token: str, difficulty_id: str) -> Any:
     week_labels = weeks(recent_weeks())
 
     def valid_submission(data: st.DataObject) -> dict[str, Any]:
@@ -52,6 +53,9 @@ def real_values(member_token: str) -> Any:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {member_token}"}
         if not data.draw(st.booleans()):
             return  # as generated
+        if case.path == "/v1/difficulties/{difficulty_id}" and case.method == "GET":
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {operator_token}"}
+            case.path_parameters = {"difficulty_id": difficulty_id}
         if case.path == "/v1/difficulties" and case.method == "POST":
             body = valid_submission(data)
             if isinstance(case.body, dict) and case.body and data.draw(st.booleans()):
@@ -78,15 +82,21 @@ async def test_the_schema_holds_under_generated_input(
         await proc.wait_ready()
         _, token = await auth.create(database_url, configs=ConfigHolder().current,
                                      kind=auth.TokenKind.MEMBER, subject_id="binh-duong.m01")
-        figures = await asyncio.to_thread(fuzz, proc.url, Figures("intake"),
-                                          patch=real_values(token), max_examples=50)
+        _, operator = await auth.create(database_url, configs=ConfigHolder().current,
+                                        kind=auth.TokenKind.OPERATOR, subject_id="fuzz")
+        async with httpx.AsyncClient(base_url=proc.url) as client:
+            accepted = await client.post("/v1/difficulties", json=submission(1))
+        assert accepted.status_code == 202, accepted.text
+        figures = await asyncio.to_thread(
+            fuzz, proc.url, Figures("intake"), max_examples=50,
+            patch=real_values(token, operator, accepted.json()["difficulty_id"]))
     finally:
         proc.stop()
     s = figures.write(tmp_path)
     tested = set(s["requests_per_operation"])
     assert {"POST /v1/difficulties", "POST /v1/difficulties/{difficulty_id}/status",
             "POST /v1/member-reports", "POST /v1/difficulties/import",
-            "GET /v1/members/me/week"} <= tested
+            "GET /v1/members/me/week", "GET /v1/difficulties/{difficulty_id}"} <= tested
     assert (s["server_errors"], s["schema_violations"]) == (0, 0), s["failure_samples"]
     # The real values reached the accept paths, not only the refusals.
     assert s["status_codes"].get("202", 0) >= 20 and s["status_codes"].get("200", 0) >= 20

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 
 from shared import auth, topics
 from shared.events import AssignmentRole
+from shared.provinces import ConfigHolder
 from tests.conftest import wait_until
 from tests.intake.conftest import Intake
 
@@ -172,6 +173,56 @@ async def test_only_the_lead_and_the_permanent_deputy_close_a_difficulty(
     await assigned(intake, other, BQL)
     r = await post(intake, other, tokens["deputy"], closing[0])
     assert r.status_code == 202, r.text
+
+
+async def test_the_contact_is_read_by_the_lead_and_the_permanent_deputy_only(
+    intake: Intake
+) -> None:
+    """#20 item 7: everyone on the difficulty reads it; the business's contact person
+    only the lead agency and the permanent deputy, as in the agencies' tasks."""
+    contact = {"name": "Trần Thị Hoa", "phone": "0912345678", "email": "hoa@cty-b.vn"}
+    did = (await intake.submit(contact=contact))["difficulty_id"]
+    await assigned(intake, did, BQL)
+    await assigned(intake, did, SCT, role=AssignmentRole.CO_HANDLER)
+    await assigned(intake, did, SCT, member_id="binh-duong.m05")
+    _, operator = await auth.create(intake.database_url, configs=ConfigHolder().current,
+                                    kind=auth.TokenKind.OPERATOR, subject_id="ops")
+    _, elsewhere = await auth.create(intake.database_url, configs=ConfigHolder().current,
+                                     kind=auth.TokenKind.OPERATOR, subject_id="ops-th",
+                                     province="thanh-hoa")
+    readers = {
+        "lead": (await intake.token(agency=BQL), "lead", True),
+        "deputy": (await intake.token(agency="binh-duong.to-cong-tac"), "permanent_deputy",
+                   True),
+        "co": (await intake.token(agency=SCT), "co_handler", False),
+        "member": (await intake.token(member="binh-duong.m05"), "member", False),
+        "operator": (operator, "operator", False),
+    }
+    for who, (token, standing, sees) in readers.items():
+        r = await intake.client.get(f"/v1/difficulties/{did}",
+                                    headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, (who, r.text)
+        body = r.json()
+        assert body["standing"] == standing, (who, body)
+        assert body["difficulty"]["difficulty_id"] == did
+        assert body["difficulty"]["contact"] == (contact if sees else None), who
+        assert ("0912345678" in r.text) == sees, who
+    refused = {"another agency": (await intake.token(agency="binh-duong.so-y-te"),
+                                  "difficulty_id"),
+               "another province's deputy": (await intake.token(agency="thanh-hoa.to-cong-tac"),
+                                             "difficulty_id"),
+               "another province's operator": (elsewhere, "province")}
+    for who, (token, field) in refused.items():
+        r = await intake.client.get(f"/v1/difficulties/{did}",
+                                    headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 403, (who, r.text)
+        assert r.json()["errors"][0]["field"] == field, who
+        assert "0912345678" not in r.text
+    r = await intake.client.get(f"/v1/difficulties/{did}")
+    assert r.status_code == 401
+    r = await intake.client.get(f"/v1/difficulties/{uuid.uuid4()}",
+                                headers={"Authorization": f"Bearer {readers['lead'][0]}"})
+    assert r.status_code == 404
 
 
 async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) -> None:

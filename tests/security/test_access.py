@@ -110,6 +110,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/difficulties/{difficulty_id}/status"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202,
              Role.PERMANENT_DEPUTY: 202}),
+        # Everyone on the difficulty reads it, and an operator of its province; the
+        # contact person only the lead and the permanent deputy (tests/intake).
+        ("GET", "/v1/difficulties/{difficulty_id}"): only(
+            {Role.AGENCY: 200, Role.CO_HANDLER: 200, Role.ASSIGNED_MEMBER: 200,
+             Role.PERMANENT_DEPUTY: 200, Role.OPERATOR: 200}),
         # A member reports on, and sees, their own task force's week.
         ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
         ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
