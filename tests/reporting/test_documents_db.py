@@ -29,8 +29,10 @@ from shared.events import Status, Urgency, ZoneType
 from tests.reporting.conftest import assigned, env, received, status
 from tests.reporting.test_api_db import Served, W, _seed
 
-# The served read side of test_api_db, reused as a fixture (the explicit re-export form).
+# The served read side of test_api_db and the settings it is served with, reused as
+# fixtures (the explicit re-export form).
 from tests.reporting.test_api_db import served as served
+from tests.reporting.test_api_db import settings as settings
 
 pytestmark = [pytest.mark.db]
 
