@@ -280,6 +280,9 @@ class DifficultyStatusChanged(EventData):
     actor_id: str  # agency id, member id, or "operator"
     assignment_id: uuid.UUID | None = None
     note: LongText | None = None  # resolution note or reason
+    # On reassign_requested by the permanent deputy: the agency that is to lead (a
+    # dispatch from triage). Without it the router decides again, or sends to triage.
+    target_agency_id: AgencyId | None = None
     changed_at: AwareDatetime
 
     def key(self) -> str:

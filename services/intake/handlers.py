@@ -123,6 +123,13 @@ class StatusIn(BaseModel):
         description="Required for resolved (the resolution) and for escalated and rejected "
         "(the reason)",
     )
+    target_agency_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None,
+        description="With reassign_requested, from the permanent deputy only: the agency of "
+        "the task force that is to lead (a dispatch from the triage queue, or a correction "
+        "of the routing). Without it an agency's request goes to the permanent deputy's "
+        "triage queue.",
+    )
 
 
 class StatusAccepted(BaseModel):
@@ -464,12 +471,18 @@ def build_router(
                                   "không có phản ánh với mã này", lang, 404)
                 actor_kind = ACTOR_KINDS[who.kind]
                 cfg = config.current.for_difficulty(state.province_code, state.task_force)
+                held = await store.active_assignments(conn, difficulty_id=difficulty_id)
                 acting = logic.standing_of(
-                    actor_kind, who.subject_id,
-                    await store.active_assignments(conn, difficulty_id=difficulty_id),
+                    actor_kind, who.subject_id, held,
                     triage_agency=cfg.rules.triage if cfg is not None else None)
                 try:
                     logic.check_may_post(acting, wanted)
+                    if body.target_agency_id is not None:
+                        logic.check_dispatch(body.target_agency_id, wanted=wanted,
+                                             actor_id=who.subject_id, cfg=cfg, held=held)
+                except vn.InvalidField as e:
+                    metrics.refused(e.field, "invalid")
+                    return refuse_invalid(e, lang)
                 except logic.StatusForbidden as e:
                     metrics.auth_failures.labels(
                         "not_assigned" if acting.standing is logic.Standing.OUTSIDER
@@ -485,7 +498,7 @@ def build_router(
                     difficulty_id=difficulty_id, province_code=state.province_code,
                     status=wanted, actor_kind=actor_kind, actor_id=who.subject_id,
                     assignment_id=acting.assignment_id, note=note,
-                    now=datetime.now(UTC),
+                    target_agency_id=body.target_agency_id, now=datetime.now(UTC),
                 ), source=SOURCE)
                 await store.record_status(conn, event=event)
         metrics.status_updates.labels(wanted.value).inc()

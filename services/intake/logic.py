@@ -29,7 +29,7 @@ from shared.events import (
     Urgency,
     deterministic_id,
 )
-from shared.provinces import ConfigSet, Deadlines
+from shared.provinces import ConfigSet, Deadlines, ProvinceConfig
 
 # Crockford's alphabet without I, L, O, U: nothing a business could misread on the phone.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -327,14 +327,42 @@ def as_read_by(difficulty: DifficultyReceived, standing: Standing) -> TaskDiffic
     return TaskDifficulty.of(difficulty, with_contact=standing in SEES_CONTACT)
 
 
+def check_dispatch(
+    target_agency_id: str, *, wanted: Status, actor_id: str, cfg: ProvinceConfig | None,
+    held: Sequence[Held],
+) -> None:
+    """A dispatch to a chosen agency (`target_agency_id` on reassign_requested): only the
+    permanent deputy makes one, to an agency of the difficulty's task force that does not
+    already hold it. StatusForbidden (403) or InvalidField (422) otherwise."""
+    if wanted is not Status.REASSIGN_REQUESTED:
+        raise vn.InvalidField(
+            "target_agency_id", "a target agency goes with reassign_requested only",
+            "chỉ chỉ định cơ quan khi đề nghị chuyển (reassign_requested)")
+    if cfg is None or actor_id != cfg.rules.triage:
+        raise StatusForbidden(
+            "target_agency_id", "only the permanent deputy sends a difficulty to a chosen "
+            "agency; others ask for a reassignment without one",
+            "chỉ Tổ phó Thường trực chỉ định cơ quan xử lý; cơ quan khác đề nghị chuyển mà "
+            "không chỉ định")
+    if cfg.agency(target_agency_id) is None:
+        raise vn.InvalidField(
+            "target_agency_id", f"no agency {target_agency_id!r} in this task force",
+            f"không có cơ quan {target_agency_id!r} trong Tổ công tác này")
+    if any(h.agency_id == target_agency_id and h.role in HANDLING_ROLES for h in held):
+        raise vn.InvalidField(
+            "target_agency_id", f"{target_agency_id} already holds this difficulty",
+            f"{target_agency_id} đang chủ trì xử lý phản ánh này")
+
+
 def build_status(
     *, difficulty_id: uuid.UUID, province_code: str, status: Status, actor_kind: ActorKind,
     actor_id: str, assignment_id: uuid.UUID | None, note: str | None, now: datetime,
+    target_agency_id: str | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
-        note=note, changed_at=now,
+        note=note, target_agency_id=target_agency_id, changed_at=now,
     )
 
 

@@ -237,11 +237,15 @@ class RouterHandlers:
                                note=change.note)
                 for a in mine
             ]
+        # Only the permanent deputy dispatches to a chosen agency (intake refuses a target
+        # from anyone else; this is the second line).
+        target = (change.target_agency_id
+                  if cfg is not None and change.actor_id == cfg.rules.triage else None)
         return [
             new
             for a in mine
             for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
-                                      now=now, note=change.note)
+                                      now=now, note=change.note, target_agency_id=target)
         ]
 
 

@@ -286,3 +286,23 @@ def test_who_reads_a_difficulty_and_who_with_the_contact(standing: logic.Standin
     sees = standing in (logic.Standing.LEAD, logic.Standing.PERMANENT_DEPUTY)
     assert seen.contact == (d.contact if sees else None)
     assert seen.model_dump(exclude={"contact"}) == d.model_dump(exclude={"contact"})
+
+
+def test_only_the_permanent_deputy_dispatches_to_an_agency_of_its_task_force() -> None:
+    cfg = ConfigHolder().current["binh-duong"]
+    deputy = cfg.rules.triage
+    triage = logic.Held(uuid.uuid4(), AssignmentRole.TRIAGE, deputy, None)
+    lead = logic.Held(uuid.uuid4(), AssignmentRole.LEAD, "binh-duong.bql-kcn", None)
+    target = "binh-duong.so-ke-hoach-dau-tu"
+    logic.check_dispatch(target, wanted=Status.REASSIGN_REQUESTED, actor_id=deputy, cfg=cfg,
+                         held=[triage])
+    with pytest.raises(logic.StatusForbidden) as forbidden:
+        logic.check_dispatch(target, wanted=Status.REASSIGN_REQUESTED,
+                             actor_id="binh-duong.bql-kcn", cfg=cfg, held=[lead])
+    assert forbidden.value.field == "target_agency_id"
+    for wanted, chosen, held in ((Status.IN_PROGRESS, target, [triage]),
+                                 (Status.REASSIGN_REQUESTED, "thanh-hoa.so-cong-thuong", [triage]),
+                                 (Status.REASSIGN_REQUESTED, "binh-duong.bql-kcn", [lead])):
+        with pytest.raises(vn.InvalidField) as invalid:
+            logic.check_dispatch(chosen, wanted=wanted, actor_id=deputy, cfg=cfg, held=held)
+        assert invalid.value.field == "target_agency_id"

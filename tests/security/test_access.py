@@ -500,8 +500,80 @@ async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_p
     # Its own part went to triage; the lead still holds the difficulty.
     assert await _active(database_url, co["lead"])
     assert await _active(database_url, co["member"])
+    await the_deputy_dispatches_from_triage(stack, database_url, topics_ready, world, lead)
     await the_router_ignores_what_intake_would_refuse(stack, database_url, topics_ready,
                                                       world, rogue)
+
+
+async def the_deputy_dispatches_from_triage(
+    stack: Stack, database_url: str, kafka: str, world: World, d: dict[str, Any]
+) -> None:
+    """#20 item 3: the lead said "not ours" (reassign_requested without a target), so
+    the difficulty waits in the permanent deputy's triage queue; the deputy sends it to a
+    chosen agency, whose topic gets the task. Nobody else may name a target."""
+    from aiokafka import AIOKafkaConsumer
+
+    from shared import topics
+    from shared.events import AgencyTask
+
+    target = "binh-duong.so-ke-hoach-dau-tu"
+    deputy = world.headers(Role.PERMANENT_DEPUTY)
+    url = stack["intake"].url + f"/v1/difficulties/{d['id']}/status"
+
+    async def in_triage() -> bool:
+        return "triage" in {r["role"] for r in await _assignments(database_url, d["id"])}
+
+    await wait_until(in_triage, timeout=60)
+    async with httpx.AsyncClient(timeout=30) as c:
+        for who, body, code, field in (
+            (world.headers(Role.CO_HANDLER), {"status": "reassign_requested",
+                                              "target_agency_id": target}, 403, None),
+            (deputy, {"status": "reassign_requested", "target_agency_id": "binh-duong.nope"},
+             422, "target_agency_id"),
+            (deputy, {"status": "in_progress", "target_agency_id": target}, 422,
+             "target_agency_id"),
+        ):
+            r = await c.post(url, headers=who, json={**body, "note": "điều phối"})
+            assert r.status_code == code, r.text
+            if field is not None:
+                assert r.json()["errors"][0]["field"] == field
+        r = await c.post(url, headers=deputy, json={
+            "status": "reassign_requested", "target_agency_id": target,
+            "note": "Giao Sở Kế hoạch và Đầu tư chủ trì"})
+        assert r.status_code == 202, r.text
+
+    async def dispatched() -> dict[str, Any] | None:
+        for row in await _assignments(database_url, d["id"]):
+            if row["agency_id"] == target and row["role"] == "lead":
+                return dict(row)
+        return None
+
+    chosen = await wait_until(dispatched, timeout=60)
+    roles = {r["role"] for r in await _assignments(database_url, d["id"])}
+    assert "triage" not in roles, roles  # the queue is emptied of it
+    consumer = AIOKafkaConsumer(topics.agency_topic(target), bootstrap_servers=kafka,
+                                group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        async def task_arrived() -> bool:
+            batch = await consumer.getmany(timeout_ms=500)
+            return any(AgencyTask.model_validate_json(rec.value or b"").assignment
+                       .assignment_id == chosen["assignment_id"]
+                       for recs in batch.values() for rec in recs)
+
+        await wait_until(task_arrived, timeout=60)
+    finally:
+        await consumer.stop()
+
+
+async def _assignments(database_url: str, did: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return list(await conn.fetch(
+            "SELECT assignment_id, role, agency_id FROM intake.assignments"
+            " WHERE difficulty_id = $1 AND active", uuid.UUID(did)))
+    finally:
+        await conn.close()
 
 
 async def the_router_ignores_what_intake_would_refuse(
