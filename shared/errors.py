@@ -176,6 +176,15 @@ class Refusal(StarletteHTTPException):
         return cls(status, e.field, e.reason_en, e.reason_vi)
 
 
+def unauthorized() -> Refusal:
+    """The 401 of every service: no token, or one that no longer speaks for anyone."""
+    return Refusal(401, "Authorization", "a valid bearer token is required (missing, "
+                   "unknown, expired, revoked, or its holder left the task force)",
+                   "cần mã truy cập hợp lệ (thiếu, không đúng, hết hạn, đã bị thu hồi hoặc "
+                   "người được cấp đã thôi tham gia Tổ công tác)",
+                   headers={"WWW-Authenticate": "Bearer"})
+
+
 # Called with (field, kind) for every field refused, for a service's refusal counter.
 OnRefused = Callable[[str, str], None]
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Header, Request, Security
+from fastapi import APIRouter, Depends, Header, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter
@@ -26,11 +26,13 @@ from shared.errors import (
     REASONS_VI,
     FieldError,
     Problem,
+    Refusal,
     language,
     refuse,
     refuse_all,
     refuse_invalid,
     responses,
+    unauthorized,
     validation_problems,
 )
 from shared.events import (
@@ -355,14 +357,6 @@ ACTOR_KINDS = {auth.TokenKind.AGENCY: ActorKind.AGENCY, auth.TokenKind.MEMBER: A
                auth.TokenKind.OPERATOR: ActorKind.OPERATOR}
 
 
-def unauthorized(lang: str) -> JSONResponse:
-    return refuse("Authorization", "a valid bearer token is required (missing, unknown, "
-                  "expired, revoked, or its holder left the task force)",
-                  "cần mã truy cập hợp lệ (thiếu, không đúng, hết hạn, đã bị thu hồi hoặc "
-                  "người được cấp đã thôi tham gia Tổ công tác)",
-                  lang, 401, headers={"WWW-Authenticate": "Bearer"})
-
-
 def build_router(
     rt: Runtime, *, config: ConfigHolder, metrics: IntakeMetrics, clock: Clock | None = None,
     max_import_rows: int = 10_000, import_chunk_rows: int = 1_000,
@@ -370,6 +364,21 @@ def build_router(
     api = APIRouter()
     clock = clock or SystemClock()
     rt.state["metrics"] = metrics
+
+    async def require_caller(credentials: Credentials) -> auth.Principal:
+        """Whoever a valid token speaks for, checked against the registry and the
+        configuration on every request (a revoked token or a member who left is refused
+        at once); a 401 otherwise."""
+        async with rt.db().acquire() as conn:
+            who = await authenticate(conn, credentials, config.current)
+        if who is None:
+            metrics.auth_failures.labels("no_valid_token").inc()
+            raise unauthorized()
+        return who
+
+    # A default, not an Annotated alias: with postponed annotations FastAPI resolves
+    # names in module globals, and require_caller is local to this router.
+    caller = Depends(require_caller)
 
     @api.get("/v1/vocabulary", response_model=Vocabulary, tags=["difficulties"],
              summary="Categories, zone types, kinds, urgencies and statuses with vi/en labels",
@@ -450,15 +459,12 @@ def build_router(
         "in_progress may repeat as progress notes.",
     )
     async def post_status(
-        difficulty_id: uuid.UUID, body: StatusIn, request: Request, credentials: Credentials,
+        difficulty_id: uuid.UUID, body: StatusIn, request: Request,
+        who: auth.Principal = caller,
     ) -> Any:
         lang = language(request.headers)
         wanted = Status(body.status)
         async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials, config.current)
-            if who is None:
-                metrics.auth_failures.labels("no_valid_token").inc()
-                return unauthorized(lang)
             try:
                 note = logic.clean_note(wanted, body.note)
             except vn.InvalidField as e:
@@ -519,14 +525,10 @@ def build_router(
         "others get `contact: null`, as in their tasks on the agency topics.",
     )
     async def read_difficulty(
-        difficulty_id: uuid.UUID, request: Request, credentials: Credentials,
+        difficulty_id: uuid.UUID, request: Request, who: auth.Principal = caller,
     ) -> Any:
         lang = language(request.headers)
         async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials, config.current)
-            if who is None:
-                metrics.auth_failures.labels("no_valid_token").inc()
-                return unauthorized(lang)
             found = await store.difficulty(conn, difficulty_id=difficulty_id)
             if found is None:
                 return refuse("difficulty_id", "no difficulty with this id",
@@ -561,16 +563,12 @@ def build_router(
         "past week is accepted and marked late.",
     )
     async def post_member_report(
-        body: MemberReportIn, request: Request, credentials: Credentials,
+        body: MemberReportIn, request: Request, who: auth.Principal = caller,
     ) -> Any:
         lang = language(request.headers)
+        cfg, member = member_of(who, "only a task-force member may submit a report",
+                                "chỉ thành viên Tổ công tác mới được gửi báo cáo")
         async with rt.db().acquire() as conn:
-            found = await member_of(conn, credentials, lang,
-                                    "only a task-force member may submit a report",
-                                    "chỉ thành viên Tổ công tác mới được gửi báo cáo")
-            if isinstance(found, JSONResponse):
-                return found
-            cfg, member = found
             now = clock.now()
             try:
                 week, late = logic.report_week(body.week_label, now)
@@ -600,19 +598,13 @@ def build_router(
                                       revision=revision)
         return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
-    async def member_of(
-        conn: asyncpg.Connection, credentials: HTTPAuthorizationCredentials | None, lang: str,
-        refusal_en: str, refusal_vi: str,
-    ) -> tuple[ProvinceConfig, Member] | JSONResponse:
-        """The task-force member a token speaks for, or the 401/403 to answer."""
-        who = await authenticate(conn, credentials, config.current)
-        if who is None:
-            metrics.auth_failures.labels("no_valid_token").inc()
-            return unauthorized(lang)
+    def member_of(who: auth.Principal, refusal_en: str, refusal_vi: str
+                  ) -> tuple[ProvinceConfig, Member]:
+        """The task-force member `who` is, else a 403 saying what only members do."""
         found = auth.find_member(config.current, who.subject_id)
         if who.kind != auth.TokenKind.MEMBER or found is None:
             metrics.auth_failures.labels("not_a_member").inc()
-            return refuse("Authorization", refusal_en, refusal_vi, lang, 403)
+            raise Refusal(403, "Authorization", refusal_en, refusal_vi)
         return found
 
     @api.post(
@@ -633,15 +625,10 @@ def build_router(
     )
     async def import_csv(
         request: Request,
-        credentials: Credentials,
         idempotency_key: IdempotencyKey = None,
+        who: auth.Principal = caller,
     ) -> Any:
         lang = language(request.headers)
-        async with rt.db().acquire() as conn:
-            who = await authenticate(conn, credentials, config.current)
-        if who is None:
-            metrics.auth_failures.labels("no_valid_token").inc()
-            return unauthorized(lang)
         # Operators import on the task force's behalf (a batch from a conference desk).
         if who.kind != auth.TokenKind.OPERATOR and (
                 who.kind != auth.TokenKind.MEMBER
@@ -717,16 +704,12 @@ def build_router(
         "Deadlines run from the latest handling assignment (lead, escalation or triage) "
         "with the province's deadlines, as in the weekly report.",
     )
-    async def member_week(request: Request, credentials: Credentials) -> Any:
+    async def member_week(request: Request, who: auth.Principal = caller) -> Any:
         lang = language(request.headers)
         now = clock.now()
+        cfg, member = member_of(who, "only a task-force member has a week to show",
+                                "chỉ thành viên Tổ công tác mới xem được công việc tuần")
         async with rt.db().acquire() as conn:
-            found = await member_of(conn, credentials, lang,
-                                    "only a task-force member has a week to show",
-                                    "chỉ thành viên Tổ công tác mới xem được công việc tuần")
-            if isinstance(found, JSONResponse):
-                return found
-            cfg, member = found
             since = week_window(now).start
             items = await store.member_items(conn, member_id=member.id, since=since)
             current = week_window(now)

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from services.reporting import access, document, logic, render, reports, spreadsheets, store
 from shared import auth, vn
 from shared.calendar import Clock, check_date, parse_week_label
-from shared.errors import ErrorBody, Refusal, responses
+from shared.errors import ErrorBody, Refusal, responses, unauthorized
 from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
 from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
@@ -217,9 +217,7 @@ def build_router(side: ReadSide) -> APIRouter:
         who = (await side.principal(creds.credentials) if creds
                else await side.session_principal(session))
         if who is None:
-            raise Refusal(401, "Authorization", "a valid member or operator token is required "
-                          "(missing, unknown or revoked)", "cần mã truy cập hợp lệ của thành viên "
-                          "hoặc người vận hành", headers={"WWW-Authenticate": "Bearer"})
+            raise unauthorized()
         if access.reader_ok(who, side.config.current):
             return who
         raise Refusal(403, "Authorization", "only task-force members and operators may read this",

@@ -29,6 +29,7 @@ from services.reporting.settings import ReportingSettings
 from shared import auth as registry
 from shared import db
 from shared.calendar import FIRST_YEAR, LAST_YEAR, ManualClock, week_window_by_label
+from shared.errors import unauthorized
 from shared.events import MemberReport, Status, Urgency, ZoneType
 from shared.headers import style_hash
 from shared.metrics import new_registry
@@ -422,9 +423,10 @@ async def test_every_refusal_in_one_format_and_the_request_language(served: Serv
                                         "no difficulty with this tracking code and tax code"}]}
         r = await c.get("/v1/reports/binh-duong/2026-W48.json")
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        # The same 401 as every service's.
         assert r.json() == {"errors": [{"field": "Authorization", "reason":
-                                        "cần mã truy cập hợp lệ của thành viên hoặc người vận "
-                                        "hành"}]}
+                                        unauthorized().reason_vi}]}
+        assert "thôi tham gia Tổ công tác" in unauthorized().reason_vi
         r = await c.get("/v1/reports/gotham/2026-W48.json", headers=served.auth)
         assert r.status_code == 404 and r.json()["errors"][0]["field"] == "path"
         r = await c.get("/v1/difficulties", params={"province": "gotham", "cursor": "!!"},
