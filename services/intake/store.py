@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from services.intake import logic
-from shared import outbox
+from shared import inbox, outbox
 from shared.deadlines import ACKNOWLEDGING, CLOSED, HANDLING_ROLES
 from shared.events import (
     AssignmentRole,
@@ -91,14 +91,7 @@ async def record_assignments(
 ) -> int:
     """Learn assignments (idempotent on event id); returns how many were already known."""
     ids = [e.id for e in events]
-    new_ids = {
-        r["event_id"]
-        for r in await conn.fetch(
-            "INSERT INTO intake.processed_events (event_id) SELECT unnest($1::text[])"
-            " ON CONFLICT DO NOTHING RETURNING event_id",
-            ids,
-        )
-    }
+    new_ids = await inbox.record(conn, schema=SCHEMA, event_ids=ids)
     fresh = [e.data for e in events if e.id in new_ids]
     superseded = [a.replaces for a in fresh if a.replaces is not None]
     # Inactive at once if what replaces it was seen first (a replay can bring it later).

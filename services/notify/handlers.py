@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notify import logic, store
-from services.notify.dispatch import NotifyMetrics
+from services.notify.dispatch import SCHEMA, NotifyMetrics
 from services.notify.settings import NotifySettings
+from shared import inbox
 from shared.calendar import Clock
 from shared.events import (
     DifficultyAssigned,
@@ -72,12 +73,10 @@ class NotifyHandlers:
             for e in unique.values()
         ]
         async with self.rt.db().acquire() as conn, conn.transaction():
-            done = await store.already_processed(conn, event_ids=list(unique))
+            new = await inbox.record(conn, schema=SCHEMA, event_ids=unique)
             await store.apply_statuses(
-                conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid not in done]
-            )
-            await store.mark_processed(conn, event_ids=list(unique))
-        return len(batch) - (len(unique) - len(done))
+                conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new])
+        return len(batch) - len(new)
 
     async def on_member_report(
         self, batch: list[Envelope[MemberReport]], emitter: Emitter

@@ -47,20 +47,6 @@ async def insert_owed(conn: asyncpg.Connection, *, owed: Sequence[Owed]) -> list
 # --- events applied ------------------------------------------------------------------------
 
 
-async def already_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", list(event_ids)
-    )
-    return {r["event_id"] for r in rows}
-
-
-async def mark_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str]) -> None:
-    await conn.execute(
-        "INSERT INTO processed_events (event_id) SELECT unnest($1::text[])"
-        " ON CONFLICT DO NOTHING", list(event_ids),
-    )
-
-
 # --- assignments and their reminders ---------------------------------------------------------
 
 

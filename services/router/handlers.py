@@ -16,7 +16,7 @@ from prometheus_client import Counter as PromCounter
 
 from services.router import logic, store
 from services.router.wire import Encoded, Wire
-from shared import topics
+from shared import inbox, topics
 from shared.db import Pool
 from shared.events import (
     AssignmentRole,
@@ -30,6 +30,8 @@ from shared.kafka import Emitter, Prepared
 from shared.provinces import ConfigHolder
 from shared.records import RecordBatches
 from shared.service import Runtime
+
+SCHEMA = "router"  # its tables, the inbox among them
 
 log = logging.getLogger("thaogo.router")
 
@@ -180,8 +182,8 @@ class RouterHandlers:
         if len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)
         if status_event is not None:
-            await store.mark_processed(conn, event_ids=[status_event],
-                                       topic=topics.DIFFICULTY_STATUS)
+            await inbox.record(conn, schema=SCHEMA, event_ids=[status_event],
+                               topic=topics.DIFFICULTY_STATUS)
 
     async def on_status(
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
@@ -192,7 +194,7 @@ class RouterHandlers:
             if change.status not in (Status.ESCALATED, Status.REASSIGN_REQUESTED):
                 continue  # the router acts only on escalations and re-assignment requests
             async with self.pool.acquire() as conn:
-                if await store.already_processed(conn, event_ids=[env.id]):
+                if await inbox.applied(conn, schema=SCHEMA, event_ids=[env.id]):
                     duplicates += 1
                     continue
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)

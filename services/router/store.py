@@ -12,13 +12,6 @@ import asyncpg
 from shared.events import DifficultyAssigned, DifficultyReceived, ZoneType
 
 
-async def already_processed(conn: asyncpg.Connection, *, event_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", list(event_ids)
-    )
-    return {r["event_id"] for r in rows}
-
-
 async def already_stored(conn: asyncpg.Connection, *, difficulty_ids: Sequence[str]) -> set[str]:
     """The difficulties of these that are stored already, with their assignments."""
     rows = await conn.fetch(
@@ -27,14 +20,6 @@ async def already_stored(conn: asyncpg.Connection, *, difficulty_ids: Sequence[s
         _joined(difficulty_ids),
     )
     return {r[0] for r in rows}
-
-
-async def mark_processed(conn: asyncpg.Connection, *, event_ids: Iterable[str], topic: str) -> None:
-    await conn.execute(
-        "INSERT INTO processed_events (event_id, topic) SELECT unnest($1::text[]), $2"
-        " ON CONFLICT DO NOTHING",
-        list(event_ids), topic,
-    )
 
 
 @dataclass
