@@ -393,6 +393,15 @@ async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
         "difficulty_id", "agency_id", "member_id", "role", "level", "rule", "replaces",
         "assigned_at", "tracking_code", "province_code", "reason", "config_version",
         "urgency", "kind", "category", "zone_type"))
+    # Published again (at least once), an assignment must say the same: consumers keep
+    # the first of an event id, and a second that differs would leave them apart.
+    first: dict[uuid.UUID, DifficultyAssigned] = {}
+    for e in log.assigned:
+        seen = first.setdefault(e.data.assignment_id, e.data)
+        if seen != e.data:
+            report.differ("router", topics.DIFFICULTY_ASSIGNED, e.data.assignment_id,
+                          "published again with other content", seen.model_dump(mode="json"),
+                          e.data.model_dump(mode="json"))
     holders: Counter[tuple[Any, ...]] = Counter(
         (r["difficulty_id"], r["role"], r["agency_id"], r["member_id"])
         for r in rows.values() if r["active"])

@@ -133,7 +133,7 @@ class RouterHandlers:
             step.agency_id for steps in distinct for step in steps
             if step.role is not AssignmentRole.MEMBER})
         out = self.wire.new_difficulties(fresh, routes, into=into,
-                                         config_version=configs.version, now=datetime.now(UTC),
+                                         config_version=configs.version,
                                          bodies=[env.body for env in fresh_envs])
 
         async def apply() -> None:
@@ -230,7 +230,9 @@ class RouterHandlers:
                         allowed.ignored)
             return []
         mine = allowed.assignments
-        now = datetime.now(UTC)
+        # As of the change, not of this call: acting on it again (a commit lost with the
+        # broker's answer) makes the same assignments, byte for byte.
+        now = change.changed_at
         if change.status == Status.ESCALATED:
             if cfg is None:
                 return []  # no configuration for the province: nowhere to escalate to

@@ -31,7 +31,6 @@ class NewDifficulties:
     element, at about a microsecond each, and a thousand difficulties have some 3,400
     assignments."""
 
-    assigned_at: datetime  # of every assignment: they are decided together
     config_version: str  # of every assignment: one configuration decided them
     difficulty_id: list[str] = field(default_factory=list)
     province_code: list[str] = field(default_factory=list)
@@ -143,7 +142,7 @@ async def save_new_difficulties(conn: asyncpg.Connection, *, batch: NewDifficult
         " agency_id, member_id, role, level, rule, reason, config_version, urgency, kind,"
         " category, zone_type, assigned_at)"
         " SELECT u.i::uuid, n.i::uuid, n.tc, n.p, s.ag, s.m, s.ro, s.l, s.ru, s.re, $20, n.ur,"
-        " n.ki, n.ca, NULLIF(n.zt, ''), $21"
+        " n.ki, n.ca, NULLIF(n.zt, ''), n.r"
         f" FROM ROWS FROM ({_split('$11')}, {_split('$12')}, {_split('$13')}) AS u(i, d, k)"
         " JOIN n ON n.k = u.d::int8"
         " JOIN ROWS FROM (unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),"
@@ -157,7 +156,7 @@ async def save_new_difficulties(conn: asyncpg.Connection, *, batch: NewDifficult
         _documents(b.assignment_id), _joined(map(str, b.of_difficulty)),
         _joined(map(str, b.of_step)),
         b.agency_id, b.member_id, b.role, b.level, b.rule, b.reason,
-        b.config_version, b.assigned_at,
+        b.config_version,
     )
 
 

@@ -145,17 +145,17 @@ class Wire:
         *,
         into: RecordBatches,
         config_version: str,
-        now: datetime,
         bodies: Sequence[bytes | None] | None = None,
     ) -> Encoded:
         """The assignments of new difficulties (`logic.route` of each), encoded. `bodies`:
         each difficulty's JSON as it arrived, if known (it validated as the difficulty,
         so it is forwarded and stored as is: serialising it again was 4% of the
-        router's CPU, measured)."""
-        new = NewDifficulties(assigned_at=now, config_version=config_version)
+        router's CPU, measured). A new difficulty's assignments are made, and published,
+        as of its receipt (`received_at`), not of this call: routing it again after a
+        commit lost with the broker's answer writes the same bytes the consumers already
+        hold, and a replay (`replay`) the same headers."""
+        new = NewDifficulties(config_version=config_version)
         out = Encoded(into, new=new)
-        assigned_at = _json(now)
-        shared = self._shared_headers(now)
         version = _json(config_version)
         # Per batch: the JSON after "replaces" by (urgency, kind, category, zone type),
         # keyed by identity (enum members are singletons, and hashing one by value is a
@@ -173,9 +173,11 @@ class Wire:
                              _json(d.tracking_code), b',"province_code":',
                              _json(d.province_code), b","))
             shape = (id(d.urgency), id(d.kind), id(d.category), id(zone_type))
-            tail = tails.get(shape)
-            if tail is None:
-                tail = tails[shape] = self._tail(d, zone_type, assigned_at)
+            shaped = tails.get(shape)
+            if shaped is None:
+                shaped = tails[shape] = self._tail(d, zone_type)
+            tail = b"".join((shaped, _json(d.received_at), b"}"))
+            shared = self._shared_headers(d.received_at)
             difficulty_json = (bodies[i] if bodies is not None else None
                                ) or d.model_dump_json().encode()
             of_difficulty = new.add_difficulty(d, did, difficulty_json, zone_type)
@@ -211,13 +213,12 @@ class Wire:
             of_step = positions[sw.row] = new.add_step(*sw.row)
         return sw, of_step
 
-    def _tail(self, d: DifficultyReceived, zone_type: ZoneType | None, assigned_at: bytes
-              ) -> bytes:
+    def _tail(self, d: DifficultyReceived, zone_type: ZoneType | None) -> bytes:
+        """The JSON after "replaces", up to the value of "assigned_at"."""
         enum = self._enum
         return b"".join((b',"replaces":null,"urgency":', enum(d.urgency), b',"kind":',
                          enum(d.kind), b',"category":', enum(d.category), b',"zone_type":',
-                         enum(zone_type) if zone_type else b"null", b',"assigned_at":',
-                         assigned_at, b"}"))
+                         enum(zone_type) if zone_type else b"null", b',"assigned_at":'))
 
     def assignments(
         self, assignments: Sequence[DifficultyAssigned], difficulty: DifficultyReceived,

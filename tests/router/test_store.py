@@ -68,7 +68,7 @@ def _wired(ds: list[DifficultyReceived]) -> store.NewDifficulties:
     configs = ConfigHolder().current
     routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
     out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
-        ds, routes, into=record_batches(), config_version=configs.version, now=NOW)
+        ds, routes, into=record_batches(), config_version=configs.version)
     assert out.new is not None
     return out.new
 
@@ -93,7 +93,7 @@ async def test_the_batch_statement_stores_what_the_plain_one_does(
 
         models = [a for d in ds for a in logic.decide(
             d, configs.for_difficulty(d.province_code, d.task_force),
-            config_version=configs.version, now=NOW)]
+            config_version=configs.version, now=d.received_at)]
         await plain_db.execute(
             "INSERT INTO difficulties (difficulty_id, province_code, task_force, payload,"
             " received_at) SELECT i, p, t, j::json, r FROM unnest($1::uuid[], $2::text[],"
@@ -127,7 +127,7 @@ async def test_assignments_stored_as_documents_read_back_the_same_once_migrated(
     ds = _batch()
     models = [a for d in ds for a in logic.decide(
         d, configs.for_difficulty(d.province_code, d.task_force),
-        config_version=configs.version, now=NOW)]
+        config_version=configs.version, now=d.received_at)]
     for m in sorted(migrations_dir("router").glob("00[1-4]_*.sql")):
         shutil.copy(m, tmp_path / m.name)
     conn = await asyncpg.connect(await create_database(postgres_url))
@@ -187,7 +187,8 @@ async def test_replay_reads_recent_assignments_and_every_open_one(postgres_url: 
                     rows += chunk
             return rows
 
-        recent = await replayed(NOW - timedelta(days=1))
+        at = max(d.received_at for d in ds)  # what the new difficulties were assigned at
+        recent = await replayed(at - timedelta(days=1))
         assert len(recent) == len(every)
         assert {a.assignment_id: o for a, o, _ in recent} == {
             r["assignment_id"]: is_open(r) for r in every}
@@ -198,7 +199,7 @@ async def test_replay_reads_recent_assignments_and_every_open_one(postgres_url: 
             mine = [a for a, _, _ in recent if a.difficulty_id == d.difficulty_id]
             assert mine == in_order(mine)
 
-        later = await replayed(NOW + timedelta(days=1))
+        later = await replayed(at + timedelta(days=1))
         assert {a.assignment_id for a, o, _ in later} == {
             r["assignment_id"] for r in every if is_open(r)}
         assert all(o for _, o, _ in later)

@@ -69,7 +69,7 @@ def varied(configs: ConfigSet) -> Iterator[DifficultyReceived]:
 def expected(a: DifficultyAssigned, d: DifficultyReceived) -> list[tuple[str, bytes, bytes,
                                                                          list[tuple[str, bytes]]]]:
     """What the model path publishes for one assignment: (topic, key, value, headers)."""
-    env = Envelope(id=str(a.assignment_id), source=SOURCE, time=NOW, data=a)
+    env = Envelope(id=str(a.assignment_id), source=SOURCE, time=a.assigned_at, data=a)
     headers = encode_headers(env)
     out = [(topics.DIFFICULTY_ASSIGNED, a.key().encode(), a.model_dump_json().encode(),
             [(k, v.encode()) for k, v in headers.items()])]
@@ -124,7 +124,7 @@ def expanded(new: NewDifficulties) -> AssignmentRows:
             "role": new.role[s], "level": new.level[s], "rule": new.rule[s],
             "reason": new.reason[s], "config_version": new.config_version, "replaces": None,
             "urgency": new.urgency[d], "kind": new.kind[d], "category": new.category[d],
-            "zone_type": new.zone_type[d] or None, "assigned_at": new.assigned_at,
+            "zone_type": new.zone_type[d] or None, "assigned_at": new.received_at[d],
         }
         assert list(row) == [f.name for f in dataclasses.fields(rows)]
         for name, value in row.items():
@@ -137,11 +137,11 @@ def test_new_difficulties_are_encoded_as_the_models_would_be() -> None:
     ds = list(varied(configs))
     routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
     out = Wire(source=SOURCE, status_url=STATUS + "/").new_difficulties(
-        ds, routes, into=into(), config_version=configs.version, now=NOW)
+        ds, routes, into=into(), config_version=configs.version)
 
     models = [a for d in ds for a in logic.decide(
         d, configs.for_difficulty(d.province_code, d.task_force),
-        config_version=configs.version, now=NOW)]
+        config_version=configs.version, now=d.received_at)]
     by_id = {d.difficulty_id: d for d in ds}
     assert published(out) == by_key(
         [m for a in models for m in expected(a, by_id[a.difficulty_id])])
@@ -193,10 +193,10 @@ def test_replayed_assignments_are_the_messages_first_published() -> None:
     routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
     wire = Wire(source=SOURCE, status_url=STATUS)
     first = published(wire.new_difficulties(ds, routes, into=into(),
-                                            config_version=configs.version, now=NOW))
+                                            config_version=configs.version))
     models = [a for d in ds for a in logic.decide(
         d, configs.for_difficulty(d.province_code, d.task_force),
-        config_version=configs.version, now=NOW)]
+        config_version=configs.version, now=d.received_at)]
     replayed = into()
     counts: Counter[str] = Counter()
     for d in ds:
@@ -264,7 +264,7 @@ def test_a_difficulty_is_forwarded_as_it_arrived() -> None:
     arrived = ds[0].model_dump_json().encode().replace(b'":', b'": ')
     assert DifficultyReceived.model_validate_json(arrived) == ds[0]
     out = Wire(source=SOURCE, status_url=STATUS).new_difficulties(
-        ds, routes, into=into(), config_version=configs.version, now=NOW,
+        ds, routes, into=into(), config_version=configs.version,
         bodies=[arrived, None])
     assert out.new is not None
     assert out.new.difficulty_json == [arrived, ds[1].model_dump_json().encode()]
@@ -291,7 +291,7 @@ def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
     wire = Wire(source=SOURCE, status_url=STATUS)
     models = [a for d in ds for a in logic.decide(
         d, configs.for_difficulty(d.province_code, d.task_force),
-        config_version=configs.version, now=NOW)]
+        config_version=configs.version, now=d.received_at)]
     d = ds[0]
     cfg = configs.for_difficulty(d.province_code, d.task_force)
     assert cfg is not None
@@ -303,8 +303,7 @@ def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
         wire.replay([a for a in models if a.difficulty_id == one.difficulty_id],
                     one.model_dump_json().encode(), tasks={a.assignment_id for a in models},
                     into=replayed)
-    paths = [wire.new_difficulties(ds, routes, into=into(), config_version=configs.version,
-                                   now=NOW),
+    paths = [wire.new_difficulties(ds, routes, into=into(), config_version=configs.version),
              wire.assignments([up], d, into=into(), now=NOW), Encoded(replayed)]
     by_id = {one.difficulty_id: one for one in ds}
     roles: Counter[tuple[AssignmentRole, bool]] = Counter()
