@@ -380,6 +380,17 @@ def build_router(
     # names in module globals, and require_caller is local to this router.
     caller = Depends(require_caller)
 
+    async def standing(conn: asyncpg.Connection, who: auth.Principal,
+                       state: store.DifficultyState
+                       ) -> tuple[ProvinceConfig | None, list[logic.Held], logic.Acting]:
+        """The difficulty's task force, its active assignments, and where `who` stands
+        among them."""
+        cfg = config.current.for_difficulty(state.province_code, state.task_force)
+        held = await store.active_assignments(conn, difficulty_id=state.difficulty_id)
+        return cfg, held, logic.standing_of(
+            ACTOR_KINDS[who.kind], who.subject_id, held,
+            triage_agency=cfg.rules.triage if cfg is not None else None)
+
     @api.get("/v1/vocabulary", response_model=Vocabulary, tags=["difficulties"],
              summary="Categories, zone types, kinds, urgencies and statuses with vi/en labels",
              responses=responses(429))
@@ -476,11 +487,7 @@ def build_router(
                     return refuse("difficulty_id", "no difficulty with this id",
                                   "không có phản ánh với mã này", lang, 404)
                 actor_kind = ACTOR_KINDS[who.kind]
-                cfg = config.current.for_difficulty(state.province_code, state.task_force)
-                held = await store.active_assignments(conn, difficulty_id=difficulty_id)
-                acting = logic.standing_of(
-                    actor_kind, who.subject_id, held,
-                    triage_agency=cfg.rules.triage if cfg is not None else None)
+                cfg, held, acting = await standing(conn, who, state)
                 try:
                     logic.check_may_post(acting, wanted)
                     if body.target_agency_id is not None:
@@ -534,11 +541,7 @@ def build_router(
                 return refuse("difficulty_id", "no difficulty with this id",
                               "không có phản ánh với mã này", lang, 404)
             state, d = found
-            cfg = config.current.for_difficulty(state.province_code, state.task_force)
-            acting = logic.standing_of(
-                ACTOR_KINDS[who.kind], who.subject_id,
-                await store.active_assignments(conn, difficulty_id=difficulty_id),
-                triage_agency=cfg.rules.triage if cfg is not None else None)
+            cfg, _, acting = await standing(conn, who, state)
         try:
             logic.check_may_read(acting, operator_in_scope=who.province is None or (
                 cfg is not None and who.province == cfg.slug))

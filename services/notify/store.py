@@ -44,9 +44,6 @@ async def insert_owed(conn: asyncpg.Connection, *, owed: Sequence[Owed]) -> list
     return [o for o in owed if o.key in new]
 
 
-# --- events applied ------------------------------------------------------------------------
-
-
 # --- assignments and their reminders ---------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Histogram
@@ -202,7 +201,7 @@ class RouterHandlers:
             new = self._next_assignments(change, d, current)
             into = await self._record_batches(
                 emitter, {a.agency_id for a in new if a.role is not AssignmentRole.MEMBER})
-            out = (self.wire.assignments(new, d, into=into, now=datetime.now(UTC))
+            out = (self.wire.assignments(new, d, into=into)
                    if d is not None else Encoded(into))
             await self._apply(emitter, out, status_event=env.id)
         return duplicates

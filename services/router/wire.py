@@ -222,11 +222,11 @@ class Wire:
 
     def assignments(
         self, assignments: Sequence[DifficultyAssigned], difficulty: DifficultyReceived,
-        *, into: RecordBatches, now: datetime,
+        *, into: RecordBatches,
     ) -> Encoded:
-        """Assignments made as models (escalation, re-assignment) of one difficulty."""
+        """Assignments made as models (escalation, re-assignment) of one difficulty, each
+        published as of its `assigned_at`, as `replay` publishes it again."""
         out = Encoded(into)
-        shared = self._shared_headers(now)
         in_task = _InTask(difficulty.model_dump_json().encode())
         did = str(difficulty.difficulty_id)
         url = _json(f"{self._status_url}/v1/difficulties/{did}/status")
@@ -234,8 +234,9 @@ class Wire:
             body = a.model_dump_json().encode()
             task_topic = (None if a.role is AssignmentRole.MEMBER
                           else topics.agency_topic(a.agency_id))
-            self._queue(into, str(a.assignment_id).encode(), did.encode(), body, shared,
-                        task_topic, in_task.json(AgencyTask.carries_contact(a.role)), url)
+            self._queue(into, str(a.assignment_id).encode(), did.encode(), body,
+                        self._shared_headers(a.assigned_at), task_topic,
+                        in_task.json(AgencyTask.carries_contact(a.role)), url)
             out.counted[_labels(a.agency_id, a.rule, a.role)] += 1
             if a.role is AssignmentRole.TRIAGE:
                 out.triage[a.rule.rsplit(".", 1)[-1]] += 1

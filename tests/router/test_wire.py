@@ -178,7 +178,7 @@ def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
     lead = logic.decide(d, cfg, config_version=configs.version, now=NOW)[0]
     up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW,
                         note='"khẩn"\n')
-    out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, into=into(), now=NOW)
+    out = Wire(source=SOURCE, status_url=STATUS).assignments([up], d, into=into())
     assert published(out) == by_key(expected(up, d))
     assert columns(out.rows) == columns(AssignmentRows.of([up]))
     assert out.new is None
@@ -304,7 +304,7 @@ def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
                     one.model_dump_json().encode(), tasks={a.assignment_id for a in models},
                     into=replayed)
     paths = [wire.new_difficulties(ds, routes, into=into(), config_version=configs.version),
-             wire.assignments([up], d, into=into(), now=NOW), Encoded(replayed)]
+             wire.assignments([up], d, into=into()), Encoded(replayed)]
     by_id = {one.difficulty_id: one for one in ds}
     roles: Counter[tuple[AssignmentRole, bool]] = Counter()
     for out in paths:
