@@ -19,7 +19,8 @@ Outline of a file (see `shared/data/provinces/binh-duong.yaml` for a full one)::
                escalation: {category: central agency, ..., default: central agency},
                triage: agency, head: agency}
     deadlines: {normal: {ack, resolve}, urgent: {ack, resolve}, reminder_every,
-                reminders_before_escalation}          # working days
+                reminders_before_escalation,          # working days
+                on_time_target?}                      # % on time, the league table's target
     task_force: {name_vi?, decision?, effective_from, dissolved_on?, head: person,
                  permanent_deputy: deputy, deputies: [deputy], members: [member],
                  document?: {parent_body?, place?, symbol?, recipients?, signer_title?}}
@@ -245,6 +246,9 @@ class Deadlines(_Strict):
     reminder_every: int = Field(default=1, ge=1, le=30)  # working days between reminders
     # reminders sent before the permanent deputy is told
     reminders_before_escalation: int = Field(default=2, ge=0, le=20)
+    # The share (%) of acknowledgements and resolutions each agency should make on time:
+    # the target printed beside its figures in the weekly report's league table.
+    on_time_target: float = Field(default=95, gt=0, le=100)
 
     def for_urgency(self, urgency: Urgency) -> Deadline:
         return self.urgent if urgency is Urgency.URGENT else self.normal
