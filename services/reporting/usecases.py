@@ -68,6 +68,7 @@ MAX_RECOMMENDATIONS = 200
 # cap keeps the event well under the broker's default 1 MB message limit.
 MAX_MANDATE_ITEMS = 2000
 FINAL = "final"
+LEAGUE_TREND_WEEKS = 8  # the weeks of each agency's resolved-on-time trend, this one last
 
 
 def weekly_event_id(task_force: str, week_label: str) -> str:
@@ -158,7 +159,8 @@ async def _compose(
 
 
 async def league_trend(
-    conn: asyncpg.Connection, *, task_force: str, report: WeeklyReport, weeks: int
+    conn: asyncpg.Connection, *, task_force: str, report: WeeklyReport,
+    weeks: int = LEAGUE_TREND_WEEKS,
 ) -> tuple[list[str], list[tuple[str, list[float | None]]]]:
     """(week labels, oldest first) and each agency of `report`'s league table with its
     resolved-on-time share in those weeks, from the stored reports (frozen as published)
