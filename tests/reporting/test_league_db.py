@@ -85,8 +85,17 @@ async def test_the_composed_league_is_the_pure_rules_over_every_item(
             assert {r.agency_id for r in expected.rows} == rows.keys() - {logic.UNKNOWN}
             for r in expected.rows:
                 assert r.resolved == rows[r.agency_id].resolved
-    full = report.league
-    assert full is not None
+            if as_of == W.end:
+                full = report.league
+    assert full is not None and full.target_pct == 95  # the default
+    # The target is the province's, as configured when the week is compiled.
+    stricter = cfg.model_copy(update={"deadlines": cfg.deadlines.model_copy(
+        update={"on_time_target": 97.5})})
+    async with pool.acquire() as conn:
+        again = await usecases.compose(conn, cfg=stricter, window=W, as_of=W.end,
+                                       generated_at=W.end, page_url=None)
+    assert again.league is not None and again.league.target_pct == 97.5
+    assert again.league.rows == full.rows
     assert sum(r.ack_measured for r in full.rows) > 10
     assert sum(r.resolve_measured for r in full.rows) > 5
     assert any(r.median_working_days is not None for r in full.rows)
