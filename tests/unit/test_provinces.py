@@ -17,12 +17,12 @@ from shared.provinces import (
     ConfigError,
     ConfigHolder,
     ProvinceConfig,
-    area_key,
     check_dir,
     default_config_dir,
     load_dir,
     load_province,
 )
+from shared.vn import area_key
 
 SHIPPED = ("binh-duong", "thanh-hoa", "ninh-binh", "tien-giang", "ha-noi")
 
