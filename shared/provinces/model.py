@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Self, TypeVar, cast
 
 from pydantic import (
@@ -15,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     ValidationInfo,
     model_validator,
@@ -231,11 +231,6 @@ class ProvinceConfig(_Strict):
     deadlines: Deadlines = Deadlines()
     task_force: TaskForce
 
-    _lookups: Lookups | None = PrivateAttr(default=None)
-    # What services derive from this configuration alone (the router's RoutingIndex),
-    # kept with it so a reload drops it: by the function that builds it.
-    _derived: dict[Callable[..., Any], Any] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _check_references(self, info: ValidationInfo) -> ProvinceConfig:
         # The loader checks references itself to report each with its key path and line.
@@ -249,30 +244,28 @@ class ProvinceConfig(_Strict):
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy (not re-validated); its lookups are rebuilt, not shared with this one."""
         copy = super().model_copy(update=update, deep=deep)
-        copy._lookups = None
-        copy._derived = {}
+        copy.__dict__.pop("lookups", None)
         return copy
 
     @property
     def slug(self) -> str:
         return self.province.slug
 
-    @property
+    # A cached_property, not a pydantic private attribute: reading one of those costs
+    # a microsecond, as much as the router's whole memoised route.
+    @cached_property
     def lookups(self) -> Lookups:
         """Lookups built once per loaded configuration (the loader builds them)."""
-        found = self._lookups
-        if found is None:
-            found = Lookups.build(self)
-            self._lookups = found
-        return found
+        return Lookups.build(self)
 
     def derived(self, build: Callable[[ProvinceConfig], T]) -> T:
         """`build(self)`, built on first use and kept as long as this configuration:
         what a service derives from it alone, such as the router's lookups."""
+        derived = self.lookups.derived
         try:
-            return cast(T, self._derived[build])
+            return cast(T, derived[build])
         except KeyError:
-            value = self._derived[build] = build(self)
+            value = derived[build] = build(self)
             return value
 
     def agency(self, agency_id: str) -> Agency | None:
@@ -320,6 +313,9 @@ class Lookups:
     member_area_keys: dict[str, tuple[str, ...]]  # active member id -> keys of their areas
     areas: frozenset[str]  # every area key the zones and active members name
     people: dict[str, Person]
+    # What services derive from this configuration alone (the router's RoutingIndex),
+    # by the function that builds it: ProvinceConfig.derived.
+    derived: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     @staticmethod
     def build(cfg: ProvinceConfig) -> Lookups:
