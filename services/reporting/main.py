@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.reporting import jobs, pages
+from services.reporting import api, jobs, pages
 from services.reporting.access import LinkSigner
-from services.reporting.api import ReadSide, build_router
+from services.reporting.api import ReadSide
 from services.reporting.consumers import ReportingHandlers
 from services.reporting.jobs import WeeklyPublisher
 from services.reporting.metrics import CaseloadGauges, ProjectionMetrics, PublishMetrics
@@ -66,7 +66,8 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
     )
-    app.include_router(build_router(side))
+    app.state.read_side = side
+    app.include_router(api.api)
     app.include_router(pages.build_router(side))
     return app
 
@@ -130,5 +131,4 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     app = http_app(side, s, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                    readiness=rt.readiness)
     app.state.runtime = rt
-    app.state.read_side = side
     return app
