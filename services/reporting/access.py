@@ -34,7 +34,14 @@ from urllib.parse import urlencode
 
 from shared import auth
 from shared.errors import Refusal
-from shared.provinces import Channel, ConfigSet, ContactPoint, Person, ProvinceConfig
+from shared.provinces import (
+    Channel,
+    ConfigSet,
+    ContactPoint,
+    Person,
+    ProvinceConfig,
+    email_key,
+)
 
 log = logging.getLogger("thaogo.reporting.access")
 
@@ -207,13 +214,8 @@ def looks_like_email(address: str) -> bool:
     return len(address) <= 254 and _EMAIL.match(address) is not None
 
 
-def address_key(address: str) -> str:
-    """The hash an address travels as (sign-in.link.v1 carries no address)."""
-    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
-
-
 def _has_email(contacts: Iterable[ContactPoint], key: str) -> bool:
-    return any(c.channel is Channel.EMAIL and address_key(c.address) == key for c in contacts)
+    return any(c.channel is Channel.EMAIL and email_key(c.address) == key for c in contacts)
 
 
 def agency_role(cfg: ProvinceConfig, agency_id: str) -> Role:
@@ -228,7 +230,7 @@ def identities_for(configs: ConfigSet, address: str, *, today: date) -> list[Ide
     permanent deputy and active members by their own contacts, agency officers by their
     agency's. One per role, the person first (deputies by zone have no role of their
     own yet)."""
-    key = address_key(address)
+    key = email_key(address)
     found: dict[tuple[auth.TokenKind, str], Identity] = {}
     for slug in configs:
         cfg = configs[slug]

@@ -35,7 +35,7 @@ from shared.events import (
     WeeklyReport,
     new_envelope,
 )
-from shared.provinces import ProvinceConfig
+from shared.provinces import ProvinceConfig, email_key
 
 TREND_WEEKS = 8
 MAX_OVERDUE_LISTED = 50
@@ -507,7 +507,7 @@ def workspace_routes(
                     now=now, expires_at=now + access.SIGN_IN_TTL)
                 events.append(new_envelope(SignInLink(
                     request_id=rid, recipient_id=who.recipient_id, role=who.role,
-                    province=who.province, address_sha256=access.address_key(address),
+                    province=who.province, address_sha256=email_key(address),
                     url=f"{side.base_url}{LINK_PATH}?{urlencode({'code': code})}",
                     expires_at=now + access.SIGN_IN_TTL, lang=lang,
                 ), source=reports.SOURCE, event_id=str(rid)))
