@@ -35,12 +35,19 @@ MAX_LISTED = 500
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
+def _box(folder: Path) -> mailbox.Maildir:
+    # Maildir(create=True) makes tmp/, new/ and cur/ only when the folder itself is new.
+    for sub in ("tmp", "new", "cur"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return mailbox.Maildir(folder, create=False)
+
+
 class Delivery:
     """aiosmtpd's handler: each accepted message goes into the Maildir whole, with the
     envelope's recipients in a Delivered-To header (the To header may name others)."""
 
     def __init__(self, folder: Path) -> None:
-        self.box = mailbox.Maildir(folder, create=True)
+        self.box = _box(folder)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
@@ -79,14 +86,14 @@ class Letter:
 
 def letters(folder: Path) -> list[Letter]:
     """Every message kept, newest first (by Date, then by the order they arrived)."""
-    box = mailbox.Maildir(folder, create=True)
+    box = _box(folder)
     found = [Letter.parse(k, box.get_bytes(k)) for k in box.iterkeys()]
     epoch = datetime.min.replace(tzinfo=UTC)
     return sorted(found, key=lambda x: (x.date or epoch, x.key), reverse=True)
 
 
 def letter(folder: Path, key: str) -> Letter | None:
-    box = mailbox.Maildir(folder, create=True)
+    box = _box(folder)
     try:
         return Letter.parse(key, box.get_bytes(key))
     except KeyError:
@@ -191,7 +198,7 @@ def serve(folder: Path, *, smtp_port: int, http_port: int, host: str = "127.0.0.
     import uvicorn
     from aiosmtpd.controller import Controller
 
-    folder.mkdir(parents=True, exist_ok=True)
+    _box(folder)
     smtp = Controller(Delivery(folder), hostname=host, port=smtp_port)
     smtp.start()
     try:
