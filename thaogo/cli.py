@@ -290,7 +290,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         state = (f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"]
                  else "expired" if r["expired"] else "active")
         scope = f"  province {r['province']}" if r["province"] else ""
-        print(f"{r['token_id']}  {r['kind']:<8}  {r['subject_id']:<40}  "
+        print(f"{r['token_id']}  {r['kind']:<8}  {r['purpose']:<7}  {r['subject_id']:<40}  "
               f"created {r['created_at']:%Y-%m-%d %H:%M}  "
               f"expires {r['expires_at']:%Y-%m-%d %H:%M}  {state}{scope}")
     if not rows:
