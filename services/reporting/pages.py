@@ -246,7 +246,7 @@ def build_router(side: ReadSide) -> APIRouter:
                  response_model=None,
                  responses={**PAGE, 303: {"description": "Signed in; back to the page"},
                             401: {"description": "Unknown, revoked or not a reader's token",
-                                  "content": {"text/html": {}}}})
+                                  "content": {"text/html": {}}}, **responses(403)})
     async def login(
         request: Request,
         token: Annotated[str, Form(max_length=200)],

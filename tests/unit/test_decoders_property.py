@@ -34,8 +34,8 @@ from shared.events import (
     EventData,
     MemberReport,
     NotificationSent,
-    SignInLink,
     ReportItem,
+    SignInLink,
     Status,
     WeeklyReport,
 )
