@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.reporting import access, charts, document, logic, reports, store
+from services.reporting import access, charts, document, logic, store, usecases
 from services.reporting.api import (
     PROVINCE_PATTERN,
     REPORT_PATTERN,
@@ -510,9 +510,9 @@ def workspace_routes(
                     province=who.province, address_sha256=email_key(address),
                     url=f"{side.base_url}{LINK_PATH}?{urlencode({'code': code})}",
                     expires_at=now + access.SIGN_IN_TTL, lang=lang,
-                ), source=reports.SOURCE, event_id=str(rid)))
+                ), source=usecases.SOURCE, event_id=str(rid)))
             if events:
-                await outbox.enqueue(conn, schema=reports.SCHEMA, events=events)
+                await outbox.enqueue(conn, schema=usecases.SCHEMA, events=events)
         log.info("sign-in link asked for", extra={"links": len(events)})
         return signin_page(request, lang, "sent")
 
