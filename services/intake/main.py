@@ -15,7 +15,8 @@ from shared.events import DifficultyAssigned
 from shared.headers import inline_styles
 from shared.http import RateRule, TokenBuckets, create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 

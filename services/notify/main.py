@@ -31,7 +31,8 @@ from shared.events import (
 )
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Handler, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
