@@ -208,38 +208,63 @@ async def principal_for(
     return Principal(row["token_id"], kind, row["subject_id"], holding.province)
 
 
-async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID) -> Principal | None:
+async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID,
+                          configs: ConfigSet | None = None) -> Principal | None:
     """The live holder of the token with this id (what a sign-in session or a bound report
-    link names), or None once it is revoked."""
+    link names), or None once it is revoked or expired. With `configs`, also None when
+    the configuration no longer holds its subject (see `holder`), and with its scope."""
     row = await conn.fetchrow(
-        "SELECT token_id, kind, subject_id FROM auth.tokens"
-        " WHERE token_id = $1 AND revoked_at IS NULL",
+        "SELECT token_id, kind, subject_id, province FROM auth.tokens"
+        " WHERE token_id = $1 AND revoked_at IS NULL AND expires_at > now()",
         token_id,
     )
     if row is None:
         return None
-    return Principal(row["token_id"], TokenKind(row["kind"]), row["subject_id"])
+    kind = TokenKind(row["kind"])
+    if configs is None:
+        return Principal(row["token_id"], kind, row["subject_id"])
+    holding = holder(configs, kind, row["subject_id"], row["province"])
+    if not holding.held:
+        return None
+    return Principal(row["token_id"], kind, row["subject_id"], holding.province)
+
+
+class Purpose(StrEnum):
+    """Why a token was issued (auth migration 003)."""
+
+    COMMAND = "command"  # `thaogo token create`: handed to a person or a system
+    SIGN_IN = "sign-in"  # behind the session of a person who signed in by e-mail
+    UP = "up"  # behind a demo sign-in link `thaogo up` prints; revoked when it stops
 
 
 async def insert_token(
     conn: asyncpg.Connection, *, kind: TokenKind, subject_id: str, province: str | None = None,
-    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS, purpose: Purpose = Purpose.COMMAND,
 ) -> tuple[uuid.UUID, str]:
     """Store a new token's hash; returns (token id, the token — shown once, never stored)."""
     token = new_token(kind)
     token_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash, province, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))",
+        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash, province, expires_at,"
+        " purpose) VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7)",
         token_id, kind.value, subject_id, token_hash(token), province, expires_in_days,
+        purpose.value,
     )
     return token_id, token
 
 
+async def revoke_purpose(conn: asyncpg.Connection, *, purpose: Purpose) -> int:
+    """Revoke every live token issued for `purpose`; how many."""
+    done = await conn.fetch(
+        "UPDATE auth.tokens SET revoked_at = now() WHERE purpose = $1 AND revoked_at IS NULL"
+        " RETURNING token_id", purpose.value)
+    return len(done)
+
+
 async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return list(await conn.fetch(
-        "SELECT token_id, kind, subject_id, province, created_at, expires_at, revoked_at,"
-        " expires_at <= now() AS expired FROM auth.tokens"
+        "SELECT token_id, kind, subject_id, province, purpose, created_at, expires_at,"
+        " revoked_at, expires_at <= now() AS expired FROM auth.tokens"
         " ORDER BY kind, subject_id, created_at"
     ))
 

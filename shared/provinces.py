@@ -160,6 +160,12 @@ _URL_RE = re.compile(r"^https?://[^\s/]+\S*$")
 _ZALO_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+def email_key(address: str) -> str:
+    """The hash an e-mail address travels as where the address itself must not
+    (sign-in.link.v1): notify finds the contact it names among the recipient's."""
+    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
+
+
 class ContactPoint(_Strict):
     """Where to reach an agency or a person. Secrets are named, never written here."""
 

@@ -49,6 +49,8 @@ class ReadSide:
     base_url: str
     # Signs the page links in reports; None leaves them unsigned (tests of other things).
     links: access.LinkSigner | None = None
+    # The local mailbox of `thaogo up`, named on the page that says a link was mailed.
+    mailbox_url: str | None = None
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -79,11 +81,12 @@ class ReadSide:
         async with self.db().acquire() as conn:
             token_id = await store.session_token(conn, session_hash=access.session_hash(sid),
                                                  now=self.now())
-            return None if token_id is None else await auth.principal_by_id(conn, token_id)
+            return None if token_id is None else await auth.principal_by_id(
+                conn, token_id, self.config.current)
 
     async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
         async with self.db().acquire() as conn:
-            return await auth.principal_by_id(conn, token_id)
+            return await auth.principal_by_id(conn, token_id, self.config.current)
 
 
 async def load_report(
