@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from shared import db
+from shared.errors import Refusal
 from shared.provinces import ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime
 
@@ -317,3 +320,75 @@ async def revoke(database_url: str, token_id: uuid.UUID) -> bool:
     """True if the token existed and was not already revoked."""
     async with _connect(database_url) as conn:
         return await revoke_token(conn, token_id=token_id)
+
+
+# --- sign-in sessions ------------------------------------------------------------------------
+
+# The cookie of a person signed in in a browser: a random session id, never the token. It
+# is sent to every service of the site (cookies ignore ports), so the pages reporting
+# serves and the forms intake takes know the same person.
+SESSION_COOKIE = "thaogo_session"
+SESSION_MAX_AGE_S = 8 * 3600  # a working day; the session's token may live longer
+
+
+def new_session_id() -> str:
+    """A new session's id, for the cookie; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def session_hash(secret: str) -> bytes:
+    """What is stored of a session id or a sign-in link's code."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def open_session(conn: asyncpg.Connection, *, sid: str, token_id: uuid.UUID,
+                       now: datetime, expires_at: datetime) -> None:
+    """Record a session (and drop the expired ones, so the table keeps only live ones)."""
+    async with conn.transaction():
+        await conn.execute("DELETE FROM auth.sessions WHERE expires_at <= $1", now)
+        await conn.execute(
+            "INSERT INTO auth.sessions (session_hash, token_id, created_at, expires_at)"
+            " VALUES ($1, $2, $3, $4)", session_hash(sid), token_id, now, expires_at)
+
+
+async def session_principal(conn: asyncpg.Connection, sid: str | None, *, now: datetime,
+                            configs: ConfigSet) -> Principal | None:
+    """Who a session is for while both it and its token live (and the configuration
+    still holds its subject), else None."""
+    if not sid or len(sid) > 100:
+        return None
+    token_id: uuid.UUID | None = await conn.fetchval(
+        "SELECT token_id FROM auth.sessions WHERE session_hash = $1 AND expires_at > $2",
+        session_hash(sid), now)
+    return None if token_id is None else await principal_by_id(conn, token_id, configs)
+
+
+async def close_session(conn: asyncpg.Connection, *, sid: str) -> None:
+    await conn.execute("DELETE FROM auth.sessions WHERE session_hash = $1", session_hash(sid))
+
+
+# --- cross-site request forgery ----------------------------------------------------------
+
+# Double submit: a random value in an HttpOnly, SameSite cookie, repeated in every form.
+# Another site can make a browser post a form (with the cookie), but can neither read the
+# cookie nor set it, so it cannot put the value in the form.
+CSRF_COOKIE = "thaogo_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_value(cookie: str | None) -> str:
+    """The browser's CSRF value, or a new one (the page then sets the cookie)."""
+    if cookie and 20 <= len(cookie) <= 100:
+        return cookie
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(cookie: str | None, form_value: str | None) -> bool:
+    return bool(cookie and form_value and len(form_value) <= 100
+                and hmac.compare_digest(cookie.encode(), form_value.encode()))
+
+
+def csrf_refused() -> Refusal:
+    return Refusal(403, CSRF_FIELD, "the form is not from this site, or the page is too old: "
+                   "reload the page and try again",
+                   "biểu mẫu không đến từ trang này hoặc trang đã cũ: tải lại trang và thử lại")

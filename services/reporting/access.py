@@ -45,8 +45,6 @@ from shared.provinces import (
 
 log = logging.getLogger("thaogo.reporting.access")
 
-COOKIE = "thaogo_reports"
-COOKIE_MAX_AGE_S = 8 * 3600  # a session lasts a working day; the token stays valid longer
 READERS = frozenset({auth.TokenKind.MEMBER, auth.TokenKind.OPERATOR})
 
 
@@ -138,15 +136,6 @@ class LinkSigner:
         if not hmac.compare_digest(self._sig(path, expires, tok or ""), sig):
             return None
         return Grant(token_id)
-
-
-def session_id() -> str:
-    """A new sign-in session's id, for the cookie; only its hash is stored."""
-    return secrets.token_urlsafe(32)
-
-
-def session_hash(sid: str) -> bytes:
-    return hashlib.sha256(sid.encode()).digest()
 
 
 # Provinces are public (the index lists them) and difficulty ids unguessable, so a 403
@@ -272,28 +261,3 @@ def sign_in_code() -> str:
     return secrets.token_urlsafe(32)
 
 
-# --- cross-site request forgery ----------------------------------------------------------
-
-# Double submit: a random value in an HttpOnly, SameSite cookie, repeated in every form.
-# Another site can make a browser post a form (with the cookie), but can neither read the
-# cookie nor set it, so it cannot put the value in the form.
-CSRF_COOKIE = "thaogo_csrf"
-CSRF_FIELD = "csrf_token"
-
-
-def csrf_value(cookie: str | None) -> str:
-    """The browser's CSRF value, or a new one (the page then sets the cookie)."""
-    if cookie and 20 <= len(cookie) <= 100:
-        return cookie
-    return secrets.token_urlsafe(32)
-
-
-def csrf_ok(cookie: str | None, form_value: str | None) -> bool:
-    return bool(cookie and form_value and len(form_value) <= 100
-                and hmac.compare_digest(cookie.encode(), form_value.encode()))
-
-
-def csrf_refused() -> Refusal:
-    return Refusal(403, CSRF_FIELD, "the form is not from this site, or the page is too old: "
-                   "reload the page and try again",
-                   "biểu mẫu không đến từ trang này hoặc trang đã cũ: tải lại trang và thử lại")

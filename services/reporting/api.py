@@ -76,13 +76,9 @@ class ReadSide:
 
     async def session_principal(self, sid: str | None) -> auth.Principal | None:
         """Who a sign-in session is for while both it and its token live, else None."""
-        if not sid or len(sid) > 100:
-            return None
         async with self.db().acquire() as conn:
-            token_id = await store.session_token(conn, session_hash=access.session_hash(sid),
-                                                 now=self.now())
-            return None if token_id is None else await auth.principal_by_id(
-                conn, token_id, self.config.current)
+            return await auth.session_principal(conn, sid, now=self.now(),
+                                                configs=self.config.current)
 
     async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
         async with self.db().acquire() as conn:
@@ -227,7 +223,7 @@ Side = Annotated[ReadSide, Depends(read_side)]
 async def require_reader(
     side: Side,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    session: Annotated[str | None, Cookie(alias=access.COOKIE, include_in_schema=False,
+    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
                                           max_length=200)] = None,
 ) -> auth.Principal:
     """A task-force member or an operator, checked against the shared registry on every

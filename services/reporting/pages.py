@@ -199,7 +199,7 @@ def build_router(side: ReadSide) -> APIRouter:
                 return False
             who = await side.principal(token)
         else:
-            who = await side.session_principal(request.cookies.get(access.COOKIE))
+            who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
         if who is None or not access.reader_ok(who, side.config.current):
             return False
         return who
@@ -210,15 +210,15 @@ def build_router(side: ReadSide) -> APIRouter:
 
     def with_csrf(request: Request, render: Callable[[str], HTMLResponse]) -> HTMLResponse:
         """A page whose forms carry the browser's CSRF value (set in its cookie here)."""
-        csrf = access.csrf_value(request.cookies.get(access.CSRF_COOKIE))
+        csrf = auth.csrf_value(request.cookies.get(auth.CSRF_COOKIE))
         page = render(csrf)
-        page.set_cookie(access.CSRF_COOKIE, csrf, path="/", httponly=True, samesite="strict",
+        page.set_cookie(auth.CSRF_COOKIE, csrf, path="/", httponly=True, samesite="strict",
                         secure=secure(request))
         return page
 
     def check_csrf(request: Request, value: str) -> None:
-        if not access.csrf_ok(request.cookies.get(access.CSRF_COOKIE), value):
-            raise access.csrf_refused()
+        if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), value):
+            raise auth.csrf_refused()
 
     def sign_in_page(request: Request, lang: str, next_path: str, *, error: bool = False,
                      status: int = 401) -> HTMLResponse:
@@ -263,23 +263,23 @@ def build_router(side: ReadSide) -> APIRouter:
     async def signed_in(request: Request, token_id: uuid.UUID, target: str) -> RedirectResponse:
         """A new session on `token_id` (the cookie holds a random id, the session names the
         token), then on to `target`."""
-        sid, now = access.session_id(), side.now()
+        sid, now = auth.new_session_id(), side.now()
         async with side.db().acquire() as conn:
-            await store.open_session(
-                conn, session_hash=access.session_hash(sid), token_id=token_id, now=now,
-                expires_at=now + timedelta(seconds=access.COOKIE_MAX_AGE_S))
+            await auth.open_session(
+                conn, sid=sid, token_id=token_id, now=now,
+                expires_at=now + timedelta(seconds=auth.SESSION_MAX_AGE_S))
         done = RedirectResponse(target, status_code=303)
-        done.set_cookie(access.COOKIE, sid, max_age=access.COOKIE_MAX_AGE_S, path="/",
+        done.set_cookie(auth.SESSION_COOKIE, sid, max_age=auth.SESSION_MAX_AGE_S, path="/",
                         httponly=True, samesite="lax", secure=secure(request))
         return done
 
     async def signed_out(request: Request, target: str) -> RedirectResponse:
-        sid = request.cookies.get(access.COOKIE)
+        sid = request.cookies.get(auth.SESSION_COOKIE)
         if sid and len(sid) <= 100:
             async with side.db().acquire() as conn:
-                await store.close_session(conn, session_hash=access.session_hash(sid))
+                await auth.close_session(conn, sid=sid)
         done = RedirectResponse(target, status_code=303)
-        done.delete_cookie(access.COOKIE, path="/", httponly=True, samesite="lax",
+        done.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                            secure=secure(request))
         return done
 
@@ -501,7 +501,7 @@ def workspace_routes(
             for who in found:
                 code, rid = access.sign_in_code(), uuid.uuid4()
                 await store.open_sign_in_link(
-                    conn, link_hash=access.session_hash(code), request_id=rid,
+                    conn, link_hash=auth.session_hash(code), request_id=rid,
                     kind=who.kind.value, subject_id=who.subject_id,
                     recipient_id=who.recipient_id, role=who.role, province=who.province,
                     now=now, expires_at=now + access.SIGN_IN_TTL)
@@ -527,7 +527,7 @@ def workspace_routes(
         # Opening changes nothing: mail scanners open links before people do, and a
         # single-use link spent by a scanner would never reach its person.
         async with side.db().acquire() as conn:
-            row = await store.sign_in_link(conn, link_hash=access.session_hash(code))
+            row = await store.sign_in_link(conn, link_hash=auth.session_hash(code))
         if row is None or row["used_at"] is not None or row["expires_at"] <= side.now():
             return dead_link(request, lang, row)
         who = auth.Principal(uuid.UUID(int=0), auth.TokenKind(row["kind"]), row["subject_id"],
@@ -546,7 +546,7 @@ def workspace_routes(
                        csrf_token: CsrfField = "", lang: FormLang = "vi"
                        ) -> HTMLResponse | RedirectResponse:
         check_csrf(request, csrf_token)
-        link_hash = access.session_hash(code)
+        link_hash = auth.session_hash(code)
         async with side.db().acquire() as conn, conn.transaction():
             row = await store.use_sign_in_link(conn, link_hash=link_hash, now=side.now())
             if row is None:
@@ -616,7 +616,7 @@ def workspace_routes(
                 responses={**PAGE, 303: {"description": "Not signed in: the sign-in page"}},
                 summary="Who you are signed in as, and what there is for you")
     async def workspace(request: Request, lang: Lang = "vi") -> HTMLResponse | RedirectResponse:
-        who = await side.session_principal(request.cookies.get(access.COOKIE))
+        who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
         if who is None:
             return RedirectResponse(f"/workspace/sign-in?lang={lang}", status_code=303)
         configs = side.config.current

@@ -511,35 +511,6 @@ async def mandate_items(
     return [dict(r) for r in rows]
 
 
-# --- sign-in sessions of the report pages ---------------------------------------------------
-
-
-async def open_session(
-    conn: asyncpg.Connection, *, session_hash: bytes, token_id: uuid.UUID, now: datetime,
-    expires_at: datetime,
-) -> None:
-    """Record a session (and drop the expired ones, so the table keeps only live ones)."""
-    async with conn.transaction():
-        await conn.execute("DELETE FROM sessions WHERE expires_at <= $1", now)
-        await conn.execute(
-            "INSERT INTO sessions (session_hash, token_id, created_at, expires_at)"
-            " VALUES ($1, $2, $3, $4)", session_hash, token_id, now, expires_at)
-
-
-async def session_token(
-    conn: asyncpg.Connection, *, session_hash: bytes, now: datetime
-) -> uuid.UUID | None:
-    """The token id of a live session, or None (unknown, signed out or expired)."""
-    token_id: uuid.UUID | None = await conn.fetchval(
-        "SELECT token_id FROM sessions WHERE session_hash = $1 AND expires_at > $2",
-        session_hash, now)
-    return token_id
-
-
-async def close_session(conn: asyncpg.Connection, *, session_hash: bytes) -> None:
-    await conn.execute("DELETE FROM sessions WHERE session_hash = $1", session_hash)
-
-
 # --- one-time sign-in links ----------------------------------------------------------------
 
 

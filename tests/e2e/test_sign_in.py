@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared import auth
 from shared.provinces import default_config_dir
 from tests.conftest import REPO
 from tests.e2e.test_up import start_up, thaogo
@@ -146,7 +147,7 @@ async def test_people_sign_in_by_mail_and_by_the_links_thaogo_up_prints(
             assert signed_in.status_code == 303, signed_in.text
             cookie = signed_in.headers["set-cookie"]
             assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-            sid = c.cookies["thaogo_reports"]
+            sid = c.cookies[auth.SESSION_COOKIE]
             assert not sid.startswith("tg")  # a session id, not a token
             landing = await c.get("/workspace/")
             assert landing.status_code == 200 and "Phạm Minh Tuấn" in landing.text
@@ -159,7 +160,7 @@ async def test_people_sign_in_by_mail_and_by_the_links_thaogo_up_prints(
             # Signing out ends the session on the server, not only in this browser.
             out = await c.post("/workspace/sign-out", data={"csrf_token": csrf_of(landing.text)})
             assert out.status_code == 303
-        async with httpx.AsyncClient(base_url=reporting, cookies={"thaogo_reports": sid}) as c:
+        async with httpx.AsyncClient(base_url=reporting, cookies={auth.SESSION_COOKIE: sid}) as c:
             assert (await c.get("/workspace/")).status_code == 303
             assert (await c.get("/reports")).status_code == 401
 
