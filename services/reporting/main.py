@@ -72,7 +72,7 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
     )
     app.state.read_side = side
     app.include_router(api.api)
-    app.include_router(pages.build_router(side))
+    app.include_router(pages.pages)
     return app
 
 

@@ -304,7 +304,8 @@ async def test_behind_https_the_cookie_is_secure(served: Served) -> None:
     side = api.ReadSide(db=lambda: served.pool, config=ConfigHolder(), clock=served.clock,
                         base_url="https://baocao.example.gov.vn", links=served.links)
     app = FastAPI()
-    app.include_router(pages.build_router(side))
+    app.state.read_side = side
+    app.include_router(pages.pages)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://behind-the-ingress") as c:
         ok = await c.post("/reports/login", data={"token": served.token, "csrf_token": "c" * 43},
