@@ -63,6 +63,7 @@ class Intake:
     clock: Clock
     max_import_rows: int = 10_000
     import_chunk_rows: int = 1_000
+    workspace_url: str = ""
 
     def db(self) -> asyncpg.Pool:
         return self.rt.db()
@@ -88,6 +89,17 @@ async def authenticate(ix: Intake, token: str | None) -> auth.Principal:
         who = await auth.principal_for(conn, token, configs=ix.config.current)
     if who is None:
         ix.metrics.auth_failures.labels("no_valid_token").inc()
+        raise unauthorized()
+    return who
+
+
+async def session_caller(ix: Intake, sid: str | None) -> auth.Principal:
+    """Whoever a browser's sign-in session is for (the workspace's forms); a 401 if none."""
+    async with ix.db().acquire() as conn:
+        who = await auth.session_principal(conn, sid, now=ix.clock.now(),
+                                           configs=ix.config.current)
+    if who is None:
+        ix.metrics.auth_failures.labels("no_session").inc()
         raise unauthorized()
     return who
 

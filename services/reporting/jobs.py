@@ -13,7 +13,7 @@ import asyncpg
 
 from services.reporting import logic, store
 from services.reporting.access import LinkSigner
-from services.reporting.metrics import PublishMetrics
+from services.reporting.metrics import CaseloadGauges, PublishMetrics
 from services.reporting.usecases import (
     FINAL,
     claim,
@@ -104,3 +104,22 @@ class WeeklyPublisher:
         while True:
             await self.tick()
             await asyncio.sleep(self.poll_interval_s)
+
+
+async def refresh_gauges(pool: asyncpg.Pool, *, clock: Clock, caseload: CaseloadGauges,
+                         published: PublishMetrics, interval_s: float) -> None:
+    """The open and overdue counts by agency, and each task force's latest report time,
+    from the database every `interval_s` (so every replica shows the same)."""
+    while True:
+        async with pool.acquire() as conn:
+            rows = await store.open_and_overdue_by_agency(conn, now=clock.now().astimezone(UTC))
+            last = await store.last_report_times(conn)
+        # Agencies that no longer have anything open go to zero, not stale.
+        caseload.open.clear()
+        caseload.overdue.clear()
+        for agency, n_open, n_overdue in rows:
+            caseload.open.labels(agency).set(n_open)
+            caseload.overdue.labels(agency).set(n_overdue)
+        for slug, at in last.items():
+            published.last_published.labels(slug).set(at.timestamp())
+        await asyncio.sleep(interval_s)

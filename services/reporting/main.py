@@ -3,20 +3,18 @@ publisher and its outbox relay, the read API and the report pages."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
-from services.reporting import pages, store
+from services.reporting import api, jobs, pages
 from services.reporting.access import LinkSigner
-from services.reporting.api import ReadSide, build_router
+from services.reporting.api import ReadSide
 from services.reporting.consumers import ReportingHandlers
 from services.reporting.jobs import WeeklyPublisher
-from services.reporting.metrics import ProjectionMetrics, PublishMetrics
+from services.reporting.metrics import CaseloadGauges, ProjectionMetrics, PublishMetrics
 from services.reporting.settings import ReportingSettings
 from services.reporting.usecases import SCHEMA
 from shared import auth, topics
@@ -31,7 +29,8 @@ from shared.events import (
 from shared.headers import inline_styles
 from shared.http import RateRule, ReadinessCheck, TokenBuckets, create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
@@ -46,6 +45,10 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
     return [
         RateRule("/reports/login", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                 s.sign_in_rate_limit_burst),
+                 methods=frozenset({"POST"})),
+        # Each request mails someone: the same few a minute as a token guessed.
+        RateRule("/workspace/sign-in", TokenBuckets(s.sign_in_rate_limit_per_minute,
+                                                    s.sign_in_rate_limit_burst),
                  methods=frozenset({"POST"})),
         RateRule("/v1/track", TokenBuckets(s.track_rate_limit_per_minute,
                                            s.track_rate_limit_burst)),
@@ -67,8 +70,9 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
     )
-    app.include_router(build_router(side))
-    app.include_router(pages.build_router(side))
+    app.state.read_side = side
+    app.include_router(api.api)
+    app.include_router(pages.pages)
     return app
 
 
@@ -79,7 +83,8 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     holder = ConfigHolder(s.config_dir)
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
-    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links)
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
+                    mailbox_url=s.mailbox_url)
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
@@ -115,28 +120,11 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         rt_.state["publisher"] = publisher
         await publisher.run()
 
-    open_gauge = Gauge("thaogo_reporting_open_difficulties",
-                       "Difficulties not resolved or rejected, by current handling agency",
-                       ["agency"], registry=rt.registry)
-    overdue_gauge = Gauge("thaogo_reporting_overdue_difficulties",
-                          "Open difficulties past their acknowledge or resolve deadline, by agency",
-                          ["agency"], registry=rt.registry)
+    caseload = CaseloadGauges.create(rt.registry)
 
     async def refresh_gauges(rt_: Runtime) -> None:
-        while True:
-            async with rt_.db().acquire() as conn:
-                rows = await store.open_and_overdue_by_agency(
-                    conn, now=clock.now().astimezone(UTC))
-                last = await store.last_report_times(conn)
-            # Agencies that no longer have anything open go to zero, not stale.
-            open_gauge.clear()
-            overdue_gauge.clear()
-            for agency, n_open, n_overdue in rows:
-                open_gauge.labels(agency).set(n_open)
-                overdue_gauge.labels(agency).set(n_overdue)
-            for slug, at in last.items():
-                publish_metrics.last_published.labels(slug).set(at.timestamp())
-            await asyncio.sleep(s.gauges_interval_s)
+        await jobs.refresh_gauges(rt_.db(), clock=clock, caseload=caseload,
+                                  published=publish_metrics, interval_s=s.gauges_interval_s)
 
     async def watch_config(_: Runtime) -> None:
         # A dissolution (`thaogo taskforce dissolve`) reaches the publisher by hot reload.
@@ -148,5 +136,4 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     app = http_app(side, s, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                    readiness=rt.readiness)
     app.state.runtime = rt
-    app.state.read_side = side
     return app

@@ -48,3 +48,20 @@ class PublishMetrics:
                 "The latest weekly cutoff that has passed: Friday 12:00 Asia/Ho_Chi_Minh, or "
                 "12:00 of the working day before a holiday Friday", registry=registry),
         )
+
+
+@dataclass(frozen=True)
+class CaseloadGauges:
+    open: Gauge
+    overdue: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> CaseloadGauges:
+        return cls(
+            open=Gauge("thaogo_reporting_open_difficulties",
+                       "Difficulties not resolved or rejected, by current handling agency",
+                       ["agency"], registry=registry),
+            overdue=Gauge("thaogo_reporting_overdue_difficulties",
+                          "Open difficulties past their acknowledge or resolve deadline, by agency",
+                          ["agency"], registry=registry),
+        )

@@ -3,6 +3,7 @@ lookups every loaded configuration carries."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,12 @@ class Channel(StrEnum):
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL_RE = re.compile(r"^https?://[^\s/]+\S*$")
 _ZALO_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def email_key(address: str) -> str:
+    """The hash an e-mail address travels as where the address itself must not
+    (sign-in.link.v1): notify finds the contact it names among the recipient's."""
+    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
 
 
 class ContactPoint(_Strict):

@@ -35,6 +35,7 @@ from shared.events import (
     MemberReport,
     NotificationSent,
     ReportItem,
+    SignInLink,
     Status,
     WeeklyReport,
 )
@@ -81,6 +82,10 @@ def _samples() -> list[EventData]:
         NotificationSent(
             notification_key="assignment:x:binh-duong.bql-kcn", kind="assignment",
             channel="email", recipient_id="binh-duong.bql-kcn", attempts=1, sent_at=NOW),
+        SignInLink(
+            request_id=uuid.uuid4(), recipient_id="binh-duong.m01", role="member",
+            province="binh-duong", address_sha256="0" * 64,
+            url="http://127.0.0.1:8003/workspace/sign-in/link?code=x", expires_at=NOW),
     ]
 
 
