@@ -10,7 +10,6 @@ from prometheus_client import Counter
 from services.router.handlers import RouterHandlers, RouterMetrics
 from services.router.membership import SOURCE, Membership
 from services.router.settings import RouterSettings
-from services.router.wire import Wire
 from shared import topics
 from shared.events import DifficultyReceived, DifficultyStatusChanged, Envelope
 from shared.http import create_app
@@ -57,7 +56,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         rt=rt,
         config=holder,
         metrics=RouterMetrics.create(rt.registry),
-        wire=Wire(source=SOURCE, status_url=s.intake_public_url),
+        status_base=s.intake_public_url,
     )
 
     # ThaogoRoutingConfigRefused reads increase() of the refusals: both series exist

@@ -4,7 +4,7 @@ tells a missing topic from a broker that is away."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -14,7 +14,6 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity
 
 from shared.kafka.broker import MAX_BATCH_BYTES, codec, key_partitioner
-from shared.records import RecordBatches, build, now_ms
 from shared.settings import DEFAULT_COMPRESSION, Compression
 
 
@@ -81,7 +80,7 @@ class Producer:
 
     async def partitions(self, topics_: Iterable[str]) -> dict[str, list[int]]:
         """Each topic's partitions, from the client's metadata (fetched for a topic it
-        has not seen yet): what `RecordBatches` partitions over."""
+        has not seen yet): what an `Emitter` partitions its messages over."""
         producer = self._producer
         if producer is None:
             raise KafkaError("producer not started")
@@ -108,80 +107,22 @@ class Producer:
         if missing := [t for t in unseen if t not in present]:
             raise MissingTopic(missing)
 
-    def record_batches(self, partitions: Mapping[str, Sequence[int]]) -> RecordBatches:
-        """Record batches partitioned as `send` partitions (`key_partitioner`)."""
-        return RecordBatches(partitions, max_bytes=MAX_BATCH_BYTES,
-                             partitioner=key_partitioner)
-
-    async def send_records(self, batches: RecordBatches) -> list[asyncio.Future[Any]]:
-        """Publish record batches; a future for each, acknowledged all or nothing, which
-        is all at-least-once needs.
-
-        They are built (compressed, checksummed) on a worker thread when they are big
-        enough to be worth the hand-over: the compressor releases the GIL, so the event
-        loop prepares the next batch meanwhile.
-
-        The partitions are sent side by side, not one after another: aiokafka takes a
-        partition's next batch only once its previous one has left in a produce request,
-        and it has one request in flight per broker. Sent in turn, a partition holding
-        several batches (a thousand difficulties from one input partition all land on
-        one partition of `difficulty.assigned.v1`) held every partition after it back by
-        a round trip per batch (measured: 150-200 ms of a 250 ms cycle). Side by side,
-        each request carries the next batch of every partition."""
-        producer = self._producer
-        if producer is None:
+    def create_batch(self) -> BatchBuilder:
+        """An empty record batch (aiokafka's `create_batch`), for `send_batch`."""
+        if self._producer is None:
             raise KafkaError("producer not started")
-        open_batches = batches.batches()
-        if not open_batches:
-            return []
-        timestamp_ms = now_ms()
+        return self._producer.create_batch()
 
-        def build_all() -> list[bytes]:
-            return [build(b.records(), b.count, timestamp_ms=timestamp_ms,
-                          compression=self.compression) for b in open_batches]
-
-        if sum(b.size for b in open_batches) >= _BUILD_ON_A_THREAD_BYTES:
-            built = await asyncio.to_thread(build_all)
-        else:
-            built = build_all()
-        by_partition: dict[tuple[str, int], list[BatchBuilder]] = {}
-        for b, data in zip(open_batches, built, strict=True):
-            by_partition.setdefault((b.topic, b.partition), []).append(_Built(data, b.count))
-        futures: list[asyncio.Future[Any]] = []
-
-        async def send(topic: str, partition: int, of: list[BatchBuilder]) -> None:
-            for batch in of:
-                futures.append(await producer.send_batch(batch, topic, partition=partition))
-
-        outcomes = await asyncio.gather(
-            *(send(topic, partition, of) for (topic, partition), of in by_partition.items()),
-            return_exceptions=True)
-        failed = [o for o in outcomes if isinstance(o, BaseException)]
-        if failed:
-            for fut in futures:
-                fut.add_done_callback(retrieve)  # what left is abandoned with the batch
-            raise failed[0]
-        return futures
-
-
-# Batches smaller than this (an escalation's few messages) are built in place: a thread
-# hand-over costs more than compressing them.
-_BUILD_ON_A_THREAD_BYTES = 64 * 1024
-
-
-class _Built(BatchBuilder):  # type: ignore[misc]  # aiokafka is untyped
-    """A record batch built by `shared.records`, handed to aiokafka's accumulator as the
-    `BatchBuilder` it takes: one already built, which is what the sender asks it for.
-    Relies on the accumulator's use of `_build`, `size`, `record_count` and `closed`
-    (aiokafka is pinned to 0.14; tests/broker/test_emitter.py sends them through the
-    real broker and reads them back)."""
-
-    def __init__(self, data: bytes, count: int) -> None:  # no builder: nothing to append
-        self._buffer = data
-        self._relative_offset = count
-        self._closed = True
-
-
+    async def send_batch(self, batch: BatchBuilder, topic: str, partition: int
+                         ) -> asyncio.Future[Any]:
+        """Queue a filled record batch for one partition (aiokafka's `send_batch`); the
+        future is set once the broker has it. Waits while that partition's previous
+        batch has not left yet."""
+        if self._producer is None:
+            raise KafkaError("producer not started")
+        fut: asyncio.Future[Any] = await self._producer.send_batch(
+            batch, topic, partition=partition)
+        return fut
 
 
 def retrieve(fut: asyncio.Future[Any]) -> None:
