@@ -40,7 +40,7 @@ import asyncpg
 
 from services.router import store as router_store
 from services.router import usecases as router_usecases
-from services.router.membership import SOURCE as ROUTER_SOURCE
+from services.router.jobs import SOURCE as ROUTER_SOURCE
 from shared import db, outbox, topics
 from shared.events import DifficultyReceived
 from shared.kafka import Emitter, Producer

@@ -14,9 +14,11 @@ from prometheus_client import CollectorRegistry, Gauge
 from services.reporting import pages, store
 from services.reporting.access import LinkSigner
 from services.reporting.api import ReadSide, build_router
-from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
-from services.reporting.reports import SCHEMA, PublishMetrics, WeeklyPublisher
+from services.reporting.consumers import ReportingHandlers
+from services.reporting.jobs import WeeklyPublisher
+from services.reporting.metrics import ProjectionMetrics, PublishMetrics
 from services.reporting.settings import ReportingSettings
+from services.reporting.usecases import SCHEMA
 from shared import auth, topics
 from shared.calendar import Clock, SystemClock
 from shared.events import (
