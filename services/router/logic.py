@@ -472,8 +472,7 @@ Route = tuple[ZoneType | None, tuple[Step, ...]]
 
 def route(d: DifficultyReceived, cfg: ProvinceConfig | None) -> Route:
     """The steps `decide` makes assignments of (see the module docstring): lead,
-    co-handlers and members, or one triage step. The router's hot path encodes these
-    directly (services/router/wire.py)."""
+    co-handlers and members, or one triage step."""
     if cfg is None:
         code, name = d.province_code, _shown(d.province_name)
         vi = f"Chưa có cấu hình cho tỉnh, thành phố mã {code} ({name})"
