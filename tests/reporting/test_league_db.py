@@ -24,6 +24,7 @@ from shared.events import (
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
 from tests.reporting.conftest import assigned, env, received, status
+from thaogo import verify
 
 pytestmark = [pytest.mark.db]
 
@@ -85,6 +86,11 @@ async def test_the_composed_league_is_the_pure_rules_over_every_item(
             assert {r.agency_id for r in expected.rows} == rows.keys() - {logic.UNKNOWN}
             for r in expected.rows:
                 assert r.resolved == rows[r.agency_id].resolved
+            # The consistency checker's rules find nothing to say about it.
+            body = report.model_dump(mode="json")
+            check = verify.Report()
+            verify._check_league(check, W.label, body["league"], body["rows"])
+            assert check.ok, check.summary()
             if as_of == W.end:
                 full = report.league
     assert full is not None and full.target_pct == 95  # the default
