@@ -71,6 +71,9 @@ BAD_TOKEN = (*NO_TOKEN, Role.REVOKED, Role.FORGED, Role.EXPIRED, Role.LEFT)
 # Readers of the reports and lists: Bình Dương's own, and those of another province
 # (let in, but only to their own province: a 403 on Bình Dương's).
 READERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OPERATOR)
+# The reports are addressed to the head and compiled by the permanent deputy: they read
+# them too (by their agencies, rules.head and rules.triage), and what the lists hold.
+REPORT_READERS = (*READERS, Role.PERMANENT_DEPUTY)
 OUT_OF_SCOPE_READERS = (Role.OTHER_PROVINCE_MEMBER, Role.SCOPED_OPERATOR)
 MEMBERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OTHER_PROVINCE_MEMBER)
 
@@ -84,13 +87,13 @@ def only(allowed: dict[Role, int], *, others: int = 403) -> dict[Role, int]:
     return {r: allowed.get(r, 401 if r in BAD_TOKEN else others) for r in ROLES}
 
 
-BD_READERS = only(dict.fromkeys(READERS, 200))
+BD_READERS = only(dict.fromkeys(REPORT_READERS, 200))
 # Importers of another province are let in; their Bình Dương row is refused (field
 # `province`, tests/intake/test_import_api.py), the file answered 200.
 IMPORTERS = only(dict.fromkeys((*READERS, *OUT_OF_SCOPE_READERS), 200))
-READERS_ELSE_SIGN_IN = {r: 200 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
+READERS_ELSE_SIGN_IN = {r: 200 if r in (*REPORT_READERS, *OUT_OF_SCOPE_READERS) else 401
                         for r in ROLES}
-BD_PAGE = {r: 200 if r in READERS else 403 if r in OUT_OF_SCOPE_READERS else 401
+BD_PAGE = {r: 200 if r in REPORT_READERS else 403 if r in OUT_OF_SCOPE_READERS else 401
            for r in ROLES}
 DOCS = {("GET", "/openapi.json"): everyone(200), ("GET", "/docs"): everyone(200),
         ("GET", "/docs/oauth2-redirect"): everyone(200), ("GET", "/redoc"): everyone(200)}
@@ -119,6 +122,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
         ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
         ("POST", "/v1/difficulties/import"): IMPORTERS,
+        # The workspace's forms act with a browser's session, never a bearer token.
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/status"): everyone(401),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -133,15 +138,15 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/reports/{province}/{week_label}.xlsx"): BD_READERS,
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
-            dict.fromkeys(READERS, 404)),
+            dict.fromkeys(REPORT_READERS, 404)),
         ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
         ("GET", "/reports/{province}/{week_label}"): BD_PAGE,
         ("GET", "/reports/login"): everyone(200),
-        ("POST", "/reports/login"): {r: 303 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
-                                     for r in ROLES},
+        ("POST", "/reports/login"): {
+            r: 303 if r in (*REPORT_READERS, *OUT_OF_SCOPE_READERS) else 401 for r in ROLES},
         ("POST", "/reports/logout"): everyone(303),
         # Signing in by e-mail: the same answer for every address; links unknown here.
         ("GET", "/workspace/sign-in"): everyone(200),
@@ -260,6 +265,8 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         # The token goes in the form, as a browser signs in; no header.
         req["data"] = {"token": world.tokens.get(role, "no-token"), "next": "/reports"}
         req["headers"] = {}
+    elif path == "/workspace/act/difficulties/{difficulty_id}/status":
+        req["data"] = {"status": "in_progress", "note": "đang xử lý"}
     elif path == "/workspace/sign-in" and method == "POST":
         req["data"] = {"email": "nobody@example.invalid"}
     elif path == "/workspace/sign-in/link":
@@ -347,7 +354,10 @@ async def build_world(stack: Stack, database_url: str, config_dir: Path) -> Worl
     cfg = configs["binh-duong"]
     deputy = cfg.rules.triage
     member, left = [m.id for m in cfg.task_force.members if m.active and m.id not in held][:2]
-    other_agency = next(a.id for a in cfg.agencies if a.id not in held | {deputy})
+    # An agency with no part in it and no role in the task force (the head's agency reads
+    # the reports).
+    other_agency = next(a.id for a in cfg.agencies
+                        if a.id not in held | {deputy, cfg.rules.head})
     th = configs["thanh-hoa"]
     world = World(difficulty_id=mine["difficulty_id"], tracking_code=mine["tracking_code"],
                   tax_code=tax, other_tracking_code=other["tracking_code"],
