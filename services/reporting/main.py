@@ -23,6 +23,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     MemberReport,
     NotificationSent,
 )
@@ -84,7 +85,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
     side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
-                    mailbox_url=s.mailbox_url)
+                    mailbox_url=s.mailbox_url, intake_url=s.intake_url.rstrip("/"))
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
@@ -93,6 +94,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         (topics.DIFFICULTY_STATUS, DifficultyStatusChanged, h.on_status),
         (topics.MEMBER_REPORT, MemberReport, h.on_member_report),
         (topics.NOTIFICATION_SENT, NotificationSent, h.on_notification),
+        (topics.DIRECTION_GIVEN, DirectionGiven, h.on_direction),
     )
     for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"

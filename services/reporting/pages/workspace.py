@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.reporting import access, store, usecases
 from services.reporting.api import ReadSide, Side
+from services.reporting.pages import people
 from services.reporting.pages.common import (
     PAGE,
     TEXT,
@@ -229,7 +230,8 @@ async def workspace(
     configs = side.config.current
     t = TEXT[lang]
     name, role, province = describe(who, configs, lang)
-    links = [(f"/reports?lang={lang}", t["ws_reports"])] if access.reader_ok(
+    links = people.links_for(access.role_of(who, configs), lang)
+    links += [(f"/reports?lang={lang}", t["ws_reports"])] if access.reader_ok(
         who, configs) else []
     links.append(("/docs", t["ws_api"]))
     return with_csrf(request, side, lambda csrf: HTMLResponse(
