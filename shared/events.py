@@ -406,7 +406,7 @@ class SignInLink(EventData):
 
     request_id: uuid.UUID
     recipient_id: ShortText  # a person's id (member, head, permanent deputy) or an agency's
-    role: Literal["agency", "member", "permanent_deputy", "head"]
+    role: Literal["agency", "member", "permanent_deputy", "head", "deputy"]
     province: ShortText  # the task force's slug
     address_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     url: Annotated[str, StringConstraints(max_length=2000)]

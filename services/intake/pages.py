@@ -232,7 +232,8 @@ def refusal_text(e: Refusal | vn.InvalidField, lang: str) -> dict[str, str]:
 
 
 ReportField = Annotated[str, Form(max_length=10_000)]
-FIGURES = ("received", "resolved", "open", "overdue")
+# The member's figures the page pre-filled, sent back as they were shown.
+Figure = Annotated[str, Form(max_length=12)]
 
 
 @pages.post("/workspace/act/member-report", response_class=RedirectResponse, status_code=303)
@@ -240,20 +241,22 @@ async def workspace_member_report(
     ix: Service, request: Request, received_summary: ReportField = "",
     solutions: ReportField = "", recommendations: ReportField = "",
     week_label: WorkspaceForm = "", urgent: WorkspaceForm = "",
+    figure_received: Figure = "", figure_resolved: Figure = "", figure_open: Figure = "",
+    figure_overdue: Figure = "",
     csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
 ) -> RedirectResponse:
     """A member's weekly report from the form of their week, through the API's use case
     (on time before Friday 12:00, accepted and marked late after)."""
     lang = lang if lang in TEXT else "vi"
     who = await person_at_form(ix, request, csrf_token)
-    form = await request.form(max_files=0, max_fields=50)
-    figures = {f: form.get(f"figure_{f}") for f in FIGURES}
+    figures = {"received": figure_received, "resolved": figure_resolved,
+               "open": figure_open, "overdue": figure_overdue}
     try:
         body = MemberReportIn.model_validate({
             "received_summary": received_summary, "solutions": solutions,
             "recommendations": recommendations, "week_label": week_label or None,
             "urgent": urgent == "on",
-            "figures": {k: v for k, v in figures.items() if isinstance(v, str) and v}})
+            "figures": {k: v for k, v in figures.items() if v}})
     except ValidationError as e:
         problem = validation_problems(e.errors())[0]
         ix.metrics.refused(problem.field, problem.kind)

@@ -76,7 +76,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ws_api": "Tài liệu API (tra cứu, báo cáo)",
         "role_agency": "Cán bộ cơ quan", "role_member": "Thành viên Tổ công tác",
         "role_permanent_deputy": "Tổ phó Thường trực", "role_head": "Tổ trưởng",
-        "role_operator": "Quản trị hệ thống",
+        "role_operator": "Quản trị hệ thống", "role_deputy": "Tổ phó",
     },
     "en": {
         "index_title": "Weekly reports of the task forces", "week": "Week",
@@ -125,7 +125,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ws_api": "API documentation (search, reports)",
         "role_agency": "Agency officer", "role_member": "Task-force member",
         "role_permanent_deputy": "Permanent deputy", "role_head": "Head of the task force",
-        "role_operator": "Operator",
+        "role_operator": "Operator", "role_deputy": "Deputy head (by zone type)",
     },
 }
 

@@ -51,7 +51,7 @@ def describe(who: auth.Principal, configs: Any, lang: str) -> tuple[str, str, st
     if cfg is not None:
         tf = cfg.task_force
         person = {"head": tf.head, "permanent_deputy": tf.permanent_deputy}.get(role) or (
-            cfg.person(who.subject_id) if role == "member" else None)
+            cfg.person(who.subject_id) if role in ("member", "deputy") else None)
         if person is not None:
             name = f"{person.name} — {person.title}"
         elif (agency := cfg.agency(who.subject_id)) is not None:
