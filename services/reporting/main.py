@@ -70,6 +70,8 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         max_body_bytes=s.max_body_bytes, rate_limits=rate_rules(s),
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
+        # The workspace's forms post to intake (the command side).
+        form_targets=[side.intake_url],
     )
     app.state.read_side = side
     app.include_router(api.api)
