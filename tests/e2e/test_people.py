@@ -187,7 +187,7 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], code: str) -> 
     await head.wait_for_url("**/workspace/head?**")
     await until("the direction on the head's page", lambda: reload_has(
         head, "#directions", DIRECTION))
-    assert SOLUTIONS in await head.locator("#compilation").inner_text()
+    assert SOLUTIONS in (await head.locator("#compilation").text_content() or "")
 
 
 async def reload_has(page: Any, where: str, text: str) -> bool:
