@@ -56,6 +56,12 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
     (topics.SIGN_IN_LINK, events.SignInLink,
      "A one-time sign-in link a person of the province configuration asked for at"
      " /workspace/sign-in, for notify to mail; key: the request id."),
+    (topics.MEMBER_REMINDER, events.MemberReminderRequested,
+     "The permanent deputy asks, from the workspace, that a member who has not reported"
+     " this week be reminded; notify sends the reminder; key: the member id."),
+    (topics.DIRECTION_GIVEN, events.DirectionGiven,
+     "A direction of the head to the task force (ý kiến chỉ đạo), given in the head's"
+     " workspace; reporting keeps it for the task force's pages; key: the task force."),
 )
 
 

@@ -449,7 +449,7 @@ class SignInLink(EventData):
 
     request_id: uuid.UUID
     recipient_id: ShortText  # a person's id (member, head, permanent deputy) or an agency's
-    role: Literal["agency", "member", "permanent_deputy", "head"]
+    role: Literal["agency", "member", "permanent_deputy", "head", "deputy"]
     province: ShortText  # the task force's slug
     address_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     url: Annotated[str, StringConstraints(max_length=2000)]
@@ -458,6 +458,43 @@ class SignInLink(EventData):
 
     def key(self) -> str:
         return str(self.request_id)
+
+
+class MemberReminderRequested(EventData):
+    """The permanent deputy asks that a member who has not reported this week be
+    reminded (one click in the workspace); notify sends the reminder on the member's
+    channels. One a member a week a day: a second click the same day is the same event."""
+
+    topic: ClassVar[str] = topics.MEMBER_REMINDER
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "member.reminder.v1"
+
+    request_id: uuid.UUID
+    member_id: ShortText
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    requested_by: ShortText  # the permanent deputy's id
+    requested_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.member_id
+
+
+class DirectionGiven(EventData):
+    """A direction of the head to the task force (ý kiến chỉ đạo), given in the head's
+    workspace; reporting keeps it for the task force's pages."""
+
+    topic: ClassVar[str] = topics.DIRECTION_GIVEN
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "direction.given.v1"
+
+    direction_id: uuid.UUID
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    given_by: ShortText  # the head's id
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    given_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.task_force
 
 
 EVENT_TYPES: tuple[type[EventData], ...] = (
@@ -469,6 +506,8 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     WeeklyReport,
     NotificationSent,
     SignInLink,
+    MemberReminderRequested,
+    DirectionGiven,
 )
 BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
 

@@ -54,8 +54,10 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     Envelope,
     EventData,
+    MemberReminderRequested,
     NotificationSent,
     SignInLink,
     WeeklyReport,
@@ -135,6 +137,8 @@ class Log:
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
     sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
+    reminders: list[Envelope[MemberReminderRequested]] = field(default_factory=list)
+    directions: list[Envelope[DirectionGiven]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
@@ -146,6 +150,8 @@ _MODELS: dict[str, type[EventData]] = {
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
     topics.SIGN_IN_LINK: SignInLink,
+    topics.MEMBER_REMINDER: MemberReminderRequested,
+    topics.DIRECTION_GIVEN: DirectionGiven,
 }
 
 
@@ -195,6 +201,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
         DifficultyStatusChanged: log.status, WeeklyReport: log.weekly,
         NotificationSent: log.sent, SignInLink: log.sign_ins,
+        MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
     into.append(env)
@@ -463,6 +470,25 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
             report.differ("reporting", "sign_in_links", rid, "event on " + topics.SIGN_IN_LINK,
                           "present" if rid in links else "none",
                           "present" if rid in published else "none")
+    # The head's directions: one row per event on direction.given.v1, as it says.
+    kept = {r["direction_id"]: r for r in await conn.fetch(
+        "SELECT direction_id, task_force, given_by, week_label, body, given_at"
+        " FROM reporting.directions")}
+    report.compared["reporting.directions"] += len(kept)
+    given = {e.data.direction_id: e.data for e in log.directions}
+    for did, x in given.items():
+        row = kept.get(did)
+        if row is None:
+            report.differ("reporting", "directions", did, "row", "present", "missing")
+            continue
+        for name in ("task_force", "given_by", "week_label", "body", "given_at"):
+            if row[name] != getattr(x, name):
+                report.differ("reporting", "directions", did, name, getattr(x, name),
+                              row[name])
+    if topics.DIRECTION_GIVEN not in log.truncated:
+        for did in kept.keys() - given.keys():
+            report.differ("reporting", "directions", did, "cause",
+                          "an event on " + topics.DIRECTION_GIVEN, "none")
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
@@ -720,6 +746,25 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             report.differ("notify", "messages", str(link.request_id),
                           f"sign-in link to {link.recipient_id}",
                           "queued" if owed else "none", "queued" if mailed else "none")
+    # A reminder the permanent deputy asked for goes to each channel of the member while
+    # the configuration has them as an active member of that task force, once a request.
+    asked = {k.rsplit(":", 1)[0] for k in (m["message_key"] for m in messages)
+             if k.startswith("member_reminder:")}
+    for r in (e.data for e in log.reminders):
+        cfg = configs.get(r.task_force)
+        owed = cfg is not None and any(m.id == r.member_id
+                                       for m in cfg.task_force.active_members())
+        reminded = f"member_reminder:{r.request_id}:{r.member_id}" in asked
+        if owed != reminded:
+            report.differ("notify", "messages", str(r.request_id),
+                          f"reminder to {r.member_id}", "queued" if owed else "none",
+                          "queued" if reminded else "none")
+    if topics.MEMBER_REMINDER not in log.truncated:
+        requested = {f"member_reminder:{e.data.request_id}:{e.data.member_id}"
+                     for e in log.reminders}
+        for key in asked - requested:
+            report.differ("notify", "messages", key, "cause",
+                          "an event on " + topics.MEMBER_REMINDER, "none")
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from services.intake import bulk, logic, usecases
 from services.intake.api import Service
-from services.intake.models import DifficultyIn, StatusIn
+from services.intake.models import DifficultyIn, MemberReportIn, StatusIn
 from services.intake.usecases import Intake, Refused, parse_submission
 from shared import auth, vn
 from shared.errors import Problem, Refusal, language, validation_problems
@@ -211,3 +211,126 @@ async def workspace_status(
         return back_to(ix, difficulty_id, lang, field=e.field,
                        refused=e.reason_vi if lang == "vi" else e.reason_en)
     return back_to(ix, difficulty_id, lang, done=status)
+
+
+# --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----
+
+
+def back_to_page(ix: Intake, page: str, lang: str, **said: str) -> RedirectResponse:
+    return RedirectResponse(f"{ix.workspace_url}/workspace/{page}?"
+                            f"{urlencode({'lang': lang, **said})}", status_code=303)
+
+
+async def person_at_form(ix: Intake, request: Request, csrf_token: str) -> auth.Principal:
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    return await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+
+
+def refusal_text(e: Refusal | vn.InvalidField, lang: str) -> dict[str, str]:
+    return {"field": e.field, "refused": e.reason_vi if lang == "vi" else e.reason_en}
+
+
+ReportField = Annotated[str, Form(max_length=10_000)]
+# The member's figures the page pre-filled, sent back as they were shown.
+Figure = Annotated[str, Form(max_length=12)]
+
+
+@pages.post("/workspace/act/member-report", response_class=RedirectResponse, status_code=303)
+async def workspace_member_report(
+    ix: Service, request: Request, received_summary: ReportField = "",
+    solutions: ReportField = "", recommendations: ReportField = "",
+    week_label: WorkspaceForm = "", urgent: WorkspaceForm = "",
+    figure_received: Figure = "", figure_resolved: Figure = "", figure_open: Figure = "",
+    figure_overdue: Figure = "",
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """A member's weekly report from the form of their week, through the API's use case
+    (on time before Friday 12:00, accepted and marked late after)."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    figures = {"received": figure_received, "resolved": figure_resolved,
+               "open": figure_open, "overdue": figure_overdue}
+    try:
+        body = MemberReportIn.model_validate({
+            "received_summary": received_summary, "solutions": solutions,
+            "recommendations": recommendations, "week_label": week_label or None,
+            "urgent": urgent == "on",
+            "figures": {k: v for k, v in figures.items() if v}})
+    except ValidationError as e:
+        problem = validation_problems(e.errors())[0]
+        ix.metrics.refused(problem.field, problem.kind)
+        return back_to_page(ix, "my-week", lang, field=problem.field,
+                            refused=problem.as_dict(lang)["reason"])
+    try:
+        done = await usecases.submit_member_report(ix, who, body)
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "my-week", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "my-week", lang, done="report",
+                        late="1" if done.late else "0", week=done.week_label)
+
+
+@pages.post("/workspace/act/triage/{difficulty_id}", response_class=RedirectResponse,
+            status_code=303)
+async def workspace_triage(
+    ix: Service, request: Request, difficulty_id: uuid.UUID, action: WorkspaceForm,
+    target_agency_id: Annotated[str, Form(max_length=300)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The permanent deputy's triage: dispatch to the agency picked from the directory
+    (reassign_requested with the target), or reject with a public reason."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    status = {"dispatch": "reassign_requested", "reject": "rejected"}.get(action)
+    try:
+        if status is None:
+            raise vn.InvalidField("action", "must be dispatch or reject",
+                                  "phải là giao xử lý hoặc từ chối")
+        if status == "reassign_requested" and not target_agency_id.strip():
+            raise vn.InvalidField("target_agency_id", "choose the lead agency",
+                                  "chọn cơ quan chủ trì")
+        body = StatusIn.model_validate({
+            "status": status, "note": note or None,
+            "target_agency_id": target_agency_id.strip() if status != "rejected"
+            and target_agency_id.strip() else None})
+        await usecases.post_status(ix, who, difficulty_id, body)
+    except ValidationError as e:
+        problem = validation_problems(e.errors())[0]
+        ix.metrics.refused(problem.field, problem.kind)
+        return back_to_page(ix, "triage", lang, field=problem.field,
+                            refused=problem.as_dict(lang)["reason"])
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "triage", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "triage", lang, done=status)
+
+
+@pages.post("/workspace/act/remind", response_class=RedirectResponse, status_code=303)
+async def workspace_remind(
+    ix: Service, request: Request, member_id: WorkspaceForm,
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The permanent deputy reminds a member who has not reported this week."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    try:
+        await usecases.remind_member(ix, who, member_id)
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "triage", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "triage", lang, done="reminded")
+
+
+@pages.post("/workspace/act/direction", response_class=RedirectResponse, status_code=303)
+async def workspace_direction(
+    ix: Service, request: Request, direction: Annotated[str, Form(max_length=4000)] = "",
+    key: WorkspaceForm = "", csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The head's direction to the task force."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    try:
+        await usecases.give_direction(ix, who, direction, key or str(uuid.uuid4()))
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "head", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "head", lang, done="direction")

@@ -39,7 +39,9 @@ from shared.errors import FieldError, Problem, Refusal, unauthorized, validation
 from shared.events import (
     ActorKind,
     DifficultyReceived,
+    DirectionGiven,
     Envelope,
+    MemberReminderRequested,
     Status,
     deterministic_id,
     new_envelope,
@@ -459,3 +461,59 @@ class Refused(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(", ".join(p.field for p in problems))
         self.problems = problems
+
+
+# --- what the permanent deputy and the head do in their workspace ----------------------------
+
+
+def task_force_role(ix: Intake, who: auth.Principal, agency_of: str, refusal_en: str,
+                    refusal_vi: str) -> ProvinceConfig:
+    """The task force whose head or permanent deputy `who` is (their agency: `rules.head`
+    or `rules.triage`, as `agency_of` names), else a 403 saying who may."""
+    cfg = ix.config.current.get(who.province) if who.province else None
+    if (who.kind != auth.TokenKind.AGENCY or cfg is None
+            or who.subject_id != getattr(cfg.rules, agency_of)):
+        ix.metrics.auth_failures.labels("not_allowed_for_role").inc()
+        raise Refusal(403, "Authorization", refusal_en, refusal_vi)
+    return cfg
+
+
+async def remind_member(ix: Intake, who: auth.Principal, member_id: str) -> bool:
+    """The permanent deputy's one-click reminder to a member who has not reported this
+    week: an event notify turns into the reminder. Once a member a day (the request id
+    comes from the member, the week and the day): True if this click asked, False if
+    today's reminder was asked already."""
+    cfg = task_force_role(ix, who, "triage", "only the permanent deputy reminds members",
+                          "chỉ Tổ phó Thường trực mới nhắc thành viên báo cáo")
+    member = next((m for m in cfg.task_force.active_members() if m.id == member_id), None)
+    if member is None:
+        raise Refusal(422, "member_id", "not an active member of this task force",
+                      "không phải thành viên đang hoạt động của Tổ công tác")
+    now = ix.clock.now()
+    week = week_window(now)
+    async with ix.db().acquire() as conn, conn.transaction():
+        if week.label in await store.member_report_revisions(
+                conn, member_id=member.id, week_labels=[week.label]):
+            raise Refusal(409, "member_id", "this member has reported this week already",
+                          "thành viên này đã báo cáo tuần này")
+        request_id = uuid.UUID(deterministic_id(
+            "member-reminder", member.id, week.label, to_local(now).date().isoformat()))
+        return await store.enqueue(conn, events=[new_envelope(MemberReminderRequested(
+            request_id=request_id, member_id=member.id, task_force=cfg.slug,
+            week_label=week.label, requested_by=cfg.task_force.permanent_deputy.id,
+            requested_at=now), source=SOURCE, event_id=str(request_id))]) == 1
+
+
+async def give_direction(ix: Intake, who: auth.Principal, text: str, key: str) -> None:
+    """The head's direction to the task force: an event reporting keeps for the task
+    force's pages. `key` is the form's own (a double click or a reload gives it again)."""
+    cfg = task_force_role(ix, who, "head", "only the head gives directions",
+                          "chỉ Tổ trưởng mới gửi ý kiến chỉ đạo")
+    body = vn.nfc_clean(text, 4000, field="direction", multiline=True)
+    now = ix.clock.now()
+    direction_id = uuid.UUID(deterministic_id("direction", cfg.slug, key))
+    async with ix.db().acquire() as conn, conn.transaction():
+        await store.enqueue(conn, events=[new_envelope(DirectionGiven(
+            direction_id=direction_id, task_force=cfg.slug,
+            given_by=cfg.task_force.head.id, week_label=week_window(now).label, body=body,
+            given_at=now), source=SOURCE, event_id=str(direction_id))])

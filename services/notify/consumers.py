@@ -14,6 +14,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
     Envelope,
+    MemberReminderRequested,
     MemberReport,
     SignInLink,
     Status,
@@ -101,6 +102,17 @@ class NotifyHandlers:
             new = await store.insert_owed(conn, owed=owed)
         self.metrics.held(new)
         return 0 if new or not owed else len(batch)
+
+    async def on_member_reminder(self, batch: list[Envelope[MemberReminderRequested]],
+                                 emitter: Emitter) -> int:
+        owed: list[logic.Owed] = []
+        for e in batch:
+            owed += logic.member_reminder_messages(e.data, self.config.current,
+                                                   quiet=self.quiet, now=self.clock.now())
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.insert_owed(conn, owed=owed)
+        self.metrics.held(new)
+        return len(owed) - len(new)
 
     async def on_sign_in(self, batch: list[Envelope[SignInLink]], emitter: Emitter) -> int:
         owed: list[logic.Owed] = []

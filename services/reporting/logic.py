@@ -10,9 +10,16 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
-from shared.calendar import WeekWindow, previous_window, week_window, working_days_between
+from shared.calendar import (
+    TZ,
+    WeekWindow,
+    is_working_day,
+    previous_window,
+    week_window,
+    working_days_between,
+)
 from shared.events import BreakdownRow, League, LeagueRow
 from shared.provinces import ConfigSet, ProvinceConfig
 
@@ -160,6 +167,56 @@ def members_split(
     done = set(reported)
     return [m for m in member_ids if m in done], [m for m in member_ids if m not in done]
 
+
+# --- the people's workspaces -------------------------------------------------------------
+
+# How long past its deadline an item waits before the head is asked to decide on it.
+HEAD_OVERDUE_WORKING_DAYS = 5
+
+
+def working_days_before(t: datetime, days: int) -> datetime:
+    """The instant `days` working days of clock (24 hours each, weekends and holidays
+    standing still: `shared.calendar.add_working_days` backwards) before `t`: a deadline
+    before it is overdue by more than `days` working days at `t`."""
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+    remaining = timedelta(days=days)
+    end = t.astimezone(TZ)
+    day = end.date()
+    while True:
+        start = datetime.combine(day, time(), TZ)
+        if is_working_day(day):
+            if remaining <= end - start:
+                return end - remaining
+            remaining -= end - start
+        end, day = start, day - timedelta(days=1)
+
+
+def member_figures(items: Iterable[dict[str, object]], since: datetime) -> dict[str, int]:
+    """A member's figures of the week from their items (open, or closed since `since`):
+    assigned in the week, resolved in it, still open, of which overdue."""
+    f = {"received": 0, "resolved": 0, "open": 0, "overdue": 0}
+    for it in items:
+        assigned = it.get("assigned_at")
+        if isinstance(assigned, datetime) and assigned > since:
+            f["received"] += 1
+        closed = it.get("closed_at")
+        if closed is None:
+            f["open"] += 1
+            f["overdue"] += bool(it.get("overdue"))
+        elif it.get("status") == "resolved":
+            f["resolved"] += 1
+    return f
+
+
+def draft_received(figures: dict[str, int], week_label: str, lang: str) -> str:
+    """The "received" paragraph of a member's report, pre-filled from their figures."""
+    f = figures
+    if lang == "en":
+        return (f"Week {week_label}: received {f['received']}, resolved {f['resolved']}, "
+                f"open {f['open']} of which {f['overdue']} overdue.")
+    return (f"Tuần {week_label}: tiếp nhận {f['received']}, đã giải quyết {f['resolved']}, "
+            f"đang xử lý {f['open']}, trong đó quá hạn {f['overdue']}.")
 
 # --- the league table ----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     MemberReport,
     NotificationSent,
 )
@@ -69,6 +70,8 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         max_body_bytes=s.max_body_bytes, rate_limits=rate_rules(s),
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
+        # The workspace's forms post to intake (the command side).
+        form_targets=[side.intake_url],
     )
     app.state.read_side = side
     app.include_router(api.api)
@@ -84,7 +87,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
     side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
-                    mailbox_url=s.mailbox_url)
+                    mailbox_url=s.mailbox_url, intake_url=s.intake_url.rstrip("/"))
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
@@ -93,6 +96,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         (topics.DIFFICULTY_STATUS, DifficultyStatusChanged, h.on_status),
         (topics.MEMBER_REPORT, MemberReport, h.on_member_report),
         (topics.NOTIFICATION_SENT, NotificationSent, h.on_notification),
+        (topics.DIRECTION_GIVEN, DirectionGiven, h.on_direction),
     )
     for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"

@@ -122,8 +122,13 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
         ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
         ("POST", "/v1/difficulties/import"): IMPORTERS,
-        # The workspace's forms act with a browser's session, never a bearer token.
+        # The workspace's forms act for a browser's sign-in session only: a bearer token
+        # is no session (401), whoever holds it.
         ("POST", "/workspace/act/difficulties/{difficulty_id}/status"): everyone(401),
+        ("POST", "/workspace/act/member-report"): everyone(401),
+        ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
+        ("POST", "/workspace/act/remind"): everyone(401),
+        ("POST", "/workspace/act/direction"): everyone(401),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -159,6 +164,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/workspace"): everyone(307),
         ("GET", "/workspace/"): everyone(303),
         ("POST", "/workspace/sign-out"): everyone(303),
+        **{("GET", f"/workspace/{page}"): everyone(303)
+           for page in ("my-week", "triage", "compilation", "zone", "head")},
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -273,6 +280,15 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["params" if method == "GET" else "data"] = {"code": "unknown-link"}
     elif path == "/workspace/enter" and method == "POST":
         req["data"] = {"tok": str(uuid.uuid4()), "exp": "9999999999", "sig": "forged"}
+    elif path == "/workspace/act/triage/{difficulty_id}":
+        req["data"] = {"action": "dispatch", "target_agency_id": "binh-duong.so-cong-thuong"}
+    elif path == "/workspace/act/remind":
+        req["data"] = {"member_id": "binh-duong.m02"}
+    elif path == "/workspace/act/member-report":
+        req["data"] = {"received_summary": "Tiếp nhận 2", "solutions": "Đã làm việc",
+                       "recommendations": "Không"}
+    elif path == "/workspace/act/direction":
+        req["data"] = {"direction": "Rà soát, báo cáo."}
     if method == "POST" and path.startswith(("/reports/log", "/workspace/")):
         # A browser's form: its CSRF value in the cookie and in the form alike.
         req["data"] = {**req.get("data", {}), "csrf_token": CSRF_VALUE}

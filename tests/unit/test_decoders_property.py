@@ -30,10 +30,12 @@ from shared.events import (
     DecodeError,
     DifficultyAssigned,
     DifficultyStatusChanged,
+    DirectionGiven,
     Envelope,
     EventData,
     League,
     LeagueRow,
+    MemberReminderRequested,
     MemberReport,
     NotificationSent,
     ReportItem,
@@ -95,6 +97,14 @@ def _samples() -> list[EventData]:
             request_id=uuid.uuid4(), recipient_id="binh-duong.m01", role="member",
             province="binh-duong", address_sha256="0" * 64,
             url="http://127.0.0.1:8003/workspace/sign-in/link?code=x", expires_at=NOW),
+        MemberReminderRequested(
+            request_id=uuid.uuid4(), member_id="binh-duong.m02", task_force="binh-duong",
+            week_label="2026-W47", requested_by="binh-duong.to-pho-thuong-truc",
+            requested_at=NOW),
+        DirectionGiven(
+            direction_id=uuid.uuid4(), task_force="binh-duong", given_by="binh-duong.to-truong",
+            week_label="2026-W47", body="Sở Công Thương rà soát, báo cáo trước thứ Năm.",
+            given_at=NOW),
     ]
 
 

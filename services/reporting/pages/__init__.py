@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.reporting.pages import reports, workspace
+from services.reporting.pages import people, reports, workspace
 from services.reporting.pages.common import TEMPLATES
 
 pages = APIRouter()
 pages.include_router(reports.router)
 pages.include_router(workspace.router)
+pages.include_router(people.router)
 
 __all__ = ["TEMPLATES", "pages"]
