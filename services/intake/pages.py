@@ -60,6 +60,7 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Đã tiếp nhận phản ánh", "tracking_code": "Mã hồ sơ",
         "difficulty_id": "Mã định danh", "keep": "Vui lòng ghi lại mã hồ sơ để tra cứu, "
         "trao đổi với Tổ công tác.", "again": "Gửi phản ánh khác", "required": "bắt buộc",
+        "track": "Theo dõi hồ sơ trên trang tra cứu",
     },
     "en": {
         "title": "Report a difficulty or a recommendation",
@@ -78,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Your report was received", "tracking_code": "Tracking code",
         "difficulty_id": "Id", "keep": "Please keep the tracking code to follow up with "
         "the task force.", "again": "Report another difficulty", "required": "required",
+        "track": "Follow your report on its tracking page",
     },
 }
 
@@ -116,7 +118,7 @@ def submission_of(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def render(lang: str, *, values: Mapping[str, str] | None = None,
            problems: list[Problem] | None = None, answer: dict[str, Any] | None = None,
-           status: int = 200) -> HTMLResponse:
+           track_url: str | None = None, status: int = 200) -> HTMLResponse:
     by_field: dict[str, list[str]] = {}
     for p in problems or []:
         # "contact" alone (no contact at all) is shown at the contact's name.
@@ -124,7 +126,8 @@ def render(lang: str, *, values: Mapping[str, str] | None = None,
         by_field.setdefault(f if f in TEXT_FIELDS else "", []).append(p.reason(lang))
     html = _env.get_template("form.html").render(
         lang=lang, t=TEXT[lang], values=values or {}, errors=by_field, answer=answer,
-        options=options(lang), provinces=[p.name for p in vn.current_provinces()],
+        track_url=track_url, options=options(lang),
+        provinces=[p.name for p in vn.current_provinces()],
         idempotency_key=f"web-{uuid.uuid4()}",
     )
     return HTMLResponse(html, status_code=status)
@@ -158,7 +161,10 @@ async def form_post(ix: Service, request: Request) -> HTMLResponse:
         key = None
     outcome = await usecases.accept(ix, body, idempotency_key=key)
     if outcome.answer is not None:
-        return render(lang, answer=outcome.answer)
+        # Straight to the business's tracking page, the code filled in (the tax code is
+        # asked there: it never travels in an address).
+        code = urlencode({"lang": lang, "code": outcome.answer["tracking_code"]})
+        return render(lang, answer=outcome.answer, track_url=f"{ix.workspace_url}/track?{code}")
     return render(lang, values=values, problems=outcome.problems, status=outcome.status)
 
 

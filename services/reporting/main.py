@@ -43,6 +43,7 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
     sign-in attempts a client has. Probes and scrapes are never limited."""
     if not s.rate_limit_enabled:
         return []
+    tracking = TokenBuckets(s.track_rate_limit_per_minute, s.track_rate_limit_burst)
     return [
         RateRule("/reports/login", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                 s.sign_in_rate_limit_burst),
@@ -51,8 +52,10 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
         RateRule("/workspace/sign-in", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                     s.sign_in_rate_limit_burst),
                  methods=frozenset({"POST"})),
-        RateRule("/v1/track", TokenBuckets(s.track_rate_limit_per_minute,
-                                           s.track_rate_limit_burst)),
+        # The JSON answer and the page share one allowance: a guesser gains nothing by
+        # alternating between them.
+        RateRule("/v1/track", tracking),
+        RateRule("/track", tracking, methods=frozenset({"POST"})),
         RateRule("/", TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst)),
     ]
 

@@ -426,6 +426,25 @@ async def track(
     return dict(row) if row is not None else None
 
 
+async def track_case(
+    conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """A business's own difficulty, by its tracking code and tax code, with its public
+    steps in order (statuses and when; never who wrote what, never the notes)."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
+        " resolved_at, lead_agency_id, resolve_due_at"
+        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
+        tracking_code, tax_code,
+    )
+    if row is None:
+        return None
+    steps = await conn.fetch(
+        "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
+        " ORDER BY changed_at, status_id", row["difficulty_id"])
+    return dict(row), [dict(r) for r in steps]
+
+
 @dataclass(frozen=True, slots=True)
 class ListFilter:
     task_forces: Sequence[str] | None = None

@@ -31,7 +31,7 @@ from shared import auth as registry
 from shared import db
 from shared.calendar import FIRST_YEAR, LAST_YEAR, ManualClock, week_window_by_label
 from shared.errors import unauthorized
-from shared.events import MemberReport, Status, Urgency, ZoneType
+from shared.events import STATUS_LABELS, MemberReport, Status, Urgency, ZoneType
 from shared.headers import style_hash
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
@@ -150,6 +150,33 @@ async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> 
                                                "tax_code": "123"})
     assert wrong.status_code == unknown.status_code == bad.status_code == 404
     assert wrong.json() == unknown.json() == bad.json()
+
+
+async def test_the_tracking_page_shows_the_business_its_case_and_nothing_more(
+        served: Served) -> None:
+    seeded = await _seed(served)
+    a = seeded["resolved"]
+    code = a.tracking_code  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        form = await c.get("/track", params={"code": code.lower(), "lang": "en"})
+        assert form.status_code == 200 and f'value="{code}"' in form.text
+        assert 'name="tax_code"' in form.text
+        ok = await c.post("/track", data={"code": code, "tax_code": "0100233488"})
+        wrong = await c.post("/track", data={"code": code, "tax_code": "0312345679"})
+        unknown = await c.post("/track", data={"code": "TG-0000-0000",
+                                                "tax_code": "0100233488"})
+        bad = await c.post("/track", data={"code": code, "tax_code": "123"})
+    assert ok.status_code == 200, ok.text
+    page = ok.text
+    assert STATUS_LABELS[Status.RESOLVED][0] in page and "Ban Quản lý" in page
+    # The agency's name, never its id; the steps, never the notes or who wrote them.
+    assert "bql-kcn" not in page and "binh-duong." not in page
+    assert page.count("<li><time>") >= 2 and "Tiếp nhận" in page
+    assert 'id="expected"' not in page and 'id="closed"' in page
+    # The same neutral answer whichever code is wrong, and the form again.
+    assert wrong.status_code == unknown.status_code == bad.status_code == 404
+    assert wrong.text.replace(code, "") == bad.text.replace(code, "")
+    assert 'id="not-found"' in unknown.text and 'id="track"' in unknown.text
 
 
 async def test_report_json_csv_and_page_agree(served: Served) -> None:
@@ -470,6 +497,8 @@ async def test_sign_in_tracking_and_the_api_are_rate_limited(served: Served) -> 
         assert tracks == [404, 404, 429]
         limited = await c.get("/v1/track", params=params)
         assert limited.json()["errors"][0]["field"] == "client"
+        # The page's lookups draw on the same allowance.
+        assert (await c.post("/track", data=params)).status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
         api_calls = [(await c.get("/v1/difficulties", headers=served.auth)).status_code
                      for _ in range(4)]

@@ -135,6 +135,9 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # The tracking code and the tax code are the business's credentials; a bearer
         # token does not stand in for the tax code.
         ("GET", "/v1/track"): {**everyone(404), Role.BUSINESS: 200},
+        # The tracking page: the form for all, the case for the pair of codes only.
+        ("GET", "/track"): everyone(200),
+        ("POST", "/track"): {**everyone(404), Role.BUSINESS: 200},
         # Bình Dương's: its members and unscoped operators only.
         ("GET", "/v1/reports/{province}/{week_label}.json"): BD_READERS,
         ("GET", "/v1/reports/{province}/{week_label}.csv"): BD_READERS,
@@ -251,11 +254,11 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
         req["params"] = {"province": "binh-duong"}
-    elif path == "/v1/track":
+    elif path in ("/v1/track", "/track") and not (path == "/track" and method == "GET"):
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code),
                      Role.BUSINESS_OTHER: (world.other_tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
-        req["params"] = {"code": code, "tax_code": tax}
+        req["params" if method == "GET" else "data"] = {"code": code, "tax_code": tax}
     elif path == "/v1/difficulties" and method == "POST":
         req["json"] = submission(100 + n)
     elif path.endswith("/status"):

@@ -56,6 +56,14 @@ TEXT: dict[str, dict[str, str]] = {
                        "thông báo, hoặc đăng nhập bằng mã truy cập được cấp.",
         "token": "Mã truy cập", "bad_token": "Mã truy cập không hợp lệ, đã thu hồi hoặc không "
                                              "được xem báo cáo.",
+        "tr_title": "Tra cứu hồ sơ phản ánh", "tr_code": "Mã hồ sơ", "tr_tax_code": "Mã số thuế",
+        "tr_look": "Tra cứu", "tr_why": "Nhập mã hồ sơ nhận được khi gửi phản ánh và mã số "
+        "thuế của doanh nghiệp.", "tr_not_found": "Không có hồ sơ với mã hồ sơ và mã số thuế "
+        "này. Vui lòng kiểm tra lại.", "tr_status": "Tình trạng",
+        "tr_agency": "Cơ quan chủ trì xử lý", "tr_no_agency": "Đang phân công",
+        "tr_expected": "Dự kiến trả lời trước", "tr_closed": "Hoàn thành lúc",
+        "tr_timeline": "Các bước xử lý", "tr_received": "Tiếp nhận",
+        "tr_another": "Tra cứu hồ sơ khác",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -118,6 +126,13 @@ TEXT: dict[str, dict[str, str]] = {
                        "e-mail, or sign in with the access token you were given.",
         "token": "Access token", "bad_token": "That token is unknown, revoked, or may not "
                                               "read reports.",
+        "tr_title": "Track a difficulty", "tr_code": "Tracking code", "tr_tax_code": "Tax code",
+        "tr_look": "Look up", "tr_why": "Enter the tracking code you received when you "
+        "reported, and your business's tax code.", "tr_not_found": "No difficulty with this "
+        "tracking code and tax code. Please check them.", "tr_status": "Status",
+        "tr_agency": "Lead agency", "tr_no_agency": "Being assigned",
+        "tr_expected": "Answer expected by", "tr_closed": "Completed on",
+        "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "ws_sign_in": "Sign in", "ws_title": "Workspace",
         "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
                       "You will be sent a sign-in link, for one use, valid 15 minutes.",
