@@ -644,3 +644,47 @@ async def test_a_member_and_a_scoped_operator_read_only_their_own_province(
         assert (await c.get(bd_paths[0], headers=bearer)).status_code == 200
         mine = await c.get("/v1/difficulties", headers=served.auth)
         assert len(mine.json()["items"]) == 3
+
+
+@pytest.mark.browser
+async def test_the_tracking_page_in_chromium_at_desktop_and_390_px(
+        served: Served, tmp_path: Path) -> None:
+    """The business's page as a person uses it: the form, its answer, and a wrong code,
+    in Vietnamese and English, at desktop width and on a phone; screenshots kept, no
+    sideways scroll, no serious or critical axe-core violation."""
+    from playwright.async_api import async_playwright
+
+    from tests.e2e.test_sign_in import AXE, CHROMIUM, check
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (scripts/test installs it)")
+    seeded = await _seed(served)
+    code = seeded["resolved"].tracking_code  # type: ignore[attr-defined]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for width, lang in ((1280, "vi"), (390, "en")):
+                # axe is injected as a script; the page's policy allows none of its own.
+                ctx = await browser.new_context(bypass_csp=True,
+                                                viewport={"width": width, "height": 900})
+                page = await ctx.new_page()
+                await page.goto(f"{served.url}/track?lang={lang}&code={code}")
+                await check(page, width, tmp_path / f"track-form-{width}.png")
+                await page.fill("#tax_code", "0100233488")
+                await page.click("#track button")
+                await page.wait_for_selector("#timeline")
+                assert (await page.locator("#code").inner_text()) == code
+                assert "Ban Quản lý" in await page.locator("#agency").inner_text() or \
+                    "Management Board" in await page.locator("#agency").inner_text()
+                await check(page, width, tmp_path / f"track-case-{width}.png")
+                await page.goto(f"{served.url}/track?lang={lang}")
+                await page.fill("#code", "TG-0000-0000")
+                await page.fill("#tax_code", "0100233488")
+                await page.click("#track button")
+                await page.wait_for_selector("#not-found")
+                await check(page, width, tmp_path / f"track-missing-{width}.png")
+                await ctx.close()
+        finally:
+            await browser.close()
+    print(f"\nscreenshots: {tmp_path}")
