@@ -211,3 +211,38 @@ async def workspace_status(
         return back_to(ix, difficulty_id, lang, field=e.field,
                        refused=e.reason_vi if lang == "vi" else e.reason_en)
     return back_to(ix, difficulty_id, lang, done=status)
+
+
+MAX_AT_ONCE = 100  # a queue page holds 50; a form never needs more
+
+
+def back_to_queue(ix: Intake, lang: str, said: list[tuple[str, str]]) -> RedirectResponse:
+    return RedirectResponse(f"{ix.workspace_url}/workspace/queue?"
+                            f"{urlencode([('lang', lang), *said])}", status_code=303)
+
+
+@pages.post("/workspace/act/acknowledge", response_class=RedirectResponse, status_code=303)
+async def workspace_acknowledge(
+    ix: Service, request: Request,
+    difficulty_id: Annotated[list[uuid.UUID], Form(max_length=MAX_AT_ONCE)],
+    csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """Acknowledge several difficulties of an agency's queue at once: each on its own,
+    through the very step of the status route, so one refused (already acknowledged,
+    not this agency's) leaves the others acknowledged. Back to the queue with how many
+    were acknowledged and, for each refused, its id and why."""
+    lang = lang if lang in TEXT else "vi"
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    body = StatusIn.model_validate({"status": "acknowledged"})
+    done, said = 0, []
+    for did in dict.fromkeys(difficulty_id):  # a repeated box counts once
+        try:
+            await usecases.post_status(ix, who, did, body)
+        except Refusal as e:
+            said.append(("refused", f"{did} {e.reason_vi if lang == 'vi' else e.reason_en}"))
+            continue
+        done += 1
+    return back_to_queue(ix, lang, [("acknowledged", str(done)), *said])

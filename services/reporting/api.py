@@ -51,6 +51,8 @@ class ReadSide:
     links: access.LinkSigner | None = None
     # The local mailbox of `thaogo up`, named on the page that says a link was mailed.
     mailbox_url: str | None = None
+    # Where the workspace's forms post (intake's public URL); "" for the same origin.
+    intake_url: str = ""
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
+from datetime import datetime, timedelta
 
 from shared.calendar import WeekWindow, previous_window, week_window
 from shared.events import BreakdownRow
@@ -158,3 +159,61 @@ def members_split(
     """(reported, missing) among the task force's members, in config order."""
     done = set(reported)
     return [m for m in member_ids if m in done], [m for m in member_ids if m not in done]
+
+
+# --- an agency's workspace --------------------------------------------------------------
+
+DUE_SOON = timedelta(days=2)
+HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
+
+
+def queue_mark(*, status: str, next_due_at: datetime | None, now: datetime) -> str:
+    """What the queue says of an item first: "overdue" (its next deadline has passed),
+    "due_soon" (within DUE_SOON), "new" (nobody has acknowledged it yet), or ""."""
+    if next_due_at is not None and next_due_at < now:
+        return "overdue"
+    if next_due_at is not None and next_due_at - now <= DUE_SOON:
+        return "due_soon"
+    return "new" if status in ("received", "assigned") else ""
+
+
+def part_of(agency_id: str, *, triage_agency: str | None,
+            assignments: Iterable[Mapping[str, Any]]) -> str | None:
+    """The agency's part in one difficulty, as its page offers actions: "lead" (it holds
+    the difficulty: lead, escalation or triage), "permanent_deputy" (the task force's
+    triage agency, which may act on any of its province's), "co_handler", or None."""
+    roles = {a["role"] for a in assignments if a["active"] and a["agency_id"] == agency_id}
+    if roles & HOLDING_ROLES:
+        return "lead"
+    if agency_id == triage_agency:
+        return "permanent_deputy"
+    return "co_handler" if "co_handler" in roles else None
+
+
+# The steps each part may post, in the order the page offers them; intake decides (this
+# only spares a person buttons intake would refuse). Per-assignment steps (#20) add theirs.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "lead": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+             "reassign_requested"),
+    "permanent_deputy": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+                         "reassign_requested"),
+    "co_handler": ("acknowledged", "in_progress", "reassign_requested"),
+}
+# Steps after which nothing more is posted.
+FINAL_STATUSES = frozenset({"resolved", "rejected"})
+
+
+def actions_for(part: str | None, status: str) -> tuple[str, ...]:
+    if part is None or status in FINAL_STATUSES:
+        return ()
+    wanted = ACTIONS[part]
+    # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
+    if status in ("acknowledged", "in_progress"):
+        return tuple(a for a in wanted if a != "acknowledged")
+    return wanted
+
+
+def sees_contact(part: str | None) -> bool:
+    """Who reads the business's contact person: the lead and the permanent deputy only
+    (as intake's `as_read_by`)."""
+    return part in ("lead", "permanent_deputy")

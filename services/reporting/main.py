@@ -84,7 +84,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
     side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
-                    mailbox_url=s.mailbox_url)
+                    mailbox_url=s.mailbox_url, intake_url=s.intake_url.rstrip("/"))
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
