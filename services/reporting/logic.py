@@ -10,8 +10,8 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.calendar import WeekWindow, previous_window, week_window
 from shared.events import BreakdownRow
@@ -177,15 +177,22 @@ def queue_mark(*, status: str, next_due_at: datetime | None, now: datetime) -> s
     return "new" if status in ("received", "assigned") else ""
 
 
-def part_of(agency_id: str, *, triage_agency: str | None,
+def part_of(who_kind: str, subject_id: str, *, triage_agency: str | None,
             assignments: Iterable[Mapping[str, Any]]) -> str | None:
-    """The agency's part in one difficulty, as its page offers actions: "lead" (it holds
-    the difficulty: lead, escalation or triage), "permanent_deputy" (the task force's
-    triage agency, which may act on any of its province's), "co_handler", or None."""
-    roles = {a["role"] for a in assignments if a["active"] and a["agency_id"] == agency_id}
+    """The caller's part in one difficulty, as its page offers actions: for an agency
+    "lead" (it holds the difficulty: lead, escalation or triage), "permanent_deputy" (the
+    task force's triage agency, which may act on any of its province's difficulties) or
+    "co_handler"; for a member "member" (responsible by field and area); else None."""
+    active = [a for a in assignments if a["active"]]
+    if who_kind == "member":
+        return "member" if any(a["role"] == "member" and a["member_id"] == subject_id
+                               for a in active) else None
+    if who_kind != "agency":
+        return None
+    roles = {a["role"] for a in active if a["agency_id"] == subject_id}
     if roles & HOLDING_ROLES:
         return "lead"
-    if agency_id == triage_agency:
+    if subject_id == triage_agency:
         return "permanent_deputy"
     return "co_handler" if "co_handler" in roles else None
 
@@ -198,7 +205,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "permanent_deputy": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
                          "reassign_requested"),
     "co_handler": ("acknowledged", "in_progress", "reassign_requested"),
+    "member": ("acknowledged", "in_progress"),
 }
+# Steps that need a note (intake refuses them without one, or, for "not ours", the reason
+# is the point).
+NOTE_NEEDED = frozenset({"resolved", "rejected", "escalated", "reassign_requested"})
+ACKNOWLEDGEABLE = frozenset({"received", "assigned", "escalated", "reassign_requested"})
 # Steps after which nothing more is posted.
 FINAL_STATUSES = frozenset({"resolved", "rejected"})
 

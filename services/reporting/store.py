@@ -601,3 +601,12 @@ async def use_sign_in_link(
         "UPDATE sign_in_links SET used_at = $2 WHERE link_hash = $1 AND used_at IS NULL"
         " AND expires_at > $2 RETURNING *", link_hash, now)
     return row
+
+
+async def tracking_codes(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "SELECT difficulty_id, tracking_code FROM difficulties"
+        " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
+    return {r["difficulty_id"]: r["tracking_code"] for r in rows}
