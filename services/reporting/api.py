@@ -429,8 +429,8 @@ async def list_difficulties(
                                                " business, code); diacritics optional")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    open_only: Annotated[bool, Query(alias="open", description="Only what is not closed (resolved or "
-                                "rejected) yet")] = False,
+    open_only: Annotated[bool, Query(
+        alias="open", description="Only what is not closed (resolved or rejected) yet")] = False,
 ) -> DifficultyPage:
     own_queue = not access.reader_ok(who, side.config.current)  # an agency's
     f = store.ListFilter(
