@@ -60,6 +60,9 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Đã tiếp nhận phản ánh", "tracking_code": "Mã hồ sơ",
         "difficulty_id": "Mã định danh", "keep": "Vui lòng ghi lại mã hồ sơ để tra cứu, "
         "trao đổi với Tổ công tác.", "again": "Gửi phản ánh khác", "required": "bắt buộc",
+        "contact_title": "Người liên hệ của doanh nghiệp", "contact_back": "Về hồ sơ",
+        "contact_not_yours": "Thông tin liên hệ chỉ dành cho cơ quan chủ trì và Tổ phó "
+                             "Thường trực.",
     },
     "en": {
         "title": "Report a difficulty or a recommendation",
@@ -78,6 +81,9 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Your report was received", "tracking_code": "Tracking code",
         "difficulty_id": "Id", "keep": "Please keep the tracking code to follow up with "
         "the task force.", "again": "Report another difficulty", "required": "required",
+        "contact_title": "The business's contact person", "contact_back": "Back to the case",
+        "contact_not_yours": "The contact details are for the lead agency and the permanent "
+                             "deputy only.",
     },
 }
 
@@ -246,3 +252,20 @@ async def workspace_acknowledge(
             continue
         done += 1
     return back_to_queue(ix, lang, [("acknowledged", str(done)), *said])
+
+
+@pages.get("/workspace/act/difficulties/{difficulty_id}/contact", response_class=HTMLResponse)
+async def workspace_contact(ix: Service, request: Request, difficulty_id: uuid.UUID
+                            ) -> HTMLResponse:
+    """The business's contact person, for the workspace's signed-in lead agency and
+    permanent deputy (reporting never keeps it): as `GET /v1/difficulties/{id}` decides
+    (`logic.as_read_by`); anyone else on the case is told it is not theirs to see."""
+    lang = page_language(request)
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    seen = await usecases.read_difficulty(ix, who, difficulty_id)
+    d = seen.difficulty
+    html = _env.get_template("contact.html").render(
+        lang=lang, t=TEXT[lang], code=d.tracking_code, contact=d.contact,
+        back=f"{ix.workspace_url}/workspace/difficulties/{difficulty_id}?lang={lang}")
+    # Personal data: kept out of shared caches and the browser's history cache.
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
