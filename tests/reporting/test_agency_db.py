@@ -28,7 +28,7 @@ from shared.events import (
     ZoneType,
 )
 from tests.reporting.conftest import assigned, env, received, status
-from tests.reporting.test_api_db import W, Served, served, settings  # noqa: F401
+from tests.reporting.test_api_db import Served, W, served, settings  # noqa: F401
 
 pytestmark = [pytest.mark.db]
 
