@@ -27,10 +27,14 @@ from shared.events import (
     Status,
     ZoneType,
 )
+from tests.reporting import test_api_db
 from tests.reporting.conftest import assigned, env, received, status
-from tests.reporting.test_api_db import Served, W, served, settings  # noqa: F401
+from tests.reporting.test_api_db import Served
 
 pytestmark = [pytest.mark.db]
+
+# The read side served by uvicorn, as test_api_db serves it.
+settings, served = test_api_db.settings, test_api_db.served
 
 KCN = "binh-duong.bql-kcn"
 SCT = "binh-duong.so-cong-thuong"
@@ -60,7 +64,8 @@ async def _seed(s: Served) -> dict[str, DifficultyReceived]:
                        replaces=first.assignment_id),
               assigned(cluster, cluster.received_at, agency=SCT)]
     await h.on_assigned([env(e) for e in events], None)  # type: ignore[arg-type]
-    await h.on_status([env(status(late, Status.ACKNOWLEDGED, late.received_at + timedelta(hours=1))),
+    acked_at = late.received_at + timedelta(hours=1)
+    await h.on_status([env(status(late, Status.ACKNOWLEDGED, acked_at)),
                        env(status(done, Status.RESOLVED, done.received_at + timedelta(days=1)))],
                       None)  # type: ignore[arg-type]
     return {"new": new, "late": late, "done": done, "moved": moved, "cluster": cluster,
