@@ -82,6 +82,7 @@ WORDS: dict[str, dict[str, str]] = {
         "role_lead": "Chủ trì", "role_co_handler": "Phối hợp", "role_triage": "Phân loại",
         "role_escalation": "Cấp trên", "role_member": "Thành viên phụ trách",
         "ws_queue": "Hồ sơ của cơ quan (xử lý, xác nhận, xuất danh sách)",
+        "urgency_normal": "Thường", "urgency_urgent": "Khẩn (đột xuất)",
     },
     "en": {
         "q_title": "The agency's cases", "q_filters": "Filter and search",
@@ -117,6 +118,7 @@ WORDS: dict[str, dict[str, str]] = {
         "role_lead": "Lead", "role_co_handler": "Co-handler", "role_triage": "Triage",
         "role_escalation": "Escalation", "role_member": "Responsible member",
         "ws_queue": "The agency's cases (casework, acknowledging, export)",
+        "urgency_normal": "Normal", "urgency_urgent": "Urgent",
     },
 }
 QUEUE_HEADERS_VI = ("Mã hồ sơ", "Nội dung", "Doanh nghiệp", "Cơ quan chủ trì", "Trạng thái",
