@@ -47,7 +47,10 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      "The compiled weekly rollup of a province, an urgent interim (rows empty, one urgent"
      " item), or the final report of a dissolved task force's whole mandate (final true,"
      " week_label \"final\", with the open items handed over and those sent to central"
-     " level); key \"<province_code>:<week_label>\"."),
+     " level); key \"<province_code>:<week_label>\". A compiled week carries its league"
+     " table (`league`: per agency, acknowledged and resolved on time against the"
+     " province's target, median working days to resolve, ratings), frozen at the cutoff;"
+     " null in interim and final reports and in weeks compiled before it existed."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
     (topics.SIGN_IN_LINK, events.SignInLink,

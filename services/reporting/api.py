@@ -352,12 +352,14 @@ async def document_response(side: ReadSide, province: str, week_label: str, fmt:
     if found is None:
         raise not_found()
     cfg, report, published = found
+    async with side.db().acquire() as conn:
+        trend = await usecases.league_trend(conn, task_force=cfg.slug, report=report)
     try:
         # Laying out a document takes tens of milliseconds of CPU: off the event loop.
         if fmt == "xlsx":
-            body = await asyncio.to_thread(spreadsheets.workbook, cfg, report)
+            body = await asyncio.to_thread(spreadsheets.workbook, cfg, report, trend)
         else:
-            doc = document.official_report(cfg, report, published=published)
+            doc = document.official_report(cfg, report, published=published, trend=trend)
             body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx,
                                            doc)
     except render.FontsMissing as e:

@@ -307,6 +307,21 @@ async def rollup_rows(
     return [dict(r) for r in await conn.fetch(_ROLLUP, task_force, start, end)]
 
 
+async def league_items(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The items agencies held during (start, end], for the league table (logic.league).
+    Ratings are not in the read model yet: every item's is null until they are."""
+    rows = await conn.fetch(
+        f"WITH pop AS ({_POPULATION}) SELECT difficulty_id, received_at, lead_agency_id,"
+        " closed_at, resolved, ack_due_at, resolve_due_at, acknowledged_at,"
+        " escalated_central_at, NULL::smallint AS rating"
+        " FROM pop WHERE lead_agency_id IS NOT NULL",
+        task_force, start, end,
+    )
+    return [dict(r) for r in rows]
+
+
 async def report_items(
     conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime,
     which: str, limit: int,

@@ -77,6 +77,18 @@ TEXT: dict[str, dict[str, str]] = {
         "role_agency": "Cán bộ cơ quan", "role_member": "Thành viên Tổ công tác",
         "role_permanent_deputy": "Tổ phó Thường trực", "role_head": "Tổ trưởng",
         "role_operator": "Quản trị hệ thống",
+        "league": "Kết quả xử lý đúng hạn theo cơ quan",
+        "league_frozen": "Số liệu chốt lúc {at}, không thay đổi sau khi chốt.",
+        "league_preview": "Số liệu tạm tính đến {at}.",
+        "league_target": "Mục tiêu: {target}% đúng hạn.",
+        "league_rule": "Một thời hạn được tính vào tuần có kết quả: tuần hồ sơ được xác nhận "
+                       "hoặc giải quyết đúng hạn, hoặc tuần thời hạn đã qua mà chưa xong.",
+        "ack_on_time": "Xác nhận đúng hạn", "resolved_on_time": "Giải quyết đúng hạn",
+        "median_days": "Trung vị thời gian giải quyết (ngày làm việc)",
+        "rating": "Đánh giá của doanh nghiệp", "rated": "lượt", "not_rated": "chưa có đánh giá",
+        "met": "Đạt", "missed": "Chưa đạt", "nothing_due": "không có hồ sơ đến hạn",
+        "league_trend": "Giải quyết đúng hạn, {n} tuần gần đây", "no_figure": "không có số liệu",
+        "no_league": "Trong tuần không có cơ quan nào xử lý hồ sơ.",
     },
     "en": {
         "index_title": "Weekly reports of the task forces", "week": "Week",
@@ -126,6 +138,18 @@ TEXT: dict[str, dict[str, str]] = {
         "role_agency": "Agency officer", "role_member": "Task-force member",
         "role_permanent_deputy": "Permanent deputy", "role_head": "Head of the task force",
         "role_operator": "Operator",
+        "league": "How each agency is doing",
+        "league_frozen": "Figures frozen at {at}; they do not change afterwards.",
+        "league_preview": "Provisional figures as of {at}.",
+        "league_target": "Target: {target}% on time.",
+        "league_rule": "A deadline counts in the week its outcome became known: the week it "
+                       "was met on time, or the week it passed unmet.",
+        "ack_on_time": "Acknowledged on time", "resolved_on_time": "Resolved on time",
+        "median_days": "Median time to resolve (working days)",
+        "rating": "Businesses' rating", "rated": "rated", "not_rated": "not rated yet",
+        "met": "Met", "missed": "Below target", "nothing_due": "nothing due",
+        "league_trend": "Resolved on time, last {n} weeks", "no_figure": "no figure",
+        "no_league": "No agency held an item this week.",
     },
 }
 
