@@ -61,6 +61,9 @@ TEXT: dict[str, dict[str, str]] = {
         "difficulty_id": "Mã định danh", "keep": "Vui lòng ghi lại mã hồ sơ để tra cứu, "
         "trao đổi với Tổ công tác.", "again": "Gửi phản ánh khác", "required": "bắt buộc",
         "track": "Theo dõi hồ sơ trên trang tra cứu",
+        "contact_title": "Người liên hệ của doanh nghiệp", "contact_back": "Về hồ sơ",
+        "contact_not_yours": "Thông tin liên hệ chỉ dành cho cơ quan chủ trì và Tổ phó "
+                             "Thường trực.",
     },
     "en": {
         "title": "Report a difficulty or a recommendation",
@@ -80,6 +83,9 @@ TEXT: dict[str, dict[str, str]] = {
         "difficulty_id": "Id", "keep": "Please keep the tracking code to follow up with "
         "the task force.", "again": "Report another difficulty", "required": "required",
         "track": "Follow your report on its tracking page",
+        "contact_title": "The business's contact person", "contact_back": "Back to the case",
+        "contact_not_yours": "The contact details are for the lead agency and the permanent "
+                             "deputy only.",
     },
 }
 
@@ -340,3 +346,53 @@ async def workspace_direction(
     except (Refusal, vn.InvalidField) as e:
         return back_to_page(ix, "head", lang, **refusal_text(e, lang))
     return back_to_page(ix, "head", lang, done="direction")
+MAX_AT_ONCE = 100  # a queue page holds 50; a form never needs more
+
+
+def back_to_queue(ix: Intake, lang: str, said: list[tuple[str, str]]) -> RedirectResponse:
+    return RedirectResponse(f"{ix.workspace_url}/workspace/queue?"
+                            f"{urlencode([('lang', lang), *said])}", status_code=303)
+
+
+@pages.post("/workspace/act/acknowledge", response_class=RedirectResponse, status_code=303)
+async def workspace_acknowledge(
+    ix: Service, request: Request,
+    difficulty_id: Annotated[list[uuid.UUID], Form(max_length=MAX_AT_ONCE)],
+    csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """Acknowledge several difficulties of an agency's queue at once: each on its own,
+    through the very step of the status route, so one refused (already acknowledged,
+    not this agency's) leaves the others acknowledged. Back to the queue with how many
+    were acknowledged and, for each refused, its id and why."""
+    lang = lang if lang in TEXT else "vi"
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    body = StatusIn.model_validate({"status": "acknowledged"})
+    done, said = 0, []
+    for did in dict.fromkeys(difficulty_id):  # a repeated box counts once
+        try:
+            await usecases.post_status(ix, who, did, body)
+        except Refusal as e:
+            said.append(("refused", f"{did} {e.reason_vi if lang == 'vi' else e.reason_en}"))
+            continue
+        done += 1
+    return back_to_queue(ix, lang, [("acknowledged", str(done)), *said])
+
+
+@pages.get("/workspace/act/difficulties/{difficulty_id}/contact", response_class=HTMLResponse)
+async def workspace_contact(ix: Service, request: Request, difficulty_id: uuid.UUID
+                            ) -> HTMLResponse:
+    """The business's contact person, for the workspace's signed-in lead agency and
+    permanent deputy (reporting never keeps it): as `GET /v1/difficulties/{id}` decides
+    (`logic.as_read_by`); anyone else on the case is told it is not theirs to see."""
+    lang = page_language(request)
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    seen = await usecases.read_difficulty(ix, who, difficulty_id)
+    d = seen.difficulty
+    html = _env.get_template("contact.html").render(
+        lang=lang, t=TEXT[lang], code=d.tracking_code, contact=d.contact,
+        back=f"{ix.workspace_url}/workspace/difficulties/{difficulty_id}?lang={lang}")
+    # Personal data: kept out of shared caches and the browser's history cache.
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -167,6 +167,9 @@ class DifficultyOut(BaseModel):
     ack_due_at: datetime | None
     resolve_due_at: datetime | None
     overdue: bool
+    # The deadline it runs to next: acknowledging while nobody has, then resolving; none
+    # once closed.
+    next_due_at: datetime | None = None
 
 
 class DifficultyPage(BaseModel):
@@ -241,6 +244,26 @@ async def require_reader(
                   "chỉ thành viên Tổ công tác và người vận hành được xem")
 
 Reader = Annotated[auth.Principal, Depends(require_reader)]
+
+
+async def require_lister(
+    side: Side,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
+                                          max_length=200)] = None,
+) -> auth.Principal:
+    """A reader (as `require_reader`), or an agency, whose list is its own queue."""
+    who = (await side.principal(creds.credentials) if creds
+           else await side.session_principal(session))
+    if who is None:
+        raise unauthorized()
+    if who.kind is auth.TokenKind.AGENCY or access.reader_ok(who, side.config.current):
+        return who
+    raise Refusal(403, "Authorization", "only agencies, task-force members and operators may "
+                  "list difficulties", "chỉ cơ quan, thành viên Tổ công tác và người vận hành "
+                  "được xem danh sách")
+
+Lister = Annotated[auth.Principal, Depends(require_lister)]
 
 def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
     if not access.may_read(who, cfg.slug):
@@ -384,14 +407,19 @@ async def handed_over_csv(side: Side, who: Reader, province: ProvincePath) -> Re
 
 @api.get(
     "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
-    summary="List and search difficulties (task-force members and operators)",
+    summary="List and search difficulties (members, operators; an agency its own queue)",
     description="A member sees their own task force's difficulties only, as does an "
-    "operator whose token names a province; asking for another province is a 403.",
+    "operator whose token names a province; asking for another province is a 403. "
+    "An agency's token (`tga_…`) lists the agency's own queue: the difficulties it holds "
+    "an active assignment on, in any role (lead, co-handler, escalation, triage), never "
+    "another agency's; the same filters, newest first, and `open=true` for what is not "
+    "closed yet. The head's and the permanent deputy's agencies read their task force's "
+    "whole list, as members do.",
     responses=reader_only,
 )
 async def list_difficulties(
     side: Side,
-    who: Reader,
+    who: Lister,
     province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
     agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
     status: Status | None = None,
@@ -403,8 +431,12 @@ async def list_difficulties(
                                                " business, code); diacritics optional")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    open_only: Annotated[bool, Query(
+        alias="open", description="Only what is not closed (resolved or rejected) yet")] = False,
 ) -> DifficultyPage:
+    own_queue = not access.reader_ok(who, side.config.current)  # an agency's
     f = store.ListFilter(
+        held_by=who.subject_id if own_queue else None, open_only=open_only,
         agency_id=agency, status=status.value if status else None,
         zone_type=zone_type.value if zone_type else None,
         category=category.value if category else None,
@@ -414,9 +446,10 @@ async def list_difficulties(
         cfg = logic.resolve_province(side.config.current, province)
         if cfg is None:
             raise Refusal(422, "province", "unknown province", "không có tỉnh này")
-        in_scope(who, cfg)
+        if not own_queue:  # an agency's list is scoped by what it holds
+            in_scope(who, cfg)
         f = _replace(f, task_forces=[cfg.slug])
-    elif who.province is not None:
+    elif who.province is not None and not own_queue:
         f = _replace(f, task_forces=[who.province])
     if week is not None:
         w = parse_week_label(week, "week")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from shared.calendar import (
     TZ,
@@ -217,6 +218,75 @@ def draft_received(figures: dict[str, int], week_label: str, lang: str) -> str:
                 f"open {f['open']} of which {f['overdue']} overdue.")
     return (f"Tuần {week_label}: tiếp nhận {f['received']}, đã giải quyết {f['resolved']}, "
             f"đang xử lý {f['open']}, trong đó quá hạn {f['overdue']}.")
+# --- an agency's workspace --------------------------------------------------------------
+
+DUE_SOON = timedelta(days=2)
+HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
+
+
+def queue_mark(*, status: str, next_due_at: datetime | None, now: datetime) -> str:
+    """What the queue says of an item first: "overdue" (its next deadline has passed),
+    "due_soon" (within DUE_SOON), "new" (nobody has acknowledged it yet), or ""."""
+    if next_due_at is not None and next_due_at < now:
+        return "overdue"
+    if next_due_at is not None and next_due_at - now <= DUE_SOON:
+        return "due_soon"
+    return "new" if status in ("received", "assigned") else ""
+
+
+def part_of(who_kind: str, subject_id: str, *, triage_agency: str | None,
+            assignments: Iterable[Mapping[str, Any]]) -> str | None:
+    """The caller's part in one difficulty, as its page offers actions: for an agency
+    "lead" (it holds the difficulty: lead, escalation or triage), "permanent_deputy" (the
+    task force's triage agency, which may act on any of its province's difficulties) or
+    "co_handler"; for a member "member" (responsible by field and area); else None."""
+    active = [a for a in assignments if a["active"]]
+    if who_kind == "member":
+        return "member" if any(a["role"] == "member" and a["member_id"] == subject_id
+                               for a in active) else None
+    if who_kind != "agency":
+        return None
+    roles = {a["role"] for a in active if a["agency_id"] == subject_id}
+    if roles & HOLDING_ROLES:
+        return "lead"
+    if subject_id == triage_agency:
+        return "permanent_deputy"
+    return "co_handler" if "co_handler" in roles else None
+
+
+# The steps each part may post, in the order the page offers them; intake decides (this
+# only spares a person buttons intake would refuse). Per-assignment steps (#20) add theirs.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "lead": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+             "reassign_requested"),
+    "permanent_deputy": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+                         "reassign_requested"),
+    "co_handler": ("acknowledged", "in_progress", "reassign_requested"),
+    "member": ("acknowledged", "in_progress"),
+}
+# Steps that need a note (intake refuses them without one, or, for "not ours", the reason
+# is the point).
+NOTE_NEEDED = frozenset({"resolved", "rejected", "escalated", "reassign_requested"})
+ACKNOWLEDGEABLE = frozenset({"received", "assigned", "escalated", "reassign_requested"})
+# Steps after which nothing more is posted.
+FINAL_STATUSES = frozenset({"resolved", "rejected"})
+
+
+def actions_for(part: str | None, status: str) -> tuple[str, ...]:
+    if part is None or status in FINAL_STATUSES:
+        return ()
+    wanted = ACTIONS[part]
+    # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
+    if status in ("acknowledged", "in_progress"):
+        return tuple(a for a in wanted if a != "acknowledged")
+    return wanted
+
+
+def sees_contact(part: str | None) -> bool:
+    """Who reads the business's contact person: the lead and the permanent deputy only
+    (as intake's `as_read_by`)."""
+    return part in ("lead", "permanent_deputy")
+
 
 # --- the league table ----------------------------------------------------------------------
 

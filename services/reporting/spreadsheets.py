@@ -172,3 +172,16 @@ def workbook(cfg: ProvinceConfig, report: WeeklyReport,
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def queue_workbook(title: Sequence[str], headers: Sequence[str],
+                   rows: Sequence[Sequence[object]]) -> bytes:
+    """An agency's queue as a workbook: its title (who, which filters), then the rows."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Hồ sơ"
+    _table(ws, _title(ws, title), headers, rows, (16, 48, 30, 28, 18, 22, 18, 18, 10, 36))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

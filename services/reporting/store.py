@@ -57,6 +57,8 @@ async def record_events(
     return {r["event_id"] for r in rows}
 
 
+STATUS_EVENT_TYPE = DifficultyStatusChanged.ce_type
+
 # Personal data is not kept by reporting, not even in its event history.
 _PERSONAL: dict[type[EventData], set[str]] = {DifficultyReceived: {"contact"}}
 
@@ -456,6 +458,16 @@ class ListFilter:
     received_until: datetime | None = None
     words: Sequence[str] = ()  # folded; every one must appear
     after: tuple[datetime, uuid.UUID] | None = None  # keyset cursor
+    held_by: str | None = None  # an agency: only what it holds an active assignment on
+    open_only: bool = False  # only what is not closed (resolved or rejected)
+
+
+# The deadline an item runs to next: acknowledging it while nobody has, then resolving it;
+# none once closed. The queue is ordered by it, so overdue items come first, then what is
+# due soon; new items (not acknowledged) run to the nearest deadline of all.
+NEXT_DUE = ("CASE WHEN closed_at IS NOT NULL THEN NULL WHEN acknowledged_at IS NULL"
+            " THEN COALESCE(ack_due_at, resolve_due_at) ELSE resolve_due_at END")
+_NEXT_DUE_KEY = f"COALESCE({NEXT_DUE}, 'infinity'::timestamptz)"
 
 
 def _like_escape(s: str) -> str:
@@ -463,15 +475,24 @@ def _like_escape(s: str) -> str:
 
 
 async def list_difficulties(
-    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int
+    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int,
+    by_deadline: bool = False,
 ) -> list[dict[str, Any]]:
-    """Newest first, keyset-paged on (received_at, difficulty_id)."""
+    """Newest first, keyset-paged on (received_at, difficulty_id); or, `by_deadline`
+    (an agency's queue), the nearest next deadline first, keyset-paged on (next_due_at or
+    infinity, received_at, difficulty_id) as `after` (a 3-tuple then) gives it."""
     where: list[str] = []
     args: list[Any] = [now]
 
     def arg(v: Any) -> str:
         args.append(v)
         return f"${len(args)}"
+
+    if f.held_by is not None:
+        where.append("EXISTS (SELECT 1 FROM assignments a WHERE a.agency_id ="
+                     f" {arg(f.held_by)} AND a.active AND a.difficulty_id = d.difficulty_id)")
+    if f.open_only:
+        where.append("closed_at IS NULL")
 
     if f.task_forces is not None:
         where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
@@ -489,19 +510,55 @@ async def list_difficulties(
         where.append(f"received_at <= {arg(f.received_until)}")
     for word in f.words:
         where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
-    if f.after is not None:
-        where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])}, {arg(f.after[1])})")
+    if by_deadline:
+        if f.after is not None:
+            due, at, did = f.after  # type: ignore[misc]
+            where.append(f"({_NEXT_DUE_KEY}, received_at, difficulty_id) >"
+                         f" ({arg(due)}, {arg(at)}, {arg(did)})")
+        order = f"{_NEXT_DUE_KEY}, received_at, difficulty_id"
+    else:
+        if f.after is not None:
+            where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])},"
+                         f" {arg(f.after[1])})")
+        order = "received_at DESC, difficulty_id DESC"
     sql = (
         "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
         " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
-        " lead_agency_id, ack_due_at, resolve_due_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
         " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
         "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
-        " FROM difficulties"
+        " FROM difficulties d"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY received_at DESC, difficulty_id DESC LIMIT {arg(limit)}"
+        + f" ORDER BY {order} LIMIT {arg(limit)}"
     )
     return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def difficulty_detail(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """One difficulty for its page: the row (the submission without the contact, which
+    reporting never keeps), its active and past assignments and its status history."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
+        " closed_at, payload FROM difficulties WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    assignments = await conn.fetch(
+        "SELECT assignment_id, agency_id, agency_level, member_id, role, rule, active,"
+        " assigned_at, ack_due_at, resolve_due_at FROM assignments WHERE difficulty_id = $1"
+        " ORDER BY assigned_at, assignment_id", difficulty_id)
+    # The notes travel in the events only (status_history keeps the steps).
+    history = await conn.fetch(
+        "SELECT h.status, h.actor_kind, h.actor_id, h.changed_at, e.payload->>'note' AS note"
+        " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
+        "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
+        " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",
+        difficulty_id, STATUS_EVENT_TYPE)
+    return {**dict(row), "assignments": [dict(a) for a in assignments],
+            "history": [dict(h) for h in history]}
 
 
 async def open_and_overdue_by_agency(
@@ -710,3 +767,10 @@ async def directions_of(
         "SELECT direction_id, given_by, week_label, body, given_at FROM directions"
         " WHERE task_force = $1 ORDER BY given_at DESC LIMIT $2", task_force, limit)
     return [dict(r) for r in rows]
+async def tracking_codes(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "SELECT difficulty_id, tracking_code FROM difficulties"
+        " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
+    return {r["difficulty_id"]: r["tracking_code"] for r in rows}

@@ -360,7 +360,7 @@ async def test_every_page_and_answer_carries_the_security_headers(served: Served
 async def test_member_list_needs_a_token_and_searches_without_diacritics(
     served: Served
 ) -> None:
-    await _seed(served)
+    seeded: dict[str, Any] = await _seed(served)
     auth = served.auth
     async with served.pool.acquire() as conn:
         _, agency = await registry.insert_token(conn, kind=registry.TokenKind.AGENCY,
@@ -371,9 +371,11 @@ async def test_member_list_needs_a_token_and_searches_without_diacritics(
         assert (await c.get("/v1/difficulties")).status_code == 401
         assert (await c.get("/v1/difficulties",
                             headers={"Authorization": "Bearer nope"})).status_code == 401
-        # An agency answers for what it holds; the task force's list is not for it.
-        assert (await c.get("/v1/difficulties",
-                            headers={"Authorization": f"Bearer {agency}"})).status_code == 403
+        # An agency lists what it holds (its queue), never the task force's whole list.
+        held = await c.get("/v1/difficulties", headers={"Authorization": f"Bearer {agency}"})
+        assert held.status_code == 200
+        assert {i["difficulty_id"] for i in held.json()["items"]} == {
+            str(seeded["resolved"].difficulty_id), str(seeded["old"].difficulty_id)}
         assert (await c.get("/v1/difficulties",
                             headers={"Authorization": f"Bearer {operator}"})).status_code == 200
         hit = await c.get("/v1/difficulties", params={"q": "thao go vuong mac"}, headers=auth)

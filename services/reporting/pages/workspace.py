@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.reporting import access, store, usecases
 from services.reporting.api import ReadSide, Side
 from services.reporting.pages import people
+from services.reporting.pages.agency import words
 from services.reporting.pages.common import (
     PAGE,
     TEXT,
@@ -233,6 +234,8 @@ async def workspace(
     links = people.links_for(access.role_of(who, configs), lang)
     links += [(f"/reports?lang={lang}", t["ws_reports"])] if access.reader_ok(
         who, configs) else []
+    if who.kind is auth.TokenKind.AGENCY:  # officers, the permanent deputy, the head
+        links.insert(0, (f"/workspace/queue?lang={lang}", words(lang)["ws_queue"]))
     links.append(("/docs", t["ws_api"]))
     return with_csrf(request, side, lambda csrf: HTMLResponse(
         env.get_template("workspace.html").render(
