@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from shared import calendar
 from shared.calendar import TZ, WeekWindow
-from shared.events import AssignmentRole, DifficultyAssigned, Status, Urgency, WeeklyReport
+from shared.events import AssignmentRole, DifficultyAssigned, Status, Step, Urgency, WeeklyReport
 from shared.provinces import ConfigSet, ContactPoint, Deadlines, Person, ProvinceConfig
 
 LOG_CHANNEL = "log"
@@ -256,6 +256,8 @@ ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 CLOSING_STATUSES = frozenset(
     {Status.RESOLVED, Status.REJECTED, Status.ESCALATED, Status.REASSIGN_REQUESTED}
 )
+# An assignment done or declined by its holder is finished, whatever the difficulty does.
+FINISHED_STEPS = frozenset({Step.DONE, Step.DECLINED})
 
 
 # --- the weekly report ----------------------------------------------------------------------

@@ -76,6 +76,8 @@ class Item:
     resolve_due_at: datetime | None
     acknowledged_at: datetime | None
     escalated_central_at: datetime | None
+    partly: bool = False  # resolved, the lead's outcome partly_resolved
+    escalated_at: datetime | None = None  # first passed up by the lead (outcome escalated)
 
 
 def _open_at(i: Item, t: datetime) -> bool:
@@ -98,6 +100,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
       closed in the window without being resolved; carried_over: open at the start;
     - open / overdue: as of `as_of` (received by then, not closed by then);
     - escalated_central: first put in the hands of a central ministry in the window;
+    - partly_resolved: of resolved, those the lead closed as partly resolved; escalated:
+      first passed up by the lead as beyond provincial authority in the window;
     - median / p90 hours from receipt to resolution, over those resolved in the window.
     Rows come per agency (the current handling agency), zone type, category, and total.
     """
@@ -128,6 +132,9 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
             overdue=sum(_overdue_at(i, end) for i in members),
             escalated_central=sum(1 for i in members if i.escalated_central_at is not None
                                   and w.start < i.escalated_central_at <= end),
+            partly_resolved=sum(1 for i in resolved if i.partly),
+            escalated=sum(1 for i in members if i.escalated_at is not None
+                          and w.start < i.escalated_at <= end),
             median_resolution_hours=_round(percentile(hours, 0.5)),
             p90_resolution_hours=_round(percentile(hours, 0.9)),
         )
