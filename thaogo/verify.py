@@ -16,7 +16,7 @@ hide itself) and compares the result with each service's tables, field by field:
   closed times, central escalation, task force and the lead's latest outcome and public
   answer; its assignments, each with its own step; every resolution as given; every
   stored weekly report published once, as stored, with breakdowns that add up to their
-  totals;
+  totals and a league table that agrees with itself and with the report's agency rows;
 - notify: a notice for every agency assignment and every published weekly report, none
   about a difficulty that does not exist, and every delivered message announced on
   `notification.sent.v1` under one event id.
@@ -34,6 +34,7 @@ minutes after a burst, so they are checked at a cut (`Deliveries`) instead of wa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -58,6 +59,7 @@ from shared.events import (
     Envelope,
     EventData,
     NotificationSent,
+    SignInLink,
     WeeklyReport,
     decode,
     deterministic_id,
@@ -138,6 +140,7 @@ class Log:
     status: list[Envelope[DifficultyStatusChanged]] = field(default_factory=list)
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
+    sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
@@ -148,6 +151,7 @@ _MODELS: dict[str, type[EventData]] = {
     topics.DIFFICULTY_STATUS: DifficultyStatusChanged,
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
+    topics.SIGN_IN_LINK: SignInLink,
 }
 
 
@@ -196,7 +200,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
     kept: dict[type[EventData], list[Any]] = {
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
         DifficultyStatusChanged: log.status, WeeklyReport: log.weekly,
-        NotificationSent: log.sent,
+        NotificationSent: log.sent, SignInLink: log.sign_ins,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
     into.append(env)
@@ -496,6 +500,17 @@ async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
 
 async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                           cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    # Every sign-in link reporting recorded was published for notify to mail, and no
+    # other (sign-in.link.v1 is short-lived: a truncated topic cannot say).
+    links = {r["request_id"] for r in await conn.fetch(
+        "SELECT request_id FROM reporting.sign_in_links")}
+    report.compared["reporting.sign_in_links"] += len(links)
+    if topics.SIGN_IN_LINK not in log.truncated:
+        published = {e.data.request_id for e in log.sign_ins}
+        for rid in links ^ published:
+            report.differ("reporting", "sign_in_links", rid, "event on " + topics.SIGN_IN_LINK,
+                          "present" if rid in links else "none",
+                          "present" if rid in published else "none")
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
@@ -591,10 +606,15 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
             if topics.REPORT_WEEKLY not in log.truncated:
                 report.differ("reporting", "weekly_reports", key, "published on "
                               + topics.REPORT_WEEKLY, 1, 0)
-        elif events[0].data.model_dump(mode="json")["rows"] != body.get("rows"):
-            report.differ("reporting", "weekly_reports", key, "rows",
-                          events[0].data.model_dump(mode="json")["rows"], body.get("rows"))
+        else:
+            sent = events[0].data.model_dump(mode="json")
+            for part in ("rows", "league"):
+                if sent[part] != body.get(part):
+                    report.differ("reporting", "weekly_reports", key, part, sent[part],
+                                  body.get(part))
         _check_breakdowns(report, key, body.get("rows") or [])
+        if body.get("league") is not None:
+            _check_league(report, key, body["league"], body.get("rows") or [])
     ids = {r["event_id"] for r in stored} | set(interim.values())
     for eid, events in published.items():
         if eid not in ids:
@@ -630,6 +650,48 @@ def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]
             if s != int(total.get(c, 0)):
                 report.differ("reporting", "weekly_reports", key, f"sum of {c} by {dim}",
                               total[c], s)
+
+
+def _share(n: int, of: int) -> float | None:
+    return None if of == 0 else round(100 * n / of, 1)
+
+
+def _check_league(report: Report, key: str, league: Mapping[str, Any],
+                  rows: Sequence[Mapping[str, Any]]) -> None:
+    """The league table against its own counts and the same report's agency rows. (It is
+    not recomputed from the events: a week published before late events of its own came,
+    say at a restart, is frozen as it was, by design.)"""
+    by_agency = {r["value"]: r for r in rows if r["dimension"] == "agency"}
+    ranked = [r["agency_id"] for r in league["rows"]]
+    if sorted(ranked) != sorted(set(by_agency) - {"unknown"}):
+        report.differ("reporting", "weekly_reports", key, "league agencies",
+                      sorted(set(by_agency) - {"unknown"}), sorted(ranked))
+    for r in league["rows"]:
+        at = f"{key}:league:{r['agency_id']}"
+        for n, of, pct in (("ack_on_time", "ack_measured", "ack_on_time_pct"),
+                           ("resolved_on_time", "resolve_measured", "resolved_on_time_pct")):
+            if not 0 <= r[n] <= r[of]:
+                report.differ("reporting", "weekly_reports", at, n, f"0..{r[of]}", r[n])
+            if r[pct] != _share(r[n], r[of]):
+                report.differ("reporting", "weekly_reports", at, pct, _share(r[n], r[of]),
+                              r[pct])
+        agency_row = by_agency.get(r["agency_id"])
+        if agency_row is not None and agency_row["resolved"] != r["resolved"]:
+            report.differ("reporting", "weekly_reports", at, "resolved",
+                          agency_row["resolved"], r["resolved"])
+        if (r["median_working_days"] is None) != (r["resolved"] == 0):
+            report.differ("reporting", "weekly_reports", at, "median_working_days",
+                          "a figure" if r["resolved"] else "null", r["median_working_days"])
+        if (r["rating_average"] is None) != (r["rated"] == 0) or r["rated"] > r["resolved"]:
+            report.differ("reporting", "weekly_reports", at, "rated, rating_average",
+                          f"0..{r['resolved']} rated, an average only if any",
+                          [r["rated"], r["rating_average"]])
+    # Best resolved-on-time share first; nothing measured last.
+    shares = [r["resolved_on_time_pct"] for r in league["rows"]]
+    measured = [s for s in shares if s is not None]
+    if shares[:len(measured)] != sorted(measured, reverse=True):
+        report.differ("reporting", "weekly_reports", key, "league order",
+                      "best resolved-on-time share first", shares)
 
 
 @dataclass(frozen=True)
@@ -720,6 +782,22 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                     report.differ("notify", "messages", f"{cfg.slug}:{w.week_label}",
                                   f"{'interim' if is_interim else 'weekly'} report to {person}",
                                   "queued", "missing")
+    # A sign-in link is mailed to the e-mail contact of its recipient whose address the
+    # person typed (the event carries its hash), if the configuration still has it.
+    sign_ins = {k.rsplit(":", 1)[0] for k in (m["message_key"] for m in messages)
+                if k.startswith("sign_in:")}
+    for link in (e.data for e in log.sign_ins):
+        cfg = configs.get(link.province)
+        holder = cfg and (cfg.person(link.recipient_id) or cfg.agency(link.recipient_id))
+        owed = bool(holder) and any(
+            str(c.channel) == "email" and hashlib.sha256(
+                c.address.strip().casefold().encode()).hexdigest() == link.address_sha256
+            for c in (holder.contacts if holder else []))
+        mailed = f"sign_in:{link.request_id}:{link.recipient_id}" in sign_ins
+        if owed != mailed:
+            report.differ("notify", "messages", str(link.request_id),
+                          f"sign-in link to {link.recipient_id}",
+                          "queued" if owed else "none", "queued" if mailed else "none")
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

@@ -46,7 +46,7 @@ BUILDS = {"base": BASE, "dev": OVERLAYS / "dev", "prod": OVERLAYS / "prod"}
 PRODUCES = {
     "intake": {"difficulty.received.v1", "difficulty.status.v1", "member.report.v1"},
     "router": {"difficulty.assigned.v1"},  # and agency.<id>.v1, by prefix
-    "reporting": {"report.weekly.v1"},
+    "reporting": {"report.weekly.v1", "sign-in.link.v1"},
     "notify": {"notification.sent.v1"},
 }
 

@@ -32,11 +32,14 @@ from shared.events import (
     DifficultyStatusChanged,
     Envelope,
     EventData,
+    League,
+    LeagueRow,
     MemberReport,
     NotificationSent,
     Outcome,
     ReportItem,
     Resolution,
+    SignInLink,
     Status,
     Step,
     WeeklyReport,
@@ -97,10 +100,21 @@ def _samples() -> list[EventData]:
                                overdue=0, escalated_central=0, median_resolution_hours=5.0,
                                p90_resolution_hours=None)],
             urgent_items=[item], recommendations=[], members_reported=["binh-duong.m01"],
-            members_missing=[]),
+            members_missing=[], league=League(target_pct=95, rows=[
+                LeagueRow(agency_id="binh-duong.bql-kcn", ack_measured=3, ack_on_time=2,
+                          ack_on_time_pct=66.7, resolve_measured=1, resolved_on_time=1,
+                          resolved_on_time_pct=100.0, resolved=1, median_working_days=2.5,
+                          rated=1, rating_average=4.0),
+                LeagueRow(agency_id="binh-duong.so-y-te", ack_measured=0, ack_on_time=0,
+                          ack_on_time_pct=None, resolve_measured=0, resolved_on_time=0,
+                          resolved_on_time_pct=None, resolved=0, median_working_days=None)])),
         NotificationSent(
             notification_key="assignment:x:binh-duong.bql-kcn", kind="assignment",
             channel="email", recipient_id="binh-duong.bql-kcn", attempts=1, sent_at=NOW),
+        SignInLink(
+            request_id=uuid.uuid4(), recipient_id="binh-duong.m01", role="member",
+            province="binh-duong", address_sha256="0" * 64,
+            url="http://127.0.0.1:8003/workspace/sign-in/link?code=x", expires_at=NOW),
     ]
 
 
@@ -188,6 +202,19 @@ def test_damaged_bodies_decode_or_say_why(sample: EventData, data: st.DataObject
     events.decode(type(sample), events.encode_body(env.data), _headers(env.data))
 
 
+def test_a_weekly_report_from_before_league_tables_still_decodes() -> None:
+    sample = next(s for s in SAMPLES if isinstance(s, WeeklyReport))
+    old = json.loads(events.encode_body(sample))
+    del old["league"]
+    back = events.decode(WeeklyReport, json.dumps(old).encode(), _headers(sample))
+    assert back.data.league is None and back.data.rows == sample.rows
+    # A share out of range or a rating outside 1-5 is refused, naming the field.
+    bad = json.loads(events.encode_body(sample))
+    bad["league"]["rows"][0]["rating_average"] = 7
+    with pytest.raises(DecodeError, match="rating_average"):
+        events.decode(WeeklyReport, json.dumps(bad).encode(), _headers(sample))
+
+
 header_values = st.binary(max_size=60) | st.text(max_size=60).map(str.encode)
 
 
@@ -207,6 +234,21 @@ def test_damaged_headers_decode_or_say_why(
         assert str(e).strip()
 
 
+class _RecordingBatch:
+    """What the emitter fills: aiokafka's `BatchBuilder.append` and `close`."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, dict[str, str]]] = []
+
+    def append(self, *, timestamp: float | None, key: bytes | None, value: bytes | None,
+               headers: list[tuple[str, bytes]]) -> object:
+        self.records.append((value, {k: v.decode() for k, v in headers}))
+        return object()
+
+    def close(self) -> None:
+        return None
+
+
 class _RecordingProducer:
     """Stands in for the broker connection: this tier tests what the processor decides,
     the real-broker tests in tests/broker prove delivery."""
@@ -214,9 +256,15 @@ class _RecordingProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, dict[str, str]]] = []
 
-    async def send(self, topic: str, value: bytes | None, *, key: bytes | None,
-                   headers: dict[str, str]) -> asyncio.Future[Any]:
-        self.sent.append((topic, value, headers))
+    async def partitions(self, topics_: list[str]) -> dict[str, list[int]]:
+        return {t: [0] for t in topics_}
+
+    def create_batch(self) -> _RecordingBatch:
+        return _RecordingBatch()
+
+    async def send_batch(self, batch: _RecordingBatch, topic: str, partition: int
+                         ) -> asyncio.Future[Any]:
+        self.sent += [(topic, value, headers) for value, headers in batch.records]
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut

@@ -17,7 +17,6 @@ from shared.provinces import (
     ConfigError,
     ConfigHolder,
     ProvinceConfig,
-    area_key,
     check_dir,
     default_config_dir,
     load_dir,
@@ -178,14 +177,6 @@ def test_zone_lookup_ignores_prefix_case_diacritics_and_numerals() -> None:
     assert cfg.zone("Khu công nghiệp không có") is None
 
 
-def test_area_key() -> None:
-    assert area_key("TP. Thủ Dầu Một") == "thu dau mot"
-    assert area_key("thành phố Thủ Dầu Một") == "thu dau mot"
-    assert area_key("Phường Dĩ An") == area_key("di an") == "di an"
-    assert area_key("Huyện Bàu Bàng") == "bau bang"
-    assert area_key("Xã") == "xa"  # never stripped down to nothing
-
-
 # --- errors: file, key path, line, problem ------------------------------------------------
 
 
@@ -243,6 +234,17 @@ def test_wrong_type(tmp_path: Path) -> None:
     assert err.path == "deadlines.normal.ack"
     assert err.line == line_of(text, "ack: one")
     assert "integer" in err.problem and "'one'" in err.problem
+
+
+def test_the_on_time_target_defaults_to_95_and_must_be_a_share(tmp_path: Path) -> None:
+    assert load_province(write(tmp_path, MINI)).deadlines.on_time_target == 95
+    text = MINI.replace("  urgent: {ack: 1, resolve: 3}\n",
+                        "  urgent: {ack: 1, resolve: 3}\n  on_time_target: 90\n")
+    assert load_province(write(tmp_path, text)).deadlines.on_time_target == 90
+    err = one_error(tmp_path, text.replace("on_time_target: 90", "on_time_target: 120"))
+    assert err.path == "deadlines.on_time_target"
+    assert err.line == line_of(text, "on_time_target:")
+    assert "100" in err.problem
 
 
 def test_unquoted_province_code_is_refused(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The consistency checker's own rules, without I/O: what reporting must derive for a
-difficulty from its events, whatever order they came in; and when notify's deliveries,
-checked while notify still sends, are announced other than once."""
+difficulty from its events, whatever order they came in; when notify's deliveries,
+checked while notify still sends, are announced other than once; and when a weekly
+report's league table does not add up."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from shared.events import (
     deterministic_id,
 )
 from shared.provinces import ConfigHolder
-from thaogo.verify import Case, Deliveries, Log, derive, fold, steps
+from thaogo.verify import Case, Deliveries, Log, Report, _check_league, derive, fold, steps
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
 DID = uuid.UUID(int=1)
@@ -194,3 +195,65 @@ def test_the_latest_resolution_gives_the_outcome_and_the_public_answer() -> None
                                                        "Bộ đã trả lời một phần")
     assert d.outcome_at == d.closed_at == T0 + timedelta(days=5)
     assert d.escalated_at == T0 + timedelta(days=1)
+
+
+def _league_report() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    rows = [{"dimension": "total", "value": "all", "resolved": 3},
+            {"dimension": "agency", "value": "binh-duong.bql-kcn", "resolved": 2},
+            {"dimension": "agency", "value": "binh-duong.so-y-te", "resolved": 1},
+            {"dimension": "agency", "value": "unknown", "resolved": 0}]
+    league = {"target_pct": 95, "rows": [
+        {"agency_id": "binh-duong.so-y-te", "ack_measured": 2, "ack_on_time": 2,
+         "ack_on_time_pct": 100.0, "resolve_measured": 1, "resolved_on_time": 1,
+         "resolved_on_time_pct": 100.0, "resolved": 1, "median_working_days": 1.5,
+         "rated": 1, "rating_average": 4.0},
+        {"agency_id": "binh-duong.bql-kcn", "ack_measured": 3, "ack_on_time": 2,
+         "ack_on_time_pct": 66.7, "resolve_measured": 0, "resolved_on_time": 0,
+         "resolved_on_time_pct": None, "resolved": 2, "median_working_days": 3.0,
+         "rated": 0, "rating_average": None}]}
+    return league, rows
+
+
+def test_a_league_table_that_agrees_with_itself_and_its_report_passes() -> None:
+    league, rows = _league_report()
+    report = Report()
+    _check_league(report, "binh-duong:2026-W49", league, rows)
+    assert report.ok, report.summary()
+
+
+def test_a_league_table_that_does_not_add_up_is_a_difference() -> None:
+    def fields(change: Any) -> list[str]:
+        league, rows = _league_report()
+        change(league, rows)
+        report = Report()
+        _check_league(report, "k", league, rows)
+        return [d.field for d in report.differences]
+
+    def pct(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["ack_on_time_pct"] = 67.0
+
+    def more_on_time(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][0]["ack_on_time"] = 3
+
+    def resolved(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["resolved"] = 1
+
+    def missing(lg: dict[str, Any], _: Any) -> None:
+        del lg["rows"][1]
+
+    def order(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][0]["resolved_on_time"] = 0
+        lg["rows"][0]["resolved_on_time_pct"] = 0.0
+        lg["rows"].append(dict(lg["rows"][0], agency_id="binh-duong.so-cong-thuong",
+                               resolved_on_time=1, resolved_on_time_pct=100.0, resolved=0,
+                               median_working_days=None, rated=0, rating_average=None))
+
+    def rating(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["rating_average"] = 5.0
+
+    assert fields(pct) == ["ack_on_time_pct"]
+    assert fields(more_on_time) == ["ack_on_time", "ack_on_time_pct"]
+    assert fields(resolved) == ["resolved"]
+    assert fields(missing) == ["league agencies"]
+    assert fields(order) == ["league agencies", "league order"]
+    assert fields(rating) == ["rated, rating_average"]
