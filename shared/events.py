@@ -115,6 +115,60 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 }
 
 
+class Step(StrEnum):
+    """Where one assignment stands: each agency or member moves its own part."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"  # its part is done, saying what was done
+    DECLINED = "declined"  # "not ours", with the reason
+
+
+STEP_LABELS: dict[Step, tuple[str, str]] = {
+    Step.ACKNOWLEDGED: ("Đã tiếp nhận", "Acknowledged"),
+    Step.IN_PROGRESS: ("Đang xử lý", "In progress"),
+    Step.DONE: ("Đã xong phần việc", "Done"),
+    Step.DECLINED: ("Không thuộc thẩm quyền", "Declined (not ours)"),
+}
+
+# What a status event that names an assignment but no step (events before steps existed,
+# and the status API's) did to that assignment: the same rule for every reader.
+STEP_OF_STATUS: dict[Status, Step] = {
+    Status.ACKNOWLEDGED: Step.ACKNOWLEDGED,
+    Status.IN_PROGRESS: Step.IN_PROGRESS,
+    Status.RESOLVED: Step.DONE,
+    Status.REJECTED: Step.DONE,
+    Status.ESCALATED: Step.DONE,
+    Status.REASSIGN_REQUESTED: Step.DECLINED,
+}
+
+
+class Outcome(StrEnum):
+    """How the lead closed (or passed up) a difficulty."""
+
+    RESOLVED = "resolved"  # đã giải quyết
+    PARTLY_RESOLVED = "partly_resolved"  # giải quyết một phần
+    ESCALATED = "escalated"  # beyond provincial authority: passed to central level
+    REJECTED = "rejected"  # out of scope, with the reason
+
+
+OUTCOME_LABELS: dict[Outcome, tuple[str, str]] = {
+    Outcome.RESOLVED: ("Đã giải quyết", "Resolved"),
+    Outcome.PARTLY_RESOLVED: ("Đã giải quyết một phần", "Partly resolved"),
+    Outcome.ESCALATED: ("Vượt thẩm quyền tỉnh, đã kiến nghị cấp trên",
+                        "Beyond provincial authority, escalated"),
+    Outcome.REJECTED: ("Không thuộc phạm vi xử lý", "Out of scope, rejected"),
+}
+
+# The difficulty's status an outcome leaves it in.
+OUTCOME_STATUS: dict[Outcome, Status] = {
+    Outcome.RESOLVED: Status.RESOLVED,
+    Outcome.PARTLY_RESOLVED: Status.RESOLVED,
+    Outcome.ESCALATED: Status.ESCALATED,
+    Outcome.REJECTED: Status.REJECTED,
+}
+
+
 class AgencyLevel(StrEnum):
     DISTRICT = "district"
     PROVINCE = "province"
@@ -268,8 +322,29 @@ class AgencyTask(EventData):
         return str(self.assignment.difficulty_id)
 
 
+class Resolution(BaseModel):
+    """How the lead (or the permanent deputy) closed a difficulty or passed it up. The
+    public answer is for the business; what was done, the reason and the event's note are
+    the record of the task force."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: Outcome
+    done: LongText  # what was done
+    legal_basis: ShortText | None = None  # document cited, "Công văn 123/UBND-KT"
+    public_answer: LongText
+    reason: LongText | None = None  # why rejected or escalated
+    # Co-handlers' parts still open when the lead closed, and why it closed without them.
+    waived: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    waiver_reason: LongText | None = None
+
+
 class DifficultyStatusChanged(EventData):
-    """An agency, member or operator moved a difficulty along."""
+    """An agency, member or operator moved a difficulty, or their own part of it, along.
+
+    `status` is the difficulty's status after the event; null when the event moves only
+    one assignment (`step` on `assignment_id`: a co-handler's or a member's part), which
+    leaves the difficulty where it was. The lead's steps move both."""
 
     topic: ClassVar[str] = topics.DIFFICULTY_STATUS
     ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.status.v1"
@@ -277,15 +352,30 @@ class DifficultyStatusChanged(EventData):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     province_code: str
-    status: Status
+    status: Status | None
     actor_kind: ActorKind
     actor_id: str  # agency id, member id, or "operator"
     assignment_id: uuid.UUID | None = None
-    note: LongText | None = None  # resolution note or reason
+    note: LongText | None = None  # internal: the progress note, what was done, or a reason
     # On reassign_requested by the permanent deputy: the agency that is to lead (a
     # dispatch from triage). Without it the router decides again, or sends to triage.
     target_agency_id: AgencyId | None = None
+    # Where the assignment `assignment_id` now stands; absent in events before steps
+    # existed (STEP_OF_STATUS says what their status did to it).
+    step: Step | None = None
+    # With step declined: the agency that should act, in the decliner's view (advice for
+    # the permanent deputy; nothing is routed to it).
+    suggested_agency_id: AgencyId | None = None
+    resolution: Resolution | None = None  # with resolved, rejected or escalated by the lead
     changed_at: AwareDatetime
+
+    def step_taken(self) -> Step | None:
+        """What the event did to the assignment it names (None if it names none)."""
+        if self.assignment_id is None:
+            return None
+        if self.step is not None:
+            return self.step
+        return STEP_OF_STATUS.get(self.status) if self.status is not None else None
 
     def key(self) -> str:
         return str(self.difficulty_id)
@@ -330,6 +420,10 @@ class BreakdownRow(BaseModel):
     # being resolved). Defaults for reports stored before these were counted.
     rejected: int = 0
     carried_over: int = 0
+    # The lead's outcomes in the window (#20): of `resolved`, those only partly resolved;
+    # and those passed up as beyond provincial authority.
+    partly_resolved: int = 0
+    escalated: int = 0
 
 
 class ReportItem(BaseModel):

@@ -6,15 +6,17 @@ hide itself) and compares the result with each service's tables, field by field:
 
 - intake: every accepted difficulty is on `difficulty.received.v1` under one event id,
   and every event there is a difficulty intake accepted; the assignments intake keeps
-  (who may update what) are the events' assignments, with the same active flags;
+  (who may update what) are the events' assignments, with the same active flags and
+  each with the step its holder last took;
 - router: every assignment event is a stored assignment with the same fields, active
   exactly when no later assignment replaces it; one active assignment per (difficulty,
   role, agency, member); each traceable to a received difficulty; every agency's task on
   its topic, with the business's contact in the lead agency's task only;
 - reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
-  closed times, central escalation and task force; its assignments; every stored weekly
-  report published once, as stored, with breakdowns that add up to their totals and a
-  league table that agrees with itself and with the report's agency rows;
+  closed times, central escalation, task force and the lead's latest outcome and public
+  answer; its assignments, each with its own step; every resolution as given; every
+  stored weekly report published once, as stored, with breakdowns that add up to their
+  totals and a league table that agrees with itself and with the report's agency rows;
 - notify: a notice for every agency assignment and every published weekly report, none
   about a difficulty that does not exist, and every delivered message announced on
   `notification.sent.v1` under one event id.
@@ -74,6 +76,10 @@ HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
 # What counts as an agency having taken the case in hand.
 TAKEN_IN_HAND = frozenset({"acknowledged", "in_progress", "resolved", "rejected", "escalated"})
 CLOSING = frozenset({"resolved", "rejected"})
+# What a change that names an assignment but no step did to it (events before steps).
+STEP_OF_STATUS = {"acknowledged": "acknowledged", "in_progress": "in_progress",
+                  "resolved": "done", "rejected": "done", "escalated": "done",
+                  "reassign_requested": "declined"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +258,27 @@ class Derived:
     closed_at: datetime | None
     resolved_at: datetime | None
     escalated_central_at: datetime | None
+    outcome: str | None  # of the latest resolution
+    outcome_at: datetime | None
+    public_answer: str | None
+    escalated_at: datetime | None  # first resolution passing it up
+
+
+def _latest(changes: Iterable[DifficultyStatusChanged]) -> DifficultyStatusChanged | None:
+    return max(changes, key=lambda s: (s.changed_at, s.status_id.bytes), default=None)
+
+
+def steps(case: Case) -> dict[uuid.UUID, tuple[str, datetime]]:
+    """Each assignment's own state: the step of the latest change naming it."""
+    out: dict[uuid.UUID, tuple[str, datetime]] = {}
+    for s in sorted(case.statuses.values(), key=lambda s: (s.changed_at, s.status_id.bytes)):
+        if s.assignment_id is None:
+            continue
+        step = s.step.value if s.step else STEP_OF_STATUS.get(s.status.value if s.status
+                                                              else "")
+        if step is not None:
+            out[s.assignment_id] = (step, s.changed_at)
+    return out
 
 
 def task_force_of(configs: ConfigSet, d: DifficultyReceived) -> str | None:
@@ -277,13 +304,17 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
     holders = [a for a in case.assignments.values()
                if a.assignment_id not in gone and a.role.value in HOLDING_ROLES]
     holder = max(holders, key=lambda a: (a.assigned_at, a.assignment_id.bytes), default=None)
-    latest = max(case.statuses.values(), key=lambda s: (s.changed_at, s.status_id.bytes),
-                 default=None)
-    status = latest.status.value if latest else ("assigned" if holder else "received")
+    # A co-handler's or member's step moves its own part only (status null).
+    latest = _latest(s for s in case.statuses.values() if s.status is not None)
+    status = (latest.status.value if latest and latest.status
+              else ("assigned" if holder else "received"))
     since = latest.changed_at if latest else (holder.assigned_at if holder else d.received_at)
     taken = [s.changed_at for s in case.statuses.values()
-             if s.status.value in TAKEN_IN_HAND
+             if s.status is not None and s.status.value in TAKEN_IN_HAND
              and (holder is None or s.changed_at >= holder.assigned_at)]
+    answered = _latest(s for s in case.statuses.values() if s.resolution is not None)
+    passed_up = [s.changed_at for s in case.statuses.values()
+                 if s.resolution is not None and s.resolution.outcome.value == "escalated"]
     central = [a.assigned_at for a in case.assignments.values()
                if a.agency_level.value == "central"]
     ack_due, resolve_due = due_of(configs, d, holder) if holder else (None, None)
@@ -300,6 +331,11 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
         closed_at=closed,
         resolved_at=closed if status == "resolved" else None,
         escalated_central_at=min(central, default=None),
+        outcome=answered.resolution.outcome.value if answered and answered.resolution else None,
+        outcome_at=answered.changed_at if answered else None,
+        public_answer=(answered.resolution.public_answer if answered and answered.resolution
+                       else None),
+        escalated_at=min(passed_up, default=None),
     )
 
 
@@ -349,9 +385,21 @@ async def check_intake(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
                           "missing")
     rows = {r["assignment_id"]: r for r in await conn.fetch(
         "SELECT assignment_id, difficulty_id, agency_id, member_id, role, replaces, active,"
-        " assigned_at FROM intake.assignments")}
+        " assigned_at, step, step_at FROM intake.assignments")}
     _check_assignments(report, "intake", log, cases, rows, fields=(
-        "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"))
+        "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"),
+        extra=_step_fields(cases))
+
+
+def _step_fields(cases: Mapping[uuid.UUID, Case]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each assignment's expected step and its time (none before any step)."""
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for case in cases.values():
+        taken = steps(case)
+        for aid in case.assignments:
+            step, at = taken.get(aid, (None, None))
+            out[aid] = {"step": step, "step_at": at}
+    return out
 
 
 def _assignment_fields(a: DifficultyAssigned) -> dict[str, Any]:
@@ -492,15 +540,16 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
-        " escalated_central_at, tracking_code, category, urgency FROM reporting.difficulties")}
-    due: dict[uuid.UUID, dict[str, Any]] = {}
+        " escalated_central_at, tracking_code, category, urgency, outcome, outcome_at,"
+        " public_answer, escalated_at FROM reporting.difficulties")}
+    due = _step_fields(cases)
     for did, case in cases.items():
         d = case.received
         if d is None:
             continue
         for aid, a in case.assignments.items():
             ack, resolve = due_of(configs, d, a)
-            due[aid] = {"ack_due_at": ack, "resolve_due_at": resolve}
+            due[aid].update(ack_due_at=ack, resolve_due_at=resolve)
         row = rows.get(did)
         if row is None:
             report.differ("reporting", "difficulties", did, "row", "projected", "missing")
@@ -513,11 +562,40 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
             report.differ("reporting", "difficulties", did, "row", "none (no event)", "present")
     assignment_rows = {r["assignment_id"]: r for r in await conn.fetch(
         "SELECT assignment_id, difficulty_id, agency_id, agency_level, member_id, role, rule,"
-        " replaces, active, assigned_at, ack_due_at, resolve_due_at FROM reporting.assignments")}
+        " replaces, active, assigned_at, ack_due_at, resolve_due_at, step, step_at"
+        " FROM reporting.assignments")}
     _check_assignments(report, "reporting", log, cases, assignment_rows, fields=(
         "difficulty_id", "agency_id", "agency_level", "member_id", "role", "rule", "replaces",
         "assigned_at"), extra=due)
+    await _check_resolutions(conn, log, cases, report)
     await _check_weekly(conn, log, cases, report)
+
+
+async def _check_resolutions(conn: asyncpg.Connection, log: Log,
+                             cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """Every resolution on the status topic is kept as given, and nothing else is."""
+    rows = {r["status_id"]: r for r in await conn.fetch(
+        "SELECT status_id, difficulty_id, assignment_id, actor_id, outcome, done, legal_basis,"
+        " public_answer, reason, waived, waiver_reason, resolved_at FROM reporting.resolutions")}
+    given = {sid: s for c in cases.values() for sid, s in c.statuses.items()
+             if s.resolution is not None}
+    for sid, s in given.items():
+        r = s.resolution
+        assert r is not None
+        row = rows.get(sid)
+        if row is None:
+            report.differ("reporting", "resolutions", sid, "row", "kept", "missing")
+            continue
+        _compare_row(report, "reporting", "resolutions", sid, {
+            "difficulty_id": s.difficulty_id, "assignment_id": s.assignment_id,
+            "actor_id": s.actor_id, "outcome": r.outcome.value, "done": r.done,
+            "legal_basis": r.legal_basis, "public_answer": r.public_answer,
+            "reason": r.reason, "waived": list(r.waived), "waiver_reason": r.waiver_reason,
+            "resolved_at": s.changed_at}, row)
+    if topics.DIFFICULTY_STATUS not in log.truncated:
+        for sid in rows.keys() - given.keys():
+            report.differ("reporting", "resolutions", sid, "row", "none (no event)",
+                          "present")
 
 
 def vars_of(d: Derived) -> dict[str, Any]:
@@ -572,7 +650,7 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
 
 
 _COUNTS = ("received", "resolved", "rejected", "carried_over", "open", "overdue",
-           "escalated_central")
+           "escalated_central", "partly_resolved", "escalated")
 
 
 def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -28,8 +28,12 @@ from services.intake.models import (
     MemberWeekOut,
     ReportDraft,
     ReportDue,
+    ResolutionAccepted,
+    ResolutionIn,
     StatusAccepted,
     StatusIn,
+    StepAccepted,
+    StepIn,
     WeekFigures,
     WeekItem,
 )
@@ -37,12 +41,14 @@ from shared import auth, vn
 from shared.calendar import Clock, previous_window, to_local, week_window
 from shared.errors import FieldError, Problem, Refusal, unauthorized, validation_problems
 from shared.events import (
+    OUTCOME_STATUS,
     ActorKind,
     DifficultyReceived,
     DirectionGiven,
     Envelope,
     MemberReminderRequested,
     Status,
+    Step,
     deterministic_id,
     new_envelope,
 )
@@ -254,25 +260,127 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                 logic.check_dispatch(body.target_agency_id, wanted=wanted,
                                      actor_id=who.subject_id, cfg=cfg, held=held)
         except logic.StatusForbidden as e:
-            ix.metrics.auth_failures.labels(
-                "not_assigned" if acting.standing is logic.Standing.OUTSIDER
-                else "not_allowed_for_role").inc()
-            raise Refusal(403, e.field, e.en, e.vi) from None
-        try:
-            logic.check_transition(state.status, wanted)
-        except logic.TransitionRefused as e:
-            ix.metrics.refused("status", "transition")
-            raise Refusal(409, "status", *e.reasons()) from None
-        event = new_envelope(logic.build_status(
-            difficulty_id=difficulty_id, province_code=state.province_code,
-            status=wanted, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id,
-            assignment_id=acting.assignment_id, note=note,
-            target_agency_id=body.target_agency_id, now=datetime.now(UTC),
-        ), source=SOURCE)
+            raise _forbidden(ix, acting, e) from None
+        if acting.standing in (logic.Standing.CO_HANDLER, logic.Standing.MEMBER) and (
+                wanted in (Status.ACKNOWLEDGED, Status.IN_PROGRESS)):
+            # A helper's acknowledged or in_progress is news of its own part, not of the
+            # difficulty the lead holds: a step on its assignment.
+            part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held)
+            step = Step(wanted.value)
+            _check_step(ix, part, step)
+            event = _status_event(ix, who, state, None, part.assignment_id, note, step=step)
+            await store.record_status(conn, event=event)
+            ix.metrics.status_updates.labels(wanted.value).inc()
+            return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                                  status=wanted)
+        _check_transition(ix, state.status, wanted)
+        if logic.closes(wanted) and (pending := logic.open_parts(held)):
+            ix.metrics.refused("status", "parts_open")
+            raise Refusal(409, "status", *logic.PartsOpen(
+                sorted({h.agency_id for h in pending})).reasons())
+        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+                              target_agency_id=body.target_agency_id)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(wanted.value).inc()
     return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
                           status=wanted)
+
+
+def _status_event(ix: Intake, who: auth.Principal, state: store.DifficultyState,
+                  status: Status | None, assignment_id: uuid.UUID | None, note: str | None,
+                  **more: Any) -> Envelope[Any]:
+    return new_envelope(logic.build_status(
+        difficulty_id=state.difficulty_id, province_code=state.province_code, status=status,
+        actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id,
+        assignment_id=assignment_id, note=note, now=datetime.now(UTC), **more,
+    ), source=SOURCE)
+
+
+def _check_transition(ix: Intake, current: str, wanted: Status) -> None:
+    try:
+        logic.check_transition(current, wanted)
+    except logic.TransitionRefused as e:
+        ix.metrics.refused("status", "transition")
+        raise Refusal(409, "status", *e.reasons()) from None
+
+
+def _check_step(ix: Intake, part: logic.Held, wanted: Step) -> None:
+    try:
+        logic.check_step(part.step, wanted)
+    except logic.StepRefused as e:
+        ix.metrics.refused("step", "transition")
+        raise Refusal(409, "step", *e.reasons()) from None
+
+
+def _forbidden(ix: Intake, acting: logic.Acting, e: logic.StatusForbidden) -> Refusal:
+    ix.metrics.auth_failures.labels(
+        "not_assigned" if acting.standing is logic.Standing.OUTSIDER
+        else "not_allowed_for_role").inc()
+    return Refusal(403, e.field, e.en, e.vi)
+
+
+async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                    body: StepIn) -> StepAccepted:
+    """A step on the caller's own assignment (#20 item 1): the lead's steps move the
+    difficulty as well (its "not ours" goes back to the permanent deputy's triage)."""
+    note = logic.clean_step_note(body.step, body.note)
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+        if state is None:
+            raise NO_SUCH_DIFFICULTY
+        cfg, held, acting = await standing(ix, conn, who, state)
+        try:
+            part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held,
+                                  body.assignment_id)
+        except logic.StatusForbidden as e:
+            raise _forbidden(ix, acting, e) from None
+        logic.check_suggestion(body.suggested_agency_id, step=body.step,
+                               actor_id=who.subject_id, cfg=cfg)
+        _check_step(ix, part, body.step)
+        try:
+            status = logic.step_status(part, body.step, state.status)
+        except logic.TransitionRefused as e:
+            ix.metrics.refused("status", "transition")
+            raise Refusal(409, "step", *e.reasons()) from None
+        event = _status_event(ix, who, state, status, part.assignment_id, note,
+                              step=body.step, suggested_agency_id=body.suggested_agency_id)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels(f"step_{body.step.value}").inc()
+    return StepAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                        assignment_id=part.assignment_id, step=body.step, status=status)
+
+
+async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                          body: ResolutionIn) -> ResolutionAccepted:
+    """The lead (or the permanent deputy) closes the difficulty, or passes it up, with a
+    structured resolution and a public answer (#20 item 2)."""
+    wanted = OUTCOME_STATUS[body.outcome]
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+        if state is None:
+            raise NO_SUCH_DIFFICULTY
+        _, held, acting = await standing(ix, conn, who, state)
+        try:
+            logic.check_may_resolve(acting)
+        except logic.StatusForbidden as e:
+            raise _forbidden(ix, acting, e) from None
+        _check_transition(ix, state.status, wanted)
+        note = logic.clean_step_note(Step.IN_PROGRESS, body.note)  # optional
+        try:
+            resolution = logic.build_resolution(
+                outcome=body.outcome, done=body.done, legal_basis=body.legal_basis,
+                public_answer=body.public_answer, reason=body.reason, held=held,
+                waiver_reason=body.waive_open_parts_reason)
+        except logic.PartsOpen as e:
+            ix.metrics.refused("waive_open_parts_reason", "parts_open")
+            raise Refusal(409, "waive_open_parts_reason", *e.reasons()) from None
+        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+                              step=Step.DONE if acting.assignment_id else None,
+                              resolution=resolution)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels(f"resolution_{body.outcome.value}").inc()
+    return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                              outcome=body.outcome, status=wanted, waived=resolution.waived)
 
 
 async def read_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID

@@ -67,9 +67,11 @@ class NotifyHandlers:
                 difficulty_id=str(e.data.difficulty_id),
                 assignment_id=str(e.data.assignment_id) if e.data.assignment_id else None,
                 actor_id=e.data.actor_id,
-                acknowledged=e.data.status in logic.ACK_STATUSES,
-                closes=e.data.status in logic.CLOSING_STATUSES,
-                resolves_difficulty=e.data.status is Status.RESOLVED,
+                acknowledged=(e.data.status in logic.ACK_STATUSES
+                              or e.data.step_taken() is not None),
+                closes=(e.data.status in logic.CLOSING_STATUSES
+                        or e.data.step_taken() in logic.FINISHED_STEPS),
+                resolves_difficulty=e.data.status in (Status.RESOLVED, Status.REJECTED),
                 at=e.data.changed_at,
             )
             for e in unique.values()

@@ -23,6 +23,7 @@ from shared.events import (
     MemberReminderRequested,
     SignInLink,
     Status,
+    Step,
     Urgency,
     WeeklyReport,
 )
@@ -275,6 +276,8 @@ ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 CLOSING_STATUSES = frozenset(
     {Status.RESOLVED, Status.REJECTED, Status.ESCALATED, Status.REASSIGN_REQUESTED}
 )
+# An assignment done or declined by its holder is finished, whatever the difficulty does.
+FINISHED_STEPS = frozenset({Step.DONE, Step.DECLINED})
 
 
 # --- the weekly report ----------------------------------------------------------------------

@@ -20,7 +20,16 @@ from services.reporting import access, document, logic, render, spreadsheets, st
 from shared import auth, vn
 from shared.calendar import Clock, check_date, parse_week_label
 from shared.errors import ErrorBody, Refusal, responses, unauthorized
-from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
+from shared.events import (
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    Category,
+    Outcome,
+    ReportItem,
+    Status,
+    WeeklyReport,
+    ZoneType,
+)
 from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
@@ -146,6 +155,13 @@ class TrackOut(BaseModel):
     resolved_at: datetime | None
     agency_name_vi: str | None
     agency_name_en: str | None
+    # The lead's answer, once it closed the difficulty or passed it up: the public part of
+    # its resolution only (what was done internally, notes and waivers stay inside).
+    outcome: Outcome | None = None
+    outcome_vi: str | None = None
+    outcome_en: str | None = None
+    answered_at: datetime | None = None
+    public_answer: str | None = None
 
 
 class DifficultyOut(BaseModel):
@@ -295,13 +311,19 @@ async def track(
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     vi, en = STATUS_LABELS[status]
+    outcome = Outcome(row["outcome"]) if row["outcome"] else None
     return TrackOut(
         tracking_code=row["tracking_code"], status=status, status_vi=vi, status_en=en,
         received_at=row["received_at"], status_at=row["status_at"],
         resolved_at=row["resolved_at"],
         agency_name_vi=agency.name_vi if agency else None,
         agency_name_en=agency.name_en if agency else None,
+        outcome=outcome,
+        outcome_vi=OUTCOME_LABELS[outcome][0] if outcome else None,
+        outcome_en=OUTCOME_LABELS[outcome][1] if outcome else None,
+        answered_at=row["outcome_at"], public_answer=row["public_answer"],
     )
+
 
 @api.get(
     "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,

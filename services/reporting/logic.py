@@ -85,6 +85,8 @@ class Item:
     acknowledged_at: datetime | None
     escalated_central_at: datetime | None
     rating: int | None = None  # the business's rating (1-5) of the handling, if it gave one
+    partly: bool = False  # resolved, the lead's outcome partly_resolved
+    escalated_at: datetime | None = None  # first passed up by the lead (outcome escalated)
 
 
 def _open_at(i: Item, t: datetime) -> bool:
@@ -107,6 +109,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
       closed in the window without being resolved; carried_over: open at the start;
     - open / overdue: as of `as_of` (received by then, not closed by then);
     - escalated_central: first put in the hands of a central ministry in the window;
+    - partly_resolved: of resolved, those the lead closed as partly resolved; escalated:
+      first passed up by the lead as beyond provincial authority in the window;
     - median / p90 hours from receipt to resolution, over those resolved in the window.
     Rows come per agency (the current handling agency), zone type, category, and total.
     """
@@ -137,6 +141,9 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
             overdue=sum(_overdue_at(i, end) for i in members),
             escalated_central=sum(1 for i in members if i.escalated_central_at is not None
                                   and w.start < i.escalated_central_at <= end),
+            partly_resolved=sum(1 for i in resolved if i.partly),
+            escalated=sum(1 for i in members if i.escalated_at is not None
+                          and w.start < i.escalated_at <= end),
             median_resolution_hours=_round(percentile(hours, 0.5)),
             p90_resolution_hours=_round(percentile(hours, 0.9)),
         )

@@ -160,14 +160,30 @@ async def task_forces_of(
 async def project_status(
     conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
 ) -> None:
+    """Each change in the history (the step it took on the assignment it names, if any)
+    and each resolution in its own table; never the internal note."""
     await conn.executemany(
         "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
-        " assignment_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " assignment_id, changed_at, step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (status_id) DO NOTHING",
         [
-            (c.status_id, c.difficulty_id, c.status.value, c.actor_kind.value, c.actor_id,
-             c.assignment_id, c.changed_at)
+            (c.status_id, c.difficulty_id, c.status.value if c.status else None,
+             c.actor_kind.value, c.actor_id, c.assignment_id, c.changed_at,
+             step.value if (step := c.step_taken()) else None)
             for c in changes
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO resolutions (status_id, difficulty_id, assignment_id, actor_id, outcome,"
+        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (status_id) DO NOTHING",
+        [
+            (c.status_id, c.difficulty_id, c.assignment_id, c.actor_id, r.outcome.value,
+             r.done, r.legal_basis, r.public_answer, r.reason, list(r.waived),
+             r.waiver_reason, c.changed_at)
+            for c in changes
+            if (r := c.resolution) is not None
         ],
     )
 
@@ -191,7 +207,11 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             acknowledged_at = ack.at,
             closed_at = CASE WHEN s.status IN ('resolved', 'rejected') THEN s.changed_at END,
             resolved_at = CASE WHEN s.status = 'resolved' THEN s.changed_at END,
-            escalated_central_at = c.at
+            escalated_central_at = c.at,
+            outcome = r.outcome,
+            outcome_at = r.resolved_at,
+            public_answer = r.public_answer,
+            escalated_at = e.at
         FROM unnest($1::uuid[]) AS ids(id)
         LEFT JOIN LATERAL (
             SELECT assignment_id, agency_id, ack_due_at, resolve_due_at, assigned_at
@@ -202,9 +222,18 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
         ) h ON true
         LEFT JOIN LATERAL (
             SELECT status, changed_at FROM status_history x
-            WHERE x.difficulty_id = ids.id
+            WHERE x.difficulty_id = ids.id AND x.status IS NOT NULL
             ORDER BY x.changed_at DESC, x.status_id DESC LIMIT 1
         ) s ON true
+        LEFT JOIN LATERAL (
+            SELECT outcome, public_answer, resolved_at FROM resolutions x
+            WHERE x.difficulty_id = ids.id
+            ORDER BY x.resolved_at DESC, x.status_id DESC LIMIT 1
+        ) r ON true
+        LEFT JOIN LATERAL (
+            SELECT min(resolved_at) AS at FROM resolutions x
+            WHERE x.difficulty_id = ids.id AND x.outcome = 'escalated'
+        ) e ON true
         LEFT JOIN LATERAL (
             SELECT min(changed_at) AS at FROM status_history x
             WHERE x.difficulty_id = ids.id
@@ -216,6 +245,20 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             WHERE a.difficulty_id = ids.id AND a.agency_level = 'central'
         ) c ON true
         WHERE d.difficulty_id = ids.id
+        """,
+        sorted(set(difficulty_ids)),
+    )
+    # Each assignment's own state: the latest step taken on it.
+    await conn.execute(
+        """
+        UPDATE assignments a SET step = x.step, step_at = x.changed_at
+        FROM (SELECT DISTINCT ON (assignment_id) assignment_id, step, changed_at
+              FROM status_history
+              WHERE difficulty_id = ANY($1::uuid[]) AND assignment_id IS NOT NULL
+                AND step IS NOT NULL
+              ORDER BY assignment_id, changed_at DESC, status_id DESC) x
+        WHERE a.assignment_id = x.assignment_id
+          AND (a.step IS DISTINCT FROM x.step OR a.step_at IS DISTINCT FROM x.changed_at)
         """,
         sorted(set(difficulty_ids)),
     )
@@ -273,7 +316,10 @@ _POPULATION = """
            closed_at IS NULL OR closed_at > $3 AS is_open,
            (closed_at IS NULL OR closed_at > $3) AND (resolve_due_at < $3 OR (ack_due_at < $3
                AND (acknowledged_at IS NULL OR acknowledged_at > $3))) AS is_overdue,
-           escalated_central_at > $2 AND escalated_central_at <= $3 AS is_escalated
+           escalated_central_at > $2 AND escalated_central_at <= $3 AS is_escalated,
+           status = 'resolved' AND outcome = 'partly_resolved' AND closed_at > $2
+               AND closed_at <= $3 AS is_partly,
+           escalated_at > $2 AND escalated_at <= $3 AS is_passed_up
     FROM difficulties
     WHERE task_force = $1 AND received_at <= $3
       AND ((received_at > $2 AND received_at <= $3) OR closed_at > $2 OR closed_at IS NULL)
@@ -293,6 +339,8 @@ _ROLLUP = f"""
            count(*) FILTER (WHERE is_open) AS open,
            count(*) FILTER (WHERE is_overdue) AS overdue,
            count(*) FILTER (WHERE is_escalated) AS escalated_central,
+           count(*) FILTER (WHERE is_partly) AS partly_resolved,
+           count(*) FILTER (WHERE is_passed_up) AS escalated,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
                / 3600) FILTER (WHERE is_resolved) AS median_hours,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
@@ -301,7 +349,7 @@ _ROLLUP = f"""
     GROUP BY GROUPING SETS ((agency), (zone), (category), ())
     HAVING GROUPING(agency, zone, category) = 7
         OR count(*) FILTER (WHERE is_received OR is_resolved OR is_rejected OR is_open
-                                   OR is_escalated) > 0
+                                   OR is_escalated OR is_passed_up) > 0
 """
 
 
@@ -421,7 +469,8 @@ async def track(
     conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
 ) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id"
+        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id,"
+        " outcome, outcome_at, public_answer"
         " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
         tracking_code, tax_code,
     )

@@ -101,7 +101,8 @@ def _row(r: dict[str, Any]) -> BreakdownRow:
         dimension=r["dimension"], value=r["value"], received=r["received"],
         resolved=r["resolved"], open=r["open"], overdue=r["overdue"],
         escalated_central=r["escalated_central"], rejected=r["rejected"],
-        carried_over=r["carried_over"], median_resolution_hours=hours(r["median_hours"]),
+        carried_over=r["carried_over"], partly_resolved=r["partly_resolved"],
+        escalated=r["escalated"], median_resolution_hours=hours(r["median_hours"]),
         p90_resolution_hours=hours(r["p90_hours"]),
     )
 

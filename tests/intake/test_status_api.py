@@ -166,6 +166,13 @@ async def test_only_the_lead_and_the_permanent_deputy_close_a_difficulty(
                 uuid.UUID(r.json()["status_id"])) == mine
         finally:
             await conn.close()
+    # Not while the co-handler's part is open (#20 item 2): once it is done, the lead may.
+    r = await post(intake, did, tokens["lead"], closing[1])
+    assert r.status_code == 409 and "binh-duong.so-cong-thuong" in r.json()["errors"][0][
+        "reason"], r.text
+    r = await intake.client.post(f"/v1/difficulties/{did}/steps", json={
+        "step": "done", "note": "đã cấp phép"}, headers={"Authorization": f"Bearer {tokens['co']}"})
+    assert r.status_code == 202, r.text
     r = await post(intake, did, tokens["lead"], closing[1])
     assert r.status_code == 202, r.text
 

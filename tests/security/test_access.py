@@ -129,6 +129,13 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
         ("POST", "/workspace/act/remind"): everyone(401),
         ("POST", "/workspace/act/direction"): everyone(401),
+        # Each moves its own part (#20 item 1): the permanent deputy holds none here.
+        ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
+            {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
+        # Only the lead and the permanent deputy close or pass up (#20 item 2). Last of
+        # intake's rows: the lead's escalation moves the difficulty to central level.
+        ("POST", "/v1/difficulties/{difficulty_id}/resolution"): only(
+            {Role.AGENCY: 202, Role.PERMANENT_DEPUTY: 202}),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -263,6 +270,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = submission(100 + n)
     elif path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
+    elif path.endswith("/steps"):
+        req["json"] = {"step": "in_progress", "note": "đang xử lý"}
+    elif path.endswith("/resolution"):
+        req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
+                       "public_answer": "Đã kiến nghị Bộ Công Thương.",
+                       "reason": "Vượt thẩm quyền của tỉnh"}
     elif path == "/v1/member-reports":
         req["json"] = {"received_summary": "Tiếp nhận 2 phản ánh", "solutions": "Đã làm việc",
                        "recommendations": "Không"}

@@ -38,9 +38,12 @@ from shared.events import (
     MemberReminderRequested,
     MemberReport,
     NotificationSent,
+    Outcome,
     ReportItem,
+    Resolution,
     SignInLink,
     Status,
+    Step,
     WeeklyReport,
 )
 from shared.kafka import BatchProcessor, Emitter, Record
@@ -71,6 +74,23 @@ def _samples() -> list[EventData]:
             province_code=d.province_code, status=Status.RESOLVED,
             actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, note="Đã giải quyết",
             changed_at=NOW),
+        # A co-handler's own part declined (#20 item 1): the difficulty's status unmoved.
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.so-lao-dong", assignment_id=uuid.uuid4(),
+            step=Step.DECLINED, suggested_agency_id="binh-duong.so-y-te",
+            note="Không thuộc lĩnh vực lao động", changed_at=NOW),
+        # The lead's resolution (#20 item 2), with a co-handler's open part waived.
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.RESOLVED,
+            actor_kind=ActorKind.AGENCY, actor_id=a.agency_id,
+            assignment_id=a.assignment_id, step=Step.DONE, changed_at=NOW,
+            resolution=Resolution(
+                outcome=Outcome.PARTLY_RESOLVED, done="Làm việc với Cục Hải quan",
+                legal_basis="Công văn 123/UBND-KT", public_answer="Đã gia hạn 30 ngày.",
+                waived=[uuid.uuid4()], waiver_reason="Sở đã trả lời bằng văn bản")),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
@@ -153,6 +173,22 @@ def damaged_body(draw: st.DrawFn, body: bytes) -> bytes:
     if how == "nfd":
         return unicodedata.normalize("NFD", body.decode()).encode()
     return draw(st.binary(max_size=300))
+
+
+def test_status_events_from_before_steps_still_read_and_say_what_they_did_to_their_part(
+) -> None:
+    """#20 item 11: a status event as intake published it before assignments had their
+    own state (no step, suggestion or resolution) decodes, and its status says the step."""
+    old = {"status_id": str(uuid.uuid4()), "difficulty_id": str(uuid.uuid4()),
+           "province_code": "74", "status": "reassign_requested", "actor_kind": "agency",
+           "actor_id": "binh-duong.bql-kcn", "assignment_id": str(uuid.uuid4()),
+           "note": "không thuộc BQL", "target_agency_id": None,
+           "changed_at": NOW.isoformat()}
+    sample = SAMPLES[3]
+    env = events.decode(DifficultyStatusChanged, json.dumps(old).encode(), _headers(sample))
+    assert env.data.step is None and env.data.resolution is None
+    assert env.data.step_taken() is Step.DECLINED
+    assert env.data.model_copy(update={"assignment_id": None}).step_taken() is None
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)

@@ -24,12 +24,15 @@ from shared.events import (
     EventData,
     Kind,
     NotificationSent,
+    Outcome,
+    Resolution,
     Status,
+    Step,
     Urgency,
     deterministic_id,
 )
 from shared.provinces import ConfigHolder
-from thaogo.verify import Case, Deliveries, Log, Report, _check_league, derive, fold
+from thaogo.verify import Case, Deliveries, Log, Report, _check_league, derive, fold, steps
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
 DID = uuid.UUID(int=1)
@@ -144,6 +147,54 @@ def test_an_announcement_without_a_delivery_and_two_for_one_are_differences() ->
                             {"twice": "sent", "never": "failed"}, truncated=False)
     assert found == [("twice", "events on notification.sent.v1", 1, 2),
                      ("never", "state", "sent (announced)", "failed")]
+
+
+def step(n: int, s: Step, at: datetime, on: DifficultyAssigned, *,
+         status: Status | None = None, resolution: Resolution | None = None
+         ) -> DifficultyStatusChanged:
+    return DifficultyStatusChanged(
+        status_id=uuid.UUID(int=300 + n), difficulty_id=DID, province_code="79",
+        status=status, actor_kind=ActorKind.AGENCY, actor_id=on.agency_id,
+        assignment_id=on.assignment_id, step=s, resolution=resolution, changed_at=at)
+
+
+def test_a_helpers_step_moves_its_part_and_leaves_the_difficulty_where_it_was() -> None:
+    """#20 item 1: the co-handler's steps are its own; the lead's acknowledgement is the
+    difficulty's. Old events (no step) count by their status."""
+    events: list[EventData] = [
+        received(), LEAD, HELPER,
+        status(1, Status.ACKNOWLEDGED, T0 + timedelta(hours=1)).model_copy(
+            update={"assignment_id": LEAD.assignment_id}),
+        step(1, Step.IN_PROGRESS, T0 + timedelta(hours=2), HELPER),
+        step(2, Step.DONE, T0 + timedelta(hours=3), HELPER),
+    ]
+    case = case_of(events)
+    d = derive(CONFIGS, case)
+    assert d.status == "acknowledged" and d.status_at == T0 + timedelta(hours=1)
+    assert steps(case) == {LEAD.assignment_id: ("acknowledged", T0 + timedelta(hours=1)),
+                           HELPER.assignment_id: ("done", T0 + timedelta(hours=3))}
+
+
+def test_the_latest_resolution_gives_the_outcome_and_the_public_answer() -> None:
+    def answer(outcome: Outcome, text: str) -> Resolution:
+        return Resolution(outcome=outcome, done="d", public_answer=text,
+                          reason="r" if outcome is Outcome.ESCALATED else None)
+
+    events: list[EventData] = [
+        received(), LEAD,
+        step(3, Step.DONE, T0 + timedelta(days=1), LEAD, status=Status.ESCALATED,
+             resolution=answer(Outcome.ESCALATED, "Đã kiến nghị Bộ")),
+        CENTRAL,
+        step(4, Step.DONE, T0 + timedelta(days=5), CENTRAL, status=Status.RESOLVED,
+             resolution=answer(Outcome.PARTLY_RESOLVED, "Bộ đã trả lời một phần")),
+    ]
+    states = {derive(CONFIGS, case_of(list(order))) for order in itertools.permutations(events)}
+    assert len(states) == 1
+    d = states.pop()
+    assert (d.status, d.outcome, d.public_answer) == ("resolved", "partly_resolved",
+                                                       "Bộ đã trả lời một phần")
+    assert d.outcome_at == d.closed_at == T0 + timedelta(days=5)
+    assert d.escalated_at == T0 + timedelta(days=1)
 
 
 def _league_report() -> tuple[dict[str, Any], list[dict[str, Any]]]:
