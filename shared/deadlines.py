@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.calendar import add_working_days
+from shared.calendar import add_working_days, working_days_between
 from shared.events import AssignmentRole, Status, Urgency
 from shared.provinces import Deadlines
 
@@ -48,3 +48,17 @@ def is_overdue(
         return True
     acked = acknowledged_at is not None and acknowledged_at <= now
     return ack_due_at is not None and not acked and now > ack_due_at
+
+
+def resumed(due: datetime, *, paused_at: datetime, resumed_at: datetime) -> datetime:
+    """Where a deadline (or a reminder's time) moves when the clock stood still from
+    `paused_at` to `resumed_at` while the business was asked a question (#20 item 4).
+
+    Rule: the working time that was left until `due` when the clock stopped is left
+    again when it restarts: resumed(d) = add_working_days(resumed_at,
+    working_days_between(paused_at, d)). A time already past when the clock stopped
+    (a reminder sent, a deadline missed) stays where it was: waiting does not undo
+    lateness. Weekends and holidays during the wait cost nothing, as they never do."""
+    if due <= paused_at or resumed_at <= paused_at:
+        return due
+    return add_working_days(resumed_at, working_days_between(paused_at, due))

@@ -122,6 +122,9 @@ class Step(StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"  # its part is done, saying what was done
     DECLINED = "declined"  # "not ours", with the reason
+    # A question put to the business: the assignment's clock stands still until the
+    # business answers on its tracking page (its answer puts the part back in progress).
+    NEED_INFO = "need_info"
 
 
 STEP_LABELS: dict[Step, tuple[str, str]] = {
@@ -129,6 +132,7 @@ STEP_LABELS: dict[Step, tuple[str, str]] = {
     Step.IN_PROGRESS: ("Đang xử lý", "In progress"),
     Step.DONE: ("Đã xong phần việc", "Done"),
     Step.DECLINED: ("Không thuộc thẩm quyền", "Declined (not ours)"),
+    Step.NEED_INFO: ("Chờ doanh nghiệp bổ sung thông tin", "Waiting for the business"),
 }
 
 # What a status event that names an assignment but no step (events before steps existed,
@@ -189,6 +193,7 @@ class ActorKind(StrEnum):
     MEMBER = "member"
     OPERATOR = "operator"
     SYSTEM = "system"
+    BUSINESS = "business"  # on its tracking page, by tracking code and tax code
 
 
 AgencyId = Annotated[str, StringConstraints(pattern=topics.AGENCY_ID_PATTERN, max_length=120)]
@@ -322,6 +327,25 @@ class AgencyTask(EventData):
         return str(self.assignment.difficulty_id)
 
 
+class BusinessAnswer(EventData):
+    """The business's answer to an agency's question, on the asking agency's topic next to
+    its tasks: what the agency reads to carry on (its clock runs again)."""
+
+    topic: ClassVar[str] = "agency.<agency_id>.v1"
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "agency.business_answer.v1"
+
+    status_id: uuid.UUID  # of the answer's event on difficulty.status.v1
+    difficulty_id: uuid.UUID
+    assignment_id: uuid.UUID
+    tracking_code: str
+    question: LongText
+    answer: LongText
+    answered_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.difficulty_id)
+
+
 class Resolution(BaseModel):
     """How the lead (or the permanent deputy) closed a difficulty or passed it up. The
     public answer is for the business; what was done, the reason and the event's note are
@@ -367,6 +391,11 @@ class DifficultyStatusChanged(EventData):
     # the permanent deputy; nothing is routed to it).
     suggested_agency_id: AgencyId | None = None
     resolution: Resolution | None = None  # with resolved, rejected or escalated by the lead
+    # With step need_info: the question put to the business, shown on its tracking page.
+    question: LongText | None = None
+    # By the business (actor_kind business, step in_progress): its answer to the question
+    # pending on `assignment_id`, which resumes that assignment's clock.
+    answer: LongText | None = None
     changed_at: AwareDatetime
 
     def step_taken(self) -> Step | None:
@@ -595,6 +624,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     DifficultyReceived,
     DifficultyAssigned,
     AgencyTask,
+    BusinessAnswer,
     DifficultyStatusChanged,
     MemberReport,
     WeeklyReport,

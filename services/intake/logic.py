@@ -288,10 +288,13 @@ def check_dispatch(
 
 # What may follow what on one assignment. Done and declined are final; in progress may
 # repeat (each a progress note); nothing has to come first (a part done at once).
+# One question to the business at a time: while it is pending the part may still be
+# finished or declined, or taken back in progress (which restarts its clock unanswered).
 STEP_TRANSITIONS: dict[Step | None, frozenset[Step]] = {
     None: frozenset(Step),
-    Step.ACKNOWLEDGED: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED}),
-    Step.IN_PROGRESS: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED}),
+    Step.ACKNOWLEDGED: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED, Step.NEED_INFO}),
+    Step.IN_PROGRESS: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED, Step.NEED_INFO}),
+    Step.NEED_INFO: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED}),
     Step.DONE: frozenset(),
     Step.DECLINED: frozenset(),
 }
@@ -362,7 +365,8 @@ def own_part(actor_kind: ActorKind, actor_id: str, held: Sequence[Held],
 def step_status(part: Held, wanted: Step, difficulty_status: str) -> Status | None:
     """The difficulty's status after `wanted` on `part`: moved by its holder's steps
     (TransitionRefused as the status API would), unchanged (None) by anyone else's."""
-    if part.role not in HANDLING_ROLES:
+    if part.role not in HANDLING_ROLES or wanted is Step.NEED_INFO:
+        # Waiting for the business stops the part's clock; the difficulty stays as it was.
         return None
     if wanted is Step.DONE:
         raise vn.InvalidField(
@@ -382,6 +386,37 @@ def clean_step_note(step: Step, note: str | None) -> str | None:
             raise vn.InvalidField("note", en, vi)
         return None
     return vn.nfc_clean(note, NOTE_MAX, field="note", multiline=True)
+
+
+def clean_question(step: Step, part: Held, question: str | None) -> str | None:
+    """The question put to the business: with need_info only, required there, and asked
+    by an agency on the case (a member asks through its agency or the lead)."""
+    if step is not Step.NEED_INFO:
+        if question is not None:
+            raise vn.InvalidField("question", "a question goes with need_info only",
+                                  "chỉ gửi câu hỏi cho doanh nghiệp với bước need_info")
+        return None
+    if part.role is AssignmentRole.MEMBER:
+        raise StatusForbidden(
+            "step", "only an agency on the case asks the business",
+            "chỉ cơ quan xử lý mới hỏi doanh nghiệp")
+    if question is None or not question.strip():
+        raise vn.InvalidField("question", "the question for the business is required",
+                              "bắt buộc ghi nội dung cần doanh nghiệp bổ sung")
+    return vn.nfc_clean(question, NOTE_MAX, field="question", multiline=True)
+
+
+def clean_answer(answer: str) -> str:
+    if not answer.strip():
+        raise vn.InvalidField("answer", "the answer is empty", "chưa nhập nội dung trả lời")
+    return vn.nfc_clean(answer, NOTE_MAX, field="answer", multiline=True)
+
+
+def waiting_part(held: Sequence[Held], assignment_id: uuid.UUID) -> Held | None:
+    """The part the business answers: active and waiting for it (None otherwise, which
+    the business is told as neutrally as a wrong code)."""
+    return next((h for h in held if h.assignment_id == assignment_id
+                 and h.step is Step.NEED_INFO), None)
 
 
 def check_suggestion(suggested: str | None, *, step: Step, actor_id: str,
@@ -502,12 +537,14 @@ def build_status(
     actor_id: str, assignment_id: uuid.UUID | None, note: str | None, now: datetime,
     target_agency_id: str | None = None, step: Step | None = None,
     suggested_agency_id: str | None = None, resolution: Resolution | None = None,
+    question: str | None = None, answer: str | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
         note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
-        suggested_agency_id=suggested_agency_id, resolution=resolution,
+        suggested_agency_id=suggested_agency_id, resolution=resolution, question=question,
+        answer=answer,
     )
 
 

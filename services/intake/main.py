@@ -56,8 +56,14 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
                      "members report back",
                      max_body_bytes=s.max_body_bytes,
                      body_limits={api.IMPORT_PATH: s.max_import_bytes},
-                     rate_limits=[RateRule("/", TokenBuckets(s.rate_limit_per_minute,
-                                                              s.rate_limit_burst))]
+                     rate_limits=[
+                         # The business's answer is a guess at two codes as much as /track
+                         # is: the same few a minute.
+                         RateRule("/track/answer", TokenBuckets(s.track_rate_limit_per_minute,
+                                                                s.track_rate_limit_burst),
+                                  methods=frozenset({"POST"})),
+                         RateRule("/", TokenBuckets(s.rate_limit_per_minute,
+                                                    s.rate_limit_burst))]
                      if s.rate_limit_enabled else (),
                      trusted_proxies=s.trusted_proxy_networks(), on_refused=intake_metrics.refused,
                      page_styles=inline_styles(pages.TEMPLATES))

@@ -184,11 +184,14 @@ class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     step: Step = Field(description="acknowledged, in_progress (may repeat, each a progress "
-                       "note), done (say what was done; not for the lead, which closes with "
-                       "a resolution) or declined (\"not ours\", with the reason)")
+                       "note), need_info (a question to the business), done (say what was done; "
+                       "not for the lead, which closes with a resolution) or declined (\"not ours\", with the reason)")
     note: Note | None = Field(default=None, description="Required for done (what was done) "
                               "and declined (why it is not yours); internal, never shown to "
                               "the business")
+    question: Note | None = Field(default=None, description="Required with need_info: what "
+                                  "the business is asked, shown on its tracking page; the "
+                                  "part's clock stands still until it answers")
     suggested_agency_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="With declined: the agency of the task force that should "
         "act, as advice to the permanent deputy (nothing is routed to it)")

@@ -246,11 +246,13 @@ async def workspace_step(
     ix: Service, request: Request, difficulty_id: uuid.UUID,
     step: WorkspaceForm, csrf_token: WorkspaceForm = "", note: Note = "",
     suggested_agency_id: Annotated[str, Form(max_length=200)] = "", lang: FormLang = "vi",
+    question: Note = "",
 ) -> RedirectResponse:
-    """A step on the caller's own part (a co-handler's, a member's)."""
+    """A step on the caller's own part (a co-handler's, a member's), or a question to the
+    business (need_info)."""
     async def act(who: auth.Principal) -> object:
         return await usecases.post_step(ix, who, difficulty_id, StepIn.model_validate({
-            "step": step, "note": note or None,
+            "step": step, "note": note or None, "question": question or None,
             "suggested_agency_id": suggested_agency_id or None}))
 
     return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
@@ -278,6 +280,29 @@ async def workspace_resolution(
 
     return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
                              act=act, done=outcome)
+
+
+@pages.post("/track/answer", response_class=RedirectResponse, status_code=303,
+            tags=["business"], summary="The business answers an agency's question")
+async def track_answer(
+    ix: Service, code: Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,30}$")],
+    tax_code: Annotated[str, Form(max_length=20)], assignment_id: Annotated[uuid.UUID, Form()],
+    answer: Note, lang: FormLang = "vi",
+) -> RedirectResponse:
+    """From the business's tracking page (#20 item 4): authenticated by the tracking code
+    and the tax code in the body, as `/track` is, not by a session; back to the page
+    saying it was received, or refused with one neutral answer whatever was wrong."""
+    lang = lang if lang in TEXT else "vi"
+    said: dict[str, str] = {"said": "answered"}
+    try:
+        await usecases.answer_question(ix, tracking_code=code, tax_code=tax_code,
+                                       assignment_id=assignment_id, answer=answer)
+    except (Refusal, vn.InvalidField) as e:
+        if isinstance(e, vn.InvalidField):
+            ix.metrics.refused(e.field, "invalid")
+        said = refusal_text(e, lang)
+    query = urlencode({"lang": lang, "code": code.upper(), **said})
+    return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
 
 
 # --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----

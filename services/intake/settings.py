@@ -20,6 +20,9 @@ class IntakeSettings(ServiceSettings):
     rate_limit_per_minute: float = 600.0
     rate_limit_burst: float = 600.0
     rate_limit_enabled: bool = True
+    # The business's answers on its tracking page, as reporting's /track.
+    track_rate_limit_per_minute: float = 60.0
+    track_rate_limit_burst: float = 30.0
     config_reload_interval_s: float = 2.0
     # Where the workspace pages are (reporting's public URL): after a workspace form,
     # intake sends the browser back there. Empty when both are one origin (compose and

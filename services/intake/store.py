@@ -186,14 +186,40 @@ async def record_status(
         )
     await conn.execute(
         "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
-        " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)",
+        " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution,"
+        " question, answer)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)",
         s.status_id, s.difficulty_id, s.status.value if s.status else None,
         s.actor_kind.value, s.actor_id, s.assignment_id, s.note, s.changed_at,
         step.value if step else None, s.suggested_agency_id,
-        s.resolution.model_dump(mode="json") if s.resolution else None,
+        s.resolution.model_dump(mode="json") if s.resolution else None, s.question, s.answer,
     )
     await outbox.enqueue(conn, schema=SCHEMA, events=[event])
+
+
+async def enqueue_to(conn: asyncpg.Connection, *, event: Envelope[Any], topic: str) -> None:
+    """An event for a topic of its own (an agency's), in the caller's transaction."""
+    await outbox.enqueue(conn, schema=SCHEMA, events=[event], topic=topic)
+
+
+async def question_of(conn: asyncpg.Connection, *, assignment_id: uuid.UUID) -> str | None:
+    """The question pending on an assignment: the one its latest need_info step put."""
+    found: str | None = await conn.fetchval(
+        "SELECT question FROM intake.status_updates WHERE assignment_id = $1"
+        " AND step = 'need_info' ORDER BY changed_at DESC, status_id DESC LIMIT 1",
+        assignment_id)
+    return found
+
+
+async def lock_tracked(conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+                       ) -> DifficultyState | None:
+    """The difficulty of a (tracking code, tax code) pair, locked; None for a wrong pair."""
+    difficulty_id = await conn.fetchval(
+        "SELECT difficulty_id FROM intake.difficulties WHERE tracking_code = $1"
+        " AND tax_code = $2", tracking_code, tax_code)
+    if difficulty_id is None:
+        return None
+    return await lock_difficulty(conn, difficulty_id=difficulty_id)
 
 
 # --- member reports ---------------------------------------------------------------------------

@@ -37,12 +37,13 @@ from services.intake.models import (
     WeekFigures,
     WeekItem,
 )
-from shared import auth, vn
+from shared import auth, topics, vn
 from shared.calendar import Clock, previous_window, to_local, week_window
 from shared.errors import FieldError, Problem, Refusal, unauthorized, validation_problems
 from shared.events import (
     OUTCOME_STATUS,
     ActorKind,
+    BusinessAnswer,
     DifficultyReceived,
     DirectionGiven,
     Envelope,
@@ -332,6 +333,7 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
         try:
             part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held,
                                   body.assignment_id)
+            question = logic.clean_question(body.step, part, body.question)
         except logic.StatusForbidden as e:
             raise _forbidden(ix, acting, e) from None
         logic.check_suggestion(body.suggested_agency_id, step=body.step,
@@ -343,11 +345,54 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
             ix.metrics.refused("status", "transition")
             raise Refusal(409, "step", *e.reasons()) from None
         event = _status_event(ix, who, state, status, part.assignment_id, note,
-                              step=body.step, suggested_agency_id=body.suggested_agency_id)
+                              step=body.step, suggested_agency_id=body.suggested_agency_id,
+                              question=question)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(f"step_{body.step.value}").inc()
     return StepAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
                         assignment_id=part.assignment_id, step=body.step, status=status)
+
+
+# One answer for a wrong code, a wrong tax code, or a question no longer waiting: the
+# form cannot be used to learn which tracking codes exist or what an agency asked.
+NOT_WAITING = Refusal(404, "code", "no question is waiting for an answer under these codes",
+                      "không có câu hỏi nào đang chờ trả lời với mã này")
+
+
+async def answer_question(ix: Intake, *, tracking_code: str, tax_code: str,
+                          assignment_id: uuid.UUID, answer: str) -> uuid.UUID:
+    """The business answers an agency's question on its tracking page (#20 item 4): the
+    answer goes on the status topic (the part back in progress, its clock running again)
+    and to the asking agency's topic. The two codes are its credentials."""
+    text = logic.clean_answer(answer)
+    try:
+        mst = vn.normalize_tax_code(tax_code)
+    except ValueError:
+        raise NOT_WAITING from None
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_tracked(conn, tracking_code=tracking_code.upper(),
+                                         tax_code=mst)
+        held = [] if state is None else await store.active_assignments(
+            conn, difficulty_id=state.difficulty_id)
+        part = logic.waiting_part(held, assignment_id)
+        if state is None or part is None:
+            ix.metrics.refused("code", "not_waiting")
+            raise NOT_WAITING
+        question = await store.question_of(conn, assignment_id=part.assignment_id) or ""
+        event = new_envelope(logic.build_status(
+            difficulty_id=state.difficulty_id, province_code=state.province_code, status=None,
+            actor_kind=ActorKind.BUSINESS, actor_id=ActorKind.BUSINESS.value,
+            assignment_id=part.assignment_id, note=None, now=datetime.now(UTC),
+            step=Step.IN_PROGRESS, answer=text), source=SOURCE)
+        await store.record_status(conn, event=event)
+        to_agency = new_envelope(BusinessAnswer(
+            status_id=event.data.status_id, difficulty_id=state.difficulty_id,
+            assignment_id=part.assignment_id, tracking_code=tracking_code.upper(),
+            question=question, answer=text, answered_at=event.data.changed_at),
+            source=SOURCE, event_id=deterministic_id("business_answer", event.data.status_id))
+        await store.enqueue_to(conn, event=to_agency, topic=topics.agency_topic(part.agency_id))
+    ix.metrics.status_updates.labels("business_answer").inc()
+    return event.data.status_id
 
 
 async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,

@@ -54,7 +54,7 @@ def subscribed_topics() -> set[str]:
 
 
 def produced_topics() -> set[str]:
-    fixed = {m.topic for m in _event_models() if m is not events.AgencyTask}
+    fixed = {m.topic for m in _event_models() if m.topic != events.AgencyTask.topic}
     dead_letters = {topics.dlq(t) for t in subscribed_topics()}
     agencies = {*ConfigHolder().current.agency_ids(), router_logic.UNCONFIGURED_TRIAGE}
     tasks = {topics.agency_topic(a) for a in agencies}

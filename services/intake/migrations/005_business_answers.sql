@@ -1,0 +1,5 @@
+-- Asking the business (#20 item 4): the question put with a need_info step, and the
+-- business's answer to it. Updates before this carried neither.
+ALTER TABLE status_updates
+    ADD COLUMN question text,
+    ADD COLUMN answer   text;
