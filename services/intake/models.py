@@ -185,7 +185,8 @@ class StepIn(BaseModel):
 
     step: Step = Field(description="acknowledged, in_progress (may repeat, each a progress "
                        "note), need_info (a question to the business), done (say what was done; "
-                       "not for the lead, which closes with a resolution) or declined (\"not ours\", with the reason)")
+                       "not for the lead, which closes with a resolution) or "
+                       "declined (\"not ours\", with the reason)")
     note: Note | None = Field(default=None, description="Required for done (what was done) "
                               "and declined (why it is not yours); internal, never shown to "
                               "the business")

@@ -73,13 +73,16 @@ class NotifyHandlers:
                         or e.data.step_taken() in logic.FINISHED_STEPS),
                 resolves_difficulty=e.data.status in (Status.RESOLVED, Status.REJECTED),
                 at=e.data.changed_at,
+                pauses=e.data.step_taken() is logic.PAUSING_STEP,
+                resumes=e.data.step_taken() is not None,
             )
             for e in unique.values()
         ]
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await inbox.record(conn, schema=store.SCHEMA, event_ids=unique)
             await store.apply_statuses(
-                conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new])
+                conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new],
+                quiet=self.quiet)
         return len(batch) - len(new)
 
     async def on_member_report(

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from shared import calendar
 from shared.calendar import TZ, WeekWindow
+from shared.deadlines import resumed
 from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
@@ -271,6 +272,39 @@ def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Follow
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A followed assignment's clock after a wait for the business."""
+
+    ack_deadline: datetime
+    resolve_deadline: datetime
+    ack_due: list[datetime]
+    resolve_due: list[datetime]
+    next_check_at: datetime | None
+
+
+def resume(*, paused_at: datetime, resumed_at: datetime, ack_deadline: datetime,
+           resolve_deadline: datetime, ack_due: Sequence[datetime],
+           resolve_due: Sequence[datetime], acknowledged: bool, urgent: bool,
+           quiet: Quiet) -> Resumed:
+    """Every deadline and reminder still ahead when the clock stopped moves on by the
+    working time waited (shared.deadlines.resumed), a moved reminder out of quiet hours as
+    when it was first scheduled; what had come before the wait stays sent. The next check
+    is the first time still owed."""
+    def moved(t: datetime) -> datetime:
+        return t if t <= paused_at else quiet.release(
+            resumed(t, paused_at=paused_at, resumed_at=resumed_at), urgent)
+
+    ack = [moved(t) for t in ack_due]
+    res = [moved(t) for t in resolve_due]
+    ahead = [t for t in (ack if not acknowledged else []) + res if t > paused_at]
+    return Resumed(
+        ack_deadline=resumed(ack_deadline, paused_at=paused_at, resumed_at=resumed_at),
+        resolve_deadline=resumed(resolve_deadline, paused_at=paused_at,
+                                 resumed_at=resumed_at),
+        ack_due=ack, resolve_due=res, next_check_at=min(ahead) if ahead else None)
+
+
 ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 # The agency is done with the assignment (or it moved elsewhere): no more reminders.
 CLOSING_STATUSES = frozenset(
@@ -278,6 +312,8 @@ CLOSING_STATUSES = frozenset(
 )
 # An assignment done or declined by its holder is finished, whatever the difficulty does.
 FINISHED_STEPS = frozenset({Step.DONE, Step.DECLINED})
+# The clock of an assignment in this step stands still; any other step restarts it.
+PAUSING_STEP = Step.NEED_INFO
 
 
 # --- the weekly report ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notify.logic import Followed, Owed
+from services.notify.logic import Followed, Owed, Quiet, resume
 
 # A row is free to claim when pending, or when its sender's lease ran out (crash).
 _CLAIMABLE = "(state = 'pending' OR (state = 'sending' AND claimed_until < now()))"
@@ -102,9 +102,12 @@ class StatusRow:
     closes: bool
     resolves_difficulty: bool
     at: datetime
+    pauses: bool = False  # the assignment now waits for the business
+    resumes: bool = False  # a step that restarts its clock if it was waiting
 
 
-async def apply_statuses(conn: asyncpg.Connection, *, rows: Sequence[StatusRow]) -> None:
+async def apply_statuses(conn: asyncpg.Connection, *, rows: Sequence[StatusRow],
+                         quiet: Quiet) -> None:
     """Acknowledgements and closures, matched by assignment id when the event names one,
     else by (difficulty, acting agency). A resolution closes every assignment of the
     difficulty: nobody is to be reminded of a solved problem."""
@@ -130,6 +133,32 @@ async def apply_statuses(conn: asyncpg.Connection, *, rows: Sequence[StatusRow])
                 f"UPDATE assignments SET closed_at = {at}, next_check_at = NULL"
                 f" WHERE {match} AND closed_at IS NULL", *args, r.at,
             )
+        elif r.pauses and r.assignment_id:
+            await conn.execute(
+                "UPDATE assignments SET paused_at = coalesce(paused_at, $2),"
+                " next_check_at = NULL WHERE assignment_id = $1::uuid AND closed_at IS NULL",
+                r.assignment_id, r.at)
+        elif r.resumes and r.assignment_id:
+            await _resume(conn, assignment_id=r.assignment_id, at=r.at, quiet=quiet)
+
+
+async def _resume(conn: asyncpg.Connection, *, assignment_id: str, at: datetime,
+                  quiet: Quiet) -> None:
+    row = await conn.fetchrow(
+        "SELECT paused_at, ack_deadline, resolve_deadline, ack_due, resolve_due,"
+        " acknowledged_at, urgent FROM assignments WHERE assignment_id = $1::uuid"
+        " AND paused_at IS NOT NULL AND closed_at IS NULL FOR UPDATE", assignment_id)
+    if row is None:
+        return
+    r = resume(paused_at=row["paused_at"], resumed_at=at, ack_deadline=row["ack_deadline"],
+               resolve_deadline=row["resolve_deadline"], ack_due=row["ack_due"],
+               resolve_due=row["resolve_due"], acknowledged=row["acknowledged_at"] is not None,
+               urgent=row["urgent"], quiet=quiet)
+    await conn.execute(
+        "UPDATE assignments SET paused_at = NULL, ack_deadline = $2, resolve_deadline = $3,"
+        " ack_due = $4, resolve_due = $5, next_check_at = $6 WHERE assignment_id = $1::uuid",
+        assignment_id, r.ack_deadline, r.resolve_deadline, r.ack_due, r.resolve_due,
+        r.next_check_at)
 
 
 _SWEEP_INSERT = """

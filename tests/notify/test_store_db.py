@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections import Counter
@@ -19,6 +20,7 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock
+from shared.deadlines import resumed
 from shared.service import migrations_dir
 from thaogo.embedded import free_port
 
@@ -69,7 +71,8 @@ async def test_sweep_is_set_based_idempotent_and_stops_on_acknowledgement(
         await store.apply_statuses(conn, rows=[
             store.StatusRow(difficulty_id=r.difficulty_id, assignment_id=r.assignment_id,
                             actor_id=r.agency_id, acknowledged=True, closes=False,
-                            resolves_difficulty=False, at=MON) for r in acked])
+                            resolves_difficulty=False, at=MON) for r in acked],
+            quiet=logic.Quiet())
 
     async def sweep(at: datetime) -> Counter[tuple[str, str]]:
         async with pool.acquire() as conn, conn.transaction():
@@ -88,6 +91,49 @@ async def test_sweep_is_set_based_idempotent_and_stops_on_acknowledgement(
         assert recipients == ["binh-duong.to-pho-thuong-truc"]
         nxt = await conn.fetchval("SELECT min(next_check_at) FROM assignments")
         assert nxt == MON + timedelta(days=20)
+
+
+async def test_a_question_to_the_business_stops_the_reminders_until_it_answers(
+    pool: db.Pool,
+) -> None:
+    """#20 item 4: while waiting, the sweep owes the assignment nothing; the answer moves
+    its reminders on by the working time waited, and they come then."""
+    waiting, running = followed(2)
+    quiet = logic.Quiet()
+    async with pool.acquire() as conn, conn.transaction():
+        await store.follow_assignments(conn, rows=[waiting, running])
+
+    def status(r: logic.Followed, at: datetime, **how: bool) -> store.StatusRow:
+        return store.StatusRow(difficulty_id=r.difficulty_id, assignment_id=r.assignment_id,
+                               actor_id=r.agency_id, acknowledged=True, closes=False,
+                               resolves_difficulty=False, at=at, **how)
+
+    asked, answered = MON + timedelta(hours=1), MON + timedelta(days=3)  # Thursday
+    async with pool.acquire() as conn, conn.transaction():
+        await store.apply_statuses(conn, quiet=quiet, rows=[
+            status(running, MON), status(waiting, asked, pauses=True, resumes=True)])
+        first = await store.sweep_reminders(conn, now=MON + timedelta(days=20))
+    assert Counter(first) == {("reminder_resolve", "email"): 1,
+                              ("reminder_resolve", "webhook"): 1}  # the running one only
+    async with pool.acquire() as conn, conn.transaction():
+        await store.apply_statuses(conn, quiet=quiet, rows=[
+            status(waiting, answered, resumes=True),
+            dataclasses.replace(status(running, answered), closes=True)])  # out of the way
+        row = await conn.fetchrow(
+            "SELECT paused_at, next_check_at, resolve_deadline FROM assignments"
+            " WHERE assignment_id = $1::uuid", waiting.assignment_id)
+    moved = resumed(waiting.resolve_due[0], paused_at=asked, resumed_at=answered)
+    assert row["paused_at"] is None
+    assert row["next_check_at"] == quiet.release(moved, False)
+    assert row["resolve_deadline"] == resumed(waiting.resolve_deadline, paused_at=asked,
+                                              resumed_at=answered)
+    assert moved - waiting.resolve_due[0] >= timedelta(days=3)  # Mon 10:00 to Thu 09:00
+    async with pool.acquire() as conn, conn.transaction():
+        assert await store.sweep_reminders(conn, now=row["next_check_at"]
+                                           - timedelta(seconds=1)) == []
+        late = await store.sweep_reminders(conn, now=row["next_check_at"])
+    assert Counter(late) == {("reminder_resolve", "email"): 1,
+                             ("reminder_resolve", "webhook"): 1}
 
 
 async def test_sweep_over_100k_open_assignments_is_one_statement_fast_enough(
