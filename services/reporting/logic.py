@@ -268,10 +268,11 @@ def part_of(who_kind: str, subject_id: str, *, triage_agency: str | None,
 # partly resolved, escalated or rejected, with the public answer.
 Action = tuple[str, str]
 LEAD_ACTIONS: tuple[Action, ...] = (
-    ("status", "acknowledged"), ("status", "in_progress"), ("resolution", ""),
-    ("status", "reassign_requested"))
+    ("status", "acknowledged"), ("status", "in_progress"), ("step", "need_info"),
+    ("resolution", ""), ("status", "reassign_requested"))
 PART_ACTIONS: tuple[Action, ...] = (
-    ("step", "acknowledged"), ("step", "in_progress"), ("step", "done"), ("step", "declined"))
+    ("step", "acknowledged"), ("step", "in_progress"), ("step", "need_info"), ("step", "done"),
+    ("step", "declined"))
 # A note is asked for where intake refuses the action without one (what was done, why
 # it is not ours); a progress note is optional.
 NOTE_NEEDED = frozenset({("step", "done"), ("step", "declined"),
@@ -298,14 +299,18 @@ def actions_for(part: str | None, status: str, step: str | None = None
                 ) -> tuple[Action, ...]:
     if part is None or status in FINAL_STATUSES:
         return ()
+    # One question to the business at a time (intake refuses a second while one waits).
+    waiting = step == "need_info"
     if part in ("lead", "permanent_deputy"):
         # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
         moved = status in ("acknowledged", "in_progress")
-        return tuple(a for a in LEAD_ACTIONS if not (moved and a[1] == "acknowledged"))
+        return tuple(a for a in LEAD_ACTIONS if not (moved and a[1] == "acknowledged")
+                     and not (waiting and a[1] == "need_info"))
     if step in FINAL_STEPS:
         return ()
-    moved = step in ("acknowledged", "in_progress")
-    return tuple(a for a in PART_ACTIONS if not (moved and a[1] == "acknowledged"))
+    moved = step in ("acknowledged", "in_progress", "need_info")
+    return tuple(a for a in PART_ACTIONS if not (moved and a[1] == "acknowledged")
+                 and not (waiting and a[1] == "need_info"))
 
 
 def sees_contact(part: str | None) -> bool:

@@ -497,6 +497,24 @@ async def track_case(
     return dict(row), [dict(r) for r in steps]
 
 
+async def waiting_questions(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                            ) -> list[dict[str, Any]]:
+    """The questions waiting for the business's answer (#20 item 4): each active part in
+    need_info, with the question its latest need_info step put (kept in the event) and
+    the agency asking."""
+    rows = await conn.fetch(
+        "SELECT a.assignment_id, a.agency_id, q.changed_at AS asked_at, q.question"
+        " FROM assignments a CROSS JOIN LATERAL ("
+        "  SELECT h.changed_at, e.payload->>'question' AS question FROM status_history h"
+        "  JOIN events e ON e.event_type = $2 AND e.difficulty_id = h.difficulty_id"
+        "   AND e.payload->>'status_id' = h.status_id::text"
+        "  WHERE h.assignment_id = a.assignment_id AND h.step = 'need_info'"
+        "  ORDER BY h.changed_at DESC, h.status_id DESC LIMIT 1) q"
+        " WHERE a.difficulty_id = $1 AND a.active AND a.step = 'need_info'"
+        " ORDER BY q.changed_at, a.assignment_id", difficulty_id, STATUS_EVENT_TYPE)
+    return [dict(r) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class ListFilter:
     task_forces: Sequence[str] | None = None
@@ -605,7 +623,8 @@ async def difficulty_detail(
     # The notes travel in the events only (status_history keeps the steps).
     history = await conn.fetch(
         "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
-        " e.payload->>'note' AS note"
+        " e.payload->>'note' AS note, e.payload->>'question' AS question,"
+        " e.payload->>'answer' AS answer"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

@@ -88,6 +88,10 @@ WORDS: dict[str, dict[str, str]] = {
         "act_escalated": "Chuyển cấp trên", "act_reassign_requested": "Không thuộc thẩm quyền",
         "step_acknowledged": "Xác nhận đã nhận phần việc", "step_in_progress": "Đang xử lý",
         "step_done": "Xong phần việc của mình", "step_declined": "Không thuộc thẩm quyền",
+        "step_need_info": "Hỏi doanh nghiệp (tạm dừng thời hạn)",
+        "d_question": "Nội dung cần doanh nghiệp bổ sung (doanh nghiệp sẽ đọc)",
+        "d_asked": "Câu hỏi gửi doanh nghiệp:", "d_the_business": "Doanh nghiệp",
+        "d_business_said": "Doanh nghiệp trả lời:",
         "d_done_what": "Đã làm gì", "d_suggest": "Cơ quan nên xử lý (nếu biết)",
         "d_own_part": "phần việc của cơ quan", "res_title": "Kết thúc hồ sơ",
         "res_outcome": "Kết quả", "res_done": "Đã làm gì (nội bộ)",
@@ -136,6 +140,10 @@ WORDS: dict[str, dict[str, str]] = {
         "act_escalated": "Escalate", "act_reassign_requested": "Not ours",
         "step_acknowledged": "Acknowledge my part", "step_in_progress": "In progress",
         "step_done": "My part is done", "step_declined": "Not ours",
+        "step_need_info": "Ask the business (the deadline pauses)",
+        "d_question": "What the business is asked (the business reads this)",
+        "d_asked": "Asked of the business:", "d_the_business": "The business",
+        "d_business_said": "The business answered:",
         "d_done_what": "What was done", "d_suggest": "The agency that should act (if known)",
         "d_own_part": "their own part", "res_title": "Close the case",
         "res_outcome": "Outcome", "res_done": "What was done (internal)",
@@ -477,7 +485,8 @@ async def difficulty_page(
                 "resolve_by": fmt(a["resolve_due_at"])} for a in d["assignments"]],
         history=[{"status": history_label(name, h, lang),
                   "by": actor(name, h["actor_kind"], h["actor_id"]),
-                  "when": fmt(h["changed_at"]), "note": h["note"] or ""}
+                  "when": fmt(h["changed_at"]), "note": h["note"] or "",
+                  "question": h["question"] or "", "answer": h["answer"] or ""}
                  for h in d["history"]],
         done=done_label(done, lang) if done else None,
         answer=d["public_answer"],
@@ -515,4 +524,6 @@ def actor(name: Labeller | None, kind: str, actor_id: str) -> str:
         return actor_id
     if kind == "agency":
         return name("agency", actor_id)
+    if kind == "business":
+        return words("vi" if name.i == 0 else "en")["d_the_business"]
     return name.person(actor_id) if kind == "member" else actor_id

@@ -63,7 +63,12 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_agency": "Cơ quan chủ trì xử lý", "tr_no_agency": "Đang phân công",
         "tr_expected": "Dự kiến trả lời trước", "tr_closed": "Hoàn thành lúc",
         "tr_timeline": "Các bước xử lý", "tr_received": "Tiếp nhận",
-        "tr_another": "Tra cứu hồ sơ khác", "tr_answer": "Trả lời của cơ quan chủ trì",
+        "tr_another": "Tra cứu hồ sơ khác",
+        "tr_questions": "Cơ quan cần doanh nghiệp bổ sung thông tin",
+        "tr_reply": "Trả lời của doanh nghiệp", "tr_tax_again": "Nhập lại mã số thuế để gửi",
+        "tr_send": "Gửi trả lời",
+        "tr_said_answered": "Đã gửi trả lời tới cơ quan; thời hạn xử lý tiếp tục được tính.",
+        "tr_answer": "Trả lời của cơ quan chủ trì",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -134,6 +139,10 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_expected": "Answer expected by", "tr_closed": "Completed on",
         "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "tr_answer": "The lead agency's answer",
+        "tr_questions": "An agency needs more information from you",
+        "tr_reply": "Your answer", "tr_tax_again": "Your tax code again, to send it",
+        "tr_send": "Send the answer",
+        "tr_said_answered": "Your answer was sent to the agency; its deadline runs again.",
         "ws_sign_in": "Sign in", "ws_title": "Workspace",
         "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
                       "You will be sent a sign-in link, for one use, valid 15 minutes.",

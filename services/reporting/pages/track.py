@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,6 +19,7 @@ from services.reporting.pages.common import PAGE, TEXT, FormLang, Lang, env, fmt
 from shared import vn
 from shared.errors import responses
 from shared.events import OUTCOME_LABELS, STATUS_LABELS, Outcome, Status
+from shared.provinces import ConfigSet
 
 router = APIRouter(tags=["pages"])
 
@@ -54,11 +55,13 @@ def public_steps(received_at: datetime, steps: list[dict[str, Any]], lang: str) 
 
 
 def page(request: Request, lang: str, *, code: str = "", found: dict[str, Any] | None = None,
-         missing: bool = False, status: int = 200) -> HTMLResponse:
+         missing: bool = False, status: int = 200, act_url: str = "",
+         said: str = "", refused: str = "") -> HTMLResponse:
     t = TEXT[lang]
     other = "en" if lang == "vi" else "vi"
     return HTMLResponse(env.get_template("track.html").render(
-        t=t, lang=lang, code=code, found=found, missing=missing,
+        t=t, lang=lang, code=code, found=found, missing=missing, act_url=act_url,
+        said=said, refused=refused,
         switch=f"/track?lang={other}" + (f"&code={code}" if code else "")),
         status_code=status)
 
@@ -66,8 +69,12 @@ def page(request: Request, lang: str, *, code: str = "", found: dict[str, Any] |
 @router.get("/track", response_class=Response, responses=PAGE,
             summary="The business's tracking page: the form")
 async def track_form(request: Request, lang: Lang = "vi",
-                     code: Annotated[str, Query(pattern=CODE)] = "") -> HTMLResponse:
-    return page(request, lang, code=code.upper())
+                     code: Annotated[str, Query(pattern=CODE)] = "",
+                     said: Annotated[Literal["", "answered"], Query()] = "",
+                     refused: Annotated[str, Query(max_length=300)] = "") -> HTMLResponse:
+    """Also where intake sends the business back after it answered a question: what was
+    done (`said`) or why it was refused, then the form to look again."""
+    return page(request, lang, code=code.upper(), said=said, refused=refused)
 
 
 @router.post("/track", response_class=Response,
@@ -89,9 +96,10 @@ async def track_page(
         return page(request, lang, code=code, missing=True, status=404)
     async with side.db().acquire() as conn:
         got = await store.track_case(conn, tracking_code=code, tax_code=mst)
-    if got is None:
-        return page(request, lang, code=code, missing=True, status=404)
-    row, steps = got
+        if got is None:
+            return page(request, lang, code=code, missing=True, status=404)
+        row, steps = got
+        waiting = await store.waiting_questions(conn, difficulty_id=row["difficulty_id"])
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     en = lang == "en"
@@ -108,5 +116,15 @@ async def track_page(
         if row["outcome"] else None,
         "answered": fmt(row["outcome_at"]) if row["outcome_at"] else None,
         "answer": row["public_answer"],
+        # Asked of the business (#20 item 4): answered on this page, by the agency's name.
+        "questions": [{"assignment_id": q["assignment_id"], "question": q["question"],
+                       "asked": fmt(q["asked_at"]),
+                       "agency": agency_name(side.config.current, q["agency_id"], en)}
+                      for q in waiting],
     }
-    return page(request, lang, code=code, found=found)
+    return page(request, lang, code=code, found=found, act_url=side.intake_url)
+
+
+def agency_name(configs: ConfigSet, agency_id: str, en: bool) -> str:
+    a = configs.agency(agency_id)
+    return agency_id if a is None else (a.name_en if en else a.name_vi)
