@@ -65,6 +65,11 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
 )
 
 
+_ANSWERS_NOTE = (" Also the business's answers to the agency's questions (ce_type "
+                 + events.BusinessAnswer.ce_type + "), next to its tasks (ce_type "
+                 + events.AgencyTask.ce_type + "): read the ce_type header to tell them apart.")
+
+
 def document(agency_ids: list[str]) -> dict[str, Any]:
     broker = KafkaBroker("kafka:9092", description="The thaogo Kafka cluster")
     for topic, model, what in _PUBLISHED:
@@ -79,8 +84,10 @@ def document(agency_ids: list[str]) -> dict[str, Any]:
                 if agency_id != topics.UNCONFIGURED_TRIAGE else
                 "Tasks of difficulties from a province without configuration: the operators'"
                 " triage queue.")
-        broker.publisher(topic, schema=events.AgencyTask, title=topic,
-                         description=what + _HEADERS_NOTE)
+        # Its tasks (ce_type …agency.task.v1) and the business's answers to its questions
+        # (…agency.business_answer.v1): a reader picks the model by the ce_type header.
+        broker.publisher(topic, schema=events.AgencyTask | events.BusinessAnswer, title=topic,
+                         description=what + _ANSWERS_NOTE + _HEADERS_NOTE)
     spec = AsyncAPI(
         broker,
         title="thaogo events",
@@ -113,7 +120,8 @@ def _personal_data(topic: str) -> str | None:
     if topic.startswith("agency."):
         return ("difficulty.contact: the business's contact person, in the lead agency's"
                 " task only, which must reach the business; null in co-handlers', central"
-                " ministries' and triage tasks.")
+                " ministries' and triage tasks. answer (in a business answer): what the"
+                " business wrote to the agency that asked, for that agency only.")
     return None
 
 

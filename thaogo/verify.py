@@ -52,6 +52,7 @@ from shared import topics
 from shared.deadlines import deadlines_for
 from shared.events import (
     AgencyTask,
+    BusinessAnswer,
     DecodeError,
     DifficultyAssigned,
     DifficultyReceived,
@@ -146,6 +147,7 @@ class Log:
     reminders: list[Envelope[MemberReminderRequested]] = field(default_factory=list)
     directions: list[Envelope[DirectionGiven]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
+    answers: dict[str, list[Envelope[BusinessAnswer]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
 
@@ -197,6 +199,9 @@ async def read_log(bootstrap: str, names: Iterable[str], report: Report, log: Lo
 
 def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: Any) -> None:
     model: type[EventData] = _MODELS.get(topic, AgencyTask)
+    # An agency's topic carries its tasks and the business's answers to its questions.
+    if model is AgencyTask and _ce_type(headers) == BusinessAnswer.ce_type:
+        model = BusinessAnswer
     try:
         env = decode(model, value, headers)
     except DecodeError:
@@ -209,8 +214,17 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
         NotificationSent: log.sent, SignInLink: log.sign_ins,
         MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
     }
-    into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
+    into: list[Any] = (log.tasks.setdefault(topic, []) if model is AgencyTask
+                       else log.answers.setdefault(topic, []) if model is BusinessAnswer
+                       else kept[model])
     into.append(env)
+
+
+def _ce_type(headers: Any) -> str | None:
+    for k, v in headers or ():
+        if k == "ce_type":
+            return bytes(v).decode("utf-8", "replace") if v is not None else None
+    return None
 
 
 # --- the fold ------------------------------------------------------------------------------
@@ -503,6 +517,51 @@ async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
                 report.differ("router", topic, aid, "task.difficulty.contact",
                               "present" if a.role.value == "lead" else "null",
                               "null" if task.data.difficulty.contact is None else "present")
+
+
+def check_business_answers(log: Log, cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """#20 item 4: every answer of the business answers a part that was waiting for it (its
+    previous step need_info, with a question) and reached the asking agency's topic once,
+    with that question; nothing reached an agency's topic that the business did not say."""
+    given: dict[uuid.UUID, tuple[str, BusinessAnswer]] = {}
+    for topic, envs in log.answers.items():
+        for e in envs:
+            given[e.data.status_id] = (topic, e.data)
+    expected: set[uuid.UUID] = set()
+    for case in cases.values():
+        last: dict[uuid.UUID, DifficultyStatusChanged] = {}
+        for s in sorted(case.statuses.values(), key=lambda s: (s.changed_at, str(s.status_id))):
+            before = last.get(s.assignment_id) if s.assignment_id else None
+            if s.assignment_id is not None and s.step_taken() is not None:
+                last[s.assignment_id] = s
+            if s.actor_kind.value != "business":
+                continue
+            report.compared["intake.business_answers"] += 1
+            expected.add(s.status_id)
+            asked = before.step_taken() if before is not None else None
+            if before is None or asked is None or asked.value != "need_info":
+                report.differ("intake", "business_answers", s.status_id,
+                              "previous step of the part", "need_info", asked)
+                continue
+            a = case.assignments.get(s.assignment_id) if s.assignment_id else None
+            where = topics.agency_topic(a.agency_id) if a else None
+            got = given.get(s.status_id)
+            if got is None:
+                if where not in log.truncated:
+                    report.differ("intake", str(where), s.status_id, "business answer",
+                                  "on the agency's topic", "missing")
+                continue
+            _compare_row(report, "intake", str(where), s.status_id, {
+                "topic": where, "assignment_id": s.assignment_id,
+                "difficulty_id": s.difficulty_id, "question": before.question,
+                "answer": s.answer, "answered_at": s.changed_at},
+                {"topic": got[0], "assignment_id": got[1].assignment_id,
+                 "difficulty_id": got[1].difficulty_id, "question": got[1].question,
+                 "answer": got[1].answer, "answered_at": got[1].answered_at})
+    if topics.DIFFICULTY_STATUS not in log.truncated:
+        for sid in given.keys() - expected:
+            report.differ("intake", given[sid][0], sid, "cause",
+                          "an answer on " + topics.DIFFICULTY_STATUS, "none")
 
 
 async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
@@ -987,6 +1046,7 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             if "intake" in services:
                 await check_intake(conn, log, cases, report)
+                check_business_answers(log, cases, report)
             if "router" in services:
                 await check_router(conn, log, cases, report)
             if "reporting" in services:

@@ -25,6 +25,7 @@ from shared.events import (
     ActorKind,
     AgencyLevel,
     AgencyTask,
+    BusinessAnswer,
     AssignmentRole,
     BreakdownRow,
     DecodeError,
@@ -91,6 +92,21 @@ def _samples() -> list[EventData]:
                 outcome=Outcome.PARTLY_RESOLVED, done="Làm việc với Cục Hải quan",
                 legal_basis="Công văn 123/UBND-KT", public_answer="Đã gia hạn 30 ngày.",
                 waived=[uuid.uuid4()], waiver_reason="Sở đã trả lời bằng văn bản")),
+        # A question to the business and its answer (#20 item 4).
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id=a.agency_id, assignment_id=a.assignment_id, step=Step.NEED_INFO,
+            question="Đề nghị gửi bản sao giấy chứng nhận đầu tư.", changed_at=NOW),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.BUSINESS,
+            actor_id="business", assignment_id=a.assignment_id, step=Step.IN_PROGRESS,
+            answer="Đã gửi qua bưu điện ngày 3/12.", changed_at=NOW),
+        BusinessAnswer(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            assignment_id=a.assignment_id, tracking_code=d.tracking_code,
+            question="Đề nghị gửi bản sao?", answer="Đã gửi.", answered_at=NOW),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
