@@ -1,0 +1,128 @@
+"""Asking the business (#20 item 4), end to end on the real broker and PostgreSQL with the
+four services as separate processes: the lead's question stops its clock (notify owes no
+reminder while it waits), the business reads it on /track and answers there with its
+tracking code and tax code, the answer reaches the lead's topic and its page, and the
+clock runs again with the working time that was left. Ends with the consistency checker
+at 0 differences (whose fold checks the answer against the question on its own)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.deadlines import resumed
+from tests.casework.test_casework_e2e import LEAD, routed, token, url
+from tests.conftest import Stack, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
+
+QUESTION = "Đề nghị doanh nghiệp gửi bản sao giấy phép kinh doanh vận tải."
+ANSWER = "Chúng tôi đã gửi bản sao qua bưu điện ngày 3/12; số giấy phép 74-0123."
+
+
+async def fetchrow(stack: Stack, sql: str, *args: Any) -> asyncpg.Record | None:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        return await conn.fetchrow(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def clock_of(stack: Stack, assignment_id: uuid.UUID) -> asyncpg.Record | None:
+    return await fetchrow(
+        stack, "SELECT paused_at, next_check_at, resolve_deadline, resolve_due"
+        " FROM notify.assignments WHERE assignment_id = $1", assignment_id)
+
+
+async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
+    stack: Stack,
+) -> None:
+    await stack.start()
+    lead = await token(stack, LEAD)
+    async with httpx.AsyncClient(timeout=30) as c:
+        d = await routed(stack, c, 31)
+        row = await fetchrow(stack, "SELECT assignment_id FROM intake.assignments"
+                             " WHERE difficulty_id = $1 AND agency_id = $2 AND active",
+                             uuid.UUID(d["difficulty_id"]), LEAD)
+        assert row is not None
+        aid = row["assignment_id"]
+        before = await wait_until(lambda: clock_of(stack, aid), timeout=60)
+        assert before["next_check_at"] is not None and before["paused_at"] is None
+
+        # Without a question there is nothing to ask.
+        r = await c.post(url(stack, d, "steps"), headers=lead, json={"step": "need_info"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "question", r.text
+        r = await c.post(url(stack, d, "steps"), headers=lead,
+                         json={"step": "need_info", "question": QUESTION})
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] is None  # the difficulty stays where it was
+        # One question at a time.
+        r = await c.post(url(stack, d, "steps"), headers=lead,
+                         json={"step": "need_info", "question": "Thêm?"})
+        assert r.status_code == 409, r.text
+
+        async def paused() -> asyncpg.Record | None:
+            now = await clock_of(stack, aid)
+            return now if now and now["paused_at"] is not None else None
+
+        stopped = await wait_until(paused, timeout=60)
+        assert stopped["next_check_at"] is None  # the sweep owes it nothing
+
+        # The business reads the question on its page, by its two codes.
+        track = stack["reporting"].url + "/track"
+        form = {"code": d["tracking_code"], "tax_code": d["tax_code"], "lang": "vi"}
+
+        async def asked() -> str | None:
+            page = await c.post(track, data=form)
+            return page.text if QUESTION in page.text else None
+
+        page = await wait_until(asked, timeout=60)
+        assert f'value="{aid}"' in page and "/track/answer" in page
+
+        answer = stack["intake"].url + "/track/answer"
+        good = {"code": d["tracking_code"], "tax_code": d["tax_code"],
+                "assignment_id": str(aid), "answer": ANSWER, "lang": "en"}
+        # A wrong tax code and a part not waiting get the same neutral refusal.
+        refusals = set()
+        for wrong in ({**good, "tax_code": "0301234567"},
+                      {**good, "assignment_id": str(uuid.uuid4())}):
+            r = await c.post(answer, data=wrong, follow_redirects=False)
+            assert r.status_code == 303 and "refused=" in r.headers["location"], r.text
+            refusals.add(r.headers["location"])
+        assert len(refusals) == 1
+        r = await c.post(answer, data=good, follow_redirects=False)
+        assert r.status_code == 303 and "said=answered" in r.headers["location"], r.text
+        # Answered is answered: the form cannot be replayed into a second answer.
+        again = await c.post(answer, data=good, follow_redirects=False)
+        assert again.headers["location"] in refusals
+
+        async def running() -> asyncpg.Record | None:
+            now = await clock_of(stack, aid)
+            return now if now and now["paused_at"] is None and now["next_check_at"] else None
+
+        after = await wait_until(running, timeout=60)
+        times = await fetchrow(
+            stack, "SELECT max(changed_at) FILTER (WHERE step = 'need_info') AS asked,"
+            " max(changed_at) FILTER (WHERE actor_kind = 'business') AS answered"
+            " FROM intake.status_updates WHERE assignment_id = $1", aid)
+        assert times is not None
+        # The working time left at the question is left again after the answer.
+        assert after["resolve_deadline"] == resumed(
+            before["resolve_deadline"], paused_at=times["asked"], resumed_at=times["answered"])
+        assert after["resolve_deadline"] >= before["resolve_deadline"]
+
+        # The lead's part is back in progress; the question is no longer on /track.
+        held = await fetchrow(stack, "SELECT step FROM intake.assignments"
+                              " WHERE assignment_id = $1", aid)
+        assert held is not None and held["step"] == "in_progress"
+
+        async def gone() -> bool:
+            page = await c.post(track, data=form)
+            return QUESTION not in page.text
+
+        await wait_until(gone, timeout=60)
+    await stack.assert_consistent()
