@@ -31,7 +31,16 @@ from shared import auth as registry
 from shared import db
 from shared.calendar import FIRST_YEAR, LAST_YEAR, ManualClock, week_window_by_label
 from shared.errors import unauthorized
-from shared.events import STATUS_LABELS, MemberReport, Status, Urgency, ZoneType
+from shared.events import (
+    STATUS_LABELS,
+    ActorKind,
+    DifficultyStatusChanged,
+    MemberReport,
+    Status,
+    Step,
+    Urgency,
+    ZoneType,
+)
 from shared.headers import style_hash
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
@@ -690,6 +699,80 @@ async def test_the_tracking_page_in_chromium_at_desktop_and_390_px(
                 await page.click("#track button")
                 await page.wait_for_selector("#not-found")
                 await check(page, width, tmp_path / f"track-missing-{width}.png")
+                await ctx.close()
+        finally:
+            await browser.close()
+    print(f"\nscreenshots: {tmp_path}")
+
+
+async def _asked(served: Served) -> tuple[str, str, str]:
+    """A difficulty whose lead asked the business a question (#20 item 4): (code, the
+    assignment waiting, the question)."""
+    h = served.handlers
+    t0 = W.start + timedelta(days=3)
+    d = received(t0, n=7, tax_code="0100233488")
+    a = assigned(d, t0)
+    question = "Đề nghị gửi bản sao <giấy phép> kinh doanh vận tải.\nKèm hợp đồng thuê xe."
+    asked = DifficultyStatusChanged(
+        status_id=uuid.uuid4(), difficulty_id=d.difficulty_id, province_code="79",
+        status=None, actor_kind=ActorKind.AGENCY, actor_id=a.agency_id,
+        assignment_id=a.assignment_id, step=Step.NEED_INFO, question=question,
+        changed_at=t0 + timedelta(hours=2))
+    await h.on_received([env(d)], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(a)], None)  # type: ignore[arg-type]
+    await h.on_status([env(asked)], None)  # type: ignore[arg-type]
+    return d.tracking_code, str(a.assignment_id), question
+
+
+async def test_the_tracking_page_shows_a_waiting_question_with_its_answer_form(
+        served: Served) -> None:
+    code, assignment_id, question = await _asked(served)
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        page = await c.post("/track", data={"code": code, "tax_code": "0100233488"})
+        wrong = await c.post("/track", data={"code": code, "tax_code": "0312345679"})
+        said = await c.get("/track", params={"code": code, "said": "answered", "lang": "en"})
+    assert page.status_code == 200
+    assert "&lt;giấy phép&gt;" in page.text  # the agency's words, escaped
+    assert f'name="assignment_id" value="{assignment_id}"' in page.text
+    assert 'action="' + served.app.state.read_side.intake_url + '/track/answer"' in page.text
+    # The tax code is typed again, never written into the page.
+    assert "0100233488" not in page.text
+    assert wrong.status_code == 404 and question[:20] not in wrong.text
+    assert said.status_code == 200 and 'id="said"' in said.text
+
+
+@pytest.mark.browser
+async def test_the_tracking_page_asks_the_business_in_chromium_at_desktop_and_390_px(
+        served: Served, tmp_path: Path) -> None:
+    """The question and its answer form as a business uses them (#20 item 4), and the
+    page intake sends it back to: no sideways scroll, no serious or critical axe-core
+    violation, in Vietnamese on a desktop and English on a phone."""
+    from playwright.async_api import async_playwright
+
+    from tests.e2e.test_sign_in import AXE, CHROMIUM, check
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (scripts/test installs it)")
+    code, _, question = await _asked(served)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for width, lang in ((1280, "vi"), (390, "en")):
+                ctx = await browser.new_context(bypass_csp=True,
+                                                viewport={"width": width, "height": 900})
+                page = await ctx.new_page()
+                await page.goto(f"{served.url}/track?lang={lang}&code={code}")
+                await page.fill("#tax_code", "0100233488")
+                await page.click("#track button")
+                await page.wait_for_selector("#answer-1")
+                assert (await page.locator("#question-1").inner_text()).startswith(
+                    question.split("\n")[0])
+                await page.fill("#reply-1", "Đã gửi bản sao qua bưu điện.")
+                await check(page, width, tmp_path / f"track-question-{width}.png")
+                await page.goto(f"{served.url}/track?lang={lang}&code={code}&said=answered")
+                await page.wait_for_selector("#said")
+                await check(page, width, tmp_path / f"track-answered-{width}.png")
                 await ctx.close()
         finally:
             await browser.close()

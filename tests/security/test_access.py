@@ -134,6 +134,10 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
         ("POST", "/workspace/act/remind"): everyone(401),
         ("POST", "/workspace/act/direction"): everyone(401),
+        # The business's answer on its tracking page (#20 item 4): the two codes in the
+        # form are its credentials, not a token or a session; every caller is sent back to
+        # /track, told what became of it (here the one neutral refusal: nothing waits).
+        ("POST", "/track/answer"): everyone(303),
         # Each moves its own part (#20 item 1): the permanent deputy holds none here.
         ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
@@ -271,6 +275,11 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
                      Role.BUSINESS_OTHER: (world.other_tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
         req["params" if method == "GET" else "data"] = {"code": code, "tax_code": tax}
+    elif path == "/track/answer":
+        code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
+            role, (world.tracking_code, "0000000000"))
+        req["data"] = {"code": code, "tax_code": tax, "assignment_id": str(uuid.uuid4()),
+                       "answer": "Đã gửi bản sao."}
     elif path == "/v1/difficulties" and method == "POST":
         req["json"] = submission(100 + n)
     elif path.endswith("/status"):
