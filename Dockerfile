@@ -18,6 +18,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY thaogo ./thaogo
 RUN /opt/thaogo/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/thaogo/bin/pip install /wheels/thaogo-*.whl \
  && /opt/thaogo/bin/thaogo --help >/dev/null

@@ -35,7 +35,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.bare_intake")
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args()
-    # The same uvicorn configuration as services.cli.cmd_run.
+    # The same uvicorn configuration as thaogo.cli.cmd_run.
     config = uvicorn.Config(build(), host="127.0.0.1", port=args.port, log_config=None,
                             lifespan="on", timeout_graceful_shutdown=25, access_log=False)
     uvicorn.Server(config).run()

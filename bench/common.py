@@ -24,12 +24,13 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.demo import tax_code
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared import events, topics
 from shared.events import Category, DifficultyReceived, Envelope, Urgency, ZoneType
 from shared.kafka import MAX_BATCH_BYTES, codec, ensure_topics
 from shared.provinces import ConfigHolder
+from thaogo.demo import tax_code
+from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from thaogo.launcher import ServiceProcess, terminate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -132,52 +133,19 @@ async def produce_received(bootstrap: str, n: int, topic: str = topics.DIFFICULT
     return ids
 
 
-@dataclass
-class ServiceProc:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-
-
 def launch_service(name: str, infra_: Infra, database_url: str, *, port: int | None = None,
-                   env: dict[str, str] | None = None) -> ServiceProc:
-    """Start `thaogo run <name>` as its own process, as tests/conftest.py's stack does."""
-    port = port or free_port()
+                   env: dict[str, str] | None = None) -> ServiceProcess:
+    """`thaogo run <name>` as its own process, started as `thaogo up` and the tests do."""
     log = Path(tempfile.mkdtemp(prefix="thaogo-bench-log-")) / f"{name}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
     full_env.update(THAOGO_KAFKA_BOOTSTRAP=infra_.bootstrap, THAOGO_DATABASE_URL=database_url,
                     THAOGO_LOG_LEVEL="WARNING")
     full_env.update(env or {})
-    f = open(log, "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "run", name, "--port",
-                             str(port)], env=full_env, stdout=f, stderr=f, cwd=REPO)
-    return ServiceProc(name, port, proc, log)
+    return ServiceProcess(name, port or free_port(), full_env, log).start()
 
 
-def wait_ready(svc: ServiceProc, timeout: float = 60) -> ServiceProc:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if svc.proc.poll() is not None:
-            raise RuntimeError(svc.log.read_text()[-2000:])
-        try:
-            if httpx.get(svc.url + "/readyz", timeout=1).status_code == 200:
-                return svc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(svc.log.read_text()[-2000:])
-
-
-def start_service(name: str, infra_: Infra, database_url: str, **env: str) -> ServiceProc:
-    return wait_ready(launch_service(name, infra_, database_url, env=env))
+def start_service(name: str, infra_: Infra, database_url: str, **env: str) -> ServiceProcess:
+    return launch_service(name, infra_, database_url, env=env).wait_ready_blocking()
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -245,16 +213,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
 
 
 def stop_process(*procs: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to all at once, then wait: their graceful shutdowns overlap."""
-    running = [p for p in procs if p.poll() is None]
-    for p in running:
-        p.terminate()
-    for p in running:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    terminate(procs)
 
 
 # Intake's per-client rate limit stays on (its middleware is part of what is measured),

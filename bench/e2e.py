@@ -14,10 +14,11 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from bench import common
-from bench.common import Infra, ServiceProc
-from services.embedded import free_port
+from bench.common import Infra
 from shared import topics
 from shared.provinces import ConfigHolder
+from thaogo.embedded import free_port
+from thaogo.launcher import ServiceProcess, stop_all
 
 # Difficulties offered per second: below what two shared cores sustain with the load
 # client on them (200/s offered reached 109/s here, and measured queueing, not latency).
@@ -102,16 +103,16 @@ def run(inf: Infra, scale: float, rate: float = RATE) -> dict[str, Any]:
     ports = {name: free_port() for name in SERVICES}
     env = {**common.NO_RATE_LIMIT,
            "THAOGO_ROUTER_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{ports['intake']}"}
-    procs: list[ServiceProc] = []
+    procs: list[ServiceProcess] = []
     try:
         for name in SERVICES:
             procs.append(common.launch_service(name, inf, database, port=ports[name], env=env))
         for p in procs:
-            common.wait_ready(p)
+            p.wait_ready_blocking()
         out = asyncio.run(offer(inf, procs[0].url, n, rate))
         rss = {p.name: common.peak_rss_mb(p.proc.pid) for p in procs}
     finally:
-        common.stop_process(*(p.proc for p in procs))
+        stop_all(procs)
     real, bare = common.latency_ms(out["latencies"]), common.latency_ms(hop)
     figures = [
         common.figure(f"202 → agency topic {q}", real[q], bare[q], unit="ms",

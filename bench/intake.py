@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer
 
 from bench import common
 from bench.common import Infra
-from services.embedded import free_port
 from shared import topics
+from thaogo.embedded import free_port
 
 CONCURRENCY = 32
 

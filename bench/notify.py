@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry
 
 from bench import common
 from bench.common import Infra
-from services.embedded import free_port
 from services.notify import logic, store
 from services.notify.channels import OutgoingMessage, webhook_body
 from services.notify.dispatch import Dispatcher, NotifyMetrics
@@ -25,6 +24,7 @@ from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock
 from shared.service import migrations_dir
+from thaogo.embedded import free_port
 
 SCHEMA = "notify"
 ASSIGNED = datetime(2026, 3, 9, 9, tzinfo=TZ)  # a Monday morning

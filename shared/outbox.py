@@ -215,7 +215,7 @@ async def republish(
 ) -> Counter[str]:
     """Publish again, in their order, the events of this outbox that were sent and
     created since `since` (on `only` topics, if given, and not on `skip`): the same ids,
-    keys, headers and bodies, for a broker that lost them (`services.rebuild`). Rows
+    keys, headers and bodies, for a broker that lost them (`thaogo.rebuild`). Rows
     are never deleted, which is what makes this possible. Consumers recognise the ids.
     Returns the messages by topic, once the broker has acknowledged every one."""
     counts: Counter[str] = Counter()

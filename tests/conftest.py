@@ -13,9 +13,6 @@ import asyncio
 import logging
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.record.default_records import DefaultRecordBatch
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
-from services.verify import Report
 from shared.records import RecordBatches, build
+from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from thaogo.launcher import ServiceProcess, stop_all
+from thaogo.verify import Report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,57 +123,6 @@ async def private_topics(kafka_bootstrap: str) -> AsyncIterator[str]:
 
 
 @dataclass
-class ServiceProcess:
-    name: str
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run", self.name, "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=log, cwd=REPO,
-        )
-
-    def kill(self) -> None:
-        """kill -9: no goodbye, no commit."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self, timeout: float = 30) -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
-
-    async def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                if self.proc and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
-                try:
-                    r = await client.get(self.url + "/readyz", timeout=2)
-                    if r.status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready: {self.log_path.read_text()[-3000:]}")
-
-
-@dataclass
 class Stack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -202,8 +148,8 @@ class Stack:
     async def verify(self, settle_timeout: float = 90) -> Report:
         """The consistency checker over this stack's broker and database, for the
         services it runs: what they derived against what the events say."""
-        from services.verify import verify
         from shared.provinces import ConfigHolder
+        from thaogo.verify import verify
 
         configs = ConfigHolder(self.env.get("THAOGO_CONFIG_DIR")).current
         return await verify(self.bootstrap, self.database_url, configs,
@@ -214,8 +160,7 @@ class Stack:
     async def assert_consistent(self, settle_timeout: float = 90) -> Report:
         """Every service running again (a test may end with one killed or stopped),
         then 0 differences."""
-        stopped = [n for n, s in self.services.items()
-                   if s.proc is not None and s.proc.poll() is not None]
+        stopped = [n for n, s in self.services.items() if s.exited]
         await self.start(*stopped) if stopped else None
         report = await self.verify(settle_timeout)
         print(report.summary(), dict(report.events))
@@ -229,8 +174,7 @@ class Stack:
             await self.services[n].wait_ready()
 
     def stop(self) -> None:
-        for s in self.services.values():
-            s.stop()
+        stop_all(self.services.values())
 
 
 LINK_SECRET = "test-link-secret-" + uuid.uuid4().hex

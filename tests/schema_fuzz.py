@@ -22,9 +22,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from services.demo import tax_code
 from shared.calendar import FIRST_YEAR, LAST_YEAR, previous_window, week_window
 from shared.provinces import ConfigHolder
+from thaogo.demo import tax_code
 
 # Called with each generated case and hypothesis' data, to patch in real values.
 Patch = Callable[[Any, st.DataObject], None]

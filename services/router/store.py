@@ -275,7 +275,7 @@ async def active_assignments(
     return [assignment(r) for r in rows]
 
 
-# Assignments to publish again (`services.rebuild`): those assigned since a moment, and
+# Assignments to publish again (`thaogo.rebuild`): those assigned since a moment, and
 # every open one (active, not a member's, its difficulty not closed), whose task its
 # agency still needs however old it is; a difficulty's in the order they were decided,
 # each row with its difficulty's document.

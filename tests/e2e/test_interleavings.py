@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.demo import tax_code
-from services.embedded import free_port
 from shared.events import (
     ActorKind,
     AgencyLevel,
@@ -39,6 +37,8 @@ from shared.events import (
 )
 from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, Stack, stack_env
+from thaogo.demo import tax_code
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(900)]
 

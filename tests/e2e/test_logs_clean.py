@@ -12,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from services.demo import tax_code
 from shared import auth as tokens
 from shared.provinces import ConfigHolder, default_config_dir
 from tests.conftest import Stack, wait_until
+from thaogo.demo import tax_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 

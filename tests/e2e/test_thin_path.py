@@ -17,10 +17,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.demo import tax_code
 from shared import topics
 from shared.provinces import ConfigHolder
 from tests.conftest import REPO, Stack, wait_until
+from thaogo.demo import tax_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 
@@ -47,7 +47,7 @@ async def verify_cli(stack: Stack, *, expect: int) -> str:
     """`thaogo verify` against this stack, as a separate process; its output."""
     env = {**stack.env, "THAOGO_LOG_LEVEL": "WARNING"}
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "services.cli", "verify", "--settle", "60"],
+        subprocess.run, [sys.executable, "-m", "thaogo.cli", "verify", "--settle", "60"],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
     assert done.returncode == expect, done.stdout + done.stderr
     return done.stdout

@@ -18,15 +18,15 @@ from typing import IO
 import httpx
 import pytest
 
-from services.embedded import free_port
 from tests.conftest import REPO
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(300)]
 
 
 def thaogo(*args: str, cwd: Path, env: dict[str, str], timeout: float = 180
            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "thaogo.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -34,7 +34,7 @@ def start_up(cwd: Path, env: dict[str, str], ports: dict[str, int]
              ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     log = open(cwd / "up.log", "wb")  # noqa: SIM115
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up",
+        [sys.executable, "-m", "thaogo.cli", "up",
          *(a for s, p in ports.items() for a in (f"--{s}-port", str(p)))],
         cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     return up, log

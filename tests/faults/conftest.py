@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from tests.faults.proxy import TcpProxy
 from tests.notify.receivers import SmtpSink, smtp_server
+from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
 
 @dataclass

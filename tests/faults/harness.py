@@ -26,12 +26,12 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.demo import tax_code
-from services.embedded import free_port
 from shared import auth, topics
 from shared.calendar import week_window
 from shared.provinces import ConfigHolder
 from tests.conftest import REPO, ServiceProcess, Stack, stack_env, wait_until
+from thaogo.demo import tax_code
+from thaogo.embedded import free_port
 
 SERVICES = ("intake", "router", "reporting", "notify")
 # Zone types spread the load over several agencies (and their topics).

@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from services.embedded import free_port
+from thaogo.embedded import free_port
 
 
 class TcpProxy:

@@ -25,7 +25,6 @@ import asyncpg
 import httpx
 import pytest
 
-from services.embedded import EmbeddedPostgres, free_port
 from shared import topics
 from shared.kafka import ensure_topics
 from shared.provinces import ConfigHolder
@@ -44,6 +43,7 @@ from tests.faults.harness import (
     submission,
     wait_settled,
 )
+from thaogo.embedded import EmbeddedPostgres, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(600)]
 

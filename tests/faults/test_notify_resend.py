@@ -20,13 +20,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bench.common import difficulty
-from services.embedded import EmbeddedPostgres, free_port
 from services.router import logic
 from shared.events import Urgency
 from shared.kafka import Emitter, Producer
 from shared.provinces import ConfigHolder
 from tests.conftest import create_database, wait_until
 from tests.faults.harness import service_stack
+from thaogo.embedded import EmbeddedPostgres, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 

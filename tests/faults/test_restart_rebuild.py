@@ -27,12 +27,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.router.wire import uuid5_text
 from shared import topics
 from tests.conftest import REPO, stack_env, wait_until
 from tests.faults.conftest import Mail
 from tests.faults.harness import SERVICES, Load, local_config, read_topics, wait_settled
+from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.faults,
               pytest.mark.timeout(300)]
@@ -112,7 +112,7 @@ class Up:
         ports = [a for svc in SERVICES for a in (f"--{svc}-port", str(self.ports[svc]))]
         with open(self.out, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "up", "--data-dir", str(self.data_dir),
+                [sys.executable, "-m", "thaogo.cli", "up", "--data-dir", str(self.data_dir),
                  "--kafka-port", str(self.kafka_port), *ports],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         return begins
@@ -300,7 +300,7 @@ async def consistent(up: Up, db: str) -> None:
     """The consistency checker over the rebuilt topics and the databases: the replay
     changed no state, and the topics hold what the state says they must."""
     done = await asyncio.to_thread(run, [
-        sys.executable, "-m", "services.cli", "verify", "--bootstrap", up.bootstrap,
+        sys.executable, "-m", "thaogo.cli", "verify", "--bootstrap", up.bootstrap,
         "--database-url", db], up.env)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
     assert done.stdout.rstrip().endswith(" 0 differences"), done.stdout[-3000:]
@@ -368,7 +368,7 @@ async def test_restart_and_broker_crash_lose_no_agency_task(up: Up) -> None:
         # refused (a rebuild would send every open task again).
         cluster = EmbeddedBroker.on_a_free_port()
         try:
-            command = [sys.executable, "-m", "services.cli", "topics", "rebuild",
+            command = [sys.executable, "-m", "thaogo.cli", "topics", "rebuild",
                        "--bootstrap", cluster.bootstrap, "--database-url", db]
             done = await asyncio.to_thread(run, command, up.env)
             assert done.returncode == 0, done.stdout + done.stderr

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.demo import tax_code
 from services.intake import main
 from services.intake.settings import IntakeSettings
 from shared import auth
@@ -29,6 +28,7 @@ from shared.events import (
     new_envelope,
 )
 from shared.provinces import ConfigHolder, default_config_dir
+from thaogo.demo import tax_code
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from services.demo import tax_code
 from tests.intake.conftest import Intake
+from thaogo.demo import tax_code
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.timeout(300)]
 

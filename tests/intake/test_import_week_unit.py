@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from services.demo import tax_code
 from services.intake import bulk, handlers, logic
 from shared import vn
 from shared.calendar import TZ, week_window
 from shared.events import Status, Urgency
 from shared.provinces import ConfigHolder, Deadlines
 from tests.intake.conftest import dissolved_config
+from thaogo.demo import tax_code
 
 VI_HEADER = ("Mã số thuế,Tên doanh nghiệp,Tỉnh/Thành phố,Loại khu,Tên khu,Lĩnh vực,Tiêu đề,"
              "Nội dung,Người liên hệ,Điện thoại,Email,Số lao động\n")

@@ -17,12 +17,12 @@ import httpx
 import pytest
 from hypothesis import strategies as st
 
-from services.embedded import free_port
 from shared import auth
 from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, stack_env
 from tests.intake.conftest import submission
 from tests.schema_fuzz import Figures, fuzz, provinces, recent_weeks, tax_codes, weeks
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(600)]
 

@@ -271,7 +271,7 @@ async def test_token_commands_create_list_and_revoke(database_url: str) -> None:
 
     async def thaogo(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.cli", "token", *args, "--database-url",
+            sys.executable, "-m", "thaogo.cli", "token", *args, "--database-url",
             database_url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         return proc.returncode or 0, out.decode(), err.decode()

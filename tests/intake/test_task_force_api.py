@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import pytest
 
-from services.demo import tax_code
 from services.intake import main, store
 from services.intake.settings import IntakeSettings
 from shared.auth import TokenKind
@@ -31,6 +30,7 @@ from shared.events import (
 from shared.provinces import ConfigHolder
 from tests.conftest import wait_until
 from tests.intake.conftest import Intake, dissolved_config, submission
+from thaogo.demo import tax_code
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.timeout(180)]
 

@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from services.demo import tax_code
-from services.embedded import free_port
 from tests.conftest import ServiceProcess, stack_env
+from thaogo.demo import tax_code
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.browser, pytest.mark.e2e,
               pytest.mark.timeout(180)]

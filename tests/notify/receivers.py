@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.embedded import free_port
+from thaogo.embedded import free_port
 
 
 @dataclass

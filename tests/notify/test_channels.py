@@ -53,7 +53,7 @@ async def test_email_arrives_with_vietnamese_subject_text_and_html() -> None:
 
 
 async def test_email_to_a_closed_port_is_a_retryable_failure() -> None:
-    from services.embedded import free_port
+    from thaogo.embedded import free_port
 
     ch = EmailChannel(host="127.0.0.1", port=free_port(), sender="t@example.vn", timeout_s=2)
     result = await ch.send(message("x@example.vn"))

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.embedded import free_port
 from services.notify import logic, store
 from services.notify.channels import EmailChannel
 from services.notify.dispatch import Dispatcher, NotifyMetrics
@@ -20,6 +19,7 @@ from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock
 from shared.service import migrations_dir
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.db]
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.embedded import free_port
 from services.reporting import logic, reports
 from shared import topics
 from shared.calendar import SystemClock
 from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(180)]
 

@@ -21,12 +21,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import difficulty
-from services.embedded import free_port
 from services.router import logic
 from shared import events, topics
 from shared.events import AssignmentRole, DifficultyReceived
 from shared.provinces import ConfigHolder
 from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(150)]
 

@@ -154,7 +154,7 @@ async def test_assignments_stored_as_documents_read_back_the_same_once_migrated(
 
 
 async def test_replay_reads_recent_assignments_and_every_open_one(postgres_url: str) -> None:
-    """What `services/rebuild.py` publishes again: assignments since a moment, and the
+    """What `thaogo/rebuild.py` publishes again: assignments since a moment, and the
     open ones (active, held by an agency, difficulty not closed) whatever their age;
     a difficulty's in order, never split across chunks, with its document as stored."""
     from datetime import timedelta

@@ -186,7 +186,7 @@ def test_assignments_made_as_models_are_encoded_the_same_way() -> None:
 
 def test_replayed_assignments_are_the_messages_first_published() -> None:
     """A broker that lost its messages gets them back from the router's rows
-    (services/rebuild.py): the same ids, keys, bodies and headers, tasks only of the open
+    (thaogo/rebuild.py): the same ids, keys, bodies and headers, tasks only of the open
     assignments."""
     configs = ConfigHolder().current
     ds = list(varied(configs))

@@ -34,13 +34,13 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from services.embedded import free_port
 from shared import auth
 from shared.calendar import week_window
 from shared.events import ZoneType
 from shared.provinces import ConfigHolder, default_config_dir
 from tests.conftest import ServiceProcess, Stack, stack_env, wait_until
 from tests.intake.conftest import submission
+from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import link_secret
 from services.reporting import access, main
 from services.reporting.settings import ReportingSettings
+from thaogo.cli import link_secret
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "compose" / ".env.example"
 

@@ -20,10 +20,10 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.demo import tax_code
-from services.embedded import free_port
 from shared.provinces import default_config_dir
 from tests.conftest import REPO, ServiceProcess, Stack, passed, stack_env
+from thaogo.demo import tax_code
+from thaogo.embedded import free_port
 
 # Services notice an edited province file within this (seconds).
 RELOAD_S = "0.5"
@@ -85,7 +85,7 @@ def issue_token(database_url: str, config_dir: Path, kind: str, subject_id: str)
     env = {k: v for k, v in os.environ.items() if not k.startswith("THAOGO_")}
     env["THAOGO_CONFIG_DIR"] = str(config_dir)
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "token", "create", f"--{kind}", subject_id,
+        [sys.executable, "-m", "thaogo.cli", "token", "create", f"--{kind}", subject_id,
          "--database-url", database_url],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -39,7 +39,7 @@ SLUG = "binh-duong"
 
 def dissolve(config_dir: Path, on: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", "taskforce", "dissolve", SLUG, "--on", on,
+        [sys.executable, "-m", "thaogo.cli", "taskforce", "dissolve", SLUG, "--on", on,
          "--config-dir", str(config_dir)],
         capture_output=True, text=True, cwd=REPO, timeout=60)
 

@@ -19,11 +19,11 @@ import pytest
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services import cli
-from services.embedded import EmbeddedBroker
 from services.router import logic as router_logic
 from shared import asyncapi, events, topics
 from shared.provinces import ConfigHolder
+from thaogo import cli
+from thaogo.embedded import EmbeddedBroker
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_TOPICS = REPO / "deploy" / "k8s" / "base" / "kafka" / "topics.yaml"

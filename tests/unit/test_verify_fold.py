@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.verify import Case, Deliveries, Log, derive, fold
 from shared.events import (
     ActorKind,
     AgencyLevel,
@@ -29,6 +28,7 @@ from shared.events import (
     deterministic_id,
 )
 from shared.provinces import ConfigHolder
+from thaogo.verify import Case, Deliveries, Log, derive, fold
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
 DID = uuid.UUID(int=1)

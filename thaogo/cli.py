@@ -9,13 +9,14 @@ import importlib
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+from thaogo.launcher import ServiceProcess, stop_all
 
 if TYPE_CHECKING:
     from faststream.security import BaseSecurity
@@ -146,7 +147,7 @@ async def _rebuild_if_needed(
 ) -> None:
     """On a broker that holds none of what the databases record as published (a restart
     of the embedded broker), put back what consumers need, and say what."""
-    from services import rebuild
+    from thaogo import rebuild
 
     if not await rebuild.needed(bootstrap, database_url):
         return
@@ -158,11 +159,11 @@ async def _rebuild_if_needed(
 
 def cmd_topics_rebuild(args: argparse.Namespace) -> int:
     """After a cluster was restored without its data: publish again, from the services'
-    databases, what their consumers and the agencies need (services/rebuild.py)."""
+    databases, what their consumers and the agencies need (thaogo/rebuild.py)."""
     from datetime import timedelta
 
-    from services import rebuild
     from services.router.settings import RouterSettings
+    from thaogo import rebuild
 
     s = RouterSettings()
     bootstrap = args.bootstrap or s.kafka_bootstrap
@@ -311,13 +312,13 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.embedded import EmbeddedBroker, EmbeddedPostgres
+    from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres
 
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None
     pg: EmbeddedPostgres | None = None
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    children: dict[str, ServiceProcess] = {}
     stopping = False
 
     def on_signal(signum: int, _: Any) -> None:
@@ -367,12 +368,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         logs_dir = data_dir / "logs"
         logs_dir.mkdir(exist_ok=True)
 
-        def spawn(svc: str) -> subprocess.Popen[bytes]:
-            log_file = open(logs_dir / f"{svc}.log", "ab")  # noqa: SIM115
-            return subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "run", svc, "--port", str(ports[svc])],
-                env=env, stdout=log_file, stderr=log_file,
-            )
+        def spawn(svc: str) -> ServiceProcess:
+            return ServiceProcess(svc, ports[svc], env, logs_dir / f"{svc}.log").start()
 
         for svc in SERVICES:
             children[svc] = spawn(svc)
@@ -388,19 +385,19 @@ def cmd_up(args: argparse.Namespace) -> int:
                 print(f"the embedded broker exited with {broker.returncode}: its messages"
                       " and consumer offsets are lost; restarting it and the services",
                       flush=True)
-                _stop_children(children, timeout=10)
+                stop_all(children.values(), timeout=10)
                 broker.stop()
                 broker.start()
                 topics_ready()
                 for svc in SERVICES:
                     children[svc] = spawn(svc)
                 print("thaogo is running again", flush=True)
-            for svc, proc in list(children.items()):
+            for svc, child in list(children.items()):
                 # Supervise: a crashed service comes back; its consumers resume from
                 # their committed offsets and the outbox from its unsent rows.
-                crashed = proc.poll() is not None and not stopping
+                crashed = child.exited and not stopping
                 if crashed and time.monotonic() - restarts.get(svc, 0) > 5:
-                    print(f"{svc} exited with {proc.returncode}; restarting "
+                    print(f"{svc} exited with {child.returncode}; restarting "
                           f"(see {logs_dir / (svc + '.log')})", flush=True)
                     restarts[svc] = time.monotonic()
                     children[svc] = spawn(svc)
@@ -408,7 +405,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     finally:
         (data_dir / STACK_FILE).unlink(missing_ok=True)
-        _stop_children(children)
+        stop_all(children.values())
         if broker:
             broker.stop()
         if pg:
@@ -449,19 +446,6 @@ MEMORY_ONLY = (
     " tasks go back on their agencies' topics under their original event ids. For"
     " production, use a Kafka cluster (THAOGO_KAFKA_BOOTSTRAP)."
 )
-
-
-def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in children.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def masked_url(url: str) -> str:
@@ -550,7 +534,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import httpx
 
-    from services.demo import demo_submissions
+    from thaogo.demo import demo_submissions
 
     ok = 0
     with httpx.Client(base_url=args.url, timeout=10) as client:
@@ -574,9 +558,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from faststream.kafka.security import parse_security
 
-    from services.verify import verify
     from shared.provinces import ConfigHolder
     from shared.settings import ServiceSettings
+    from thaogo.verify import verify
 
     s = ServiceSettings()
     report = asyncio.run(verify(
