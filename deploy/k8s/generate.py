@@ -46,7 +46,8 @@ PROVINCE_SUFFIXES = (".yaml", ".yml")
 SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "intake": {
         "group": "thaogo-intake-assignments",
-        "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.MEMBER_REPORT],
+        "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
+                     T.MEMBER_REPORT],
         "consumes": [T.DIFFICULTY_ASSIGNED],
     },
     "router": {
@@ -69,7 +70,8 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "notify": {
         "group": "thaogo-notify",
         "produces": [T.NOTIFICATION_SENT],
-        "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.MEMBER_REPORT, T.REPORT_WEEKLY],
+        "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
+                     T.MEMBER_REPORT, T.REPORT_WEEKLY],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.

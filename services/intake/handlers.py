@@ -43,11 +43,13 @@ from shared.events import (
     Category,
     DifficultyAssigned,
     DifficultyReceived,
+    DifficultyUrgencyConfirmed,
     Envelope,
     Kind,
     Status,
     TaskDifficulty,
     Urgency,
+    UrgencySource,
     ZoneType,
     deterministic_id,
     new_envelope,
@@ -138,6 +140,24 @@ class StatusAccepted(BaseModel):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     status: Status
+
+
+class UrgencyIn(BaseModel):
+    """An officer's or a member's word that an urgent difficulty is urgent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)] | None = (
+        Field(default=None, description="Why it cannot wait (for the head's message)"))
+
+
+class UrgencyConfirmedOut(BaseModel):
+    confirmation_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    confirmed_by: str
+    reported: bool = Field(description="Filed urgent by a member or operator, rather than "
+                           "confirmed afterwards")
+    confirmed_at: datetime
 
 
 class DifficultyOut(BaseModel):
@@ -319,6 +339,7 @@ class IntakeMetrics:
 # otherwise create as many series.
 REFUSAL_FIELDS = frozenset(
     {*DifficultyIn.model_fields, *StatusIn.model_fields, *MemberReportIn.model_fields,
+     *UrgencyIn.model_fields,
      "Authorization", "Content-Type", "Idempotency-Key", "body", "client", "difficulty_id",
      "file", "method", "path", "row", "week"}
 )
@@ -519,6 +540,60 @@ def build_router(
                                 status=wanted)
         return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
+    @api.post(
+        "/v1/difficulties/{difficulty_id}/urgency",
+        status_code=202,
+        response_model=UrgencyConfirmedOut,
+        responses=responses(401, 403, 404, 409, 413, 422, 429),
+        tags=["agencies"],
+        summary="Confirm that an urgent difficulty is urgent",
+        description="A business's own urgent flag reaches its lead agency at once, but the "
+        "head and the permanent deputy only in office hours. Confirmed here by the lead "
+        "agency (or whoever holds the difficulty), the permanent deputy or a member of its "
+        "task force, it reaches them at once, day or night (difficulty.urgency.v1). 202 "
+        "with the confirmation; 200 with the first one when it was confirmed already; 409 "
+        "(field `urgency`) for a difficulty not marked urgent or filed urgent by a member "
+        "or operator (vouched for already); 403 for anyone else.",
+    )
+    async def confirm_urgency(
+        difficulty_id: uuid.UUID, body: UrgencyIn, request: Request,
+        who: auth.Principal = caller,
+    ) -> Any:
+        lang = language(request.headers)
+        async with rt.db().acquire() as conn:
+            found = await store.difficulty(conn, difficulty_id=difficulty_id)
+            if found is None:
+                return refuse("difficulty_id", "no difficulty with this id",
+                              "không có phản ánh với mã này", lang, 404)
+            state, d = found
+            cfg, _, acting = await standing(conn, who, state)
+            try:
+                logic.check_may_confirm_urgency(acting, member_of_task_force=(
+                    who.kind is auth.TokenKind.MEMBER and cfg is not None
+                    and who.province == cfg.slug))
+            except logic.StatusForbidden as e:
+                metrics.auth_failures.labels("not_assigned").inc()
+                return refuse(e.field, e.en, e.vi, lang, 403)
+            if d.urgency is not Urgency.URGENT or d.urgency_source is not UrgencySource.BUSINESS:
+                metrics.refused("urgency", "conflict")
+                return refuse("urgency", "only a business's own urgent flag is confirmed: this "
+                              "difficulty is not marked urgent, or a member or operator filed it",
+                              "chỉ xác nhận phản ánh doanh nghiệp tự đánh dấu khẩn: phản ánh này "
+                              "không khẩn, hoặc do thành viên, người vận hành nhập", lang, 409)
+            event = new_envelope(logic.urgency_confirmation(
+                d, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id, reported=False,
+                note=body.note or None, now=datetime.now(UTC),
+            ), source=SOURCE, event_id=str(DifficultyUrgencyConfirmed.id_for(difficulty_id)))
+            async with conn.transaction():
+                new = await store.record_confirmations(conn, events=[event])
+            first = await store.confirmation_of(conn, difficulty_id=difficulty_id)
+        assert first is not None
+        answer = UrgencyConfirmedOut(
+            confirmation_id=first["confirmation_id"], difficulty_id=difficulty_id,
+            confirmed_by=first["actor_id"], reported=first["reported"],
+            confirmed_at=first["confirmed_at"])
+        return JSONResponse(answer.model_dump(mode="json"), status_code=202 if new else 200)
+
     @api.get(
         "/v1/difficulties/{difficulty_id}",
         response_model=DifficultyOut,
@@ -656,6 +731,7 @@ def build_router(
             results = await asyncio.to_thread(
                 prepare_import, data, configs=config.current, now=clock.now(),
                 max_rows=max_import_rows, province=who.province,
+                filed_by=UrgencySource(ACTOR_KINDS[who.kind].value),
             )
         except bulk.FileRefused as e:
             metrics.refused(e.problem.field, e.problem.kind)
@@ -678,6 +754,10 @@ def build_router(
                     for i in range(0, len(events), import_chunk_rows):
                         await store.insert_difficulties(
                             conn, events=[r.event for r in events[i:i + import_chunk_rows]])
+                    await store.record_confirmations(conn, events=[
+                        new_envelope(c, source=SOURCE, event_id=str(c.confirmation_id))
+                        for r in events
+                        if (c := logic.reported_urgent(r.event.data, who.subject_id))])
             if not claimed:
                 seen = await store.find_idempotent(conn, key=idempotency_key or "")
                 assert seen is not None
@@ -798,12 +878,13 @@ def _problem(e: vn.InvalidField) -> Problem:
 
 
 def received_event(
-    raw: dict[str, Any], configs: ConfigSet, now: datetime, code: str
+    raw: dict[str, Any], configs: ConfigSet, now: datetime, code: str,
+    urgency_source: UrgencySource = UrgencySource.BUSINESS,
 ) -> Envelope[DifficultyReceived]:
     """The event of a validated submission (InvalidField when cleaning refuses a field or
     the province's task force is dissolved)."""
     received = logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
-                                    now=now.astimezone(UTC))
+                                    now=now.astimezone(UTC), urgency_source=urgency_source)
     task_force = configs.task_force_for(
         received.province_code, received.task_force, zone_name=received.zone_name,
         ward=received.ward, district=received.district)
@@ -851,12 +932,13 @@ class RefusedRow:
 
 def prepare_import(
     data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int,
-    province: str | None = None,
+    filed_by: UrgencySource, province: str | None = None,
 ) -> list[ImportedRow | RefusedRow]:
     """Each row of a CSV file through the single-submission path (model, cleaning,
     province, task force); FileRefused when the file itself cannot be read. With
     `province` (the importer's scope: a member's task force, a scoped operator's
-    province), a row of another province is refused."""
+    province), a row of another province is refused. `filed_by` says who marked the
+    urgent rows urgent (the importer: a member or an operator)."""
     out: list[ImportedRow | RefusedRow] = []
     codes: set[str] = set()
     for row in bulk.read(data, max_rows=max_rows):
@@ -868,7 +950,8 @@ def prepare_import(
             code = logic.tracking_code()
             while code in codes:  # unique within the file; across files, 40 random bits
                 code = logic.tracking_code()
-            event = received_event(body.model_dump(mode="json"), configs, now, code)
+            event = received_event(body.model_dump(mode="json"), configs, now, code,
+                                   urgency_source=filed_by)
             if province is not None:
                 logic.check_in_scope(configs, event.data, province)
         except Refused as e:

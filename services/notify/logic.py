@@ -125,11 +125,13 @@ def fan_out(
     province_code: str | None = None,
     difficulty_id: str | None = None,
     week_label: str | None = None,
+    owed_at: datetime | None = None,
 ) -> list[Owed]:
     """The owed message on each contact; a recipient without contacts gets the log
-    channel, so an owed message is visible rather than silently dropped."""
+    channel, so an owed message is visible rather than silently dropped. It is held when
+    it goes later than `owed_at` (default: `due`, which quiet hours may move)."""
     release = quiet.release(due, urgent)
-    held = release > calendar.to_local(due)
+    held = release > calendar.to_local(owed_at or due)
     targets = list(contacts) or [Contact(LOG_CHANNEL, recipient_id)]
     return [
         Owed(
@@ -198,7 +200,7 @@ def assignment_messages(
         else now
     out = fan_out(base_key=assignment_message_key(a), kind=ASSIGNMENT, recipient_id=recipient,
                   contacts=contacts, due=due, urgent=urgent and not a.member_id, quiet=quiet,
-                  payload=payload, **common)
+                  payload=payload, owed_at=now, **common)
     if urgent and cfg is not None and a.role in (AssignmentRole.LEAD, AssignmentRole.TRIAGE):
         for person in _head_and_deputy(cfg):
             out += fan_out(
@@ -206,7 +208,7 @@ def assignment_messages(
                 kind=URGENT_DIFFICULTY, recipient_id=person.id,
                 contacts=contacts_of(person.contacts),
                 due=head_release(now, vouched=False, hours=hours), urgent=False, quiet=quiet,
-                payload=payload, **common,
+                payload=payload, owed_at=now, **common,
             )
     return out
 
@@ -473,7 +475,7 @@ def weekly_report_messages(
                 base_key=key, kind=kind, recipient_id=person.id,
                 contacts=contacts_of(person.contacts),
                 due=head_release(now, vouched=False, hours=hours) if r.interim else now,
-                urgent=False, quiet=quiet,
+                urgent=False, quiet=quiet, owed_at=now,
                 payload=payload, province_code=r.province_code, week_label=r.week_label,
             )
     return out

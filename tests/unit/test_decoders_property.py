@@ -30,6 +30,7 @@ from shared.events import (
     DecodeError,
     DifficultyAssigned,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     Envelope,
     EventData,
     MemberReport,
@@ -66,6 +67,12 @@ def _samples() -> list[EventData]:
             province_code=d.province_code, status=Status.RESOLVED,
             actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, note="Đã giải quyết",
             changed_at=NOW),
+        DifficultyUrgencyConfirmed(
+            confirmation_id=DifficultyUrgencyConfirmed.id_for(d.difficulty_id),
+            difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
+            province_code=d.province_code, task_force="binh-duong",
+            actor_kind=ActorKind.MEMBER, actor_id="binh-duong.to-pho-kcn",
+            note="Cháy kho, cần xử lý ngay", confirmed_at=NOW),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
