@@ -52,6 +52,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     Envelope,
     EventData,
     NotificationSent,
@@ -129,6 +130,7 @@ class Log:
     received: list[Envelope[DifficultyReceived]] = field(default_factory=list)
     assigned: list[Envelope[DifficultyAssigned]] = field(default_factory=list)
     status: list[Envelope[DifficultyStatusChanged]] = field(default_factory=list)
+    urgency: list[Envelope[DifficultyUrgencyConfirmed]] = field(default_factory=list)
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
@@ -139,6 +141,7 @@ _MODELS: dict[str, type[EventData]] = {
     topics.DIFFICULTY_RECEIVED: DifficultyReceived,
     topics.DIFFICULTY_ASSIGNED: DifficultyAssigned,
     topics.DIFFICULTY_STATUS: DifficultyStatusChanged,
+    topics.DIFFICULTY_URGENCY: DifficultyUrgencyConfirmed,
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
 }
@@ -188,7 +191,8 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
     report.events[topic] += 1
     kept: dict[type[EventData], list[Any]] = {
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
-        DifficultyStatusChanged: log.status, WeeklyReport: log.weekly,
+        DifficultyStatusChanged: log.status, DifficultyUrgencyConfirmed: log.urgency,
+        WeeklyReport: log.weekly,
         NotificationSent: log.sent,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
@@ -206,6 +210,8 @@ class Case:
     event_ids: set[str] = field(default_factory=set)  # of its received events
     assignments: dict[uuid.UUID, DifficultyAssigned] = field(default_factory=dict)
     statuses: dict[uuid.UUID, DifficultyStatusChanged] = field(default_factory=dict)
+    # Its confirmations as urgent by event id: one expected (intake keeps the first).
+    confirmations: dict[str, DifficultyUrgencyConfirmed] = field(default_factory=dict)
 
 
 def fold(log: Log) -> dict[uuid.UUID, Case]:
@@ -218,6 +224,8 @@ def fold(log: Log) -> dict[uuid.UUID, Case]:
         cases[a.data.difficulty_id].assignments[a.data.assignment_id] = a.data
     for s in log.status:
         cases[s.data.difficulty_id].statuses[s.data.status_id] = s.data
+    for u in log.urgency:
+        cases[u.data.difficulty_id].confirmations[u.id] = u.data
     return dict(cases)
 
 
@@ -340,6 +348,50 @@ async def check_intake(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
         " assigned_at FROM intake.assignments")}
     _check_assignments(report, "intake", log, cases, rows, fields=(
         "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"))
+    await _check_confirmations(conn, log, cases, report)
+
+
+def vouched(d: DifficultyReceived) -> bool:
+    """Filed urgent by a member or an operator: intake confirms it as it arrives."""
+    return d.urgency.value == "urgent" and d.urgency_source.value != "business"
+
+
+async def _check_confirmations(conn: asyncpg.Connection, log: Log,
+                               cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """One confirmation per confirmed difficulty, on its topic under one event id, as
+    intake keeps it; one of its own for each difficulty a member or operator filed urgent;
+    none of a difficulty that is not urgent."""
+    rows = {r["difficulty_id"]: r for r in await conn.fetch(
+        "SELECT difficulty_id, confirmation_id, actor_kind, actor_id, reported"
+        " FROM intake.urgency_confirmations")}
+    truncated = topics.DIFFICULTY_URGENCY in log.truncated
+    for did, row in rows.items():
+        report.compared["intake.urgency_confirmations"] += 1
+        case = cases.get(did)
+        events = list(case.confirmations.values()) if case else []
+        if len(events) != 1:
+            if events or not truncated:
+                report.differ("intake", "urgency_confirmations", did,
+                              "events on " + topics.DIFFICULTY_URGENCY, 1, len(events))
+            continue
+        c = events[0]
+        for k, v in {"confirmation_id": c.confirmation_id, "actor_kind": c.actor_kind.value,
+                     "actor_id": c.actor_id, "reported": c.reported}.items():
+            if not _same(v, row[k]):
+                report.differ("intake", "urgency_confirmations", did, k, v, row[k])
+    for did, case in cases.items():
+        d = case.received
+        if case.confirmations and did not in rows:
+            report.differ("intake", "urgency_confirmations", did, "row", "confirmation",
+                          "missing")
+        if d is None:
+            continue
+        if vouched(d) and did not in rows and topics.DIFFICULTY_RECEIVED not in log.truncated:
+            report.differ("intake", "urgency_confirmations", did, "row",
+                          "reported urgent by " + d.urgency_source.value, "missing")
+        if case.confirmations and d.urgency.value != "urgent":
+            report.differ("intake", "urgency_confirmations", did, "urgency", "urgent",
+                          d.urgency.value)
 
 
 def _assignment_fields(a: DifficultyAssigned) -> dict[str, Any]:
@@ -603,9 +655,12 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                        cases: Mapping[uuid.UUID, Case], deliveries: Deliveries,
                        report: Report) -> None:
     messages = await conn.fetch(
-        "SELECT message_key, kind, recipient_id, difficulty_id, state,"
+        "SELECT message_key, kind, recipient_id, difficulty_id, state, urgent,"
         " payload->>'week_label' AS week_label FROM notify.messages")
     by_assignment: set[tuple[str, str]] = set()
+    # (urgent difficulty, person) -> whether each of its messages is still pending but
+    # not allowed at night
+    alarms: dict[tuple[str, str], bool] = {}
     reported: set[tuple[str, str | None, str]] = set()  # (kind, week, recipient)
     interim: set[tuple[str, str]] = set()  # (urgent difficulty, recipient)
     for m in messages:
@@ -620,6 +675,9 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             by_assignment.add((parts[1], parts[2]))
         elif m["kind"] == "interim_report" and len(parts) >= 5:
             interim.add((parts[3], m["recipient_id"]))
+        elif m["kind"] == "urgent_difficulty" and len(parts) >= 3:
+            waits = m["state"] == "pending" and not m["urgent"]
+            alarms[(parts[1], parts[2])] = alarms.get((parts[1], parts[2]), False) or waits
         else:
             reported.add((m["kind"], m["week_label"], m["recipient_id"]))
     for case in cases.values():
@@ -627,6 +685,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             if (str(aid), a.member_id or a.agency_id) not in by_assignment:
                 report.differ("notify", "messages", aid, "assignment notice to "
                               + (a.member_id or a.agency_id), "queued", "missing")
+    _check_alarms(configs, log, cases, alarms, report)
     # Each publication on report.weekly.v1 is its own mail to the head and the permanent
     # deputy of its task force: the compiled week, the final report, and an interim
     # report (one urgent item, no figures) per urgent difficulty.
@@ -645,6 +704,35 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):
         report.differ("notify", "messages", key, what, expected, seen)
+
+
+def _check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],
+                  alarms: Mapping[tuple[str, str], bool], report: Report) -> None:
+    """The head and the permanent deputy hear of every urgent difficulty once it has a
+    lead (or sits in triage), and of every confirmation of one; a confirmed one is not
+    left waiting for office hours."""
+    for did, case in cases.items():
+        d = case.received
+        holders = [a for a in case.assignments.values() if a.role.value in ("lead", "triage")]
+        owed: list[Any] = []
+        if d is not None and d.urgency.value == "urgent":
+            for a in holders:
+                slug = a.agency_id.split(".", 1)[0]
+                cfg = configs[slug] if slug in configs else configs.for_difficulty(
+                    a.province_code)
+                owed += [cfg] if cfg is not None else []
+        for c in case.confirmations.values():
+            cfg = configs.for_difficulty(c.province_code, c.task_force)
+            owed += [cfg] if cfg is not None else []
+        for cfg in owed:
+            for person in {cfg.task_force.head.id, cfg.task_force.permanent_deputy.id}:
+                found = alarms.get((str(did), person))
+                if found is None:
+                    report.differ("notify", "messages", did, "urgent alarm to " + person,
+                                  "queued", "missing")
+                elif found and case.confirmations:
+                    report.differ("notify", "messages", did, "urgent alarm to " + person,
+                                  "due at once (confirmed)", "held for office hours")
 
 
 def _task_forces_of_report(configs: ConfigSet, w: WeeklyReport) -> list[Any]:
