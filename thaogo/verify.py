@@ -14,7 +14,11 @@ hide itself) and compares the result with each service's tables, field by field:
 - reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
   closed times, central escalation and task force; its assignments; every stored weekly
   report published once, as stored, with breakdowns that add up to their totals;
-- notify: a notice for every agency assignment and every published weekly report, none
+- intake's urgency confirmations: one per confirmed difficulty, on its topic under one
+  event id, and one for every difficulty a member or operator filed urgent;
+- notify: a notice for every agency assignment and every published weekly report, an
+  alarm to the head and the permanent deputy of every urgent difficulty with a lead (none
+  still held for office hours once confirmed), none
   about a difficulty that does not exist, and every delivered message announced on
   `notification.sent.v1` under one event id.
 
@@ -685,7 +689,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             if (str(aid), a.member_id or a.agency_id) not in by_assignment:
                 report.differ("notify", "messages", aid, "assignment notice to "
                               + (a.member_id or a.agency_id), "queued", "missing")
-    _check_alarms(configs, log, cases, alarms, report)
+    check_alarms(configs, log, cases, alarms, report)
     # Each publication on report.weekly.v1 is its own mail to the head and the permanent
     # deputy of its task force: the compiled week, the final report, and an interim
     # report (one urgent item, no figures) per urgent difficulty.
@@ -706,7 +710,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
         report.differ("notify", "messages", key, what, expected, seen)
 
 
-def _check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],
+def check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],
                   alarms: Mapping[tuple[str, str], bool], report: Report) -> None:
     """The head and the permanent deputy hear of every urgent difficulty once it has a
     lead (or sits in triage), and of every confirmation of one; a confirmed one is not
@@ -714,17 +718,17 @@ def _check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],
     for did, case in cases.items():
         d = case.received
         holders = [a for a in case.assignments.values() if a.role.value in ("lead", "triage")]
-        owed: list[Any] = []
+        owed: dict[str, Any] = {}  # the task forces whose head and deputy are told
         if d is not None and d.urgency.value == "urgent":
             for a in holders:
                 slug = a.agency_id.split(".", 1)[0]
                 cfg = configs[slug] if slug in configs else configs.for_difficulty(
                     a.province_code)
-                owed += [cfg] if cfg is not None else []
+                owed.update({cfg.slug: cfg} if cfg is not None else {})
         for c in case.confirmations.values():
             cfg = configs.for_difficulty(c.province_code, c.task_force)
-            owed += [cfg] if cfg is not None else []
-        for cfg in owed:
+            owed.update({cfg.slug: cfg} if cfg is not None else {})
+        for cfg in owed.values():
             for person in {cfg.task_force.head.id, cfg.task_force.permanent_deputy.id}:
                 found = alarms.get((str(did), person))
                 if found is None:
@@ -884,4 +888,5 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
     return report
 
 
-__all__ = ["Deliveries", "Difference", "Report", "derive", "fold", "read_log", "settle", "verify"]
+__all__ = ["Deliveries", "Difference", "Report", "check_alarms", "derive", "fold", "read_log",
+           "settle", "verify"]
