@@ -18,9 +18,9 @@ hide itself) and compares the result with each service's tables, field by field:
   event id, and one for every difficulty a member or operator filed urgent;
 - notify: a notice for every agency assignment and every published weekly report, an
   alarm to the head and the permanent deputy of every urgent difficulty with a lead (none
-  still held for office hours once confirmed), none
-  about a difficulty that does not exist, and every delivered message announced on
-  `notification.sent.v1` under one event id.
+  still held for office hours once confirmed), none about a difficulty that does not
+  exist, and every delivered message announced on `notification.sent.v1` under one
+  event id.
 
 Differences are printed one a line (service, table, id, field, expected, found). What
 the topics no longer hold (retention dropped their beginning) is said, not guessed.
