@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from services.intake.handlers import Accepted, DifficultyIn
+from services.intake.models import Accepted, DifficultyIn
 
 
 def build() -> FastAPI:

@@ -18,8 +18,9 @@ from bench import common
 from bench.common import Infra
 from services.notify import logic, store
 from services.notify.channels import OutgoingMessage, webhook_body
-from services.notify.dispatch import Dispatcher, NotifyMetrics
+from services.notify.jobs import Dispatcher
 from services.notify.main import build_channels
+from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock

@@ -16,7 +16,7 @@ import asyncpg
 
 from bench import common
 from bench.common import Infra
-from services.reporting import reports, store
+from services.reporting import store, usecases
 from services.router import logic as router_logic
 from shared import db
 from shared.calendar import week_window
@@ -266,7 +266,7 @@ async def rollup_timing(url: str, rows: int, runs: int = 5) -> dict[str, Any]:
             report = None
             for _ in range(runs + 1):  # the first warms the cache
                 t0 = time.perf_counter()
-                report = await reports.compose(conn, cfg=cfg, window=window, as_of=window.end,
+                report = await usecases.compose(conn, cfg=cfg, window=window, as_of=window.end,
                                                generated_at=datetime.now(UTC), page_url=None)
                 times.append(time.perf_counter() - t0)
             assert report is not None

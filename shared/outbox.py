@@ -26,16 +26,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from shared import db
 from shared.events import Envelope, encode_body, encode_headers
 from shared.kafka import Producer
+from shared.metrics import OutboxMetrics
 from shared.retry import backoff
 
 log = logging.getLogger("thaogo.outbox")
@@ -64,29 +63,6 @@ async def enqueue(
     if inserted:
         await conn.execute(f"NOTIFY {channel(schema)}")
     return len(inserted)
-
-
-@dataclass(frozen=True)
-class OutboxMetrics:
-    backlog: Gauge
-    oldest_age: Gauge
-    publish_seconds: Histogram
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> OutboxMetrics:
-        return cls(
-            backlog=Gauge("thaogo_outbox_backlog_rows", "Outbox rows not yet published",
-                          registry=registry),
-            oldest_age=Gauge("thaogo_outbox_oldest_unsent_age_seconds",
-                             "Age of the oldest outbox row not yet published",
-                             registry=registry),
-            publish_seconds=Histogram(
-                "thaogo_outbox_publish_duration_seconds",
-                "Time to publish one outbox batch and have it acknowledged",
-                registry=registry,
-                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            ),
-        )
 
 
 class OutboxRelay:

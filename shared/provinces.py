@@ -28,7 +28,7 @@ A person is {id, name, title, agency, contacts}; a deputy adds `zone_types`; a
 member adds `fields` (categories), `areas` (ward, former district or zone
 names), `replaced_by` and `active`. A member who leaves stays in the file with
 `active: false` and, if someone takes over their fields and areas, `replaced_by`
-(the router moves their open items accordingly; see services/router/membership.py).
+(the router moves their open items accordingly; see services/router/jobs.py).
 
 `set_dissolved_on` is the one edit the system makes to these files itself
 (`thaogo taskforce dissolve`): one key, the rest of the file byte for byte.

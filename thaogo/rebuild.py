@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from services.router import store as router_store
-from services.router.membership import SOURCE as ROUTER_SOURCE
+from services.router.jobs import SOURCE as ROUTER_SOURCE
 from services.router.wire import Wire
 from shared import db, outbox, topics
 from shared.kafka import Producer

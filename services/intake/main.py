@@ -1,4 +1,5 @@
-"""Intake composition root: settings, broker, pool, outbox relay, consumer, routes."""
+"""Intake's wiring: settings, broker, pool, outbox relay, consumer, the service the routes
+use, the routes."""
 
 from __future__ import annotations
 
@@ -6,20 +7,20 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.intake import handlers, middleware, web
+from services.intake import api, consumers, metrics, pages, usecases
 from services.intake.settings import IntakeSettings
 from shared import auth, topics
-from shared.calendar import Clock
+from shared.calendar import Clock, SystemClock
 from shared.events import DifficultyAssigned
 from shared.headers import inline_styles
 from shared.http import RateRule, TokenBuckets, create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
 SERVICE = "intake"
-IMPORT_PATH = "/v1/difficulties/import"
 
 
 def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -41,30 +42,32 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     subscribe(
         rt.broker,
         BatchProcessor(group_id=s.assignments_group_id, model=DifficultyAssigned,
-                       handle=partial(handlers.on_assigned, rt), producer=rt.producer,
+                       handle=partial(consumers.on_assigned, rt), producer=rt.producer,
                        metrics=rt.consumer_metrics, source="thaogo/intake"),
         topic=topics.DIFFICULTY_ASSIGNED, group_id=s.assignments_group_id,
         ack_policy=COMMIT_AFTER_EFFECTS, max_records=1000,
         description="Learn assignments so that an agency updates only what it holds",
     )
-    metrics = handlers.IntakeMetrics.create(rt.registry)
+    intake_metrics = metrics.IntakeMetrics.create(rt.registry)
     # The routes verify bearer tokens against the shared registry: migrate it first.
     app = create_app(service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                      readiness=rt.readiness, title="thaogo intake",
                      description="Where businesses submit difficulties and agencies and "
                      "members report back",
-                     max_body_bytes=s.max_body_bytes, body_limits={IMPORT_PATH: s.max_import_bytes},
+                     max_body_bytes=s.max_body_bytes,
+                     body_limits={api.IMPORT_PATH: s.max_import_bytes},
                      rate_limits=[RateRule("/", TokenBuckets(s.rate_limit_per_minute,
                                                               s.rate_limit_burst))]
                      if s.rate_limit_enabled else (),
-                     trusted_proxies=s.trusted_proxy_networks(), on_refused=metrics.refused,
-                     page_styles=inline_styles(web.TEMPLATES))
-    app.include_router(handlers.build_router(
-        rt, config=config, metrics=metrics, clock=clock, max_import_rows=s.max_import_rows,
-        import_chunk_rows=s.import_chunk_rows))
-    app.include_router(web.build_router(rt.state["accept"], metrics))
+                     trusted_proxies=s.trusted_proxy_networks(), on_refused=intake_metrics.refused,
+                     page_styles=inline_styles(pages.TEMPLATES))
+    app.state.intake = usecases.Intake(
+        rt=rt, config=config, metrics=intake_metrics, clock=clock or SystemClock(),
+        max_import_rows=s.max_import_rows, import_chunk_rows=s.import_chunk_rows)
+    app.include_router(api.api)
+    app.include_router(pages.pages)
     # Added last, so outermost: metrics see every answer, including 413s and 429s.
-    app.add_middleware(middleware.RequestMetrics, registry=rt.registry,
+    app.add_middleware(metrics.RequestMetrics, registry=rt.registry,
                        routes=lambda: app.routes)
     app.state.runtime = rt
     return app

@@ -418,7 +418,7 @@ def report_url(base_url: str, province: str, week_label: str) -> str:
 def weekly_report_key(r: WeeklyReport, slug: str, person_id: str) -> tuple[str, str]:
     """(kind, key) of the mail of one publication on `report.weekly.v1` to one person.
 
-    Three publications share the topic (services/reporting/reports.py): the compiled
+    Three publications share the topic (services/reporting/usecases.py): the compiled
     week, the final report (week "final"), and any number of urgent interim reports of a
     week, one per urgent difficulty. Each is its own message: an interim keyed like the
     compiled week would take its key, and the Friday mail would be dropped as a replay."""

@@ -15,8 +15,9 @@ from services.notify.channels import (
     WebhookChannel,
     ZaloChannel,
 )
-from services.notify.dispatch import Dispatcher, NotifyMetrics, Scheduler
-from services.notify.handlers import NotifyHandlers
+from services.notify.consumers import NotifyHandlers
+from services.notify.jobs import Dispatcher, Scheduler
+from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import topics
 from shared.calendar import Clock, SystemClock
@@ -30,7 +31,8 @@ from shared.events import (
 )
 from shared.http import create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, Handler, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 

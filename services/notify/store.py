@@ -24,6 +24,8 @@ from services.notify.logic import Followed, Owed
 # A row is free to claim when pending, or when its sender's lease ran out (crash).
 _CLAIMABLE = "(state = 'pending' OR (state = 'sending' AND claimed_until < now()))"
 
+SCHEMA = "notify"  # its tables, the inbox and the outbox among them
+
 
 async def insert_owed(conn: asyncpg.Connection, *, owed: Sequence[Owed]) -> list[Owed]:
     """Insert owed messages; an existing key is left alone. Returns those that were new."""

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Cookie, Depends, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from services.reporting import access, document, logic, render, reports, spreadsheets, store
+from services.reporting import access, document, logic, render, spreadsheets, store, usecases
 from shared import auth, vn
 from shared.calendar import Clock, check_date, parse_week_label
 from shared.errors import ErrorBody, Refusal, responses, unauthorized
@@ -99,7 +99,7 @@ async def load_report(
         return None
     if who is not None and not access.may_read(who, cfg.slug):
         raise access.out_of_scope()
-    if week_label == reports.FINAL:
+    if week_label == usecases.FINAL:
         return await load_final(side, cfg)
     window = parse_week_label(week_label, "week_label")
     async with side.db().acquire() as conn:
@@ -109,7 +109,7 @@ async def load_report(
         now = side.now()
         if window.start >= now:
             return None  # a week that has not started has nothing to say
-        report = await reports.compose(
+        report = await usecases.compose(
             conn, cfg=cfg, window=window, as_of=now, generated_at=now,
             page_url=side.page_url(cfg.slug, window.label))
     return cfg, report, False
@@ -122,14 +122,14 @@ async def load_final(
     poll of the publisher), a preview; None for a task force still in office, whose
     mandate-long rollup nobody should be able to make this public route compute."""
     async with side.db().acquire() as conn:
-        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=reports.FINAL)
+        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=usecases.FINAL)
         if stored is not None:
             return cfg, WeeklyReport.model_validate(stored), True
         now = side.now()
-        if not reports.is_dissolved(cfg, now):
+        if not usecases.is_dissolved(cfg, now):
             return None
-        report = await reports.compose_final(
-            conn, cfg=cfg, as_of=now, page_url=side.page_url(cfg.slug, reports.FINAL))
+        report = await usecases.compose_final(
+            conn, cfg=cfg, as_of=now, page_url=side.page_url(cfg.slug, usecases.FINAL))
     return cfg, report, False
 
 
@@ -352,7 +352,7 @@ def build_router(side: ReadSide) -> APIRouter:
         responses={200: {"content": {"text/csv": {}}}, **reader_only},
     )
     async def handed_over_csv(province: ProvincePath, who: auth.Principal = reader) -> Response:
-        found = await load_report(side, province, reports.FINAL, who=who)
+        found = await load_report(side, province, usecases.FINAL, who=who)
         if found is None:
             raise not_found()
         cfg, report, published = found

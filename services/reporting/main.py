@@ -3,20 +3,20 @@ publisher and its outbox relay, the read API and the report pages."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
-from services.reporting import pages, store
+from services.reporting import jobs, pages
 from services.reporting.access import LinkSigner
 from services.reporting.api import ReadSide, build_router
-from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
-from services.reporting.reports import SCHEMA, PublishMetrics, WeeklyPublisher
+from services.reporting.consumers import ReportingHandlers
+from services.reporting.jobs import WeeklyPublisher
+from services.reporting.metrics import CaseloadGauges, ProjectionMetrics, PublishMetrics
 from services.reporting.settings import ReportingSettings
+from services.reporting.usecases import SCHEMA
 from shared import auth, topics
 from shared.calendar import Clock, SystemClock
 from shared.events import (
@@ -29,7 +29,8 @@ from shared.events import (
 from shared.headers import inline_styles
 from shared.http import RateRule, ReadinessCheck, TokenBuckets, create_app
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
-from shared.outbox import OutboxMetrics, OutboxRelay
+from shared.metrics import OutboxMetrics
+from shared.outbox import OutboxRelay
 from shared.provinces import ConfigHolder
 from shared.service import Runtime
 
@@ -113,28 +114,11 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         rt_.state["publisher"] = publisher
         await publisher.run()
 
-    open_gauge = Gauge("thaogo_reporting_open_difficulties",
-                       "Difficulties not resolved or rejected, by current handling agency",
-                       ["agency"], registry=rt.registry)
-    overdue_gauge = Gauge("thaogo_reporting_overdue_difficulties",
-                          "Open difficulties past their acknowledge or resolve deadline, by agency",
-                          ["agency"], registry=rt.registry)
+    caseload = CaseloadGauges.create(rt.registry)
 
     async def refresh_gauges(rt_: Runtime) -> None:
-        while True:
-            async with rt_.db().acquire() as conn:
-                rows = await store.open_and_overdue_by_agency(
-                    conn, now=clock.now().astimezone(UTC))
-                last = await store.last_report_times(conn)
-            # Agencies that no longer have anything open go to zero, not stale.
-            open_gauge.clear()
-            overdue_gauge.clear()
-            for agency, n_open, n_overdue in rows:
-                open_gauge.labels(agency).set(n_open)
-                overdue_gauge.labels(agency).set(n_overdue)
-            for slug, at in last.items():
-                publish_metrics.last_published.labels(slug).set(at.timestamp())
-            await asyncio.sleep(s.gauges_interval_s)
+        await jobs.refresh_gauges(rt_.db(), clock=clock, caseload=caseload,
+                                  published=publish_metrics, interval_s=s.gauges_interval_s)
 
     async def watch_config(_: Runtime) -> None:
         # A dissolution (`thaogo taskforce dissolve`) reaches the publisher by hot reload.

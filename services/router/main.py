@@ -1,14 +1,14 @@
-"""Router composition root: settings, broker, pool, configuration, subscribers, HTTP."""
+"""The router's wiring: settings, broker, pool, configuration, subscribers, jobs, HTTP."""
 
 from __future__ import annotations
 
 import gc
 
 from fastapi import FastAPI
-from prometheus_client import Counter
 
-from services.router.handlers import RouterHandlers, RouterMetrics
-from services.router.membership import SOURCE, Membership
+from services.router import metrics
+from services.router.consumers import RouterHandlers
+from services.router.jobs import SOURCE, Membership
 from services.router.settings import RouterSettings
 from services.router.wire import Wire
 from shared import topics
@@ -49,21 +49,14 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
     s = settings or RouterSettings()
     rt = Runtime.create(SERVICE, s)
     holder = ConfigHolder(s.config_dir)
-    reloads = Counter(
-        "thaogo_router_config_reloads_total", "Province configuration reloads, by outcome",
-        ["outcome"], registry=rt.registry,
-    )
+    reloads = metrics.config_reloads(rt.registry)
     handlers_ = RouterHandlers(
         rt=rt,
         config=holder,
-        metrics=RouterMetrics.create(rt.registry),
+        metrics=metrics.RouterMetrics.create(rt.registry),
         wire=Wire(source=SOURCE, status_url=s.intake_public_url),
     )
 
-    # ThaogoRoutingConfigRefused reads increase() of the refusals: both series exist
-    # from the start, or the first refused edit after a deploy would raise nothing.
-    for outcome in ("applied", "refused"):
-        reloads.labels(outcome)
     holder.on_change(lambda _: reloads.labels("applied").inc())
     holder.on_refused(lambda _: reloads.labels("refused").inc())
     rt.state["config"] = holder
@@ -86,7 +79,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         ack_policy=COMMIT_IN_ORDER_AFTER_EFFECTS, max_records=s.max_records,
         description="Assign each new difficulty to its lead agency, co-handlers and members",
     )
-    # Membership changes (services/router/membership.py): reloads drive it, and the status
+    # Membership changes (services/router/jobs.py): reloads drive it, and the status
     # consumer tells it which difficulties are closed (their member items stay put).
     membership = Membership(rt=rt, config=holder, metrics=handlers_.metrics,
                             interval_s=s.config_reload_interval_s)

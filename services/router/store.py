@@ -9,7 +9,13 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.events import DifficultyAssigned, DifficultyReceived, ZoneType
+from shared.events import (
+    DifficultyAssigned,
+    DifficultyReceived,
+    DifficultyStatusChanged,
+    Status,
+    ZoneType,
+)
 
 
 async def already_stored(conn: asyncpg.Connection, *, difficulty_ids: Sequence[str]) -> set[str]:
@@ -307,3 +313,37 @@ async def assignments_to_replay(
         rows.append((a, bool(r["open"]), str(r["difficulty"])))
     if rows:
         yield rows
+
+
+# Membership moves (jobs.py): open member assignments whose holder left, and the
+# difficulties closed meanwhile (their member items stay put).
+_OPEN_ELSEWHERE = f"""
+    SELECT {ASSIGNMENT} FROM assignments a
+    WHERE a.active AND a.role = 'member' AND a.member_id IS NOT NULL
+      AND a.member_id <> ALL($1::text[])
+      AND NOT EXISTS (SELECT 1 FROM closed_difficulties c WHERE c.difficulty_id = a.difficulty_id)
+    ORDER BY a.assigned_at, a.assignment_id
+"""
+
+
+async def record_closures(
+    conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
+) -> None:
+    closing = [c for c in changes if c.status in (Status.RESOLVED, Status.REJECTED)]
+    if not closing:
+        return
+    await conn.execute(
+        "INSERT INTO closed_difficulties (difficulty_id, status, closed_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])"
+        " ON CONFLICT (difficulty_id) DO NOTHING",
+        [c.difficulty_id for c in closing], [c.status.value for c in closing],
+        [c.changed_at for c in closing],
+    )
+
+
+async def open_member_assignments_elsewhere(
+    conn: asyncpg.Connection, *, holder_ids: Sequence[str]
+) -> list[DifficultyAssigned]:
+    """Open member assignments held by someone who is no longer a holder."""
+    rows = await conn.fetch(_OPEN_ELSEWHERE, sorted(holder_ids))
+    return [assignment(r) for r in rows]

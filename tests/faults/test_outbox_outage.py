@@ -21,6 +21,7 @@ from services.intake import logic
 from shared import db, outbox, topics
 from shared.events import ActorKind, Status, new_envelope
 from shared.kafka import Producer, ensure_topics
+from shared.metrics import OutboxMetrics
 from tests.conftest import wait_until
 from tests.faults.conftest import CuttableBroker
 from tests.faults.harness import read_topics
@@ -70,7 +71,7 @@ async def test_relay_holds_the_backlog_through_an_outage_and_delivers_it_in_orde
     producer = Producer(broker.bootstrap, client_id="fault-outbox")
     await producer.start()
     relay = outbox.OutboxRelay(dsn=database_url, schema=SCHEMA, producer=producer,
-                               metrics=outbox.OutboxMetrics.create(registry),
+                               metrics=OutboxMetrics.create(registry),
                                batch_size=25, poll_interval_s=0.2)
     task = asyncio.create_task(relay.run())
     ids = [uuid.uuid4() for _ in range(DIFFICULTIES)]

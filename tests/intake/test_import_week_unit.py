@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.intake import bulk, handlers, logic
+from services.intake import bulk, logic, usecases
 from shared import vn
 from shared.calendar import TZ, week_window
 from shared.events import Status, Urgency, UrgencySource
@@ -40,7 +40,7 @@ def test_vietnamese_headers_and_labels_read_as_api_fields() -> None:
     assert sub["contact"] == {"name": "Lê Văn B", "phone": "0912345678",
                               "email": "b@example.vn"}
     # The same model a JSON request goes through accepts it.
-    body = handlers.parse_submission(sub)
+    body = usecases.parse_submission(sub)
     assert body.employees == 120 and body.zone_type == "KCN"
 
 
@@ -80,14 +80,14 @@ def test_prepare_import_validates_each_row_like_a_single_submission() -> None:
     data = (VI_HEADER + vi_row(1) + vi_row(2, mst=bad_tax) + vi_row(3, province="Gotham",
             email="not-an-email") + vi_row(4, category="Thời tiết")).encode()
     now = datetime(2026, 11, 18, 10, tzinfo=TZ)
-    out = handlers.prepare_import(data, configs=ConfigHolder().current, now=now, max_rows=10,
+    out = usecases.prepare_import(data, configs=ConfigHolder().current, now=now, max_rows=10,
                                   filed_by=UrgencySource.MEMBER)
-    assert isinstance(out[0], handlers.ImportedRow)
+    assert isinstance(out[0], usecases.ImportedRow)
     assert out[0].event.data.province_code == "79" and out[0].event.data.received_at == now
     assert out[0].event.data.urgency_source is UrgencySource.MEMBER
     assert out[0].event.data.received_at.utcoffset() == timedelta(0)
     refused = {r.number: {p.field for p in r.problems}
-               for r in out if isinstance(r, handlers.RefusedRow)}
+               for r in out if isinstance(r, usecases.RefusedRow)}
     # Row 4 fails the model (e-mail) and its province is reported with it.
     assert refused == {3: {"tax_code"}, 4: {"contact.email", "province"}, 5: {"category"}}
 

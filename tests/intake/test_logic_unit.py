@@ -191,7 +191,7 @@ def test_language_follows_accept_language(header: str, lang: str) -> None:
 
 def test_a_business_of_a_former_province_picking_the_merged_city_reaches_its_task_force(
 ) -> None:
-    from services.intake.handlers import received_event
+    from services.intake.usecases import received_event
 
     configs = ConfigHolder().current
     now = datetime(2026, 11, 30, 10, 0, tzinfo=TZ)

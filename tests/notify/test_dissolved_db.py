@@ -12,7 +12,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.notify import logic
-from services.notify.dispatch import NotifyMetrics, Scheduler
+from services.notify.jobs import Scheduler
+from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock

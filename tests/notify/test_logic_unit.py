@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 
 from services.intake import logic as intake_logic
 from services.notify import logic
-from services.reporting import reports
+from services.reporting import usecases
 from shared.calendar import TZ, week_window
 from shared.events import (
     ActorKind,
@@ -299,10 +299,10 @@ def report_keys(r: WeeklyReport) -> set[str]:
 
 
 def test_urgent_interims_and_the_compiled_week_are_distinct_messages() -> None:
-    first = reports.urgent_report(urgent_received(local(2026, 3, 10, 9)),
+    first = usecases.urgent_report(urgent_received(local(2026, 3, 10, 9)),
                                   generated_at=local(2026, 3, 10, 9),
                                   page_url=lambda w: SIGNED.replace("2026-W11", w))
-    second = reports.urgent_report(urgent_received(local(2026, 3, 11, 9)),
+    second = usecases.urgent_report(urgent_received(local(2026, 3, 11, 9)),
                                    generated_at=local(2026, 3, 11, 9))
     friday = compiled_week()
     assert first.interim and second.interim and not friday.interim
@@ -328,7 +328,7 @@ def test_the_mail_carries_the_reports_signed_link_and_says_what_it_is() -> None:
     assert SIGNED in r.text and r.subject == "[thaogo] Báo cáo tổng hợp tuần 2026-W11"
 
     d = urgent_received(local(2026, 3, 10, 9))
-    interim = reports.urgent_report(d, generated_at=local(2026, 3, 10, 9),
+    interim = usecases.urgent_report(d, generated_at=local(2026, 3, 10, 9),
                                     page_url=lambda w: SIGNED.replace("2026-W11", w))
     owed = logic.weekly_report_messages(interim, CONFIGS, base_url="https://x.example.vn",
                                         now=local(2026, 3, 10, 9), quiet=QUIET)
@@ -345,7 +345,7 @@ def test_an_interim_report_at_night_waits_for_office_hours() -> None:
     """Reporting's interim report is of an item the business alone may have called urgent:
     it reaches the head in office hours (the alarm of a vouched-for item goes at once)."""
     night = local(2026, 3, 13, 22)
-    interim = reports.urgent_report(urgent_received(night), generated_at=night)
+    interim = usecases.urgent_report(urgent_received(night), generated_at=night)
     owed = logic.weekly_report_messages(interim, CONFIGS, base_url="https://x.example.vn",
                                         now=night, quiet=QUIET)
     assert {o.due_at for o in owed} == {local(2026, 3, 16, 7, 30)}

@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from services.notify import logic, store
 from services.notify.channels import EmailChannel
-from services.notify.dispatch import Dispatcher, NotifyMetrics
+from services.notify.jobs import Dispatcher
+from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import db
 from shared.calendar import TZ, ManualClock

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.notify.main import build
 from services.notify.settings import NotifySettings
-from services.reporting import reports
+from services.reporting import usecases
 from services.reporting.access import LinkSigner
 from shared.calendar import TZ, ManualClock, week_window
 from shared.events import (
@@ -340,7 +340,7 @@ async def test_an_urgent_interim_and_the_friday_report_are_two_mails_with_signed
 
             d = received(at(1, 9), urgency=Urgency.URGENT).model_copy(
                 update={"province_code": CODE, "task_force": SLUG})
-            urgent = reports.urgent_report(d, generated_at=clock.now(), page_url=page_url)
+            urgent = usecases.urgent_report(d, generated_at=clock.now(), page_url=page_url)
             assert urgent.interim and urgent.page_url is not None
             await publish(urgent)
             await wait_until(lambda: _true(sum(report_mails().values()) == 2), timeout=30)
@@ -353,7 +353,7 @@ async def test_an_urgent_interim_and_the_friday_report_are_two_mails_with_signed
             compiled = WeeklyReport(
                 report_id=uuid.uuid4(), province_code=CODE, week_label=w.label,
                 window_start=w.start, window_end=w.end, generated_at=clock.now(),
-                rows=[total], urgent_items=[reports.urgent_report(d, generated_at=clock.now())
+                rows=[total], urgent_items=[usecases.urgent_report(d, generated_at=clock.now())
                                             .urgent_items[0]],
                 recommendations=[], members_reported=[], members_missing=MEMBERS,
                 page_url=page_url(w.label))

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.reporting.handlers import ProjectionMetrics, ReportingHandlers
+from services.reporting.consumers import ReportingHandlers
 from services.reporting.main import SERVICE
+from services.reporting.metrics import ProjectionMetrics
 from services.reporting.settings import ReportingSettings
 from shared import db
 from shared.events import (

@@ -22,8 +22,8 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import strategies as st
 
-from services.reporting import access, api, pages, reports, store
-from services.reporting.handlers import ReportingHandlers
+from services.reporting import access, api, jobs, metrics, pages, store
+from services.reporting.consumers import ReportingHandlers
 from services.reporting.main import http_app
 from services.reporting.settings import ReportingSettings
 from shared import auth as registry
@@ -123,8 +123,8 @@ async def _seed(s: Served) -> dict[str, object]:
         report_id=__import__("uuid").uuid4(), member_id="binh-duong.m01", province_code="79",
         week_label="2026-W48", received_summary="s", solutions="s", recommendations="r",
         submitted_at=t0))], None)  # type: ignore[arg-type]
-    pub = reports.WeeklyPublisher(pool=s.pool, config=ConfigHolder(), clock=s.clock,
-                                  metrics=reports.PublishMetrics.create(new_registry("t")),
+    pub = jobs.WeeklyPublisher(pool=s.pool, config=ConfigHolder(), clock=s.clock,
+                                  metrics=metrics.PublishMetrics.create(new_registry("t")),
                                   base_url=s.url, links=s.links)
     assert await pub.publish_week(ConfigHolder().current["binh-duong"], W)
     return {"resolved": a, "urgent": b, "old": old}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from services.reporting import document, render, reports
+from services.reporting import document, render, usecases
 from shared.calendar import week_window_by_label
 from shared.events import BreakdownRow, ReportItem, Status, WeeklyReport
 from shared.provinces import ConfigHolder
@@ -63,7 +63,7 @@ def _final() -> WeeklyReport:
                         received_at=w.start + timedelta(days=1))
     return WeeklyReport(
         report_id=uuid.uuid4(), province_code="79", week_label="final",
-        window_start=reports.mandate_start(CFG), window_end=w.end,
+        window_start=usecases.mandate_start(CFG), window_end=w.end,
         generated_at=w.end + timedelta(hours=1), final=True,
         rows=[total, agency], urgent_items=[], recommendations=[], members_reported=[],
         members_missing=[], handed_over=[handed], central_items=[])

@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 from docx import Document
 
-from services.reporting import logic, reports, store
-from services.reporting.handlers import ReportingHandlers
+from services.reporting import jobs, logic, metrics, store, usecases
+from services.reporting.consumers import ReportingHandlers
 from shared import db
 from shared.calendar import TZ, ManualClock
 from shared.events import AgencyLevel, AssignmentRole, Status, WeeklyReport
@@ -40,9 +40,9 @@ def dissolved(tmp_path: Path) -> ConfigHolder:
     return ConfigHolder(d)
 
 
-def publisher(pool: db.Pool, holder: ConfigHolder, clock: ManualClock) -> reports.WeeklyPublisher:
-    return reports.WeeklyPublisher(pool=pool, config=holder, clock=clock,
-                                   metrics=reports.PublishMetrics.create(new_registry("t")),
+def publisher(pool: db.Pool, holder: ConfigHolder, clock: ManualClock) -> jobs.WeeklyPublisher:
+    return jobs.WeeklyPublisher(pool=pool, config=holder, clock=clock,
+                                   metrics=metrics.PublishMetrics.create(new_registry("t")),
                                    base_url="http://x")
 
 
@@ -77,7 +77,7 @@ async def test_the_final_report_covers_the_mandate_and_is_published_once(
                              *(p.tick() for p in pubs))
     finally:
         await other.close()
-    final_id = reports.final_event_id("binh-duong")
+    final_id = usecases.final_event_id("binh-duong")
     async with pool.acquire() as conn:
         outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", final_id)
         finals = await conn.fetchval("SELECT count(*) FROM weekly_reports WHERE week_label ="

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.reporting import reports, store
-from services.reporting.handlers import ReportingHandlers
+from services.reporting import jobs, metrics, store
+from services.reporting.consumers import ReportingHandlers
 from shared import db
 from shared.calendar import TZ, ManualClock, week_window_by_label
 from shared.events import WeeklyReport
@@ -36,9 +36,9 @@ async def test_a_holiday_friday_week_closes_and_is_published_the_day_before(
         await handlers.on_received([env(d)], None)  # type: ignore[arg-type]
     clock = ManualClock(THU_NOON - timedelta(minutes=1))
     registry = new_registry("t")
-    metrics = reports.PublishMetrics.create(registry)
-    pub = reports.WeeklyPublisher(pool=pool, config=ConfigHolder(), clock=clock,
-                                  metrics=metrics, base_url="http://x")
+    published = metrics.PublishMetrics.create(registry)
+    pub = jobs.WeeklyPublisher(pool=pool, config=ConfigHolder(), clock=clock,
+                                  metrics=published, base_url="http://x")
     await pub.tick()
     async with pool.acquire() as conn:
         assert await store.stored_report(conn, task_force="binh-duong",

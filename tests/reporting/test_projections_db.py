@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from services.reporting import logic, reports, store
+from services.reporting import jobs, logic, metrics, store, usecases
 from services.reporting.access import LinkSigner
 from services.reporting.api import ReadSide
-from services.reporting.handlers import ReportingHandlers
+from services.reporting.consumers import ReportingHandlers
 from shared import db
 from shared.calendar import TZ, ManualClock, add_working_days, week_window_by_label
 from shared.events import (
@@ -111,7 +111,7 @@ async def test_an_urgent_difficulty_is_announced_once(
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT event_id, topic, body FROM outbox")
     assert len(rows) == 1
-    assert rows[0]["event_id"] == reports.urgent_event_id(d.difficulty_id)
+    assert rows[0]["event_id"] == usecases.urgent_event_id(d.difficulty_id)
     assert rows[0]["topic"] == "report.weekly.v1"
     report = WeeklyReport.model_validate_json(rows[0]["body"])
     assert report.rows == [] and [i.difficulty_id for i in report.urgent_items] == [
@@ -133,7 +133,7 @@ async def test_the_interim_report_links_its_weeks_page_signed(
     await signing.on_received([env(d)], None)  # type: ignore[arg-type]
     async with pool.acquire() as conn:
         body = await conn.fetchval("SELECT body FROM outbox WHERE event_id = $1",
-                                   reports.urgent_event_id(d.difficulty_id))
+                                   usecases.urgent_event_id(d.difficulty_id))
     report = WeeklyReport.model_validate_json(body)
     assert report.interim and report.page_url is not None
     parts = urlsplit(report.page_url)
@@ -182,7 +182,7 @@ async def test_sql_rollup_agrees_with_the_pure_rules(
                 acknowledged_at=r["acknowledged_at"],
                 escalated_central_at=r["escalated_central_at"]))
         for as_of in (W.end, W.start + timedelta(days=3)):
-            sql_rows = [reports._row(r) for r in await store.rollup_rows(
+            sql_rows = [usecases._row(r) for r in await store.rollup_rows(
                 conn, task_force="binh-duong", start=W.start, end=as_of)]
             expected = logic.rollup(items, W, as_of=as_of)
             assert logic.sort_rows(sql_rows) == expected
@@ -206,8 +206,8 @@ async def test_two_replicas_publish_a_week_exactly_once(
     other = await db.create_pool(database_url, schema="reporting", max_size=2)
     clock = ManualClock(W.end + timedelta(minutes=5))
     holder = ConfigHolder()
-    pubs = [reports.WeeklyPublisher(pool=p, config=holder, clock=clock,
-                                    metrics=reports.PublishMetrics.create(new_registry("t")),
+    pubs = [jobs.WeeklyPublisher(pool=p, config=holder, clock=clock,
+                                    metrics=metrics.PublishMetrics.create(new_registry("t")),
                                     base_url="http://x") for p in (pool, other)]
     try:
         published = await asyncio.gather(*(p.tick() for p in pubs), *(p.tick() for p in pubs))
@@ -228,7 +228,7 @@ async def test_two_replicas_publish_a_week_exactly_once(
     assert r.page_url == "http://x/reports/binh-duong/2026-W48"
     # A later tick (say after a restart) finds nothing left to do.
     clock.advance(timedelta(hours=1))
-    again = reports.WeeklyPublisher(pool=pool, config=holder, clock=clock,
-                                    metrics=reports.PublishMetrics.create(new_registry("t")),
+    again = jobs.WeeklyPublisher(pool=pool, config=holder, clock=clock,
+                                    metrics=metrics.PublishMetrics.create(new_registry("t")),
                                     base_url="http://x")
     assert await again.tick() == 0

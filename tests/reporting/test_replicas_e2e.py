@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.reporting import logic, reports
+from services.reporting import logic, usecases
 from shared import topics
 from shared.calendar import SystemClock
 from shared.provinces import ConfigHolder
@@ -38,7 +38,7 @@ async def test_two_replicas_publish_each_weekly_report_once(
 
     week = logic.last_closed_window(SystemClock().now()).label
     configs = ConfigHolder().current
-    expected = {reports.weekly_event_id(slug, week) for slug, cfg in configs.items()
+    expected = {usecases.weekly_event_id(slug, week) for slug, cfg in configs.items()
                 if cfg.task_force.is_active(logic.last_closed_window(SystemClock().now())
                                             .end.date())}
     env = stack_env(private_topics, database_url, THAOGO_REPORTING_GAUGES_INTERVAL_S="0.5")

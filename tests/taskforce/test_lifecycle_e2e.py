@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.reporting import reports
+from services.reporting import usecases
 from shared import topics
 from shared.calendar import TZ
 from shared.provinces import load_dir
@@ -97,7 +97,7 @@ async def test_dissolving_produces_one_final_report_of_the_mandate(
         await published.poll()
         assert len(finals()) == 1, finals()
         headers, body = finals()[0]
-        assert headers["ce_id"] == reports.final_event_id(SLUG)
+        assert headers["ce_id"] == usecases.final_event_id(SLUG)
         assert body["week_label"] == "final"
         assert body["province_code"] == cfg.province.province_code
         start = datetime.fromisoformat(body["window_start"].replace("Z", "+00:00"))

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from services.router import store
-from services.router.handlers import RouterMetrics
-from services.router.membership import RULE_REMOVED, Membership, record_closures
+from services.router.jobs import Membership
+from services.router.logic import RULE_REMOVED
+from services.router.metrics import RouterMetrics
 from services.router.settings import RouterSettings
+from services.router.store import record_closures
 from shared import db, topics
 from shared.events import ActorKind, DifficultyStatusChanged, Status
 from shared.kafka import make_broker

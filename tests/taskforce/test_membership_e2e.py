@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.router.membership import RULE_REMOVED, RULE_REPLACED
+from services.router.logic import RULE_REMOVED, RULE_REPLACED
 from shared import topics
 from shared.provinces import load_dir
 from tests.conftest import Stack, wait_until

@@ -1,4 +1,4 @@
-"""Who takes over a departing member's open items (services.router.membership, pure)."""
+"""Who takes over a departing member's open items (services.router.logic, pure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.router.membership import RULE_REMOVED, RULE_REPLACED, moved_id, moves
+from services.router.logic import RULE_REMOVED, RULE_REPLACED, moved_id, moves
 from shared.events import (
     AgencyLevel,
     AssignmentRole,

@@ -10,7 +10,7 @@ code or the form again with each error next to its field.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.intake import bulk, logic
-from services.intake.handlers import (
-    DifficultyIn,
-    IntakeMetrics,
-    Outcome,
-    Refused,
-    parse_submission,
-)
+from services.intake import bulk, logic, usecases
+from services.intake.api import Service
+from services.intake.models import DifficultyIn
+from services.intake.usecases import Refused, parse_submission
 from shared import vn
 from shared.errors import Problem, language
 from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
-
-Accept = Callable[..., Awaitable[Outcome]]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(
@@ -134,35 +128,33 @@ def render(lang: str, *, values: Mapping[str, str] | None = None,
     return HTMLResponse(html, status_code=status)
 
 
-def build_router(accept: Accept, metrics: IntakeMetrics) -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False)
 
-    @pages.get("/", response_class=HTMLResponse)
-    async def form_page(request: Request) -> HTMLResponse:
-        return render(page_language(request))
 
-    @pages.post("/", response_class=HTMLResponse)
-    async def form_post(request: Request) -> HTMLResponse:
-        form = await request.form(max_files=0, max_fields=50)
-        lang_field = form.get("lang")
-        lang = page_language(request, lang_field if isinstance(lang_field, str) else None)
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k in TEXT_FIELDS}
-        key = form.get("idempotency_key")
-        try:
-            body: DifficultyIn = parse_submission(submission_of(form))
-        except Refused as e:
-            for p in e.problems:
-                metrics.refused(p.field, p.kind)
-            return render(lang, values=values, problems=e.problems, status=422)
-        # The page's key guards against a double click or a reload; with the content in it,
-        # a business going back to report something else is not taken for a replay.
-        if isinstance(key, str) and 0 < len(key) <= 100:
-            key = f"{key}:{logic.request_fingerprint(body.model_dump(mode='json'))}"
-        else:
-            key = None
-        outcome = await accept(body, idempotency_key=key)
-        if outcome.answer is not None:
-            return render(lang, answer=outcome.answer)
-        return render(lang, values=values, problems=outcome.problems, status=outcome.status)
+@pages.get("/", response_class=HTMLResponse)
+async def form_page(request: Request) -> HTMLResponse:
+    return render(page_language(request))
 
-    return pages
+@pages.post("/", response_class=HTMLResponse)
+async def form_post(ix: Service, request: Request) -> HTMLResponse:
+    form = await request.form(max_files=0, max_fields=50)
+    lang_field = form.get("lang")
+    lang = page_language(request, lang_field if isinstance(lang_field, str) else None)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k in TEXT_FIELDS}
+    key = form.get("idempotency_key")
+    try:
+        body: DifficultyIn = parse_submission(submission_of(form))
+    except Refused as e:
+        for p in e.problems:
+            ix.metrics.refused(p.field, p.kind)
+        return render(lang, values=values, problems=e.problems, status=422)
+    # The page's key guards against a double click or a reload; with the content in it,
+    # a business going back to report something else is not taken for a replay.
+    if isinstance(key, str) and 0 < len(key) <= 100:
+        key = f"{key}:{logic.request_fingerprint(body.model_dump(mode='json'))}"
+    else:
+        key = None
+    outcome = await usecases.accept(ix, body, idempotency_key=key)
+    if outcome.answer is not None:
+        return render(lang, answer=outcome.answer)
+    return render(lang, values=values, problems=outcome.problems, status=outcome.status)

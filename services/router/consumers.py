@@ -1,4 +1,5 @@
-"""Thin handlers: look up what was already done, ask `logic` what to do, emit, record."""
+"""The router's Kafka subscribers, thin: look up what was already done, ask `logic` what
+to do, emit, record."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client import Counter as PromCounter
 
 from services.router import logic, store
+from services.router.metrics import RouterMetrics
 from services.router.wire import Encoded, Wire
 from shared import inbox, topics
 from shared.db import Pool
@@ -33,54 +33,6 @@ from shared.service import Runtime
 SCHEMA = "router"  # its tables, the inbox among them
 
 log = logging.getLogger("thaogo.router")
-
-
-@dataclass(frozen=True)
-class RouterMetrics:
-    assignments: PromCounter
-    triage: PromCounter
-    decision_seconds: Histogram
-    ignored_status: PromCounter
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> RouterMetrics:
-        metrics = cls(
-            assignments=PromCounter(
-                "thaogo_router_assignments_total",
-                "Assignments published, by agency, kind of rule and role",
-                ["agency", "rule_kind", "role"],
-                registry=registry,
-            ),
-            triage=PromCounter(
-                "thaogo_router_triage_total",
-                "Difficulties sent to the permanent deputy's triage queue, by reason",
-                ["reason"],
-                registry=registry,
-            ),
-            decision_seconds=Histogram(
-                "thaogo_router_decision_duration_seconds",
-                "Time to decide the assignments of one batch, per difficulty",
-                registry=registry,
-                buckets=(1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2),
-            ),
-            ignored_status=PromCounter(
-                "thaogo_router_status_ignored_total",
-                "Escalations and reassignment requests recorded but not acted on, because "
-                "their actor does not hold what they would move, by reason",
-                ["reason"],
-                registry=registry,
-            ),
-        )
-        # ThaogoTriageGrowing reads increase(): the series is there before the first one
-        # (the reason is the rule's last part, as `Wire` counts it).
-        metrics.triage.labels(logic.RULE_TRIAGE.rsplit(".", 1)[-1])
-        return metrics
-
-    def count(self, out: Encoded) -> None:
-        for labels, n in out.counted.items():
-            self.assignments.labels(*labels).inc(n)
-        for reason, n in out.triage.items():
-            self.triage.labels(reason).inc(n)
 
 
 @dataclass

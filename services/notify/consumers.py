@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notify import logic, store
-from services.notify.dispatch import SCHEMA, NotifyMetrics
+from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import inbox
 from shared.calendar import Clock
@@ -79,7 +79,7 @@ class NotifyHandlers:
             for e in unique.values()
         ]
         async with self.rt.db().acquire() as conn, conn.transaction():
-            new = await inbox.record(conn, schema=SCHEMA, event_ids=unique)
+            new = await inbox.record(conn, schema=store.SCHEMA, event_ids=unique)
             await store.apply_statuses(
                 conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new])
         return len(batch) - len(new)

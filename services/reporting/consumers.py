@@ -12,9 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
-
-from services.reporting import logic, reports, store
+from services.reporting import logic, store, usecases
+from services.reporting.metrics import ProjectionMetrics
 from shared import topics, vn
 from shared.deadlines import HANDLING_ROLES, deadlines_for
 from shared.events import (
@@ -30,23 +29,6 @@ from shared.events import (
 from shared.kafka import Emitter
 from shared.provinces import ConfigHolder, Deadlines
 from shared.service import Runtime
-
-
-@dataclass(frozen=True)
-class ProjectionMetrics:
-    projected: Counter
-    lag: Gauge
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> ProjectionMetrics:
-        return cls(
-            projected=Counter("thaogo_reporting_events_projected_total",
-                              "Events newly projected (duplicates excluded), by topic",
-                              ["topic"], registry=registry),
-            lag=Gauge("thaogo_reporting_projection_lag_seconds",
-                      "Now minus the event time of the last projected event",
-                      registry=registry),
-        )
 
 
 def search_text(d: DifficultyReceived) -> str:
@@ -106,7 +88,7 @@ class ReportingHandlers:
             await store.refresh(conn, difficulty_ids=list(by_id))
             for d, row in zip(fresh, rows, strict=True):
                 if d.urgency is Urgency.URGENT:
-                    await reports.enqueue_urgent(conn, d, now=now,
+                    await usecases.enqueue_urgent(conn, d, now=now,
                                                  page_url=self._page_of(row.task_force))
         self._observed(topics.DIFFICULTY_RECEIVED, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)

@@ -28,21 +28,17 @@ Design (documented for consumers of `report.weekly.v1`):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.reporting import logic, store
-from services.reporting.access import LinkSigner
 from shared import outbox
-from shared.calendar import TZ, Clock, WeekWindow, to_local, week_window
+from shared.calendar import TZ, WeekWindow, to_local, week_window
 from shared.events import (
     BreakdownRow,
     DifficultyReceived,
@@ -52,7 +48,7 @@ from shared.events import (
     WeeklyReport,
     deterministic_id,
 )
-from shared.provinces import ConfigHolder, ProvinceConfig
+from shared.provinces import ProvinceConfig
 
 log = logging.getLogger("thaogo.reporting")
 
@@ -200,7 +196,7 @@ async def enqueue_urgent(
     return True
 
 
-async def _claim(
+async def claim(
     conn: asyncpg.Connection, task_force: str, report: WeeklyReport, event_id: str
 ) -> bool:
     """Store the report under (task force, week label) and enqueue its event, in one
@@ -214,106 +210,3 @@ async def _claim(
             env = Envelope(id=event_id, source=SOURCE, time=report.generated_at, data=report)
             await outbox.enqueue(conn, schema=SCHEMA, events=[env])
     return claimed
-
-
-@dataclass(frozen=True)
-class PublishMetrics:
-    published: Counter
-    last_published: Gauge
-    cutoff: Gauge
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> PublishMetrics:
-        return cls(
-            published=Counter(
-                "thaogo_reporting_weekly_reports_published_total",
-                "Weekly reports this replica claimed and handed to the outbox, by task force",
-                ["province"], registry=registry),
-            last_published=Gauge(
-                "thaogo_reporting_last_weekly_report_timestamp_seconds",
-                "When the latest weekly report of a task force was generated (from the database)",
-                ["province"], registry=registry),
-            # The alert on a late report compares with this rather than computing Friday
-            # 12:00 itself: a holiday Friday moves the cutoff (shared/calendar.py).
-            cutoff=Gauge(
-                "thaogo_reporting_weekly_cutoff_timestamp_seconds",
-                "The latest weekly cutoff that has passed: Friday 12:00 Asia/Ho_Chi_Minh, or "
-                "12:00 of the working day before a holiday Friday", registry=registry),
-        )
-
-
-@dataclass
-class WeeklyPublisher:
-    """At each cutoff, and at start-up for the last closed week, publish every active
-    task force's report of the week that just closed."""
-
-    pool: asyncpg.Pool
-    config: ConfigHolder
-    clock: Clock
-    metrics: PublishMetrics
-    base_url: str
-    poll_interval_s: float = 30.0
-    links: LinkSigner | None = None
-
-    def page_url(self, slug: str, week_label: str) -> str:
-        # Signed, so the head can open and forward the link notify mails them.
-        path = f"/reports/{slug}/{week_label}"
-        if self.links is None:
-            return self.base_url + path
-        return self.links.url(self.base_url, path, now=self.clock.now())
-
-    async def publish_week(self, cfg: ProvinceConfig, window: WeekWindow) -> bool:
-        """True if this call published (claimed) the report; False if it already was."""
-        slug = cfg.slug
-        async with self.pool.acquire() as conn:
-            if await store.stored_report(conn, task_force=slug, week_label=window.label):
-                return False
-            now = to_local(self.clock.now()).astimezone(UTC)
-            report = await compose(conn, cfg=cfg, window=window, as_of=window.end,
-                                   generated_at=now, page_url=self.page_url(slug, window.label))
-            claimed = await _claim(conn, slug, report, weekly_event_id(slug, window.label))
-        if claimed:
-            self.metrics.published.labels(slug).inc()
-            log.info("weekly report published",
-                     extra={"task_force": slug, "week": window.label})
-        return claimed
-
-    async def publish_final(self, cfg: ProvinceConfig) -> bool:
-        """True if this call published (claimed) the task force's final report."""
-        slug = cfg.slug
-        async with self.pool.acquire() as conn:
-            if await store.stored_report(conn, task_force=slug, week_label=FINAL):
-                return False
-            now = self.clock.now().astimezone(UTC)
-            report = await compose_final(conn, cfg=cfg, as_of=now,
-                                         page_url=self.page_url(slug, FINAL))
-            claimed = await _claim(conn, slug, report, final_event_id(slug))
-        if claimed:
-            self.metrics.published.labels(slug).inc()
-            log.info("final report published", extra={"task_force": slug})
-        return claimed
-
-    async def tick(self) -> int:
-        """Publish what is due now; returns how many reports this call published."""
-        now = self.clock.now()
-        window = logic.last_closed_window(now)
-        self.metrics.cutoff.set(window.end.timestamp())
-        n = 0
-        for slug, cfg in self.config.current.items():
-            try:
-                if cfg.task_force.is_active(to_local(window.end).date()):
-                    n += await self.publish_week(cfg, window)
-                if is_dissolved(cfg, now):
-                    n += await self.publish_final(cfg)
-            except (asyncpg.PostgresError, OSError) as e:
-                # One task force's failure must not hold the others up; the next tick retries.
-                log.warning("weekly or final report failed",
-                            extra={"task_force": slug, "error": type(e).__name__})
-        return n
-
-    async def run(self) -> None:
-        """Catch up at once (the last closed week), then check every poll interval; a
-        cutoff is therefore acted on within `poll_interval_s`."""
-        while True:
-            await self.tick()
-            await asyncio.sleep(self.poll_interval_s)

@@ -1,0 +1,280 @@
+"""Intake's HTTP API: routes at module level, each a thin call of a use case. What a
+route needs comes in through dependencies: `intake` (the service, built by main.py) and
+`caller` (whoever the bearer token speaks for)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from services.intake import usecases
+from services.intake.models import (
+    Accepted,
+    DifficultyIn,
+    DifficultyOut,
+    IdempotencyKey,
+    ImportResult,
+    MemberReportAccepted,
+    MemberReportIn,
+    MemberWeekOut,
+    StatusAccepted,
+    StatusIn,
+    UrgencyConfirmedOut,
+    UrgencyIn,
+    Vocabulary,
+    vocabulary,
+)
+from services.intake.usecases import Intake, Outcome
+from shared import auth
+from shared.errors import Problem, language, refuse_all, responses
+from shared.http import BodyTooLarge
+
+IMPORT_PATH = "/v1/difficulties/import"
+
+api = APIRouter()
+
+
+def intake(request: Request) -> Intake:
+    """The service main.py built for this app."""
+    ix: Intake = request.app.state.intake
+    return ix
+
+
+Service = Annotated[Intake, Depends(intake)]
+
+bearer = HTTPBearer(
+    auto_error=False, description="Agency token (tga_...), task-force member token (tgm_...) "
+    "or operator token (tgo_...), from `thaogo token create`"
+)
+
+
+async def caller(
+    ix: Service,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> auth.Principal:
+    return await usecases.authenticate(ix, credentials.credentials if credentials else None)
+
+
+Caller = Annotated[auth.Principal, Depends(caller)]
+
+
+def answer(outcome: Outcome, lang: str) -> JSONResponse:
+    if outcome.answer is not None:
+        return JSONResponse(outcome.answer, status_code=outcome.status)
+    return refuse_all(outcome.problems, lang, outcome.status)
+
+
+@api.get("/v1/vocabulary", response_model=Vocabulary, tags=["difficulties"],
+         summary="Categories, zone types, kinds, urgencies and statuses with vi/en labels",
+         responses=responses(429))
+async def get_vocabulary() -> Vocabulary:
+    return vocabulary()
+
+
+@api.post(
+    "/v1/difficulties",
+    status_code=202,
+    response_model=Accepted,
+    responses=responses(409, 413, 422, 429),
+    tags=["difficulties"],
+    summary="Submit a difficulty or recommendation",
+    description="Refused (422, field `province`) once the province's task force has been "
+    "dissolved: the answer points the business to the regular channel.",
+)
+async def submit(ix: Service, body: DifficultyIn, request: Request,
+                 idempotency_key: IdempotencyKey = None) -> Any:
+    outcome = await usecases.accept(ix, body, idempotency_key=idempotency_key)
+    return answer(outcome, language(request.headers))
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/status",
+    status_code=202,
+    response_model=StatusAccepted,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Post a status update on a difficulty assigned to the caller",
+    description="Authenticated by the agency's (or member's) bearer token. Who may post "
+    "what (403 naming the reason otherwise): the lead agency (or whoever holds the "
+    "difficulty after an escalation or in triage) and the province's permanent deputy "
+    "(its triage agency's token), every status; a co-handling agency, on its own part, "
+    "acknowledged, in_progress and reassign_requested; the responsible task-force member, "
+    "acknowledged and in_progress; an operator, nothing. Allowed transitions: resolved "
+    "and rejected are final; escalated and reassign_requested hand the difficulty on; "
+    "in_progress may repeat as progress notes.",
+)
+async def post_status(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                      body: StatusIn) -> Any:
+    accepted = await usecases.post_status(ix, who, difficulty_id, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/urgency",
+    status_code=202,
+    response_model=UrgencyConfirmedOut,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Confirm that an urgent difficulty is urgent",
+    description="A business's own urgent flag reaches its lead agency at once, but the "
+    "head and the permanent deputy only in office hours. Confirmed here by the lead "
+    "agency (or whoever holds the difficulty), the permanent deputy or a member of its "
+    "task force, it reaches them at once, day or night (difficulty.urgency.v1). 202 "
+    "with the confirmation; 200 with the first one when it was confirmed already; 409 "
+    "(field `urgency`) for a difficulty not marked urgent or filed urgent by a member "
+    "or operator (vouched for already); 403 for anyone else.",
+)
+async def confirm_urgency(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                          body: UrgencyIn) -> Any:
+    new, confirmed = await usecases.confirm_urgency(ix, who, difficulty_id, body)
+    return JSONResponse(confirmed.model_dump(mode="json"), status_code=202 if new else 200)
+
+
+@api.get(
+    "/v1/difficulties/{difficulty_id}",
+    response_model=DifficultyOut,
+    responses=responses(401, 403, 404, 429),
+    tags=["agencies"],
+    summary="Read a difficulty assigned to the caller",
+    description="Authenticated by an agency's, member's or operator's bearer token. Who "
+    "reads it: the agencies and the member it is assigned to, the province's permanent "
+    "deputy, and an operator of its province. The business's contact person (name, "
+    "phone, e-mail) is shown to the lead agency and the permanent deputy only; the "
+    "others get `contact: null`, as in their tasks on the agency topics.",
+)
+async def read_difficulty(ix: Service, who: Caller, difficulty_id: uuid.UUID) -> Any:
+    found = await usecases.read_difficulty(ix, who, difficulty_id)
+    return JSONResponse(found.model_dump(mode="json"))
+
+
+@api.post(
+    "/v1/member-reports",
+    status_code=202,
+    response_model=MemberReportAccepted,
+    responses=responses(401, 403, 413, 422, 429),
+    tags=["members"],
+    summary="Submit a member's weekly report",
+    description="One report per member and week: submitting again for the same week "
+    "replaces the earlier report (same report_id, revision + 1; a new event with the same "
+    "key on member.report.v1, whose consumers keep the latest revision). A report for a "
+    "past week is accepted and marked late.",
+)
+async def post_member_report(ix: Service, who: Caller, body: MemberReportIn) -> Any:
+    accepted = await usecases.submit_member_report(ix, who, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+IMPORT_DESCRIPTION = """\
+For the task force entering difficulties collected at a conference or by phone: a
+member's or an operator's bearer token is required (anonymous import would be a spam
+vector; agencies answer, they do not file). The body is a CSV file, UTF-8 (a BOM is
+tolerated), either as the whole `text/csv` request body or as the `file` field of a
+multipart upload; at most THAOGO_INTAKE_MAX_IMPORT_ROWS data rows (10,000 by default)
+and the import size limit (THAOGO_INTAKE_MAX_IMPORT_BYTES, 20 MiB by default; 413 above
+either).
+
+The header row names the columns: the API's field names (`tax_code`, `contact.name` or
+`contact_name`, ...) or their Vietnamese headers (`Mã số thuế`, `Tên doanh nghiệp`,
+`Tỉnh/Thành phố`, `Loại khu`, `Tên khu`, `Lĩnh vực`, `Loại phản ánh`, `Tiêu đề`,
+`Nội dung`, `Mức độ`, `Người liên hệ`, `Điện thoại`, `Email`, `Số lao động`,
+`Ngành nghề`, `Phường/Xã`, `Quận/Huyện`, `Kênh tiếp nhận`), matched without diacritics
+or case. Closed-list cells take the code or its label (`KCN` or `Khu công nghiệp`).
+
+Each row is validated exactly like a single submission; a member imports for their own
+task force (an operator whose token names a province, for that province), and a row of
+another province is refused (field `province`). The answer lists every non-blank
+row by its spreadsheet number (the header is row 1): accepted with its id and tracking
+code, or refused with each field and reason (Vietnamese or English by Accept-Language).
+Accepted rows and their events are committed in one transaction before the answer.
+A whole-file problem (encoding, unknown or missing column) is a 422 naming `file`, and
+nothing is imported.
+
+`Idempotency-Key` is supported: the same key and file answer the same (nothing new is
+created); the same key with another file is a 409.
+"""
+
+
+@api.post(
+    IMPORT_PATH,
+    status_code=200,
+    response_model=ImportResult,
+    responses=responses(401, 403, 409, 413, 415, 422, 429),
+    tags=["members"],
+    summary="Import difficulties from a CSV file (task-force members and operators)",
+    description=IMPORT_DESCRIPTION,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }},
+    }}},
+)
+async def import_csv(ix: Service, who: Caller, request: Request,
+                     idempotency_key: IdempotencyKey = None) -> Any:
+    lang = language(request.headers)
+    usecases.check_may_import(ix, who)
+    data = await _csv_bytes(request)
+    if isinstance(data, Problem):
+        ix.metrics.refused(data.field, data.kind)
+        return refuse_all([data], lang, 415 if data.field == "Content-Type" else 422)
+    outcome = await usecases.import_difficulties(ix, who, data,
+                                                 idempotency_key=idempotency_key, lang=lang)
+    return answer(outcome, lang)
+
+
+@api.get(
+    "/v1/members/me/week",
+    response_model=MemberWeekOut,
+    responses=responses(401, 403, 429),
+    tags=["members"],
+    summary="A member's week: assigned items, reports due, and a pre-filled report",
+    description="With a member's token: the difficulties assigned to the member that are "
+    "open (with their deadlines), overdue, or resolved in the current report week "
+    "(Friday 12:00 to Friday 12:00); which weekly reports are due and whether they would "
+    "be late; and a draft report whose figures the system already knows (the difficulties "
+    "the router assigned to the member by field and area). Fill in "
+    "`solutions` and `recommendations` and POST the draft to /v1/member-reports. "
+    "Deadlines run from the latest handling assignment (lead, escalation or triage) "
+    "with the province's deadlines, as in the weekly report.",
+)
+async def member_week(ix: Service, who: Caller, request: Request) -> Any:
+    week = await usecases.member_week(ix, who, language(request.headers))
+    return JSONResponse(week.model_dump(mode="json"))
+
+
+CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
+
+
+async def _csv_bytes(request: Request) -> bytes | Problem:
+    """The CSV file of an import: the body itself, or the `file` part of a multipart form."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in CSV_TYPES:
+        return await request.body()
+    if ctype != "multipart/form-data":
+        return Problem("Content-Type", "content_type",
+                       "send the CSV file as text/csv or as the `file` field of "
+                       "multipart/form-data",
+                       "gửi tệp CSV với Content-Type text/csv hoặc trường `file` của "
+                       "multipart/form-data")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except BodyTooLarge:
+        raise
+    except (StarletteHTTPException, MultiPartException, ValueError, KeyError):
+        return Problem("file", "file", "the multipart body could not be read",
+                       "không đọc được nội dung multipart")
+    upload = form.get("file")
+    if isinstance(upload, StarletteUploadFile):
+        return await upload.read()
+    if isinstance(upload, str) and upload:
+        return upload.encode()
+    return Problem("file", "missing", "a CSV file is expected in the `file` field",
+                   "cần tệp CSV trong trường `file`")

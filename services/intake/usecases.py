@@ -1,0 +1,509 @@
+"""What intake does, whoever asks: the API, the web form and the CSV import accept a
+submission through `accept`; agencies and members act on a difficulty through
+`post_status`, `read_difficulty`, `submit_member_report` and `member_week`. Each takes
+the `Intake` that main.py builds and raises a Refusal (or vn.InvalidField) for a 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from services.intake import bulk, logic, store
+from services.intake.metrics import IntakeMetrics
+from services.intake.models import (
+    Accepted,
+    DifficultyIn,
+    DifficultyOut,
+    ImportResult,
+    ImportRowOut,
+    MemberReportAccepted,
+    MemberReportIn,
+    MemberWeekOut,
+    ReportDraft,
+    ReportDue,
+    StatusAccepted,
+    StatusIn,
+    UrgencyConfirmedOut,
+    UrgencyIn,
+    WeekFigures,
+    WeekItem,
+)
+from shared import auth, vn
+from shared.calendar import Clock, previous_window, to_local, week_window
+from shared.errors import FieldError, Problem, Refusal, unauthorized, validation_problems
+from shared.events import (
+    ActorKind,
+    DifficultyReceived,
+    DifficultyUrgencyConfirmed,
+    Envelope,
+    Status,
+    Urgency,
+    UrgencySource,
+    deterministic_id,
+    new_envelope,
+)
+from shared.provinces import ConfigHolder, ConfigSet, Member, ProvinceConfig
+from shared.service import Runtime
+
+SOURCE = "thaogo/intake"
+
+ACTOR_KINDS = {auth.TokenKind.AGENCY: ActorKind.AGENCY, auth.TokenKind.MEMBER: ActorKind.MEMBER,
+               auth.TokenKind.OPERATOR: ActorKind.OPERATOR}
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the use cases work with, built once by main.py."""
+
+    rt: Runtime
+    config: ConfigHolder
+    metrics: IntakeMetrics
+    clock: Clock
+    max_import_rows: int = 10_000
+    import_chunk_rows: int = 1_000
+
+    def db(self) -> asyncpg.Pool:
+        return self.rt.db()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submission: accepted (or replayed) with its answer, or refused."""
+
+    status: int
+    answer: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+async def authenticate(ix: Intake, token: str | None) -> auth.Principal:
+    """Whoever a valid token speaks for, checked against the registry and the
+    configuration on every request (a revoked token or a member who left is refused at
+    once); a 401 otherwise."""
+    async with ix.db().acquire() as conn:
+        who = await auth.principal_for(conn, token, configs=ix.config.current)
+    if who is None:
+        ix.metrics.auth_failures.labels("no_valid_token").inc()
+        raise unauthorized()
+    return who
+
+
+def member_of(ix: Intake, who: auth.Principal, refusal_en: str, refusal_vi: str
+              ) -> tuple[ProvinceConfig, Member]:
+    """The task-force member `who` is, else a 403 saying what only members do."""
+    found = auth.find_member(ix.config.current, who.subject_id)
+    if who.kind != auth.TokenKind.MEMBER or found is None:
+        ix.metrics.auth_failures.labels("not_a_member").inc()
+        raise Refusal(403, "Authorization", refusal_en, refusal_vi)
+    return found
+
+
+async def standing(ix: Intake, conn: asyncpg.Connection, who: auth.Principal,
+                   state: store.DifficultyState
+                   ) -> tuple[ProvinceConfig | None, list[logic.Held], logic.Acting]:
+    """The difficulty's task force, its active assignments, and where `who` stands among
+    them."""
+    cfg = ix.config.current.for_difficulty(state.province_code, state.task_force)
+    held = await store.active_assignments(conn, difficulty_id=state.difficulty_id)
+    return cfg, held, logic.standing_of(
+        ACTOR_KINDS[who.kind], who.subject_id, held,
+        triage_agency=cfg.rules.triage if cfg is not None else None)
+
+
+NO_SUCH_DIFFICULTY = Refusal(404, "difficulty_id", "no difficulty with this id",
+                             "không có phản ánh với mã này")
+
+
+# --- submissions ----------------------------------------------------------------------------
+
+
+async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None) -> Outcome:
+    """Accept one submission durably (the web form and the API both come here); the model
+    has validated it, this cleans it, resolves the province, checks that its task force
+    still takes difficulties in, and commits it with its outbox event."""
+    raw = body.model_dump(mode="json")
+    fingerprint = logic.request_fingerprint(raw)
+    async with ix.db().acquire() as conn:
+        if idempotency_key is not None:
+            seen = await store.find_idempotent(conn, key=idempotency_key)
+            if seen is not None:
+                return _replay(seen, fingerprint)
+        try:
+            event = received_event(raw, ix.config.current, ix.clock.now(), logic.tracking_code())
+        except vn.InvalidField as e:
+            problem = _problem(e)
+            ix.metrics.refused(problem.field, problem.kind)
+            return Outcome(422, problems=[problem])
+        d = event.data
+        answer = Accepted(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code)
+        response = answer.model_dump(mode="json")
+        # A concurrent request with the same key makes our INSERT lose; the whole
+        # transaction is then rolled back and we answer as the winner did.
+        async with conn.transaction():
+            stored = await store.accept_difficulty(
+                conn, event=event, idempotency_key=idempotency_key,
+                request_hash=fingerprint, response=response,
+            )
+        if not stored:
+            seen = await store.find_idempotent(conn, key=idempotency_key or "")
+            assert seen is not None
+            return _replay(seen, fingerprint)
+    ix.metrics.submissions.labels(d.province_code, d.zone_type or "unknown", d.category,
+                                  "accepted").inc()
+    return Outcome(202, answer=response)
+
+
+def check_may_import(ix: Intake, who: auth.Principal) -> None:
+    """Members and operators import; operators on the task force's behalf (a batch from
+    a conference desk). Checked before the file is read."""
+    if who.kind != auth.TokenKind.OPERATOR and (
+            who.kind != auth.TokenKind.MEMBER
+            or auth.find_member(ix.config.current, who.subject_id) is None):
+        ix.metrics.auth_failures.labels("not_a_member").inc()
+        raise Refusal(403, "Authorization",
+                      "only a task-force member or an operator may import difficulties",
+                      "chỉ thành viên Tổ công tác hoặc người vận hành mới được nhập phản ánh "
+                      "từ tệp")
+
+
+async def import_difficulties(ix: Intake, who: auth.Principal, data: bytes, *,
+                              idempotency_key: str | None, lang: str) -> Outcome:
+    """A CSV file's rows, each through the single-submission path, committed together."""
+    check_may_import(ix, who)
+    fingerprint = "import:" + hashlib.sha256(data).hexdigest()
+    if idempotency_key is not None:
+        async with ix.db().acquire() as conn:
+            seen = await store.find_idempotent(conn, key=idempotency_key)
+        if seen is not None:
+            return _replay(seen, fingerprint)
+    try:
+        # Reading and validating 10,000 rows takes a while: off the event loop.
+        results = await asyncio.to_thread(
+            prepare_import, data, configs=ix.config.current, now=ix.clock.now(),
+            max_rows=ix.max_import_rows, province=who.province,
+            filed_by=UrgencySource(ACTOR_KINDS[who.kind].value),
+        )
+    except bulk.FileRefused as e:
+        ix.metrics.refused(e.problem.field, e.problem.kind)
+        return Outcome(e.status, problems=[e.problem])
+    events = [r for r in results if isinstance(r, ImportedRow)]
+    answer = ImportResult(
+        accepted=len(events), refused=len(results) - len(events),
+        rows=[r.out(lang) for r in results],
+    )
+    response = answer.model_dump(mode="json")
+    async with ix.db().acquire() as conn:
+        # All accepted rows, their outbox events and the idempotency record commit
+        # together: a retry after a lost answer finds either everything or nothing.
+        async with conn.transaction():
+            claimed = idempotency_key is None or await store.claim_idempotency_key(
+                conn, key=idempotency_key, request_hash=fingerprint, status_code=200,
+                response=response,
+            )
+            if claimed:
+                for i in range(0, len(events), ix.import_chunk_rows):
+                    await store.insert_difficulties(
+                        conn, events=[r.event for r in events[i:i + ix.import_chunk_rows]])
+                # An urgent row is the importer's word: vouched for as it arrives.
+                await store.record_confirmations(conn, events=[
+                    new_envelope(c, source=SOURCE, event_id=str(c.confirmation_id))
+                    for r in events
+                    if (c := logic.reported_urgent(r.event.data, who.subject_id))])
+        if not claimed:
+            seen = await store.find_idempotent(conn, key=idempotency_key or "")
+            assert seen is not None
+            return _replay(seen, fingerprint)
+    for r in results:
+        if isinstance(r, ImportedRow):
+            d = r.event.data
+            ix.metrics.submissions.labels(d.province_code, d.zone_type or "unknown",
+                                          d.category, "accepted").inc()
+        else:
+            for p in r.problems:
+                ix.metrics.refused(p.field, p.kind)
+    return Outcome(200, answer=response)
+
+
+# --- what agencies and members do -----------------------------------------------------------
+
+
+async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                      body: StatusIn) -> StatusAccepted:
+    """A status update by whoever holds a part of the difficulty, within their role."""
+    wanted = Status(body.status)
+    note = logic.clean_note(wanted, body.note)
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+        if state is None:
+            raise NO_SUCH_DIFFICULTY
+        cfg, held, acting = await standing(ix, conn, who, state)
+        try:
+            logic.check_may_post(acting, wanted)
+            if body.target_agency_id is not None:
+                logic.check_dispatch(body.target_agency_id, wanted=wanted,
+                                     actor_id=who.subject_id, cfg=cfg, held=held)
+        except logic.StatusForbidden as e:
+            ix.metrics.auth_failures.labels(
+                "not_assigned" if acting.standing is logic.Standing.OUTSIDER
+                else "not_allowed_for_role").inc()
+            raise Refusal(403, e.field, e.en, e.vi) from None
+        try:
+            logic.check_transition(state.status, wanted)
+        except logic.TransitionRefused as e:
+            ix.metrics.refused("status", "transition")
+            raise Refusal(409, "status", *e.reasons()) from None
+        event = new_envelope(logic.build_status(
+            difficulty_id=difficulty_id, province_code=state.province_code,
+            status=wanted, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id,
+            assignment_id=acting.assignment_id, note=note,
+            target_agency_id=body.target_agency_id, now=datetime.now(UTC),
+        ), source=SOURCE)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels(wanted.value).inc()
+    return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                          status=wanted)
+
+
+async def confirm_urgency(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                          body: UrgencyIn) -> tuple[bool, UrgencyConfirmedOut]:
+    """An officer or a member vouches that a business's urgent item is urgent: the head
+    and the permanent deputy are told at once (notify, on difficulty.urgency.v1). One
+    confirmation per difficulty: (True, it) when this one is it, (False, the first)
+    when it was confirmed already."""
+    async with ix.db().acquire() as conn:
+        found = await store.difficulty(conn, difficulty_id=difficulty_id)
+        if found is None:
+            raise NO_SUCH_DIFFICULTY
+        state, d = found
+        cfg, _, acting = await standing(ix, conn, who, state)
+        try:
+            logic.check_may_confirm_urgency(acting, member_of_task_force=(
+                who.kind is auth.TokenKind.MEMBER and cfg is not None
+                and who.province == cfg.slug))
+        except logic.StatusForbidden as e:
+            ix.metrics.auth_failures.labels("not_assigned").inc()
+            raise Refusal(403, e.field, e.en, e.vi) from None
+        if d.urgency is not Urgency.URGENT or d.urgency_source is not UrgencySource.BUSINESS:
+            ix.metrics.refused("urgency", "conflict")
+            raise Refusal(409, "urgency",
+                          "only a business's own urgent flag is confirmed: this difficulty "
+                          "is not marked urgent, or a member or operator filed it",
+                          "chỉ xác nhận phản ánh doanh nghiệp tự đánh dấu khẩn: phản ánh này "
+                          "không khẩn, hoặc do thành viên, người vận hành nhập")
+        event = new_envelope(logic.urgency_confirmation(
+            d, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id, reported=False,
+            note=body.note or None, now=datetime.now(UTC),
+        ), source=SOURCE, event_id=str(DifficultyUrgencyConfirmed.id_for(difficulty_id)))
+        async with conn.transaction():
+            new = await store.record_confirmations(conn, events=[event])
+        first = await store.confirmation_of(conn, difficulty_id=difficulty_id)
+    assert first is not None  # recorded now or before, never removed
+    return bool(new), UrgencyConfirmedOut(
+        confirmation_id=first["confirmation_id"], difficulty_id=difficulty_id,
+        confirmed_by=first["actor_id"], reported=first["reported"],
+        confirmed_at=first["confirmed_at"])
+
+
+async def read_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID
+                          ) -> DifficultyOut:
+    """The difficulty as `who` may see it (the contact for the lead and the deputy only)."""
+    async with ix.db().acquire() as conn:
+        found = await store.difficulty(conn, difficulty_id=difficulty_id)
+        if found is None:
+            raise NO_SUCH_DIFFICULTY
+        state, d = found
+        cfg, _, acting = await standing(ix, conn, who, state)
+    try:
+        logic.check_may_read(acting, operator_in_scope=who.province is None or (
+            cfg is not None and who.province == cfg.slug))
+    except logic.StatusForbidden as e:
+        ix.metrics.auth_failures.labels(
+            "out_of_scope" if e.field == "province" else "not_assigned").inc()
+        raise Refusal(403, e.field, e.en, e.vi) from None
+    return DifficultyOut(standing=acting.standing,
+                         difficulty=logic.as_read_by(d, acting.standing))
+
+
+async def submit_member_report(ix: Intake, who: auth.Principal, body: MemberReportIn
+                               ) -> MemberReportAccepted:
+    """A member's weekly report; again for the same week replaces it (revision + 1)."""
+    cfg, member = member_of(ix, who, "only a task-force member may submit a report",
+                            "chỉ thành viên Tổ công tác mới được gửi báo cáo")
+    now = ix.clock.now()
+    week, late = logic.report_week(body.week_label, now)
+    report = logic.build_member_report(
+        member_id=member.id, province_code=cfg.province.province_code,
+        week_label=week, late=late, received_summary=body.received_summary,
+        solutions=body.solutions, recommendations=body.recommendations,
+        figures=dict(body.figures), urgent=body.urgent, now=now,
+    )
+    async with ix.db().acquire() as conn, conn.transaction():
+        revision = await store.upsert_member_report(
+            conn, member_id=member.id, week_label=week, report_id=report.report_id,
+            late=late, payload=report.model_dump(mode="json"), submitted_at=now,
+        )
+        # The event id changes with each revision, so a replacement is not taken for a
+        # duplicate of the report it replaces.
+        await store.enqueue(conn, events=[new_envelope(
+            report, source=SOURCE, event_id=deterministic_id(report.report_id, revision),
+        )])
+    ix.metrics.member_reports.labels("late" if late else "on_time",
+                                     str(revision > 1).lower()).inc()
+    return MemberReportAccepted(report_id=report.report_id, week_label=week, late=late,
+                                revision=revision)
+
+
+async def member_week(ix: Intake, who: auth.Principal, lang: str) -> MemberWeekOut:
+    """A member's week: assigned items, reports due, and a pre-filled report."""
+    now = ix.clock.now()
+    cfg, member = member_of(ix, who, "only a task-force member has a week to show",
+                            "chỉ thành viên Tổ công tác mới xem được công việc tuần")
+    current = week_window(now)
+    weeks = [current, previous_window(current)]
+    async with ix.db().acquire() as conn:
+        items = await store.member_items(conn, member_id=member.id, since=current.start)
+        revisions = await store.member_report_revisions(
+            conn, member_id=member.id, week_labels=[w.label for w in weeks])
+    week = logic.member_week(items, now=now, deadlines=cfg.deadlines)
+    due = [ReportDue(week_label=w.label, due_at=w.end, reported=w.label in revisions,
+                     revision=revisions.get(w.label), late_if_submitted_now=w is not current)
+           for w in weeks if w is current or w.label not in revisions]
+    en, vi = logic.draft_summary(week.figures, current.label)
+    return MemberWeekOut(
+        member_id=member.id, province_code=cfg.province.province_code,
+        week_label=current.label, window_start=current.start, window_end=current.end,
+        open=[_item(v) for v in week.open], overdue=[_item(v) for v in week.overdue],
+        resolved_this_week=[_item(v) for v in week.resolved],
+        figures=WeekFigures(**week.figures), reports_due=due,
+        draft=ReportDraft(week_label=current.label,
+                          received_summary=vi if lang == "vi" else en,
+                          figures=week.figures),
+    )
+
+
+def _item(v: logic.ItemView) -> WeekItem:
+    it = v.item
+    return WeekItem(
+        difficulty_id=it.difficulty_id, tracking_code=it.tracking_code, title=it.title,
+        category=it.category, status=it.status, urgency=it.urgency, received_at=it.received_at,
+        assigned_at=it.assigned_at, ack_due_at=v.ack_due_at, resolve_due_at=v.resolve_due_at,
+        overdue=v.overdue,
+    )
+
+
+def _replay(seen: Any, fingerprint: str) -> Outcome:
+    if seen["request_hash"] != fingerprint:
+        return Outcome(409, problems=[Problem(
+            "Idempotency-Key", "conflict",
+            "this key was already used with a different request body",
+            "khóa Idempotency-Key đã được dùng cho một yêu cầu khác",
+        )])
+    return Outcome(int(seen["status_code"]), answer=dict(seen["response"]))
+
+
+def _problem(e: vn.InvalidField) -> Problem:
+    return Problem.of(e, "task_force_dissolved" if isinstance(e, logic.TaskForceDissolved)
+                      else "out_of_scope" if isinstance(e, logic.OutOfScope) else "invalid")
+
+
+def received_event(
+    raw: dict[str, Any], configs: ConfigSet, now: datetime, code: str,
+    urgency_source: UrgencySource = UrgencySource.BUSINESS,
+) -> Envelope[DifficultyReceived]:
+    """The event of a validated submission (InvalidField when cleaning refuses a field or
+    the province's task force is dissolved)."""
+    received = logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
+                                    now=now.astimezone(UTC), urgency_source=urgency_source)
+    task_force = configs.task_force_for(
+        received.province_code, received.task_force, zone_name=received.zone_name,
+        ward=received.ward, district=received.district)
+    if task_force != received.task_force:
+        received = received.model_copy(update={"task_force": task_force})
+    event = new_envelope(received, source=SOURCE)
+    logic.check_task_force_open(configs, event.data, to_local(now).date())
+    return event
+
+
+def parse_submission(raw: dict[str, Any]) -> DifficultyIn:
+    """The request model over a dict from a form or a CSV row; Refused lists its problems."""
+    try:
+        return DifficultyIn.model_validate(raw)
+    except ValidationError as e:
+        problems = validation_problems(e.errors())
+        # A person correcting a form or a spreadsheet row wants every error at once, not
+        # the tax code's only after the e-mail's is fixed.
+        flagged = {p.field for p in problems}
+        problems += [Problem.of(x) for x in logic.identity_problems(raw)
+                     if x.field not in flagged]
+        raise Refused(problems) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRow:
+    number: int
+    event: Envelope[DifficultyReceived]
+
+    def out(self, lang: str) -> ImportRowOut:
+        d = self.event.data
+        return ImportRowOut(row=self.number, accepted=True, difficulty_id=d.difficulty_id,
+                            tracking_code=d.tracking_code)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRow:
+    number: int
+    problems: list[Problem]
+
+    def out(self, lang: str) -> ImportRowOut:
+        return ImportRowOut(row=self.number, accepted=False,
+                            errors=[FieldError(**p.as_dict(lang)) for p in self.problems])
+
+
+def prepare_import(
+    data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int,
+    filed_by: UrgencySource, province: str | None = None,
+) -> list[ImportedRow | RefusedRow]:
+    """Each row of a CSV file through the single-submission path (model, cleaning,
+    province, task force); FileRefused when the file itself cannot be read. With
+    `province` (the importer's scope: a member's task force, a scoped operator's
+    province), a row of another province is refused. `filed_by` says who marked the
+    urgent rows urgent (the importer: a member or an operator)."""
+    out: list[ImportedRow | RefusedRow] = []
+    codes: set[str] = set()
+    for row in bulk.read(data, max_rows=max_rows):
+        if row.problems:
+            out.append(RefusedRow(row.number, list(row.problems)))
+            continue
+        try:
+            body = parse_submission(row.submission)
+            code = logic.tracking_code()
+            while code in codes:  # unique within the file; across files, 40 random bits
+                code = logic.tracking_code()
+            event = received_event(body.model_dump(mode="json"), configs, now, code,
+                                   urgency_source=filed_by)
+            if province is not None:
+                logic.check_in_scope(configs, event.data, province)
+        except Refused as e:
+            out.append(RefusedRow(row.number, e.problems))
+            continue
+        except vn.InvalidField as e:
+            out.append(RefusedRow(row.number, [_problem(e)]))
+            continue
+        codes.add(code)
+        out.append(ImportedRow(row.number, event))
+    return out
+
+
+class Refused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(", ".join(p.field for p in problems))
+        self.problems = problems
