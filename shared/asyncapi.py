@@ -54,6 +54,9 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      " level); key \"<province_code>:<week_label>\"."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
+    (topics.SIGN_IN_LINK, events.SignInLink,
+     "A one-time sign-in link a person of the province configuration asked for at"
+     " /workspace/sign-in, for notify to mail; key: the request id."),
 )
 
 
@@ -97,6 +100,11 @@ def _personal_data(topic: str) -> str | None:
         return ("contact: the name, phone and e-mail of the business's contact person, for"
                 " the lead agency (through the router) and the permanent deputy (through"
                 " thaogo's pages); never logged, never a metric label.")
+    if topic == topics.SIGN_IN_LINK:
+        return ("address_sha256: the hash of the e-mail address a person typed, and url: a"
+                " one-time sign-in link (it signs its holder in once, for 15 minutes), for"
+                " notify to mail to that person; notify alone may read the topic, which"
+                " keeps a day.")
     if topic.startswith("agency."):
         return ("difficulty.contact: the business's contact person, in the lead agency's"
                 " task only, which must reach the business; null in co-handlers', central"

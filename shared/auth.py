@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from shared import db
+from shared.errors import Refusal
 from shared.provinces import ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime
 
@@ -208,38 +211,63 @@ async def principal_for(
     return Principal(row["token_id"], kind, row["subject_id"], holding.province)
 
 
-async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID) -> Principal | None:
+async def principal_by_id(conn: asyncpg.Connection, token_id: uuid.UUID,
+                          configs: ConfigSet | None = None) -> Principal | None:
     """The live holder of the token with this id (what a sign-in session or a bound report
-    link names), or None once it is revoked."""
+    link names), or None once it is revoked or expired. With `configs`, also None when
+    the configuration no longer holds its subject (see `holder`), and with its scope."""
     row = await conn.fetchrow(
-        "SELECT token_id, kind, subject_id FROM auth.tokens"
-        " WHERE token_id = $1 AND revoked_at IS NULL",
+        "SELECT token_id, kind, subject_id, province FROM auth.tokens"
+        " WHERE token_id = $1 AND revoked_at IS NULL AND expires_at > now()",
         token_id,
     )
     if row is None:
         return None
-    return Principal(row["token_id"], TokenKind(row["kind"]), row["subject_id"])
+    kind = TokenKind(row["kind"])
+    if configs is None:
+        return Principal(row["token_id"], kind, row["subject_id"])
+    holding = holder(configs, kind, row["subject_id"], row["province"])
+    if not holding.held:
+        return None
+    return Principal(row["token_id"], kind, row["subject_id"], holding.province)
+
+
+class Purpose(StrEnum):
+    """Why a token was issued (auth migration 003)."""
+
+    COMMAND = "command"  # `thaogo token create`: handed to a person or a system
+    SIGN_IN = "sign-in"  # behind the session of a person who signed in by e-mail
+    UP = "up"  # behind a demo sign-in link `thaogo up` prints; revoked when it stops
 
 
 async def insert_token(
     conn: asyncpg.Connection, *, kind: TokenKind, subject_id: str, province: str | None = None,
-    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS, purpose: Purpose = Purpose.COMMAND,
 ) -> tuple[uuid.UUID, str]:
     """Store a new token's hash; returns (token id, the token — shown once, never stored)."""
     token = new_token(kind)
     token_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash, province, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))",
+        "INSERT INTO auth.tokens (token_id, kind, subject_id, token_hash, province, expires_at,"
+        " purpose) VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7)",
         token_id, kind.value, subject_id, token_hash(token), province, expires_in_days,
+        purpose.value,
     )
     return token_id, token
 
 
+async def revoke_purpose(conn: asyncpg.Connection, *, purpose: Purpose) -> int:
+    """Revoke every live token issued for `purpose`; how many."""
+    done = await conn.fetch(
+        "UPDATE auth.tokens SET revoked_at = now() WHERE purpose = $1 AND revoked_at IS NULL"
+        " RETURNING token_id", purpose.value)
+    return len(done)
+
+
 async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return list(await conn.fetch(
-        "SELECT token_id, kind, subject_id, province, created_at, expires_at, revoked_at,"
-        " expires_at <= now() AS expired FROM auth.tokens"
+        "SELECT token_id, kind, subject_id, province, purpose, created_at, expires_at,"
+        " revoked_at, expires_at <= now() AS expired FROM auth.tokens"
         " ORDER BY kind, subject_id, created_at"
     ))
 
@@ -292,3 +320,75 @@ async def revoke(database_url: str, token_id: uuid.UUID) -> bool:
     """True if the token existed and was not already revoked."""
     async with _connect(database_url) as conn:
         return await revoke_token(conn, token_id=token_id)
+
+
+# --- sign-in sessions ------------------------------------------------------------------------
+
+# The cookie of a person signed in in a browser: a random session id, never the token. It
+# is sent to every service of the site (cookies ignore ports), so the pages reporting
+# serves and the forms intake takes know the same person.
+SESSION_COOKIE = "thaogo_session"
+SESSION_MAX_AGE_S = 8 * 3600  # a working day; the session's token may live longer
+
+
+def new_session_id() -> str:
+    """A new session's id, for the cookie; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def session_hash(secret: str) -> bytes:
+    """What is stored of a session id or a sign-in link's code."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def open_session(conn: asyncpg.Connection, *, sid: str, token_id: uuid.UUID,
+                       now: datetime, expires_at: datetime) -> None:
+    """Record a session (and drop the expired ones, so the table keeps only live ones)."""
+    async with conn.transaction():
+        await conn.execute("DELETE FROM auth.sessions WHERE expires_at <= $1", now)
+        await conn.execute(
+            "INSERT INTO auth.sessions (session_hash, token_id, created_at, expires_at)"
+            " VALUES ($1, $2, $3, $4)", session_hash(sid), token_id, now, expires_at)
+
+
+async def session_principal(conn: asyncpg.Connection, sid: str | None, *, now: datetime,
+                            configs: ConfigSet) -> Principal | None:
+    """Who a session is for while both it and its token live (and the configuration
+    still holds its subject), else None."""
+    if not sid or len(sid) > 100:
+        return None
+    token_id: uuid.UUID | None = await conn.fetchval(
+        "SELECT token_id FROM auth.sessions WHERE session_hash = $1 AND expires_at > $2",
+        session_hash(sid), now)
+    return None if token_id is None else await principal_by_id(conn, token_id, configs)
+
+
+async def close_session(conn: asyncpg.Connection, *, sid: str) -> None:
+    await conn.execute("DELETE FROM auth.sessions WHERE session_hash = $1", session_hash(sid))
+
+
+# --- cross-site request forgery ----------------------------------------------------------
+
+# Double submit: a random value in an HttpOnly, SameSite cookie, repeated in every form.
+# Another site can make a browser post a form (with the cookie), but can neither read the
+# cookie nor set it, so it cannot put the value in the form.
+CSRF_COOKIE = "thaogo_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_value(cookie: str | None) -> str:
+    """The browser's CSRF value, or a new one (the page then sets the cookie)."""
+    if cookie and 20 <= len(cookie) <= 100:
+        return cookie
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(cookie: str | None, form_value: str | None) -> bool:
+    return bool(cookie and form_value and len(form_value) <= 100
+                and hmac.compare_digest(cookie.encode(), form_value.encode()))
+
+
+def csrf_refused() -> Refusal:
+    return Refusal(403, CSRF_FIELD, "the form is not from this site, or the page is too old: "
+                   "reload the page and try again",
+                   "biểu mẫu không đến từ trang này hoặc trang đã cũ: tải lại trang và thử lại")

@@ -128,11 +128,17 @@ class Problem:
 
 def validation_problems(errs: Iterable[Mapping[str, Any]]) -> list[Problem]:
     """Pydantic's errors as problems: the dotted field path ("contact.email"), pydantic's
-    own message in English and its Vietnamese rendering."""
+    own message in English and its Vietnamese rendering; a validator's `vn.InvalidField`
+    with its own reasons in both languages."""
     out = []
     for err in errs:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "header", "query",
                                                                "path")]
+        refused = (err.get("ctx") or {}).get("error")
+        if isinstance(refused, vn.InvalidField):
+            out.append(Problem(".".join(loc) or refused.field, "invalid", refused.reason_en,
+                               refused.reason_vi))
+            continue
         kind = str(err.get("type", "invalid"))
         msg = str(err.get("msg", "invalid"))
         vi = REASONS_VI.get(kind, "giá trị không hợp lệ") + f" ({msg})"

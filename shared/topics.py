@@ -17,6 +17,7 @@ DIFFICULTY_URGENCY = "difficulty.urgency.v1"
 MEMBER_REPORT = "member.report.v1"
 REPORT_WEEKLY = "report.weekly.v1"
 NOTIFICATION_SENT = "notification.sent.v1"
+SIGN_IN_LINK = "sign-in.link.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -41,6 +42,7 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(MEMBER_REPORT, 2),
     TopicSpec(REPORT_WEEKLY, 1),
     TopicSpec(NOTIFICATION_SENT, 4),
+    TopicSpec(SIGN_IN_LINK, 1),
 )
 AGENCY_TOPIC_PARTITIONS = 2
 DLQ_PARTITIONS = 1

@@ -1,4 +1,5 @@
-"""Vietnamese text and identifiers: folding, cleaning, tax codes, provinces, zone names.
+"""Vietnamese text and identifiers: folding, cleaning, tax codes, provinces, zone and
+place names.
 
 Pure functions. Invalid input raises `InvalidField`, a `ValueError` that carries
 the field name and the reason in English and Vietnamese, so the HTTP layer can
@@ -428,3 +429,37 @@ def zone_key(name: str) -> str:
     tokens = _strip_affixes(spaced.split(), _ZONE_PREFIXES)
     out = [_ROMAN.get(t) or (str(int(t)) if t.isdigit() else t) for t in tokens]
     return " ".join(out)
+
+
+_AREA_PREFIXES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p.split())
+    for p in (
+        "thanh pho",
+        "thi xa",
+        "thi tran",
+        "huyen",
+        "quan",
+        "phuong",
+        "xa",
+        "tp",
+        "tx",
+        "tt",
+        "p",
+        "q",
+        "h",
+        "district",
+        "ward",
+        "commune",
+        "town",
+        "city",
+    )
+)
+
+
+def area_key(text: str) -> str:
+    """Matching key for a place name: "TP. Thủ Dầu Một" == "thu dau mot" == "Thủ Dầu Một".
+
+    Folded (`fold`), punctuation dropped, and the administrative prefix (thành phố,
+    thị xã, huyện, quận, phường, xã, thị trấn, TP., TX., ...) removed.
+    """
+    return " ".join(_strip_affixes(_tokens(text), _AREA_PREFIXES))

@@ -24,9 +24,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
-from aiokafka.record.default_records import DefaultRecordBatch
 
-from shared.records import RecordBatches, build
 from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from thaogo.launcher import ServiceProcess, stop_all
 from thaogo.verify import Report
@@ -241,34 +239,6 @@ def consumer_record(topic: str, partition: int, offset: int, key: bytes | None,
     return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None,
                           len(key) if key is not None else -1,
                           len(value) if value is not None else -1, tuple(headers))
-
-
-def record_batches(partitions: int = 4) -> RecordBatches:
-    """Where a test encodes messages, partitioned as the services' producer does, every
-    topic having `partitions` partitions."""
-    from collections import defaultdict
-
-    from shared.kafka import Producer
-
-    return Producer("unused:9092", client_id="test").record_batches(
-        defaultdict(lambda: list(range(partitions))))
-
-
-Published = tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes]]]
-
-
-def read_back(batches: RecordBatches, *, compression: str = "zstd") -> list[Published]:
-    """Every message of `batches` as a consumer gets it: (topic, partition, key, value,
-    headers), each batch built and read by aiokafka's own reader, checksum checked."""
-    out: list[Published] = []
-    for b in batches.batches():
-        batch = DefaultRecordBatch(build(b.records(), b.count, timestamp_ms=1_700_000_000_000,
-                                         compression=compression))  # type: ignore[arg-type]
-        assert batch.validate_crc()
-        records = list(batch)
-        assert [r.offset for r in records] == list(range(b.count))
-        out += [(b.topic, b.partition, r.key, r.value, list(r.headers)) for r in records]
-    return out
 
 
 async def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:

@@ -9,6 +9,7 @@ import importlib
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from datetime import date
@@ -42,7 +43,7 @@ def use_running_stack(data_dir: Path) -> dict[str, str]:
         found: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    for key in ("THAOGO_KAFKA_BOOTSTRAP", "THAOGO_DATABASE_URL"):
+    for key in ("THAOGO_KAFKA_BOOTSTRAP", "THAOGO_DATABASE_URL", "THAOGO_CONFIG_DIR"):
         if found.get(key):
             os.environ.setdefault(key, found[key])
     return found
@@ -222,8 +223,15 @@ def cmd_taskforce_dissolve(args: argparse.Namespace) -> int:
     from shared.provinces import ConfigError, config_files, default_config_dir, set_dissolved_on
     from shared.settings import ServiceSettings
 
-    folder = Path(args.config_dir) if args.config_dir else (
-        ServiceSettings().config_dir or default_config_dir())
+    folder = Path(args.config_dir) if args.config_dir else ServiceSettings().config_dir
+    if folder is None:
+        # The shipped files are part of the installed package: an upgrade would undo the
+        # edit, and no running stack reads them once `thaogo up` has its own copy.
+        print("no configuration to change: no `thaogo up` runs on this data directory"
+              f" ({data_dir_of(args.data_dir)}) and neither --config-dir nor"
+              f" THAOGO_CONFIG_DIR names one (the shipped files, {default_config_dir()},"
+              " are not edited)", file=sys.stderr)
+        return 2
     files = {f.stem: f for f in config_files(folder)}
     file = files.get(args.province)
     if file is None:
@@ -282,7 +290,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         state = (f"revoked {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"]
                  else "expired" if r["expired"] else "active")
         scope = f"  province {r['province']}" if r["province"] else ""
-        print(f"{r['token_id']}  {r['kind']:<8}  {r['subject_id']:<40}  "
+        print(f"{r['token_id']}  {r['kind']:<8}  {r['purpose']:<7}  {r['subject_id']:<40}  "
               f"created {r['created_at']:%Y-%m-%d %H:%M}  "
               f"expires {r['expires_at']:%Y-%m-%d %H:%M}  {state}{scope}")
     if not rows:
@@ -314,11 +322,13 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres
 
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = data_dir_of(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None
     pg: EmbeddedPostgres | None = None
     children: dict[str, ServiceProcess] = {}
+    mail: subprocess.Popen[bytes] | None = None
+    database_url: str | None = None
     stopping = False
 
     def on_signal(signum: int, _: Any) -> None:
@@ -351,20 +361,40 @@ def cmd_up(args: argparse.Namespace) -> int:
         # open, after a restart too.
         if not env.get("THAOGO_REPORTING_LINK_SECRET"):
             env["THAOGO_REPORTING_LINK_SECRET"] = link_secret(data_dir)
+        # The configuration the stack reads, and `thaogo taskforce dissolve` edits: a copy
+        # in the data directory, never the files of the installed package.
+        if not env.get("THAOGO_CONFIG_DIR"):
+            env["THAOGO_CONFIG_DIR"] = str(own_config_dir(data_dir))
+        config_dir = Path(env["THAOGO_CONFIG_DIR"])
         os.environ.update(env)
         ports = {svc: getattr(args, f"{svc}_port") for svc in SERVICES}
         env["THAOGO_ROUTER_INTAKE_PUBLIC_URL"] = f"http://127.0.0.1:{ports['intake']}"
+        reporting_url = f"http://127.0.0.1:{ports['reporting']}"
         asyncio.run(_migrate(database_url))
+        mailbox_url = None
+        if not env.get("THAOGO_NOTIFY_SMTP_HOST"):
+            # No mail server on a fresh machine: notify mails a local mailbox instead.
+            mail = _start_mailbox(data_dir, smtp_port=args.smtp_port, port=args.mailbox_port)
+            mailbox_url = f"http://127.0.0.1:{args.mailbox_port}/"
+            env.update(THAOGO_NOTIFY_SMTP_HOST="127.0.0.1",
+                       THAOGO_NOTIFY_SMTP_PORT=str(args.smtp_port),
+                       THAOGO_NOTIFY_SMTP_STARTTLS="false",
+                       THAOGO_REPORTING_MAILBOX_URL=mailbox_url)
+        sign_in = asyncio.run(_demo_links(database_url, config_dir, reporting_url,
+                                          env["THAOGO_REPORTING_LINK_SECRET"]))
 
         def topics_ready() -> None:
             print(f"creating topics on {bootstrap} …", flush=True)
-            known = set(asyncio.run(_topics(bootstrap, None)))
+            known = set(asyncio.run(_topics(bootstrap, config_dir)))
             asyncio.run(_rebuild_if_needed(
                 bootstrap, database_url, known_topics=known,
                 status_url=env["THAOGO_ROUTER_INTAKE_PUBLIC_URL"]))
 
         topics_ready()
         env["THAOGO_NOTIFY_REPORT_BASE_URL"] = f"http://127.0.0.1:{ports['reporting']}"
+        # The workspace pages (reporting) post their forms to intake, which sends the
+        # browser back to them.
+        env["THAOGO_INTAKE_WORKSPACE_URL"] = env["THAOGO_NOTIFY_REPORT_BASE_URL"]
         logs_dir = data_dir / "logs"
         logs_dir.mkdir(exist_ok=True)
 
@@ -373,8 +403,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         for svc in SERVICES:
             children[svc] = spawn(svc)
-        _write_stack_file(data_dir, bootstrap, database_url, ports)
-        _print_urls(ports, bootstrap, database_url, logs_dir)
+        _write_stack_file(data_dir, bootstrap, database_url, ports, config_dir=config_dir,
+                          mailbox_url=mailbox_url)
+        _print_urls(ports, bootstrap, database_url, logs_dir, mailbox_url=mailbox_url,
+                    sign_in=sign_in, config_dir=config_dir)
         restarts: dict[str, float] = {}
         while not stopping:
             time.sleep(0.5)
@@ -406,6 +438,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         (data_dir / STACK_FILE).unlink(missing_ok=True)
         stop_all(children.values())
+        if mail is not None:
+            mail.terminate()
+            mail.wait(10)
+        if database_url is not None:
+            # The printed sign-in links live while the stack runs, and no longer.
+            with contextlib.suppress(Exception):
+                asyncio.run(_revoke_demo_links(database_url))
         if broker:
             broker.stop()
         if pg:
@@ -414,15 +453,121 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _write_stack_file(data_dir: Path, bootstrap: str, database_url: str,
-                      ports: dict[str, int]) -> None:
+                      ports: dict[str, int], *, config_dir: Path,
+                      mailbox_url: str | None) -> None:
     import json
 
     path = data_dir / STACK_FILE
     path.write_text(json.dumps({
         "THAOGO_KAFKA_BOOTSTRAP": bootstrap, "THAOGO_DATABASE_URL": database_url,
+        "THAOGO_CONFIG_DIR": str(config_dir),
         **{f"{svc}_url": f"http://127.0.0.1:{port}" for svc, port in ports.items()},
+        **({"mailbox_url": mailbox_url} if mailbox_url else {}),
     }, indent=2), encoding="utf-8")
     path.chmod(0o600)  # the database URL may carry a password
+
+
+def own_config_dir(data_dir: Path) -> Path:
+    """`<data dir>/provinces`: on first start a copy of the shipped province files, then
+    the operator's (edit them, or `thaogo taskforce dissolve`; services reload them)."""
+    import shutil
+
+    from shared.provinces import config_files, default_config_dir
+
+    folder = data_dir / "provinces"
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        for f in config_files(default_config_dir()):
+            shutil.copy2(f, folder / f.name)
+    return folder
+
+
+def _start_mailbox(data_dir: Path, *, smtp_port: int, port: int) -> subprocess.Popen[bytes]:
+    from thaogo.embedded import PortTaken, port_free, wait_for_port
+
+    for p, flag in ((smtp_port, "--smtp-port"), (port, "--mailbox-port")):
+        if not port_free(p):
+            raise PortTaken(f"port {p} is taken; choose another with {flag}, or set"
+                            " THAOGO_NOTIFY_SMTP_HOST to mail a real server")
+    (data_dir / "logs").mkdir(exist_ok=True)
+    with open(data_dir / "logs" / "mailbox.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "thaogo.cli", "mailbox", "--dir", str(data_dir / "mailbox"),
+             "--smtp-port", str(smtp_port), "--port", str(port)],
+            stdout=log, stderr=log)
+    wait_for_port(smtp_port)
+    wait_for_port(port)
+    return proc
+
+
+# The demo roles `thaogo up` prints a sign-in link for, in a seed province.
+DEMO_PROVINCE = "binh-duong"
+DEMO_OPERATOR = "up-demo"
+
+
+async def _demo_links(database_url: str, config_dir: Path, reporting_url: str,
+                      secret: str) -> list[tuple[str, str]]:
+    """(role, link) for an agency officer, a member, the permanent deputy, the head and an
+    operator of a seed province: links signed like report links and bound to tokens
+    issued for them (purpose "up"), which the stack revokes when it stops, and this
+    start revokes if the last one could not (killed)."""
+    from datetime import UTC, datetime, timedelta
+
+    import asyncpg
+
+    from services.reporting.access import LinkSigner
+    from shared import auth
+    from shared.events import ZoneType
+    from shared.provinces import ConfigHolder
+
+    configs = ConfigHolder(config_dir).current
+    slug = DEMO_PROVINCE if DEMO_PROVINCE in configs else next(iter(configs), None)
+    if slug is None:
+        return []
+    cfg = configs[slug]
+    members = cfg.task_force.active_members()
+    roles: list[tuple[str, auth.TokenKind, str, str | None]] = [
+        ("agency officer", auth.TokenKind.AGENCY,
+         cfg.rules.lead_by_zone_type[ZoneType.KCN], None),
+        *([("member", auth.TokenKind.MEMBER, members[0].id, None)] if members else []),
+        ("permanent deputy", auth.TokenKind.AGENCY, cfg.rules.triage, None),
+        ("head", auth.TokenKind.AGENCY, cfg.rules.head, None),
+        ("operator", auth.TokenKind.OPERATOR, DEMO_OPERATOR, slug),
+    ]
+    # Valid while the stack runs: the token's revocation ends the link, not its expiry.
+    signer = LinkSigner(secret.encode(), timedelta(days=30), timedelta(days=30))
+    conn = await asyncpg.connect(database_url)
+    try:
+        await auth.revoke_purpose(conn, purpose=auth.Purpose.UP)
+        out = []
+        for role, kind, subject, province in roles:
+            token_id, _ = await auth.insert_token(
+                conn, kind=kind, subject_id=subject, province=province, expires_in_days=30,
+                purpose=auth.Purpose.UP)
+            out.append((f"{role} ({subject})", signer.url(
+                reporting_url, "/workspace/enter", now=datetime.now(UTC), token_id=token_id)))
+        return out
+    finally:
+        await conn.close()
+
+
+async def _revoke_demo_links(database_url: str) -> None:
+    import asyncpg
+
+    from shared import auth
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await auth.revoke_purpose(conn, purpose=auth.Purpose.UP)
+    finally:
+        await conn.close()
+
+
+def cmd_mailbox(args: argparse.Namespace) -> int:
+    from thaogo.mailbox import serve
+
+    serve(Path(args.dir), smtp_port=args.smtp_port, http_port=args.port)
+    return 0
 
 
 def link_secret(data_dir: Path) -> str:
@@ -459,12 +604,19 @@ def masked_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def _print_urls(ports: dict[str, int], bootstrap: str, database_url: str, logs_dir: Path) -> None:
+def _print_urls(ports: dict[str, int], bootstrap: str, database_url: str, logs_dir: Path,
+                *, mailbox_url: str | None, sign_in: list[tuple[str, str]],
+                config_dir: Path) -> None:
     i, r, ro, n = (f"http://127.0.0.1:{ports[s]}" for s in SERVICES)
     db_shown = masked_url(database_url)
+    links = "".join(f"\n    {role:<42} {url}" for role, url in sign_in)
+    mailbox = f"\n  Mailbox (mail sent)        {mailbox_url}" if mailbox_url else ""
     print(
         f"""
 thaogo is running (Ctrl-C stops everything).
+
+  Sign in by e-mail          {ro}/workspace/sign-in{mailbox}
+  Sign in as (while this runs):{links}
 
   Web form (businesses)      {i}/
   Intake API (OpenAPI)       {i}/docs
@@ -475,9 +627,10 @@ thaogo is running (Ctrl-C stops everything).
   Metrics                    {i}/metrics  {r}/metrics  {ro}/metrics  {n}/metrics
   Kafka broker               {bootstrap}
   PostgreSQL                 {db_shown}
+  Configuration              {config_dir}
   Logs                       {logs_dir}
 
-Try it:  thaogo demo --url {i}
+Try it:  .venv/bin/thaogo demo
 """,
         flush=True,
     )
@@ -536,8 +689,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from thaogo.demo import demo_submissions
 
+    url = args.url or args.stack.get("intake_url") or f"http://127.0.0.1:{DEFAULT_PORTS['intake']}"
     ok = 0
-    with httpx.Client(base_url=args.url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=10) as client:
         for body in demo_submissions():
             r = client.post("/v1/difficulties", json=body,
                             headers={"Accept-Language": "en"})
@@ -577,30 +731,48 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thaogo", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    # Every command that talks to the stack finds a running `thaogo up` by this.
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("--data-dir", default=None,
+                       help=f"of the running `thaogo up` (default: THAOGO_DATA_DIR, else "
+                            f"{DEFAULT_DATA_DIR})")
 
-    up = sub.add_parser("up", help="start everything on this machine (embedded broker and db)")
-    up.add_argument("--data-dir", default="./.thaogo")
+    up = sub.add_parser("up", help="start everything on this machine (embedded broker and db)",
+                        parents=[stack])
     up.add_argument("--kafka-port", type=int, default=9092)
     for svc in SERVICES:
         up.add_argument(f"--{svc}-port", type=int, default=DEFAULT_PORTS[svc])
+    up.add_argument("--smtp-port", type=int, default=2525,
+                    help="the local mailbox's SMTP port (unless THAOGO_NOTIFY_SMTP_HOST is set)")
+    up.add_argument("--mailbox-port", type=int, default=8025,
+                    help="the local mailbox's page")
     up.set_defaults(func=cmd_up)
+
+    mbox = sub.add_parser("mailbox", help="a local mailbox: an SMTP server keeping what it is"
+                          " sent, and a page listing it (thaogo up starts one)")
+    mbox.add_argument("--dir", required=True, help="the Maildir to keep messages in")
+    mbox.add_argument("--smtp-port", type=int, default=2525)
+    mbox.add_argument("--port", type=int, default=8025)
+    mbox.set_defaults(func=cmd_mailbox)
 
     run = sub.add_parser("run", help="run one service in the foreground")
     run.add_argument("service", choices=SERVICES)
     run.add_argument("--port", type=int, default=None)
     run.set_defaults(func=cmd_run)
 
-    mig = sub.add_parser("migrate", help="apply every service's database migrations")
+    mig = sub.add_parser("migrate", help="apply every service's database migrations",
+                     parents=[stack])
     mig.add_argument("--database-url", default=None)
     mig.set_defaults(func=cmd_migrate)
 
-    top = sub.add_parser("topics", help="create or check the topics and their partitions")
+    top = sub.add_parser("topics", help="create or check the topics and their partitions",
+                     parents=[stack])
     top.add_argument("--bootstrap", default=None)
     top.set_defaults(func=cmd_topics)
     top_sub = top.add_subparsers(dest="topics_command")
     reb = top_sub.add_parser(
         "rebuild", help="after a cluster lost its data: publish again, from the databases,"
-                        " what consumers and agencies need")
+                        " what consumers and agencies need", parents=[stack])
     reb.add_argument("--bootstrap", default=None)
     reb.add_argument("--database-url", default=None)
     reb.add_argument("--retention-days", type=float, default=7.0,
@@ -618,13 +790,15 @@ def parser() -> argparse.ArgumentParser:
     tf = sub.add_parser("taskforce", help="the task force's lifecycle")
     tf_sub = tf.add_subparsers(dest="taskforce_command", required=True)
     dis = tf_sub.add_parser(
-        "dissolve", help="set the date the task force is dissolved (giải thể) in its file")
+        "dissolve", help="set the date the task force is dissolved (giải thể) in its file",
+        parents=[stack])
     dis.add_argument("province", help="province slug, the file's name: binh-duong")
     dis.add_argument("--on", required=True, type=_iso_date, metavar="YYYY-MM-DD",
                      help="first day without the task force: intake refuses new difficulties"
                           " from then on, and reporting compiles the final report")
     dis.add_argument("--config-dir", default=None,
-                     help="configuration directory (default: THAOGO_CONFIG_DIR, else shipped)")
+                     help="configuration directory (default: the running stack's, else "
+                          "THAOGO_CONFIG_DIR)")
     dis.set_defaults(func=cmd_taskforce_dissolve)
 
     doc = sub.add_parser("asyncapi", help="regenerate the AsyncAPI document of the topics")
@@ -633,7 +807,8 @@ def parser() -> argparse.ArgumentParser:
 
     tok = sub.add_parser("token", help="agency, member and operator API tokens")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)
-    tc = tok_sub.add_parser("create", help="issue a token (printed once; only a hash is kept)")
+    tc = tok_sub.add_parser("create", help="issue a token (printed once; only a hash is kept)",
+                            parents=[stack])
     who = tc.add_mutually_exclusive_group(required=True)
     who.add_argument("--agency", help="agency id, e.g. binh-duong.bql-kcn")
     who.add_argument("--member", help="task-force member id, e.g. binh-duong.m01")
@@ -645,15 +820,17 @@ def parser() -> argparse.ArgumentParser:
                     help="days until the token stops working (default 180, at most 3650)")
     tc.add_argument("--database-url", default=None)
     tc.set_defaults(func=cmd_token_create)
-    tl = tok_sub.add_parser("list", help="list tokens (ids and holders, never the tokens)")
+    tl = tok_sub.add_parser("list", help="list tokens (ids and holders, never the tokens)",
+                            parents=[stack])
     tl.add_argument("--database-url", default=None)
     tl.set_defaults(func=cmd_token_list)
-    tr = tok_sub.add_parser("revoke", help="revoke a token at once")
+    tr = tok_sub.add_parser("revoke", help="revoke a token at once", parents=[stack])
     tr.add_argument("token_id")
     tr.add_argument("--database-url", default=None)
     tr.set_defaults(func=cmd_token_revoke)
 
-    tail = sub.add_parser("tail", help="print the events of a topic as JSON lines")
+    tail = sub.add_parser("tail", help="print the events of a topic as JSON lines",
+                      parents=[stack])
     tail.add_argument("topic")
     tail.add_argument("--bootstrap", default=None)
     tail.add_argument("--group", default=None, help="consume as this group (commits offsets)")
@@ -661,26 +838,27 @@ def parser() -> argparse.ArgumentParser:
     tail.set_defaults(func=cmd_tail)
 
     ver = sub.add_parser(
-        "verify", help="hold every service's state against the events on the topics")
-    ver.add_argument("--data-dir", default=None,
-                     help=f"of the running `thaogo up` (default: THAOGO_DATA_DIR, else "
-                          f"{DEFAULT_DATA_DIR})")
+        "verify", help="hold every service's state against the events on the topics",
+        parents=[stack])
     ver.add_argument("--bootstrap", default=None)
     ver.add_argument("--database-url", default=None)
     ver.add_argument("--settle", type=float, default=60, metavar="SECONDS",
                      help="how long to wait for the services to catch up first")
     ver.set_defaults(func=cmd_verify)
 
-    demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces")
-    demo.add_argument("--url", default="http://127.0.0.1:8001")
+    demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces",
+                      parents=[stack])
+    demo.add_argument("--url", default=None,
+                      help="intake's (default: the running stack's, else 127.0.0.1:8001)")
     demo.set_defaults(func=cmd_demo)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command not in ("up", "run"):
-        use_running_stack(data_dir_of(getattr(args, "data_dir", None)))
+    args.stack = {}
+    if args.command not in ("up", "run", "mailbox"):
+        args.stack = use_running_stack(data_dir_of(getattr(args, "data_dir", None)))
     with contextlib.suppress(KeyboardInterrupt):
         return int(args.func(args))
     return 130

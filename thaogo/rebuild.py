@@ -12,7 +12,7 @@ there, with its original event id, key and body:
   deleted (`shared.outbox.republish`): difficulties received, urgency confirmations,
   status changes, member reports, weekly (and interim) reports, notifications sent;
 - the router publishes directly, and keeps every assignment it made with its
-  difficulty's document: its events are rendered again (`Wire.replay`; ids are
+  difficulty's document: its events are rendered again (`services.router.usecases.publish`; ids are
   derived from the difficulty and step, and stored), and every open assignment's
   task goes back on its agency's topic, however old.
 
@@ -29,7 +29,6 @@ notify published from them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections import Counter
@@ -40,10 +39,11 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from services.router import store as router_store
+from services.router import usecases as router_usecases
 from services.router.jobs import SOURCE as ROUTER_SOURCE
-from services.router.wire import Wire
 from shared import db, outbox, topics
-from shared.kafka import Producer
+from shared.events import DifficultyReceived
+from shared.kafka import Emitter, Producer
 
 if TYPE_CHECKING:
     from faststream.security import BaseSecurity
@@ -147,7 +147,6 @@ async def rebuild(
 
 async def _router(conn: asyncpg.Connection, producer: Producer, out: Rebuilt, *,
                   since: datetime, status_url: str, known_topics: set[str]) -> None:
-    wire = Wire(source=ROUTER_SOURCE, status_url=status_url)
     async with conn.transaction(readonly=True):
         await conn.execute("SET LOCAL search_path TO router, public")  # the router's SQL
         async for chunk in router_store.assignments_to_replay(conn, since=since):
@@ -157,9 +156,7 @@ async def _router(conn: asyncpg.Connection, producer: Producer, out: Rebuilt, *,
                     tasks.add(a.assignment_id)
                 elif is_open:
                     out.skipped[topics.agency_topic(a.agency_id)] += 1
-            needed_topics = {topics.DIFFICULTY_ASSIGNED} | {
-                topics.agency_topic(a.agency_id) for a, _, _ in chunk if a.assignment_id in tasks}
-            into = producer.record_batches(await producer.partitions(needed_topics))
+            emitter = Emitter(producer, source=ROUTER_SOURCE)
             start = 0
             while start < len(chunk):
                 # One difficulty's assignments together: they share its document.
@@ -167,7 +164,9 @@ async def _router(conn: asyncpg.Connection, producer: Producer, out: Rebuilt, *,
                 did = chunk[start][0].difficulty_id
                 while end < len(chunk) and chunk[end][0].difficulty_id == did:
                     end += 1
-                out.published += wire.replay([a for a, _, _ in chunk[start:end]],
-                                             chunk[start][2].encode(), tasks=tasks, into=into)
+                difficulty = DifficultyReceived.model_validate_json(chunk[start][2])
+                out.published += await router_usecases.publish(
+                    emitter, [a for a, _, _ in chunk[start:end]], difficulty,
+                    status_base=status_url, tasks=tasks)
                 start = end
-            await asyncio.gather(*await producer.send_records(into))
+            await emitter.flush()

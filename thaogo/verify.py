@@ -35,6 +35,7 @@ minutes after a burst, so they are checked at a cut (`Deliveries`) instead of wa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -60,6 +61,7 @@ from shared.events import (
     Envelope,
     EventData,
     NotificationSent,
+    SignInLink,
     WeeklyReport,
     decode,
     deterministic_id,
@@ -137,6 +139,7 @@ class Log:
     urgency: list[Envelope[DifficultyUrgencyConfirmed]] = field(default_factory=list)
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
+    sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
@@ -148,6 +151,7 @@ _MODELS: dict[str, type[EventData]] = {
     topics.DIFFICULTY_URGENCY: DifficultyUrgencyConfirmed,
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
+    topics.SIGN_IN_LINK: SignInLink,
 }
 
 
@@ -196,8 +200,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
     kept: dict[type[EventData], list[Any]] = {
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
         DifficultyStatusChanged: log.status, DifficultyUrgencyConfirmed: log.urgency,
-        WeeklyReport: log.weekly,
-        NotificationSent: log.sent,
+        WeeklyReport: log.weekly, NotificationSent: log.sent, SignInLink: log.sign_ins,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
     into.append(env)
@@ -503,6 +506,17 @@ async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
 
 async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                           cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    # Every sign-in link reporting recorded was published for notify to mail, and no
+    # other (sign-in.link.v1 is short-lived: a truncated topic cannot say).
+    links = {r["request_id"] for r in await conn.fetch(
+        "SELECT request_id FROM reporting.sign_in_links")}
+    report.compared["reporting.sign_in_links"] += len(links)
+    if topics.SIGN_IN_LINK not in log.truncated:
+        published = {e.data.request_id for e in log.sign_ins}
+        for rid in links ^ published:
+            report.differ("reporting", "sign_in_links", rid, "event on " + topics.SIGN_IN_LINK,
+                          "present" if rid in links else "none",
+                          "present" if rid in published else "none")
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
@@ -704,6 +718,22 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                     report.differ("notify", "messages", f"{cfg.slug}:{w.week_label}",
                                   f"{'interim' if is_interim else 'weekly'} report to {person}",
                                   "queued", "missing")
+    # A sign-in link is mailed to the e-mail contact of its recipient whose address the
+    # person typed (the event carries its hash), if the configuration still has it.
+    sign_ins = {k.rsplit(":", 1)[0] for k in (m["message_key"] for m in messages)
+                if k.startswith("sign_in:")}
+    for link in (e.data for e in log.sign_ins):
+        cfg = configs.get(link.province)
+        holder = cfg and (cfg.person(link.recipient_id) or cfg.agency(link.recipient_id))
+        owed = bool(holder) and any(
+            str(c.channel) == "email" and hashlib.sha256(
+                c.address.strip().casefold().encode()).hexdigest() == link.address_sha256
+            for c in (holder.contacts if holder else []))
+        mailed = f"sign_in:{link.request_id}:{link.recipient_id}" in sign_ins
+        if owed != mailed:
+            report.differ("notify", "messages", str(link.request_id),
+                          f"sign-in link to {link.recipient_id}",
+                          "queued" if owed else "none", "queued" if mailed else "none")
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

@@ -58,7 +58,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     },
     "reporting": {
         "group": "thaogo-reporting",
-        "produces": [T.REPORT_WEEKLY],
+        "produces": [T.REPORT_WEEKLY, T.SIGN_IN_LINK],
         "consumes": [
             T.DIFFICULTY_RECEIVED,
             T.DIFFICULTY_ASSIGNED,
@@ -70,12 +70,14 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "notify": {
         "group": "thaogo-notify",
         "produces": [T.NOTIFICATION_SENT],
+        # sign-in.link.v1 carries one-time sign-in links: notify is its only reader.
         "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
-                     T.MEMBER_REPORT, T.REPORT_WEEKLY],
+                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.
-ADMIN_TOPIC_PREFIXES = ["difficulty.", "member.", "report.", "notification.", "agency."]
+ADMIN_TOPIC_PREFIXES = ["difficulty.", "member.", "report.", "notification.", "agency.",
+                        "sign-in."]
 
 DAY_MS = 86_400_000
 RETENTION_MS = {
@@ -83,6 +85,8 @@ RETENTION_MS = {
     "weekly": 400 * DAY_MS,
     "dlq": 30 * DAY_MS,
     "agency": 90 * DAY_MS,
+    # A sign-in link is dead after 15 minutes: keep it no longer than notify needs.
+    "sign_in": 1 * DAY_MS,
 }
 REPLICAS = 3
 MIN_INSYNC = 2
@@ -151,6 +155,8 @@ def topic_kind(name: str) -> str:
         return "agency"
     if name == T.REPORT_WEEKLY:
         return "weekly"
+    if name == T.SIGN_IN_LINK:
+        return "sign_in"
     return "core"
 
 

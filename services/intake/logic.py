@@ -1,5 +1,6 @@
-"""Intake's pure rules: turning a validated submission into an event, tracking
-codes, and the fingerprint that makes `Idempotency-Key` safe."""
+"""Intake's pure rules: tracking codes, the fingerprint that makes `Idempotency-Key`
+safe, the status state machine and who may do what. A submission cleans itself on its
+typed model (models.DifficultyIn)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from shared.events import (
     STATUS_LABELS,
     ActorKind,
     AssignmentRole,
-    Contact,
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
@@ -46,86 +46,6 @@ def tracking_code() -> str:
 def request_fingerprint(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def build_received(
-    submission: dict[str, Any], *, difficulty_id: uuid.UUID, code: str, now: datetime,
-    urgency_source: UrgencySource = UrgencySource.BUSINESS,
-) -> DifficultyReceived:
-    """The event for an accepted submission. `submission` has passed the request model;
-    here the province is resolved (InvalidField if unknown), the tax code normalised and
-    the text cleaned (see `clean_submission`)."""
-    submission = clean_submission(submission)
-    province = vn.resolve_province(submission["province"])
-    contact = submission["contact"]
-    return DifficultyReceived(
-        difficulty_id=difficulty_id,
-        tracking_code=code,
-        received_at=now,
-        province_code=province.code,
-        province_name=province.name,
-        task_force=province.task_force_slug,
-        tax_code=vn.normalize_tax_code(submission["tax_code"]),
-        enterprise_name=submission["enterprise_name"],
-        zone_type=submission.get("zone_type"),
-        zone_name=submission.get("zone_name"),
-        category=submission["category"],
-        kind=submission["kind"],
-        title=submission["title"],
-        description=submission["description"],
-        urgency=submission["urgency"],
-        urgency_source=urgency_source,
-        contact=Contact(**contact),
-        employees=submission.get("employees"),
-        sector=submission.get("sector"),
-        ward=submission.get("ward"),
-        district=submission.get("district"),
-        channel=submission.get("channel"),
-    )
-
-
-def identity_problems(submission: dict[str, Any]) -> list[vn.InvalidField]:
-    """What `build_received` would refuse in the tax code and the province, checked on
-    their own (for a submission the request model already refused elsewhere)."""
-    out = []
-    for f, check in (("tax_code", vn.normalize_tax_code), ("province", vn.resolve_province)):
-        value = submission.get(f)
-        if isinstance(value, str) and value.strip():
-            try:
-                check(value.strip())
-            except vn.InvalidField as e:
-                out.append(e)
-    return out
-
-
-# --- submissions: text normalisation -------------------------------------------------------
-
-# Free-text fields and their limits (code points). Multi-line ones keep their line breaks.
-SHORT_TEXT_FIELDS = ("enterprise_name", "title", "zone_name", "sector", "ward", "district",
-                     "channel")
-SHORT_TEXT_MAX = 300
-DESCRIPTION_MAX = 10_000
-
-
-def clean_submission(submission: dict[str, Any]) -> dict[str, Any]:
-    """The submission with its text as stored: NFC, trimmed, spaces collapsed, no control
-    characters (InvalidField names the field otherwise). Empty optional text becomes None."""
-    out = dict(submission)
-    for f in SHORT_TEXT_FIELDS:
-        v = out.get(f)
-        if v is None:
-            continue
-        if f not in ("enterprise_name", "title") and not str(v).strip():
-            out[f] = None
-            continue
-        out[f] = vn.nfc_clean(str(v), SHORT_TEXT_MAX, field=f)
-    out["description"] = vn.nfc_clean(
-        str(out["description"]), DESCRIPTION_MAX, field="description", multiline=True
-    )
-    contact = dict(out["contact"])
-    contact["name"] = vn.nfc_clean(str(contact["name"]), SHORT_TEXT_MAX, field="contact.name")
-    out["contact"] = contact
-    return out
 
 
 # --- status updates: the state machine ------------------------------------------------------

@@ -63,7 +63,8 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
                      page_styles=inline_styles(pages.TEMPLATES))
     app.state.intake = usecases.Intake(
         rt=rt, config=config, metrics=intake_metrics, clock=clock or SystemClock(),
-        max_import_rows=s.max_import_rows, import_chunk_rows=s.import_chunk_rows)
+        max_import_rows=s.max_import_rows, import_chunk_rows=s.import_chunk_rows,
+        workspace_url=s.workspace_url.rstrip("/"))
     app.include_router(api.api)
     app.include_router(pages.pages)
     # Added last, so outermost: metrics see every answer, including 413s and 429s.

@@ -1,5 +1,6 @@
 """Intake's request and answer models: what the API, the web form and the CSV import
-accept, and what they answer. Validation lives here; cleaning in logic.py."""
+accept, and what they answer. A submission is validated and cleaned here, field by field
+(its text as stored, its tax code in standard form, its province known)."""
 
 from __future__ import annotations
 
@@ -8,57 +9,108 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Header
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
 from services.intake import logic
+from shared import vn
 from shared.errors import FieldError
 from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
     ZONE_TYPE_LABELS,
     Category,
+    Contact,
+    DifficultyReceived,
     Kind,
     Status,
     TaskDifficulty,
     Urgency,
+    UrgencySource,
     ZoneType,
 )
 
 # The same key and body give the same answer and create nothing; another body is a 409.
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None
+# --- a submission, cleaned on its model ------------------------------------------------------
+
+SHORT_TEXT_MAX = 300
+DESCRIPTION_MAX = 10_000
+
+
+def _cleaned(max_len: int, *, multiline: bool = False) -> AfterValidator:
+    """Text as stored: NFC, trimmed, spaces collapsed, no control or invisible
+    characters (`vn.nfc_clean`, whose InvalidField gives the 422 its reasons in both
+    languages)."""
+
+    def clean(value: str, info: ValidationInfo) -> str:
+        return vn.nfc_clean(value, max_len, field=info.field_name or "text",
+                            multiline=multiline)
+
+    return AfterValidator(clean)
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _known_province(value: str) -> str:
+    vn.resolve_province(value)  # InvalidField names the province otherwise
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                        max_length=SHORT_TEXT_MAX), _cleaned(SHORT_TEXT_MAX)]
+# Empty optional text is no text.
+OptText = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX),
+              _cleaned(SHORT_TEXT_MAX)] | None,
+    BeforeValidator(_blank_is_none)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=DESCRIPTION_MAX),
+                        _cleaned(DESCRIPTION_MAX, multiline=True)]
+TaxCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20),
+                    AfterValidator(vn.normalize_tax_code)]
+ProvinceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=100), AfterValidator(_known_province)]
 
 
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text300
+    name: Text
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 .-]{8,20}$")] | None = None
     email: EmailStr | None = None
 
 
 class DifficultyIn(BaseModel):
-    """A difficulty (khó khăn, vướng mắc) or recommendation (kiến nghị) from a business."""
+    """A difficulty (khó khăn, vướng mắc) or recommendation (kiến nghị) from a business,
+    as it will be stored: validated and cleaned field by field, every refusal at once."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tax_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = Field(
+    tax_code: TaxCode = Field(
         description="Mã số thuế: 10 digits, or 13 for a branch (0123456789-001)"
     )
-    enterprise_name: Text300
-    province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=100)] = Field(
+    enterprise_name: Text
+    province: ProvinceName = Field(
         description="Province code or name, current or former (before July 2025)"
     )
     zone_type: ZoneType | None = None
     zone_name: OptText = None
     category: Category
     kind: Kind = Kind.DIFFICULTY
-    title: Text300
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=10_000)]
+    title: Text
+    description: Description
     urgency: Urgency = Urgency.NORMAL
     contact: ContactIn
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
@@ -66,6 +118,24 @@ class DifficultyIn(BaseModel):
     ward: OptText = None
     district: OptText = None
     channel: OptText = None
+
+    def received(self, *, difficulty_id: uuid.UUID, code: str, now: datetime,
+                 urgency_source: UrgencySource = UrgencySource.BUSINESS) -> DifficultyReceived:
+        """The event of this submission, with its province resolved (the task force its
+        province names; usecases.received_event may choose a former province's)."""
+        province = vn.resolve_province(self.province)
+        c = self.contact
+        return DifficultyReceived(
+            difficulty_id=difficulty_id,
+            tracking_code=code,
+            received_at=now,
+            province_code=province.code,
+            province_name=province.name,
+            task_force=province.task_force_slug,
+            contact=Contact(name=c.name, phone=c.phone, email=c.email),
+            urgency_source=urgency_source,
+            **self.model_dump(exclude={"province", "contact"}),
+        )
 
 
 class Accepted(BaseModel):

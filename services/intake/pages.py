@@ -12,18 +12,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from services.intake import bulk, logic, usecases
 from services.intake.api import Service
-from services.intake.models import DifficultyIn
-from services.intake.usecases import Refused, parse_submission
-from shared import vn
-from shared.errors import Problem, language
+from services.intake.models import DifficultyIn, StatusIn
+from services.intake.usecases import Intake, Refused, parse_submission
+from shared import auth, vn
+from shared.errors import Problem, Refusal, language, validation_problems
 from shared.events import CATEGORY_LABELS, ZONE_TYPE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -158,3 +160,54 @@ async def form_post(ix: Service, request: Request) -> HTMLResponse:
     if outcome.answer is not None:
         return render(lang, answer=outcome.answer)
     return render(lang, values=values, problems=outcome.problems, status=outcome.status)
+
+
+# --- the workspace's forms -------------------------------------------------------------------
+# Reporting serves the workspace pages (it holds the read model); their forms post here,
+# to the command side under /workspace/act/ (the path a one-origin proxy sends to
+# intake), with the sign-in session's cookie (cookies ignore ports, so
+# `thaogo up` works as one site) and the page's CSRF value. Intake answers by sending the
+# browser back to the page, saying what was done or what was refused.
+
+WorkspaceForm = Annotated[str, Form(max_length=100)]
+
+
+def back_to(ix: Intake, difficulty_id: uuid.UUID, lang: str, **said: str) -> RedirectResponse:
+    query = urlencode({"lang": lang, **said})
+    return RedirectResponse(f"{ix.workspace_url}/workspace/difficulties/{difficulty_id}?{query}",
+                            status_code=303)
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/status", response_class=RedirectResponse,
+            status_code=303)
+async def workspace_status(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    status: WorkspaceForm, csrf_token: WorkspaceForm = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    target_agency_id: Annotated[str, Form(max_length=120)] = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """A status step from the agency's (or the deputy's, or a member's) workspace."""
+    lang = lang if lang in TEXT else "vi"
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    try:
+        body = StatusIn.model_validate({
+            "status": status, "note": note or None,
+            "target_agency_id": target_agency_id or None})
+    except ValidationError as e:
+        problem = validation_problems(e.errors())[0]
+        ix.metrics.refused(problem.field, problem.kind)
+        return back_to(ix, difficulty_id, lang, refused=problem.as_dict(lang)["reason"],
+                       field=problem.field)
+    try:
+        await usecases.post_status(ix, who, difficulty_id, body)
+    except Refusal as e:
+        return back_to(ix, difficulty_id, lang, field=e.field,
+                       refused=e.reason_vi if lang == "vi" else e.reason_en)
+    except vn.InvalidField as e:
+        ix.metrics.refused(e.field, "invalid")
+        return back_to(ix, difficulty_id, lang, field=e.field,
+                       refused=e.reason_vi if lang == "vi" else e.reason_en)
+    return back_to(ix, difficulty_id, lang, done=status)

@@ -21,3 +21,7 @@ class IntakeSettings(ServiceSettings):
     rate_limit_burst: float = 600.0
     rate_limit_enabled: bool = True
     config_reload_interval_s: float = 2.0
+    # Where the workspace pages are (reporting's public URL): after a workspace form,
+    # intake sends the browser back there. Empty when both are one origin (compose and
+    # Kubernetes route /workspace/ by path); `thaogo up` sets reporting's port.
+    workspace_url: str = ""

@@ -68,6 +68,7 @@ class Intake:
     clock: Clock
     max_import_rows: int = 10_000
     import_chunk_rows: int = 1_000
+    workspace_url: str = ""
 
     def db(self) -> asyncpg.Pool:
         return self.rt.db()
@@ -93,6 +94,17 @@ async def authenticate(ix: Intake, token: str | None) -> auth.Principal:
         who = await auth.principal_for(conn, token, configs=ix.config.current)
     if who is None:
         ix.metrics.auth_failures.labels("no_valid_token").inc()
+        raise unauthorized()
+    return who
+
+
+async def session_caller(ix: Intake, sid: str | None) -> auth.Principal:
+    """Whoever a browser's sign-in session is for (the workspace's forms); a 401 if none."""
+    async with ix.db().acquire() as conn:
+        who = await auth.session_principal(conn, sid, now=ix.clock.now(),
+                                           configs=ix.config.current)
+    if who is None:
+        ix.metrics.auth_failures.labels("no_session").inc()
         raise unauthorized()
     return who
 
@@ -128,17 +140,16 @@ NO_SUCH_DIFFICULTY = Refusal(404, "difficulty_id", "no difficulty with this id",
 
 async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None) -> Outcome:
     """Accept one submission durably (the web form and the API both come here); the model
-    has validated it, this cleans it, resolves the province, checks that its task force
+    has validated and cleaned it, this resolves the province, checks that its task force
     still takes difficulties in, and commits it with its outbox event."""
-    raw = body.model_dump(mode="json")
-    fingerprint = logic.request_fingerprint(raw)
+    fingerprint = logic.request_fingerprint(body.model_dump(mode="json"))
     async with ix.db().acquire() as conn:
         if idempotency_key is not None:
             seen = await store.find_idempotent(conn, key=idempotency_key)
             if seen is not None:
                 return _replay(seen, fingerprint)
         try:
-            event = received_event(raw, ix.config.current, ix.clock.now(), logic.tracking_code())
+            event = received_event(body, ix.config.current, ix.clock.now(), logic.tracking_code())
         except vn.InvalidField as e:
             problem = _problem(e)
             ix.metrics.refused(problem.field, problem.kind)
@@ -416,13 +427,13 @@ def _problem(e: vn.InvalidField) -> Problem:
 
 
 def received_event(
-    raw: dict[str, Any], configs: ConfigSet, now: datetime, code: str,
+    body: DifficultyIn, configs: ConfigSet, now: datetime, code: str,
     urgency_source: UrgencySource = UrgencySource.BUSINESS,
 ) -> Envelope[DifficultyReceived]:
-    """The event of a validated submission (InvalidField when cleaning refuses a field or
-    the province's task force is dissolved)."""
-    received = logic.build_received(raw, difficulty_id=uuid.uuid4(), code=code,
-                                    now=now.astimezone(UTC), urgency_source=urgency_source)
+    """The event of a validated submission (InvalidField when the province's task force
+    is dissolved); `urgency_source`: who marked it urgent, if it is."""
+    received = body.received(difficulty_id=uuid.uuid4(), code=code, now=now.astimezone(UTC),
+                             urgency_source=urgency_source)
     task_force = configs.task_force_for(
         received.province_code, received.task_force, zone_name=received.zone_name,
         ward=received.ward, district=received.district)
@@ -438,13 +449,9 @@ def parse_submission(raw: dict[str, Any]) -> DifficultyIn:
     try:
         return DifficultyIn.model_validate(raw)
     except ValidationError as e:
-        problems = validation_problems(e.errors())
-        # A person correcting a form or a spreadsheet row wants every error at once, not
-        # the tax code's only after the e-mail's is fixed.
-        flagged = {p.field for p in problems}
-        problems += [Problem.of(x) for x in logic.identity_problems(raw)
-                     if x.field not in flagged]
-        raise Refused(problems) from None
+        # Every refused field at once (the model cleans as it validates): a person
+        # correcting a form or a spreadsheet row wants them all, not one at a time.
+        raise Refused(validation_problems(e.errors())) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,8 +495,7 @@ def prepare_import(
             code = logic.tracking_code()
             while code in codes:  # unique within the file; across files, 40 random bits
                 code = logic.tracking_code()
-            event = received_event(body.model_dump(mode="json"), configs, now, code,
-                                   urgency_source=filed_by)
+            event = received_event(body, configs, now, code, urgency_source=filed_by)
             if province is not None:
                 logic.check_in_scope(configs, event.data, province)
         except Refused as e:

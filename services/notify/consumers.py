@@ -16,6 +16,7 @@ from shared.events import (
     DifficultyUrgencyConfirmed,
     Envelope,
     MemberReport,
+    SignInLink,
     Status,
     WeeklyReport,
 )
@@ -116,3 +117,11 @@ class NotifyHandlers:
             new = await store.insert_owed(conn, owed=owed)
         self.metrics.held(new)
         return 0 if new or not owed else len(batch)
+
+    async def on_sign_in(self, batch: list[Envelope[SignInLink]], emitter: Emitter) -> int:
+        owed: list[logic.Owed] = []
+        for e in batch:
+            owed += logic.sign_in_messages(e.data, self.config.current, now=self.clock.now())
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.insert_owed(conn, owed=owed)
+        return len(owed) - len(new)

@@ -21,11 +21,20 @@ from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
     DifficultyUrgencyConfirmed,
+    SignInLink,
     Status,
     Urgency,
     WeeklyReport,
 )
-from shared.provinces import ConfigSet, ContactPoint, Deadlines, Person, ProvinceConfig
+from shared.provinces import (
+    Channel,
+    ConfigSet,
+    ContactPoint,
+    Deadlines,
+    Person,
+    ProvinceConfig,
+    email_key,
+)
 
 LOG_CHANNEL = "log"
 
@@ -40,8 +49,10 @@ WEEKLY_REMINDER = "weekly_reminder"
 WEEKLY_MISSING = "weekly_missing"
 WEEKLY_REPORT = "weekly_report"
 INTERIM_REPORT = "interim_report"
+SIGN_IN = "sign_in"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
-         ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT)
+         ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
+         SIGN_IN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,6 +492,39 @@ def weekly_report_messages(
     return out
 
 
+# --- sign-in links -------------------------------------------------------------------------
+
+
+def sign_in_message_key(e: SignInLink) -> str:
+    return f"{SIGN_IN}:{e.request_id}:{e.recipient_id}"
+
+
+def sign_in_messages(e: SignInLink, configs: ConfigSet, *, now: datetime) -> list[Owed]:
+    """The mail with a sign-in link, at once (quiet hours are for reminders, not for a
+    person waiting at the sign-in page), to the one e-mail contact of the recipient whose
+    address the person typed; never on another channel (a link in a webhook or a Zalo
+    message would reach systems and people it does not sign in). None if the
+    configuration no longer has that contact."""
+    cfg = configs.get(e.province)
+    if cfg is None:
+        return []
+    found = cfg.person(e.recipient_id)
+    agency = cfg.agency(e.recipient_id)
+    points = found.contacts if found is not None else agency.contacts if agency else []
+    address = next((p.address for p in points
+                    if p.channel is Channel.EMAIL and email_key(p.address) == e.address_sha256),
+                   None)
+    if address is None:
+        return []
+    return [Owed(
+        key=f"{sign_in_message_key(e)}:email", kind=SIGN_IN, recipient_id=e.recipient_id,
+        channel=str(Channel.EMAIL), address=address, secret_env=None, due_at=now, urgent=True,
+        payload={"url": e.url, "expires_at": e.expires_at.isoformat(), "role": e.role,
+                 "lang": e.lang, "province": e.province},
+        province_code=cfg.province.province_code,
+    )]
+
+
 # --- rendering ----------------------------------------------------------------------------------
 
 
@@ -550,6 +594,18 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         text = (f"Báo cáo đột xuất (chưa phải báo cáo tổng hợp tuần {p.get('week_label')}):"
                 f" khó khăn khẩn mã {code} tiếp nhận lúc {_fmt(p.get('received_at'))}.\n"
                 f"{p.get('title')}\nXem: {p.get('url')}")
+    elif kind == SIGN_IN:
+        subject = "[thaogo] Đường dẫn đăng nhập / Sign-in link"
+        text = (f"Đường dẫn đăng nhập thaogo của đồng chí (dùng một lần, hết hạn lúc"
+                f" {_fmt(p.get('expires_at'))}):\n{p.get('url')}\n\n"
+                "Your thaogo sign-in link (works once, expires at the time above).\n"
+                "Nếu đồng chí không yêu cầu, hãy bỏ qua thư này. / If you did not ask for it,"
+                " ignore this mail.")
+        body = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line)
+        link = html.escape(str(p.get("url")), quote=True)
+        body += f'<p><a href="{link}">Đăng nhập / Sign in</a></p>'
+        return Rendered(subject=subject, text=text, html=(
+            f'<!doctype html><html lang="vi"><meta charset="utf-8"><body>{body}</body></html>'))
     elif kind == WEEKLY_REPORT:
         subject = f"[thaogo] Báo cáo tổng hợp tuần {p.get('week_label')}"
         text = (f"Báo cáo tổng hợp tuần {p.get('week_label')} đã sẵn sàng: {p.get('url')}\n"

@@ -27,6 +27,7 @@ from shared.events import (
     DifficultyUrgencyConfirmed,
     EventData,
     MemberReport,
+    SignInLink,
     WeeklyReport,
 )
 from shared.http import create_app
@@ -96,6 +97,8 @@ def build(
             "Know who reported, so only the others are reminded")
     consume(WeeklyReport, h.on_weekly_report, topics.REPORT_WEEKLY, "weekly",
             "Send the compiled weekly report to the head and the permanent deputy")
+    consume(SignInLink, h.on_sign_in, topics.SIGN_IN_LINK, "sign-in",
+            "Mail the one-time sign-in links people ask for")
 
     outbox_metrics = OutboxMetrics.create(rt.registry)
 

@@ -8,7 +8,9 @@ e-mail, so a page opens with any one of:
   unbound and lives long (`link_ttl_days`); the one a JSON answer hands to a reader is
   bound to the reader's token, so revoking the token closes it, and lives
   `link_json_ttl_hours`;
-- a session cookie, set by signing in at /reports/login with a member or operator token.
+- a session cookie, set by signing in at /reports/login with a member or operator token,
+  by a one-time link mailed to a person of the province configuration (/workspace/
+  sign-in), or by a demo link `thaogo up` prints (a signed link bound to a token).
   The cookie holds a random session id, never the token; the session (table
   `reporting.sessions`) names the token, so a revoked token ends its sessions at once,
   and it ends at sign-out or after COOKIE_MAX_AGE_S;
@@ -21,20 +23,28 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Literal
 from urllib.parse import urlencode
 
 from shared import auth
 from shared.errors import Refusal
-from shared.provinces import ConfigSet
+from shared.provinces import (
+    Channel,
+    ConfigSet,
+    ContactPoint,
+    Person,
+    ProvinceConfig,
+    email_key,
+)
 
 log = logging.getLogger("thaogo.reporting.access")
 
-COOKIE = "thaogo_reports"
-COOKIE_MAX_AGE_S = 8 * 3600  # a session lasts a working day; the token stays valid longer
 READERS = frozenset({auth.TokenKind.MEMBER, auth.TokenKind.OPERATOR})
 
 
@@ -128,15 +138,6 @@ class LinkSigner:
         return Grant(token_id)
 
 
-def session_id() -> str:
-    """A new sign-in session's id, for the cookie; only its hash is stored."""
-    return secrets.token_urlsafe(32)
-
-
-def session_hash(sid: str) -> bytes:
-    return hashlib.sha256(sid.encode()).digest()
-
-
 # Provinces are public (the index lists them) and difficulty ids unguessable, so a 403
 # that says why leaks nothing a 404 would hide, and tells a member what went wrong.
 def out_of_scope() -> Refusal:
@@ -146,10 +147,15 @@ def out_of_scope() -> Refusal:
 
 
 def reader_ok(who: auth.Principal | None, configs: ConfigSet) -> bool:
-    """An operator, or a member still active in a task force's configuration
-    (`auth.principal_for` has checked it against `configs` already; checked again here
-    because a principal may outlive a reload within one request)."""
-    if who is None or who.kind not in READERS:
+    """An operator, a member still active in a task force's configuration, or the head or
+    the permanent deputy (their agencies: `rules.head`, `rules.triage`), to whom the
+    reports are addressed (`auth.principal_for` has checked it against `configs` already;
+    checked again here because a principal may outlive a reload within one request)."""
+    if who is None:
+        return False
+    if who.kind == auth.TokenKind.AGENCY:
+        return role_of(who, configs) in ("head", "permanent_deputy")
+    if who.kind not in READERS:
         return False
     if who.kind == auth.TokenKind.OPERATOR:
         return who.province is None or who.province in configs
@@ -164,7 +170,94 @@ def may_read(who: auth.Principal, slug: str) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only back into the report pages (no open redirect)."""
-    if target and target.startswith("/reports") and "//" not in target and "\\" not in target:
+    """Where to go after signing in: only back into the report pages or the workspace
+    (no open redirect)."""
+    if (target and target.startswith(("/reports", "/workspace")) and "//" not in target
+            and "\\" not in target):
         return target
     return "/reports"
+
+
+# --- signing in by e-mail --------------------------------------------------------------
+
+SIGN_IN_TTL = timedelta(minutes=15)
+Role = Literal["agency", "member", "permanent_deputy", "head"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whom a sign-in link signs in as: the token kind and subject the session acts as,
+    and the person (or agency) the link is mailed to."""
+
+    role: Role
+    kind: auth.TokenKind
+    subject_id: str
+    recipient_id: str
+    province: str
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def looks_like_email(address: str) -> bool:
+    return len(address) <= 254 and _EMAIL.match(address) is not None
+
+
+def _has_email(contacts: Iterable[ContactPoint], key: str) -> bool:
+    return any(c.channel is Channel.EMAIL and email_key(c.address) == key for c in contacts)
+
+
+def agency_role(cfg: ProvinceConfig, agency_id: str) -> Role:
+    """The head and the permanent deputy act through their task force's agencies."""
+    if agency_id == cfg.rules.head:
+        return "head"
+    return "permanent_deputy" if agency_id == cfg.rules.triage else "agency"
+
+
+def identities_for(configs: ConfigSet, address: str, *, today: date) -> list[Identity]:
+    """Every role whose e-mail contact in the configuration is `address`: the head, the
+    permanent deputy and active members by their own contacts, agency officers by their
+    agency's. One per role, the person first (deputies by zone have no role of their
+    own yet)."""
+    key = email_key(address)
+    found: dict[tuple[auth.TokenKind, str], Identity] = {}
+    for slug in configs:
+        cfg = configs[slug]
+        tf = cfg.task_force
+        if not tf.is_active(today):
+            continue
+        people: list[tuple[Person, Identity]] = [
+            (tf.head, Identity("head", auth.TokenKind.AGENCY, cfg.rules.head, tf.head.id, slug)),
+            (tf.permanent_deputy, Identity("permanent_deputy", auth.TokenKind.AGENCY,
+                                           cfg.rules.triage, tf.permanent_deputy.id, slug)),
+            *((m, Identity("member", auth.TokenKind.MEMBER, m.id, m.id, slug))
+              for m in tf.active_members()),
+        ]
+        for person, who in people:
+            if _has_email(person.contacts, key):
+                found.setdefault((who.kind, who.subject_id), who)
+        for agency in cfg.agencies:
+            if _has_email(agency.contacts, key):
+                found.setdefault((auth.TokenKind.AGENCY, agency.id), Identity(
+                    agency_role(cfg, agency.id), auth.TokenKind.AGENCY, agency.id, agency.id,
+                    slug))
+    return list(found.values())
+
+
+def role_of(who: auth.Principal, configs: ConfigSet) -> Role | Literal["operator"] | None:
+    if who.kind == auth.TokenKind.OPERATOR:
+        return "operator"
+    if who.kind == auth.TokenKind.MEMBER:
+        return "member"
+    if who.province is None or who.province not in configs:
+        slug = auth.province_of_agency(configs, who.subject_id)
+    else:
+        slug = who.province
+    return None if slug is None else agency_role(configs[slug], who.subject_id)
+
+
+def sign_in_code() -> str:
+    """The secret of a mailed link; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Cookie, Depends, Path, Query, Response
+from fastapi import APIRouter, Cookie, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -49,6 +49,8 @@ class ReadSide:
     base_url: str
     # Signs the page links in reports; None leaves them unsigned (tests of other things).
     links: access.LinkSigner | None = None
+    # The local mailbox of `thaogo up`, named on the page that says a link was mailed.
+    mailbox_url: str | None = None
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -74,16 +76,13 @@ class ReadSide:
 
     async def session_principal(self, sid: str | None) -> auth.Principal | None:
         """Who a sign-in session is for while both it and its token live, else None."""
-        if not sid or len(sid) > 100:
-            return None
         async with self.db().acquire() as conn:
-            token_id = await store.session_token(conn, session_hash=access.session_hash(sid),
-                                                 now=self.now())
-            return None if token_id is None else await auth.principal_by_id(conn, token_id)
+            return await auth.session_principal(conn, sid, now=self.now(),
+                                                configs=self.config.current)
 
     async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
         async with self.db().acquire() as conn:
-            return await auth.principal_by_id(conn, token_id)
+            return await auth.principal_by_id(conn, token_id, self.config.current)
 
 
 async def load_report(
@@ -203,217 +202,232 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
                       "không phải con trỏ trang của API này") from e
 
 
-def build_router(side: ReadSide) -> APIRouter:
-    router = APIRouter()
+DOCUMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
-    async def require_reader(
-        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-        session: Annotated[str | None, Cookie(alias=access.COOKIE, include_in_schema=False,
-                                              max_length=200)] = None,
-    ) -> auth.Principal:
-        """A task-force member or an operator, checked against the shared registry on every
-        request (a revoked token is refused at once). The report pages' sign-in cookie
-        counts too, so their JSON and CSV links open in the same browser."""
-        who = (await side.principal(creds.credentials) if creds
-               else await side.session_principal(session))
-        if who is None:
-            raise unauthorized()
-        if access.reader_ok(who, side.config.current):
-            return who
-        raise Refusal(403, "Authorization", "only task-force members and operators may read this",
-                      "chỉ thành viên Tổ công tác và người vận hành được xem")
+api = APIRouter()
 
-    # A default, not an Annotated alias: with postponed annotations FastAPI resolves
-    # names in module globals, and require_reader is local to this router.
-    reader = Depends(require_reader)
 
-    def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
-        if not access.may_read(who, cfg.slug):
-            raise access.out_of_scope()
+def read_side(request: Request) -> ReadSide:
+    """The read side main.py built for this app."""
+    side: ReadSide = request.app.state.read_side
+    return side
 
-    reader_only = responses(401, 403, 404, 429)
 
-    @router.get(
-        "/v1/track", tags=["business"], response_model=TrackOut,
-        summary="Status of one difficulty, for the business that filed it",
-        responses=responses(404, 429),
+Side = Annotated[ReadSide, Depends(read_side)]
+
+
+async def require_reader(
+    side: Side,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
+                                          max_length=200)] = None,
+) -> auth.Principal:
+    """A task-force member or an operator, checked against the shared registry on every
+    request (a revoked token is refused at once). The report pages' sign-in cookie
+    counts too, so their JSON and CSV links open in the same browser."""
+    who = (await side.principal(creds.credentials) if creds
+           else await side.session_principal(session))
+    if who is None:
+        raise unauthorized()
+    if access.reader_ok(who, side.config.current):
+        return who
+    raise Refusal(403, "Authorization", "only task-force members and operators may read this",
+                  "chỉ thành viên Tổ công tác và người vận hành được xem")
+
+Reader = Annotated[auth.Principal, Depends(require_reader)]
+
+def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
+    if not access.may_read(who, cfg.slug):
+        raise access.out_of_scope()
+
+reader_only = responses(401, 403, 404, 429)
+
+@api.get(
+    "/v1/track", tags=["business"], response_model=TrackOut,
+    summary="Status of one difficulty, for the business that filed it",
+    responses=responses(404, 429),
+)
+async def track(
+    side: Side,
+    code: Annotated[str, Query(pattern=r"^[A-Za-z0-9-]{1,30}$",
+                               description="Tracking code, e.g. TG-7K3M-Q9XA")],
+    tax_code: Annotated[str, Query(pattern=r"^[0-9 .-]{1,20}$",
+                                   description="The business's tax code (mã số thuế)")],
+) -> TrackOut:
+    # A malformed tax code gets the same answer as a wrong one: nothing to probe.
+    try:
+        mst = vn.normalize_tax_code(tax_code)
+    except ValueError:
+        raise track_not_found() from None
+    async with side.db().acquire() as conn:
+        row = await store.track(conn, tracking_code=code.upper(), tax_code=mst)
+    if row is None:
+        raise track_not_found()
+    status = Status(row["status"])
+    agency = side.config.current.agency(row["lead_agency_id"] or "")
+    vi, en = STATUS_LABELS[status]
+    return TrackOut(
+        tracking_code=row["tracking_code"], status=status, status_vi=vi, status_en=en,
+        received_at=row["received_at"], status_at=row["status_at"],
+        resolved_at=row["resolved_at"],
+        agency_name_vi=agency.name_vi if agency else None,
+        agency_name_en=agency.name_en if agency else None,
     )
-    async def track(
-        code: Annotated[str, Query(pattern=r"^[A-Za-z0-9-]{1,30}$",
-                                   description="Tracking code, e.g. TG-7K3M-Q9XA")],
-        tax_code: Annotated[str, Query(pattern=r"^[0-9 .-]{1,20}$",
-                                       description="The business's tax code (mã số thuế)")],
-    ) -> TrackOut:
-        # A malformed tax code gets the same answer as a wrong one: nothing to probe.
-        try:
-            mst = vn.normalize_tax_code(tax_code)
-        except ValueError:
-            raise track_not_found() from None
-        async with side.db().acquire() as conn:
-            row = await store.track(conn, tracking_code=code.upper(), tax_code=mst)
-        if row is None:
-            raise track_not_found()
-        status = Status(row["status"])
-        agency = side.config.current.agency(row["lead_agency_id"] or "")
-        vi, en = STATUS_LABELS[status]
-        return TrackOut(
-            tracking_code=row["tracking_code"], status=status, status_vi=vi, status_en=en,
-            received_at=row["received_at"], status_at=row["status_at"],
-            resolved_at=row["resolved_at"],
-            agency_name_vi=agency.name_vi if agency else None,
-            agency_name_en=agency.name_en if agency else None,
-        )
 
-    @router.get(
-        "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
-        summary="A weekly report (published, or a preview of the week in progress)",
-        responses=reader_only,
+@api.get(
+    "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
+    summary="A weekly report (published, or a preview of the week in progress)",
+    responses=reader_only,
+)
+async def report_json(side: Side, who: Reader, province: ProvincePath,
+                      week_label: ReportPath, response: Response) -> WeeklyReport:
+    """`page_url` is a link for the reader who asked: it lives `link_json_ttl_hours`
+    and closes when the reader's token is revoked (the published report's own link,
+    mailed by notify, lives longer and is not handed out here)."""
+    found = await load_report(side, province, week_label, who=who)
+    if found is None:
+        raise not_found()
+    cfg, report, published = found
+    response.headers["X-Thaogo-Report-State"] = "published" if published else "preview"
+    return report.model_copy(update={"page_url": side.page_url(
+        cfg.slug, report.week_label, token_id=who.token_id)})
+
+@api.get(
+    "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
+    summary="A weekly report's breakdown rows as CSV", response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **reader_only},
+)
+async def report_csv(
+    side: Side,
+    who: Reader,
+    province: ProvincePath, week_label: ReportPath,
+    headers: Annotated[Literal["en", "vi"], Query(
+        description="en: machine headers and ids (the default); vi: Vietnamese headers "
+                    "and names, with a byte-order mark so Excel reads the diacritics")] = "en",
+) -> Response:
+    found = await load_report(side, province, week_label, who=who)
+    if found is None:
+        raise not_found()
+    cfg, report, published = found
+    body = rows_csv_vi(cfg, report) if headers == "vi" else rows_csv(report)
+    return Response(
+        body, media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition":
+                 f'attachment; filename="{cfg.slug}-{report.week_label}.csv"',
+                 "X-Thaogo-Report-State": "published" if published else "preview"},
     )
-    async def report_json(province: ProvincePath, week_label: ReportPath,
-                          response: Response, who: auth.Principal = reader) -> WeeklyReport:
-        """`page_url` is a link for the reader who asked: it lives `link_json_ttl_hours`
-        and closes when the reader's token is revoked (the published report's own link,
-        mailed by notify, lives longer and is not handed out here)."""
-        found = await load_report(side, province, week_label, who=who)
-        if found is None:
-            raise not_found()
-        cfg, report, published = found
-        response.headers["X-Thaogo-Report-State"] = "published" if published else "preview"
-        return report.model_copy(update={"page_url": side.page_url(
-            cfg.slug, report.week_label, token_id=who.token_id)})
 
-    @router.get(
-        "/v1/reports/{province}/{week_label}.csv", tags=["reports"],
-        summary="A weekly report's breakdown rows as CSV", response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}, **reader_only},
+async def document_response(side: ReadSide, province: str, week_label: str, fmt: str,
+                            who: auth.Principal) -> Response:
+    found = await load_report(side, province, week_label, who=who)
+    if found is None:
+        raise not_found()
+    cfg, report, published = found
+    try:
+        # Laying out a document takes tens of milliseconds of CPU: off the event loop.
+        if fmt == "xlsx":
+            body = await asyncio.to_thread(spreadsheets.workbook, cfg, report)
+        else:
+            doc = document.official_report(cfg, report, published=published)
+            body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx,
+                                           doc)
+    except render.FontsMissing as e:
+        raise Refusal(503, "fonts", str(e), "thiếu phông chữ để tạo PDF") from None
+    return Response(body, media_type=DOCUMENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{cfg.slug}-{report.week_label}.{fmt}"',
+        "X-Thaogo-Report-State": "published" if published else "preview"})
+
+def document_route(fmt: str, summary: str) -> None:
+    async def route(side: Side, who: Reader, province: ProvincePath,
+                    week_label: ReportPath) -> Response:
+        return await document_response(side, province, week_label, fmt, who)
+
+    api.add_api_route(
+        f"/v1/reports/{{province}}/{{week_label}}.{fmt}", route, methods=["GET"],
+        tags=["reports"], summary=summary, response_class=Response, name=f"report_{fmt}",
+        responses={200: {"content": {DOCUMENT_TYPES[fmt]: {}}}, **reader_only,
+                   503: {"model": ErrorBody,
+                         "description": "The PDF fonts are not installed"}})
+
+document_route("pdf", "A weekly (or final) report as the signed document, PDF "
+                      "(Decree 30/2020/NĐ-CP form, fonts embedded)")
+document_route("docx", "A weekly (or final) report as the signed document, DOCX "
+                       "(Decree 30/2020/NĐ-CP form), to edit before signing")
+document_route("xlsx", "A weekly (or final) report as a workbook: figures, breakdowns "
+                       "and items, Vietnamese headers and names")
+
+@api.get(
+    "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
+    summary="The open items a task force handed over, with the agency holding each",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **reader_only},
+)
+async def handed_over_csv(side: Side, who: Reader, province: ProvincePath) -> Response:
+    found = await load_report(side, province, usecases.FINAL, who=who)
+    if found is None:
+        raise not_found()
+    cfg, report, published = found
+    return Response(
+        items_csv(report.handed_over), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition":
+                 f'attachment; filename="{cfg.slug}-final-handed-over.csv"',
+                 "X-Thaogo-Report-State": "published" if published else "preview"},
     )
-    async def report_csv(
-        province: ProvincePath, week_label: ReportPath,
-        headers: Annotated[Literal["en", "vi"], Query(
-            description="en: machine headers and ids (the default); vi: Vietnamese headers "
-                        "and names, with a byte-order mark so Excel reads the diacritics")] = "en",
-        who: auth.Principal = reader,
-    ) -> Response:
-        found = await load_report(side, province, week_label, who=who)
-        if found is None:
-            raise not_found()
-        cfg, report, published = found
-        body = rows_csv_vi(cfg, report) if headers == "vi" else rows_csv(report)
-        return Response(
-            body, media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition":
-                     f'attachment; filename="{cfg.slug}-{report.week_label}.csv"',
-                     "X-Thaogo-Report-State": "published" if published else "preview"},
-        )
 
-    async def document_response(province: str, week_label: str, fmt: str,
-                                who: auth.Principal) -> Response:
-        found = await load_report(side, province, week_label, who=who)
-        if found is None:
-            raise not_found()
-        cfg, report, published = found
-        try:
-            # Laying out a document takes tens of milliseconds of CPU: off the event loop.
-            if fmt == "xlsx":
-                body = await asyncio.to_thread(spreadsheets.workbook, cfg, report)
-            else:
-                doc = document.official_report(cfg, report, published=published)
-                body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx,
-                                               doc)
-        except render.FontsMissing as e:
-            raise Refusal(503, "fonts", str(e), "thiếu phông chữ để tạo PDF") from None
-        return Response(body, media_type=DOCUMENT_TYPES[fmt], headers={
-            "Content-Disposition": f'attachment; filename="{cfg.slug}-{report.week_label}.{fmt}"',
-            "X-Thaogo-Report-State": "published" if published else "preview"})
-
-    def document_route(fmt: str, summary: str) -> None:
-        async def route(province: ProvincePath, week_label: ReportPath,
-                        who: auth.Principal = reader) -> Response:
-            return await document_response(province, week_label, fmt, who)
-
-        router.add_api_route(
-            f"/v1/reports/{{province}}/{{week_label}}.{fmt}", route, methods=["GET"],
-            tags=["reports"], summary=summary, response_class=Response, name=f"report_{fmt}",
-            responses={200: {"content": {DOCUMENT_TYPES[fmt]: {}}}, **reader_only,
-                       503: {"model": ErrorBody,
-                             "description": "The PDF fonts are not installed"}})
-
-    document_route("pdf", "A weekly (or final) report as the signed document, PDF "
-                          "(Decree 30/2020/NĐ-CP form, fonts embedded)")
-    document_route("docx", "A weekly (or final) report as the signed document, DOCX "
-                           "(Decree 30/2020/NĐ-CP form), to edit before signing")
-    document_route("xlsx", "A weekly (or final) report as a workbook: figures, breakdowns "
-                           "and items, Vietnamese headers and names")
-
-    @router.get(
-        "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],
-        summary="The open items a task force handed over, with the agency holding each",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}, **reader_only},
+@api.get(
+    "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
+    summary="List and search difficulties (task-force members and operators)",
+    description="A member sees their own task force's difficulties only, as does an "
+    "operator whose token names a province; asking for another province is a 403.",
+    responses=reader_only,
+)
+async def list_difficulties(
+    side: Side,
+    who: Reader,
+    province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
+    status: Status | None = None,
+    zone_type: ZoneType | None = None,
+    category: Category | None = None,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN)] = None,
+    q: Annotated[str | None, Query(max_length=200,
+                                   description="Words that must all appear (title, description,"
+                                               " business, code); diacritics optional")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> DifficultyPage:
+    f = store.ListFilter(
+        agency_id=agency, status=status.value if status else None,
+        zone_type=zone_type.value if zone_type else None,
+        category=category.value if category else None,
+        after=decode_cursor(cursor) if cursor else None,
     )
-    async def handed_over_csv(province: ProvincePath, who: auth.Principal = reader) -> Response:
-        found = await load_report(side, province, usecases.FINAL, who=who)
-        if found is None:
-            raise not_found()
-        cfg, report, published = found
-        return Response(
-            items_csv(report.handed_over), media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition":
-                     f'attachment; filename="{cfg.slug}-final-handed-over.csv"',
-                     "X-Thaogo-Report-State": "published" if published else "preview"},
-        )
-
-    @router.get(
-        "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
-        summary="List and search difficulties (task-force members and operators)",
-        description="A member sees their own task force's difficulties only, as does an "
-        "operator whose token names a province; asking for another province is a 403.",
-        responses=reader_only,
-    )
-    async def list_difficulties(
-        who: auth.Principal = reader,
-        province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
-        agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
-        status: Status | None = None,
-        zone_type: ZoneType | None = None,
-        category: Category | None = None,
-        week: Annotated[str | None, Query(pattern=WEEK_PATTERN)] = None,
-        q: Annotated[str | None, Query(max_length=200,
-                                       description="Words that must all appear (title, description,"
-                                                   " business, code); diacritics optional")] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
-    ) -> DifficultyPage:
-        f = store.ListFilter(
-            agency_id=agency, status=status.value if status else None,
-            zone_type=zone_type.value if zone_type else None,
-            category=category.value if category else None,
-            after=decode_cursor(cursor) if cursor else None,
-        )
-        if province is not None:
-            cfg = logic.resolve_province(side.config.current, province)
-            if cfg is None:
-                raise Refusal(422, "province", "unknown province", "không có tỉnh này")
-            in_scope(who, cfg)
-            f = _replace(f, task_forces=[cfg.slug])
-        elif who.province is not None:
-            f = _replace(f, task_forces=[who.province])
-        if week is not None:
-            w = parse_week_label(week, "week")
-            f = _replace(f, received_after=w.start, received_until=w.end)
-        if q:
-            # PostgreSQL text holds no NUL; nothing else in a query needs refusing.
-            words = vn.fold(q.replace("\x00", " ")).split()[:MAX_SEARCH_WORDS]
-            f = _replace(f, words=words)
-        async with side.db().acquire() as conn:
-            rows = await store.list_difficulties(conn, f=f, now=side.now(), limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [DifficultyOut(agency_id=r.pop("lead_agency_id"), **r) for r in rows]
-        nxt = encode_cursor(rows[-1]["received_at"], rows[-1]["difficulty_id"]) if more else None
-        return DifficultyPage(items=items, next_cursor=nxt)
-
-    return router
+    if province is not None:
+        cfg = logic.resolve_province(side.config.current, province)
+        if cfg is None:
+            raise Refusal(422, "province", "unknown province", "không có tỉnh này")
+        in_scope(who, cfg)
+        f = _replace(f, task_forces=[cfg.slug])
+    elif who.province is not None:
+        f = _replace(f, task_forces=[who.province])
+    if week is not None:
+        w = parse_week_label(week, "week")
+        f = _replace(f, received_after=w.start, received_until=w.end)
+    if q:
+        # PostgreSQL text holds no NUL; nothing else in a query needs refusing.
+        words = vn.fold(q.replace("\x00", " ")).split()[:MAX_SEARCH_WORDS]
+        f = _replace(f, words=words)
+    async with side.db().acquire() as conn:
+        rows = await store.list_difficulties(conn, f=f, now=side.now(), limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [DifficultyOut(agency_id=r.pop("lead_agency_id"), **r) for r in rows]
+    nxt = encode_cursor(rows[-1]["received_at"], rows[-1]["difficulty_id"]) if more else None
+    return DifficultyPage(items=items, next_cursor=nxt)
 
 
 def _replace(f: store.ListFilter, **changes: object) -> store.ListFilter:
@@ -422,11 +436,6 @@ def _replace(f: store.ListFilter, **changes: object) -> store.ListFilter:
     return dataclasses.replace(f, **changes)  # type: ignore[arg-type]
 
 
-DOCUMENT_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 # New columns go at the end, so that readers of the older file keep working.
 CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
                "escalated_central", "median_resolution_hours", "p90_resolution_hours",

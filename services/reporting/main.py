@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.reporting import jobs, pages
+from services.reporting import api, jobs, pages
 from services.reporting.access import LinkSigner
-from services.reporting.api import ReadSide, build_router
+from services.reporting.api import ReadSide
 from services.reporting.consumers import ReportingHandlers
 from services.reporting.jobs import WeeklyPublisher
 from services.reporting.metrics import CaseloadGauges, ProjectionMetrics, PublishMetrics
@@ -46,6 +46,10 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
         RateRule("/reports/login", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                 s.sign_in_rate_limit_burst),
                  methods=frozenset({"POST"})),
+        # Each request mails someone: the same few a minute as a token guessed.
+        RateRule("/workspace/sign-in", TokenBuckets(s.sign_in_rate_limit_per_minute,
+                                                    s.sign_in_rate_limit_burst),
+                 methods=frozenset({"POST"})),
         RateRule("/v1/track", TokenBuckets(s.track_rate_limit_per_minute,
                                            s.track_rate_limit_burst)),
         RateRule("/", TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst)),
@@ -66,8 +70,9 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
     )
-    app.include_router(build_router(side))
-    app.include_router(pages.build_router(side))
+    app.state.read_side = side
+    app.include_router(api.api)
+    app.include_router(pages.pages)
     return app
 
 
@@ -78,7 +83,8 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     holder = ConfigHolder(s.config_dir)
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
-    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links)
+    side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
+                    mailbox_url=s.mailbox_url)
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
@@ -130,5 +136,4 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     app = http_app(side, s, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                    readiness=rt.readiness)
     app.state.runtime = rt
-    app.state.read_side = side
     return app

@@ -27,6 +27,9 @@ class ReportingSettings(ServiceSettings):
     link_ttl_days: int = Field(default=60, ge=1, le=400)
     # A link handed to a reader in a JSON answer: bound to the reader's token as well.
     link_json_ttl_hours: int = Field(default=24, ge=1, le=24 * 31)
+    # The page of a local mailbox where mailed sign-in links can be read (`thaogo up` sets
+    # it to its own); named on the page that says a link was sent. Unset in production.
+    mailbox_url: str | None = None
     # Requests per client address per minute (refilled evenly) and burst, by route:
     # the sign-in (a token guessed by brute force), the tracking of one difficulty (a
     # tracking code and tax code guessed), and the rest of the JSON API and the pages.

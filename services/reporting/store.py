@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -511,30 +511,36 @@ async def mandate_items(
     return [dict(r) for r in rows]
 
 
-# --- sign-in sessions of the report pages ---------------------------------------------------
+# --- one-time sign-in links ----------------------------------------------------------------
 
 
-async def open_session(
-    conn: asyncpg.Connection, *, session_hash: bytes, token_id: uuid.UUID, now: datetime,
+async def open_sign_in_link(
+    conn: asyncpg.Connection, *, link_hash: bytes, request_id: uuid.UUID, kind: str,
+    subject_id: str, recipient_id: str, role: str, province: str, now: datetime,
     expires_at: datetime,
 ) -> None:
-    """Record a session (and drop the expired ones, so the table keeps only live ones)."""
-    async with conn.transaction():
-        await conn.execute("DELETE FROM sessions WHERE expires_at <= $1", now)
-        await conn.execute(
-            "INSERT INTO sessions (session_hash, token_id, created_at, expires_at)"
-            " VALUES ($1, $2, $3, $4)", session_hash, token_id, now, expires_at)
+    """Record a mailed link (and drop those dead for a day: kept that long, a link opened
+    late is told it expired rather than that it is unknown)."""
+    await conn.execute("DELETE FROM sign_in_links WHERE expires_at <= $1",
+                       now - timedelta(days=1))
+    await conn.execute(
+        "INSERT INTO sign_in_links (link_hash, request_id, kind, subject_id, recipient_id,"
+        " role, province, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        link_hash, request_id, kind, subject_id, recipient_id, role, province, now, expires_at)
 
 
-async def session_token(
-    conn: asyncpg.Connection, *, session_hash: bytes, now: datetime
-) -> uuid.UUID | None:
-    """The token id of a live session, or None (unknown, signed out or expired)."""
-    token_id: uuid.UUID | None = await conn.fetchval(
-        "SELECT token_id FROM sessions WHERE session_hash = $1 AND expires_at > $2",
-        session_hash, now)
-    return token_id
+async def sign_in_link(conn: asyncpg.Connection, *, link_hash: bytes) -> asyncpg.Record | None:
+    """A link as recorded (used or not, live or not), to tell its opener which."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM sign_in_links WHERE link_hash = $1", link_hash)
+    return row
 
 
-async def close_session(conn: asyncpg.Connection, *, session_hash: bytes) -> None:
-    await conn.execute("DELETE FROM sessions WHERE session_hash = $1", session_hash)
+async def use_sign_in_link(
+    conn: asyncpg.Connection, *, link_hash: bytes, now: datetime
+) -> asyncpg.Record | None:
+    """Spend a live, unused link (once: two openers racing, one wins); None otherwise."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "UPDATE sign_in_links SET used_at = $2 WHERE link_hash = $1 AND used_at IS NULL"
+        " AND expires_at > $2 RETURNING *", link_hash, now)
+    return row

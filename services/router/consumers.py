@@ -6,19 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import asyncpg
 
-from services.router import logic, store
+from services.router import logic, store, usecases
 from services.router.metrics import RouterMetrics
-from services.router.wire import Encoded, Wire
 from shared import inbox, topics
 from shared.db import Pool
 from shared.events import (
-    AssignmentRole,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
@@ -27,7 +24,6 @@ from shared.events import (
 )
 from shared.kafka import Emitter, Prepared
 from shared.provinces import ConfigHolder
-from shared.records import RecordBatches
 from shared.service import Runtime
 
 SCHEMA = "router"  # its tables, the inbox among them
@@ -36,11 +32,21 @@ log = logging.getLogger("thaogo.router")
 
 
 @dataclass
+class Decided:
+    """One batch's assignments, emitted (not yet flushed) and ready for the database: new
+    difficulties in `new`, assignments of an escalation or re-assignment in `rows`."""
+
+    assignments: list[DifficultyAssigned]
+    new: store.NewDifficulties | None = None
+    rows: store.AssignmentRows | None = None
+
+
+@dataclass
 class RouterHandlers:
     rt: Runtime
     config: ConfigHolder
     metrics: RouterMetrics
-    wire: Wire
+    status_base: str  # intake's public URL, where agencies post status updates
 
     @property
     def pool(self) -> Pool:
@@ -57,8 +63,8 @@ class RouterHandlers:
         self, batch: list[Envelope[DifficultyReceived]], emitter: Emitter,
         in_flight: AbstractSet[str],
     ) -> Prepared:
-        """Decide and encode a batch of new difficulties; `apply` publishes and records
-        them (the pipelined processor runs it while the next batch is prepared)."""
+        """Decide and emit a batch of new difficulties; `apply` flushes and records them
+        (the pipelined processor runs it while the next batch is prepared)."""
         # A difficulty is assigned once, and its id is the key: intake mints it with the
         # event's, one event a difficulty. The batches in flight are not stored yet:
         # what they hold is not new either (the same events, read again after a rewind).
@@ -68,44 +74,38 @@ class RouterHandlers:
                 unique.setdefault(str(env.data.difficulty_id), env)
         async with self.pool.acquire() as conn:
             done = await store.already_stored(conn, difficulty_ids=list(unique))
-        fresh_envs = [env for did, env in unique.items() if did not in done]
-        duplicates = len(batch) - len(fresh_envs)
-        if not fresh_envs:
+        fresh = [env for did, env in unique.items() if did not in done]
+        duplicates = len(batch) - len(fresh)
+        if not fresh:
             return Prepared(duplicates, _nothing)
-        fresh = [env.data for env in fresh_envs]
         configs = self.config.current
-        started = time.perf_counter()
-        routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force))
-                  for d in fresh]
-        self.metrics.decision_seconds.observe((time.perf_counter() - started) / len(fresh))
-        # Routes are memoised: the few distinct ones name the agencies tasked.
-        distinct = {id(steps): steps for _, steps in routes}.values()
-        into = await self._record_batches(emitter, {
-            step.agency_id for steps in distinct for step in steps
-            if step.role is not AssignmentRole.MEMBER})
-        out = self.wire.new_difficulties(fresh, routes, into=into,
-                                         config_version=configs.version,
-                                         bodies=[env.body for env in fresh_envs])
+        new = store.NewDifficulties(config_version=configs.version)
+        out = Decided([], new=new)
+        decided = 0.0
+        for env in fresh:
+            d = env.data
+            started = time.perf_counter()
+            # As of its receipt, not of this call: routing it again after a commit lost
+            # with the broker's answer writes the same bytes the consumers already hold.
+            made = logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
+                                config_version=configs.version, now=d.received_at)
+            decided += time.perf_counter() - started
+            # The body that validated as the difficulty is stored as it came.
+            new.add(d, env.body or d.model_dump_json().encode(), made)
+            await usecases.publish(emitter, made, d, status_base=self.status_base)
+            out.assignments += made
+        self.metrics.decision_seconds.observe(decided / len(fresh))
 
         async def apply() -> None:
             await self._apply(emitter, out)  # a difficulty's row is its event's record
 
         return Prepared(duplicates, apply)
 
-    @staticmethod
-    async def _record_batches(emitter: Emitter, agency_ids: Iterable[str]) -> RecordBatches:
-        """Where a batch's messages are encoded: partitioned over the partitions of the
-        topics they go to (the assignments', and these agencies')."""
-        producer = emitter.producer
-        needed = {topics.DIFFICULTY_ASSIGNED, *map(topics.agency_topic, agency_ids)}
-        return producer.record_batches(await producer.partitions(needed))
-
     async def _apply(
-        self, emitter: Emitter, out: Encoded, *, status_event: str | None = None
+        self, emitter: Emitter, out: Decided, *, status_event: str | None = None
     ) -> None:
         """Publish and record one batch's decisions; returns once both are durable.
         `status_event`: the status event they answer, recorded as processed."""
-        emitter.queue(out.records)
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
@@ -123,14 +123,14 @@ class RouterHandlers:
                 await tx.rollback()
                 raise failed[0]
             await tx.commit()
-        self.metrics.count(out)
+        self.metrics.count(out.assignments)
 
     async def _record(
-        self, conn: asyncpg.Connection, out: Encoded, status_event: str | None
+        self, conn: asyncpg.Connection, out: Decided, status_event: str | None
     ) -> None:
         if out.new is not None:
             await store.save_new_difficulties(conn, batch=out.new)
-        if len(out.rows):
+        if out.rows is not None and len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)
         if status_event is not None:
             await inbox.record(conn, schema=SCHEMA, event_ids=[status_event],
@@ -151,11 +151,10 @@ class RouterHandlers:
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
             new = self._next_assignments(change, d, current)
-            into = await self._record_batches(
-                emitter, {a.agency_id for a in new if a.role is not AssignmentRole.MEMBER})
-            out = (self.wire.assignments(new, d, into=into)
-                   if d is not None else Encoded(into))
-            await self._apply(emitter, out, status_event=env.id)
+            if d is not None:
+                await usecases.publish(emitter, new, d, status_base=self.status_base)
+            await self._apply(emitter, Decided(new, rows=store.AssignmentRows.of(new)),
+                              status_event=env.id)
         return duplicates
 
     def _next_assignments(

@@ -49,7 +49,7 @@ class Membership:
             part = new[i: i + self.chunk]
             emitter = Emitter(self.rt.producer, source=SOURCE)
             for a in part:
-                await emitter.emit(a, event_id=str(a.assignment_id))
+                await emitter.emit(a, event_id=str(a.assignment_id), time=a.assigned_at)
                 self.metrics.assignments.labels(a.agency_id, "membership", a.role.value).inc()
             await emitter.flush()
             async with self.rt.db().acquire() as conn, conn.transaction():

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.router.routing_index import RoutingIndex, routing_index
 from shared import topics
 from shared.events import (
     CATEGORY_LABELS,
@@ -64,16 +65,8 @@ from shared.events import (
     ZoneType,
     deterministic_id,
 )
-from shared.provinces import (
-    Agency,
-    ConfigSet,
-    Member,
-    Person,
-    ProvinceConfig,
-    RoutingIndex,
-    area_key,
-)
-from shared.vn import resolve_province, zone_key
+from shared.provinces import Agency, ConfigSet, Member, Person, ProvinceConfig
+from shared.vn import area_key, resolve_province, zone_key
 
 # The operators' queue for difficulties of a province that has no configuration.
 UNCONFIGURED_TRIAGE = topics.UNCONFIGURED_TRIAGE
@@ -297,7 +290,7 @@ def _area_keys(d: DifficultyReceived, idx: RoutingIndex, zone_name: str | None) 
 def _members(
     cfg: ProvinceConfig, category: Category, area_keys: frozenset[str]
 ) -> list[tuple[Person, str]]:
-    idx = cfg.index
+    idx = routing_index(cfg)
     in_area: dict[str, Member] = {}
     for k in area_keys:
         for m in idx.members_by_area.get(k, ()):
@@ -330,11 +323,11 @@ def members_for(d: DifficultyReceived, cfg: ProvinceConfig) -> list[tuple[Person
     "member.area"), equal matches all get it; none -> the permanent deputy
     ("member.none->permanent_deputy"). Never empty.
 
-    Areas compare with `shared.provinces.area_key` (folded, without "phường", "TP.",
+    Areas compare with `shared.vn.area_key` (folded, without "phường", "TP.",
     ...): the difficulty's ward and district, and the registered zone it is in (its
     name and former district) against each member's areas (wards, former districts,
     zone names)."""
-    idx = cfg.index
+    idx = routing_index(cfg)
     _, zone_name = _zone(d, idx)
     return _members(cfg, d.category, _area_keys(d, idx, zone_name))
 
@@ -377,7 +370,7 @@ def _plan(
     """The lead, co-handler and member steps: a function of the configuration and of
     these few inputs only, so it is memoised per configuration. `declared`: the zone
     type the business gave, where the registry overruled it."""
-    idx = cfg.index
+    idx = routing_index(cfg)
     key = (zt, zone_name, given, category, area_keys, declared)
     memo: dict[tuple[object, ...], tuple[Step, ...]] = idx.memo
     found = memo.get(key)
@@ -479,14 +472,13 @@ Route = tuple[ZoneType | None, tuple[Step, ...]]
 
 def route(d: DifficultyReceived, cfg: ProvinceConfig | None) -> Route:
     """The steps `decide` makes assignments of (see the module docstring): lead,
-    co-handlers and members, or one triage step. The router's hot path encodes these
-    directly (services/router/wire.py)."""
+    co-handlers and members, or one triage step."""
     if cfg is None:
         code, name = d.province_code, _shown(d.province_name)
         vi = f"Chưa có cấu hình cho tỉnh, thành phố mã {code} ({name})"
         en = f"No configuration for province code {code} ({name})"
     else:
-        idx = cfg.index
+        idx = routing_index(cfg)
         # The route depends on these fields only: memoised per configuration, it is one
         # lookup for the many difficulties that share them.
         key = ("route", d.zone_type, d.zone_name, d.category, d.ward, d.district)
@@ -560,7 +552,7 @@ def escalate(
     """
     category = d_category or current.category
     level = current.agency_level
-    idx = cfg.index
+    idx = routing_index(cfg)
     suffix_vi = f" ({_shown(note)})" if note else ""
     suffix_en = suffix_vi
     if level is AgencyLevel.DISTRICT:

@@ -10,7 +10,6 @@ from services.router import metrics
 from services.router.consumers import RouterHandlers
 from services.router.jobs import SOURCE, Membership
 from services.router.settings import RouterSettings
-from services.router.wire import Wire
 from shared import topics
 from shared.events import DifficultyReceived, DifficultyStatusChanged, Envelope
 from shared.http import create_app
@@ -54,7 +53,7 @@ def build(settings: RouterSettings | None = None) -> FastAPI:
         rt=rt,
         config=holder,
         metrics=metrics.RouterMetrics.create(rt.registry),
-        wire=Wire(source=SOURCE, status_url=s.intake_public_url),
+        status_base=s.intake_public_url,
     )
 
     holder.on_change(lambda _: reloads.labels("applied").inc())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client import Counter as PromCounter
 
 from services.router import logic
-from services.router.wire import Encoded
+from shared.events import AssignmentRole, DifficultyAssigned
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,20 @@ class RouterMetrics:
             ),
         )
         # ThaogoTriageGrowing reads increase(): the series is there before the first one
-        # (the reason is the rule's last part, as `Wire` counts it).
+        # (the reason is the rule's last part, as `count` counts it).
         metrics.triage.labels(logic.RULE_TRIAGE.rsplit(".", 1)[-1])
         return metrics
 
-    def count(self, out: Encoded) -> None:
-        for labels, n in out.counted.items():
+    def count(self, assignments: Iterable[DifficultyAssigned]) -> None:
+        counted: Counter[tuple[str, str, str]] = Counter()
+        triage: Counter[str] = Counter()
+        for a in assignments:
+            counted[a.agency_id, a.rule.split(".")[0], a.role] += 1
+            if a.role is AssignmentRole.TRIAGE:
+                triage[a.rule.rsplit(".", 1)[-1]] += 1
+        for labels, n in counted.items():
             self.assignments.labels(*labels).inc(n)
-        for reason, n in out.triage.items():
+        for reason, n in triage.items():
             self.triage.labels(reason).inc(n)
 
 

@@ -61,6 +61,24 @@ class NewDifficulties:
     of_difficulty: list[int] = field(default_factory=list)
     of_step: list[int] = field(default_factory=list)
 
+    # Each routing step's position, so that a step many assignments took is sent once.
+    _steps: dict[tuple[str, str | None, str, str, str, str], int] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def add(self, d: DifficultyReceived, json: bytes,
+            assignments: Sequence[DifficultyAssigned]) -> None:
+        """A new difficulty (its document `json`) and the assignments made of it, all as
+        of its receipt under this batch's configuration version (`logic.decide`)."""
+        zone_type = assignments[0].zone_type if assignments else d.zone_type
+        of_difficulty = self.add_difficulty(d, str(d.difficulty_id), json, zone_type)
+        steps = self._steps
+        for a in assignments:
+            step = (a.agency_id, a.member_id, a.role, a.agency_level, a.rule, a.reason)
+            of_step = steps.get(step)
+            if of_step is None:
+                of_step = steps[step] = self.add_step(*step)
+            self.add_assignment(str(a.assignment_id).encode(), of_difficulty, of_step)
+
     def add_difficulty(self, d: DifficultyReceived, difficulty_id: str, json: bytes,
                        zone_type: ZoneType | None) -> int:
         """Returns its position, for `add_assignment`."""

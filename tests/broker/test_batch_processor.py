@@ -197,3 +197,38 @@ async def test_a_message_for_a_missing_topic_is_a_data_error_not_an_outage(
         assert not {nowhere, elsewhere} & set(await admin.list_topics())
     finally:
         await admin.close()
+
+
+async def test_the_lag_gauge_counts_what_the_group_has_yet_to_read(kafka_bootstrap: str) -> None:
+    """`thaogo_consumer_lag_messages`, which the lag alert reads: above zero while a
+    backlog is read a few records at a time, zero once the group has caught up."""
+    topic = await _topic(kafka_bootstrap)
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    registry = CollectorRegistry()
+    seen_lag: list[float | None] = []
+    applied: list[str] = []
+
+    async def handle(batch: list[Envelope[DifficultyReceived]], emitter: Emitter) -> int:
+        seen_lag.append(registry.get_sample_value(
+            "thaogo_consumer_lag_messages", {"group": group, "topic": topic}))
+        applied.extend(e.id for e in batch)
+        return 0
+
+    metrics = ConsumerMetrics.create(registry)
+    broker = make_broker(kafka_bootstrap, client_id="test", registry=registry)
+    emit = Producer(kafka_bootstrap, client_id="test-emit")
+    subscribe(broker, BatchProcessor(group_id=group, model=DifficultyReceived, handle=handle,
+                                     producer=emit, metrics=metrics, source="test"),
+              topic=topic, group_id=group, ack_policy=COMMIT_AFTER_EFFECTS, max_records=3)
+    await publish(kafka_bootstrap, topic, [difficulty(i) for i in range(40)])
+    await emit.start()
+    await broker.start()
+    try:
+        await wait_until(lambda: asyncio.sleep(0, len(applied) == 40), timeout=60)
+        # The gauge is set after each batch: the last one's is read once it is done.
+        await wait_until(lambda: asyncio.sleep(0, registry.get_sample_value(
+            "thaogo_consumer_lag_messages", {"group": group, "topic": topic}) == 0), timeout=30)
+    finally:
+        await broker.stop()
+        await emit.stop()
+    assert any(lag is not None and lag > 0 for lag in seen_lag), seen_lag

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.router.wire import uuid5_text
+from services.router.usecases import task_id
 from shared import topics
 from tests.conftest import REPO, stack_env, wait_until
 from tests.faults.conftest import Mail
@@ -243,7 +244,7 @@ async def open_tasks(conn: asyncpg.Connection) -> set[str]:
         "SELECT assignment_id::text FROM router.assignments a WHERE agency_id = $1 AND active"
         " AND role <> 'member' AND NOT EXISTS (SELECT 1 FROM router.closed_difficulties c"
         " WHERE c.difficulty_id = a.difficulty_id)", AGENCY)
-    return {uuid5_text(r[0].encode() + b"|task").decode() for r in rows}
+    return {task_id(uuid.UUID(r[0])) for r in rows}
 
 
 async def state(conn: asyncpg.Connection) -> dict[str, int]:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from services.intake import bulk, logic, usecases
+from services.intake.models import ContactIn, DifficultyIn
 from shared import vn
 from shared.calendar import TZ, week_window
-from shared.events import Status, Urgency, UrgencySource
+from shared.events import Category, Status, Urgency, UrgencySource
 from shared.provinces import ConfigHolder, Deadlines
 from tests.intake.conftest import dissolved_config
 from thaogo.demo import tax_code
@@ -94,11 +95,10 @@ def test_prepare_import_validates_each_row_like_a_single_submission() -> None:
 
 def test_a_dissolved_task_force_refuses_from_its_date(tmp_path: Path) -> None:
     configs = ConfigHolder(dissolved_config(tmp_path, "binh-duong", date(2026, 6, 30))).current
-    received = logic.build_received(
-        {"tax_code": tax_code(1), "enterprise_name": "A", "province": "Bình Dương",
-         "category": "tax", "kind": "difficulty", "title": "T", "description": "D",
-         "urgency": "normal", "contact": {"name": "An"}},
-        difficulty_id=uuid.uuid4(), code="TG-0000-0000", now=datetime.now(TZ))
+    received = DifficultyIn(
+        tax_code=tax_code(1), enterprise_name="A", province="Bình Dương",
+        category=Category.TAX, title="T", description="D", contact=ContactIn(name="An"),
+    ).received(difficulty_id=uuid.uuid4(), code="TG-0000-0000", now=datetime.now(TZ))
     logic.check_task_force_open(configs, received, date(2026, 6, 29))
     with pytest.raises(logic.TaskForceDissolved) as e:
         logic.check_task_force_open(configs, received, date(2026, 6, 30))

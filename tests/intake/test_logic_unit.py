@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from services.intake import logic
+from services.intake.models import DifficultyIn
 from shared import auth, errors, vn
 from shared.calendar import TZ
-from shared.events import ActorKind, AssignmentRole, Status
+from shared.events import ActorKind, AssignmentRole, DifficultyReceived, Status
 from shared.http import TokenBuckets
 from shared.provinces import ConfigHolder
 from tests.intake.conftest import submission
@@ -82,6 +85,18 @@ def test_a_replaced_report_keeps_its_id() -> None:
         "binh-duong.m02", "2026-W48")
 
 
+def received(raw: dict[str, Any]) -> DifficultyReceived:
+    return DifficultyIn.model_validate(raw).received(
+        difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
+
+
+def refused(raw: dict[str, Any]) -> list[errors.Problem]:
+    """The problems the typed submission finds, as the 422 will name them."""
+    with pytest.raises(ValidationError) as e:
+        DifficultyIn.model_validate(raw)
+    return errors.validation_problems(e.value.errors())
+
+
 def test_submissions_are_stored_as_nfc_clean_text() -> None:
     nfd = "Thiếu nguyên liệu"  # NFD on input
     import unicodedata
@@ -89,8 +104,7 @@ def test_submissions_are_stored_as_nfc_clean_text() -> None:
     raw = submission(title="  " + unicodedata.normalize("NFD", nfd) + "   sản xuất ",
                      description="Dòng 1  \r\n\r\n\r\n\r\nDòng 2\t cuối ",
                      sector="  ", province="tinh binh duong")
-    event = logic.build_received(raw, difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
-                                 now=local(2026, 1, 5, 8))
+    event = received(raw)
     assert event.title == nfd + " sản xuất"
     assert unicodedata.is_normalized("NFC", event.title)
     assert event.description == "Dòng 1\n\nDòng 2 cuối"
@@ -109,8 +123,7 @@ def test_invisible_characters_are_removed_from_every_text_field() -> None:
                      enterprise_name=f"Công{zwj} ty {lri}Bình Dương{pdi}",
                      description=f"Dòng 1{zwsp}\nDòng 2{rlo}",
                      contact={"name": f"Nguyễn{zwsp} Văn A"}, ward=f"{zwsp}Phường 1")
-    event = logic.build_received(raw, difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
-                                 now=local(2026, 1, 5, 8))
+    event = received(raw)
     assert event.title == "Thiếu điện gdp.exe"
     assert unicodedata.is_normalized("NFC", event.title)
     assert event.enterprise_name == "Công ty Bình Dương"
@@ -119,21 +132,29 @@ def test_invisible_characters_are_removed_from_every_text_field() -> None:
     assert event.ward == "Phường 1"
     note = logic.clean_note(Status.RESOLVED, f"Đã xử lý{rlo} xong")
     assert note == "Đã xử lý xong"
-    with pytest.raises(vn.InvalidField) as e:
-        logic.build_received(submission(title=zwsp * 3), difficulty_id=uuid.uuid4(),
-                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
-    assert e.value.field == "title" and "empty" in e.value.reason("en")
+    [problem] = refused(submission(title=zwsp * 3))
+    assert problem.field == "title" and "empty" in problem.reason("en")
+    assert problem.reason("vi") == "không được để trống" and problem.kind == "invalid"
+    [problem] = refused(submission(contact={"name": zwsp}, ward="  "))
+    assert problem.field == "contact.name"  # a blank optional field is no field
 
 
 def test_control_characters_and_unknown_provinces_are_refused_by_field() -> None:
-    with pytest.raises(vn.InvalidField) as e:
-        logic.build_received(submission(title="a\x00b"), difficulty_id=uuid.uuid4(),
-                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
-    assert e.value.field == "title"
-    with pytest.raises(vn.InvalidField) as e:
-        logic.build_received(submission(province="Atlantis"), difficulty_id=uuid.uuid4(),
-                             code="TG-AAAA-BBBB", now=local(2026, 1, 5, 8))
-    assert e.value.field == "province" and "Atlantis" in e.value.reason("en")
+    [problem] = refused(submission(title="a\x00b"))
+    assert problem.field == "title" and "U+0000" in problem.reason("vi")
+    [problem] = refused(submission(province="Atlantis"))
+    assert problem.field == "province" and "Atlantis" in problem.reason("en")
+    # Every refused field at once: the cleaning, the tax code and the model's own checks.
+    problems = refused(submission(tax_code="0123456788", province="Atlantis",
+                                  description="x\x07", contact={"name": "An", "email": "@"}))
+    assert {p.field for p in problems} == {"tax_code", "province", "description",
+                                            "contact.email"}
+    assert {p.field: p.kind for p in problems}["tax_code"] == "invalid"
+
+
+def test_tax_code_is_stored_in_standard_form() -> None:
+    body = DifficultyIn.model_validate(submission(tax_code=" 0100 233.488 "))
+    assert body.tax_code == "0100233488"
 
 
 def test_tokens_have_a_kind_prefix_and_are_stored_hashed() -> None:
@@ -196,11 +217,11 @@ def test_a_business_of_a_former_province_picking_the_merged_city_reaches_its_tas
     configs = ConfigHolder().current
     now = datetime(2026, 11, 30, 10, 0, tzinfo=TZ)
     raw = submission(province="Thành phố Hồ Chí Minh", zone_type="KCN", zone_name="VSIP II")
-    event = received_event(raw, configs, now, "TG-AAAA-BBBB")
+    event = received_event(DifficultyIn.model_validate(raw), configs, now, "TG-AAAA-BBBB")
     assert event.data.province_code == "79" and event.data.task_force == "binh-duong"
-    elsewhere = received_event(submission(province="Thành phố Hồ Chí Minh", zone_type="NONE",
-                                          zone_name=None, ward="Phường Sài Gòn"),
-                               configs, now, "TG-AAAA-CCCC")
+    elsewhere = received_event(DifficultyIn.model_validate(submission(
+        province="Thành phố Hồ Chí Minh", zone_type="NONE", zone_name=None,
+        ward="Phường Sài Gòn")), configs, now, "TG-AAAA-CCCC")
     assert elsewhere.data.task_force == "ho-chi-minh"
 
 
@@ -269,8 +290,7 @@ def test_the_holder_after_a_hand_over_is_the_lead_and_the_deputy_in_triage_too()
 
 @pytest.mark.parametrize("standing", list(logic.Standing))
 def test_who_reads_a_difficulty_and_who_with_the_contact(standing: logic.Standing) -> None:
-    d = logic.build_received(submission(), difficulty_id=uuid.uuid4(), code="TG-AAAA-BBBB",
-                             now=local(2026, 1, 5, 8))
+    d = received(submission())
     acting = logic.Acting(standing, None)
     if standing is logic.Standing.OUTSIDER:
         with pytest.raises(logic.StatusForbidden) as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -302,3 +303,43 @@ async def test_token_commands_create_list_and_revoke(database_url: str) -> None:
     assert (await thaogo("create", "--operator", "x", "--expires-in-days", "0"))[0] == 2
     assert (await thaogo("create", "--member", "binh-duong.m01", "--province",
                          "thanh-hoa"))[0] == 2
+
+
+async def test_the_workspace_form_acts_with_the_session_and_its_csrf_value(
+        intake: Intake) -> None:
+    """The workspace's forms post here with the browser's sign-in session (not a token) and
+    the page's CSRF value; intake sends the browser back to the difficulty's page."""
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    token = await intake.token(agency=BQL)
+    sid, csrf = auth.new_session_id(), "c" * 43
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        who = await auth.principal_for(conn, token, configs=ConfigHolder().current)
+        assert who is not None
+        now = datetime.now(UTC)
+        await auth.open_session(conn, sid=sid, token_id=who.token_id, now=now,
+                                expires_at=now + timedelta(hours=1))
+    finally:
+        await conn.close()
+    path = f"/workspace/act/difficulties/{did}/status"
+    form = {"status": "acknowledged", "lang": "en", "csrf_token": csrf}
+    browser = {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: csrf}
+
+    r = await intake.client.post(path, data=form, cookies=browser)
+    assert r.status_code == 303
+    assert r.headers["location"] == (f"/workspace/difficulties/{did}?lang=en&done=acknowledged")
+
+    # A transition the difficulty cannot take comes back as a refusal on the page.
+    r = await intake.client.post(path, data={**form, "status": "resolved"}, cookies=browser)
+    assert r.status_code == 303 and "field=note" in r.headers["location"]
+
+    # Another site's form carries the cookies but not the value; no session is a 401.
+    r = await intake.client.post(path, data={**form, "csrf_token": "x" * 43}, cookies=browser)
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "csrf_token"
+    r = await intake.client.post(path, data=form, cookies={auth.CSRF_COOKIE: csrf})
+    assert r.status_code == 401
+    # The JSON API never takes the session: it is for scripts, with a token.
+    r = await intake.client.post(f"/v1/difficulties/{did}/status",
+                                 json={"status": "in_progress", "note": "x"}, cookies=browser)
+    assert r.status_code == 401

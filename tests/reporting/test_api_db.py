@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -200,6 +201,14 @@ async def test_report_json_csv_and_page_agree(served: Served) -> None:
     assert missing.status_code == 404 and unknown.status_code == 404
 
 
+async def form_post(browser: httpx.AsyncClient, path: str, **data: str) -> httpx.Response:
+    """A form posted as a browser does: with the CSRF value a page of the site gave it."""
+    page = await browser.get("/reports/login")
+    value = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert value is not None and browser.cookies[registry.CSRF_COOKIE] == value.group(1)
+    return await browser.post(path, data={**data, "csrf_token": value.group(1)})
+
+
 async def test_signing_in_with_a_token_opens_the_pages_until_it_is_revoked(
     served: Served
 ) -> None:
@@ -208,11 +217,11 @@ async def test_signing_in_with_a_token_opens_the_pages_until_it_is_revoked(
     async with httpx.AsyncClient(base_url=served.url) as browser:
         form = await browser.get("/reports/login", params={"next": page, "lang": "en"})
         assert form.status_code == 200 and 'name="token"' in form.text
-        wrong = await browser.post("/reports/login", data={
+        wrong = await form_post(browser, "/reports/login", **{
             "token": "tgm_" + "x" * 43, "next": page, "lang": "en"})
         assert wrong.status_code == 401 and "unknown, revoked" in wrong.text
-        assert access.COOKIE not in browser.cookies
-        ok = await browser.post("/reports/login", data={"token": served.token, "next": page})
+        assert registry.SESSION_COOKIE not in browser.cookies
+        ok = await form_post(browser, "/reports/login", **{"token": served.token, "next": page})
         assert ok.status_code == 303 and ok.headers["location"] == page
         assert "httponly" in ok.headers["set-cookie"].lower()
         assert (await browser.get(page)).status_code == 200
@@ -220,15 +229,15 @@ async def test_signing_in_with_a_token_opens_the_pages_until_it_is_revoked(
         # The page's JSON and CSV links open in the same browser.
         assert (await browser.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 200
         # Signing in never sends anyone off the report pages.
-        away = await browser.post("/reports/login", data={
+        away = await form_post(browser, "/reports/login", **{
             "token": served.token, "next": "https://elsewhere.example/reports"})
         assert away.headers["location"] == "/reports"
         async with served.pool.acquire() as conn:
             for row in await registry.list_tokens(conn):
                 await registry.revoke_token(conn, token_id=row["token_id"])
         assert (await browser.get(page)).status_code == 401
-        out = await browser.post("/reports/logout")
-        assert out.status_code == 303 and access.COOKIE not in browser.cookies
+        out = await form_post(browser, "/reports/logout")
+        assert out.status_code == 303 and registry.SESSION_COOKIE not in browser.cookies
 
 
 async def test_a_link_handed_out_over_json_is_bound_to_its_token_and_short_lived(
@@ -268,25 +277,26 @@ async def test_the_sign_in_cookie_holds_a_session_not_the_token(served: Served) 
     await _seed(served)
     page = "/reports/binh-duong/2026-W48"
     async with httpx.AsyncClient(base_url=served.url) as browser:
-        ok = await browser.post("/reports/login", data={"token": served.token, "next": page})
+        ok = await form_post(browser, "/reports/login", **{"token": served.token, "next": page})
         assert ok.status_code == 303
-        sid = browser.cookies[access.COOKIE]
+        sid = browser.cookies[registry.SESSION_COOKIE]
         assert served.token not in ok.headers["set-cookie"] and sid != served.token
         assert "secure" not in ok.headers["set-cookie"].lower()  # plain http here
         async with served.pool.acquire() as conn:
-            assert await conn.fetchval("SELECT count(*) FROM sessions WHERE session_hash = $1",
-                                       access.session_hash(sid)) == 1
+            assert await conn.fetchval("SELECT count(*) FROM auth.sessions WHERE session_hash = $1",
+                                       registry.session_hash(sid)) == 1
         assert (await browser.get(page)).status_code == 200
         # Signing out ends the session itself, not only the browser's copy of it.
-        out = await browser.post("/reports/logout")
-        assert out.status_code == 303 and access.COOKIE not in browser.cookies
-    async with httpx.AsyncClient(base_url=served.url, cookies={access.COOKIE: sid}) as replay:
+        out = await form_post(browser, "/reports/logout")
+        assert out.status_code == 303 and registry.SESSION_COOKIE not in browser.cookies
+    async with httpx.AsyncClient(base_url=served.url,
+                                 cookies={registry.SESSION_COOKIE: sid}) as replay:
         assert (await replay.get(page)).status_code == 401
         assert (await replay.get("/v1/reports/binh-duong/2026-W48.json")).status_code == 401
     async with httpx.AsyncClient(base_url=served.url) as browser:
-        await browser.post("/reports/login", data={"token": served.token, "next": page})
+        await form_post(browser, "/reports/login", **{"token": served.token, "next": page})
         assert (await browser.get(page)).status_code == 200
-        served.clock.advance(timedelta(seconds=access.COOKIE_MAX_AGE_S + 1))
+        served.clock.advance(timedelta(seconds=registry.SESSION_MAX_AGE_S + 1))
         assert (await browser.get(page)).status_code == 401  # whatever the browser keeps
 
 
@@ -294,10 +304,12 @@ async def test_behind_https_the_cookie_is_secure(served: Served) -> None:
     side = api.ReadSide(db=lambda: served.pool, config=ConfigHolder(), clock=served.clock,
                         base_url="https://baocao.example.gov.vn", links=served.links)
     app = FastAPI()
-    app.include_router(pages.build_router(side))
+    app.state.read_side = side
+    app.include_router(pages.pages)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://behind-the-ingress") as c:
-        ok = await c.post("/reports/login", data={"token": served.token})
+        ok = await c.post("/reports/login", data={"token": served.token, "csrf_token": "c" * 43},
+                          headers={"Cookie": f"{registry.CSRF_COOKIE}={'c' * 43}"})
         assert ok.status_code == 303
         assert "; secure" in ok.headers["set-cookie"].lower()
 
@@ -446,8 +458,10 @@ async def test_every_refusal_in_one_format_and_the_request_language(served: Serv
 async def test_sign_in_tracking_and_the_api_are_rate_limited(served: Served) -> None:
     en = {"Accept-Language": "en"}
     async with httpx.AsyncClient(base_url=served.url, headers=en) as c:
-        tries = [(await c.post("/reports/login", data={"token": f"tgm_guess{i}"})).status_code
-                 for i in range(4)]
+        csrf = {"csrf_token": "c" * 43}
+        c.cookies.set(registry.CSRF_COOKIE, "c" * 43)
+        tries = [(await c.post("/reports/login", data={"token": f"tgm_guess{i}", **csrf})
+                  ).status_code for i in range(4)]
         assert tries == [401, 401, 401, 429]
         # Its own bucket: the sign-in form and the pages are still served.
         assert (await c.get("/reports/login")).status_code == 200
@@ -496,7 +510,9 @@ async def test_the_schema_holds_under_generated_input(served: Served, tmp_path: 
             case.query = {**(case.query or {}),
                           "province": data.draw(provinces()), "week": data.draw(filter_weeks)}
         elif case.path == "/reports/login" and case.method == "POST":
-            case.body = {"token": served.token, "next": "/reports/binh-duong/2026-W48"}
+            case.body = {"token": served.token, "next": "/reports/binh-duong/2026-W48",
+                         "csrf_token": "c" * 43}
+            case.cookies = {**(case.cookies or {}), registry.CSRF_COOKIE: "c" * 43}
 
     figures = await asyncio.to_thread(fuzz, served.url, Figures("reporting"), patch=patch,
                                       max_examples=30)

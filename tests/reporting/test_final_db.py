@@ -141,8 +141,9 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
     def client(holder: ConfigHolder) -> httpx.AsyncClient:
         side = api.ReadSide(db=lambda: pool, config=holder, clock=clock, base_url="http://x")
         app = FastAPI()
-        app.include_router(api.build_router(side))
-        app.include_router(pages.build_router(side))
+        app.state.read_side = side
+        app.include_router(api.api)
+        app.include_router(pages.pages)
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r",
                                  headers={"Authorization": f"Bearer {token}"})
 

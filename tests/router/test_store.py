@@ -15,12 +15,10 @@ import pytest
 
 from bench.common import difficulty
 from services.router import logic, store
-from services.router.wire import Wire
 from shared import db
 from shared.events import AssignmentRole, DifficultyAssigned, DifficultyReceived
 from shared.provinces import ConfigHolder
 from shared.service import migrations_dir
-from tests.conftest import record_batches
 
 pytestmark = [pytest.mark.db]
 
@@ -64,13 +62,14 @@ def _batch() -> list[DifficultyReceived]:
 
 
 def _wired(ds: list[DifficultyReceived]) -> store.NewDifficulties:
-    """`ds` routed and encoded as the router's batch statement takes them."""
+    """`ds` decided and shaped as the router's batch statement takes them."""
     configs = ConfigHolder().current
-    routes = [logic.route(d, configs.for_difficulty(d.province_code, d.task_force)) for d in ds]
-    out = Wire(source="thaogo/router", status_url="http://x").new_difficulties(
-        ds, routes, into=record_batches(), config_version=configs.version)
-    assert out.new is not None
-    return out.new
+    new = store.NewDifficulties(config_version=configs.version)
+    for d in ds:
+        new.add(d, d.model_dump_json().encode(), logic.decide(
+            d, configs.for_difficulty(d.province_code, d.task_force),
+            config_version=configs.version, now=d.received_at))
+    return new
 
 
 async def test_the_batch_statement_stores_what_the_plain_one_does(

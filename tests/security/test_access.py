@@ -149,6 +149,17 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/reports/login"): {r: 303 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
                                      for r in ROLES},
         ("POST", "/reports/logout"): everyone(303),
+        # Signing in by e-mail: the same answer for every address; links unknown here.
+        ("GET", "/workspace/sign-in"): everyone(200),
+        ("POST", "/workspace/sign-in"): everyone(200),
+        ("GET", "/workspace/sign-in/link"): everyone(404),
+        ("POST", "/workspace/sign-in/link"): everyone(404),
+        ("GET", "/workspace/enter"): everyone(404),
+        ("POST", "/workspace/enter"): everyone(404),
+        # The workspace is for sessions: a bearer token gets the sign-in page.
+        ("GET", "/workspace"): everyone(307),
+        ("GET", "/workspace/"): everyone(303),
+        ("POST", "/workspace/sign-out"): everyone(303),
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -257,7 +268,20 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         # The token goes in the form, as a browser signs in; no header.
         req["data"] = {"token": world.tokens.get(role, "no-token"), "next": "/reports"}
         req["headers"] = {}
+    elif path == "/workspace/sign-in" and method == "POST":
+        req["data"] = {"email": "nobody@example.invalid"}
+    elif path == "/workspace/sign-in/link":
+        req["params" if method == "GET" else "data"] = {"code": "unknown-link"}
+    elif path == "/workspace/enter" and method == "POST":
+        req["data"] = {"tok": str(uuid.uuid4()), "exp": "9999999999", "sig": "forged"}
+    if method == "POST" and path.startswith(("/reports/log", "/workspace/")):
+        # A browser's form: its CSRF value in the cookie and in the form alike.
+        req["data"] = {**req.get("data", {}), "csrf_token": CSRF_VALUE}
+        req["headers"] = {**req["headers"], "Cookie": f"thaogo_csrf={CSRF_VALUE}"}
     return req
+
+
+CSRF_VALUE = "c" * 43
 
 
 async def _lead_and_members(database_url: str, difficulty_id: str) -> Any:

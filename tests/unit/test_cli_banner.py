@@ -13,7 +13,7 @@ def test_an_external_database_password_is_masked(capsys: pytest.CaptureFixture[s
                                                   tmp_path: Path) -> None:
     url = "postgresql://thaogo:s3cr%40t-pw@db.example.vn:5432/thaogo?sslmode=require"
     _print_urls({"intake": 1, "router": 2, "reporting": 3, "notify": 4}, "k:9092", url,
-                tmp_path)
+                tmp_path, mailbox_url=None, sign_in=[], config_dir=tmp_path)
     out = capsys.readouterr().out
     assert "s3cr" not in out
     assert "postgresql://thaogo:***@db.example.vn:5432/thaogo?sslmode=require" in out

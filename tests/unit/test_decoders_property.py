@@ -36,6 +36,7 @@ from shared.events import (
     MemberReport,
     NotificationSent,
     ReportItem,
+    SignInLink,
     Status,
     WeeklyReport,
 )
@@ -88,6 +89,10 @@ def _samples() -> list[EventData]:
         NotificationSent(
             notification_key="assignment:x:binh-duong.bql-kcn", kind="assignment",
             channel="email", recipient_id="binh-duong.bql-kcn", attempts=1, sent_at=NOW),
+        SignInLink(
+            request_id=uuid.uuid4(), recipient_id="binh-duong.m01", role="member",
+            province="binh-duong", address_sha256="0" * 64,
+            url="http://127.0.0.1:8003/workspace/sign-in/link?code=x", expires_at=NOW),
     ]
 
 
@@ -178,6 +183,21 @@ def test_damaged_headers_decode_or_say_why(
         assert str(e).strip()
 
 
+class _RecordingBatch:
+    """What the emitter fills: aiokafka's `BatchBuilder.append` and `close`."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, dict[str, str]]] = []
+
+    def append(self, *, timestamp: float | None, key: bytes | None, value: bytes | None,
+               headers: list[tuple[str, bytes]]) -> object:
+        self.records.append((value, {k: v.decode() for k, v in headers}))
+        return object()
+
+    def close(self) -> None:
+        return None
+
+
 class _RecordingProducer:
     """Stands in for the broker connection: this tier tests what the processor decides,
     the real-broker tests in tests/broker prove delivery."""
@@ -185,9 +205,15 @@ class _RecordingProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, dict[str, str]]] = []
 
-    async def send(self, topic: str, value: bytes | None, *, key: bytes | None,
-                   headers: dict[str, str]) -> asyncio.Future[Any]:
-        self.sent.append((topic, value, headers))
+    async def partitions(self, topics_: list[str]) -> dict[str, list[int]]:
+        return {t: [0] for t in topics_}
+
+    def create_batch(self) -> _RecordingBatch:
+        return _RecordingBatch()
+
+    async def send_batch(self, batch: _RecordingBatch, topic: str, partition: int
+                         ) -> asyncio.Future[Any]:
+        self.sent += [(topic, value, headers) for value, headers in batch.records]
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut

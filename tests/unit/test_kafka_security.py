@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-import shared.kafka
+import shared.kafka.producer
 from shared.kafka import Producer
 from shared.service import Runtime
 from shared.settings import ServiceSettings
@@ -56,7 +56,7 @@ def test_scram_reaches_the_consumers_and_the_producer(monkeypatch: pytest.Monkey
         async def start(self) -> None:
             return None
 
-    monkeypatch.setattr(shared.kafka, "AIOKafkaProducer", Recording)
+    monkeypatch.setattr(shared.kafka.producer, "AIOKafkaProducer", Recording)
 
 
     asyncio.run(rt.producer.start())

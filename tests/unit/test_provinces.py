@@ -17,7 +17,6 @@ from shared.provinces import (
     ConfigError,
     ConfigHolder,
     ProvinceConfig,
-    area_key,
     check_dir,
     default_config_dir,
     load_dir,
@@ -176,14 +175,6 @@ def test_zone_lookup_ignores_prefix_case_diacritics_and_numerals() -> None:
     assert cfg.zone("VSIP II-A").name.endswith("II-A")  # type: ignore[union-attr]
     assert cfg.zone("Cụm công nghiệp Phú Chánh").type is ZoneType.CCN  # type: ignore[union-attr]
     assert cfg.zone("Khu công nghiệp không có") is None
-
-
-def test_area_key() -> None:
-    assert area_key("TP. Thủ Dầu Một") == "thu dau mot"
-    assert area_key("thành phố Thủ Dầu Một") == "thu dau mot"
-    assert area_key("Phường Dĩ An") == area_key("di an") == "di an"
-    assert area_key("Huyện Bàu Bàng") == "bau bang"
-    assert area_key("Xã") == "xa"  # never stripped down to nothing
 
 
 # --- errors: file, key path, line, problem ------------------------------------------------

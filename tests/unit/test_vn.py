@@ -10,6 +10,7 @@ from stdnum.vn import mst
 from shared.vn import (
     FORMER_PROVINCES,
     InvalidField,
+    area_key,
     current_provinces,
     fold,
     nfc_clean,
@@ -321,3 +322,11 @@ def test_zone_keys(name: str, key: str) -> None:
 def test_zone_key_is_diacritic_and_form_insensitive() -> None:
     name = "Khu công nghiệp Việt Nam – Singapore II"
     assert zone_key(unicodedata.normalize("NFD", name)) == zone_key(fold(name)) == zone_key(name)
+
+
+def test_area_key() -> None:
+    assert area_key("TP. Thủ Dầu Một") == "thu dau mot"
+    assert area_key("thành phố Thủ Dầu Một") == "thu dau mot"
+    assert area_key("Phường Dĩ An") == area_key("di an") == "di an"
+    assert area_key("Huyện Bàu Bàng") == "bau bang"
+    assert area_key("Xã") == "xa"  # never stripped down to nothing

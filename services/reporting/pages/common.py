@@ -1,0 +1,238 @@
+"""What the pages share: their words in both languages, the page templates, who may
+see a page (a signed link, a session, a bearer token), the CSRF double submit, and
+opening and closing sign-in sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.reporting import access, document
+from services.reporting.api import ReadSide
+from shared import auth
+from shared.calendar import TZ
+from shared.events import STATUS_LABELS, Status
+from shared.provinces import ProvinceConfig
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "index_title": "Báo cáo tuần các Tổ công tác", "week": "Tuần", "current": "Tuần hiện tại",
+        "report_title": "Báo cáo tuần", "received": "Tiếp nhận", "resolved": "Đã giải quyết",
+        "open": "Đang mở", "overdue": "Quá hạn", "escalated": "Chuyển Trung ương",
+        "rejected": "Từ chối", "carried_over": "Tồn đầu kỳ", "of_which": "trong đó",
+        "balance": "Tồn đầu kỳ + tiếp nhận = đã giải quyết + từ chối + đang mở",
+        "downloads": "Tải về", "csv_vi": "CSV (tiêu đề tiếng Việt)", "total": "Tổng cộng",
+        "dim_agency": "Theo cơ quan chủ trì", "dim_zone_type": "Theo loại khu vực",
+        "dim_category": "Theo lĩnh vực",
+        "median": "Trung vị thời gian giải quyết (giờ)", "p90": "P90 thời gian giải quyết (giờ)",
+        "by_zone": "Theo loại khu vực", "by_category": "Theo lĩnh vực", "by_agency": "Theo cơ quan",
+        "trend": "Diễn biến các tuần gần đây", "overdue_items": "Hồ sơ quá hạn",
+        "urgent_items": "Việc đột xuất", "recommendations": "Kiến nghị",
+        "missing": "Thành viên chưa báo cáo", "reported": "Thành viên đã báo cáo",
+        "none": "Không có", "preview": "Bản xem trước (tuần chưa chốt)",
+        "published": "Đã chốt", "window": "Kỳ báo cáo", "code": "Mã hồ sơ", "title": "Nội dung",
+        "agency": "Cơ quan", "status": "Trạng thái", "received_at": "Ngày tiếp nhận",
+        "due": "Hạn giải quyết", "no_reports": "Chưa có báo cáo đã chốt", "other_lang": "English",
+        "breakdown": "Chi tiết", "value": "Nhóm",
+        "final_title": "Báo cáo tổng kết nhiệm vụ", "mandate": "Thời gian hoạt động",
+        "handed_over": "Hồ sơ còn mở bàn giao", "central_items": "Hồ sơ chuyển Trung ương",
+        "final_preview": "Bản xem trước (Tổ công tác chưa giải thể hoặc chưa chốt)",
+        "sign_in": "Đăng nhập xem báo cáo",
+        "sign_in_why": "Báo cáo dành cho thành viên Tổ công tác. Mở bằng đường dẫn trong thư "
+                       "thông báo, hoặc đăng nhập bằng mã truy cập được cấp.",
+        "token": "Mã truy cập", "bad_token": "Mã truy cập không hợp lệ, đã thu hồi hoặc không "
+                                             "được xem báo cáo.",
+        "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
+        "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
+                      "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
+                      "có hiệu lực 15 phút.",
+        "ws_email": "Thư điện tử", "ws_send_link": "Gửi đường dẫn đăng nhập",
+        "ws_token_instead": "Có mã truy cập?", "ws_token_page": "Đăng nhập bằng mã truy cập",
+        "ws_sent": "Nếu địa chỉ này có trong cấu hình của Tổ công tác, một đường dẫn đăng nhập "
+                   "vừa được gửi tới đó. Đường dẫn dùng một lần, hết hạn sau 15 phút.",
+        "ws_local_mailbox": "Thư trên máy này:",
+        "ws_confirm_as": "Đăng nhập với tư cách",
+        "ws_used": "Đường dẫn này đã được dùng. Mỗi đường dẫn chỉ dùng được một lần.",
+        "ws_expired": "Đường dẫn này đã hết hạn (sau 15 phút).",
+        "ws_unknown": "Đường dẫn không hợp lệ hoặc đã hết hiệu lực.",
+        "ws_ask_again": "Xin đường dẫn mới",
+        "ws_signed_in_as": "Đang đăng nhập:", "ws_what_exists": "Hiện có",
+        "ws_coming": "Các trang làm việc theo vai trò đang được xây dựng.",
+        "ws_sign_out": "Đăng xuất", "ws_reports": "Báo cáo tuần",
+        "ws_api": "Tài liệu API (tra cứu, báo cáo)",
+        "role_agency": "Cán bộ cơ quan", "role_member": "Thành viên Tổ công tác",
+        "role_permanent_deputy": "Tổ phó Thường trực", "role_head": "Tổ trưởng",
+        "role_operator": "Quản trị hệ thống",
+    },
+    "en": {
+        "index_title": "Weekly reports of the task forces", "week": "Week",
+        "current": "Current week", "report_title": "Weekly report", "received": "Received",
+        "resolved": "Resolved", "open": "Open", "overdue": "Overdue",
+        "rejected": "Rejected", "carried_over": "Carried over", "of_which": "of which",
+        "balance": "Carried over + received = resolved + rejected + open",
+        "downloads": "Download", "csv_vi": "CSV (Vietnamese headers)", "total": "Total",
+        "dim_agency": "By lead agency", "dim_zone_type": "By zone type",
+        "dim_category": "By category",
+        "escalated": "Escalated to central level", "median": "Median time to resolution (h)",
+        "p90": "P90 time to resolution (h)", "by_zone": "By zone type",
+        "by_category": "By category", "by_agency": "By agency", "trend": "Recent weeks",
+        "overdue_items": "Overdue items", "urgent_items": "Urgent items",
+        "recommendations": "Recommendations", "missing": "Members who have not reported",
+        "reported": "Members who reported", "none": "None",
+        "preview": "Preview (week not closed)", "published": "Published",
+        "window": "Period", "code": "Code", "title": "Title", "agency": "Agency",
+        "status": "Status", "received_at": "Received", "due": "Due", "no_reports":
+        "No published report yet", "other_lang": "Tiếng Việt", "breakdown": "Breakdown",
+        "value": "Group", "final_title": "Final report of the mandate",
+        "mandate": "Mandate", "handed_over": "Open items handed over",
+        "central_items": "Items sent to central level",
+        "final_preview": "Preview (task force not dissolved, or report not compiled yet)",
+        "sign_in": "Sign in to read reports",
+        "sign_in_why": "Reports are for the task force. Open the link in the notification "
+                       "e-mail, or sign in with the access token you were given.",
+        "token": "Access token", "bad_token": "That token is unknown, revoked, or may not "
+                                              "read reports.",
+        "ws_sign_in": "Sign in", "ws_title": "Workspace",
+        "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
+                      "You will be sent a sign-in link, for one use, valid 15 minutes.",
+        "ws_email": "E-mail", "ws_send_link": "Send me a sign-in link",
+        "ws_token_instead": "Have an access token?", "ws_token_page": "Sign in with a token",
+        "ws_sent": "If this address is in the task force's configuration, a sign-in link has "
+                   "just been sent to it. It works once and expires in 15 minutes.",
+        "ws_local_mailbox": "Mail on this machine:",
+        "ws_confirm_as": "Sign in as",
+        "ws_used": "This link has been used already. Each link works once.",
+        "ws_expired": "This link has expired (after 15 minutes).",
+        "ws_unknown": "This link is not valid, or no longer.",
+        "ws_ask_again": "Ask for a new link",
+        "ws_signed_in_as": "Signed in as", "ws_what_exists": "Available now",
+        "ws_coming": "The workspaces of each role are being built.",
+        "ws_sign_out": "Sign out", "ws_reports": "Weekly reports",
+        "ws_api": "API documentation (search, reports)",
+        "role_agency": "Agency officer", "role_member": "Task-force member",
+        "role_permanent_deputy": "Permanent deputy", "role_head": "Head of the task force",
+        "role_operator": "Operator",
+    },
+}
+
+Lang = Annotated[str, Query(pattern=r"^(vi|en)$", description="Page language")]
+FormLang = Annotated[str, Form(pattern=r"^(vi|en)$")]
+CsrfField = Annotated[str, Form(max_length=100, description="The page's CSRF value "
+                                "(double submit: the same as the thaogo_csrf cookie)")]
+# The pages answer HTML; their refusals (400, 404, 413, 422, 429) are the JSON of every
+# service. Declared this way rather than with response_class=HTMLResponse, which would
+# document those JSON refusals as text/html.
+PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
+
+
+class Labeller:
+    def __init__(self, cfg: ProvinceConfig, lang: str) -> None:
+        self.cfg, self.i = cfg, 0 if lang == "vi" else 1
+
+    def __call__(self, dimension: str, value: str) -> str:
+        return document.name_of(self.cfg, dimension, value, ("vi", "en")[self.i])
+
+    def status(self, s: str) -> str:
+        return STATUS_LABELS[Status(s)][self.i]
+
+    def person(self, pid: str) -> str:
+        p = self.cfg.person(pid)
+        return f"{p.name} — {p.title}" if p else pid
+
+
+def fmt(t: datetime | None) -> str:
+    return t.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if t else ""
+
+
+async def allowed(request: Request, side: ReadSide) -> auth.Principal | bool:
+    """A signed link to this very page (True; a bound one only while its token lives),
+    or a member's or operator's token (sign-in session or bearer header), checked
+    against the registry and the current configuration on every request (the reader,
+    whose scope the page then checks); False otherwise."""
+    q = request.query_params
+    if side.links is not None:
+        grant = side.links.grant(request.url.path, q.get("exp"), q.get("tok"),
+                                 q.get("sig"), now=side.now())
+        if grant is not None and (grant.token_id is None or access.reader_ok(
+                await side.token_principal(grant.token_id), side.config.current)):
+            return True
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        token = credentials.strip()
+        if not token or len(token) > 200:
+            return False
+        who = await side.principal(token)
+    else:
+        who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    if who is None or not access.reader_ok(who, side.config.current):
+        return False
+    return who
+
+def secure(request: Request, side: ReadSide) -> bool:
+    # Behind a TLS-terminating proxy the app sees http; the public URL says https.
+    return request.url.scheme == "https" or side.secure_cookies
+
+def with_csrf(request: Request, side: ReadSide,
+              render: Callable[[str], HTMLResponse]) -> HTMLResponse:
+    """A page whose forms carry the browser's CSRF value (set in its cookie here)."""
+    csrf = auth.csrf_value(request.cookies.get(auth.CSRF_COOKIE))
+    page = render(csrf)
+    page.set_cookie(auth.CSRF_COOKIE, csrf, path="/", httponly=True, samesite="strict",
+                    secure=secure(request, side))
+    return page
+
+def check_csrf(request: Request, value: str) -> None:
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), value):
+        raise auth.csrf_refused()
+
+def sign_in_page(request: Request, side: ReadSide, lang: str, next_path: str, *,
+                 error: bool = False, status: int = 401) -> HTMLResponse:
+    t = TEXT[lang]
+
+    def render(csrf: str) -> HTMLResponse:
+        html = env.get_template("login.html").render(
+            t=t, lang=lang, next=access.safe_next(next_path), csrf=csrf,
+            error=t["bad_token"] if error else None)
+        return HTMLResponse(html, status_code=status,
+                            headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+    return with_csrf(request, side, render)
+
+
+async def signed_in(request: Request, side: ReadSide, token_id: uuid.UUID,
+                    target: str) -> RedirectResponse:
+    """A new session on `token_id` (the cookie holds a random id, the session names the
+    token), then on to `target`."""
+    sid, now = auth.new_session_id(), side.now()
+    async with side.db().acquire() as conn:
+        await auth.open_session(
+            conn, sid=sid, token_id=token_id, now=now,
+            expires_at=now + timedelta(seconds=auth.SESSION_MAX_AGE_S))
+    done = RedirectResponse(target, status_code=303)
+    done.set_cookie(auth.SESSION_COOKIE, sid, max_age=auth.SESSION_MAX_AGE_S, path="/",
+                    httponly=True, samesite="lax", secure=secure(request, side))
+    return done
+
+async def signed_out(request: Request, side: ReadSide, target: str) -> RedirectResponse:
+    sid = request.cookies.get(auth.SESSION_COOKIE)
+    if sid and len(sid) <= 100:
+        async with side.db().acquire() as conn:
+            await auth.close_session(conn, sid=sid)
+    done = RedirectResponse(target, status_code=303)
+    done.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                       secure=secure(request, side))
+    return done

@@ -1,0 +1,136 @@
+"""What the router publishes for assignments (services/router/usecases.py), on every
+path: new difficulties, escalations and re-assignments, replays."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.common import difficulty
+from services.router import logic, usecases
+from shared import topics
+from shared.events import (
+    AgencyTask,
+    AssignmentRole,
+    Category,
+    Contact,
+    DifficultyAssigned,
+    DifficultyReceived,
+    ZoneType,
+    deterministic_id,
+)
+from shared.provinces import ConfigHolder, ConfigSet
+
+STATUS = "http://127.0.0.1:8001/"
+NOW = datetime(2026, 11, 20, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def varied(configs: ConfigSet) -> Iterator[DifficultyReceived]:
+    """Difficulties across every shipped province: each registered zone (by name, type
+    given or not), unknown and missing zones, every category, and members' areas."""
+    n = 0
+    for cfg in configs.values():
+        p = cfg.province
+        where = (p.province_code, p.name_vi, p.slug)
+        areas: list[str | None] = [*sorted({a for m in cfg.task_force.members for a in m.areas})]
+        areas = areas or [None]
+        zones: list[tuple[ZoneType | None, str | None]] = [
+            (z.type, z.name) for z in cfg.zones] + [(None, z.name) for z in cfg.zones[:3]]
+        zones += [(ZoneType.NONE, None), (None, "KCN không có thật"), (None, None),
+                  (ZoneType.KCN, "Khu chưa đăng ký")]
+        for i, (zone_type, zone_name) in enumerate(zones):
+            for category in list(Category)[i % 3::3]:
+                n += 1
+                base = difficulty(n, province=where)
+                yield base.model_copy(update={
+                    "zone_type": zone_type, "zone_name": zone_name, "category": category,
+                    "ward": areas[n % len(areas)], "tracking_code": f"TG-W{n:07d}",
+                })
+    # A province without a configuration goes to the operators' triage queue.
+    yield difficulty(n + 1, province=("01", "Lào Cai \"cũ\"", "lao-cai"))
+
+
+def decided(configs: ConfigSet, d: DifficultyReceived) -> list[DifficultyAssigned]:
+    return logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
+                        config_version=configs.version, now=d.received_at)
+
+
+def test_each_assignment_and_each_agencys_task_as_of_the_assignment() -> None:
+    configs = ConfigHolder().current
+    for d in varied(configs):
+        made = decided(configs, d)
+        got = usecases.messages(made, d, status_base=STATUS)
+        want: list[tuple[object, ...]] = []
+        for a in made:
+            # Valid as published: the fast construction in logic skips validation.
+            assert DifficultyAssigned.model_validate_json(a.model_dump_json()) == a
+            want.append((topics.DIFFICULTY_ASSIGNED, str(a.assignment_id), a))
+            if a.role is not AssignmentRole.MEMBER:
+                want.append((topics.agency_topic(a.agency_id),
+                             deterministic_id(a.assignment_id, "task"), AgencyTask.of(
+                                 a, d, f"http://127.0.0.1:8001/v1/difficulties/"
+                                       f"{d.difficulty_id}/status")))
+        assert [(m.topic, m.event_id, m.data) for m in got] == want
+        assert {m.time for m in got} == {d.received_at}  # as of its receipt: replays match
+        for m in got:  # what the agencies decode
+            assert type(m.data).model_validate_json(m.data.model_dump_json()) == m.data
+
+
+def test_a_replay_publishes_the_messages_first_published_and_open_tasks_only() -> None:
+    configs = ConfigHolder().current
+    d = next(iter(varied(configs)))
+    made = decided(configs, d)
+    first = usecases.messages(made, d, status_base=STATUS)
+    open_ = {a.assignment_id for a in made if a.role is AssignmentRole.LEAD}
+    # The difficulty as the router stores it and reads it back for the replay.
+    stored = DifficultyReceived.model_validate_json(d.model_dump_json())
+    again = usecases.messages(made, stored, status_base=STATUS, tasks=open_)
+    as_bytes = [(m.topic, m.event_id, m.data.model_dump_json(), m.time) for m in again]
+    assert as_bytes == [(m.topic, m.event_id, m.data.model_dump_json(), m.time) for m in first
+                        if m.topic == topics.DIFFICULTY_ASSIGNED
+                        or (isinstance(m.data, AgencyTask)
+                            and m.data.assignment.assignment_id in open_)]
+
+
+def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
+    """#20 item 7: co-handlers, central ministries and triage queues get the difficulty
+    without the contact person's name, phone and e-mail."""
+    configs = ConfigHolder().current
+    person = Contact(name="Nguyễn Thị Lan", phone="0912 345 678", email="lan@cty-a.vn")
+    ds = [d.model_copy(update={"contact": person}) for d in varied(configs)]
+    made = {d.difficulty_id: decided(configs, d) for d in ds}
+    d = ds[0]
+    cfg = configs.for_difficulty(d.province_code, d.task_force)
+    assert cfg is not None
+    lead = next(a for a in made[d.difficulty_id] if a.role is AssignmentRole.LEAD)
+    up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW)
+    published = [m for one in ds for m in usecases.messages(made[one.difficulty_id], one,
+                                                            status_base=STATUS)]
+    published += usecases.messages([up], d, status_base=STATUS)
+    roles: Counter[tuple[AssignmentRole, bool]] = Counter()
+    for m in published:
+        if isinstance(m.data, AgencyTask):
+            value = m.data.model_dump_json()
+            has = m.data.difficulty.contact is not None
+            roles[m.data.assignment.role, has] += 1
+            assert has == (m.data.assignment.role is AssignmentRole.LEAD), m.data.assignment
+            assert has == any(p in value for p in (person.name, person.phone, person.email))
+    assert {r for r, _ in roles} == {AssignmentRole.LEAD, AssignmentRole.CO_HANDLER,
+                                     AssignmentRole.TRIAGE, AssignmentRole.ESCALATION}
+
+
+@pytest.mark.parametrize("parts", [
+    ("3f0c6a1e-9a53-4d6e-8f0e-2f4b8f1c0a11", "lead", "binh-duong.bql-kcn", None, None),
+])
+def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ...]) -> None:
+    assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids()), min_size=1, max_size=5))
+def test_assignment_uuid_is_deterministic_id_for_any_parts(parts: list[object]) -> None:
+    assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
