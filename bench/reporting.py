@@ -29,6 +29,7 @@ from shared.events import (
     Envelope,
     EventData,
     Status,
+    ZoneType,
     new_envelope,
 )
 from shared.provinces import ConfigHolder
@@ -300,15 +301,119 @@ async def rollup_timing(url: str, rows: int, runs: int = 5) -> dict[str, Any]:
     }
 
 
+# --- an agency's queue page over the same history -------------------------------------------
+
+# Every difficulty gets its lead assignment; every third one a co-handler too. The
+# generated agencies are made up, but for one of the first province's, whose queue is
+# measured: its share of leads goes to the board of industrial parks, and so do the
+# co-handlers of every fifth difficulty.
+_ASSIGN = """
+UPDATE reporting.difficulties SET lead_agency_id = $2 WHERE lead_agency_id = $1;
+"""
+_ASSIGNMENTS = """
+INSERT INTO reporting.assignments (assignment_id, difficulty_id, agency_id, agency_level,
+    role, rule, active, assigned_at, ack_due_at, resolve_due_at)
+SELECT gen_random_uuid(), difficulty_id, lead_agency_id, 'province', 'lead', 'bench', true,
+       received_at, ack_due_at, resolve_due_at FROM reporting.difficulties
+UNION ALL
+SELECT gen_random_uuid(), difficulty_id,
+       CASE WHEN right(tracking_code, 1) IN ('0', '5') AND task_force = $1 THEN $2
+            ELSE task_force || '.co-quan-9' END,
+       'province', 'co_handler', 'bench', true, received_at, NULL, NULL
+FROM reporting.difficulties WHERE right(tracking_code, 1) IN ('0', '3', '5', '6', '9')
+"""
+
+
+async def queue_timing(url: str, runs: int = 7) -> dict[str, Any]:
+    """The server time of the agency's queue page (the page as served: session, query,
+    template) over the rollup's table, in process (no network), against the bare query
+    of the province's newest 50."""
+    import httpx
+    from fastapi import FastAPI
+
+    from services.reporting.api import ReadSide
+    from services.reporting.pages import pages
+    from shared import auth
+    from shared.calendar import SystemClock
+
+    configs = ConfigHolder().current
+    slug = next(iter(configs))
+    agency = configs[slug].rules.lead_by_zone_type[ZoneType.KCN]
+    pool = await db.create_pool(url, schema=SCHEMA, max_size=4)
+    try:
+        async with pool.acquire() as conn:
+            t0 = time.perf_counter()
+            await conn.execute(_ASSIGN, f"{slug}.co-quan-0", agency)
+            await conn.execute(_ASSIGNMENTS, slug, agency)
+            await conn.execute("ANALYZE reporting.assignments")
+            await conn.execute("ANALYZE reporting.difficulties")
+            assigned_s = time.perf_counter() - t0
+            await auth.migrate(conn)
+            token_id, _ = await auth.insert_token(conn, kind=auth.TokenKind.AGENCY,
+                                                  subject_id=agency)
+            sid, now = auth.new_session_id(), datetime.now(UTC)
+            await auth.open_session(conn, sid=sid, token_id=token_id, now=now,
+                                    expires_at=now + timedelta(hours=1))
+            held = await conn.fetchval("SELECT count(*) FROM assignments"
+                                       " WHERE agency_id = $1 AND active", agency)
+            open_held = await conn.fetchval(
+                "SELECT count(*) FROM assignments a JOIN difficulties d USING (difficulty_id)"
+                " WHERE a.agency_id = $1 AND a.active AND d.closed_at IS NULL", agency)
+            plan = [r[0] for r in await conn.fetch(
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM"
+                " difficulties d WHERE task_force = $2 AND closed_at IS NULL AND EXISTS"
+                " (SELECT 1 FROM assignments a WHERE a.agency_id = $1 AND a.active"
+                "  AND a.difficulty_id = d.difficulty_id)"
+                f" ORDER BY COALESCE({store.NEXT_DUE}, 'infinity'), received_at LIMIT 51",
+                agency, slug)]
+        app = FastAPI()
+        app.state.read_side = ReadSide(db=lambda: pool, config=ConfigHolder(),
+                                       clock=SystemClock(), base_url="http://bench")
+        app.include_router(pages)
+        times: dict[str, list[float]] = {"queue": [], "all": [], "search": []}
+        asks = {"queue": {}, "all": {"status": "all"}, "search": {"q": "kho khan 77"}}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bench",
+                                     cookies={auth.SESSION_COOKIE: sid}) as c:
+            for what, params in asks.items():
+                for _ in range(runs + 1):  # the first warms the cache
+                    t0 = time.perf_counter()
+                    r = await c.get("/workspace/queue", params=params)
+                    times[what].append(time.perf_counter() - t0)
+                    assert r.status_code == 200, r.text[:500]
+        bare = []
+        async with pool.acquire() as conn:
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                await conn.fetch("SELECT * FROM difficulties WHERE task_force = $1"
+                                 " ORDER BY received_at DESC LIMIT 50", slug)
+                bare.append(time.perf_counter() - t0)
+    finally:
+        await pool.close()
+    ms = {k: statistics.median(v[1:]) * 1000 for k, v in times.items()}
+    return {
+        "figure": common.figure(
+            f"an agency's queue page, {held:,} cases held ({open_held:,} open)",
+            max(ms.values()), statistics.median(bare[1:]) * 1000, unit="ms",
+            baseline_is="the bare query of a province's newest 50"),
+        "page_ms": {k: round(v, 1) for k, v in ms.items()}, "agency": agency,
+        "held": held, "open_held": open_held, "assignments_s": round(assigned_s, 1),
+        "queue_plan": plan,
+    }
+
+
 def run(inf: Infra, scale: float) -> dict[str, Any]:
     n = max(20, int(20_000 * scale))
     rows = max(2_000, int(1_000_000 * scale))
     proj = projection(inf, n)
-    rollup = asyncio.run(rollup_timing(asyncio.run(migrated(inf.database_url)), rows))
+    url = asyncio.run(migrated(inf.database_url))
+    rollup = asyncio.run(rollup_timing(url, rows))
+    queue = asyncio.run(queue_timing(url))
     return {
-        "figures": [proj.pop("figure"), rollup.pop("figure")],
+        "figures": [proj.pop("figure"), rollup.pop("figure"), queue.pop("figure")],
         "projection": proj,
         "rollup": rollup,
+        "queue": queue,
         "counts": {"difficulties": n, "events": proj["counts"]["events_total"],
                    "projected_events": proj["counts"]["projected"]["events"],
                    "rollup_difficulties": rollup["difficulties_in_db"]},

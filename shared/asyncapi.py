@@ -51,12 +51,21 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      "The compiled weekly rollup of a province, an urgent interim (rows empty, one urgent"
      " item), or the final report of a dissolved task force's whole mandate (final true,"
      " week_label \"final\", with the open items handed over and those sent to central"
-     " level); key \"<province_code>:<week_label>\"."),
+     " level); key \"<province_code>:<week_label>\". A compiled week carries its league"
+     " table (`league`: per agency, acknowledged and resolved on time against the"
+     " province's target, median working days to resolve, ratings), frozen at the cutoff;"
+     " null in interim and final reports and in weeks compiled before it existed."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
     (topics.SIGN_IN_LINK, events.SignInLink,
      "A one-time sign-in link a person of the province configuration asked for at"
      " /workspace/sign-in, for notify to mail; key: the request id."),
+    (topics.MEMBER_REMINDER, events.MemberReminderRequested,
+     "The permanent deputy asks, from the workspace, that a member who has not reported"
+     " this week be reminded; notify sends the reminder; key: the member id."),
+    (topics.DIRECTION_GIVEN, events.DirectionGiven,
+     "A direction of the head to the task force (ý kiến chỉ đạo), given in the head's"
+     " workspace; reporting keeps it for the task force's pages; key: the task force."),
 )
 
 

@@ -40,7 +40,7 @@ from fastapi import FastAPI
 
 from shared import db
 from shared.errors import Refusal
-from shared.provinces import ConfigSet, Member, ProvinceConfig
+from shared.provinces import ConfigSet, Deputy, Member, ProvinceConfig
 from shared.service import Runtime
 
 SCHEMA = "auth"
@@ -101,6 +101,17 @@ def find_member(configs: ConfigSet, member_id: str) -> tuple[ProvinceConfig, Mem
     return None
 
 
+def find_deputy(configs: ConfigSet, deputy_id: str) -> tuple[ProvinceConfig, Deputy] | None:
+    """A deputy by zone type (not the permanent deputy, who acts through the triage
+    agency): they sign in with a member-kind token of their own id."""
+    for slug in configs:
+        cfg = configs[slug]
+        for d in cfg.task_force.deputies:
+            if d.id == deputy_id:
+                return cfg, d
+    return None
+
+
 def province_of_agency(configs: ConfigSet, agency_id: str) -> str | None:
     for slug in configs:
         if configs[slug].agency(agency_id) is not None:
@@ -130,6 +141,8 @@ def subject_problem(
             return f"no agency {subject_id!r} in the province configuration"
         return None
     found = find_member(configs, subject_id)
+    if found is None and find_deputy(configs, subject_id) is not None:
+        return None
     if found is None:
         return f"no task-force member {subject_id!r} in the province configuration"
     if not found[1].active:
@@ -177,7 +190,10 @@ def holder(configs: ConfigSet, kind: TokenKind, subject_id: str,
     member is gone or inactive, an agency or an operator's province no longer configured."""
     if kind == TokenKind.MEMBER:
         found = find_member(configs, subject_id)
-        if found is None or not found[1].active:
+        if found is None:
+            deputy = find_deputy(configs, subject_id)
+            return Holding(deputy is not None, deputy[0].slug if deputy else None)
+        if not found[1].active:
             return Holding(False)
         return Holding(True, found[0].slug)
     if kind == TokenKind.AGENCY:

@@ -125,6 +125,60 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 }
 
 
+class Step(StrEnum):
+    """Where one assignment stands: each agency or member moves its own part."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"  # its part is done, saying what was done
+    DECLINED = "declined"  # "not ours", with the reason
+
+
+STEP_LABELS: dict[Step, tuple[str, str]] = {
+    Step.ACKNOWLEDGED: ("Đã tiếp nhận", "Acknowledged"),
+    Step.IN_PROGRESS: ("Đang xử lý", "In progress"),
+    Step.DONE: ("Đã xong phần việc", "Done"),
+    Step.DECLINED: ("Không thuộc thẩm quyền", "Declined (not ours)"),
+}
+
+# What a status event that names an assignment but no step (events before steps existed,
+# and the status API's) did to that assignment: the same rule for every reader.
+STEP_OF_STATUS: dict[Status, Step] = {
+    Status.ACKNOWLEDGED: Step.ACKNOWLEDGED,
+    Status.IN_PROGRESS: Step.IN_PROGRESS,
+    Status.RESOLVED: Step.DONE,
+    Status.REJECTED: Step.DONE,
+    Status.ESCALATED: Step.DONE,
+    Status.REASSIGN_REQUESTED: Step.DECLINED,
+}
+
+
+class Outcome(StrEnum):
+    """How the lead closed (or passed up) a difficulty."""
+
+    RESOLVED = "resolved"  # đã giải quyết
+    PARTLY_RESOLVED = "partly_resolved"  # giải quyết một phần
+    ESCALATED = "escalated"  # beyond provincial authority: passed to central level
+    REJECTED = "rejected"  # out of scope, with the reason
+
+
+OUTCOME_LABELS: dict[Outcome, tuple[str, str]] = {
+    Outcome.RESOLVED: ("Đã giải quyết", "Resolved"),
+    Outcome.PARTLY_RESOLVED: ("Đã giải quyết một phần", "Partly resolved"),
+    Outcome.ESCALATED: ("Vượt thẩm quyền tỉnh, đã kiến nghị cấp trên",
+                        "Beyond provincial authority, escalated"),
+    Outcome.REJECTED: ("Không thuộc phạm vi xử lý", "Out of scope, rejected"),
+}
+
+# The difficulty's status an outcome leaves it in.
+OUTCOME_STATUS: dict[Outcome, Status] = {
+    Outcome.RESOLVED: Status.RESOLVED,
+    Outcome.PARTLY_RESOLVED: Status.RESOLVED,
+    Outcome.ESCALATED: Status.ESCALATED,
+    Outcome.REJECTED: Status.REJECTED,
+}
+
+
 class AgencyLevel(StrEnum):
     DISTRICT = "district"
     PROVINCE = "province"
@@ -281,8 +335,29 @@ class AgencyTask(EventData):
         return str(self.assignment.difficulty_id)
 
 
+class Resolution(BaseModel):
+    """How the lead (or the permanent deputy) closed a difficulty or passed it up. The
+    public answer is for the business; what was done, the reason and the event's note are
+    the record of the task force."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: Outcome
+    done: LongText  # what was done
+    legal_basis: ShortText | None = None  # document cited, "Công văn 123/UBND-KT"
+    public_answer: LongText
+    reason: LongText | None = None  # why rejected or escalated
+    # Co-handlers' parts still open when the lead closed, and why it closed without them.
+    waived: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    waiver_reason: LongText | None = None
+
+
 class DifficultyStatusChanged(EventData):
-    """An agency, member or operator moved a difficulty along."""
+    """An agency, member or operator moved a difficulty, or their own part of it, along.
+
+    `status` is the difficulty's status after the event; null when the event moves only
+    one assignment (`step` on `assignment_id`: a co-handler's or a member's part), which
+    leaves the difficulty where it was. The lead's steps move both."""
 
     topic: ClassVar[str] = topics.DIFFICULTY_STATUS
     ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.status.v1"
@@ -290,15 +365,30 @@ class DifficultyStatusChanged(EventData):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     province_code: str
-    status: Status
+    status: Status | None
     actor_kind: ActorKind
     actor_id: str  # agency id, member id, or "operator"
     assignment_id: uuid.UUID | None = None
-    note: LongText | None = None  # resolution note or reason
+    note: LongText | None = None  # internal: the progress note, what was done, or a reason
     # On reassign_requested by the permanent deputy: the agency that is to lead (a
     # dispatch from triage). Without it the router decides again, or sends to triage.
     target_agency_id: AgencyId | None = None
+    # Where the assignment `assignment_id` now stands; absent in events before steps
+    # existed (STEP_OF_STATUS says what their status did to it).
+    step: Step | None = None
+    # With step declined: the agency that should act, in the decliner's view (advice for
+    # the permanent deputy; nothing is routed to it).
+    suggested_agency_id: AgencyId | None = None
+    resolution: Resolution | None = None  # with resolved, rejected or escalated by the lead
     changed_at: AwareDatetime
+
+    def step_taken(self) -> Step | None:
+        """What the event did to the assignment it names (None if it names none)."""
+        if self.assignment_id is None:
+            return None
+        if self.step is not None:
+            return self.step
+        return STEP_OF_STATUS.get(self.status) if self.status is not None else None
 
     def key(self) -> str:
         return str(self.difficulty_id)
@@ -372,6 +462,10 @@ class BreakdownRow(BaseModel):
     # being resolved). Defaults for reports stored before these were counted.
     rejected: int = 0
     carried_over: int = 0
+    # The lead's outcomes in the window (#20): of `resolved`, those only partly resolved;
+    # and those passed up as beyond provincial authority.
+    partly_resolved: int = 0
+    escalated: int = 0
 
 
 class ReportItem(BaseModel):
@@ -383,6 +477,44 @@ class ReportItem(BaseModel):
     agency_id: str | None
     status: Status
     received_at: AwareDatetime
+
+
+class LeagueRow(BaseModel):
+    """How one agency did in the week, as of its cutoff (the league table).
+
+    A deadline is measured in the week its outcome became known: met, when it was met
+    (by the deadline) in the week; missed, when the deadline passed in the week without
+    it. So each acknowledgement and each resolution is measured once, in one week. A
+    resolution no longer owed (the item rejected before its deadline) is not measured.
+    The agency is the one holding the item (lead, escalation or triage)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_id: str
+    ack_measured: int = Field(ge=0)
+    ack_on_time: int = Field(ge=0)
+    ack_on_time_pct: float | None = Field(ge=0, le=100)  # null: nothing measured
+    resolve_measured: int = Field(ge=0)
+    resolved_on_time: int = Field(ge=0)
+    resolved_on_time_pct: float | None = Field(ge=0, le=100)
+    resolved: int = Field(ge=0)  # resolved in the week (the agency row's `resolved`)
+    # Receipt to resolution, in working days (weekends and public holidays not counted),
+    # over the items resolved in the week; null when none was.
+    median_working_days: float | None = Field(ge=0)
+    # The businesses' ratings (1 to 5) of the items resolved in the week; null when none
+    # was rated.
+    rated: int = Field(default=0, ge=0)
+    rating_average: float | None = Field(default=None, ge=1, le=5)
+
+
+class League(BaseModel):
+    """The league table of a week: one row per agency that held an item during it, best
+    resolved-on-time share first; agencies with nothing measured last."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target_pct: float = Field(gt=0, le=100)  # the province's on-time target when compiled
+    rows: list[LeagueRow]
 
 
 class WeeklyReport(EventData):
@@ -408,6 +540,9 @@ class WeeklyReport(EventData):
     # each), and the items that went to central level during the mandate.
     handed_over: list[ReportItem] = Field(default_factory=list)
     central_items: list[ReportItem] = Field(default_factory=list)
+    # Compiled weeks only, frozen at the cutoff; null in interim and final reports and in
+    # reports compiled before league tables were.
+    league: League | None = None
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"
@@ -450,7 +585,7 @@ class SignInLink(EventData):
 
     request_id: uuid.UUID
     recipient_id: ShortText  # a person's id (member, head, permanent deputy) or an agency's
-    role: Literal["agency", "member", "permanent_deputy", "head"]
+    role: Literal["agency", "member", "permanent_deputy", "head", "deputy"]
     province: ShortText  # the task force's slug
     address_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     url: Annotated[str, StringConstraints(max_length=2000)]
@@ -459,6 +594,43 @@ class SignInLink(EventData):
 
     def key(self) -> str:
         return str(self.request_id)
+
+
+class MemberReminderRequested(EventData):
+    """The permanent deputy asks that a member who has not reported this week be
+    reminded (one click in the workspace); notify sends the reminder on the member's
+    channels. One a member a week a day: a second click the same day is the same event."""
+
+    topic: ClassVar[str] = topics.MEMBER_REMINDER
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "member.reminder.v1"
+
+    request_id: uuid.UUID
+    member_id: ShortText
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    requested_by: ShortText  # the permanent deputy's id
+    requested_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.member_id
+
+
+class DirectionGiven(EventData):
+    """A direction of the head to the task force (ý kiến chỉ đạo), given in the head's
+    workspace; reporting keeps it for the task force's pages."""
+
+    topic: ClassVar[str] = topics.DIRECTION_GIVEN
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "direction.given.v1"
+
+    direction_id: uuid.UUID
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    given_by: ShortText  # the head's id
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    given_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.task_force
 
 
 EVENT_TYPES: tuple[type[EventData], ...] = (
@@ -471,6 +643,8 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     WeeklyReport,
     NotificationSent,
     SignInLink,
+    MemberReminderRequested,
+    DirectionGiven,
 )
 BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
 

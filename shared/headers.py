@@ -35,10 +35,13 @@ def style_hash(css: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
-def page_policy(styles: Iterable[str]) -> str:
+def page_policy(styles: Iterable[str], form_targets: Iterable[str] = ()) -> str:
+    """`form_targets`: other origins the pages' forms post to (the workspace's pages,
+    served by reporting, post to intake, the command side, when it has its own origin)."""
     hashes = " ".join(sorted({style_hash(s) for s in styles})) or "'none'"
+    targets = "".join(f" {t}" for t in sorted(set(form_targets)) if t)
     return ("default-src 'none'; script-src 'none'; object-src 'none'; "
-            f"style-src {hashes}; img-src 'self' data:; form-action 'self'; "
+            f"style-src {hashes}; img-src 'self' data:; form-action 'self'{targets}; "
             "frame-ancestors 'none'; base-uri 'none'")
 
 
@@ -48,9 +51,10 @@ DOCS_POLICY = "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 class SecurityHeaders:
     """Adds the headers to every HTTP answer (a route's own value of one wins)."""
 
-    def __init__(self, app: ASGIApp, styles: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, styles: Iterable[str] = (),
+                 form_targets: Iterable[str] = ()) -> None:
         self.app = app
-        self.policy = page_policy(styles)
+        self.policy = page_policy(styles, form_targets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -55,6 +55,7 @@ def create_app(
     trusted_proxies: Sequence[Network] = (),
     on_refused: errors.OnRefused | None = None,
     page_styles: Sequence[str] = (),
+    form_targets: Sequence[str] = (),
 ) -> FastAPI:
     """The service's app with its ops routes, error handlers, limits and security
     headers. `body_limits` gives routes with bigger bodies their own limit; `rate_limits`
@@ -88,7 +89,7 @@ def create_app(
         return JSONResponse({"errors": [{"field": "database", "reason": UNAVAILABLE}]},
                             status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
-    app.add_middleware(SecurityHeaders, styles=page_styles)
+    app.add_middleware(SecurityHeaders, styles=page_styles, form_targets=form_targets)
 
     for exc_type in db.TRANSIENT_ERRORS:
         app.add_exception_handler(exc_type, unavailable)

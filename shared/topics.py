@@ -18,6 +18,8 @@ MEMBER_REPORT = "member.report.v1"
 REPORT_WEEKLY = "report.weekly.v1"
 NOTIFICATION_SENT = "notification.sent.v1"
 SIGN_IN_LINK = "sign-in.link.v1"
+MEMBER_REMINDER = "member.reminder.v1"
+DIRECTION_GIVEN = "direction.given.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -43,6 +45,8 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(REPORT_WEEKLY, 1),
     TopicSpec(NOTIFICATION_SENT, 4),
     TopicSpec(SIGN_IN_LINK, 1),
+    TopicSpec(MEMBER_REMINDER, 1),
+    TopicSpec(DIRECTION_GIVEN, 1),
 )
 AGENCY_TOPIC_PARTITIONS = 2
 DLQ_PARTITIONS = 1

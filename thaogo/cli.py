@@ -395,6 +395,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         # The workspace pages (reporting) post their forms to intake, which sends the
         # browser back to them.
         env["THAOGO_INTAKE_WORKSPACE_URL"] = env["THAOGO_NOTIFY_REPORT_BASE_URL"]
+        env["THAOGO_REPORTING_INTAKE_URL"] = f"http://127.0.0.1:{ports['intake']}"
         logs_dir = data_dir / "logs"
         logs_dir.mkdir(exist_ok=True)
 

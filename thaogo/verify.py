@@ -6,21 +6,24 @@ hide itself) and compares the result with each service's tables, field by field:
 
 - intake: every accepted difficulty is on `difficulty.received.v1` under one event id,
   and every event there is a difficulty intake accepted; the assignments intake keeps
-  (who may update what) are the events' assignments, with the same active flags;
+  (who may update what) are the events' assignments, with the same active flags and
+  each with the step its holder last took;
 - router: every assignment event is a stored assignment with the same fields, active
   exactly when no later assignment replaces it; one active assignment per (difficulty,
   role, agency, member); each traceable to a received difficulty; every agency's task on
   its topic, with the business's contact in the lead agency's task only;
 - reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
-  closed times, central escalation and task force; its assignments; every stored weekly
-  report published once, as stored, with breakdowns that add up to their totals;
+  closed times, central escalation, task force and the lead's latest outcome and public
+  answer; its assignments, each with its own step; every resolution as given; every
+  stored weekly report published once, as stored, with breakdowns that add up to their
+  totals and a league table that agrees with itself and with the report's agency rows;
 - intake's urgency confirmations: one per confirmed difficulty, on its topic under one
   event id, and one for every difficulty a member or operator filed urgent;
 - notify: a notice for every agency assignment and every published weekly report, an
   alarm to the head and the permanent deputy of every urgent difficulty with a lead (none
   still held for office hours once confirmed), none about a difficulty that does not
-  exist, and every delivered message announced on `notification.sent.v1` under one
-  event id.
+  exist, and every delivered message announced on
+  `notification.sent.v1` under one event id.
 
 Differences are printed one a line (service, table, id, field, expected, found). What
 the topics no longer hold (retention dropped their beginning) is said, not guessed.
@@ -58,8 +61,10 @@ from shared.events import (
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
     Envelope,
     EventData,
+    MemberReminderRequested,
     NotificationSent,
     SignInLink,
     WeeklyReport,
@@ -76,6 +81,10 @@ HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
 # What counts as an agency having taken the case in hand.
 TAKEN_IN_HAND = frozenset({"acknowledged", "in_progress", "resolved", "rejected", "escalated"})
 CLOSING = frozenset({"resolved", "rejected"})
+# What a change that names an assignment but no step did to it (events before steps).
+STEP_OF_STATUS = {"acknowledged": "acknowledged", "in_progress": "in_progress",
+                  "resolved": "done", "rejected": "done", "escalated": "done",
+                  "reassign_requested": "declined"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +149,8 @@ class Log:
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
     sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
+    reminders: list[Envelope[MemberReminderRequested]] = field(default_factory=list)
+    directions: list[Envelope[DirectionGiven]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
@@ -152,6 +163,8 @@ _MODELS: dict[str, type[EventData]] = {
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
     topics.SIGN_IN_LINK: SignInLink,
+    topics.MEMBER_REMINDER: MemberReminderRequested,
+    topics.DIRECTION_GIVEN: DirectionGiven,
 }
 
 
@@ -201,6 +214,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
         DifficultyStatusChanged: log.status, DifficultyUrgencyConfirmed: log.urgency,
         WeeklyReport: log.weekly, NotificationSent: log.sent, SignInLink: log.sign_ins,
+        MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
     into.append(env)
@@ -255,6 +269,27 @@ class Derived:
     closed_at: datetime | None
     resolved_at: datetime | None
     escalated_central_at: datetime | None
+    outcome: str | None  # of the latest resolution
+    outcome_at: datetime | None
+    public_answer: str | None
+    escalated_at: datetime | None  # first resolution passing it up
+
+
+def _latest(changes: Iterable[DifficultyStatusChanged]) -> DifficultyStatusChanged | None:
+    return max(changes, key=lambda s: (s.changed_at, s.status_id.bytes), default=None)
+
+
+def steps(case: Case) -> dict[uuid.UUID, tuple[str, datetime]]:
+    """Each assignment's own state: the step of the latest change naming it."""
+    out: dict[uuid.UUID, tuple[str, datetime]] = {}
+    for s in sorted(case.statuses.values(), key=lambda s: (s.changed_at, s.status_id.bytes)):
+        if s.assignment_id is None:
+            continue
+        step = s.step.value if s.step else STEP_OF_STATUS.get(s.status.value if s.status
+                                                              else "")
+        if step is not None:
+            out[s.assignment_id] = (step, s.changed_at)
+    return out
 
 
 def task_force_of(configs: ConfigSet, d: DifficultyReceived) -> str | None:
@@ -280,13 +315,17 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
     holders = [a for a in case.assignments.values()
                if a.assignment_id not in gone and a.role.value in HOLDING_ROLES]
     holder = max(holders, key=lambda a: (a.assigned_at, a.assignment_id.bytes), default=None)
-    latest = max(case.statuses.values(), key=lambda s: (s.changed_at, s.status_id.bytes),
-                 default=None)
-    status = latest.status.value if latest else ("assigned" if holder else "received")
+    # A co-handler's or member's step moves its own part only (status null).
+    latest = _latest(s for s in case.statuses.values() if s.status is not None)
+    status = (latest.status.value if latest and latest.status
+              else ("assigned" if holder else "received"))
     since = latest.changed_at if latest else (holder.assigned_at if holder else d.received_at)
     taken = [s.changed_at for s in case.statuses.values()
-             if s.status.value in TAKEN_IN_HAND
+             if s.status is not None and s.status.value in TAKEN_IN_HAND
              and (holder is None or s.changed_at >= holder.assigned_at)]
+    answered = _latest(s for s in case.statuses.values() if s.resolution is not None)
+    passed_up = [s.changed_at for s in case.statuses.values()
+                 if s.resolution is not None and s.resolution.outcome.value == "escalated"]
     central = [a.assigned_at for a in case.assignments.values()
                if a.agency_level.value == "central"]
     ack_due, resolve_due = due_of(configs, d, holder) if holder else (None, None)
@@ -303,6 +342,11 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
         closed_at=closed,
         resolved_at=closed if status == "resolved" else None,
         escalated_central_at=min(central, default=None),
+        outcome=answered.resolution.outcome.value if answered and answered.resolution else None,
+        outcome_at=answered.changed_at if answered else None,
+        public_answer=(answered.resolution.public_answer if answered and answered.resolution
+                       else None),
+        escalated_at=min(passed_up, default=None),
     )
 
 
@@ -352,10 +396,24 @@ async def check_intake(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
                           "missing")
     rows = {r["assignment_id"]: r for r in await conn.fetch(
         "SELECT assignment_id, difficulty_id, agency_id, member_id, role, replaces, active,"
-        " assigned_at FROM intake.assignments")}
+        " assigned_at, step, step_at FROM intake.assignments")}
     _check_assignments(report, "intake", log, cases, rows, fields=(
-        "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"))
+        "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"),
+        extra=_step_fields(cases))
     await _check_confirmations(conn, log, cases, report)
+
+
+def _step_fields(cases: Mapping[uuid.UUID, Case]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each assignment's expected step and its time (none before any step)."""
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for case in cases.values():
+        taken = steps(case)
+        for aid in case.assignments:
+            step, at = taken.get(aid, (None, None))
+            out[aid] = {"step": step, "step_at": at}
+    return out
+
+
 
 
 def vouched(d: DifficultyReceived) -> bool:
@@ -517,18 +575,38 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
             report.differ("reporting", "sign_in_links", rid, "event on " + topics.SIGN_IN_LINK,
                           "present" if rid in links else "none",
                           "present" if rid in published else "none")
+    # The head's directions: one row per event on direction.given.v1, as it says.
+    kept = {r["direction_id"]: r for r in await conn.fetch(
+        "SELECT direction_id, task_force, given_by, week_label, body, given_at"
+        " FROM reporting.directions")}
+    report.compared["reporting.directions"] += len(kept)
+    given = {e.data.direction_id: e.data for e in log.directions}
+    for did, x in given.items():
+        row = kept.get(did)
+        if row is None:
+            report.differ("reporting", "directions", did, "row", "present", "missing")
+            continue
+        for name in ("task_force", "given_by", "week_label", "body", "given_at"):
+            if row[name] != getattr(x, name):
+                report.differ("reporting", "directions", did, name, getattr(x, name),
+                              row[name])
+    if topics.DIRECTION_GIVEN not in log.truncated:
+        for did in kept.keys() - given.keys():
+            report.differ("reporting", "directions", did, "cause",
+                          "an event on " + topics.DIRECTION_GIVEN, "none")
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
-        " escalated_central_at, tracking_code, category, urgency FROM reporting.difficulties")}
-    due: dict[uuid.UUID, dict[str, Any]] = {}
+        " escalated_central_at, tracking_code, category, urgency, outcome, outcome_at,"
+        " public_answer, escalated_at FROM reporting.difficulties")}
+    due = _step_fields(cases)
     for did, case in cases.items():
         d = case.received
         if d is None:
             continue
         for aid, a in case.assignments.items():
             ack, resolve = due_of(configs, d, a)
-            due[aid] = {"ack_due_at": ack, "resolve_due_at": resolve}
+            due[aid].update(ack_due_at=ack, resolve_due_at=resolve)
         row = rows.get(did)
         if row is None:
             report.differ("reporting", "difficulties", did, "row", "projected", "missing")
@@ -541,11 +619,40 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
             report.differ("reporting", "difficulties", did, "row", "none (no event)", "present")
     assignment_rows = {r["assignment_id"]: r for r in await conn.fetch(
         "SELECT assignment_id, difficulty_id, agency_id, agency_level, member_id, role, rule,"
-        " replaces, active, assigned_at, ack_due_at, resolve_due_at FROM reporting.assignments")}
+        " replaces, active, assigned_at, ack_due_at, resolve_due_at, step, step_at"
+        " FROM reporting.assignments")}
     _check_assignments(report, "reporting", log, cases, assignment_rows, fields=(
         "difficulty_id", "agency_id", "agency_level", "member_id", "role", "rule", "replaces",
         "assigned_at"), extra=due)
+    await _check_resolutions(conn, log, cases, report)
     await _check_weekly(conn, log, cases, report)
+
+
+async def _check_resolutions(conn: asyncpg.Connection, log: Log,
+                             cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """Every resolution on the status topic is kept as given, and nothing else is."""
+    rows = {r["status_id"]: r for r in await conn.fetch(
+        "SELECT status_id, difficulty_id, assignment_id, actor_id, outcome, done, legal_basis,"
+        " public_answer, reason, waived, waiver_reason, resolved_at FROM reporting.resolutions")}
+    given = {sid: s for c in cases.values() for sid, s in c.statuses.items()
+             if s.resolution is not None}
+    for sid, s in given.items():
+        r = s.resolution
+        assert r is not None
+        row = rows.get(sid)
+        if row is None:
+            report.differ("reporting", "resolutions", sid, "row", "kept", "missing")
+            continue
+        _compare_row(report, "reporting", "resolutions", sid, {
+            "difficulty_id": s.difficulty_id, "assignment_id": s.assignment_id,
+            "actor_id": s.actor_id, "outcome": r.outcome.value, "done": r.done,
+            "legal_basis": r.legal_basis, "public_answer": r.public_answer,
+            "reason": r.reason, "waived": list(r.waived), "waiver_reason": r.waiver_reason,
+            "resolved_at": s.changed_at}, row)
+    if topics.DIFFICULTY_STATUS not in log.truncated:
+        for sid in rows.keys() - given.keys():
+            report.differ("reporting", "resolutions", sid, "row", "none (no event)",
+                          "present")
 
 
 def vars_of(d: Derived) -> dict[str, Any]:
@@ -582,10 +689,15 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
             if topics.REPORT_WEEKLY not in log.truncated:
                 report.differ("reporting", "weekly_reports", key, "published on "
                               + topics.REPORT_WEEKLY, 1, 0)
-        elif events[0].data.model_dump(mode="json")["rows"] != body.get("rows"):
-            report.differ("reporting", "weekly_reports", key, "rows",
-                          events[0].data.model_dump(mode="json")["rows"], body.get("rows"))
+        else:
+            sent = events[0].data.model_dump(mode="json")
+            for part in ("rows", "league"):
+                if sent[part] != body.get(part):
+                    report.differ("reporting", "weekly_reports", key, part, sent[part],
+                                  body.get(part))
         _check_breakdowns(report, key, body.get("rows") or [])
+        if body.get("league") is not None:
+            _check_league(report, key, body["league"], body.get("rows") or [])
     ids = {r["event_id"] for r in stored} | set(interim.values())
     for eid, events in published.items():
         if eid not in ids:
@@ -595,7 +707,7 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
 
 
 _COUNTS = ("received", "resolved", "rejected", "carried_over", "open", "overdue",
-           "escalated_central")
+           "escalated_central", "partly_resolved", "escalated")
 
 
 def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -621,6 +733,48 @@ def _check_breakdowns(report: Report, key: str, rows: Sequence[Mapping[str, Any]
             if s != int(total.get(c, 0)):
                 report.differ("reporting", "weekly_reports", key, f"sum of {c} by {dim}",
                               total[c], s)
+
+
+def _share(n: int, of: int) -> float | None:
+    return None if of == 0 else round(100 * n / of, 1)
+
+
+def _check_league(report: Report, key: str, league: Mapping[str, Any],
+                  rows: Sequence[Mapping[str, Any]]) -> None:
+    """The league table against its own counts and the same report's agency rows. (It is
+    not recomputed from the events: a week published before late events of its own came,
+    say at a restart, is frozen as it was, by design.)"""
+    by_agency = {r["value"]: r for r in rows if r["dimension"] == "agency"}
+    ranked = [r["agency_id"] for r in league["rows"]]
+    if sorted(ranked) != sorted(set(by_agency) - {"unknown"}):
+        report.differ("reporting", "weekly_reports", key, "league agencies",
+                      sorted(set(by_agency) - {"unknown"}), sorted(ranked))
+    for r in league["rows"]:
+        at = f"{key}:league:{r['agency_id']}"
+        for n, of, pct in (("ack_on_time", "ack_measured", "ack_on_time_pct"),
+                           ("resolved_on_time", "resolve_measured", "resolved_on_time_pct")):
+            if not 0 <= r[n] <= r[of]:
+                report.differ("reporting", "weekly_reports", at, n, f"0..{r[of]}", r[n])
+            if r[pct] != _share(r[n], r[of]):
+                report.differ("reporting", "weekly_reports", at, pct, _share(r[n], r[of]),
+                              r[pct])
+        agency_row = by_agency.get(r["agency_id"])
+        if agency_row is not None and agency_row["resolved"] != r["resolved"]:
+            report.differ("reporting", "weekly_reports", at, "resolved",
+                          agency_row["resolved"], r["resolved"])
+        if (r["median_working_days"] is None) != (r["resolved"] == 0):
+            report.differ("reporting", "weekly_reports", at, "median_working_days",
+                          "a figure" if r["resolved"] else "null", r["median_working_days"])
+        if (r["rating_average"] is None) != (r["rated"] == 0) or r["rated"] > r["resolved"]:
+            report.differ("reporting", "weekly_reports", at, "rated, rating_average",
+                          f"0..{r['resolved']} rated, an average only if any",
+                          [r["rated"], r["rating_average"]])
+    # Best resolved-on-time share first; nothing measured last.
+    shares = [r["resolved_on_time_pct"] for r in league["rows"]]
+    measured = [s for s in shares if s is not None]
+    if shares[:len(measured)] != sorted(measured, reverse=True):
+        report.differ("reporting", "weekly_reports", key, "league order",
+                      "best resolved-on-time share first", shares)
 
 
 @dataclass(frozen=True)
@@ -734,6 +888,25 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             report.differ("notify", "messages", str(link.request_id),
                           f"sign-in link to {link.recipient_id}",
                           "queued" if owed else "none", "queued" if mailed else "none")
+    # A reminder the permanent deputy asked for goes to each channel of the member while
+    # the configuration has them as an active member of that task force, once a request.
+    asked = {k.rsplit(":", 1)[0] for k in (m["message_key"] for m in messages)
+             if k.startswith("member_reminder:")}
+    for r in (e.data for e in log.reminders):
+        cfg = configs.get(r.task_force)
+        owed = cfg is not None and any(m.id == r.member_id
+                                       for m in cfg.task_force.active_members())
+        reminded = f"member_reminder:{r.request_id}:{r.member_id}" in asked
+        if owed != reminded:
+            report.differ("notify", "messages", str(r.request_id),
+                          f"reminder to {r.member_id}", "queued" if owed else "none",
+                          "queued" if reminded else "none")
+    if topics.MEMBER_REMINDER not in log.truncated:
+        requested = {f"member_reminder:{e.data.request_id}:{e.data.member_id}"
+                     for e in log.reminders}
+        for key in asked - requested:
+            report.differ("notify", "messages", key, "cause",
+                          "an event on " + topics.MEMBER_REMINDER, "none")
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

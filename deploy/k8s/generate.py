@@ -47,7 +47,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "intake": {
         "group": "thaogo-intake-assignments",
         "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
-                     T.MEMBER_REPORT],
+                     T.MEMBER_REPORT, T.MEMBER_REMINDER, T.DIRECTION_GIVEN],
         "consumes": [T.DIFFICULTY_ASSIGNED],
     },
     "router": {
@@ -65,6 +65,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
             T.DIFFICULTY_STATUS,
             T.MEMBER_REPORT,
             T.NOTIFICATION_SENT,
+            T.DIRECTION_GIVEN,
         ],
     },
     "notify": {
@@ -72,12 +73,12 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
         "produces": [T.NOTIFICATION_SENT],
         # sign-in.link.v1 carries one-time sign-in links: notify is its only reader.
         "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
-                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK],
+                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK, T.MEMBER_REMINDER],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.
 ADMIN_TOPIC_PREFIXES = ["difficulty.", "member.", "report.", "notification.", "agency.",
-                        "sign-in."]
+                        "sign-in.", "direction."]
 
 DAY_MS = 86_400_000
 RETENTION_MS = {

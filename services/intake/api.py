@@ -24,8 +24,12 @@ from services.intake.models import (
     MemberReportAccepted,
     MemberReportIn,
     MemberWeekOut,
+    ResolutionAccepted,
+    ResolutionIn,
     StatusAccepted,
     StatusIn,
+    StepAccepted,
+    StepIn,
     UrgencyConfirmedOut,
     UrgencyIn,
     Vocabulary,
@@ -108,7 +112,11 @@ async def submit(ix: Service, body: DifficultyIn, request: Request,
     "acknowledged, in_progress and reassign_requested; the responsible task-force member, "
     "acknowledged and in_progress; an operator, nothing. Allowed transitions: resolved "
     "and rejected are final; escalated and reassign_requested hand the difficulty on; "
-    "in_progress may repeat as progress notes.",
+    "in_progress may repeat as progress notes. A co-handler's or member's acknowledged "
+    "and in_progress move their own part only (as POST .../steps does). Closing "
+    "(resolved, rejected) while co-handlers' parts are open is a 409: close with POST "
+    ".../resolution, which can waive them with a reason. The steps and resolution "
+    "endpoints are the fuller forms of this one.",
 )
 async def post_status(ix: Service, who: Caller, difficulty_id: uuid.UUID,
                       body: StatusIn) -> Any:
@@ -135,6 +143,55 @@ async def confirm_urgency(ix: Service, who: Caller, difficulty_id: uuid.UUID,
                           body: UrgencyIn) -> Any:
     new, confirmed = await usecases.confirm_urgency(ix, who, difficulty_id, body)
     return JSONResponse(confirmed.model_dump(mode="json"), status_code=202 if new else 200)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/steps",
+    status_code=202,
+    response_model=StepAccepted,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Move the caller's own part of a difficulty: acknowledged, in progress, done or "
+    "declined",
+    description="Each assignment has its own state: the lead agency, each co-handling "
+    "agency and the responsible task-force member move their own (403 for a caller with "
+    "no active assignment on the difficulty). acknowledged → in_progress (may repeat, each "
+    "a progress note) → done (the note says what was done) or declined (\"not ours\": "
+    "the note says why, `suggested_agency_id` may name the agency that should act). done "
+    "and declined are final (409 after them). A co-handler's or member's step leaves the "
+    "difficulty's status as it is (`status: null` on difficulty.status.v1); the lead's "
+    "steps move it: acknowledged, in_progress, and declined, which sends the difficulty "
+    "back to the permanent deputy's triage queue with the reason (reassign_requested). "
+    "The lead's part is done by closing the difficulty with POST .../resolution.",
+)
+async def post_step(ix: Service, who: Caller, difficulty_id: uuid.UUID, body: StepIn) -> Any:
+    accepted = await usecases.post_step(ix, who, difficulty_id, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/resolution",
+    status_code=202,
+    response_model=ResolutionAccepted,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Close a difficulty (or pass it up) with a structured resolution",
+    description="Only the agency holding the difficulty (its lead, or whoever holds it "
+    "after an escalation or in triage) or the province's permanent deputy; a co-handler "
+    "or a member gets a 403 naming why (they finish their own part with POST .../steps). "
+    "The outcome: resolved or partly_resolved (the difficulty is resolved), rejected (out "
+    "of scope, `reason` required) or escalated (beyond provincial authority, `reason` "
+    "required: the router passes it to the central ministry). `done` says what was done "
+    "and `legal_basis` the document cited (\"Công văn 123/UBND-KT\"); `public_answer` is "
+    "what the business reads on its tracking page, `note` stays internal. Closing while "
+    "co-handlers' parts are neither done nor declined is a 409 naming "
+    "`waive_open_parts_reason`: give it to close without them; the parts waived and the "
+    "reason are recorded. A difficulty already resolved or rejected: 409.",
+)
+async def post_resolution(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                          body: ResolutionIn) -> Any:
+    accepted = await usecases.post_resolution(ix, who, difficulty_id, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
 @api.get(

@@ -18,14 +18,19 @@ from shared import vn
 from shared.calendar import WeekWindow, parse_week_label, week_window
 from shared.deadlines import CLOSED, HANDLING_ROLES, deadlines_for, is_overdue
 from shared.events import (
+    OUTCOME_STATUS,
     STATUS_LABELS,
+    STEP_LABELS,
     ActorKind,
     AssignmentRole,
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     MemberReport,
+    Outcome,
+    Resolution,
     Status,
+    Step,
     TaskDifficulty,
     Urgency,
     UrgencySource,
@@ -132,7 +137,9 @@ class Standing(StrEnum):
 
 # The difficulty belongs to its lead: only the lead and the permanent deputy close,
 # reject, escalate or hand it on. A co-handler reports on its own part and may ask to be
-# relieved of that part; a member follows the case. (Per-assignment states come later.)
+# relieved of that part; a member follows the case. On this (older) status API a
+# co-handler's or a member's acknowledged and in_progress move their own assignment only
+# (see `own_part`); each part's full life is the steps API (`check_step`).
 MAY_POST: dict[Standing, frozenset[Status]] = {
     Standing.LEAD: _ACTING,
     Standing.PERMANENT_DEPUTY: _ACTING,
@@ -152,6 +159,7 @@ class Held:
     role: AssignmentRole
     agency_id: str
     member_id: str | None
+    step: Step | None = None  # where its holder has moved it
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,15 +339,230 @@ def check_dispatch(
             f"{target_agency_id} đang chủ trì xử lý phản ánh này")
 
 
+# --- each assignment's own state (#20 item 1) -----------------------------------------------
+
+# What may follow what on one assignment. Done and declined are final; in progress may
+# repeat (each a progress note); nothing has to come first (a part done at once).
+STEP_TRANSITIONS: dict[Step | None, frozenset[Step]] = {
+    None: frozenset(Step),
+    Step.ACKNOWLEDGED: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED}),
+    Step.IN_PROGRESS: frozenset({Step.IN_PROGRESS, Step.DONE, Step.DECLINED}),
+    Step.DONE: frozenset(),
+    Step.DECLINED: frozenset(),
+}
+STEP_NOTE_REQUIRED: dict[Step, tuple[str, str]] = {
+    Step.DONE: ("say what was done", "bắt buộc ghi nội dung đã thực hiện"),
+    Step.DECLINED: ("a reason is required: why it is not yours",
+                    "bắt buộc ghi lý do không thuộc thẩm quyền"),
+}
+# A holder's step moves the difficulty too: the lead's "not ours" sends it back to
+# triage (the router's reassign_requested without a target). The lead's part is done
+# only by closing the difficulty, with a resolution.
+HOLDER_STATUS: dict[Step, Status] = {
+    Step.ACKNOWLEDGED: Status.ACKNOWLEDGED,
+    Step.IN_PROGRESS: Status.IN_PROGRESS,
+    Step.DECLINED: Status.REASSIGN_REQUESTED,
+}
+FINISHED = frozenset({Step.DONE, Step.DECLINED})
+
+
+class StepRefused(Exception):
+    """A step that may not follow the assignment's current one (a 409)."""
+
+    def __init__(self, current: Step | None, wanted: Step) -> None:
+        super().__init__(f"{current} -> {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+    def reasons(self) -> tuple[str, str]:
+        if self.current in FINISHED:
+            assert self.current is not None
+            return (f"this assignment is already {self.current.value}; no further step",
+                    f"phần việc đã ở trạng thái cuối ({STEP_LABELS[self.current][0]})")
+        cur = self.current.value if self.current else "assigned"
+        cur_vi = STEP_LABELS[self.current][0] if self.current else "Đã giao"
+        return (f"cannot go from {cur} to {self.wanted.value}",
+                f"không thể chuyển từ {cur_vi!r} sang {STEP_LABELS[self.wanted][0]!r}")
+
+
+def check_step(current: Step | None, wanted: Step) -> None:
+    if wanted not in STEP_TRANSITIONS[current]:
+        raise StepRefused(current, wanted)
+
+
+def own_part(actor_kind: ActorKind, actor_id: str, held: Sequence[Held],
+             assignment_id: uuid.UUID | None = None) -> Held:
+    """The caller's own active assignment (the one named, if any): an agency's as lead,
+    co-handler, escalation or triage, a member's as member. StatusForbidden otherwise."""
+    if actor_kind is ActorKind.MEMBER:
+        mine = [h for h in held if h.role is AssignmentRole.MEMBER and h.member_id == actor_id]
+    elif actor_kind is ActorKind.AGENCY:
+        mine = [h for h in held if h.agency_id == actor_id and h.role is not AssignmentRole.MEMBER]
+        # An agency holding the case as well as helping on it steps as its holder first.
+        mine.sort(key=lambda h: h.role not in HANDLING_ROLES)
+    else:
+        mine = []
+    if assignment_id is not None:
+        mine = [h for h in mine if h.assignment_id == assignment_id]
+    if not mine:
+        raise StatusForbidden(
+            "assignment_id" if assignment_id is not None else "difficulty_id",
+            "no active assignment of yours on this difficulty: each agency or member moves "
+            "its own part only",
+            "bạn không có phần việc đang giao trong phản ánh này: mỗi cơ quan, thành viên "
+            "chỉ cập nhật phần việc của mình")
+    return mine[0]
+
+
+def step_status(part: Held, wanted: Step, difficulty_status: str) -> Status | None:
+    """The difficulty's status after `wanted` on `part`: moved by its holder's steps
+    (TransitionRefused as the status API would), unchanged (None) by anyone else's."""
+    if part.role not in HANDLING_ROLES:
+        return None
+    if wanted is Step.DONE:
+        raise vn.InvalidField(
+            "step", "the lead agency finishes by closing the difficulty: POST "
+            "/v1/difficulties/{id}/resolution with the outcome and the public answer",
+            "cơ quan chủ trì kết thúc bằng việc đóng phản ánh: POST "
+            "/v1/difficulties/{id}/resolution với kết quả và nội dung trả lời doanh nghiệp")
+    status = HOLDER_STATUS[wanted]
+    check_transition(difficulty_status, status)
+    return status
+
+
+def clean_step_note(step: Step, note: str | None) -> str | None:
+    if note is None or not note.strip():
+        if step in STEP_NOTE_REQUIRED:
+            en, vi = STEP_NOTE_REQUIRED[step]
+            raise vn.InvalidField("note", en, vi)
+        return None
+    return vn.nfc_clean(note, NOTE_MAX, field="note", multiline=True)
+
+
+def check_suggestion(suggested: str | None, *, step: Step, actor_id: str,
+                     cfg: ProvinceConfig | None) -> None:
+    """The agency a decliner says should act: only with declined, an agency the
+    province knows (central ministries included), not the decliner."""
+    if suggested is None:
+        return
+    if step is not Step.DECLINED:
+        raise vn.InvalidField(
+            "suggested_agency_id", "an agency to suggest goes with declined only",
+            "chỉ đề xuất cơ quan khác khi từ chối (declined)")
+    if cfg is None or cfg.agency(suggested) is None or suggested == actor_id:
+        raise vn.InvalidField(
+            "suggested_agency_id", f"{suggested!r} is not another agency of this task force",
+            f"{suggested!r} không phải cơ quan khác trong Tổ công tác này")
+
+
+# --- closing: the lead's resolution (#20 item 2) --------------------------------------------
+
+RESOLVERS = frozenset({Standing.LEAD, Standing.PERMANENT_DEPUTY})
+LEGAL_BASIS_MAX = 300  # a document's number, symbol and title
+REASON_REQUIRED = frozenset({Outcome.REJECTED, Outcome.ESCALATED})
+
+
+def check_may_resolve(acting: Acting) -> None:
+    """StatusForbidden (403 naming the reason) unless the caller closes difficulties: the
+    agency holding it or the permanent deputy."""
+    if acting.standing in RESOLVERS:
+        return
+    match acting.standing:
+        case Standing.CO_HANDLER:
+            en = ("a co-handling agency finishes its own part (step done, POST "
+                  "/v1/difficulties/{id}/steps); only the lead agency or the permanent "
+                  "deputy closes the difficulty")
+            vi = ("cơ quan phối hợp chỉ hoàn thành phần việc của mình (bước done); chỉ cơ "
+                  "quan chủ trì hoặc Tổ phó Thường trực được đóng phản ánh")
+        case Standing.MEMBER:
+            en = ("a task-force member finishes their own part (step done); only the lead "
+                  "agency or the permanent deputy closes the difficulty")
+            vi = ("thành viên Tổ công tác chỉ hoàn thành phần việc của mình; chỉ cơ quan chủ "
+                  "trì hoặc Tổ phó Thường trực được đóng phản ánh")
+        case Standing.OPERATOR:
+            en = ("an operator holds no difficulty: the lead agency or the permanent deputy "
+                  "closes it")
+            vi = "người vận hành không xử lý phản ánh: cơ quan chủ trì hoặc Tổ phó Thường trực"
+        case _:
+            raise StatusForbidden(
+                "difficulty_id", "this difficulty is not assigned to you",
+                "phản ánh này không được giao cho cơ quan/thành viên của bạn")
+    raise StatusForbidden("Authorization", en, vi)
+
+
+def open_parts(held: Sequence[Held]) -> list[Held]:
+    """Co-handlers' parts neither done nor declined: what closing leaves undone."""
+    return [h for h in held if h.role is AssignmentRole.CO_HANDLER and h.step not in FINISHED]
+
+
+class PartsOpen(Exception):
+    """Closing with co-handlers' parts open and no waiver (a 409 naming the field)."""
+
+    def __init__(self, agencies: Sequence[str]) -> None:
+        super().__init__(", ".join(agencies))
+        self.agencies = list(agencies)
+
+    def reasons(self) -> tuple[str, str]:
+        who = ", ".join(self.agencies)
+        return (f"co-handlers' parts are still open ({who}): wait for them, or close "
+                "without them by giving waive_open_parts_reason on POST "
+                "/v1/difficulties/{id}/resolution",
+                f"phần việc của cơ quan phối hợp chưa xong ({who}): chờ hoàn thành, hoặc "
+                "đóng phản ánh kèm lý do bỏ qua (waive_open_parts_reason)")
+
+
+def closes(status: Status) -> bool:
+    return status in (Status.RESOLVED, Status.REJECTED)
+
+
+def build_resolution(
+    *, outcome: Outcome, done: str, legal_basis: str | None, public_answer: str,
+    reason: str | None, held: Sequence[Held], waiver_reason: str | None,
+) -> Resolution:
+    """The resolution as recorded (InvalidField naming what is missing or malformed;
+    PartsOpen when a closing outcome leaves co-handlers' parts open without a waiver)."""
+
+    def text(v: str | None, f: str, *, required: tuple[str, str] | None = None,
+             short: bool = False) -> str | None:
+        if v is None or not v.strip():
+            if required is not None:
+                raise vn.InvalidField(f, *required)
+            return None
+        return vn.nfc_clean(v, LEGAL_BASIS_MAX if short else NOTE_MAX, field=f,
+                            multiline=not short)
+
+    waiver = text(waiver_reason, "waive_open_parts_reason")
+    pending = open_parts(held) if closes(OUTCOME_STATUS[outcome]) else []
+    if pending and waiver is None:
+        raise PartsOpen(sorted({h.agency_id for h in pending}))
+    return Resolution(
+        outcome=outcome,
+        done=text(done, "done", required=("say what was done", "bắt buộc ghi nội dung đã "
+                                          "thực hiện")) or "",
+        legal_basis=text(legal_basis, "legal_basis", short=True),
+        public_answer=text(public_answer, "public_answer", required=(
+            "the answer for the business is required", "bắt buộc có nội dung trả lời "
+            "doanh nghiệp")) or "",
+        reason=text(reason, "reason", required=(
+            ("a reason is required", "bắt buộc ghi lý do") if outcome in REASON_REQUIRED
+            else None)),
+        waived=[h.assignment_id for h in pending],
+        waiver_reason=waiver if pending else None,
+    )
+
+
 def build_status(
-    *, difficulty_id: uuid.UUID, province_code: str, status: Status, actor_kind: ActorKind,
+    *, difficulty_id: uuid.UUID, province_code: str, status: Status | None,
+    actor_kind: ActorKind,
     actor_id: str, assignment_id: uuid.UUID | None, note: str | None, now: datetime,
-    target_agency_id: str | None = None,
+    target_agency_id: str | None = None, step: Step | None = None,
+    suggested_agency_id: str | None = None, resolution: Resolution | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
-        note=note, target_agency_id=target_agency_id, changed_at=now,
+        note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
+        suggested_agency_id=suggested_agency_id, resolution=resolution,
     )
 
 

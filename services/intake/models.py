@@ -31,7 +31,9 @@ from shared.events import (
     Contact,
     DifficultyReceived,
     Kind,
+    Outcome,
     Status,
+    Step,
     TaskDifficulty,
     Urgency,
     UrgencySource,
@@ -191,6 +193,67 @@ class UrgencyConfirmedOut(BaseModel):
     reported: bool = Field(description="Filed urgent by a member or operator, rather than "
                            "confirmed afterwards")
     confirmed_at: datetime
+
+
+Note = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class StepIn(BaseModel):
+    """A step on the caller's own part of a difficulty (its assignment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: Step = Field(description="acknowledged, in_progress (may repeat, each a progress "
+                       "note), done (say what was done; not for the lead, which closes with "
+                       "a resolution) or declined (\"not ours\", with the reason)")
+    note: Note | None = Field(default=None, description="Required for done (what was done) "
+                              "and declined (why it is not yours); internal, never shown to "
+                              "the business")
+    suggested_agency_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="With declined: the agency of the task force that should "
+        "act, as advice to the permanent deputy (nothing is routed to it)")
+    assignment_id: uuid.UUID | None = Field(
+        default=None, description="Which of the caller's assignments, if it has several on "
+        "the difficulty; default its own (as holder first)")
+
+
+class StepAccepted(BaseModel):
+    status_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    assignment_id: uuid.UUID
+    step: Step
+    status: Status | None = Field(description="The difficulty's status after the step: "
+                                  "moved by the lead's steps only, else null")
+
+
+class ResolutionIn(BaseModel):
+    """How the lead agency (or the permanent deputy) closes a difficulty or passes it up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    done: Note = Field(description="What was done (for the task force's record)")
+    legal_basis: Annotated[str, StringConstraints(max_length=300)] | None = Field(
+        default=None, description="The legal basis or document cited, with its number and "
+        "symbol, e.g. \"Công văn 123/UBND-KT\"")
+    public_answer: Note = Field(description="The answer the business reads on its tracking "
+                                "page; kept apart from internal notes")
+    reason: Note | None = Field(default=None, description="Required for rejected (why out "
+                                "of scope) and escalated (why beyond provincial authority)")
+    note: Note | None = Field(default=None, description="Internal note, never shown to the "
+                              "business")
+    waive_open_parts_reason: Note | None = Field(
+        default=None, description="To close while co-handlers' parts are still open: why "
+        "the difficulty closes without them (recorded with the parts waived)")
+
+
+class ResolutionAccepted(BaseModel):
+    status_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    outcome: Outcome
+    status: Status
+    waived: list[uuid.UUID] = Field(description="Co-handlers' assignments closed without "
+                                    "their parts done")
 
 
 class DifficultyOut(BaseModel):

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from services.intake import bulk, logic, usecases
 from services.intake.api import Service
-from services.intake.models import DifficultyIn, StatusIn
+from services.intake.models import DifficultyIn, MemberReportIn, StatusIn
 from services.intake.usecases import Intake, Refused, parse_submission
 from shared import auth, vn
 from shared.errors import Problem, Refusal, language, validation_problems
@@ -60,6 +60,10 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Đã tiếp nhận phản ánh", "tracking_code": "Mã hồ sơ",
         "difficulty_id": "Mã định danh", "keep": "Vui lòng ghi lại mã hồ sơ để tra cứu, "
         "trao đổi với Tổ công tác.", "again": "Gửi phản ánh khác", "required": "bắt buộc",
+        "track": "Theo dõi hồ sơ trên trang tra cứu",
+        "contact_title": "Người liên hệ của doanh nghiệp", "contact_back": "Về hồ sơ",
+        "contact_not_yours": "Thông tin liên hệ chỉ dành cho cơ quan chủ trì và Tổ phó "
+                             "Thường trực.",
     },
     "en": {
         "title": "Report a difficulty or a recommendation",
@@ -78,6 +82,10 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Your report was received", "tracking_code": "Tracking code",
         "difficulty_id": "Id", "keep": "Please keep the tracking code to follow up with "
         "the task force.", "again": "Report another difficulty", "required": "required",
+        "track": "Follow your report on its tracking page",
+        "contact_title": "The business's contact person", "contact_back": "Back to the case",
+        "contact_not_yours": "The contact details are for the lead agency and the permanent "
+                             "deputy only.",
     },
 }
 
@@ -116,7 +124,7 @@ def submission_of(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def render(lang: str, *, values: Mapping[str, str] | None = None,
            problems: list[Problem] | None = None, answer: dict[str, Any] | None = None,
-           status: int = 200) -> HTMLResponse:
+           track_url: str | None = None, status: int = 200) -> HTMLResponse:
     by_field: dict[str, list[str]] = {}
     for p in problems or []:
         # "contact" alone (no contact at all) is shown at the contact's name.
@@ -124,7 +132,8 @@ def render(lang: str, *, values: Mapping[str, str] | None = None,
         by_field.setdefault(f if f in TEXT_FIELDS else "", []).append(p.reason(lang))
     html = _env.get_template("form.html").render(
         lang=lang, t=TEXT[lang], values=values or {}, errors=by_field, answer=answer,
-        options=options(lang), provinces=[p.name for p in vn.current_provinces()],
+        track_url=track_url, options=options(lang),
+        provinces=[p.name for p in vn.current_provinces()],
         idempotency_key=f"web-{uuid.uuid4()}",
     )
     return HTMLResponse(html, status_code=status)
@@ -158,7 +167,10 @@ async def form_post(ix: Service, request: Request) -> HTMLResponse:
         key = None
     outcome = await usecases.accept(ix, body, idempotency_key=key)
     if outcome.answer is not None:
-        return render(lang, answer=outcome.answer)
+        # Straight to the business's tracking page, the code filled in (the tax code is
+        # asked there: it never travels in an address).
+        code = urlencode({"lang": lang, "code": outcome.answer["tracking_code"]})
+        return render(lang, answer=outcome.answer, track_url=f"{ix.workspace_url}/track?{code}")
     return render(lang, values=values, problems=outcome.problems, status=outcome.status)
 
 
@@ -211,3 +223,176 @@ async def workspace_status(
         return back_to(ix, difficulty_id, lang, field=e.field,
                        refused=e.reason_vi if lang == "vi" else e.reason_en)
     return back_to(ix, difficulty_id, lang, done=status)
+
+
+# --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----
+
+
+def back_to_page(ix: Intake, page: str, lang: str, **said: str) -> RedirectResponse:
+    return RedirectResponse(f"{ix.workspace_url}/workspace/{page}?"
+                            f"{urlencode({'lang': lang, **said})}", status_code=303)
+
+
+async def person_at_form(ix: Intake, request: Request, csrf_token: str) -> auth.Principal:
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    return await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+
+
+def refusal_text(e: Refusal | vn.InvalidField, lang: str) -> dict[str, str]:
+    return {"field": e.field, "refused": e.reason_vi if lang == "vi" else e.reason_en}
+
+
+ReportField = Annotated[str, Form(max_length=10_000)]
+# The member's figures the page pre-filled, sent back as they were shown.
+Figure = Annotated[str, Form(max_length=12)]
+
+
+@pages.post("/workspace/act/member-report", response_class=RedirectResponse, status_code=303)
+async def workspace_member_report(
+    ix: Service, request: Request, received_summary: ReportField = "",
+    solutions: ReportField = "", recommendations: ReportField = "",
+    week_label: WorkspaceForm = "", urgent: WorkspaceForm = "",
+    figure_received: Figure = "", figure_resolved: Figure = "", figure_open: Figure = "",
+    figure_overdue: Figure = "",
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """A member's weekly report from the form of their week, through the API's use case
+    (on time before Friday 12:00, accepted and marked late after)."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    figures = {"received": figure_received, "resolved": figure_resolved,
+               "open": figure_open, "overdue": figure_overdue}
+    try:
+        body = MemberReportIn.model_validate({
+            "received_summary": received_summary, "solutions": solutions,
+            "recommendations": recommendations, "week_label": week_label or None,
+            "urgent": urgent == "on",
+            "figures": {k: v for k, v in figures.items() if v}})
+    except ValidationError as e:
+        problem = validation_problems(e.errors())[0]
+        ix.metrics.refused(problem.field, problem.kind)
+        return back_to_page(ix, "my-week", lang, field=problem.field,
+                            refused=problem.as_dict(lang)["reason"])
+    try:
+        done = await usecases.submit_member_report(ix, who, body)
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "my-week", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "my-week", lang, done="report",
+                        late="1" if done.late else "0", week=done.week_label)
+
+
+@pages.post("/workspace/act/triage/{difficulty_id}", response_class=RedirectResponse,
+            status_code=303)
+async def workspace_triage(
+    ix: Service, request: Request, difficulty_id: uuid.UUID, action: WorkspaceForm,
+    target_agency_id: Annotated[str, Form(max_length=300)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The permanent deputy's triage: dispatch to the agency picked from the directory
+    (reassign_requested with the target), or reject with a public reason."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    status = {"dispatch": "reassign_requested", "reject": "rejected"}.get(action)
+    try:
+        if status is None:
+            raise vn.InvalidField("action", "must be dispatch or reject",
+                                  "phải là giao xử lý hoặc từ chối")
+        if status == "reassign_requested" and not target_agency_id.strip():
+            raise vn.InvalidField("target_agency_id", "choose the lead agency",
+                                  "chọn cơ quan chủ trì")
+        body = StatusIn.model_validate({
+            "status": status, "note": note or None,
+            "target_agency_id": target_agency_id.strip() if status != "rejected"
+            and target_agency_id.strip() else None})
+        await usecases.post_status(ix, who, difficulty_id, body)
+    except ValidationError as e:
+        problem = validation_problems(e.errors())[0]
+        ix.metrics.refused(problem.field, problem.kind)
+        return back_to_page(ix, "triage", lang, field=problem.field,
+                            refused=problem.as_dict(lang)["reason"])
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "triage", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "triage", lang, done=status)
+
+
+@pages.post("/workspace/act/remind", response_class=RedirectResponse, status_code=303)
+async def workspace_remind(
+    ix: Service, request: Request, member_id: WorkspaceForm,
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The permanent deputy reminds a member who has not reported this week."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    try:
+        await usecases.remind_member(ix, who, member_id)
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "triage", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "triage", lang, done="reminded")
+
+
+@pages.post("/workspace/act/direction", response_class=RedirectResponse, status_code=303)
+async def workspace_direction(
+    ix: Service, request: Request, direction: Annotated[str, Form(max_length=4000)] = "",
+    key: WorkspaceForm = "", csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The head's direction to the task force."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    try:
+        await usecases.give_direction(ix, who, direction, key or str(uuid.uuid4()))
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "head", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "head", lang, done="direction")
+MAX_AT_ONCE = 100  # a queue page holds 50; a form never needs more
+
+
+def back_to_queue(ix: Intake, lang: str, said: list[tuple[str, str]]) -> RedirectResponse:
+    return RedirectResponse(f"{ix.workspace_url}/workspace/queue?"
+                            f"{urlencode([('lang', lang), *said])}", status_code=303)
+
+
+@pages.post("/workspace/act/acknowledge", response_class=RedirectResponse, status_code=303)
+async def workspace_acknowledge(
+    ix: Service, request: Request,
+    difficulty_id: Annotated[list[uuid.UUID], Form(max_length=MAX_AT_ONCE)],
+    csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """Acknowledge several difficulties of an agency's queue at once: each on its own,
+    through the very step of the status route, so one refused (already acknowledged,
+    not this agency's) leaves the others acknowledged. Back to the queue with how many
+    were acknowledged and, for each refused, its id and why."""
+    lang = lang if lang in TEXT else "vi"
+    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
+        raise auth.csrf_refused()
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    body = StatusIn.model_validate({"status": "acknowledged"})
+    done, said = 0, []
+    for did in dict.fromkeys(difficulty_id):  # a repeated box counts once
+        try:
+            await usecases.post_status(ix, who, did, body)
+        except Refusal as e:
+            said.append(("refused", f"{did} {e.reason_vi if lang == 'vi' else e.reason_en}"))
+            continue
+        done += 1
+    return back_to_queue(ix, lang, [("acknowledged", str(done)), *said])
+
+
+@pages.get("/workspace/act/difficulties/{difficulty_id}/contact", response_class=HTMLResponse)
+async def workspace_contact(ix: Service, request: Request, difficulty_id: uuid.UUID
+                            ) -> HTMLResponse:
+    """The business's contact person, for the workspace's signed-in lead agency and
+    permanent deputy (reporting never keeps it): as `GET /v1/difficulties/{id}` decides
+    (`logic.as_read_by`); anyone else on the case is told it is not theirs to see."""
+    lang = page_language(request)
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    seen = await usecases.read_difficulty(ix, who, difficulty_id)
+    d = seen.difficulty
+    html = _env.get_template("contact.html").render(
+        lang=lang, t=TEXT[lang], code=d.tracking_code, contact=d.contact,
+        back=f"{ix.workspace_url}/workspace/difficulties/{difficulty_id}?lang={lang}")
+    # Personal data: kept out of shared caches and the browser's history cache.
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

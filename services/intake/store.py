@@ -25,6 +25,7 @@ from shared.events import (
     DifficultyUrgencyConfirmed,
     Envelope,
     Status,
+    Step,
     Urgency,
 )
 
@@ -190,29 +191,40 @@ async def active_assignments(
 ) -> list[logic.Held]:
     """The active assignments of a difficulty, newest first."""
     rows = await conn.fetch(
-        "SELECT assignment_id, role, agency_id, member_id FROM intake.assignments"
+        "SELECT assignment_id, role, agency_id, member_id, step FROM intake.assignments"
         " WHERE difficulty_id = $1 AND active ORDER BY assigned_at DESC, assignment_id",
         difficulty_id,
     )
     return [logic.Held(r["assignment_id"], AssignmentRole(r["role"]), r["agency_id"],
-                       r["member_id"]) for r in rows]
+                       r["member_id"], Step(r["step"]) if r["step"] else None) for r in rows]
 
 
 async def record_status(
     conn: asyncpg.Connection, *, event: Envelope[DifficultyStatusChanged]
 ) -> None:
-    """The new status, its history row and its outgoing event, in the caller's transaction."""
+    """The new status (if the update moves the difficulty), the step of the assignment it
+    names, its history row and its outgoing event, in the caller's transaction."""
     s = event.data
-    await conn.execute(
-        "UPDATE intake.difficulties SET status = $2, status_changed_at = $3"
-        " WHERE difficulty_id = $1",
-        s.difficulty_id, s.status.value, s.changed_at,
-    )
+    if s.status is not None:
+        await conn.execute(
+            "UPDATE intake.difficulties SET status = $2, status_changed_at = $3"
+            " WHERE difficulty_id = $1",
+            s.difficulty_id, s.status.value, s.changed_at,
+        )
+    step = s.step_taken()
+    if step is not None:
+        await conn.execute(
+            "UPDATE intake.assignments SET step = $2, step_at = $3 WHERE assignment_id = $1",
+            s.assignment_id, step.value, s.changed_at,
+        )
     await conn.execute(
         "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
-        " actor_id, assignment_id, note, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        s.status_id, s.difficulty_id, s.status.value, s.actor_kind.value, s.actor_id,
-        s.assignment_id, s.note, s.changed_at,
+        " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)",
+        s.status_id, s.difficulty_id, s.status.value if s.status else None,
+        s.actor_kind.value, s.actor_id, s.assignment_id, s.note, s.changed_at,
+        step.value if step else None, s.suggested_agency_id,
+        s.resolution.model_dump(mode="json") if s.resolution else None,
     )
     await outbox.enqueue(conn, schema=SCHEMA, events=[event])
 

@@ -28,8 +28,12 @@ from services.intake.models import (
     MemberWeekOut,
     ReportDraft,
     ReportDue,
+    ResolutionAccepted,
+    ResolutionIn,
     StatusAccepted,
     StatusIn,
+    StepAccepted,
+    StepIn,
     UrgencyConfirmedOut,
     UrgencyIn,
     WeekFigures,
@@ -39,11 +43,15 @@ from shared import auth, vn
 from shared.calendar import Clock, previous_window, to_local, week_window
 from shared.errors import FieldError, Problem, Refusal, unauthorized, validation_problems
 from shared.events import (
+    OUTCOME_STATUS,
     ActorKind,
     DifficultyReceived,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
     Envelope,
+    MemberReminderRequested,
     Status,
+    Step,
     Urgency,
     UrgencySource,
     deterministic_id,
@@ -263,21 +271,26 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                 logic.check_dispatch(body.target_agency_id, wanted=wanted,
                                      actor_id=who.subject_id, cfg=cfg, held=held)
         except logic.StatusForbidden as e:
-            ix.metrics.auth_failures.labels(
-                "not_assigned" if acting.standing is logic.Standing.OUTSIDER
-                else "not_allowed_for_role").inc()
-            raise Refusal(403, e.field, e.en, e.vi) from None
-        try:
-            logic.check_transition(state.status, wanted)
-        except logic.TransitionRefused as e:
-            ix.metrics.refused("status", "transition")
-            raise Refusal(409, "status", *e.reasons()) from None
-        event = new_envelope(logic.build_status(
-            difficulty_id=difficulty_id, province_code=state.province_code,
-            status=wanted, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id,
-            assignment_id=acting.assignment_id, note=note,
-            target_agency_id=body.target_agency_id, now=datetime.now(UTC),
-        ), source=SOURCE)
+            raise _forbidden(ix, acting, e) from None
+        if acting.standing in (logic.Standing.CO_HANDLER, logic.Standing.MEMBER) and (
+                wanted in (Status.ACKNOWLEDGED, Status.IN_PROGRESS)):
+            # A helper's acknowledged or in_progress is news of its own part, not of the
+            # difficulty the lead holds: a step on its assignment.
+            part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held)
+            step = Step(wanted.value)
+            _check_step(ix, part, step)
+            event = _status_event(ix, who, state, None, part.assignment_id, note, step=step)
+            await store.record_status(conn, event=event)
+            ix.metrics.status_updates.labels(wanted.value).inc()
+            return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                                  status=wanted)
+        _check_transition(ix, state.status, wanted)
+        if logic.closes(wanted) and (pending := logic.open_parts(held)):
+            ix.metrics.refused("status", "parts_open")
+            raise Refusal(409, "status", *logic.PartsOpen(
+                sorted({h.agency_id for h in pending})).reasons())
+        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+                              target_agency_id=body.target_agency_id)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(wanted.value).inc()
     return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
@@ -322,6 +335,103 @@ async def confirm_urgency(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
         confirmation_id=first["confirmation_id"], difficulty_id=difficulty_id,
         confirmed_by=first["actor_id"], reported=first["reported"],
         confirmed_at=first["confirmed_at"])
+
+
+def _status_event(ix: Intake, who: auth.Principal, state: store.DifficultyState,
+                  status: Status | None, assignment_id: uuid.UUID | None, note: str | None,
+                  **more: Any) -> Envelope[Any]:
+    return new_envelope(logic.build_status(
+        difficulty_id=state.difficulty_id, province_code=state.province_code, status=status,
+        actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id,
+        assignment_id=assignment_id, note=note, now=datetime.now(UTC), **more,
+    ), source=SOURCE)
+
+
+def _check_transition(ix: Intake, current: str, wanted: Status) -> None:
+    try:
+        logic.check_transition(current, wanted)
+    except logic.TransitionRefused as e:
+        ix.metrics.refused("status", "transition")
+        raise Refusal(409, "status", *e.reasons()) from None
+
+
+def _check_step(ix: Intake, part: logic.Held, wanted: Step) -> None:
+    try:
+        logic.check_step(part.step, wanted)
+    except logic.StepRefused as e:
+        ix.metrics.refused("step", "transition")
+        raise Refusal(409, "step", *e.reasons()) from None
+
+
+def _forbidden(ix: Intake, acting: logic.Acting, e: logic.StatusForbidden) -> Refusal:
+    ix.metrics.auth_failures.labels(
+        "not_assigned" if acting.standing is logic.Standing.OUTSIDER
+        else "not_allowed_for_role").inc()
+    return Refusal(403, e.field, e.en, e.vi)
+
+
+async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                    body: StepIn) -> StepAccepted:
+    """A step on the caller's own assignment (#20 item 1): the lead's steps move the
+    difficulty as well (its "not ours" goes back to the permanent deputy's triage)."""
+    note = logic.clean_step_note(body.step, body.note)
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+        if state is None:
+            raise NO_SUCH_DIFFICULTY
+        cfg, held, acting = await standing(ix, conn, who, state)
+        try:
+            part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held,
+                                  body.assignment_id)
+        except logic.StatusForbidden as e:
+            raise _forbidden(ix, acting, e) from None
+        logic.check_suggestion(body.suggested_agency_id, step=body.step,
+                               actor_id=who.subject_id, cfg=cfg)
+        _check_step(ix, part, body.step)
+        try:
+            status = logic.step_status(part, body.step, state.status)
+        except logic.TransitionRefused as e:
+            ix.metrics.refused("status", "transition")
+            raise Refusal(409, "step", *e.reasons()) from None
+        event = _status_event(ix, who, state, status, part.assignment_id, note,
+                              step=body.step, suggested_agency_id=body.suggested_agency_id)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels(f"step_{body.step.value}").inc()
+    return StepAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                        assignment_id=part.assignment_id, step=body.step, status=status)
+
+
+async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                          body: ResolutionIn) -> ResolutionAccepted:
+    """The lead (or the permanent deputy) closes the difficulty, or passes it up, with a
+    structured resolution and a public answer (#20 item 2)."""
+    wanted = OUTCOME_STATUS[body.outcome]
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+        if state is None:
+            raise NO_SUCH_DIFFICULTY
+        _, held, acting = await standing(ix, conn, who, state)
+        try:
+            logic.check_may_resolve(acting)
+        except logic.StatusForbidden as e:
+            raise _forbidden(ix, acting, e) from None
+        _check_transition(ix, state.status, wanted)
+        note = logic.clean_step_note(Step.IN_PROGRESS, body.note)  # optional
+        try:
+            resolution = logic.build_resolution(
+                outcome=body.outcome, done=body.done, legal_basis=body.legal_basis,
+                public_answer=body.public_answer, reason=body.reason, held=held,
+                waiver_reason=body.waive_open_parts_reason)
+        except logic.PartsOpen as e:
+            ix.metrics.refused("waive_open_parts_reason", "parts_open")
+            raise Refusal(409, "waive_open_parts_reason", *e.reasons()) from None
+        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+                              step=Step.DONE if acting.assignment_id else None,
+                              resolution=resolution)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels(f"resolution_{body.outcome.value}").inc()
+    return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                              outcome=body.outcome, status=wanted, waived=resolution.waived)
 
 
 async def read_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID
@@ -513,3 +623,59 @@ class Refused(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(", ".join(p.field for p in problems))
         self.problems = problems
+
+
+# --- what the permanent deputy and the head do in their workspace ----------------------------
+
+
+def task_force_role(ix: Intake, who: auth.Principal, agency_of: str, refusal_en: str,
+                    refusal_vi: str) -> ProvinceConfig:
+    """The task force whose head or permanent deputy `who` is (their agency: `rules.head`
+    or `rules.triage`, as `agency_of` names), else a 403 saying who may."""
+    cfg = ix.config.current.get(who.province) if who.province else None
+    if (who.kind != auth.TokenKind.AGENCY or cfg is None
+            or who.subject_id != getattr(cfg.rules, agency_of)):
+        ix.metrics.auth_failures.labels("not_allowed_for_role").inc()
+        raise Refusal(403, "Authorization", refusal_en, refusal_vi)
+    return cfg
+
+
+async def remind_member(ix: Intake, who: auth.Principal, member_id: str) -> bool:
+    """The permanent deputy's one-click reminder to a member who has not reported this
+    week: an event notify turns into the reminder. Once a member a day (the request id
+    comes from the member, the week and the day): True if this click asked, False if
+    today's reminder was asked already."""
+    cfg = task_force_role(ix, who, "triage", "only the permanent deputy reminds members",
+                          "chỉ Tổ phó Thường trực mới nhắc thành viên báo cáo")
+    member = next((m for m in cfg.task_force.active_members() if m.id == member_id), None)
+    if member is None:
+        raise Refusal(422, "member_id", "not an active member of this task force",
+                      "không phải thành viên đang hoạt động của Tổ công tác")
+    now = ix.clock.now()
+    week = week_window(now)
+    async with ix.db().acquire() as conn, conn.transaction():
+        if week.label in await store.member_report_revisions(
+                conn, member_id=member.id, week_labels=[week.label]):
+            raise Refusal(409, "member_id", "this member has reported this week already",
+                          "thành viên này đã báo cáo tuần này")
+        request_id = uuid.UUID(deterministic_id(
+            "member-reminder", member.id, week.label, to_local(now).date().isoformat()))
+        return await store.enqueue(conn, events=[new_envelope(MemberReminderRequested(
+            request_id=request_id, member_id=member.id, task_force=cfg.slug,
+            week_label=week.label, requested_by=cfg.task_force.permanent_deputy.id,
+            requested_at=now), source=SOURCE, event_id=str(request_id))]) == 1
+
+
+async def give_direction(ix: Intake, who: auth.Principal, text: str, key: str) -> None:
+    """The head's direction to the task force: an event reporting keeps for the task
+    force's pages. `key` is the form's own (a double click or a reload gives it again)."""
+    cfg = task_force_role(ix, who, "head", "only the head gives directions",
+                          "chỉ Tổ trưởng mới gửi ý kiến chỉ đạo")
+    body = vn.nfc_clean(text, 4000, field="direction", multiline=True)
+    now = ix.clock.now()
+    direction_id = uuid.UUID(deterministic_id("direction", cfg.slug, key))
+    async with ix.db().acquire() as conn, conn.transaction():
+        await store.enqueue(conn, events=[new_envelope(DirectionGiven(
+            direction_id=direction_id, task_force=cfg.slug,
+            given_by=cfg.task_force.head.id, week_label=week_window(now).label, body=body,
+            given_at=now), source=SOURCE, event_id=str(direction_id))])

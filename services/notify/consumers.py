@@ -15,6 +15,7 @@ from shared.events import (
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     Envelope,
+    MemberReminderRequested,
     MemberReport,
     SignInLink,
     Status,
@@ -72,9 +73,11 @@ class NotifyHandlers:
                 difficulty_id=str(e.data.difficulty_id),
                 assignment_id=str(e.data.assignment_id) if e.data.assignment_id else None,
                 actor_id=e.data.actor_id,
-                acknowledged=e.data.status in logic.ACK_STATUSES,
-                closes=e.data.status in logic.CLOSING_STATUSES,
-                resolves_difficulty=e.data.status is Status.RESOLVED,
+                acknowledged=(e.data.status in logic.ACK_STATUSES
+                              or e.data.step_taken() is not None),
+                closes=(e.data.status in logic.CLOSING_STATUSES
+                        or e.data.step_taken() in logic.FINISHED_STEPS),
+                resolves_difficulty=e.data.status in (Status.RESOLVED, Status.REJECTED),
                 at=e.data.changed_at,
             )
             for e in unique.values()
@@ -117,6 +120,17 @@ class NotifyHandlers:
             new = await store.insert_owed(conn, owed=owed)
         self.metrics.held(new)
         return 0 if new or not owed else len(batch)
+
+    async def on_member_reminder(self, batch: list[Envelope[MemberReminderRequested]],
+                                 emitter: Emitter) -> int:
+        owed: list[logic.Owed] = []
+        for e in batch:
+            owed += logic.member_reminder_messages(e.data, self.config.current,
+                                                   quiet=self.quiet, now=self.clock.now())
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.insert_owed(conn, owed=owed)
+        self.metrics.held(new)
+        return len(owed) - len(new)
 
     async def on_sign_in(self, batch: list[Envelope[SignInLink]], emitter: Emitter) -> int:
         owed: list[logic.Owed] = []

@@ -21,8 +21,10 @@ from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
     DifficultyUrgencyConfirmed,
+    MemberReminderRequested,
     SignInLink,
     Status,
+    Step,
     Urgency,
     WeeklyReport,
 )
@@ -50,9 +52,10 @@ WEEKLY_MISSING = "weekly_missing"
 WEEKLY_REPORT = "weekly_report"
 INTERIM_REPORT = "interim_report"
 SIGN_IN = "sign_in"
+MEMBER_REMINDER = "member_reminder"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
          ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
-         SIGN_IN)
+         SIGN_IN, MEMBER_REMINDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +337,8 @@ ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 CLOSING_STATUSES = frozenset(
     {Status.RESOLVED, Status.REJECTED, Status.ESCALATED, Status.REASSIGN_REQUESTED}
 )
+# An assignment done or declined by its holder is finished, whatever the difficulty does.
+FINISHED_STEPS = frozenset({Step.DONE, Step.DECLINED})
 
 
 # --- the weekly report ----------------------------------------------------------------------
@@ -525,6 +530,33 @@ def sign_in_messages(e: SignInLink, configs: ConfigSet, *, now: datetime) -> lis
     )]
 
 
+# --- reminders the permanent deputy asks for -----------------------------------------------
+
+
+def member_reminder_key(e: MemberReminderRequested) -> str:
+    return f"{MEMBER_REMINDER}:{e.request_id}:{e.member_id}"
+
+
+def member_reminder_messages(e: MemberReminderRequested, configs: ConfigSet, *,
+                             quiet: Quiet, now: datetime) -> list[Owed]:
+    """The reminder the permanent deputy asked for, on each of the member's channels (as
+    the scheduled weekly reminder, quiet hours included); none if the member is no longer
+    an active member of that task force."""
+    cfg = configs.get(e.task_force)
+    member = next((m for m in cfg.task_force.active_members() if m.id == e.member_id),
+                  None) if cfg is not None else None
+    if cfg is None or member is None:
+        return []
+    window = calendar.week_window_by_label(e.week_label)
+    return fan_out(
+        base_key=member_reminder_key(e), kind=MEMBER_REMINDER, recipient_id=member.id,
+        contacts=contacts_of(member.contacts), due=now, urgent=False, quiet=quiet,
+        week_label=e.week_label, province_code=cfg.province.province_code,
+        payload={"week_label": e.week_label, "province": cfg.slug, "name": member.name,
+                 "cutoff": window.end.isoformat(),
+                 "by": cfg.task_force.permanent_deputy.name})
+
+
 # --- rendering ----------------------------------------------------------------------------------
 
 
@@ -575,10 +607,12 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = f"[thaogo] Báo cáo Tổ phó Thường trực: {code} quá hạn {what}"
         text = (f"Hồ sơ {code} giao {p.get('agency_id')} chưa được {what} sau"
                 f" {p.get('reminders')} lần nhắc; hạn là {_fmt(p.get('deadline'))}.")
-    elif kind == WEEKLY_REMINDER:
+    elif kind in (WEEKLY_REMINDER, MEMBER_REMINDER):
         subject = f"[thaogo] Nhắc nộp báo cáo tuần {p.get('week_label')}"
         text = (f"Kính gửi {p.get('name')}: báo cáo tuần {p.get('week_label')} hạn"
                 f" {_fmt(p.get('cutoff'))}. Hệ thống chưa nhận được báo cáo của đồng chí.")
+        if kind == MEMBER_REMINDER:
+            text += f"\nTổ phó Thường trực {p.get('by')} đề nghị đồng chí gửi báo cáo."
     elif kind == WEEKLY_MISSING:
         missing = p.get("missing") or []
         names = "\n".join(f"- {m['name']} ({m['title']})" for m in missing) or "(không có)"

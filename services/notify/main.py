@@ -26,6 +26,7 @@ from shared.events import (
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     EventData,
+    MemberReminderRequested,
     MemberReport,
     SignInLink,
     WeeklyReport,
@@ -99,6 +100,8 @@ def build(
             "Send the compiled weekly report to the head and the permanent deputy")
     consume(SignInLink, h.on_sign_in, topics.SIGN_IN_LINK, "sign-in",
             "Mail the one-time sign-in links people ask for")
+    consume(MemberReminderRequested, h.on_member_reminder, topics.MEMBER_REMINDER,
+            "member-reminder", "Remind a member the permanent deputy asks to remind")
 
     outbox_metrics = OutboxMetrics.create(rt.registry)
 

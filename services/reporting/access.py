@@ -160,7 +160,9 @@ def reader_ok(who: auth.Principal | None, configs: ConfigSet) -> bool:
     if who.kind == auth.TokenKind.OPERATOR:
         return who.province is None or who.province in configs
     found = auth.find_member(configs, who.subject_id)
-    return found is not None and found[1].active
+    if found is None:
+        return auth.find_deputy(configs, who.subject_id) is not None
+    return found[1].active
 
 
 def may_read(who: auth.Principal, slug: str) -> bool:
@@ -181,7 +183,7 @@ def safe_next(target: str | None) -> str:
 # --- signing in by e-mail --------------------------------------------------------------
 
 SIGN_IN_TTL = timedelta(minutes=15)
-Role = Literal["agency", "member", "permanent_deputy", "head"]
+Role = Literal["agency", "member", "permanent_deputy", "head", "deputy"]
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,7 @@ def agency_role(cfg: ProvinceConfig, agency_id: str) -> Role:
 def identities_for(configs: ConfigSet, address: str, *, today: date) -> list[Identity]:
     """Every role whose e-mail contact in the configuration is `address`: the head, the
     permanent deputy and active members by their own contacts, agency officers by their
-    agency's. One per role, the person first (deputies by zone have no role of their
-    own yet)."""
+    agency's, deputies by zone type by theirs. One per role, the person first."""
     key = email_key(address)
     found: dict[tuple[auth.TokenKind, str], Identity] = {}
     for slug in configs:
@@ -232,6 +233,8 @@ def identities_for(configs: ConfigSet, address: str, *, today: date) -> list[Ide
                                            cfg.rules.triage, tf.permanent_deputy.id, slug)),
             *((m, Identity("member", auth.TokenKind.MEMBER, m.id, m.id, slug))
               for m in tf.active_members()),
+            *((d, Identity("deputy", auth.TokenKind.MEMBER, d.id, d.id, slug))
+              for d in tf.deputies),
         ]
         for person, who in people:
             if _has_email(person.contacts, key):
@@ -248,7 +251,7 @@ def role_of(who: auth.Principal, configs: ConfigSet) -> Role | Literal["operator
     if who.kind == auth.TokenKind.OPERATOR:
         return "operator"
     if who.kind == auth.TokenKind.MEMBER:
-        return "member"
+        return "deputy" if auth.find_deputy(configs, who.subject_id) is not None else "member"
     if who.province is None or who.province not in configs:
         slug = auth.province_of_agency(configs, who.subject_id)
     else:

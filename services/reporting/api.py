@@ -20,7 +20,16 @@ from services.reporting import access, document, logic, render, spreadsheets, st
 from shared import auth, vn
 from shared.calendar import Clock, check_date, parse_week_label
 from shared.errors import ErrorBody, Refusal, responses, unauthorized
-from shared.events import STATUS_LABELS, Category, ReportItem, Status, WeeklyReport, ZoneType
+from shared.events import (
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    Category,
+    Outcome,
+    ReportItem,
+    Status,
+    WeeklyReport,
+    ZoneType,
+)
 from shared.exports import csv_text
 from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
@@ -51,6 +60,8 @@ class ReadSide:
     links: access.LinkSigner | None = None
     # The local mailbox of `thaogo up`, named on the page that says a link was mailed.
     mailbox_url: str | None = None
+    # Where the workspace's forms post (intake's public URL); "" for the same origin.
+    intake_url: str = ""
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -144,6 +155,13 @@ class TrackOut(BaseModel):
     resolved_at: datetime | None
     agency_name_vi: str | None
     agency_name_en: str | None
+    # The lead's answer, once it closed the difficulty or passed it up: the public part of
+    # its resolution only (what was done internally, notes and waivers stay inside).
+    outcome: Outcome | None = None
+    outcome_vi: str | None = None
+    outcome_en: str | None = None
+    answered_at: datetime | None = None
+    public_answer: str | None = None
 
 
 class DifficultyOut(BaseModel):
@@ -165,6 +183,9 @@ class DifficultyOut(BaseModel):
     ack_due_at: datetime | None
     resolve_due_at: datetime | None
     overdue: bool
+    # The deadline it runs to next: acknowledging while nobody has, then resolving; none
+    # once closed.
+    next_due_at: datetime | None = None
 
 
 class DifficultyPage(BaseModel):
@@ -240,6 +261,26 @@ async def require_reader(
 
 Reader = Annotated[auth.Principal, Depends(require_reader)]
 
+
+async def require_lister(
+    side: Side,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
+                                          max_length=200)] = None,
+) -> auth.Principal:
+    """A reader (as `require_reader`), or an agency, whose list is its own queue."""
+    who = (await side.principal(creds.credentials) if creds
+           else await side.session_principal(session))
+    if who is None:
+        raise unauthorized()
+    if who.kind is auth.TokenKind.AGENCY or access.reader_ok(who, side.config.current):
+        return who
+    raise Refusal(403, "Authorization", "only agencies, task-force members and operators may "
+                  "list difficulties", "chỉ cơ quan, thành viên Tổ công tác và người vận hành "
+                  "được xem danh sách")
+
+Lister = Annotated[auth.Principal, Depends(require_lister)]
+
 def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
     if not access.may_read(who, cfg.slug):
         raise access.out_of_scope()
@@ -270,13 +311,19 @@ async def track(
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     vi, en = STATUS_LABELS[status]
+    outcome = Outcome(row["outcome"]) if row["outcome"] else None
     return TrackOut(
         tracking_code=row["tracking_code"], status=status, status_vi=vi, status_en=en,
         received_at=row["received_at"], status_at=row["status_at"],
         resolved_at=row["resolved_at"],
         agency_name_vi=agency.name_vi if agency else None,
         agency_name_en=agency.name_en if agency else None,
+        outcome=outcome,
+        outcome_vi=OUTCOME_LABELS[outcome][0] if outcome else None,
+        outcome_en=OUTCOME_LABELS[outcome][1] if outcome else None,
+        answered_at=row["outcome_at"], public_answer=row["public_answer"],
     )
+
 
 @api.get(
     "/v1/reports/{province}/{week_label}.json", tags=["reports"], response_model=WeeklyReport,
@@ -327,12 +374,14 @@ async def document_response(side: ReadSide, province: str, week_label: str, fmt:
     if found is None:
         raise not_found()
     cfg, report, published = found
+    async with side.db().acquire() as conn:
+        trend = await usecases.league_trend(conn, task_force=cfg.slug, report=report)
     try:
         # Laying out a document takes tens of milliseconds of CPU: off the event loop.
         if fmt == "xlsx":
-            body = await asyncio.to_thread(spreadsheets.workbook, cfg, report)
+            body = await asyncio.to_thread(spreadsheets.workbook, cfg, report, trend)
         else:
-            doc = document.official_report(cfg, report, published=published)
+            doc = document.official_report(cfg, report, published=published, trend=trend)
             body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx,
                                            doc)
     except render.FontsMissing as e:
@@ -380,14 +429,19 @@ async def handed_over_csv(side: Side, who: Reader, province: ProvincePath) -> Re
 
 @api.get(
     "/v1/difficulties", tags=["members"], response_model=DifficultyPage,
-    summary="List and search difficulties (task-force members and operators)",
+    summary="List and search difficulties (members, operators; an agency its own queue)",
     description="A member sees their own task force's difficulties only, as does an "
-    "operator whose token names a province; asking for another province is a 403.",
+    "operator whose token names a province; asking for another province is a 403. "
+    "An agency's token (`tga_…`) lists the agency's own queue: the difficulties it holds "
+    "an active assignment on, in any role (lead, co-handler, escalation, triage), never "
+    "another agency's; the same filters, newest first, and `open=true` for what is not "
+    "closed yet. The head's and the permanent deputy's agencies read their task force's "
+    "whole list, as members do.",
     responses=reader_only,
 )
 async def list_difficulties(
     side: Side,
-    who: Reader,
+    who: Lister,
     province: Annotated[str | None, Query(pattern=PROVINCE_PATTERN)] = None,
     agency: Annotated[str | None, Query(pattern=AGENCY_ID_PATTERN, max_length=120)] = None,
     status: Status | None = None,
@@ -399,8 +453,12 @@ async def list_difficulties(
                                                " business, code); diacritics optional")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    open_only: Annotated[bool, Query(
+        alias="open", description="Only what is not closed (resolved or rejected) yet")] = False,
 ) -> DifficultyPage:
+    own_queue = not access.reader_ok(who, side.config.current)  # an agency's
     f = store.ListFilter(
+        held_by=who.subject_id if own_queue else None, open_only=open_only,
         agency_id=agency, status=status.value if status else None,
         zone_type=zone_type.value if zone_type else None,
         category=category.value if category else None,
@@ -410,9 +468,10 @@ async def list_difficulties(
         cfg = logic.resolve_province(side.config.current, province)
         if cfg is None:
             raise Refusal(422, "province", "unknown province", "không có tỉnh này")
-        in_scope(who, cfg)
+        if not own_queue:  # an agency's list is scoped by what it holds
+            in_scope(who, cfg)
         f = _replace(f, task_forces=[cfg.slug])
-    elif who.province is not None:
+    elif who.province is not None and not own_queue:
         f = _replace(f, task_forces=[who.province])
     if week is not None:
         w = parse_week_label(week, "week")

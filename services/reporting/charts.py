@@ -122,3 +122,31 @@ def trend_chart(
         parts.append(f'<text x="{x:.1f}" y="{height - bottom + 17}" text-anchor="middle"'
                      f' font-size="13">{escape(label)}</text>')
     return Markup(_svg_open(height, title) + "".join(head + parts) + "</svg>")
+
+
+def sparkline(values: Sequence[float | None], *, target: float, label: str) -> Markup:
+    """A share (0-100 %) over weeks, oldest first, in the colour of "resolved", beside the
+    target (dashed); a week without a figure leaves a gap. `label` says every value in
+    words, for those who do not see the line."""
+    w, h, pad = 120, 32, 4
+    step = (w - 2 * pad) / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return pad + (h - 2 * pad) * (1 - v / 100)
+
+    parts = [f'<line x1="0" y1="{y(target):.1f}" x2="{w}" y2="{y(target):.1f}" stroke="#767676"'
+             ' stroke-dasharray="3 3"/>']
+    run: list[str] = []
+    for i, v in enumerate([*values, None]):
+        if v is not None:
+            run.append(f"{pad + i * step:.1f},{y(v):.1f}")
+            parts.append(f'<circle cx="{pad + i * step:.1f}" cy="{y(v):.1f}" r="2.5"'
+                         f' fill="{COLOURS["resolved"]}"/>')
+        elif run:
+            if len(run) > 1:
+                parts.append(f'<polyline fill="none" stroke="{COLOURS["resolved"]}"'
+                             f' stroke-width="2" points="{" ".join(run)}"/>')
+            run = []
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" role="img"'
+                  f' aria-label="{escape(label)}" viewBox="0 0 {w} {h}">'
+                  + "".join(parts) + "</svg>")

@@ -20,6 +20,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     Envelope,
     EventData,
     MemberReport,
@@ -144,6 +145,17 @@ class ReportingHandlers:
             await store.project_member_reports(
                 conn, reports=[e.data for e in batch if e.id in new])
         self._observed(topics.MEMBER_REPORT, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_direction(
+        self, batch: list[Envelope[DirectionGiven]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.DIRECTION_GIVEN,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_directions(
+                conn, directions=[e.data for e in batch if e.id in new])
+        self._observed(topics.DIRECTION_GIVEN, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
 
     async def on_notification(

@@ -24,6 +24,7 @@ from shared.events import (
     ZONE_TYPE_LABELS,
     BreakdownRow,
     Category,
+    League,
     ReportItem,
     WeeklyReport,
     ZoneType,
@@ -189,15 +190,81 @@ def _hours(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}".replace(".", ",")
 
 
+def decimal_vi(x: float, digits: int = 1) -> str:
+    """A number as Vietnamese writes it: a decimal comma ("66,7")."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def share_vi(n: int, of: int, pct: float | None) -> str:
+    """"66,7% (2/3)"; "–" when nothing was measured."""
+    return "–" if pct is None else f"{decimal_vi(pct)}% ({n}/{of})"
+
+
+LEAGUE_COLUMNS_VI = ("Cơ quan", "Xác nhận đúng hạn", "Giải quyết đúng hạn",
+                     "Trung vị thời gian giải quyết (ngày làm việc)", "Đánh giá bình quân",
+                     "Số lượt đánh giá")
+Trend = tuple[list[str], list[tuple[str, list[float | None]]]]  # (week labels, per agency)
+TREND_WEEKS_IN_DOCUMENT = 4  # what fits across A4 portrait beside the agency's name
+
+
+def league_blocks(cfg: ProvinceConfig, league: League, *, frozen_at: datetime | None,
+                  trend: Trend | None) -> list[Section]:
+    """The league table, who is below the target, and the trend, as sections of level 2."""
+    target = decimal_vi(league.target_pct, 0 if league.target_pct.is_integer() else 1)
+    when = (f"chốt lúc {frozen_at.astimezone(TZ):%H} giờ {frozen_at.astimezone(TZ):%M} ngày "
+            f"{frozen_at.astimezone(TZ):%d/%m/%Y}" if frozen_at else "tạm tính đến thời điểm xem")
+    intro = Paragraph(
+        f"Mục tiêu: {target}% hồ sơ được cơ quan xác nhận tiếp nhận và giải quyết đúng hạn. "
+        f"Số liệu {when}. Một thời hạn được tính vào tuần có kết quả: tuần hồ sơ được xác "
+        "nhận hoặc giải quyết đúng hạn, hoặc tuần thời hạn đã qua mà chưa xong; thời gian "
+        "giải quyết tính theo ngày làm việc (không kể ngày nghỉ, ngày lễ).")
+    if not league.rows:
+        return [Section("Kết quả xử lý đúng hạn theo cơ quan",
+                        (intro, Paragraph("Trong tuần không có cơ quan nào xử lý hồ sơ.")), 2)]
+    rows = tuple(
+        (nfc(name_of(cfg, "agency", r.agency_id)),
+         share_vi(r.ack_on_time, r.ack_measured, r.ack_on_time_pct),
+         share_vi(r.resolved_on_time, r.resolve_measured, r.resolved_on_time_pct),
+         "–" if r.median_working_days is None else decimal_vi(r.median_working_days),
+         "–" if r.rating_average is None else decimal_vi(r.rating_average), r.rated)
+        for r in league.rows)
+    blocks: list[Block] = [intro, Table(columns=LEAGUE_COLUMNS_VI, rows=rows,
+                                        widths=(3.0, 1.5, 1.5, 1.4, 1.1, 1.0))]
+    below = [f"{nfc(name_of(cfg, 'agency', r.agency_id))}: {what} "
+             f"{decimal_vi(pct)}%"
+             for r in league.rows
+             for what, pct in (("xác nhận đúng hạn", r.ack_on_time_pct),
+                               ("giải quyết đúng hạn", r.resolved_on_time_pct))
+             if pct is not None and pct < league.target_pct]
+    blocks += ([Paragraph(f"Cơ quan chưa đạt mục tiêu {target}%:"), Bullets(tuple(below))]
+               if below else [Paragraph(f"Các cơ quan có hồ sơ đến hạn đều đạt mục tiêu "
+                                        f"{target}%.")])
+    out = [Section("Kết quả xử lý đúng hạn theo cơ quan", tuple(blocks), 2)]
+    if trend is not None and trend[1]:
+        labels, series = trend
+        recent = slice(-TREND_WEEKS_IN_DOCUMENT, None)
+        out.append(Section(
+            "Tỷ lệ giải quyết đúng hạn các tuần gần đây",
+            (Table(columns=("Cơ quan", *(f"Tuần {week_number(w)}" for w in labels[recent])),
+                   rows=tuple((nfc(name_of(cfg, "agency", a)),
+                               *("–" if v is None else f"{decimal_vi(v)}%"
+                                 for v in values[recent]))
+                              for a, values in series),
+                   widths=(3.0, *(1.0,) * len(labels[recent]))),), 2))
+    return out
+
+
 def figures_table(total: BreakdownRow) -> Table:
     rows: tuple[tuple[Cell, ...], ...] = (
         ("Tồn từ kỳ trước chuyển sang", total.carried_over),
         ("Tiếp nhận mới trong kỳ", total.received),
         ("Tổng số phải xử lý", total.carried_over + total.received),
         ("Đã giải quyết xong", total.resolved),
+        ("  Trong đó: giải quyết một phần", total.partly_resolved),
         ("Từ chối (không thuộc phạm vi, không đủ điều kiện)", total.rejected),
         ("Đang xử lý cuối kỳ", total.open),
         ("  Trong đó: quá hạn", total.overdue),
+        ("Vượt thẩm quyền tỉnh, đã kiến nghị cấp trên", total.escalated),
         ("Chuyển cơ quan Trung ương trong kỳ", total.escalated_central),
         ("Thời gian giải quyết, trung vị (giờ)", _hours(total.median_resolution_hours)),
         ("Thời gian giải quyết, 90% hồ sơ trong (giờ)", _hours(total.p90_resolution_hours)),
@@ -237,8 +304,9 @@ def _numbered(sections: list[tuple[str, tuple[Block, ...], list[Section]]]) -> t
 
 
 def official_report(cfg: ProvinceConfig, report: WeeklyReport, *,
-                    published: bool) -> OfficialReport:
-    """The document of a weekly report, or of the final report of a dissolved task force."""
+                    published: bool, trend: Trend | None = None) -> OfficialReport:
+    """The document of a weekly report, or of the final report of a dissolved task force;
+    `trend`: the agencies' resolved-on-time shares in the weeks before (usecases)."""
     tf, doc = cfg.task_force, cfg.task_force.document
     total = logic.total_row(report.rows) or BreakdownRow(
         dimension="total", value="all", received=0, resolved=0, open=0, overdue=0,
@@ -267,6 +335,9 @@ def official_report(cfg: ProvinceConfig, report: WeeklyReport, *,
         f"{total.overdue}); chuyển cơ quan Trung ương {total.escalated_central}.")
     subs = [Section(sub, (breakdown_table(cfg, report.rows, dim, col, total),), level=2)
             for dim, sub, col in DIMENSIONS_VI]
+    if report.league is not None:
+        subs += league_blocks(cfg, report.league, trend=trend,
+                              frozen_at=report.window_end if published else None)
     parts: list[tuple[str, tuple[Block, ...], list[Section]]] = [
         ("Kết quả tiếp nhận, xử lý", (Paragraph(summary), figures_table(total)), subs)]
     if report.final:

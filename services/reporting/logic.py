@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Any
 
-from shared.calendar import WeekWindow, previous_window, week_window
-from shared.events import BreakdownRow
+from shared.calendar import (
+    TZ,
+    WeekWindow,
+    is_working_day,
+    previous_window,
+    week_window,
+    working_days_between,
+)
+from shared.events import BreakdownRow, League, LeagueRow
 from shared.provinces import ConfigSet, ProvinceConfig
 
 UNKNOWN = "unknown"  # the breakdown value of a missing agency or zone type
@@ -76,6 +84,9 @@ class Item:
     resolve_due_at: datetime | None
     acknowledged_at: datetime | None
     escalated_central_at: datetime | None
+    rating: int | None = None  # the business's rating (1-5) of the handling, if it gave one
+    partly: bool = False  # resolved, the lead's outcome partly_resolved
+    escalated_at: datetime | None = None  # first passed up by the lead (outcome escalated)
 
 
 def _open_at(i: Item, t: datetime) -> bool:
@@ -98,6 +109,8 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
       closed in the window without being resolved; carried_over: open at the start;
     - open / overdue: as of `as_of` (received by then, not closed by then);
     - escalated_central: first put in the hands of a central ministry in the window;
+    - partly_resolved: of resolved, those the lead closed as partly resolved; escalated:
+      first passed up by the lead as beyond provincial authority in the window;
     - median / p90 hours from receipt to resolution, over those resolved in the window.
     Rows come per agency (the current handling agency), zone type, category, and total.
     """
@@ -128,6 +141,9 @@ def rollup(items: Iterable[Item], w: WeekWindow, *, as_of: datetime) -> list[Bre
             overdue=sum(_overdue_at(i, end) for i in members),
             escalated_central=sum(1 for i in members if i.escalated_central_at is not None
                                   and w.start < i.escalated_central_at <= end),
+            partly_resolved=sum(1 for i in resolved if i.partly),
+            escalated=sum(1 for i in members if i.escalated_at is not None
+                          and w.start < i.escalated_at <= end),
             median_resolution_hours=_round(percentile(hours, 0.5)),
             p90_resolution_hours=_round(percentile(hours, 0.9)),
         )
@@ -158,3 +174,211 @@ def members_split(
     """(reported, missing) among the task force's members, in config order."""
     done = set(reported)
     return [m for m in member_ids if m in done], [m for m in member_ids if m not in done]
+
+
+# --- the people's workspaces -------------------------------------------------------------
+
+# How long past its deadline an item waits before the head is asked to decide on it.
+HEAD_OVERDUE_WORKING_DAYS = 5
+
+
+def working_days_before(t: datetime, days: int) -> datetime:
+    """The instant `days` working days of clock (24 hours each, weekends and holidays
+    standing still: `shared.calendar.add_working_days` backwards) before `t`: a deadline
+    before it is overdue by more than `days` working days at `t`."""
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+    remaining = timedelta(days=days)
+    end = t.astimezone(TZ)
+    day = end.date()
+    while True:
+        start = datetime.combine(day, time(), TZ)
+        if is_working_day(day):
+            if remaining <= end - start:
+                return end - remaining
+            remaining -= end - start
+        end, day = start, day - timedelta(days=1)
+
+
+def member_figures(items: Iterable[dict[str, object]], since: datetime) -> dict[str, int]:
+    """A member's figures of the week from their items (open, or closed since `since`):
+    assigned in the week, resolved in it, still open, of which overdue."""
+    f = {"received": 0, "resolved": 0, "open": 0, "overdue": 0}
+    for it in items:
+        assigned = it.get("assigned_at")
+        if isinstance(assigned, datetime) and assigned > since:
+            f["received"] += 1
+        closed = it.get("closed_at")
+        if closed is None:
+            f["open"] += 1
+            f["overdue"] += bool(it.get("overdue"))
+        elif it.get("status") == "resolved":
+            f["resolved"] += 1
+    return f
+
+
+def draft_received(figures: dict[str, int], week_label: str, lang: str) -> str:
+    """The "received" paragraph of a member's report, pre-filled from their figures."""
+    f = figures
+    if lang == "en":
+        return (f"Week {week_label}: received {f['received']}, resolved {f['resolved']}, "
+                f"open {f['open']} of which {f['overdue']} overdue.")
+    return (f"Tuần {week_label}: tiếp nhận {f['received']}, đã giải quyết {f['resolved']}, "
+            f"đang xử lý {f['open']}, trong đó quá hạn {f['overdue']}.")
+# --- an agency's workspace --------------------------------------------------------------
+
+DUE_SOON = timedelta(days=2)
+HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
+
+
+def queue_mark(*, status: str, next_due_at: datetime | None, now: datetime) -> str:
+    """What the queue says of an item first: "overdue" (its next deadline has passed),
+    "due_soon" (within DUE_SOON), "new" (nobody has acknowledged it yet), or ""."""
+    if next_due_at is not None and next_due_at < now:
+        return "overdue"
+    if next_due_at is not None and next_due_at - now <= DUE_SOON:
+        return "due_soon"
+    return "new" if status in ("received", "assigned") else ""
+
+
+def part_of(who_kind: str, subject_id: str, *, triage_agency: str | None,
+            assignments: Iterable[Mapping[str, Any]]) -> str | None:
+    """The caller's part in one difficulty, as its page offers actions: for an agency
+    "lead" (it holds the difficulty: lead, escalation or triage), "permanent_deputy" (the
+    task force's triage agency, which may act on any of its province's difficulties) or
+    "co_handler"; for a member "member" (responsible by field and area); else None."""
+    active = [a for a in assignments if a["active"]]
+    if who_kind == "member":
+        return "member" if any(a["role"] == "member" and a["member_id"] == subject_id
+                               for a in active) else None
+    if who_kind != "agency":
+        return None
+    roles = {a["role"] for a in active if a["agency_id"] == subject_id}
+    if roles & HOLDING_ROLES:
+        return "lead"
+    if subject_id == triage_agency:
+        return "permanent_deputy"
+    return "co_handler" if "co_handler" in roles else None
+
+
+# The steps each part may post, in the order the page offers them; intake decides (this
+# only spares a person buttons intake would refuse). Per-assignment steps (#20) add theirs.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "lead": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+             "reassign_requested"),
+    "permanent_deputy": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
+                         "reassign_requested"),
+    "co_handler": ("acknowledged", "in_progress", "reassign_requested"),
+    "member": ("acknowledged", "in_progress"),
+}
+# Steps that need a note (intake refuses them without one, or, for "not ours", the reason
+# is the point).
+NOTE_NEEDED = frozenset({"resolved", "rejected", "escalated", "reassign_requested"})
+ACKNOWLEDGEABLE = frozenset({"received", "assigned", "escalated", "reassign_requested"})
+# Steps after which nothing more is posted.
+FINAL_STATUSES = frozenset({"resolved", "rejected"})
+
+
+def actions_for(part: str | None, status: str) -> tuple[str, ...]:
+    if part is None or status in FINAL_STATUSES:
+        return ()
+    wanted = ACTIONS[part]
+    # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
+    if status in ("acknowledged", "in_progress"):
+        return tuple(a for a in wanted if a != "acknowledged")
+    return wanted
+
+
+def sees_contact(part: str | None) -> bool:
+    """Who reads the business's contact person: the lead and the permanent deputy only
+    (as intake's `as_read_by`)."""
+    return part in ("lead", "permanent_deputy")
+
+
+# --- the league table ----------------------------------------------------------------------
+
+
+def _measured(met: datetime | None, due: datetime, start: datetime, end: datetime
+              ) -> bool | None:
+    """Whether a deadline measured in (start, end] was met (True) or missed (False); None
+    if it is measured in another week. `met` is when it was met, if by `end`. It is
+    measured when its outcome became known: when met, if met by the deadline; else when
+    the deadline passed."""
+    on_time = met is not None and met <= due
+    decided = met if on_time and met is not None else due
+    return on_time if start < decided <= end else None
+
+
+def _pct(n: int, of: int) -> float | None:
+    return None if of == 0 else round(100 * n / of, 1)
+
+
+def league(items: Iterable[Item], w: WeekWindow, *, as_of: datetime, target_pct: float
+           ) -> League:
+    """Each agency's week, as of `as_of` (the cutoff, or now for a week in progress): see
+    `shared.events.LeagueRow`. An agency is listed if it held an item at some moment of
+    the week (received by then, not closed before the week began), even with nothing
+    measured; items that no agency holds are not ranked."""
+    end = min(as_of, w.end)
+    by_agency: dict[str, list[Item]] = {}
+    for i in items:
+        if i.agency_id is not None and i.received_at <= end and (
+                i.closed_at is None or i.closed_at > w.start):
+            by_agency.setdefault(i.agency_id, []).append(i)
+    rows = []
+    for agency, held in by_agency.items():
+        ack: list[bool] = []
+        res: list[bool] = []
+        days: list[float] = []
+        ratings: list[int] = []
+        for i in held:
+            closed = i.closed_at if i.closed_at is not None and i.closed_at <= end else None
+            if i.ack_due_at is not None:
+                acked = (i.acknowledged_at if i.acknowledged_at is not None
+                         and i.acknowledged_at <= end else None)
+                if (m := _measured(acked, i.ack_due_at, w.start, end)) is not None:
+                    ack.append(m)
+            rejected_in_time = (closed is not None and not i.resolved
+                                and (i.resolve_due_at is None or closed <= i.resolve_due_at))
+            if i.resolve_due_at is not None and not rejected_in_time:
+                met = closed if i.resolved else None
+                if (m := _measured(met, i.resolve_due_at, w.start, end)) is not None:
+                    res.append(m)
+            if i.resolved and closed is not None and closed > w.start:
+                days.append(working_days_between(i.received_at, closed))
+                if i.rating is not None:
+                    ratings.append(i.rating)
+        rows.append(LeagueRow(
+            agency_id=agency, ack_measured=len(ack), ack_on_time=sum(ack),
+            ack_on_time_pct=_pct(sum(ack), len(ack)), resolve_measured=len(res),
+            resolved_on_time=sum(res), resolved_on_time_pct=_pct(sum(res), len(res)),
+            resolved=len(days), median_working_days=_round(percentile(days, 0.5)),
+            rated=len(ratings),
+            rating_average=round(sum(ratings) / len(ratings), 2) if ratings else None,
+        ))
+    return League(target_pct=target_pct, rows=sort_league(rows))
+
+
+def sort_league(rows: Iterable[LeagueRow]) -> list[LeagueRow]:
+    """Best resolved-on-time share first, then best acknowledged-on-time share; nothing
+    measured last."""
+    def key(r: LeagueRow) -> tuple[bool, float, bool, float, str]:
+        return (r.resolved_on_time_pct is None, -(r.resolved_on_time_pct or 0),
+                r.ack_on_time_pct is None, -(r.ack_on_time_pct or 0), r.agency_id)
+
+    return sorted(rows, key=key)
+
+
+def meets(pct: float | None, target: float) -> bool | None:
+    """Whether a share reaches the target; None when nothing was measured."""
+    return None if pct is None else pct >= target
+
+
+def league_trend(league_now: League, past: Sequence[League | None]
+                 ) -> list[tuple[str, list[float | None]]]:
+    """Each agency of this week's table with its resolved-on-time share in the weeks of
+    `past` (oldest first, this week last; None for a week without a table or without
+    anything measured for the agency)."""
+    weeks = [{r.agency_id: r.resolved_on_time_pct for r in lg.rows} if lg else {}
+             for lg in past]
+    return [(r.agency_id, [w.get(r.agency_id) for w in weeks]) for r in league_now.rows]

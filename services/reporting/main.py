@@ -23,6 +23,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     MemberReport,
     NotificationSent,
 )
@@ -42,6 +43,7 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
     sign-in attempts a client has. Probes and scrapes are never limited."""
     if not s.rate_limit_enabled:
         return []
+    tracking = TokenBuckets(s.track_rate_limit_per_minute, s.track_rate_limit_burst)
     return [
         RateRule("/reports/login", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                 s.sign_in_rate_limit_burst),
@@ -50,8 +52,10 @@ def rate_rules(s: ReportingSettings) -> list[RateRule]:
         RateRule("/workspace/sign-in", TokenBuckets(s.sign_in_rate_limit_per_minute,
                                                     s.sign_in_rate_limit_burst),
                  methods=frozenset({"POST"})),
-        RateRule("/v1/track", TokenBuckets(s.track_rate_limit_per_minute,
-                                           s.track_rate_limit_burst)),
+        # The JSON answer and the page share one allowance: a guesser gains nothing by
+        # alternating between them.
+        RateRule("/v1/track", tracking),
+        RateRule("/track", tracking, methods=frozenset({"POST"})),
         RateRule("/", TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst)),
     ]
 
@@ -69,6 +73,8 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         max_body_bytes=s.max_body_bytes, rate_limits=rate_rules(s),
         trusted_proxies=s.trusted_proxy_networks(),
         page_styles=inline_styles(pages.TEMPLATES),
+        # The workspace's forms post to intake (the command side).
+        form_targets=[side.intake_url],
     )
     app.state.read_side = side
     app.include_router(api.api)
@@ -84,7 +90,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
     links = LinkSigner.create(s.link_secret.get_secret_value() if s.link_secret else None,
                               ttl_days=s.link_ttl_days, bound_ttl_hours=s.link_json_ttl_hours)
     side = ReadSide(db=rt.db, config=holder, clock=clock, base_url=s.base_url(), links=links,
-                    mailbox_url=s.mailbox_url)
+                    mailbox_url=s.mailbox_url, intake_url=s.intake_url.rstrip("/"))
     h = ReportingHandlers(rt, holder, ProjectionMetrics.create(rt.registry),
                           page_url=side.page_url)
     subscriptions: tuple[tuple[str, Any, Any], ...] = (
@@ -93,6 +99,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         (topics.DIFFICULTY_STATUS, DifficultyStatusChanged, h.on_status),
         (topics.MEMBER_REPORT, MemberReport, h.on_member_report),
         (topics.NOTIFICATION_SENT, NotificationSent, h.on_notification),
+        (topics.DIRECTION_GIVEN, DirectionGiven, h.on_direction),
     )
     for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"

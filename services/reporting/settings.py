@@ -30,6 +30,9 @@ class ReportingSettings(ServiceSettings):
     # The page of a local mailbox where mailed sign-in links can be read (`thaogo up` sets
     # it to its own); named on the page that says a link was sent. Unset in production.
     mailbox_url: str | None = None
+    # Intake's public URL, where the workspace's forms post (`/workspace/act/…`); empty
+    # when a proxy serves both under one origin (`thaogo up` sets it to intake's port).
+    intake_url: str = ""
     # Requests per client address per minute (refilled evenly) and burst, by route:
     # the sign-in (a token guessed by brute force), the tracking of one difficulty (a
     # tracking code and tax code guessed), and the rest of the JSON API and the pages.

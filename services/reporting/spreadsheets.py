@@ -83,7 +83,48 @@ def _items(cfg: ProvinceConfig, items: list[ReportItem]) -> list[list[object]]:
             for i in items]
 
 
-def workbook(cfg: ProvinceConfig, report: WeeklyReport) -> bytes:
+LEAGUE_HEADERS = ("Cơ quan", "Số hồ sơ đến hạn xác nhận", "Xác nhận đúng hạn",
+                  "Tỷ lệ xác nhận đúng hạn (%)", "Số hồ sơ đến hạn giải quyết",
+                  "Giải quyết đúng hạn", "Tỷ lệ giải quyết đúng hạn (%)", "Mục tiêu (%)",
+                  "Đạt mục tiêu", "Đã giải quyết trong tuần",
+                  "Trung vị thời gian giải quyết (ngày làm việc)", "Số lượt đánh giá",
+                  "Đánh giá bình quân (1-5)")
+
+
+def _meets(pcts: Sequence[float | None], target: float) -> str:
+    measured = [p for p in pcts if p is not None]
+    if not measured:
+        return "Không có hồ sơ đến hạn"
+    return "Đạt" if all(p >= target for p in measured) else "Chưa đạt"
+
+
+def _league_sheet(wb: Workbook, cfg: ProvinceConfig, report: WeeklyReport,
+                  trend: document.Trend | None, title: str) -> None:
+    league = report.league
+    assert league is not None
+    ws = wb.create_sheet("Kết quả theo cơ quan")
+    top = _title(ws, ["Kết quả xử lý đúng hạn theo cơ quan (chốt tại thời điểm khóa sổ tuần)",
+                      title])
+    # Numbers stay numbers (sortable); nothing measured stays an empty cell, never 0.
+    rows = [[document.name_of(cfg, "agency", r.agency_id), r.ack_measured, r.ack_on_time,
+             _hours(r.ack_on_time_pct), r.resolve_measured, r.resolved_on_time,
+             _hours(r.resolved_on_time_pct), league.target_pct,
+             _meets((r.ack_on_time_pct, r.resolved_on_time_pct), league.target_pct),
+             r.resolved, _hours(r.median_working_days), r.rated, _hours(r.rating_average)]
+            for r in league.rows]
+    _table(ws, top, LEAGUE_HEADERS, rows, (46, *(14,) * (len(LEAGUE_HEADERS) - 1)))
+    if trend is None or not trend[1]:
+        return
+    labels, series = trend
+    ws = wb.create_sheet("Xu hướng theo cơ quan")
+    top = _title(ws, ["Tỷ lệ giải quyết đúng hạn (%) các tuần gần đây", title])
+    _table(ws, top, ("Cơ quan", *(document.week_phrase(w, "vi") for w in labels)),
+           [[document.name_of(cfg, "agency", a), *(_hours(v) for v in values)]
+            for a, values in series], (46, *(16,) * len(labels)))
+
+
+def workbook(cfg: ProvinceConfig, report: WeeklyReport,
+             trend: document.Trend | None = None) -> bytes:
     wb = Workbook()
     heading = ("Báo cáo tổng kết nhiệm vụ" if report.final
                else f"Báo cáo {document.week_phrase(report.week_label, 'vi')}")
@@ -107,6 +148,8 @@ def workbook(cfg: ProvinceConfig, report: WeeklyReport) -> bytes:
                          _hours(total.p90_resolution_hours)])
         _table(ws, top, (col, *BREAKDOWN_COLUMNS_VI, *extra), rows,
                (48, *(12,) * (len(BREAKDOWN_COLUMNS_VI) + len(extra))), total_last=True)
+    if report.league is not None:
+        _league_sheet(wb, cfg, report, trend, lines[0])
     lists = ((("Hồ sơ bàn giao", report.handed_over), ("Chuyển Trung ương", report.central_items))
              if report.final else
              (("Việc đột xuất", report.urgent_items), ("Kiến nghị", report.recommendations)))
@@ -126,6 +169,19 @@ def workbook(cfg: ProvinceConfig, report: WeeklyReport) -> bytes:
             p = cfg.person(pid)
             rows.append([p.name if p else pid, p.title if p else "", state])
         _table(ws, top, ("Thành viên", "Chức vụ", "Tình hình"), rows, (30, 60, 16))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def queue_workbook(title: Sequence[str], headers: Sequence[str],
+                   rows: Sequence[Sequence[object]]) -> bytes:
+    """An agency's queue as a workbook: its title (who, which filters), then the rows."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Hồ sơ"
+    _table(ws, _title(ws, title), headers, rows, (16, 48, 30, 28, 18, 22, 18, 18, 10, 36))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

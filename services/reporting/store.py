@@ -14,6 +14,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DirectionGiven,
     Envelope,
     EventData,
     MemberReport,
@@ -55,6 +56,8 @@ async def record_events(
     )
     return {r["event_id"] for r in rows}
 
+
+STATUS_EVENT_TYPE = DifficultyStatusChanged.ce_type
 
 # Personal data is not kept by reporting, not even in its event history.
 _PERSONAL: dict[type[EventData], set[str]] = {DifficultyReceived: {"contact"}}
@@ -157,14 +160,30 @@ async def task_forces_of(
 async def project_status(
     conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
 ) -> None:
+    """Each change in the history (the step it took on the assignment it names, if any)
+    and each resolution in its own table; never the internal note."""
     await conn.executemany(
         "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
-        " assignment_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " assignment_id, changed_at, step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (status_id) DO NOTHING",
         [
-            (c.status_id, c.difficulty_id, c.status.value, c.actor_kind.value, c.actor_id,
-             c.assignment_id, c.changed_at)
+            (c.status_id, c.difficulty_id, c.status.value if c.status else None,
+             c.actor_kind.value, c.actor_id, c.assignment_id, c.changed_at,
+             step.value if (step := c.step_taken()) else None)
             for c in changes
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO resolutions (status_id, difficulty_id, assignment_id, actor_id, outcome,"
+        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (status_id) DO NOTHING",
+        [
+            (c.status_id, c.difficulty_id, c.assignment_id, c.actor_id, r.outcome.value,
+             r.done, r.legal_basis, r.public_answer, r.reason, list(r.waived),
+             r.waiver_reason, c.changed_at)
+            for c in changes
+            if (r := c.resolution) is not None
         ],
     )
 
@@ -188,7 +207,11 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             acknowledged_at = ack.at,
             closed_at = CASE WHEN s.status IN ('resolved', 'rejected') THEN s.changed_at END,
             resolved_at = CASE WHEN s.status = 'resolved' THEN s.changed_at END,
-            escalated_central_at = c.at
+            escalated_central_at = c.at,
+            outcome = r.outcome,
+            outcome_at = r.resolved_at,
+            public_answer = r.public_answer,
+            escalated_at = e.at
         FROM unnest($1::uuid[]) AS ids(id)
         LEFT JOIN LATERAL (
             SELECT assignment_id, agency_id, ack_due_at, resolve_due_at, assigned_at
@@ -199,9 +222,18 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
         ) h ON true
         LEFT JOIN LATERAL (
             SELECT status, changed_at FROM status_history x
-            WHERE x.difficulty_id = ids.id
+            WHERE x.difficulty_id = ids.id AND x.status IS NOT NULL
             ORDER BY x.changed_at DESC, x.status_id DESC LIMIT 1
         ) s ON true
+        LEFT JOIN LATERAL (
+            SELECT outcome, public_answer, resolved_at FROM resolutions x
+            WHERE x.difficulty_id = ids.id
+            ORDER BY x.resolved_at DESC, x.status_id DESC LIMIT 1
+        ) r ON true
+        LEFT JOIN LATERAL (
+            SELECT min(resolved_at) AS at FROM resolutions x
+            WHERE x.difficulty_id = ids.id AND x.outcome = 'escalated'
+        ) e ON true
         LEFT JOIN LATERAL (
             SELECT min(changed_at) AS at FROM status_history x
             WHERE x.difficulty_id = ids.id
@@ -216,6 +248,20 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
         """,
         sorted(set(difficulty_ids)),
     )
+    # Each assignment's own state: the latest step taken on it.
+    await conn.execute(
+        """
+        UPDATE assignments a SET step = x.step, step_at = x.changed_at
+        FROM (SELECT DISTINCT ON (assignment_id) assignment_id, step, changed_at
+              FROM status_history
+              WHERE difficulty_id = ANY($1::uuid[]) AND assignment_id IS NOT NULL
+                AND step IS NOT NULL
+              ORDER BY assignment_id, changed_at DESC, status_id DESC) x
+        WHERE a.assignment_id = x.assignment_id
+          AND (a.step IS DISTINCT FROM x.step OR a.step_at IS DISTINCT FROM x.changed_at)
+        """,
+        sorted(set(difficulty_ids)),
+    )
 
 
 async def project_member_reports(
@@ -224,7 +270,11 @@ async def project_member_reports(
     await conn.executemany(
         "INSERT INTO member_reports (report_id, member_id, province_code, week_label, late,"
         " urgent, submitted_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
-        " ON CONFLICT (report_id) DO NOTHING",
+        # A member's report of a week keeps its id across revisions: the newest wins,
+        # whichever order the revisions arrive in.
+        " ON CONFLICT (report_id) DO UPDATE SET late = EXCLUDED.late, urgent = EXCLUDED.urgent,"
+        " submitted_at = EXCLUDED.submitted_at, payload = EXCLUDED.payload"
+        " WHERE member_reports.submitted_at < EXCLUDED.submitted_at",
         [
             (r.report_id, r.member_id, r.province_code, r.week_label, r.late, r.urgent,
              r.submitted_at, r.model_dump(mode="json"))
@@ -266,7 +316,10 @@ _POPULATION = """
            closed_at IS NULL OR closed_at > $3 AS is_open,
            (closed_at IS NULL OR closed_at > $3) AND (resolve_due_at < $3 OR (ack_due_at < $3
                AND (acknowledged_at IS NULL OR acknowledged_at > $3))) AS is_overdue,
-           escalated_central_at > $2 AND escalated_central_at <= $3 AS is_escalated
+           escalated_central_at > $2 AND escalated_central_at <= $3 AS is_escalated,
+           status = 'resolved' AND outcome = 'partly_resolved' AND closed_at > $2
+               AND closed_at <= $3 AS is_partly,
+           escalated_at > $2 AND escalated_at <= $3 AS is_passed_up
     FROM difficulties
     WHERE task_force = $1 AND received_at <= $3
       AND ((received_at > $2 AND received_at <= $3) OR closed_at > $2 OR closed_at IS NULL)
@@ -286,6 +339,8 @@ _ROLLUP = f"""
            count(*) FILTER (WHERE is_open) AS open,
            count(*) FILTER (WHERE is_overdue) AS overdue,
            count(*) FILTER (WHERE is_escalated) AS escalated_central,
+           count(*) FILTER (WHERE is_partly) AS partly_resolved,
+           count(*) FILTER (WHERE is_passed_up) AS escalated,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
                / 3600) FILTER (WHERE is_resolved) AS median_hours,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at)
@@ -294,7 +349,7 @@ _ROLLUP = f"""
     GROUP BY GROUPING SETS ((agency), (zone), (category), ())
     HAVING GROUPING(agency, zone, category) = 7
         OR count(*) FILTER (WHERE is_received OR is_resolved OR is_rejected OR is_open
-                                   OR is_escalated) > 0
+                                   OR is_escalated OR is_passed_up) > 0
 """
 
 
@@ -303,6 +358,21 @@ async def rollup_rows(
 ) -> list[dict[str, Any]]:
     """Breakdown rows of the interval (start, end] as of `end`; see logic.rollup."""
     return [dict(r) for r in await conn.fetch(_ROLLUP, task_force, start, end)]
+
+
+async def league_items(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The items agencies held during (start, end], for the league table (logic.league).
+    Ratings are not in the read model yet: every item's is null until they are."""
+    rows = await conn.fetch(
+        f"WITH pop AS ({_POPULATION}) SELECT difficulty_id, received_at, lead_agency_id,"
+        " closed_at, resolved, ack_due_at, resolve_due_at, acknowledged_at,"
+        " escalated_central_at, NULL::smallint AS rating"
+        " FROM pop WHERE lead_agency_id IS NOT NULL",
+        task_force, start, end,
+    )
+    return [dict(r) for r in rows]
 
 
 async def report_items(
@@ -399,11 +469,31 @@ async def track(
     conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
 ) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id"
+        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id,"
+        " outcome, outcome_at, public_answer"
         " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
         tracking_code, tax_code,
     )
     return dict(row) if row is not None else None
+
+
+async def track_case(
+    conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """A business's own difficulty, by its tracking code and tax code, with its public
+    steps in order (statuses and when; never who wrote what, never the notes)."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
+        " resolved_at, lead_agency_id, resolve_due_at"
+        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
+        tracking_code, tax_code,
+    )
+    if row is None:
+        return None
+    steps = await conn.fetch(
+        "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
+        " ORDER BY changed_at, status_id", row["difficulty_id"])
+    return dict(row), [dict(r) for r in steps]
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +507,16 @@ class ListFilter:
     received_until: datetime | None = None
     words: Sequence[str] = ()  # folded; every one must appear
     after: tuple[datetime, uuid.UUID] | None = None  # keyset cursor
+    held_by: str | None = None  # an agency: only what it holds an active assignment on
+    open_only: bool = False  # only what is not closed (resolved or rejected)
+
+
+# The deadline an item runs to next: acknowledging it while nobody has, then resolving it;
+# none once closed. The queue is ordered by it, so overdue items come first, then what is
+# due soon; new items (not acknowledged) run to the nearest deadline of all.
+NEXT_DUE = ("CASE WHEN closed_at IS NOT NULL THEN NULL WHEN acknowledged_at IS NULL"
+            " THEN COALESCE(ack_due_at, resolve_due_at) ELSE resolve_due_at END")
+_NEXT_DUE_KEY = f"COALESCE({NEXT_DUE}, 'infinity'::timestamptz)"
 
 
 def _like_escape(s: str) -> str:
@@ -424,15 +524,24 @@ def _like_escape(s: str) -> str:
 
 
 async def list_difficulties(
-    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int
+    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int,
+    by_deadline: bool = False,
 ) -> list[dict[str, Any]]:
-    """Newest first, keyset-paged on (received_at, difficulty_id)."""
+    """Newest first, keyset-paged on (received_at, difficulty_id); or, `by_deadline`
+    (an agency's queue), the nearest next deadline first, keyset-paged on (next_due_at or
+    infinity, received_at, difficulty_id) as `after` (a 3-tuple then) gives it."""
     where: list[str] = []
     args: list[Any] = [now]
 
     def arg(v: Any) -> str:
         args.append(v)
         return f"${len(args)}"
+
+    if f.held_by is not None:
+        where.append("EXISTS (SELECT 1 FROM assignments a WHERE a.agency_id ="
+                     f" {arg(f.held_by)} AND a.active AND a.difficulty_id = d.difficulty_id)")
+    if f.open_only:
+        where.append("closed_at IS NULL")
 
     if f.task_forces is not None:
         where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
@@ -450,19 +559,55 @@ async def list_difficulties(
         where.append(f"received_at <= {arg(f.received_until)}")
     for word in f.words:
         where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
-    if f.after is not None:
-        where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])}, {arg(f.after[1])})")
+    if by_deadline:
+        if f.after is not None:
+            due, at, did = f.after  # type: ignore[misc]
+            where.append(f"({_NEXT_DUE_KEY}, received_at, difficulty_id) >"
+                         f" ({arg(due)}, {arg(at)}, {arg(did)})")
+        order = f"{_NEXT_DUE_KEY}, received_at, difficulty_id"
+    else:
+        if f.after is not None:
+            where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])},"
+                         f" {arg(f.after[1])})")
+        order = "received_at DESC, difficulty_id DESC"
     sql = (
         "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
         " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
-        " lead_agency_id, ack_due_at, resolve_due_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
         " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
         "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
-        " FROM difficulties"
+        " FROM difficulties d"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY received_at DESC, difficulty_id DESC LIMIT {arg(limit)}"
+        + f" ORDER BY {order} LIMIT {arg(limit)}"
     )
     return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def difficulty_detail(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """One difficulty for its page: the row (the submission without the contact, which
+    reporting never keeps), its active and past assignments and its status history."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
+        " closed_at, payload FROM difficulties WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    assignments = await conn.fetch(
+        "SELECT assignment_id, agency_id, agency_level, member_id, role, rule, active,"
+        " assigned_at, ack_due_at, resolve_due_at FROM assignments WHERE difficulty_id = $1"
+        " ORDER BY assigned_at, assignment_id", difficulty_id)
+    # The notes travel in the events only (status_history keeps the steps).
+    history = await conn.fetch(
+        "SELECT h.status, h.actor_kind, h.actor_id, h.changed_at, e.payload->>'note' AS note"
+        " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
+        "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
+        " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",
+        difficulty_id, STATUS_EVENT_TYPE)
+    return {**dict(row), "assignments": [dict(a) for a in assignments],
+            "history": [dict(h) for h in history]}
 
 
 async def open_and_overdue_by_agency(
@@ -544,3 +689,137 @@ async def use_sign_in_link(
         "UPDATE sign_in_links SET used_at = $2 WHERE link_hash = $1 AND used_at IS NULL"
         " AND expires_at > $2 RETURNING *", link_hash, now)
     return row
+
+
+# --- the people's workspaces (member, deputies, head) --------------------------------------
+
+# Overdue as the rollup says it, as of $1.
+_OVERDUE_NOW = ("COALESCE(d.closed_at IS NULL AND (d.resolve_due_at < $1 OR (d.ack_due_at < $1"
+                " AND (d.acknowledged_at IS NULL OR d.acknowledged_at > $1))), false)")
+_ITEM = ("d.difficulty_id, d.tracking_code, d.title, d.enterprise_name, d.zone_type,"
+         " d.category, d.kind, d.urgency, d.status, d.received_at, d.status_at,"
+         " d.lead_agency_id, d.ack_due_at, d.resolve_due_at, d.closed_at,"
+         " d.payload->>'zone_name' AS zone_name, d.payload->>'ward' AS ward,"
+         f" {_OVERDUE_NOW} AS overdue")
+
+
+async def member_items(
+    conn: asyncpg.Connection, *, member_id: str, since: datetime, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """What is assigned to a member (their active member assignments): open, or closed
+    since `since`; overdue first, then the soonest due."""
+    rows = await conn.fetch(
+        f"SELECT {_ITEM}, a.assigned_at FROM assignments a"
+        " JOIN difficulties d USING (difficulty_id)"
+        " WHERE a.member_id = $2 AND a.active AND a.role = 'member'"
+        "   AND (d.closed_at IS NULL OR d.closed_at > $3)"
+        f" ORDER BY {_OVERDUE_NOW} DESC, d.closed_at IS NOT NULL,"
+        "   COALESCE(d.resolve_due_at, d.ack_due_at) NULLS LAST, d.received_at LIMIT $4",
+        now, member_id, since, limit)
+    return [dict(r) for r in rows]
+
+
+async def open_items(
+    conn: asyncpg.Connection, *, task_force: str, now: datetime, limit: int,
+    agency_id: str | None = None, zone_types: Sequence[str] | None = None,
+    overdue_only: bool = False,
+) -> list[dict[str, Any]]:
+    """A task force's open items (from the partial index of open items): those its
+    `agency_id` holds, or of `zone_types`, or only the overdue; overdue first, then the
+    oldest."""
+    where = ["task_force = $2", "closed_at IS NULL"]
+    args: list[Any] = [now, task_force]
+    if agency_id is not None:
+        args.append(agency_id)
+        where.append(f"lead_agency_id = ${len(args)}")
+    if zone_types is not None:
+        args.append(list(zone_types))
+        where.append(f"zone_type = ANY(${len(args)}::text[])")
+    if overdue_only:
+        where.append(_OVERDUE_NOW)
+    args.append(limit)
+    rows = await conn.fetch(
+        f"SELECT {_ITEM} FROM difficulties d WHERE {' AND '.join(where)}"
+        f" ORDER BY {_OVERDUE_NOW} DESC, d.received_at, d.difficulty_id LIMIT ${len(args)}",
+        *args)
+    return [dict(r) for r in rows]
+
+
+async def waiting_for_decision(
+    conn: asyncpg.Connection, *, task_force: str, head_agency: str, now: datetime,
+    since: datetime, overdue_before: datetime, limit: int,
+) -> list[dict[str, Any]]:
+    """What the head decides on: escalated items and those the head's agency holds,
+    items rejected as out of scope since `since`, and items overdue since before
+    `overdue_before`; the oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {_ITEM}, CASE WHEN status = 'rejected' THEN 'rejected'"
+        "   WHEN status = 'escalated' OR lead_agency_id = $3 THEN 'escalated'"
+        "   ELSE 'long_overdue' END AS why"
+        " FROM difficulties d WHERE task_force = $2 AND ("
+        "   (closed_at IS NULL AND (status = 'escalated' OR lead_agency_id = $3"
+        "     OR resolve_due_at < $5 OR (ack_due_at < $5 AND acknowledged_at IS NULL)))"
+        "   OR (status = 'rejected' AND closed_at > $4))"
+        " ORDER BY received_at, difficulty_id LIMIT $6",
+        now, task_force, head_agency, since, overdue_before, limit)
+    return [dict(r) for r in rows]
+
+
+async def overdue_by_agency(
+    conn: asyncpg.Connection, *, task_force: str, now: datetime
+) -> list[tuple[str, int, int]]:
+    """(agency, open, overdue) of one task force's open items, most overdue first."""
+    rows = await conn.fetch(
+        "SELECT COALESCE(lead_agency_id, 'unknown') AS agency, count(*) AS open,"
+        f" count(*) FILTER (WHERE {_OVERDUE_NOW}) AS overdue"
+        " FROM difficulties d WHERE task_force = $2 AND closed_at IS NULL GROUP BY 1"
+        " ORDER BY 3 DESC, 2 DESC, 1", now, task_force)
+    return [(r["agency"], r["open"], r["overdue"]) for r in rows]
+
+
+async def week_member_reports(
+    conn: asyncpg.Connection, *, week_label: str, member_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The members' reports of a week (the latest revision of each)."""
+    rows = await conn.fetch(
+        "SELECT member_id, late, urgent, submitted_at, payload FROM member_reports"
+        " WHERE week_label = $1 AND member_id = ANY($2::text[]) ORDER BY member_id",
+        week_label, list(member_ids))
+    return [dict(r) for r in rows]
+
+
+async def member_reports_of(
+    conn: asyncpg.Connection, *, member_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """A member's own reports, newest week first."""
+    rows = await conn.fetch(
+        "SELECT week_label, late, urgent, submitted_at, payload FROM member_reports"
+        " WHERE member_id = $1 ORDER BY week_label DESC LIMIT $2", member_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def project_directions(
+    conn: asyncpg.Connection, *, directions: Sequence[DirectionGiven]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO directions (direction_id, task_force, given_by, week_label, body, given_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (direction_id) DO NOTHING",
+        [(x.direction_id, x.task_force, x.given_by, x.week_label, x.body, x.given_at)
+         for x in directions])
+
+
+async def directions_of(
+    conn: asyncpg.Connection, *, task_force: str, limit: int
+) -> list[dict[str, Any]]:
+    """The head's directions to a task force, newest first."""
+    rows = await conn.fetch(
+        "SELECT direction_id, given_by, week_label, body, given_at FROM directions"
+        " WHERE task_force = $1 ORDER BY given_at DESC LIMIT $2", task_force, limit)
+    return [dict(r) for r in rows]
+async def tracking_codes(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "SELECT difficulty_id, tracking_code FROM difficulties"
+        " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
+    return {r["difficulty_id"]: r["tracking_code"] for r in rows}

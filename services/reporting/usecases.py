@@ -38,11 +38,19 @@ import asyncpg
 
 from services.reporting import logic, store
 from shared import outbox
-from shared.calendar import TZ, WeekWindow, to_local, week_window
+from shared.calendar import (
+    TZ,
+    WeekWindow,
+    previous_window,
+    to_local,
+    week_window,
+    week_window_by_label,
+)
 from shared.events import (
     BreakdownRow,
     DifficultyReceived,
     Envelope,
+    League,
     ReportItem,
     Status,
     WeeklyReport,
@@ -60,6 +68,7 @@ MAX_RECOMMENDATIONS = 200
 # cap keeps the event well under the broker's default 1 MB message limit.
 MAX_MANDATE_ITEMS = 2000
 FINAL = "final"
+LEAGUE_TREND_WEEKS = 8  # the weeks of each agency's resolved-on-time trend, this one last
 
 
 def weekly_event_id(task_force: str, week_label: str) -> str:
@@ -92,9 +101,19 @@ def _row(r: dict[str, Any]) -> BreakdownRow:
         dimension=r["dimension"], value=r["value"], received=r["received"],
         resolved=r["resolved"], open=r["open"], overdue=r["overdue"],
         escalated_central=r["escalated_central"], rejected=r["rejected"],
-        carried_over=r["carried_over"], median_resolution_hours=hours(r["median_hours"]),
+        carried_over=r["carried_over"], partly_resolved=r["partly_resolved"],
+        escalated=r["escalated"], median_resolution_hours=hours(r["median_hours"]),
         p90_resolution_hours=hours(r["p90_hours"]),
     )
+
+
+def _league_item(r: dict[str, Any]) -> logic.Item:
+    return logic.Item(
+        difficulty_id=r["difficulty_id"], received_at=r["received_at"],
+        agency_id=r["lead_agency_id"], zone_type=None, category="", closed_at=r["closed_at"],
+        resolved=r["resolved"], ack_due_at=r["ack_due_at"], resolve_due_at=r["resolve_due_at"],
+        acknowledged_at=r["acknowledged_at"], escalated_central_at=r["escalated_central_at"],
+        rating=r["rating"])
 
 
 async def compose(
@@ -102,10 +121,23 @@ async def compose(
     generated_at: datetime, page_url: str | None,
 ) -> WeeklyReport:
     """The report of `window` as of `as_of` (its cutoff once the week is over)."""
+    # One snapshot: the league table's agencies and resolved counts are the agency rows'.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _compose(conn, cfg=cfg, window=window, as_of=as_of,
+                              generated_at=generated_at, page_url=page_url)
+
+
+async def _compose(
+    conn: asyncpg.Connection, *, cfg: ProvinceConfig, window: WeekWindow, as_of: datetime,
+    generated_at: datetime, page_url: str | None,
+) -> WeeklyReport:
     end = min(as_of, window.end)
     slug = cfg.slug
     rows = [_row(r) for r in await store.rollup_rows(conn, task_force=slug,
                                                        start=window.start, end=end)]
+    held = await store.league_items(conn, task_force=slug, start=window.start, end=end)
+    league = logic.league([_league_item(r) for r in held], window, as_of=end,
+                          target_pct=cfg.deadlines.on_time_target)
     if logic.total_row(rows) is None:  # an empty week still says "zero"
         rows.append(BreakdownRow(dimension="total", value="all", received=0, resolved=0,
                                  open=0, overdue=0, escalated_central=0,
@@ -123,8 +155,26 @@ async def compose(
         week_label=window.label, window_start=window.start, window_end=window.end,
         generated_at=generated_at, final=False, rows=logic.sort_rows(rows),
         urgent_items=[_item(r) for r in urgent], recommendations=[_item(r) for r in recs],
-        members_reported=reported, members_missing=missing, page_url=page_url,
+        members_reported=reported, members_missing=missing, page_url=page_url, league=league,
     )
+
+
+async def league_trend(
+    conn: asyncpg.Connection, *, task_force: str, report: WeeklyReport,
+    weeks: int = LEAGUE_TREND_WEEKS,
+) -> tuple[list[str], list[tuple[str, list[float | None]]]]:
+    """(week labels, oldest first) and each agency of `report`'s league table with its
+    resolved-on-time share in those weeks, from the stored reports (frozen as published)
+    and `report` itself as the last week."""
+    if report.league is None or report.final:
+        return [], []
+    labels = [report.week_label]
+    for _ in range(weeks - 1):
+        labels.insert(0, previous_window(week_window_by_label(labels[0])).label)
+    stored = await store.reports_for_weeks(conn, task_force=task_force, week_labels=labels)
+    past = [League.model_validate(stored[w]["league"]) if stored.get(w, {}).get("league")
+            else None for w in labels[:-1]]
+    return labels, logic.league_trend(report.league, [*past, report.league])
 
 
 def is_dissolved(cfg: ProvinceConfig, now: datetime) -> bool:

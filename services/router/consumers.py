@@ -175,7 +175,7 @@ class RouterHandlers:
         allowed = logic.movable(change, current, cfg.rules.triage if cfg is not None else None)
         if allowed.ignored is not None:
             self.metrics.ignored_status.labels(allowed.ignored).inc()
-            log.warning("status %s by %s %s on %s not acted on: %s", change.status.value,
+            log.warning("status %s by %s %s on %s not acted on: %s", change.status,
                         change.actor_kind.value, change.actor_id, change.difficulty_id,
                         allowed.ignored)
             return []
@@ -188,7 +188,7 @@ class RouterHandlers:
                 return []  # no configuration for the province: nowhere to escalate to
             return [
                 logic.escalate(a, d.category, cfg, config_version=configs.version, now=now,
-                               note=change.note)
+                               note=logic.why(change))
                 for a in mine
             ]
         # Only the permanent deputy dispatches to a chosen agency (intake refuses a target
@@ -199,7 +199,8 @@ class RouterHandlers:
             new
             for a in mine
             for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
-                                      now=now, note=change.note, target_agency_id=target)
+                                      now=now, note=logic.why(change),
+                                      target_agency_id=target)
         ]
 
 

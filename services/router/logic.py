@@ -654,6 +654,17 @@ def movable(
     return Movable([], "not_held")
 
 
+def why(change: DifficultyStatusChanged) -> str | None:
+    """The reason a change gives for moving the difficulty, as the new assignment quotes
+    it: a resolution's reason (beyond provincial authority), else the note; with the
+    agency a decliner suggested (advice for the permanent deputy, not a route)."""
+    text = (change.resolution.reason if change.resolution and change.resolution.reason
+            else change.note)
+    if change.suggested_agency_id is not None:
+        text = f"{text or ''} → {change.suggested_agency_id}".strip()
+    return text
+
+
 # --- reassign -------------------------------------------------------------------------------
 
 

@@ -347,15 +347,16 @@ _OPEN_ELSEWHERE = f"""
 async def record_closures(
     conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
 ) -> None:
-    closing = [c for c in changes if c.status in (Status.RESOLVED, Status.REJECTED)]
+    closing = [(c, c.status) for c in changes
+               if c.status in (Status.RESOLVED, Status.REJECTED)]
     if not closing:
         return
     await conn.execute(
         "INSERT INTO closed_difficulties (difficulty_id, status, closed_at)"
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])"
         " ON CONFLICT (difficulty_id) DO NOTHING",
-        [c.difficulty_id for c in closing], [c.status.value for c in closing],
-        [c.changed_at for c in closing],
+        [c.difficulty_id for c, _ in closing], [str(s) for _, s in closing],
+        [c.changed_at for c, _ in closing],
     )
 
 

@@ -169,6 +169,9 @@ class Deadlines(_Strict):
     reminder_every: int = Field(default=1, ge=1, le=30)  # working days between reminders
     # reminders sent before the permanent deputy is told
     reminders_before_escalation: int = Field(default=2, ge=0, le=20)
+    # The share (%) of acknowledgements and resolutions each agency should make on time:
+    # the target printed beside its figures in the weekly report's league table.
+    on_time_target: float = Field(default=95, gt=0, le=100)
 
     def for_urgency(self, urgency: Urgency) -> Deadline:
         return self.urgent if urgency is Urgency.URGENT else self.normal

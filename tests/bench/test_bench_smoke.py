@@ -51,6 +51,12 @@ def check_reporting(r: dict[str, Any]) -> None:
     assert projected["status_history"] == produced["status"]
     assert r["rollup"]["difficulties_in_db"] == 2_000
     assert r["rollup"]["rollup_plan"], "the rollup's plan is reported"
+    q = r["queue"]
+    # Every lead, a co-handler for every third: the agency holds its sixth of one province's
+    # leads and co-handles a fifth of it; the plan reads its assignments from their index.
+    assert q["held"] > 0 and 0 < q["open_held"] <= q["held"]
+    assert any("assignments_held" in line for line in q["queue_plan"]), q["queue_plan"]
+    assert set(q["page_ms"]) == {"queue", "all", "search"}
 
 
 def check_notify(r: dict[str, Any]) -> None:

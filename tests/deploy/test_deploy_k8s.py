@@ -427,7 +427,47 @@ def test_the_ingress_routes_the_public_pages_and_apis() -> None:
         "thaogo-reporting": ["/reports", "/reports/login", "/reports/binh-duong/2026-W48",
                              "/v1/track", "/v1/reports/binh-duong/2026-W48.json", "/docs"],
     }
+    # Each service's public paths on its own host (the reporting host also takes the
+    # workspace's forms to intake, below).
     for service, paths in public.items():
-        (found,) = [p for names, p in hosts.values() if names == {service}]
-        for path in paths:
-            assert _routed(found, path), (service, path)
+        (found,) = [p for names, p in hosts.values() if service in names
+                    and all(_backend(p, path) == service for path in paths)]
+        assert found, service
+
+
+def _backend(paths: list[dict[str, Any]], path: str) -> str | None:
+    """The service an Ingress sends `path` to: Exact first, then the longest matching
+    Prefix (as networking.k8s.io/v1 and ingress-nginx choose)."""
+    for p in paths:
+        if p["pathType"] == "Exact" and p["path"] == path:
+            return str(p["backend"]["service"]["name"])
+    matching = [p for p in paths if p["pathType"] != "Exact" and _routed([p], path)]
+    if not matching:
+        return None
+    return str(max(matching, key=lambda p: len(p["path"]))["backend"]["service"]["name"])
+
+
+def test_the_workspace_is_one_origin_with_its_forms_on_intake() -> None:
+    """The workspace's pages (reporting) and the forms they post (intake, under
+    /workspace/act/) on one host, so the session and CSRF cookies go to both."""
+    ing = by_kind(build("prod"), "Ingress")["thaogo"]
+    (host,) = [r for r in ing["spec"]["rules"]
+               if _routed(r["http"]["paths"], "/workspace/queue")]
+    paths = host["http"]["paths"]
+    did = "0b6f3a52-5d3c-4f4e-9a51-0e3b1c2d4e5f"
+    for path, service in (("/workspace/", "thaogo-reporting"),
+                          ("/workspace/queue", "thaogo-reporting"),
+                          (f"/workspace/difficulties/{did}", "thaogo-reporting"),
+                          ("/workspace/sign-in", "thaogo-reporting"),
+                          ("/reports/binh-duong/2026-W48", "thaogo-reporting"),
+                          ("/v1/track", "thaogo-reporting"),
+                          ("/workspace/act/acknowledge", "thaogo-intake"),
+                          (f"/workspace/act/difficulties/{did}/status", "thaogo-intake")):
+        assert _backend(paths, path) == service, path
+    # Intake sends the browser back to a path of the same origin: no URL to set.
+    for d in build("prod"):
+        if d["kind"] == "Deployment":
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                names = {e["name"] for e in c.get("env", [])}
+                assert not names & {"THAOGO_INTAKE_WORKSPACE_URL",
+                                    "THAOGO_REPORTING_INTAKE_URL"}, c["name"]

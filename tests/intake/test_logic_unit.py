@@ -3,6 +3,8 @@ tokens, the rate limiter and the language of refusals. No I/O."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,15 @@ from services.intake import logic
 from services.intake.models import DifficultyIn
 from shared import auth, errors, vn
 from shared.calendar import TZ
-from shared.events import ActorKind, AssignmentRole, DifficultyReceived, Status
+from shared.events import (
+    ActorKind,
+    AssignmentRole,
+    DifficultyReceived,
+    Outcome,
+    Resolution,
+    Status,
+    Step,
+)
 from shared.http import TokenBuckets
 from shared.provinces import ConfigHolder
 from tests.intake.conftest import submission
@@ -326,3 +336,127 @@ def test_only_the_permanent_deputy_dispatches_to_an_agency_of_its_task_force() -
         with pytest.raises(vn.InvalidField) as invalid:
             logic.check_dispatch(chosen, wanted=wanted, actor_id=deputy, cfg=cfg, held=held)
         assert invalid.value.field == "target_agency_id"
+
+
+# --- each assignment's own state and the lead's resolution (#20 items 1 and 2) -------------
+
+
+def test_a_part_goes_acknowledged_in_progress_then_done_or_declined_and_stops() -> None:
+    path = [None, Step.ACKNOWLEDGED, Step.IN_PROGRESS, Step.IN_PROGRESS, Step.DONE]
+    for current, wanted in itertools.pairwise(path):
+        assert wanted is not None
+        logic.check_step(current, wanted)
+    logic.check_step(None, Step.DONE)  # a part done at once needs nothing first
+    logic.check_step(Step.IN_PROGRESS, Step.DECLINED)
+    with pytest.raises(logic.StepRefused):
+        logic.check_step(Step.IN_PROGRESS, Step.ACKNOWLEDGED)
+    for final in logic.FINISHED:
+        for wanted in Step:
+            with pytest.raises(logic.StepRefused) as e:
+                logic.check_step(final, wanted)
+            assert "no further step" in e.value.reasons()[0]
+
+
+@pytest.mark.parametrize("step", [Step.DONE, Step.DECLINED])
+def test_done_says_what_was_done_and_declined_says_why(step: Step) -> None:
+    with pytest.raises(vn.InvalidField) as e:
+        logic.clean_step_note(step, "  ")
+    assert e.value.field == "note"
+    assert logic.clean_step_note(Step.IN_PROGRESS, None) is None
+
+
+def test_each_moves_its_own_part_only() -> None:
+    held = [LEAD_A, CO_A, MEMBER_A]
+    assert logic.own_part(ActorKind.AGENCY, CO_A.agency_id, held) == CO_A
+    assert logic.own_part(ActorKind.MEMBER, "binh-duong.m05", held) == MEMBER_A
+    with pytest.raises(logic.StatusForbidden) as e:
+        logic.own_part(ActorKind.AGENCY, CO_A.agency_id, held, LEAD_A.assignment_id)
+    assert e.value.field == "assignment_id"
+    with pytest.raises(logic.StatusForbidden):
+        logic.own_part(ActorKind.AGENCY, "binh-duong.so-tai-chinh", held)
+    with pytest.raises(logic.StatusForbidden):
+        logic.own_part(ActorKind.OPERATOR, "ops", held)
+
+
+def test_the_leads_steps_move_the_difficulty_a_helpers_do_not() -> None:
+    assert logic.step_status(CO_A, Step.DONE, "assigned") is None
+    assert logic.step_status(MEMBER_A, Step.DECLINED, "resolved") is None
+    assert logic.step_status(LEAD_A, Step.ACKNOWLEDGED, "assigned") is Status.ACKNOWLEDGED
+    # The lead's "not ours" goes back to the permanent deputy's triage.
+    assert logic.step_status(LEAD_A, Step.DECLINED, "acknowledged") is \
+        Status.REASSIGN_REQUESTED
+    with pytest.raises(vn.InvalidField) as e:
+        logic.step_status(LEAD_A, Step.DONE, "in_progress")
+    assert e.value.field == "step" and "resolution" in e.value.reason_en
+    with pytest.raises(logic.TransitionRefused):
+        logic.step_status(LEAD_A, Step.IN_PROGRESS, "resolved")
+
+
+def test_a_suggested_agency_goes_with_declined_and_must_be_another_of_the_task_force() -> None:
+    cfg = ConfigHolder().current["binh-duong"]
+    labour, me = "binh-duong.so-lao-dong", "binh-duong.so-cong-thuong"
+    logic.check_suggestion(labour, step=Step.DECLINED, actor_id=me, cfg=cfg)
+    logic.check_suggestion(None, step=Step.DONE, actor_id=me, cfg=cfg)
+    for suggested, step, actor in ((labour, Step.DONE, me), ("binh-duong.nope", Step.DECLINED, me),
+                                   (me, Step.DECLINED, me)):
+        with pytest.raises(vn.InvalidField) as e:
+            logic.check_suggestion(suggested, step=step, actor_id=actor, cfg=cfg)
+        assert e.value.field == "suggested_agency_id"
+
+
+@pytest.mark.parametrize("standing", list(logic.Standing))
+def test_only_the_lead_and_the_permanent_deputy_close(standing: logic.Standing) -> None:
+    acting = logic.Acting(standing, None)
+    if standing in (logic.Standing.LEAD, logic.Standing.PERMANENT_DEPUTY):
+        logic.check_may_resolve(acting)
+        return
+    with pytest.raises(logic.StatusForbidden) as e:
+        logic.check_may_resolve(acting)
+    if standing is logic.Standing.CO_HANDLER:
+        assert "co-handling agency finishes its own part" in e.value.en
+        assert "only the lead agency or the permanent deputy closes" in e.value.en
+
+
+def _resolve(outcome: Outcome, held: list[logic.Held], waiver: str | None = None,
+             reason: str | None = None) -> Resolution:
+    return logic.build_resolution(
+        outcome=outcome, done="Đã làm việc với doanh nghiệp", legal_basis=" Công văn "
+        "123/UBND-KT ", public_answer="Đã cấp phép vận chuyển.", reason=reason, held=held,
+        waiver_reason=waiver)
+
+
+def test_the_lead_cannot_close_over_open_parts_unless_it_waives_them_with_a_reason() -> None:
+    done_co = dataclasses.replace(CO_A, step=Step.DONE)
+    open_co = dataclasses.replace(CO_A, assignment_id=uuid.uuid4(),
+                                  agency_id="binh-duong.so-tai-chinh", step=Step.IN_PROGRESS)
+    declined = dataclasses.replace(CO_A, assignment_id=uuid.uuid4(), step=Step.DECLINED)
+    r = _resolve(Outcome.RESOLVED, [LEAD_A, done_co, declined, MEMBER_A])
+    assert r.waived == [] and r.waiver_reason is None
+    assert r.legal_basis == "Công văn 123/UBND-KT"
+    with pytest.raises(logic.PartsOpen) as e:
+        _resolve(Outcome.PARTLY_RESOLVED, [LEAD_A, done_co, open_co])
+    assert e.value.agencies == ["binh-duong.so-tai-chinh"]
+    assert "waive_open_parts_reason" in e.value.reasons()[0]
+    r = _resolve(Outcome.RESOLVED, [LEAD_A, done_co, open_co], waiver="Sở Tài chính đã "
+                 "trả lời bằng văn bản riêng")
+    assert r.waived == [open_co.assignment_id] and r.waiver_reason is not None
+    # Passing it up closes nothing: the co-handlers go on.
+    r = _resolve(Outcome.ESCALATED, [LEAD_A, open_co], reason="Thuộc thẩm quyền Bộ")
+    assert r.waived == []
+
+
+@pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.ESCALATED])
+def test_rejected_and_escalated_say_why(outcome: Outcome) -> None:
+    with pytest.raises(vn.InvalidField) as e:
+        _resolve(outcome, [LEAD_A])
+    assert e.value.field == "reason"
+
+
+def test_a_resolution_needs_what_was_done_and_the_answer_for_the_business() -> None:
+    for f in ("done", "public_answer"):
+        kwargs: dict[str, Any] = {"outcome": Outcome.RESOLVED, "done": "x",
+                                  "legal_basis": None, "public_answer": "y", "reason": None,
+                                  "held": [LEAD_A], "waiver_reason": None, f: " "}
+        with pytest.raises(vn.InvalidField) as e:
+            logic.build_resolution(**kwargs)
+        assert e.value.field == f

@@ -166,6 +166,13 @@ async def test_only_the_lead_and_the_permanent_deputy_close_a_difficulty(
                 uuid.UUID(r.json()["status_id"])) == mine
         finally:
             await conn.close()
+    # Not while the co-handler's part is open (#20 item 2): once it is done, the lead may.
+    r = await post(intake, did, tokens["lead"], closing[1])
+    assert r.status_code == 409 and "binh-duong.so-cong-thuong" in r.json()["errors"][0][
+        "reason"], r.text
+    r = await intake.client.post(f"/v1/difficulties/{did}/steps", json={
+        "step": "done", "note": "đã cấp phép"}, headers={"Authorization": f"Bearer {tokens['co']}"})
+    assert r.status_code == 202, r.text
     r = await post(intake, did, tokens["lead"], closing[1])
     assert r.status_code == 202, r.text
 
@@ -343,3 +350,65 @@ async def test_the_workspace_form_acts_with_the_session_and_its_csrf_value(
     r = await intake.client.post(f"/v1/difficulties/{did}/status",
                                  json={"status": "in_progress", "note": "x"}, cookies=browser)
     assert r.status_code == 401
+
+
+async def _browser(intake: Intake, agency: str) -> dict[str, str]:
+    """The cookies of a browser signed in as `agency`, with its CSRF value "c" * 43."""
+    token = await intake.token(agency=agency)
+    sid = auth.new_session_id()
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        who = await auth.principal_for(conn, token, configs=ConfigHolder().current)
+        assert who is not None
+        now = datetime.now(UTC)
+        await auth.open_session(conn, sid=sid, token_id=who.token_id, now=now,
+                                expires_at=now + timedelta(hours=1))
+    finally:
+        await conn.close()
+    return {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: "c" * 43}
+
+
+async def test_the_queue_acknowledges_several_at_once_each_on_its_own(intake: Intake) -> None:
+    """Each box goes through the status step on its own: those already acknowledged, or
+    not this agency's, are refused by id with the reason; the others are acknowledged."""
+    mine = [(await intake.submit())["difficulty_id"] for _ in range(3)]
+    theirs = (await intake.submit())["difficulty_id"]
+    for did in mine:
+        await assigned(intake, did, BQL)
+    await assigned(intake, theirs, SCT)
+    browser = await _browser(intake, BQL)
+    form = {"difficulty_id": [mine[0], mine[1]], "lang": "en", "csrf_token": "c" * 43}
+    r = await intake.client.post("/workspace/act/acknowledge", data=form, cookies=browser)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/workspace/queue?lang=en&acknowledged=2"
+    again = {**form, "difficulty_id": [mine[0], mine[2], theirs, mine[2]]}
+    r = await intake.client.post("/workspace/act/acknowledge", data=again, cookies=browser)
+    from urllib.parse import parse_qs, urlsplit
+    said = parse_qs(urlsplit(r.headers["location"]).query)
+    assert said["acknowledged"] == ["1"]
+    refused = dict(line.split(" ", 1) for line in said["refused"])
+    assert set(refused) == {mine[0], theirs}
+    assert "acknowledged" in refused[mine[0]] and "not assigned" in refused[theirs]
+    # Without the page's CSRF value nothing is acknowledged; a bad id is a 422.
+    r = await intake.client.post("/workspace/act/acknowledge",
+                                 data={**form, "csrf_token": "x" * 43}, cookies=browser)
+    assert r.status_code == 403
+    r = await intake.client.post("/workspace/act/acknowledge",
+                                 data={**form, "difficulty_id": ["nope"]}, cookies=browser)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("difficulty_id")
+
+
+async def test_the_contact_page_is_for_the_lead_and_the_deputy_only(intake: Intake) -> None:
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    await assigned(intake, did, SCT, role=AssignmentRole.CO_HANDLER)
+    path = f"/workspace/act/difficulties/{did}/contact"
+    lead = await intake.client.get(path, cookies=await _browser(intake, BQL))
+    assert lead.status_code == 200 and 'id="contact"' in lead.text
+    assert lead.headers["cache-control"] == "no-store"
+    co = await intake.client.get(path, params={"lang": "en"},
+                                 cookies=await _browser(intake, SCT))
+    assert co.status_code == 200 and 'id="no-contact"' in co.text and 'id="contact"' not in co.text
+    outsider = await intake.client.get(path, cookies=await _browser(intake, "binh-duong.so-y-te"))
+    assert outsider.status_code == 403
+    assert (await intake.client.get(path)).status_code == 401

@@ -31,7 +31,7 @@ from shared import auth as registry
 from shared import db
 from shared.calendar import FIRST_YEAR, LAST_YEAR, ManualClock, week_window_by_label
 from shared.errors import unauthorized
-from shared.events import MemberReport, Status, Urgency, ZoneType
+from shared.events import STATUS_LABELS, MemberReport, Status, Urgency, ZoneType
 from shared.headers import style_hash
 from shared.metrics import new_registry
 from shared.provinces import ConfigHolder
@@ -140,8 +140,12 @@ async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> 
         assert ok.status_code == 200, ok.text
         body = ok.json()
         assert body["status"] == "resolved" and body["agency_name_vi"].startswith("Ban Quản lý")
+        # Closed on the status API (no resolution): no outcome, no public answer.
         assert set(body) == {"tracking_code", "status", "status_vi", "status_en", "received_at",
-                             "status_at", "resolved_at", "agency_name_vi", "agency_name_en"}
+                             "status_at", "resolved_at", "agency_name_vi", "agency_name_en",
+                             "outcome", "outcome_vi", "outcome_en", "answered_at",
+                             "public_answer"}
+        assert body["outcome"] is None and body["public_answer"] is None
         wrong = await c.get("/v1/track", params={"code": a.tracking_code,  # type: ignore[attr-defined]
                                                  "tax_code": "0312345679"})
         unknown = await c.get("/v1/track", params={"code": "TG-0000-0000",
@@ -150,6 +154,33 @@ async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> 
                                                "tax_code": "123"})
     assert wrong.status_code == unknown.status_code == bad.status_code == 404
     assert wrong.json() == unknown.json() == bad.json()
+
+
+async def test_the_tracking_page_shows_the_business_its_case_and_nothing_more(
+        served: Served) -> None:
+    seeded = await _seed(served)
+    a = seeded["resolved"]
+    code = a.tracking_code  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        form = await c.get("/track", params={"code": code.lower(), "lang": "en"})
+        assert form.status_code == 200 and f'value="{code}"' in form.text
+        assert 'name="tax_code"' in form.text
+        ok = await c.post("/track", data={"code": code, "tax_code": "0100233488"})
+        wrong = await c.post("/track", data={"code": code, "tax_code": "0312345679"})
+        unknown = await c.post("/track", data={"code": "TG-0000-0000",
+                                                "tax_code": "0100233488"})
+        bad = await c.post("/track", data={"code": code, "tax_code": "123"})
+    assert ok.status_code == 200, ok.text
+    page = ok.text
+    assert STATUS_LABELS[Status.RESOLVED][0] in page and "Ban Quản lý" in page
+    # The agency's name, never its id; the steps, never the notes or who wrote them.
+    assert "bql-kcn" not in page and "binh-duong." not in page
+    assert page.count("<li><time>") >= 2 and "Tiếp nhận" in page
+    assert 'id="expected"' not in page and 'id="closed"' in page
+    # The same neutral answer whichever code is wrong, and the form again.
+    assert wrong.status_code == unknown.status_code == bad.status_code == 404
+    assert wrong.text.replace(code, "") == bad.text.replace(code, "")
+    assert 'id="not-found"' in unknown.text and 'id="track"' in unknown.text
 
 
 async def test_report_json_csv_and_page_agree(served: Served) -> None:
@@ -333,7 +364,7 @@ async def test_every_page_and_answer_carries_the_security_headers(served: Served
 async def test_member_list_needs_a_token_and_searches_without_diacritics(
     served: Served
 ) -> None:
-    await _seed(served)
+    seeded: dict[str, Any] = await _seed(served)
     auth = served.auth
     async with served.pool.acquire() as conn:
         _, agency = await registry.insert_token(conn, kind=registry.TokenKind.AGENCY,
@@ -344,9 +375,11 @@ async def test_member_list_needs_a_token_and_searches_without_diacritics(
         assert (await c.get("/v1/difficulties")).status_code == 401
         assert (await c.get("/v1/difficulties",
                             headers={"Authorization": "Bearer nope"})).status_code == 401
-        # An agency answers for what it holds; the task force's list is not for it.
-        assert (await c.get("/v1/difficulties",
-                            headers={"Authorization": f"Bearer {agency}"})).status_code == 403
+        # An agency lists what it holds (its queue), never the task force's whole list.
+        held = await c.get("/v1/difficulties", headers={"Authorization": f"Bearer {agency}"})
+        assert held.status_code == 200
+        assert {i["difficulty_id"] for i in held.json()["items"]} == {
+            str(seeded["resolved"].difficulty_id), str(seeded["old"].difficulty_id)}
         assert (await c.get("/v1/difficulties",
                             headers={"Authorization": f"Bearer {operator}"})).status_code == 200
         hit = await c.get("/v1/difficulties", params={"q": "thao go vuong mac"}, headers=auth)
@@ -470,6 +503,8 @@ async def test_sign_in_tracking_and_the_api_are_rate_limited(served: Served) -> 
         assert tracks == [404, 404, 429]
         limited = await c.get("/v1/track", params=params)
         assert limited.json()["errors"][0]["field"] == "client"
+        # The page's lookups draw on the same allowance.
+        assert (await c.post("/track", data=params)).status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
         api_calls = [(await c.get("/v1/difficulties", headers=served.auth)).status_code
                      for _ in range(4)]
@@ -615,3 +650,47 @@ async def test_a_member_and_a_scoped_operator_read_only_their_own_province(
         assert (await c.get(bd_paths[0], headers=bearer)).status_code == 200
         mine = await c.get("/v1/difficulties", headers=served.auth)
         assert len(mine.json()["items"]) == 3
+
+
+@pytest.mark.browser
+async def test_the_tracking_page_in_chromium_at_desktop_and_390_px(
+        served: Served, tmp_path: Path) -> None:
+    """The business's page as a person uses it: the form, its answer, and a wrong code,
+    in Vietnamese and English, at desktop width and on a phone; screenshots kept, no
+    sideways scroll, no serious or critical axe-core violation."""
+    from playwright.async_api import async_playwright
+
+    from tests.e2e.test_sign_in import AXE, CHROMIUM, check
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (scripts/test installs it)")
+    seeded = await _seed(served)
+    code = seeded["resolved"].tracking_code  # type: ignore[attr-defined]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for width, lang in ((1280, "vi"), (390, "en")):
+                # axe is injected as a script; the page's policy allows none of its own.
+                ctx = await browser.new_context(bypass_csp=True,
+                                                viewport={"width": width, "height": 900})
+                page = await ctx.new_page()
+                await page.goto(f"{served.url}/track?lang={lang}&code={code}")
+                await check(page, width, tmp_path / f"track-form-{width}.png")
+                await page.fill("#tax_code", "0100233488")
+                await page.click("#track button")
+                await page.wait_for_selector("#timeline")
+                assert (await page.locator("#code").inner_text()) == code
+                assert "Ban Quản lý" in await page.locator("#agency").inner_text() or \
+                    "Management Board" in await page.locator("#agency").inner_text()
+                await check(page, width, tmp_path / f"track-case-{width}.png")
+                await page.goto(f"{served.url}/track?lang={lang}")
+                await page.fill("#code", "TG-0000-0000")
+                await page.fill("#tax_code", "0100233488")
+                await page.click("#track button")
+                await page.wait_for_selector("#not-found")
+                await check(page, width, tmp_path / f"track-missing-{width}.png")
+                await ctx.close()
+        finally:
+            await browser.close()
+    print(f"\nscreenshots: {tmp_path}")

@@ -82,6 +82,12 @@ def _expected_text(total: dict[str, int]) -> list[str]:
         f"{total['open']} (trong đó quá hạn {total['overdue']})",
         "Ban Quản lý các khu công nghiệp tỉnh Bình Dương", "Khu kinh tế", "Sở Công Thương",
         "Nơi nhận:", "Lưu: VT, TCT.", "TỔ TRƯỞNG", "Mai Hùng Dũng",
+        # The league table, frozen at the cutoff, and its trend.
+        "4. Kết quả xử lý đúng hạn theo cơ quan", "Mục tiêu: 95% hồ sơ được cơ quan xác nhận",
+        "Số liệu chốt lúc 12 giờ 00 ngày 27/11/2026", "Xác nhận đúng hạn",
+        "Giải quyết đúng hạn", "100,0% (1/1)",
+        "Các cơ quan có hồ sơ đến hạn đều đạt mục tiêu 95%.",
+        "5. Tỷ lệ giải quyết đúng hạn các tuần gần đây", "Tuần 48",
     ]
 
 
@@ -142,6 +148,22 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     summary = {r[0]: r[1] for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0]}
     assert summary["Tiếp nhận mới trong kỳ"] == total["received"]
     assert summary["Từ chối (không thuộc phạm vi, không đủ điều kiện)"] == total["rejected"]
+    # The league table: Vietnamese headers and names, shares as numbers, none faked.
+    league = {r["agency_id"]: r for r in report["league"]["rows"]}
+    sheet = list(wb["Kết quả theo cơ quan"].iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(sheet) if r[0] == "Cơ quan")
+    assert sheet[head][1:4] == ("Số hồ sơ đến hạn xác nhận", "Xác nhận đúng hạn",
+                                "Tỷ lệ xác nhận đúng hạn (%)")
+    by_name = {r[0]: r for r in sheet[head + 1:] if r[0]}
+    kcn = by_name["Ban Quản lý các khu công nghiệp tỉnh Bình Dương"]
+    mine = league["binh-duong.bql-kcn"]
+    assert kcn[1:8] == (mine["ack_measured"], mine["ack_on_time"], mine["ack_on_time_pct"],
+                        mine["resolve_measured"], mine["resolved_on_time"],
+                        mine["resolved_on_time_pct"], 95)
+    assert kcn[10] == mine["median_working_days"] and kcn[11:] == (0, None)  # none rated
+    trade = by_name["Sở Công Thương"]  # its only item was rejected in time: nothing due
+    assert trade[4:9] == (0, 0, None, 95, "Đạt") and trade[3] == 100
+    assert list(wb["Xu hướng theo cơ quan"].iter_rows(values_only=True))[3][0] == "Cơ quan"
     urgent = {r[0]: r for r in wb["Việc đột xuất"].iter_rows(values_only=True)}
     assert {i["tracking_code"] for i in report["urgent_items"]} <= set(urgent)
     # The business's formula-like title is text, quoted as in the CSV files.
@@ -236,6 +258,19 @@ async def test_report_page_at_desktop_and_phone_width(served: Served, artefacts:
                 scroll = await page.evaluate("document.documentElement.scrollWidth")
                 assert scroll <= width, f"{name}: the page scrolls sideways ({scroll} px)"
                 assert not errors, errors
+                # The league table: each agency as the JSON has it, named, beside the target.
+                for a in report["league"]["rows"]:
+                    row = page.locator(f'#league tr[data-agency="{a["agency_id"]}"]')
+                    assert await row.count() == 1
+                    ack = await row.locator('[data-share="ack"]').inner_text()
+                    assert ack.startswith(f'{a["ack_on_time_pct"]:.1f}%'.replace(".", ","))
+                    assert "Đạt" in ack and await row.locator("svg.spark").count() == 1
+                    box = await row.bounding_box()
+                    assert box is not None and box["x"] + box["width"] <= width
+                assert "Ban Quản lý các khu công nghiệp tỉnh Bình Dương" in (
+                    await page.locator("#league").inner_text())
+                assert "không có hồ sơ đến hạn" in await page.locator(
+                    '#league tr[data-agency="binh-duong.so-cong-thuong"]').inner_text()
                 links = {await a.inner_text(): await a.get_attribute("href")
                          for a in await page.locator("#downloads a").all()}
                 assert links["PDF"] == "/v1/reports/binh-duong/2026-W48.pdf"

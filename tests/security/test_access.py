@@ -71,6 +71,9 @@ BAD_TOKEN = (*NO_TOKEN, Role.REVOKED, Role.FORGED, Role.EXPIRED, Role.LEFT)
 # Readers of the reports and lists: Bình Dương's own, and those of another province
 # (let in, but only to their own province: a 403 on Bình Dương's).
 READERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OPERATOR)
+# The reports are addressed to the head and compiled by the permanent deputy: they read
+# them too (by their agencies, rules.head and rules.triage), and what the lists hold.
+REPORT_READERS = (*READERS, Role.PERMANENT_DEPUTY)
 OUT_OF_SCOPE_READERS = (Role.OTHER_PROVINCE_MEMBER, Role.SCOPED_OPERATOR)
 MEMBERS = (Role.MEMBER, Role.ASSIGNED_MEMBER, Role.OTHER_PROVINCE_MEMBER)
 
@@ -84,13 +87,13 @@ def only(allowed: dict[Role, int], *, others: int = 403) -> dict[Role, int]:
     return {r: allowed.get(r, 401 if r in BAD_TOKEN else others) for r in ROLES}
 
 
-BD_READERS = only(dict.fromkeys(READERS, 200))
+BD_READERS = only(dict.fromkeys(REPORT_READERS, 200))
 # Importers of another province are let in; their Bình Dương row is refused (field
 # `province`, tests/intake/test_import_api.py), the file answered 200.
 IMPORTERS = only(dict.fromkeys((*READERS, *OUT_OF_SCOPE_READERS), 200))
-READERS_ELSE_SIGN_IN = {r: 200 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
+READERS_ELSE_SIGN_IN = {r: 200 if r in (*REPORT_READERS, *OUT_OF_SCOPE_READERS) else 401
                         for r in ROLES}
-BD_PAGE = {r: 200 if r in READERS else 403 if r in OUT_OF_SCOPE_READERS else 401
+BD_PAGE = {r: 200 if r in REPORT_READERS else 403 if r in OUT_OF_SCOPE_READERS else 401
            for r in ROLES}
 DOCS = {("GET", "/openapi.json"): everyone(200), ("GET", "/docs"): everyone(200),
         ("GET", "/docs/oauth2-redirect"): everyone(200), ("GET", "/redoc"): everyone(200)}
@@ -125,12 +128,29 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
         ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
         ("POST", "/v1/difficulties/import"): IMPORTERS,
+        # The workspace's forms act for a browser's sign-in session only: a bearer token
+        # is no session (401), whoever holds it.
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/status"): everyone(401),
+        ("POST", "/workspace/act/member-report"): everyone(401),
+        ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
+        ("POST", "/workspace/act/remind"): everyone(401),
+        ("POST", "/workspace/act/direction"): everyone(401),
+        # Each moves its own part (#20 item 1): the permanent deputy holds none here.
+        ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
+            {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
+        # Only the lead and the permanent deputy close or pass up (#20 item 2). Last of
+        # intake's rows: the lead's escalation moves the difficulty to central level.
+        ("POST", "/v1/difficulties/{difficulty_id}/resolution"): only(
+            {Role.AGENCY: 202, Role.PERMANENT_DEPUTY: 202}),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
         # The tracking code and the tax code are the business's credentials; a bearer
         # token does not stand in for the tax code.
         ("GET", "/v1/track"): {**everyone(404), Role.BUSINESS: 200},
+        # The tracking page: the form for all, the case for the pair of codes only.
+        ("GET", "/track"): everyone(200),
+        ("POST", "/track"): {**everyone(404), Role.BUSINESS: 200},
         # Bình Dương's: its members and unscoped operators only.
         ("GET", "/v1/reports/{province}/{week_label}.json"): BD_READERS,
         ("GET", "/v1/reports/{province}/{week_label}.csv"): BD_READERS,
@@ -139,15 +159,15 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/reports/{province}/{week_label}.xlsx"): BD_READERS,
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
-            dict.fromkeys(READERS, 404)),
+            dict.fromkeys(REPORT_READERS, 404)),
         ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
         ("GET", "/reports/{province}/{week_label}"): BD_PAGE,
         ("GET", "/reports/login"): everyone(200),
-        ("POST", "/reports/login"): {r: 303 if r in (*READERS, *OUT_OF_SCOPE_READERS) else 401
-                                     for r in ROLES},
+        ("POST", "/reports/login"): {
+            r: 303 if r in (*REPORT_READERS, *OUT_OF_SCOPE_READERS) else 401 for r in ROLES},
         ("POST", "/reports/logout"): everyone(303),
         # Signing in by e-mail: the same answer for every address; links unknown here.
         ("GET", "/workspace/sign-in"): everyone(200),
@@ -160,6 +180,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/workspace"): everyone(307),
         ("GET", "/workspace/"): everyone(303),
         ("POST", "/workspace/sign-out"): everyone(303),
+        **{("GET", f"/workspace/{page}"): everyone(303)
+           for page in ("my-week", "triage", "compilation", "zone", "head")},
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -245,17 +267,23 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
         req["params"] = {"province": "binh-duong"}
-    elif path == "/v1/track":
+    elif path in ("/v1/track", "/track") and not (path == "/track" and method == "GET"):
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code),
                      Role.BUSINESS_OTHER: (world.other_tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
-        req["params"] = {"code": code, "tax_code": tax}
+        req["params" if method == "GET" else "data"] = {"code": code, "tax_code": tax}
     elif path == "/v1/difficulties" and method == "POST":
         req["json"] = submission(100 + n)
     elif path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
     elif path.endswith("/urgency"):
         req["json"] = {"note": "không thể chờ"}
+    elif path.endswith("/steps"):
+        req["json"] = {"step": "in_progress", "note": "đang xử lý"}
+    elif path.endswith("/resolution"):
+        req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
+                       "public_answer": "Đã kiến nghị Bộ Công Thương.",
+                       "reason": "Vượt thẩm quyền của tỉnh"}
     elif path == "/v1/member-reports":
         req["json"] = {"received_summary": "Tiếp nhận 2 phản ánh", "solutions": "Đã làm việc",
                        "recommendations": "Không"}
@@ -268,12 +296,23 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         # The token goes in the form, as a browser signs in; no header.
         req["data"] = {"token": world.tokens.get(role, "no-token"), "next": "/reports"}
         req["headers"] = {}
+    elif path == "/workspace/act/difficulties/{difficulty_id}/status":
+        req["data"] = {"status": "in_progress", "note": "đang xử lý"}
     elif path == "/workspace/sign-in" and method == "POST":
         req["data"] = {"email": "nobody@example.invalid"}
     elif path == "/workspace/sign-in/link":
         req["params" if method == "GET" else "data"] = {"code": "unknown-link"}
     elif path == "/workspace/enter" and method == "POST":
         req["data"] = {"tok": str(uuid.uuid4()), "exp": "9999999999", "sig": "forged"}
+    elif path == "/workspace/act/triage/{difficulty_id}":
+        req["data"] = {"action": "dispatch", "target_agency_id": "binh-duong.so-cong-thuong"}
+    elif path == "/workspace/act/remind":
+        req["data"] = {"member_id": "binh-duong.m02"}
+    elif path == "/workspace/act/member-report":
+        req["data"] = {"received_summary": "Tiếp nhận 2", "solutions": "Đã làm việc",
+                       "recommendations": "Không"}
+    elif path == "/workspace/act/direction":
+        req["data"] = {"direction": "Rà soát, báo cáo."}
     if method == "POST" and path.startswith(("/reports/log", "/workspace/")):
         # A browser's form: its CSRF value in the cookie and in the form alike.
         req["data"] = {**req.get("data", {}), "csrf_token": CSRF_VALUE}
@@ -355,7 +394,10 @@ async def build_world(stack: Stack, database_url: str, config_dir: Path) -> Worl
     cfg = configs["binh-duong"]
     deputy = cfg.rules.triage
     member, left = [m.id for m in cfg.task_force.members if m.active and m.id not in held][:2]
-    other_agency = next(a.id for a in cfg.agencies if a.id not in held | {deputy})
+    # An agency with no part in it and no role in the task force (the head's agency reads
+    # the reports).
+    other_agency = next(a.id for a in cfg.agencies
+                        if a.id not in held | {deputy, cfg.rules.head})
     th = configs["thanh-hoa"]
     world = World(difficulty_id=mine["difficulty_id"], tracking_code=mine["tracking_code"],
                   tax_code=tax, other_tracking_code=other["tracking_code"],

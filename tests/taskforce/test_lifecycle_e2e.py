@@ -142,8 +142,11 @@ async def test_dissolving_produces_one_final_report_of_the_mandate(
         # the final report stays as it was compiled.
         token = issue_token(database_url, config_dir, "agency", handed[0]["agency_id"])
         async with httpx.AsyncClient(base_url=stack["intake"].url) as client:
-            r = await client.post(f"/v1/difficulties/{d['difficulty_id']}/status",
-                                  json={"status": "resolved", "note": "Đã xử lý xong."},
+            # Its co-handlers' parts are open: closed without them, with the reason.
+            r = await client.post(f"/v1/difficulties/{d['difficulty_id']}/resolution",
+                                  json={"outcome": "resolved", "done": "Đã xử lý xong.",
+                                        "public_answer": "Đã giải quyết.",
+                                        "waive_open_parts_reason": "Tổ công tác đã giải thể"},
                                   headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 202, r.text
 

@@ -112,8 +112,10 @@ async def test_members_receive_their_items_and_a_replacement_moves_open_ones(
 
             async def resolve() -> bool:
                 r = await client.post(
-                    f"/v1/difficulties/{resolved}/status",
-                    json={"status": "resolved", "note": "Đã kết nối lao động."},
+                    f"/v1/difficulties/{resolved}/resolution",
+                    json={"outcome": "resolved", "done": "Đã kết nối lao động.",
+                          "public_answer": "Đã kết nối lao động cho doanh nghiệp.",
+                          "waive_open_parts_reason": "Sở Lao động đã trả lời trực tiếp"},
                     headers={"Authorization": f"Bearer {token}"})
                 assert r.status_code in (202, 403), r.text  # 403 until intake knows the lead
                 return r.status_code == 202

@@ -31,13 +31,20 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
     Envelope,
     EventData,
+    League,
+    LeagueRow,
+    MemberReminderRequested,
     MemberReport,
     NotificationSent,
+    Outcome,
     ReportItem,
+    Resolution,
     SignInLink,
     Status,
+    Step,
     WeeklyReport,
 )
 from shared.kafka import BatchProcessor, Emitter, Record
@@ -74,6 +81,23 @@ def _samples() -> list[EventData]:
             province_code=d.province_code, task_force="binh-duong",
             actor_kind=ActorKind.MEMBER, actor_id="binh-duong.to-pho-kcn",
             note="Cháy kho, cần xử lý ngay", confirmed_at=NOW),
+        # A co-handler's own part declined (#20 item 1): the difficulty's status unmoved.
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.so-lao-dong", assignment_id=uuid.uuid4(),
+            step=Step.DECLINED, suggested_agency_id="binh-duong.so-y-te",
+            note="Không thuộc lĩnh vực lao động", changed_at=NOW),
+        # The lead's resolution (#20 item 2), with a co-handler's open part waived.
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.RESOLVED,
+            actor_kind=ActorKind.AGENCY, actor_id=a.agency_id,
+            assignment_id=a.assignment_id, step=Step.DONE, changed_at=NOW,
+            resolution=Resolution(
+                outcome=Outcome.PARTLY_RESOLVED, done="Làm việc với Cục Hải quan",
+                legal_basis="Công văn 123/UBND-KT", public_answer="Đã gia hạn 30 ngày.",
+                waived=[uuid.uuid4()], waiver_reason="Sở đã trả lời bằng văn bản")),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
@@ -85,7 +109,14 @@ def _samples() -> list[EventData]:
                                overdue=0, escalated_central=0, median_resolution_hours=5.0,
                                p90_resolution_hours=None)],
             urgent_items=[item], recommendations=[], members_reported=["binh-duong.m01"],
-            members_missing=[]),
+            members_missing=[], league=League(target_pct=95, rows=[
+                LeagueRow(agency_id="binh-duong.bql-kcn", ack_measured=3, ack_on_time=2,
+                          ack_on_time_pct=66.7, resolve_measured=1, resolved_on_time=1,
+                          resolved_on_time_pct=100.0, resolved=1, median_working_days=2.5,
+                          rated=1, rating_average=4.0),
+                LeagueRow(agency_id="binh-duong.so-y-te", ack_measured=0, ack_on_time=0,
+                          ack_on_time_pct=None, resolve_measured=0, resolved_on_time=0,
+                          resolved_on_time_pct=None, resolved=0, median_working_days=None)])),
         NotificationSent(
             notification_key="assignment:x:binh-duong.bql-kcn", kind="assignment",
             channel="email", recipient_id="binh-duong.bql-kcn", attempts=1, sent_at=NOW),
@@ -93,6 +124,14 @@ def _samples() -> list[EventData]:
             request_id=uuid.uuid4(), recipient_id="binh-duong.m01", role="member",
             province="binh-duong", address_sha256="0" * 64,
             url="http://127.0.0.1:8003/workspace/sign-in/link?code=x", expires_at=NOW),
+        MemberReminderRequested(
+            request_id=uuid.uuid4(), member_id="binh-duong.m02", task_force="binh-duong",
+            week_label="2026-W47", requested_by="binh-duong.to-pho-thuong-truc",
+            requested_at=NOW),
+        DirectionGiven(
+            direction_id=uuid.uuid4(), task_force="binh-duong", given_by="binh-duong.to-truong",
+            week_label="2026-W47", body="Sở Công Thương rà soát, báo cáo trước thứ Năm.",
+            given_at=NOW),
     ]
 
 
@@ -143,6 +182,22 @@ def damaged_body(draw: st.DrawFn, body: bytes) -> bytes:
     return draw(st.binary(max_size=300))
 
 
+def test_status_events_from_before_steps_still_read_and_say_what_they_did_to_their_part(
+) -> None:
+    """#20 item 11: a status event as intake published it before assignments had their
+    own state (no step, suggestion or resolution) decodes, and its status says the step."""
+    old = {"status_id": str(uuid.uuid4()), "difficulty_id": str(uuid.uuid4()),
+           "province_code": "74", "status": "reassign_requested", "actor_kind": "agency",
+           "actor_id": "binh-duong.bql-kcn", "assignment_id": str(uuid.uuid4()),
+           "note": "không thuộc BQL", "target_agency_id": None,
+           "changed_at": NOW.isoformat()}
+    sample = SAMPLES[3]
+    env = events.decode(DifficultyStatusChanged, json.dumps(old).encode(), _headers(sample))
+    assert env.data.step is None and env.data.resolution is None
+    assert env.data.step_taken() is Step.DECLINED
+    assert env.data.model_copy(update={"assignment_id": None}).step_taken() is None
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)
 def test_every_event_type_round_trips(sample: EventData) -> None:
     back = events.decode(type(sample), events.encode_body(sample), _headers(sample))
@@ -162,6 +217,19 @@ def test_damaged_bodies_decode_or_say_why(sample: EventData, data: st.DataObject
     # What still decodes is a valid event of the right type, and stays so when re-sent.
     assert isinstance(env.data, type(sample))
     events.decode(type(sample), events.encode_body(env.data), _headers(env.data))
+
+
+def test_a_weekly_report_from_before_league_tables_still_decodes() -> None:
+    sample = next(s for s in SAMPLES if isinstance(s, WeeklyReport))
+    old = json.loads(events.encode_body(sample))
+    del old["league"]
+    back = events.decode(WeeklyReport, json.dumps(old).encode(), _headers(sample))
+    assert back.data.league is None and back.data.rows == sample.rows
+    # A share out of range or a rating outside 1-5 is refused, naming the field.
+    bad = json.loads(events.encode_body(sample))
+    bad["league"]["rows"][0]["rating_average"] = 7
+    with pytest.raises(DecodeError, match="rating_average"):
+        events.decode(WeeklyReport, json.dumps(bad).encode(), _headers(sample))
 
 
 header_values = st.binary(max_size=60) | st.text(max_size=60).map(str.encode)

@@ -236,6 +236,17 @@ def test_wrong_type(tmp_path: Path) -> None:
     assert "integer" in err.problem and "'one'" in err.problem
 
 
+def test_the_on_time_target_defaults_to_95_and_must_be_a_share(tmp_path: Path) -> None:
+    assert load_province(write(tmp_path, MINI)).deadlines.on_time_target == 95
+    text = MINI.replace("  urgent: {ack: 1, resolve: 3}\n",
+                        "  urgent: {ack: 1, resolve: 3}\n  on_time_target: 90\n")
+    assert load_province(write(tmp_path, text)).deadlines.on_time_target == 90
+    err = one_error(tmp_path, text.replace("on_time_target: 90", "on_time_target: 120"))
+    assert err.path == "deadlines.on_time_target"
+    assert err.line == line_of(text, "on_time_target:")
+    assert "100" in err.problem
+
+
 def test_unquoted_province_code_is_refused(tmp_path: Path) -> None:
     text = MINI.replace('province_code: "99"', "province_code: 99")
     err = one_error(tmp_path, text)

@@ -1,6 +1,7 @@
 """The consistency checker's own rules, without I/O: what reporting must derive for a
-difficulty from its events, whatever order they came in; and when notify's deliveries,
-checked while notify still sends, are announced other than once."""
+difficulty from its events, whatever order they came in; when notify's deliveries,
+checked while notify still sends, are announced other than once; and when a weekly
+report's league table does not add up."""
 
 from __future__ import annotations
 
@@ -24,12 +25,25 @@ from shared.events import (
     EventData,
     Kind,
     NotificationSent,
+    Outcome,
+    Resolution,
     Status,
+    Step,
     Urgency,
     deterministic_id,
 )
 from shared.provinces import ConfigHolder
-from thaogo.verify import Case, Deliveries, Log, Report, check_alarms, derive, fold
+from thaogo.verify import (
+    Case,
+    Deliveries,
+    Log,
+    Report,
+    _check_league,
+    check_alarms,
+    derive,
+    fold,
+    steps,
+)
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
 DID = uuid.UUID(int=1)
@@ -189,3 +203,113 @@ def test_a_confirmed_urgent_difficulty_has_no_alarm_left_waiting() -> None:
     assert alarm_differences(log, cases, held) == [
         (f"urgent alarm to {HEAD}", "due at once (confirmed)")]
     assert alarm_differences(log, cases, {k: False for k in held}) == []
+
+
+def step(n: int, s: Step, at: datetime, on: DifficultyAssigned, *,
+         status: Status | None = None, resolution: Resolution | None = None
+         ) -> DifficultyStatusChanged:
+    return DifficultyStatusChanged(
+        status_id=uuid.UUID(int=300 + n), difficulty_id=DID, province_code="79",
+        status=status, actor_kind=ActorKind.AGENCY, actor_id=on.agency_id,
+        assignment_id=on.assignment_id, step=s, resolution=resolution, changed_at=at)
+
+
+def test_a_helpers_step_moves_its_part_and_leaves_the_difficulty_where_it_was() -> None:
+    """#20 item 1: the co-handler's steps are its own; the lead's acknowledgement is the
+    difficulty's. Old events (no step) count by their status."""
+    events: list[EventData] = [
+        received(), LEAD, HELPER,
+        status(1, Status.ACKNOWLEDGED, T0 + timedelta(hours=1)).model_copy(
+            update={"assignment_id": LEAD.assignment_id}),
+        step(1, Step.IN_PROGRESS, T0 + timedelta(hours=2), HELPER),
+        step(2, Step.DONE, T0 + timedelta(hours=3), HELPER),
+    ]
+    case = case_of(events)
+    d = derive(CONFIGS, case)
+    assert d.status == "acknowledged" and d.status_at == T0 + timedelta(hours=1)
+    assert steps(case) == {LEAD.assignment_id: ("acknowledged", T0 + timedelta(hours=1)),
+                           HELPER.assignment_id: ("done", T0 + timedelta(hours=3))}
+
+
+def test_the_latest_resolution_gives_the_outcome_and_the_public_answer() -> None:
+    def answer(outcome: Outcome, text: str) -> Resolution:
+        return Resolution(outcome=outcome, done="d", public_answer=text,
+                          reason="r" if outcome is Outcome.ESCALATED else None)
+
+    events: list[EventData] = [
+        received(), LEAD,
+        step(3, Step.DONE, T0 + timedelta(days=1), LEAD, status=Status.ESCALATED,
+             resolution=answer(Outcome.ESCALATED, "Đã kiến nghị Bộ")),
+        CENTRAL,
+        step(4, Step.DONE, T0 + timedelta(days=5), CENTRAL, status=Status.RESOLVED,
+             resolution=answer(Outcome.PARTLY_RESOLVED, "Bộ đã trả lời một phần")),
+    ]
+    states = {derive(CONFIGS, case_of(list(order))) for order in itertools.permutations(events)}
+    assert len(states) == 1
+    d = states.pop()
+    assert (d.status, d.outcome, d.public_answer) == ("resolved", "partly_resolved",
+                                                       "Bộ đã trả lời một phần")
+    assert d.outcome_at == d.closed_at == T0 + timedelta(days=5)
+    assert d.escalated_at == T0 + timedelta(days=1)
+
+
+def _league_report() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    rows = [{"dimension": "total", "value": "all", "resolved": 3},
+            {"dimension": "agency", "value": "binh-duong.bql-kcn", "resolved": 2},
+            {"dimension": "agency", "value": "binh-duong.so-y-te", "resolved": 1},
+            {"dimension": "agency", "value": "unknown", "resolved": 0}]
+    league = {"target_pct": 95, "rows": [
+        {"agency_id": "binh-duong.so-y-te", "ack_measured": 2, "ack_on_time": 2,
+         "ack_on_time_pct": 100.0, "resolve_measured": 1, "resolved_on_time": 1,
+         "resolved_on_time_pct": 100.0, "resolved": 1, "median_working_days": 1.5,
+         "rated": 1, "rating_average": 4.0},
+        {"agency_id": "binh-duong.bql-kcn", "ack_measured": 3, "ack_on_time": 2,
+         "ack_on_time_pct": 66.7, "resolve_measured": 0, "resolved_on_time": 0,
+         "resolved_on_time_pct": None, "resolved": 2, "median_working_days": 3.0,
+         "rated": 0, "rating_average": None}]}
+    return league, rows
+
+
+def test_a_league_table_that_agrees_with_itself_and_its_report_passes() -> None:
+    league, rows = _league_report()
+    report = Report()
+    _check_league(report, "binh-duong:2026-W49", league, rows)
+    assert report.ok, report.summary()
+
+
+def test_a_league_table_that_does_not_add_up_is_a_difference() -> None:
+    def fields(change: Any) -> list[str]:
+        league, rows = _league_report()
+        change(league, rows)
+        report = Report()
+        _check_league(report, "k", league, rows)
+        return [d.field for d in report.differences]
+
+    def pct(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["ack_on_time_pct"] = 67.0
+
+    def more_on_time(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][0]["ack_on_time"] = 3
+
+    def resolved(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["resolved"] = 1
+
+    def missing(lg: dict[str, Any], _: Any) -> None:
+        del lg["rows"][1]
+
+    def order(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][0]["resolved_on_time"] = 0
+        lg["rows"][0]["resolved_on_time_pct"] = 0.0
+        lg["rows"].append(dict(lg["rows"][0], agency_id="binh-duong.so-cong-thuong",
+                               resolved_on_time=1, resolved_on_time_pct=100.0, resolved=0,
+                               median_working_days=None, rated=0, rating_average=None))
+
+    def rating(lg: dict[str, Any], _: Any) -> None:
+        lg["rows"][1]["rating_average"] = 5.0
+
+    assert fields(pct) == ["ack_on_time_pct"]
+    assert fields(more_on_time) == ["ack_on_time", "ack_on_time_pct"]
+    assert fields(resolved) == ["resolved"]
+    assert fields(missing) == ["league agencies"]
+    assert fields(order) == ["league agencies", "league order"]
+    assert fields(rating) == ["rated, rating_average"]

@@ -56,6 +56,14 @@ TEXT: dict[str, dict[str, str]] = {
                        "thông báo, hoặc đăng nhập bằng mã truy cập được cấp.",
         "token": "Mã truy cập", "bad_token": "Mã truy cập không hợp lệ, đã thu hồi hoặc không "
                                              "được xem báo cáo.",
+        "tr_title": "Tra cứu hồ sơ phản ánh", "tr_code": "Mã hồ sơ", "tr_tax_code": "Mã số thuế",
+        "tr_look": "Tra cứu", "tr_why": "Nhập mã hồ sơ nhận được khi gửi phản ánh và mã số "
+        "thuế của doanh nghiệp.", "tr_not_found": "Không có hồ sơ với mã hồ sơ và mã số thuế "
+        "này. Vui lòng kiểm tra lại.", "tr_status": "Tình trạng",
+        "tr_agency": "Cơ quan chủ trì xử lý", "tr_no_agency": "Đang phân công",
+        "tr_expected": "Dự kiến trả lời trước", "tr_closed": "Hoàn thành lúc",
+        "tr_timeline": "Các bước xử lý", "tr_received": "Tiếp nhận",
+        "tr_another": "Tra cứu hồ sơ khác",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -76,7 +84,19 @@ TEXT: dict[str, dict[str, str]] = {
         "ws_api": "Tài liệu API (tra cứu, báo cáo)",
         "role_agency": "Cán bộ cơ quan", "role_member": "Thành viên Tổ công tác",
         "role_permanent_deputy": "Tổ phó Thường trực", "role_head": "Tổ trưởng",
-        "role_operator": "Quản trị hệ thống",
+        "role_operator": "Quản trị hệ thống", "role_deputy": "Tổ phó",
+        "league": "Kết quả xử lý đúng hạn theo cơ quan",
+        "league_frozen": "Số liệu chốt lúc {at}, không thay đổi sau khi chốt.",
+        "league_preview": "Số liệu tạm tính đến {at}.",
+        "league_target": "Mục tiêu: {target}% đúng hạn.",
+        "league_rule": "Một thời hạn được tính vào tuần có kết quả: tuần hồ sơ được xác nhận "
+                       "hoặc giải quyết đúng hạn, hoặc tuần thời hạn đã qua mà chưa xong.",
+        "ack_on_time": "Xác nhận đúng hạn", "resolved_on_time": "Giải quyết đúng hạn",
+        "median_days": "Trung vị thời gian giải quyết (ngày làm việc)",
+        "rating": "Đánh giá của doanh nghiệp", "rated": "lượt", "not_rated": "chưa có đánh giá",
+        "met": "Đạt", "missed": "Chưa đạt", "nothing_due": "không có hồ sơ đến hạn",
+        "league_trend": "Giải quyết đúng hạn, {n} tuần gần đây", "no_figure": "không có số liệu",
+        "no_league": "Trong tuần không có cơ quan nào xử lý hồ sơ.",
     },
     "en": {
         "index_title": "Weekly reports of the task forces", "week": "Week",
@@ -106,6 +126,13 @@ TEXT: dict[str, dict[str, str]] = {
                        "e-mail, or sign in with the access token you were given.",
         "token": "Access token", "bad_token": "That token is unknown, revoked, or may not "
                                               "read reports.",
+        "tr_title": "Track a difficulty", "tr_code": "Tracking code", "tr_tax_code": "Tax code",
+        "tr_look": "Look up", "tr_why": "Enter the tracking code you received when you "
+        "reported, and your business's tax code.", "tr_not_found": "No difficulty with this "
+        "tracking code and tax code. Please check them.", "tr_status": "Status",
+        "tr_agency": "Lead agency", "tr_no_agency": "Being assigned",
+        "tr_expected": "Answer expected by", "tr_closed": "Completed on",
+        "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "ws_sign_in": "Sign in", "ws_title": "Workspace",
         "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
                       "You will be sent a sign-in link, for one use, valid 15 minutes.",
@@ -125,7 +152,19 @@ TEXT: dict[str, dict[str, str]] = {
         "ws_api": "API documentation (search, reports)",
         "role_agency": "Agency officer", "role_member": "Task-force member",
         "role_permanent_deputy": "Permanent deputy", "role_head": "Head of the task force",
-        "role_operator": "Operator",
+        "role_operator": "Operator", "role_deputy": "Deputy head (by zone type)",
+        "league": "How each agency is doing",
+        "league_frozen": "Figures frozen at {at}; they do not change afterwards.",
+        "league_preview": "Provisional figures as of {at}.",
+        "league_target": "Target: {target}% on time.",
+        "league_rule": "A deadline counts in the week its outcome became known: the week it "
+                       "was met on time, or the week it passed unmet.",
+        "ack_on_time": "Acknowledged on time", "resolved_on_time": "Resolved on time",
+        "median_days": "Median time to resolve (working days)",
+        "rating": "Businesses' rating", "rated": "rated", "not_rated": "not rated yet",
+        "met": "Met", "missed": "Below target", "nothing_due": "nothing due",
+        "league_trend": "Resolved on time, last {n} weeks", "no_figure": "no figure",
+        "no_league": "No agency held an item this week.",
     },
 }
 

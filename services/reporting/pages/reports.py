@@ -4,6 +4,7 @@ with a token."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.reporting import access, charts, document, logic, store
+from services.reporting import access, charts, document, logic, store, usecases
 from services.reporting.api import (
     PROVINCE_PATTERN,
     REPORT_PATTERN,
@@ -148,6 +149,7 @@ async def report_page(
                                            limit=MAX_OVERDUE_LISTED)
         past = await store.reports_for_weeks(conn, task_force=cfg.slug,
                                              week_labels=[w.label for w in weeks])
+        league_trend = await usecases.league_trend(conn, task_force=cfg.slug, report=report)
     past[report.week_label] = report.model_dump(mode="json")
     trend = []
     for w in weeks:
@@ -166,6 +168,7 @@ async def report_page(
                                  title=t["trend"]), signed=signed,
         heading=heading(report.week_label, lang),
         province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
+        league=_league(report, league_trend, label, lang, published=published, as_of=as_of),
     )
     return HTMLResponse(html)
 
@@ -191,6 +194,55 @@ def heading(label: str, lang: str) -> str:
 def _series(t: dict[str, str], *keys: str) -> list[tuple[str, str]]:
     names = {"escalated_central": t["escalated"]}
     return [(k, names.get(k, t.get(k, k))) for k in keys]
+
+
+def _number(x: float, lang: str, digits: int = 1) -> str:
+    return document.decimal_vi(x, digits) if lang == "vi" else f"{x:.{digits}f}"
+
+
+def _share(n: int, of: int, pct: float | None, target: float, t: dict[str, str],
+           lang: str) -> dict[str, Any]:
+    if pct is None:
+        return {"text": "—", "detail": t["nothing_due"], "meets": None}
+    return {"text": f"{_number(pct, lang)}%", "detail": f"{n}/{of}",
+            "meets": logic.meets(pct, target)}
+
+
+def _league(report: WeeklyReport, trend: document.Trend, label: Labeller, lang: str, *,
+            published: bool, as_of: datetime) -> dict[str, Any] | None:
+    """The league table as the page shows it: every figure as text, each share beside the
+    target in words (colour is never the only sign), and the trend as a small line."""
+    lg = report.league
+    if lg is None:
+        return None
+    t = TEXT[lang]
+    target = _number(lg.target_pct, lang, 0 if lg.target_pct.is_integer() else 1)
+    labels, series = trend
+    days = [f"{week_window_by_label(w).end.astimezone(TZ):%d/%m}" for w in labels]
+    trends = dict(series)
+    rows = []
+    for r in lg.rows:
+        values = trends.get(r.agency_id, [])
+        said = "; ".join(f"{d}: {t['no_figure'] if v is None else _number(v, lang) + '%'}"
+                         for d, v in zip(days, values, strict=True))
+        rows.append({
+            "agency_id": r.agency_id, "name": label("agency", r.agency_id),
+            "ack": _share(r.ack_on_time, r.ack_measured, r.ack_on_time_pct, lg.target_pct,
+                          t, lang),
+            "resolved": _share(r.resolved_on_time, r.resolve_measured, r.resolved_on_time_pct,
+                               lg.target_pct, t, lang),
+            "median": "—" if r.median_working_days is None
+            else _number(r.median_working_days, lang),
+            "rating": (f"{_number(r.rating_average, lang)} / 5 ({r.rated} {t['rated']})"
+                       if r.rating_average is not None else f"— ({t['not_rated']})"),
+            "trend": charts.sparkline(values, target=lg.target_pct,
+                                      label=f"{t['league_trend'].format(n=len(days))}: {said}")
+            if values else "",
+        })
+    at = fmt(report.window_end if published else as_of)
+    return {"rows": rows, "target": target,
+            "note": (t["league_frozen"] if published else t["league_preview"]).format(at=at),
+            "trend_title": t["league_trend"].format(n=len(days))}
 
 
 CHART_SERIES = ("received", "resolved", "open", "overdue")

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.reporting import access, store, usecases
 from services.reporting.api import ReadSide, Side
+from services.reporting.pages import people
+from services.reporting.pages.agency import words
 from services.reporting.pages.common import (
     PAGE,
     TEXT,
@@ -50,7 +52,7 @@ def describe(who: auth.Principal, configs: Any, lang: str) -> tuple[str, str, st
     if cfg is not None:
         tf = cfg.task_force
         person = {"head": tf.head, "permanent_deputy": tf.permanent_deputy}.get(role) or (
-            cfg.person(who.subject_id) if role == "member" else None)
+            cfg.person(who.subject_id) if role in ("member", "deputy") else None)
         if person is not None:
             name = f"{person.name} — {person.title}"
         elif (agency := cfg.agency(who.subject_id)) is not None:
@@ -229,8 +231,11 @@ async def workspace(
     configs = side.config.current
     t = TEXT[lang]
     name, role, province = describe(who, configs, lang)
-    links = [(f"/reports?lang={lang}", t["ws_reports"])] if access.reader_ok(
+    links = people.links_for(access.role_of(who, configs), lang)
+    links += [(f"/reports?lang={lang}", t["ws_reports"])] if access.reader_ok(
         who, configs) else []
+    if who.kind is auth.TokenKind.AGENCY:  # officers, the permanent deputy, the head
+        links.insert(0, (f"/workspace/queue?lang={lang}", words(lang)["ws_queue"]))
     links.append(("/docs", t["ws_api"]))
     return with_csrf(request, side, lambda csrf: HTMLResponse(
         env.get_template("workspace.html").render(

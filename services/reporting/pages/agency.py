@@ -1,0 +1,458 @@
+"""An agency's workspace: its queue (what it holds an active assignment on, any role;
+overdue, due soon and new first), acknowledging several at once, the queue as CSV and
+XLSX, and a difficulty's page with its history, the other agencies' parts and the
+casework steps. The forms post to intake (the command side) under /workspace/act/,
+which sends the browser back here saying what was done or refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.reporting import access, logic, spreadsheets, store
+from services.reporting.api import (
+    DOCUMENT_TYPES,
+    MAX_SEARCH_WORDS,
+    WEEK_PATTERN,
+    ReadSide,
+    Side,
+)
+from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt, with_csrf
+from shared import auth, vn
+from shared.calendar import check_date, parse_week_label
+from shared.errors import Refusal, responses
+from shared.events import Category, Status, ZoneType
+from shared.exports import csv_text
+from shared.provinces import ProvinceConfig
+
+router = APIRouter(tags=["pages"])
+
+QUEUE = "/workspace/queue"
+PAGE_SIZE = 50
+EXPORT_MAX = 10_000  # rows in one export: far above any agency's open queue
+# "" is the form's "any" choice; "open" (the default) everything not closed, "all"
+# everything held, closed included.
+StatusChoice = Literal["", "open", "all", "received", "assigned", "acknowledged",
+                       "in_progress", "resolved", "escalated", "rejected",
+                       "reassign_requested"]
+CategoryChoice = Category | Literal[""]
+ZoneChoice = ZoneType | Literal[""]
+
+WORDS: dict[str, dict[str, str]] = {
+    "vi": {
+        "q_title": "Hồ sơ của cơ quan", "q_filters": "Lọc và tìm kiếm",
+        "q_search": "Tìm (không cần dấu)", "q_any": "Tất cả", "q_open": "Đang mở",
+        "q_all": "Tất cả, kể cả đã đóng", "q_category": "Lĩnh vực", "q_zone": "Loại khu vực",
+        "q_week": "Tuần tiếp nhận (ví dụ 2026-W48)", "q_apply": "Lọc",
+        "q_clear": "Bỏ lọc", "q_none": "Không có hồ sơ nào khớp.",
+        "q_select": "Chọn", "q_ack_selected": "Xác nhận đã nhận các hồ sơ đã chọn",
+        "q_next": "Trang sau", "q_first": "Về trang đầu", "q_export": "Xuất danh sách",
+        "q_business": "Doanh nghiệp", "q_lead": "Cơ quan chủ trì", "q_next_due": "Hạn tiếp theo",
+        "q_mark": "Lưu ý", "mark_overdue": "Quá hạn", "mark_due_soon": "Sắp đến hạn",
+        "mark_new": "Mới", "q_acked": "Đã xác nhận nhận {n} hồ sơ.",
+        "q_refused": "Không xác nhận được:", "q_count": "Hiển thị {n} hồ sơ",
+        "q_back": "Danh sách hồ sơ", "q_home": "Không gian làm việc",
+        "d_submission": "Nội dung phản ánh", "d_description": "Nội dung chi tiết",
+        "d_kind": "Loại", "d_urgency": "Mức độ", "d_history": "Quá trình xử lý",
+        "d_parts": "Các cơ quan tham gia", "d_role": "Vai trò", "d_rule": "Căn cứ phân công",
+        "d_since": "Từ", "d_active": "Đang giao", "d_ended": "Đã chuyển",
+        "d_actions": "Xử lý", "d_note": "Ghi chú", "d_reason": "Lý do",
+        "d_result": "Kết quả giải quyết", "d_no_actions": "Không còn bước nào đồng chí có thể "
+        "thực hiện với hồ sơ này.", "d_done": "Đã cập nhật: {status}.",
+        "d_refused": "Chưa cập nhật được:", "d_contact": "Người liên hệ của doanh nghiệp",
+        "d_contact_link": "Xem thông tin liên hệ (chỉ cơ quan chủ trì và Tổ phó Thường trực)",
+        "d_by": "Người thực hiện", "d_when": "Thời gian", "d_none_yet": "Chưa có bước nào.",
+        "d_ack_by": "Hạn xác nhận", "d_resolve_by": "Hạn giải quyết", "d_sector": "Ngành nghề",
+        "d_zone_name": "Tên khu, cụm", "d_tax_code": "Mã số thuế", "d_your_part": "Phần việc "
+        "của đồng chí", "yes": "Có", "no": "Không",
+        "act_acknowledged": "Xác nhận đã nhận", "act_in_progress": "Đang xử lý",
+        "act_resolved": "Đã giải quyết", "act_rejected": "Từ chối",
+        "act_escalated": "Chuyển cấp trên", "act_reassign_requested": "Không thuộc thẩm quyền",
+        "part_lead": "Chủ trì", "part_permanent_deputy": "Tổ phó Thường trực",
+        "part_co_handler": "Phối hợp", "part_member": "Thành viên phụ trách",
+        "role_lead": "Chủ trì", "role_co_handler": "Phối hợp", "role_triage": "Phân loại",
+        "role_escalation": "Cấp trên", "role_member": "Thành viên phụ trách",
+        "ws_queue": "Hồ sơ của cơ quan (xử lý, xác nhận, xuất danh sách)",
+        "urgency_normal": "Thường", "urgency_urgent": "Khẩn (đột xuất)",
+    },
+    "en": {
+        "q_title": "The agency's cases", "q_filters": "Filter and search",
+        "q_search": "Search (diacritics optional)", "q_any": "Any", "q_open": "Open",
+        "q_all": "All, closed included", "q_category": "Category", "q_zone": "Zone type",
+        "q_week": "Week received (e.g. 2026-W48)", "q_apply": "Filter",
+        "q_clear": "Clear filters", "q_none": "No case matches.",
+        "q_select": "Select", "q_ack_selected": "Acknowledge the selected cases",
+        "q_next": "Next page", "q_first": "First page", "q_export": "Export the list",
+        "q_business": "Business", "q_lead": "Lead agency", "q_next_due": "Next deadline",
+        "q_mark": "Note", "mark_overdue": "Overdue", "mark_due_soon": "Due soon",
+        "mark_new": "New", "q_acked": "{n} case(s) acknowledged.",
+        "q_refused": "Not acknowledged:", "q_count": "Showing {n} cases",
+        "q_back": "The list of cases", "q_home": "Workspace",
+        "d_submission": "The submission", "d_description": "Description",
+        "d_kind": "Kind", "d_urgency": "Urgency", "d_history": "History",
+        "d_parts": "Agencies taking part", "d_role": "Role", "d_rule": "Why assigned",
+        "d_since": "Since", "d_active": "Assigned", "d_ended": "Moved on",
+        "d_actions": "Casework", "d_note": "Note", "d_reason": "Reason",
+        "d_result": "The resolution", "d_no_actions": "There is no step left for you on this "
+        "case.", "d_done": "Updated: {status}.",
+        "d_refused": "Not updated:", "d_contact": "The business's contact person",
+        "d_contact_link": "See the contact details (lead agency and permanent deputy only)",
+        "d_by": "By", "d_when": "When", "d_none_yet": "No step yet.",
+        "d_ack_by": "Acknowledge by", "d_resolve_by": "Resolve by", "d_sector": "Sector",
+        "d_zone_name": "Park or cluster", "d_tax_code": "Tax code",
+        "d_your_part": "Your part", "yes": "Yes", "no": "No",
+        "act_acknowledged": "Acknowledge", "act_in_progress": "In progress",
+        "act_resolved": "Resolved", "act_rejected": "Reject",
+        "act_escalated": "Escalate", "act_reassign_requested": "Not ours",
+        "part_lead": "Lead", "part_permanent_deputy": "Permanent deputy",
+        "part_co_handler": "Co-handler", "part_member": "Responsible member",
+        "role_lead": "Lead", "role_co_handler": "Co-handler", "role_triage": "Triage",
+        "role_escalation": "Escalation", "role_member": "Responsible member",
+        "ws_queue": "The agency's cases (casework, acknowledging, export)",
+        "urgency_normal": "Normal", "urgency_urgent": "Urgent",
+    },
+}
+QUEUE_HEADERS_VI = ("Mã hồ sơ", "Nội dung", "Doanh nghiệp", "Cơ quan chủ trì", "Trạng thái",
+                    "Lĩnh vực", "Loại khu vực", "Ngày tiếp nhận", "Hạn tiếp theo", "Quá hạn")
+
+
+def words(lang: str) -> dict[str, str]:
+    return {**TEXT[lang], **WORDS[lang]}
+
+
+def not_an_agency() -> Refusal:
+    return Refusal(403, "Authorization", "only an agency's officers have a queue",
+                   "chỉ cán bộ cơ quan có danh sách hồ sơ của cơ quan")
+
+
+async def agency_session(side: ReadSide, request: Request) -> auth.Principal | None:
+    """The signed-in agency (an officer, the permanent deputy, the head); None without a
+    session; a 403 for another kind of session."""
+    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    if who is not None and who.kind is not auth.TokenKind.AGENCY:
+        raise not_an_agency()
+    return who
+
+
+def sign_in_first(lang: str) -> RedirectResponse:
+    return RedirectResponse(f"/workspace/sign-in?lang={lang}", status_code=303)
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters as the page's form, its links and the exports carry them."""
+
+    status: str = "open"
+    category: str = ""
+    zone_type: str = ""
+    week: str = ""
+    q: str = ""
+
+    def params(self, **more: str) -> str:
+        pairs = [(k, v) for k, v in dataclasses.asdict(self).items()
+                 if v and not (k == "status" and v == "open")]
+        return urlencode([*pairs, *((k, v) for k, v in more.items() if v)])
+
+    def list_filter(self, agency_id: str, slug: str | None) -> tuple[store.ListFilter, bool]:
+        """(the store's filter, whether ordered by deadline): open items by their next
+        deadline; closed ones (or everything) newest first."""
+        status = self.status if self.status not in ("", "open", "all") else None
+        f = store.ListFilter(
+            task_forces=[slug] if slug else None, held_by=agency_id,
+            open_only=self.status in ("", "open"), status=status,
+            category=self.category or None, zone_type=self.zone_type or None)
+        if self.week:
+            w = parse_week_label(self.week, "week")
+            f = dataclasses.replace(f, received_after=w.start, received_until=w.end)
+        if self.q:
+            f = dataclasses.replace(
+                f, words=vn.fold(self.q.replace("\x00", " ")).split()[:MAX_SEARCH_WORDS])
+        return f, status not in logic.FINAL_STATUSES and self.status != "all"
+
+
+FAR = datetime(9999, 12, 31, tzinfo=UTC)  # an item with no next deadline sorts last
+
+
+def encode_cursor(row: dict[str, Any], by_deadline: bool) -> str:
+    due = (row["next_due_at"] or FAR).isoformat() if by_deadline else ""
+    raw = f"{due}|{row['received_at'].isoformat()}|{row['difficulty_id']}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, by_deadline: bool) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due, at, did = raw.split("|")
+        times = [datetime.fromisoformat(t) for t in ((due, at) if by_deadline else (at,))]
+        for t in times:
+            if t.tzinfo is None:
+                raise ValueError("naive")
+            if t != FAR:
+                check_date(t, "cursor")
+        return (*times, uuid.UUID(did))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Refusal(422, "cursor", "not a cursor of this list",
+                      "không phải con trỏ trang của danh sách này") from e
+
+
+def agency_province(side: ReadSide, who: auth.Principal) -> ProvinceConfig | None:
+    configs = side.config.current
+    slug = who.province if who.province in configs else auth.province_of_agency(
+        configs, who.subject_id)
+    return configs.get(slug) if slug else None
+
+
+async def queue_rows(side: ReadSide, who: auth.Principal, query: QueueQuery, *,
+                     cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The rows of one page (`limit` and whether there are more) of the agency's queue.
+    Central agencies act for every province: their queue spans task forces."""
+    cfg = agency_province(side, who)
+    central = cfg is not None and (a := cfg.agency(who.subject_id)) is not None and (
+        a.level.value == "central")
+    f, by_deadline = query.list_filter(who.subject_id,
+                                       None if cfg is None or central else cfg.slug)
+    if cursor:
+        f = dataclasses.replace(f, after=decode_cursor(cursor, by_deadline))
+    async with side.db().acquire() as conn:
+        rows = await store.list_difficulties(conn, f=f, now=side.now(), limit=limit + 1,
+                                             by_deadline=by_deadline)
+    return rows[:limit], len(rows) > limit
+
+
+FilterStatus = Annotated[StatusChoice, Query(description="open (the default): not closed; "
+                                             "all: closed too; or one status")]
+FilterCategory = Annotated[CategoryChoice, Query()]
+FilterZone = Annotated[ZoneChoice, Query()]
+FilterWeek = Annotated[str, Query(pattern=f"({WEEK_PATTERN})|^$",
+                                  description="The week received, e.g. 2026-W48")]
+FilterWords = Annotated[str, Query(max_length=200, description="Words that must all appear; "
+                                   "diacritics optional")]
+
+
+def queue_query(status: str, category: str, zone_type: str, week: str, q: str) -> QueueQuery:
+    return QueueQuery(status=status or "open", category=str(category),
+                      zone_type=str(zone_type), week=week, q=q.strip())
+
+
+@router.get(QUEUE, response_class=Response, response_model=None,
+            responses={**PAGE, 303: {"description": "Not signed in: the sign-in page"},
+                       **responses(403, 422)},
+            summary="An agency's queue: overdue, due soon and new first")
+async def queue(
+    side: Side, request: Request, lang: Lang = "vi", status: FilterStatus = "open",
+    category: FilterCategory = "", zone_type: FilterZone = "", week: FilterWeek = "",
+    q: FilterWords = "", cursor: Annotated[str | None, Query(max_length=200)] = None,
+    acknowledged: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    refused: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> HTMLResponse | RedirectResponse:
+    who = await agency_session(side, request)
+    if who is None:
+        return sign_in_first(lang)
+    query = queue_query(status, category, zone_type, week, q)
+    rows, more = await queue_rows(side, who, query, cursor=cursor, limit=PAGE_SIZE)
+    cfg = agency_province(side, who)
+    t, now = words(lang), side.now()
+    name = Labeller(cfg, lang) if cfg is not None else None
+    by_deadline = query.list_filter(who.subject_id, None)[1]
+    items = [queue_item(r, name, lang, now) for r in rows]
+    refused_lines = await refused_said(side, refused or [])
+    other = "en" if lang == "vi" else "vi"
+    agency = cfg.agency(who.subject_id) if cfg is not None else None
+    next_cursor = encode_cursor(rows[-1], by_deadline) if more else ""
+
+    def render(csrf: str) -> HTMLResponse:
+        return HTMLResponse(env.get_template("queue.html").render(
+            t=t, lang=lang, csrf=csrf, items=items, query=query,
+            agency=(agency.name_vi if lang == "vi" else agency.name_en) if agency
+            else who.subject_id,
+            statuses=[(s.value, name.status(s.value) if name else s.value) for s in Status],
+            categories=[(c.value, name("category", c.value) if name else c.value)
+                        for c in Category],
+            zones=[(z.value, name("zone_type", z.value) if name else z.value)
+                   for z in ZoneType],
+            act_url=side.intake_url, acknowledged=acknowledged, refused=refused_lines,
+            next_url=f"{QUEUE}?{query.params(lang=lang, cursor=next_cursor)}" if more else None,
+            first_url=f"{QUEUE}?{query.params(lang=lang)}" if cursor else None,
+            switch=f"{QUEUE}?{query.params(lang=other)}",
+            csv_url=f"{QUEUE}.csv?{query.params()}", xlsx_url=f"{QUEUE}.xlsx?{query.params()}"))
+
+    return with_csrf(request, side, render)
+
+
+def queue_item(r: dict[str, Any], name: Labeller | None, lang: str,
+               now: datetime) -> dict[str, Any]:
+    def label(dim: str, v: str | None) -> str:
+        return "" if v is None else name(dim, v) if name else v
+
+    return {
+        "id": r["difficulty_id"], "code": r["tracking_code"], "title": r["title"],
+        "business": r["enterprise_name"] or "", "status": r["status"],
+        "status_label": name.status(r["status"]) if name else r["status"],
+        "lead": label("agency", r["lead_agency_id"]), "category": label("category", r["category"]),
+        "zone": label("zone_type", r["zone_type"]), "received": fmt(r["received_at"]),
+        "due": fmt(r["next_due_at"]), "urgent": r["urgency"] == "urgent",
+        "mark": logic.queue_mark(status=r["status"], next_due_at=r["next_due_at"], now=now),
+        "ackable": r["status"] in logic.ACKNOWLEDGEABLE,
+    }
+
+
+async def refused_said(side: ReadSide, said: Sequence[str]) -> list[tuple[str, str]]:
+    """(tracking code, reason) of each refusal intake's bulk acknowledgement sends back
+    as "<difficulty id> <reason>"."""
+    parsed: list[tuple[uuid.UUID | None, str]] = []
+    for line in said:
+        head, _, reason = line.partition(" ")
+        try:
+            parsed.append((uuid.UUID(head), reason[:300]))
+        except ValueError:
+            parsed.append((None, line[:300]))
+    ids = [i for i, _ in parsed if i is not None]
+    codes: dict[uuid.UUID, str] = {}
+    if ids:
+        async with side.db().acquire() as conn:
+            codes = await store.tracking_codes(conn, difficulty_ids=ids)
+    return [(codes.get(i, str(i)) if i else "", reason) for i, reason in parsed]
+
+
+async def export_rows(side: ReadSide, who: auth.Principal, query: QueueQuery
+                      ) -> tuple[ProvinceConfig | None, list[list[object]]]:
+    rows, _ = await queue_rows(side, who, query, cursor=None, limit=EXPORT_MAX)
+    cfg = agency_province(side, who)
+    name = Labeller(cfg, "vi") if cfg is not None else None
+    out: list[list[object]] = []
+    for r in rows:
+        i = queue_item(r, name, "vi", side.now())
+        out.append([i["code"], i["title"], i["business"], i["lead"], i["status_label"],
+                    i["category"], i["zone"], i["received"], i["due"],
+                    "Có" if r["overdue"] else "Không"])
+    return cfg, out
+
+
+def export_name(who: auth.Principal, ext: str) -> str:
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    return f"{who.subject_id}-{day}.{ext}"
+
+
+@router.get(f"{QUEUE}.csv", response_class=Response, response_model=None,
+            responses={200: {"content": {"text/csv": {}}},
+                       303: {"description": "Not signed in: the sign-in page"},
+                       **responses(403, 422)},
+            summary="An agency's queue as CSV (Vietnamese headers and names; the same filters)")
+async def queue_csv(
+    side: Side, request: Request, status: FilterStatus = "open",
+    category: FilterCategory = "", zone_type: FilterZone = "", week: FilterWeek = "",
+    q: FilterWords = "",
+) -> Response:
+    who = await agency_session(side, request)
+    if who is None:
+        return sign_in_first("vi")
+    _, rows = await export_rows(side, who, queue_query(status, category, zone_type, week, q))
+    # The byte-order mark: without it Excel reads UTF-8 as a legacy code page.
+    return Response("\ufeff" + csv_text(QUEUE_HEADERS_VI, rows),
+                    media_type="text/csv; charset=utf-8", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="{export_name(who, "csv")}"'})
+
+
+@router.get(f"{QUEUE}.xlsx", response_class=Response, response_model=None,
+            responses={200: {"content": {DOCUMENT_TYPES["xlsx"]: {}}},
+                       303: {"description": "Not signed in: the sign-in page"},
+                       **responses(403, 422)},
+            summary="An agency's queue as a workbook (Vietnamese headers and names)")
+async def queue_xlsx(
+    side: Side, request: Request, status: FilterStatus = "open",
+    category: FilterCategory = "", zone_type: FilterZone = "", week: FilterWeek = "",
+    q: FilterWords = "",
+) -> Response:
+    who = await agency_session(side, request)
+    if who is None:
+        return sign_in_first("vi")
+    query = queue_query(status, category, zone_type, week, q)
+    cfg, rows = await export_rows(side, who, query)
+    agency = cfg.agency(who.subject_id) if cfg is not None else None
+    title = ["Danh sách hồ sơ", agency.name_vi if agency else who.subject_id,
+             f"Lập lúc {fmt(side.now())}"]
+    body = await asyncio.to_thread(spreadsheets.queue_workbook, title, QUEUE_HEADERS_VI, rows)
+    return Response(body, media_type=DOCUMENT_TYPES["xlsx"], headers={
+        "Content-Disposition": f'attachment; filename="{export_name(who, "xlsx")}"'})
+
+
+# --- a difficulty's page ---------------------------------------------------------------------
+
+
+@router.get("/workspace/difficulties/{difficulty_id}", response_class=Response,
+            response_model=None,
+            responses={**PAGE, 303: {"description": "Not signed in: the sign-in page"},
+                       **responses(403, 404, 422)},
+            summary="A difficulty's page: the submission, its history, every agency's part "
+                    "and the casework steps of the caller's part")
+async def difficulty_page(
+    side: Side, request: Request, difficulty_id: Annotated[uuid.UUID, Path()],
+    lang: Lang = "vi",
+    done: Annotated[Status | None, Query()] = None,
+    refused: Annotated[str | None, Query(max_length=500)] = None,
+    field: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse | RedirectResponse:
+    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    if who is None:
+        return sign_in_first(lang)
+    async with side.db().acquire() as conn:
+        d = await store.difficulty_detail(conn, difficulty_id=difficulty_id)
+    if d is None:
+        raise Refusal(404, "difficulty_id", "no such difficulty", "không có hồ sơ này")
+    configs = side.config.current
+    cfg = logic.task_force_of(configs, d["province_code"], d["task_force"])
+    part = logic.part_of(who.kind.value, who.subject_id,
+                         triage_agency=cfg.rules.triage if cfg else None,
+                         assignments=d["assignments"])
+    # Beside those with a part: the task force's readers (members, the head, operators)
+    # follow every case of their province.
+    if part is None and not (access.reader_ok(who, configs) and (
+            cfg is None or access.may_read(who, cfg.slug))):
+        raise Refusal(403, "difficulty_id",
+                      "this difficulty is not assigned to your agency or to you",
+                      "phản ánh này không được giao cho cơ quan/thành viên của bạn")
+    t = words(lang)
+    name = Labeller(cfg, lang) if cfg is not None else None
+    other = "en" if lang == "vi" else "vi"
+    page = dict(
+        t=t, lang=lang, d=d, part=part, item=queue_item(d, name, lang, side.now()),
+        payload=d["payload"], kind_label=d["kind"], act_url=side.intake_url,
+        actions=[(a, a in logic.NOTE_NEEDED) for a in logic.actions_for(part, d["status"])],
+        sees_contact=logic.sees_contact(part),
+        parts=[{"agency": name("agency", a["agency_id"]) if name else a["agency_id"],
+                "member": name.person(a["member_id"]) if name and a["member_id"] else "",
+                "role": a["role"], "rule": a["rule"], "since": fmt(a["assigned_at"]),
+                "active": a["active"], "ack_by": fmt(a["ack_due_at"]),
+                "resolve_by": fmt(a["resolve_due_at"])} for a in d["assignments"]],
+        history=[{"status": name.status(h["status"]) if name else h["status"],
+                  "by": actor(name, h["actor_kind"], h["actor_id"]),
+                  "when": fmt(h["changed_at"]), "note": h["note"] or ""}
+                 for h in d["history"]],
+        done=(name.status(done.value) if name else done.value) if done else None,
+        refused=refused, field=field,
+        back=f"{QUEUE}?lang={lang}" if who.kind is auth.TokenKind.AGENCY else None,
+        switch=f"/workspace/difficulties/{difficulty_id}?lang={other}",
+    )
+    return with_csrf(request, side, lambda csrf: HTMLResponse(
+        env.get_template("difficulty.html").render(csrf=csrf, **page)))
+
+
+def actor(name: Labeller | None, kind: str, actor_id: str) -> str:
+    if name is None:
+        return actor_id
+    if kind == "agency":
+        return name("agency", actor_id)
+    return name.person(actor_id) if kind == "member" else actor_id

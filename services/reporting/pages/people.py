@@ -1,0 +1,311 @@
+"""The workspaces of the task force's people (#21 items 3-5): a member's week and weekly
+report, the permanent deputy's triage queue, missing reports and the week's
+compilation, the deputies' zones, and the head's desk. Reporting serves them from its
+read model; every form posts to intake's `/workspace/act/...` (the command side), which
+sends the browser back here with `done=` or `refused=`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.reporting import access, api, logic, store
+from services.reporting.api import ReadSide, Side
+from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt, with_csrf
+from shared import auth
+from shared.calendar import parse_week_label, previous_window, week_window
+from shared.errors import Refusal
+from shared.provinces import ProvinceConfig
+
+router = APIRouter(tags=["pages"])
+
+MY_WEEK, TRIAGE, COMPILATION, ZONE, HEAD = (
+    "/workspace/my-week", "/workspace/triage", "/workspace/compilation", "/workspace/zone",
+    "/workspace/head")
+MAX_ITEMS = 200  # a page lists at most this many items; the counts above stay exact
+PAST_REPORTS = 20
+WeekQuery = Annotated[str | None, Query(pattern=api.WEEK_PATTERN, description="ISO week")]
+
+WORDS: dict[str, dict[str, str]] = {
+    "vi": {
+        "my_week": "Công việc tuần của tôi", "triage": "Tiếp nhận, phân loại",
+        "compilation": "Tổng hợp báo cáo tuần", "zone": "Hồ sơ theo khu vực phụ trách",
+        "head": "Điều hành của Tổ trưởng", "back": "Không gian làm việc",
+        "my_fields": "Lĩnh vực phụ trách", "my_areas": "Địa bàn phụ trách",
+        "assigned": "Hồ sơ được giao", "no_items": "Không có hồ sơ.",
+        "area": "Địa bàn", "closed": "Đã đóng", "overdue_badge": "Quá hạn",
+        "report_form": "Báo cáo tuần", "week_of": "Kỳ báo cáo",
+        "due_rule": "Gửi trước 12:00 thứ Sáu là đúng hạn; sau thời điểm đó vẫn được nhận "
+                    "nhưng ghi là trễ hạn.",
+        "due_at": "Hạn nộp", "late_now": "nộp bây giờ: trễ hạn", "on_time_now": "đúng hạn",
+        "h_received": "Tình hình tiếp nhận", "h_solutions": "Giải pháp đang triển khai",
+        "h_recommendations": "Kiến nghị, đề xuất", "urgent_box": "Báo cáo đột xuất",
+        "urgent_hint": "Đánh dấu khi có việc cần báo cáo ngay, không chờ đến thứ Sáu; "
+                       "báo cáo này thay cho báo cáo tuần đã gửi (có thể gửi bổ sung).",
+        "send_report": "Gửi báo cáo", "my_reports": "Báo cáo đã gửi",
+        "submitted_at": "Gửi lúc", "late": "Trễ hạn", "on_time": "Đúng hạn",
+        "urgent": "Đột xuất", "already": "Đã gửi báo cáo tuần này (gửi lại sẽ thay thế).",
+        "done_report": "Đã nhận báo cáo.", "refused": "Chưa thực hiện được:",
+        "queue": "Hồ sơ chờ phân loại", "reason": "Lý do", "enterprise": "Doanh nghiệp",
+        "dispatch": "Giao cơ quan chủ trì", "dispatch_to": "Cơ quan chủ trì (gõ để tìm)",
+        "dispatch_btn": "Giao xử lý", "reject": "Từ chối tiếp nhận",
+        "reject_note": "Lý do (doanh nghiệp sẽ đọc)", "reject_btn": "Từ chối",
+        "done_reassign_requested": "Đã giao hồ sơ cho cơ quan được chọn.",
+        "done_rejected": "Đã từ chối hồ sơ.", "done_reminded": "Đã gửi lời nhắc.",
+        "done_direction": "Đã ghi ý kiến chỉ đạo.",
+        "not_reported": "Thành viên chưa báo cáo tuần này", "all_reported":
+        "Tất cả thành viên đã báo cáo.", "remind": "Nhắc báo cáo",
+        "reported_n": "Đã báo cáo", "of": "trên", "no_report": "Chưa báo cáo",
+        "zone_types": "Loại khu phụ trách", "waiting": "Hồ sơ chờ quyết định",
+        "why_escalated": "Xin ý kiến, chuyển cấp trên",
+        "why_rejected": "Đã từ chối (ngoài thẩm quyền)",
+        "why_long_overdue": "Quá hạn trên {n} ngày làm việc", "agencies_overdue":
+        "Quá hạn theo cơ quan", "week_figures": "Số liệu tuần (bản xem trước)",
+        "full_report": "Xem báo cáo tuần đầy đủ", "directions": "Ý kiến chỉ đạo",
+        "direction_text": "Nội dung chỉ đạo", "give_direction": "Gửi ý kiến chỉ đạo",
+        "direction_hint": "Ý kiến chỉ đạo được ghi lại và gửi tới Tổ phó Thường trực, "
+                          "thành viên Tổ công tác.",
+        "no_directions": "Chưa có ý kiến chỉ đạo.", "given_at": "Ngày",
+        "other_weeks": "Các tuần khác", "item_status": "Trạng thái",
+    },
+    "en": {
+        "my_week": "My week", "triage": "Triage", "compilation": "The week's compilation",
+        "zone": "Items of my zones", "head": "The head's desk", "back": "Workspace",
+        "my_fields": "My fields", "my_areas": "My areas", "assigned": "Assigned to me",
+        "no_items": "Nothing here.", "area": "Area", "closed": "Closed",
+        "overdue_badge": "Overdue", "report_form": "Weekly report", "week_of": "Report week",
+        "due_rule": "Sent before Friday 12:00 it is on time; after that it is still "
+                    "accepted, and marked late.",
+        "due_at": "Due", "late_now": "sent now: late", "on_time_now": "on time",
+        "h_received": "What was received", "h_solutions": "Solutions being carried out",
+        "h_recommendations": "Recommendations", "urgent_box": "Urgent report (đột xuất)",
+        "urgent_hint": "Tick when something must be reported at once, not on Friday; it "
+                       "replaces the week's report sent so far (you may send it again).",
+        "send_report": "Send the report", "my_reports": "My reports",
+        "submitted_at": "Sent", "late": "Late", "on_time": "On time", "urgent": "Urgent",
+        "already": "You reported this week (sending again replaces it).",
+        "done_report": "Report received.", "refused": "Not done:",
+        "queue": "Waiting for triage", "reason": "Reason", "enterprise": "Business",
+        "dispatch": "Dispatch to a lead agency", "dispatch_to": "Lead agency (type to search)",
+        "dispatch_btn": "Dispatch", "reject": "Reject",
+        "reject_note": "Reason (the business reads it)", "reject_btn": "Reject",
+        "done_reassign_requested": "Dispatched to the chosen agency.",
+        "done_rejected": "Rejected.", "done_reminded": "Reminder sent.",
+        "done_direction": "Direction recorded.",
+        "not_reported": "Members who have not reported this week",
+        "all_reported": "Every member has reported.", "remind": "Remind",
+        "reported_n": "Reported", "of": "of", "no_report": "Not reported",
+        "zone_types": "My zone types", "waiting": "Waiting for a decision",
+        "why_escalated": "Escalated, asks for a decision",
+        "why_rejected": "Rejected (out of scope)",
+        "why_long_overdue": "Overdue by more than {n} working days",
+        "agencies_overdue": "Overdue by agency", "week_figures": "The week's figures (preview)",
+        "full_report": "Open the full weekly report", "directions": "Directions",
+        "direction_text": "Direction", "give_direction": "Give the direction",
+        "direction_hint": "A direction is recorded and sent to the permanent deputy and the "
+                          "task force's members.",
+        "no_directions": "No direction yet.", "given_at": "Date",
+        "other_weeks": "Other weeks", "item_status": "Status",
+    },
+}
+
+# Which role opens which page.
+PAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "member": ((MY_WEEK, "my_week"),),
+    "permanent_deputy": ((TRIAGE, "triage"), (COMPILATION, "compilation"), (ZONE, "zone")),
+    "deputy": ((ZONE, "zone"), (COMPILATION, "compilation")),
+    "head": ((HEAD, "head"), (COMPILATION, "compilation")),
+}
+
+
+TITLES = {path: key for pages in PAGES.values() for path, key in pages}
+
+
+def links_for(role: str | None, lang: str) -> list[tuple[str, str]]:
+    """The landing page's links to a role's pages."""
+    w = WORDS[lang]
+    return [(f"{path}?lang={lang}", w[key]) for path, key in PAGES.get(role or "", ())]
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who is at the page, in which task force and role, in which language."""
+
+    who: auth.Principal
+    cfg: ProvinceConfig
+    role: str
+    lang: str
+    t: dict[str, str]
+    label: Labeller
+
+    @property
+    def name(self) -> str:
+        tf = self.cfg.task_force
+        person = {"head": tf.head, "permanent_deputy": tf.permanent_deputy}.get(
+            self.role) or self.cfg.person(self.who.subject_id)
+        return f"{person.name} — {person.title}" if person else self.who.subject_id
+
+    def render(self, request: Request, side: ReadSide, template: str, path: str,
+               **values: Any) -> HTMLResponse:
+        q = request.query_params
+        other = "en" if self.lang == "vi" else "vi"
+        switch = f"{path}?" + urlencode([*((k, v) for k, v in q.multi_items() if k not in (
+            "done", "refused", "field", "lang")), ("lang", other)])
+        said = self.t.get(f"done_{q.get('done')}") if q.get("done") else None
+        return with_csrf(request, side, lambda csrf: HTMLResponse(
+            env.get_template(template).render(
+                t=self.t, lang=self.lang, csrf=csrf, act=side.intake_url, desk=self,
+                title=self.t[TITLES[path]], who=self.name, form_key=uuid.uuid4(),
+                switch=switch, done=said,
+                refused=q.get("refused"), path=path, fmt=fmt, label=self.label,
+                links=links_for(self.role, self.lang), **values)))
+
+
+async def desk(side: ReadSide, request: Request, lang: str, *roles: str
+               ) -> Desk | RedirectResponse:
+    """The signed-in person if their role opens the page; the sign-in page if nobody is
+    signed in; a 403 naming the role otherwise."""
+    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    if who is None:
+        return RedirectResponse(f"/workspace/sign-in?lang={lang}", status_code=303)
+    configs = side.config.current
+    role = access.role_of(who, configs)
+    cfg = configs.get(who.province) if who.province else None
+    if role not in roles or cfg is None:
+        raise Refusal(403, "role", "this page is for another role of the task force",
+                      "trang này dành cho vai trò khác trong Tổ công tác")
+    return Desk(who, cfg, role, lang, {**TEXT[lang], **WORDS[lang]}, Labeller(cfg, lang))
+
+
+def week_of(label: str | None, side: ReadSide) -> Any:
+    """The week asked for (not one still to come), else the current one."""
+    current = week_window(side.now())
+    if label is None:
+        return current
+    wanted = parse_week_label(label, "week")
+    return current if wanted.start >= side.now() else wanted
+
+
+@router.get(MY_WEEK, response_class=Response, response_model=None, responses=PAGE,
+            summary="A member's week: assigned items, the weekly report form, past reports")
+async def my_week(side: Side, request: Request, lang: Lang = "vi"
+                  ) -> HTMLResponse | RedirectResponse:
+    d = await desk(side, request, lang, "member")
+    if isinstance(d, RedirectResponse):
+        return d
+    member = d.cfg.person(d.who.subject_id)
+    now, current = side.now(), week_window(side.now())
+    async with side.db().acquire() as conn:
+        items = await store.member_items(conn, member_id=d.who.subject_id,
+                                         since=current.start, now=now, limit=MAX_ITEMS)
+        past = await store.member_reports_of(conn, member_id=d.who.subject_id,
+                                             limit=PAST_REPORTS)
+    figures = logic.member_figures(items, current.start)
+    reported = {r["week_label"]: r for r in past}
+    previous = previous_window(current)
+    weeks = [(current, False)] + ([(previous, True)] if previous.label not in reported else [])
+    this = reported.get(current.label)
+    draft = dict(this["payload"]) if this is not None else {
+        "received_summary": logic.draft_received(figures, current.label, lang),
+        "solutions": "", "recommendations": ""}
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        by_field.setdefault(it["category"], []).append(it)
+    return d.render(request, side, "people_member.html", MY_WEEK, member=member,
+                    figures=figures, by_field=by_field, weeks=weeks, draft=draft,
+                    already=this is not None, past=past)
+
+
+@router.get(TRIAGE, response_class=Response, response_model=None, responses=PAGE,
+            summary="The permanent deputy's triage queue and who has not reported")
+async def triage(side: Side, request: Request, lang: Lang = "vi"
+                 ) -> HTMLResponse | RedirectResponse:
+    d = await desk(side, request, lang, "permanent_deputy")
+    if isinstance(d, RedirectResponse):
+        return d
+    current = week_window(side.now())
+    members = d.cfg.task_force.active_members()
+    async with side.db().acquire() as conn:
+        queue = await store.open_items(conn, task_force=d.cfg.slug, now=side.now(),
+                                       agency_id=d.cfg.rules.triage, limit=MAX_ITEMS)
+        reported = await store.members_reported(conn, week_label=current.label,
+                                                member_ids=[m.id for m in members])
+    _, missing = logic.members_split([m.id for m in members], reported)
+    agencies = [a for a in d.cfg.agencies if a.id != d.cfg.rules.triage]
+    return d.render(request, side, "people_triage.html", TRIAGE, queue=queue,
+                    agencies=agencies, missing=[d.cfg.person(m) for m in missing],
+                    members=members, reported=reported, week=current)
+
+
+@router.get(COMPILATION, response_class=Response, response_model=None, responses=PAGE,
+            summary="The members' reports of a week under the three headings")
+async def compilation(side: Side, request: Request, lang: Lang = "vi",
+                      week: WeekQuery = None) -> HTMLResponse | RedirectResponse:
+    d = await desk(side, request, lang, "permanent_deputy", "head", "deputy")
+    if isinstance(d, RedirectResponse):
+        return d
+    window = week_of(week, side)
+    entries = await compiled(side, d.cfg, window.label)
+    weeks, w = [], week_window(side.now())
+    for _ in range(6):
+        weeks.append(w.label)
+        w = previous_window(w)
+    return d.render(request, side, "people_compilation.html", COMPILATION, week=window,
+                    entries=entries, weeks=weeks)
+
+
+async def compiled(side: ReadSide, cfg: ProvinceConfig, week_label: str
+                   ) -> list[tuple[Any, dict[str, Any] | None]]:
+    """(member, their report of the week or None), in the configuration's order."""
+    members = cfg.task_force.active_members()
+    async with side.db().acquire() as conn:
+        rows = await store.week_member_reports(conn, week_label=week_label,
+                                               member_ids=[m.id for m in members])
+    by_member = {r["member_id"]: r for r in rows}
+    return [(m, by_member.get(m.id)) for m in members]
+
+
+@router.get(ZONE, response_class=Response, response_model=None, responses=PAGE,
+            summary="A deputy's zones: their open items, overdue first")
+async def zone(side: Side, request: Request, lang: Lang = "vi"
+               ) -> HTMLResponse | RedirectResponse:
+    d = await desk(side, request, lang, "deputy", "permanent_deputy")
+    if isinstance(d, RedirectResponse):
+        return d
+    tf = d.cfg.task_force
+    deputy = tf.permanent_deputy if d.role == "permanent_deputy" else next(
+        x for x in tf.deputies if x.id == d.who.subject_id)
+    kinds = [str(z) for z in deputy.zone_types]
+    async with side.db().acquire() as conn:
+        items = await store.open_items(conn, task_force=d.cfg.slug, now=side.now(),
+                                       zone_types=kinds, limit=MAX_ITEMS)
+    return d.render(request, side, "people_zone.html", ZONE, deputy=deputy, kinds=kinds,
+                    items=items, overdue=sum(1 for i in items if i["overdue"]))
+
+
+@router.get(HEAD, response_class=Response, response_model=None, responses=PAGE,
+            summary="The head's desk: the compiled week, decisions, overdue, directions")
+async def head(side: Side, request: Request, lang: Lang = "vi"
+               ) -> HTMLResponse | RedirectResponse:
+    d = await desk(side, request, lang, "head")
+    if isinstance(d, RedirectResponse):
+        return d
+    now, current = side.now(), week_window(side.now())
+    loaded = await api.load_report(side, d.cfg.slug, current.label, who=None)
+    total = logic.total_row(loaded[1].rows) if loaded else None
+    entries = await compiled(side, d.cfg, current.label)
+    async with side.db().acquire() as conn:
+        waiting = await store.waiting_for_decision(
+            conn, task_force=d.cfg.slug, head_agency=d.cfg.rules.head, now=now,
+            since=current.start, limit=MAX_ITEMS, overdue_before=logic.working_days_before(
+                now, logic.HEAD_OVERDUE_WORKING_DAYS))
+        agencies = await store.overdue_by_agency(conn, task_force=d.cfg.slug, now=now)
+        directions = await store.directions_of(conn, task_force=d.cfg.slug, limit=20)
+    return d.render(request, side, "people_head.html", HEAD, week=current, total=total,
+                    entries=entries, waiting=waiting, agencies=agencies,
+                    directions=directions, n_days=logic.HEAD_OVERDUE_WORKING_DAYS)

@@ -1,0 +1,107 @@
+"""The business's own page, `/track`: the form asks for the tracking code and the tax
+code; the answer shows the difficulty, the lead agency by its name, the public steps
+with their dates and the date the answer is expected. No sign-in: the two codes are the
+business's credentials, as for `GET /v1/track`, and a wrong pair gets the same neutral
+answer whichever of the two is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.reporting import store
+from services.reporting.api import Side
+from services.reporting.pages.common import PAGE, TEXT, FormLang, Lang, env, fmt
+from shared import vn
+from shared.errors import responses
+from shared.events import STATUS_LABELS, Status
+
+router = APIRouter(tags=["pages"])
+
+CODE = r"^[A-Za-z0-9-]{0,30}$"
+# What the business sees of the case's life: a hand-over between agencies
+# (reassign_requested) is the task force's own business until someone holds it again.
+PUBLIC_STEPS = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.ESCALATED,
+                          Status.RESOLVED, Status.REJECTED})
+OPEN = frozenset({Status.RECEIVED, Status.ACKNOWLEDGED, Status.IN_PROGRESS,
+                  Status.REASSIGN_REQUESTED, Status.ESCALATED})
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    at: str
+
+
+def public_steps(received_at: datetime, steps: list[dict[str, Any]], lang: str) -> list[Step]:
+    """Received first, then each public status in order; a progress note repeated on
+    the same day shows once."""
+    i = 0 if lang == "vi" else 1
+    out = [Step(TEXT[lang]["tr_received"], fmt(received_at))]
+    for s in steps:
+        status = Status(s["status"])
+        if status not in PUBLIC_STEPS:
+            continue
+        step = Step(STATUS_LABELS[status][i], fmt(s["changed_at"]))
+        if step.label == out[-1].label and step.at[:10] == out[-1].at[:10]:
+            continue
+        out.append(step)
+    return out
+
+
+def page(request: Request, lang: str, *, code: str = "", found: dict[str, Any] | None = None,
+         missing: bool = False, status: int = 200) -> HTMLResponse:
+    t = TEXT[lang]
+    other = "en" if lang == "vi" else "vi"
+    return HTMLResponse(env.get_template("track.html").render(
+        t=t, lang=lang, code=code, found=found, missing=missing,
+        switch=f"/track?lang={other}" + (f"&code={code}" if code else "")),
+        status_code=status)
+
+
+@router.get("/track", response_class=Response, responses=PAGE,
+            summary="The business's tracking page: the form")
+async def track_form(request: Request, lang: Lang = "vi",
+                     code: Annotated[str, Query(pattern=CODE)] = "") -> HTMLResponse:
+    return page(request, lang, code=code.upper())
+
+
+@router.post("/track", response_class=Response,
+             responses={**PAGE, 404: {"description": "No such pair of codes: the form again",
+                                      "content": {"text/html": {}}}, **responses(429)},
+             summary="The business's tracking page: its difficulty")
+async def track_page(
+    side: Side, request: Request,
+    code: Annotated[str, Form(pattern=CODE)],
+    tax_code: Annotated[str, Form(max_length=20)],
+    lang: FormLang = "vi",
+) -> HTMLResponse:
+    """The tax code travels in the form body, never in the address, so it stays out of
+    access logs and browser history."""
+    code = code.upper()
+    try:
+        mst = vn.normalize_tax_code(tax_code)
+    except ValueError:
+        return page(request, lang, code=code, missing=True, status=404)
+    async with side.db().acquire() as conn:
+        got = await store.track_case(conn, tracking_code=code, tax_code=mst)
+    if got is None:
+        return page(request, lang, code=code, missing=True, status=404)
+    row, steps = got
+    status = Status(row["status"])
+    agency = side.config.current.agency(row["lead_agency_id"] or "")
+    en = lang == "en"
+    found = {
+        "code": row["tracking_code"], "title": row["title"],
+        "status": STATUS_LABELS[status][1 if en else 0],
+        "agency": (agency.name_en if en else agency.name_vi) if agency else None,
+        "steps": public_steps(row["received_at"], steps, lang),
+        "expected": fmt(row["resolve_due_at"]) if status in OPEN and row["resolve_due_at"]
+        else None,
+        "closed": fmt(row["resolved_at"]) if row["resolved_at"] else None,
+    }
+    return page(request, lang, code=code, found=found)
