@@ -10,7 +10,7 @@ code or the form again with each error next to its field.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,7 +22,13 @@ from pydantic import ValidationError
 
 from services.intake import bulk, logic, usecases
 from services.intake.api import Service
-from services.intake.models import DifficultyIn, MemberReportIn, StatusIn
+from services.intake.models import (
+    DifficultyIn,
+    MemberReportIn,
+    ResolutionIn,
+    StatusIn,
+    StepIn,
+)
 from services.intake.usecases import Intake, Refused, parse_submission
 from shared import auth, vn
 from shared.errors import Problem, Refusal, language, validation_problems
@@ -190,39 +196,88 @@ def back_to(ix: Intake, difficulty_id: uuid.UUID, lang: str, **said: str) -> Red
                             status_code=303)
 
 
-@pages.post("/workspace/act/difficulties/{difficulty_id}/status", response_class=RedirectResponse,
-            status_code=303)
-async def workspace_status(
-    ix: Service, request: Request, difficulty_id: uuid.UUID,
-    status: WorkspaceForm, csrf_token: WorkspaceForm = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    target_agency_id: Annotated[str, Form(max_length=120)] = "",
-    lang: Annotated[str, Form(max_length=2)] = "vi",
+async def act_on_case(
+    ix: Intake, request: Request, difficulty_id: uuid.UUID, *, csrf_token: str, lang: str,
+    act: Callable[[auth.Principal], Awaitable[object]], done: str,
 ) -> RedirectResponse:
-    """A status step from the agency's (or the deputy's, or a member's) workspace."""
+    """One casework form: the session and its CSRF value, then `act` (which builds the
+    API's model from the form and calls its use case), then back to the difficulty's
+    page saying what was done, or what was refused and why."""
     lang = lang if lang in TEXT else "vi"
-    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
-        raise auth.csrf_refused()
-    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    who = await person_at_form(ix, request, csrf_token)
     try:
-        body = StatusIn.model_validate({
-            "status": status, "note": note or None,
-            "target_agency_id": target_agency_id or None})
+        await act(who)
     except ValidationError as e:
         problem = validation_problems(e.errors())[0]
         ix.metrics.refused(problem.field, problem.kind)
         return back_to(ix, difficulty_id, lang, refused=problem.as_dict(lang)["reason"],
                        field=problem.field)
-    try:
-        await usecases.post_status(ix, who, difficulty_id, body)
-    except Refusal as e:
-        return back_to(ix, difficulty_id, lang, field=e.field,
-                       refused=e.reason_vi if lang == "vi" else e.reason_en)
-    except vn.InvalidField as e:
-        ix.metrics.refused(e.field, "invalid")
-        return back_to(ix, difficulty_id, lang, field=e.field,
-                       refused=e.reason_vi if lang == "vi" else e.reason_en)
-    return back_to(ix, difficulty_id, lang, done=status)
+    except (Refusal, vn.InvalidField) as e:
+        if isinstance(e, vn.InvalidField):
+            ix.metrics.refused(e.field, "invalid")
+        return back_to(ix, difficulty_id, lang, **refusal_text(e, lang))
+    return back_to(ix, difficulty_id, lang, done=done)
+
+
+Note = Annotated[str, Form(max_length=2000)]
+FormLang = Annotated[str, Form(max_length=2)]
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/status", response_class=RedirectResponse,
+            status_code=303)
+async def workspace_status(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    status: WorkspaceForm, csrf_token: WorkspaceForm = "", note: Note = "",
+    target_agency_id: Annotated[str, Form(max_length=120)] = "", lang: FormLang = "vi",
+) -> RedirectResponse:
+    """A status on the difficulty, from the lead's (or the deputy's) page."""
+    async def act(who: auth.Principal) -> object:
+        return await usecases.post_status(ix, who, difficulty_id, StatusIn.model_validate({
+            "status": status, "note": note or None,
+            "target_agency_id": target_agency_id or None}))
+
+    return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
+                             act=act, done=status)
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/step", response_class=RedirectResponse,
+            status_code=303)
+async def workspace_step(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    step: WorkspaceForm, csrf_token: WorkspaceForm = "", note: Note = "",
+    suggested_agency_id: Annotated[str, Form(max_length=200)] = "", lang: FormLang = "vi",
+) -> RedirectResponse:
+    """A step on the caller's own part (a co-handler's, a member's)."""
+    async def act(who: auth.Principal) -> object:
+        return await usecases.post_step(ix, who, difficulty_id, StepIn.model_validate({
+            "step": step, "note": note or None,
+            "suggested_agency_id": suggested_agency_id or None}))
+
+    return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
+                             act=act, done=step)
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/resolution",
+            response_class=RedirectResponse, status_code=303)
+async def workspace_resolution(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    outcome: WorkspaceForm, done: Note = "", public_answer: Note = "",
+    legal_basis: Annotated[str, Form(max_length=300)] = "", reason: Note = "",
+    note: Note = "", waive_open_parts_reason: Note = "", csrf_token: WorkspaceForm = "",
+    lang: FormLang = "vi",
+) -> RedirectResponse:
+    """The lead's resolution form: the outcome, what was done, the document cited, the
+    public answer, and a reason where one is needed."""
+    given = {"outcome": outcome, "done": done, "public_answer": public_answer,
+             "legal_basis": legal_basis, "reason": reason, "note": note,
+             "waive_open_parts_reason": waive_open_parts_reason}
+
+    async def act(who: auth.Principal) -> object:
+        return await usecases.post_resolution(ix, who, difficulty_id, ResolutionIn.model_validate(
+            {k: v for k, v in given.items() if v or k in ("done", "public_answer")}))
+
+    return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
+                             act=act, done=outcome)
 
 
 # --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----
@@ -366,9 +421,7 @@ async def workspace_acknowledge(
     not this agency's) leaves the others acknowledged. Back to the queue with how many
     were acknowledged and, for each refused, its id and why."""
     lang = lang if lang in TEXT else "vi"
-    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
-        raise auth.csrf_refused()
-    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    who = await person_at_form(ix, request, csrf_token)
     body = StatusIn.model_validate({"status": "acknowledged"})
     done, said = 0, []
     for did in dict.fromkeys(difficulty_id):  # a repeated box counts once

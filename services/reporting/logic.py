@@ -261,32 +261,51 @@ def part_of(who_kind: str, subject_id: str, *, triage_agency: str | None,
     return "co_handler" if "co_handler" in roles else None
 
 
-# The steps each part may post, in the order the page offers them; intake decides (this
-# only spares a person buttons intake would refuse). Per-assignment steps (#20) add theirs.
-ACTIONS: dict[str, tuple[str, ...]] = {
-    "lead": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
-             "reassign_requested"),
-    "permanent_deputy": ("acknowledged", "in_progress", "resolved", "rejected", "escalated",
-                         "reassign_requested"),
-    "co_handler": ("acknowledged", "in_progress", "reassign_requested"),
-    "member": ("acknowledged", "in_progress"),
-}
-# Steps that need a note (intake refuses them without one, or, for "not ours", the reason
-# is the point).
-NOTE_NEEDED = frozenset({"resolved", "rejected", "escalated", "reassign_requested"})
+# What each part may do from a difficulty's page, in the order the page offers it; intake
+# decides (this only spares a person buttons intake would refuse). ("status", s) moves
+# the difficulty (the lead and the permanent deputy), ("step", s) the caller's own part
+# (a co-handler, a member), ("resolution", "") is the lead's closing form: resolved,
+# partly resolved, escalated or rejected, with the public answer.
+Action = tuple[str, str]
+LEAD_ACTIONS: tuple[Action, ...] = (
+    ("status", "acknowledged"), ("status", "in_progress"), ("resolution", ""),
+    ("status", "reassign_requested"))
+PART_ACTIONS: tuple[Action, ...] = (
+    ("step", "acknowledged"), ("step", "in_progress"), ("step", "done"), ("step", "declined"))
+# A note is asked for where intake refuses the action without one (what was done, why
+# it is not ours); a progress note is optional.
+NOTE_NEEDED = frozenset({("step", "done"), ("step", "declined"),
+                         ("status", "reassign_requested")})
 ACKNOWLEDGEABLE = frozenset({"received", "assigned", "escalated", "reassign_requested"})
-# Steps after which nothing more is posted.
+# Statuses after which nothing more is posted.
 FINAL_STATUSES = frozenset({"resolved", "rejected"})
+# A part's steps after which it has nothing more to do.
+FINAL_STEPS = frozenset({"done", "declined"})
 
 
-def actions_for(part: str | None, status: str) -> tuple[str, ...]:
+def own_step(who_kind: str, subject_id: str, assignments: Iterable[Mapping[str, Any]]
+             ) -> str | None:
+    """The step of the caller's own active part (a co-handler's or a member's)."""
+    for a in assignments:
+        if a["active"] and (a["member_id"] == subject_id if who_kind == "member"
+                            else a["agency_id"] == subject_id and a["member_id"] is None):
+            step: str | None = a.get("step")
+            return step
+    return None
+
+
+def actions_for(part: str | None, status: str, step: str | None = None
+                ) -> tuple[Action, ...]:
     if part is None or status in FINAL_STATUSES:
         return ()
-    wanted = ACTIONS[part]
-    # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
-    if status in ("acknowledged", "in_progress"):
-        return tuple(a for a in wanted if a != "acknowledged")
-    return wanted
+    if part in ("lead", "permanent_deputy"):
+        # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
+        moved = status in ("acknowledged", "in_progress")
+        return tuple(a for a in LEAD_ACTIONS if not (moved and a[1] == "acknowledged"))
+    if step in FINAL_STEPS:
+        return ()
+    moved = step in ("acknowledged", "in_progress")
+    return tuple(a for a in PART_ACTIONS if not (moved and a[1] == "acknowledged"))
 
 
 def sees_contact(part: str | None) -> bool:

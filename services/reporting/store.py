@@ -481,10 +481,11 @@ async def track_case(
     conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """A business's own difficulty, by its tracking code and tax code, with its public
-    steps in order (statuses and when; never who wrote what, never the notes)."""
+    steps in order (the difficulty's statuses and when; never an agency's own part, who
+    wrote what, or the notes)."""
     row = await conn.fetchrow(
         "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
-        " resolved_at, lead_agency_id, resolve_due_at"
+        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
         " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
         tracking_code, tax_code,
     )
@@ -492,7 +493,7 @@ async def track_case(
         return None
     steps = await conn.fetch(
         "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
-        " ORDER BY changed_at, status_id", row["difficulty_id"])
+        " AND status IS NOT NULL ORDER BY changed_at, status_id", row["difficulty_id"])
     return dict(row), [dict(r) for r in steps]
 
 
@@ -592,16 +593,19 @@ async def difficulty_detail(
         "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
         " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
         f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
-        " closed_at, payload FROM difficulties WHERE difficulty_id = $1", difficulty_id)
+        " closed_at, outcome, public_answer, payload FROM difficulties"
+        " WHERE difficulty_id = $1", difficulty_id)
     if row is None:
         return None
     assignments = await conn.fetch(
         "SELECT assignment_id, agency_id, agency_level, member_id, role, rule, active,"
-        " assigned_at, ack_due_at, resolve_due_at FROM assignments WHERE difficulty_id = $1"
+        " assigned_at, ack_due_at, resolve_due_at, step FROM assignments"
+        " WHERE difficulty_id = $1"
         " ORDER BY assigned_at, assignment_id", difficulty_id)
     # The notes travel in the events only (status_history keeps the steps).
     history = await conn.fetch(
-        "SELECT h.status, h.actor_kind, h.actor_id, h.changed_at, e.payload->>'note' AS note"
+        "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
+        " e.payload->>'note' AS note"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

@@ -97,7 +97,7 @@ async def test_an_agency_officer_acknowledges_and_resolves_from_the_workspace(
                 difficulty_url = page.url
 
                 # Acknowledge, by keyboard: the button is reached and pressed like any.
-                await page.locator("#act-acknowledged button").focus()
+                await page.locator("#act-status-acknowledged button").focus()
                 await page.keyboard.press("Enter")
                 await page.wait_for_url(re.compile(r".*done=acknowledged.*"))
                 assert "Đã cập nhật" in await page.locator("#done").inner_text()
@@ -105,12 +105,20 @@ async def test_an_agency_officer_acknowledges_and_resolves_from_the_workspace(
                 # The read model catches up: the page then offers no second acknowledgement.
                 for _ in range(100):
                     await page.goto(difficulty_url)
-                    if await page.locator("#act-acknowledged").count() == 0:
+                    if await page.locator("#act-status-acknowledged").count() == 0:
                         break
                     await asyncio.sleep(0.3)
-                await page.locator("#note-resolved").fill(
+                # The resolution form: what was done for the record, the answer the
+                # business reads, and why it closes over co-handlers' open parts.
+                await page.locator("#res-outcome").select_option("resolved")
+                await page.locator("#res-done").fill(
                     "Đã làm việc với hải quan, nguyên liệu được thông quan ngày 20.")
-                await page.locator("#act-resolved button").click()
+                await page.locator("#res-legal").fill("Công văn 123/UBND-KT")
+                await page.locator("#res-answer").fill(ANSWER)
+                if await page.locator("#res-waive").count():
+                    await page.locator("#res-waive").fill(
+                        "Sở Công Thương đã trao đổi trực tiếp, không cần văn bản riêng.")
+                await page.locator("#act-resolution button").click()
                 await page.wait_for_url(re.compile(r".*done=resolved.*"))
                 await check(page, 1280, artefacts / "agency-resolved-desktop.png")
 
@@ -139,6 +147,12 @@ async def test_an_agency_officer_acknowledges_and_resolves_from_the_workspace(
                 await asyncio.sleep(0.3)
             assert tracked["status"] == "resolved", tracked
             assert tracked["agency_name_vi"] == "Ban Quản lý các khu công nghiệp tỉnh Bình Dương"
+            # The business reads the public answer on its tracking page, and nothing of
+            # what was done internally.
+            page_ = await c.post(f"{reporting}/track",
+                                 data={"code": code, "tax_code": "0100109106"})
+            assert page_.status_code == 200 and ANSWER in page_.text
+            assert "hải quan, nguyên liệu được thông quan" not in page_.text
             after = total_resolved((await c.get(
                 report_url, headers={"Authorization": f"Bearer {token}"})).json())
         assert after == before + 1, (before, after)
@@ -154,6 +168,9 @@ async def test_an_agency_officer_acknowledges_and_resolves_from_the_workspace(
                 up.kill()
             log.close()
     assert up.returncode == 0, (tmp_path / "up.log").read_text()[-3000:]
+
+
+ANSWER = "Nguyên liệu của doanh nghiệp đã được thông quan; doanh nghiệp liên hệ Chi cục Hải quan."
 
 
 def total_resolved(report: dict[str, object]) -> int:

@@ -312,6 +312,52 @@ async def test_token_commands_create_list_and_revoke(database_url: str) -> None:
                          "thanh-hoa"))[0] == 2
 
 
+async def browser_of(intake: Intake, agency: str) -> dict[str, str]:
+    """The cookies of a browser signed in as `agency`: a session on its token and the
+    page's CSRF value."""
+    token = await intake.token(agency=agency)
+    sid = auth.new_session_id()
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        who = await auth.principal_for(conn, token, configs=ConfigHolder().current)
+        assert who is not None
+        now = datetime.now(UTC)
+        await auth.open_session(conn, sid=sid, token_id=who.token_id, now=now,
+                                expires_at=now + timedelta(hours=1))
+    finally:
+        await conn.close()
+    return {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: "c" * 43}
+
+
+async def test_the_casework_forms_move_a_part_and_close_with_a_public_answer(
+        intake: Intake) -> None:
+    """The difficulty page's forms: a co-handler's step on its own part, the lead's
+    resolution form; each refusal comes back to the page naming its field."""
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    await assigned(intake, did, SCT, role=AssignmentRole.CO_HANDLER)
+    lead, co = await browser_of(intake, BQL), await browser_of(intake, SCT)
+    csrf = {"csrf_token": "c" * 43, "lang": "en"}
+    base = f"/workspace/act/difficulties/{did}"
+
+    r = await intake.client.post(f"{base}/step", data={**csrf, "step": "done"}, cookies=co)
+    assert r.status_code == 303 and "field=note" in r.headers["location"]
+    r = await intake.client.post(f"{base}/step", cookies=co, data={
+        **csrf, "step": "done", "note": "Đã xác nhận nguồn nguyên liệu thay thế."})
+    assert r.headers["location"].endswith("done=done"), r.headers["location"]
+    # A co-handler does not close: the resolution form says who does.
+    closing = {**csrf, "outcome": "resolved", "done": "Đã cấp phép vận chuyển.",
+               "public_answer": "Giấy phép đã được cấp ngày 20/11.",
+               "legal_basis": "Công văn 123/UBND-KT"}
+    r = await intake.client.post(f"{base}/resolution", data=closing, cookies=co)
+    assert r.status_code == 303 and "refused=" in r.headers["location"]
+    r = await intake.client.post(f"{base}/resolution", cookies=lead,
+                                 data={**closing, "public_answer": ""})
+    assert "field=public_answer" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/resolution", data=closing, cookies=lead)
+    assert r.headers["location"].endswith("done=resolved"), r.headers["location"]
+
+
 async def test_the_workspace_form_acts_with_the_session_and_its_csrf_value(
         intake: Intake) -> None:
     """The workspace's forms post here with the browser's sign-in session (not a token) and

@@ -204,18 +204,18 @@ async def test_a_difficultys_page_gives_each_part_its_steps(served: Served) -> N
     async with httpx.AsyncClient(base_url=served.url) as c:
         page = await c.get(f"/workspace/difficulties/{new}", cookies=lead)
         assert page.status_code == 200, page.text
-        forms = re.findall(r'id="act-([a-z_]+)"', page.text)
-        assert forms == ["acknowledged", "in_progress", "resolved", "rejected", "escalated",
-                         "reassign_requested"]
+        forms = re.findall(r'id="act-([a-z_-]+)"', page.text)
+        assert forms == ["status-acknowledged", "status-in_progress", "resolution",
+                         "status-reassign_requested"]
         assert "/workspace/act/difficulties/" in page.text and 'id="contact"' in page.text
         assert "Nguyễn Văn A" not in page.text  # reporting never holds the contact
         assert "<td>Sở Công Thương</td><td>Phối hợp</td>" in page.text  # the co-handler
         co_page = await c.get(f"/workspace/difficulties/{new}", cookies=co)
-        assert re.findall(r'id="act-([a-z_]+)"', co_page.text) == [
-            "acknowledged", "in_progress", "reassign_requested"]
+        assert re.findall(r'id="act-([a-z_-]+)"', co_page.text) == [
+            "step-acknowledged", "step-in_progress", "step-done", "step-declined"]
         assert 'id="contact"' not in co_page.text
         dep = await c.get(f"/workspace/difficulties/{new}", cookies=deputy)
-        assert 'id="contact"' in dep.text and "act-resolved" in dep.text
+        assert 'id="contact"' in dep.text and 'id="act-resolution"' in dep.text
         refused = await c.get(f"/workspace/difficulties/{new}", cookies=outsider)
         assert refused.status_code == 403
         # What intake's redirect says is shown; a closed case offers no step.
@@ -272,4 +272,4 @@ async def test_a_central_agency_holds_items_of_any_province(served: Served) -> N
         assert re.findall(r'<tr id="row-([^"]+)">', page.text) == [
             seeded["late"].tracking_code]
         lead = await c.get(f"/workspace/difficulties/{seeded['late'].difficulty_id}")
-        assert "act-resolved" in lead.text
+        assert 'id="act-resolution"' in lead.text

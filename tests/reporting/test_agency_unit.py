@@ -54,16 +54,28 @@ def test_each_caller_has_its_part() -> None:
 
 
 def test_the_steps_offered_follow_the_part_and_the_status() -> None:
+    # A co-handler and a member move their own part; the lead moves the difficulty and
+    # closes it with the resolution form.
     assert logic.actions_for("co_handler", "assigned") == (
-        "acknowledged", "in_progress", "reassign_requested")
-    assert "acknowledged" not in logic.actions_for("lead", "in_progress")
+        ("step", "acknowledged"), ("step", "in_progress"), ("step", "done"),
+        ("step", "declined"))
+    assert logic.actions_for("member", "in_progress", "in_progress") == (
+        ("step", "in_progress"), ("step", "done"), ("step", "declined"))
+    assert logic.actions_for("co_handler", "in_progress", "done") == ()
+    assert logic.actions_for("lead", "assigned") == (
+        ("status", "acknowledged"), ("status", "in_progress"), ("resolution", ""),
+        ("status", "reassign_requested"))
+    assert ("status", "acknowledged") not in logic.actions_for("lead", "in_progress")
     assert logic.actions_for("lead", "resolved") == ()
     assert logic.actions_for(None, "assigned") == ()
-    assert logic.actions_for("member", "assigned") == ("acknowledged", "in_progress")
+    parts = [{"active": True, "agency_id": "x.so-ct", "member_id": None, "step": "done"},
+             {"active": True, "agency_id": "x.so-ct", "member_id": "x.m01", "step": None}]
+    assert logic.own_step("agency", "x.so-ct", parts) == "done"
+    assert logic.own_step("member", "x.m01", parts) is None
     assert logic.sees_contact("lead") and logic.sees_contact("permanent_deputy")
     assert not logic.sees_contact("co_handler") and not logic.sees_contact(None)
     # Intake refuses these without a note: the page asks for one.
-    assert {"resolved", "rejected", "escalated"} <= logic.NOTE_NEEDED
+    assert {("step", "done"), ("step", "declined")} <= logic.NOTE_NEEDED
 
 
 def test_the_cursor_goes_round_and_refuses_others() -> None:

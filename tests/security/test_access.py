@@ -131,6 +131,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # The workspace's forms act for a browser's sign-in session only: a bearer token
         # is no session (401), whoever holds it.
         ("POST", "/workspace/act/difficulties/{difficulty_id}/status"): everyone(401),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/step"): everyone(401),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/resolution"): everyone(401),
+        ("POST", "/workspace/act/acknowledge"): everyone(401),
+        # The contact person, for the lead's and the deputy's signed-in page only.
+        ("GET", "/workspace/act/difficulties/{difficulty_id}/contact"): everyone(401),
         ("POST", "/workspace/act/member-report"): everyone(401),
         ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
         ("POST", "/workspace/act/remind"): everyone(401),
@@ -296,6 +301,13 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         # The token goes in the form, as a browser signs in; no header.
         req["data"] = {"token": world.tokens.get(role, "no-token"), "next": "/reports"}
         req["headers"] = {}
+    elif path == "/workspace/act/difficulties/{difficulty_id}/step":
+        req["data"] = {"step": "in_progress", "note": "đang xử lý"}
+    elif path == "/workspace/act/difficulties/{difficulty_id}/resolution":
+        req["data"] = {"outcome": "resolved", "done": "Đã cấp phép",
+                       "public_answer": "Đã giải quyết"}
+    elif path == "/workspace/act/acknowledge":
+        req["data"] = {"difficulty_id": world.difficulty_id}
     elif path == "/workspace/act/difficulties/{difficulty_id}/status":
         req["data"] = {"status": "in_progress", "note": "đang xử lý"}
     elif path == "/workspace/sign-in" and method == "POST":

@@ -10,7 +10,7 @@ import asyncio
 import base64
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -30,7 +30,16 @@ from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt
 from shared import auth, vn
 from shared.calendar import check_date, parse_week_label
 from shared.errors import Refusal, responses
-from shared.events import Category, Status, ZoneType
+from shared.events import (
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    STEP_LABELS,
+    Category,
+    Outcome,
+    Status,
+    Step,
+    ZoneType,
+)
 from shared.exports import csv_text
 from shared.provinces import ProvinceConfig
 
@@ -77,6 +86,18 @@ WORDS: dict[str, dict[str, str]] = {
         "act_acknowledged": "Xác nhận đã nhận", "act_in_progress": "Đang xử lý",
         "act_resolved": "Đã giải quyết", "act_rejected": "Từ chối",
         "act_escalated": "Chuyển cấp trên", "act_reassign_requested": "Không thuộc thẩm quyền",
+        "step_acknowledged": "Xác nhận đã nhận phần việc", "step_in_progress": "Đang xử lý",
+        "step_done": "Xong phần việc của mình", "step_declined": "Không thuộc thẩm quyền",
+        "d_done_what": "Đã làm gì", "d_suggest": "Cơ quan nên xử lý (nếu biết)",
+        "d_own_part": "phần việc của cơ quan", "res_title": "Kết thúc hồ sơ",
+        "res_outcome": "Kết quả", "res_done": "Đã làm gì (nội bộ)",
+        "res_legal": "Căn cứ, văn bản (số, ký hiệu), ví dụ Công văn 123/UBND-KT",
+        "res_answer": "Trả lời doanh nghiệp (doanh nghiệp sẽ đọc được)",
+        "res_reason": "Lý do (bắt buộc khi từ chối hoặc kiến nghị cấp trên)",
+        "res_note": "Ghi chú nội bộ", "res_waive": "Lý do kết thúc khi các cơ quan phối hợp "
+        "chưa xong (bắt buộc nếu còn phần việc mở)", "res_submit": "Kết thúc hồ sơ",
+        "res_open_parts": "Còn phần việc của cơ quan phối hợp chưa xong:",
+        "d_answer": "Trả lời doanh nghiệp",
         "part_lead": "Chủ trì", "part_permanent_deputy": "Tổ phó Thường trực",
         "part_co_handler": "Phối hợp", "part_member": "Thành viên phụ trách",
         "role_lead": "Chủ trì", "role_co_handler": "Phối hợp", "role_triage": "Phân loại",
@@ -113,6 +134,17 @@ WORDS: dict[str, dict[str, str]] = {
         "act_acknowledged": "Acknowledge", "act_in_progress": "In progress",
         "act_resolved": "Resolved", "act_rejected": "Reject",
         "act_escalated": "Escalate", "act_reassign_requested": "Not ours",
+        "step_acknowledged": "Acknowledge my part", "step_in_progress": "In progress",
+        "step_done": "My part is done", "step_declined": "Not ours",
+        "d_done_what": "What was done", "d_suggest": "The agency that should act (if known)",
+        "d_own_part": "their own part", "res_title": "Close the case",
+        "res_outcome": "Outcome", "res_done": "What was done (internal)",
+        "res_legal": "Legal basis or document cited (number and symbol), e.g. Công văn "
+        "123/UBND-KT", "res_answer": "Answer to the business (the business reads it)",
+        "res_reason": "Reason (required to reject or to pass up)",
+        "res_note": "Internal note", "res_waive": "Why it closes while co-handlers' parts are "
+        "open (required if any is)", "res_submit": "Close the case",
+        "res_open_parts": "Co-handlers' parts still open:", "d_answer": "Answer to the business",
         "part_lead": "Lead", "part_permanent_deputy": "Permanent deputy",
         "part_co_handler": "Co-handler", "part_member": "Responsible member",
         "role_lead": "Lead", "role_co_handler": "Co-handler", "role_triage": "Triage",
@@ -401,7 +433,7 @@ async def queue_xlsx(
 async def difficulty_page(
     side: Side, request: Request, difficulty_id: Annotated[uuid.UUID, Path()],
     lang: Lang = "vi",
-    done: Annotated[Status | None, Query()] = None,
+    done: Annotated[str | None, Query(max_length=40)] = None,
     refused: Annotated[str | None, Query(max_length=500)] = None,
     field: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse | RedirectResponse:
@@ -430,24 +462,52 @@ async def difficulty_page(
     page = dict(
         t=t, lang=lang, d=d, part=part, item=queue_item(d, name, lang, side.now()),
         payload=d["payload"], kind_label=d["kind"], act_url=side.intake_url,
-        actions=[(a, a in logic.NOTE_NEEDED) for a in logic.actions_for(part, d["status"])],
+        actions=[(kind, value, (kind, value) in logic.NOTE_NEEDED)
+                 for kind, value in logic.actions_for(
+                     part, d["status"],
+                     logic.own_step(who.kind.value, who.subject_id, d["assignments"]))],
+        outcomes=[(o.value, OUTCOME_LABELS[o][0 if lang == "vi" else 1]) for o in Outcome],
+        open_parts=[a for a in d["assignments"] if a["active"] and a["role"] == "co_handler"
+                    and a.get("step") not in logic.FINAL_STEPS],
         sees_contact=logic.sees_contact(part),
         parts=[{"agency": name("agency", a["agency_id"]) if name else a["agency_id"],
                 "member": name.person(a["member_id"]) if name and a["member_id"] else "",
                 "role": a["role"], "rule": a["rule"], "since": fmt(a["assigned_at"]),
                 "active": a["active"], "ack_by": fmt(a["ack_due_at"]),
                 "resolve_by": fmt(a["resolve_due_at"])} for a in d["assignments"]],
-        history=[{"status": name.status(h["status"]) if name else h["status"],
+        history=[{"status": history_label(name, h, lang),
                   "by": actor(name, h["actor_kind"], h["actor_id"]),
                   "when": fmt(h["changed_at"]), "note": h["note"] or ""}
                  for h in d["history"]],
-        done=(name.status(done.value) if name else done.value) if done else None,
+        done=done_label(done, lang) if done else None,
+        answer=d["public_answer"],
+        outcome=OUTCOME_LABELS[Outcome(d["outcome"])][0 if lang == "vi" else 1]
+        if d["outcome"] else None,
         refused=refused, field=field,
         back=f"{QUEUE}?lang={lang}" if who.kind is auth.TokenKind.AGENCY else None,
         switch=f"/workspace/difficulties/{difficulty_id}?lang={other}",
     )
     return with_csrf(request, side, lambda csrf: HTMLResponse(
         env.get_template("difficulty.html").render(csrf=csrf, **page)))
+
+
+def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str:
+    """A change as the page lists it: the difficulty's new status, or (a co-handler's or
+    a member's step, which leaves the status as it was) the step on their part."""
+    if h["status"] is not None:
+        return name.status(h["status"]) if name else str(h["status"])
+    step = Step(h["step"])
+    return f"{STEP_LABELS[step][0 if lang == 'vi' else 1]} ({words(lang)['d_own_part']})"
+
+
+def done_label(done: str, lang: str) -> str:
+    """What intake's redirect says was done: a status, a step or an outcome, in words."""
+    i = 0 if lang == "vi" else 1
+    for labels in (STATUS_LABELS, STEP_LABELS, OUTCOME_LABELS):
+        for key, names in labels.items():
+            if key.value == done:
+                return names[i]
+    return done
 
 
 def actor(name: Labeller | None, kind: str, actor_id: str) -> str:

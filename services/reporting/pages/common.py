@@ -63,7 +63,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_agency": "Cơ quan chủ trì xử lý", "tr_no_agency": "Đang phân công",
         "tr_expected": "Dự kiến trả lời trước", "tr_closed": "Hoàn thành lúc",
         "tr_timeline": "Các bước xử lý", "tr_received": "Tiếp nhận",
-        "tr_another": "Tra cứu hồ sơ khác",
+        "tr_another": "Tra cứu hồ sơ khác", "tr_answer": "Trả lời của cơ quan chủ trì",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -133,6 +133,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_agency": "Lead agency", "tr_no_agency": "Being assigned",
         "tr_expected": "Answer expected by", "tr_closed": "Completed on",
         "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
+        "tr_answer": "The lead agency's answer",
         "ws_sign_in": "Sign in", "ws_title": "Workspace",
         "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
                       "You will be sent a sign-in link, for one use, valid 15 minutes.",

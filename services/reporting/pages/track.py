@@ -18,7 +18,7 @@ from services.reporting.api import Side
 from services.reporting.pages.common import PAGE, TEXT, FormLang, Lang, env, fmt
 from shared import vn
 from shared.errors import responses
-from shared.events import STATUS_LABELS, Status
+from shared.events import OUTCOME_LABELS, STATUS_LABELS, Outcome, Status
 
 router = APIRouter(tags=["pages"])
 
@@ -103,5 +103,10 @@ async def track_page(
         "expected": fmt(row["resolve_due_at"]) if status in OPEN and row["resolve_due_at"]
         else None,
         "closed": fmt(row["resolved_at"]) if row["resolved_at"] else None,
+        # The lead's answer to the business, never its internal notes.
+        "outcome": OUTCOME_LABELS[Outcome(row["outcome"])][1 if en else 0]
+        if row["outcome"] else None,
+        "answered": fmt(row["outcome_at"]) if row["outcome_at"] else None,
+        "answer": row["public_answer"],
     }
     return page(request, lang, code=code, found=found)
