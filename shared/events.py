@@ -376,6 +376,16 @@ class Resolution(BaseModel):
     waiver_reason: LongText | None = None
 
 
+class Feedback(BaseModel):
+    """The business's word on how its difficulty was handled, on its tracking page, once the
+    lead has closed it (#20 item 6): whether the answer resolved it, and a rating."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resolved: bool | None = None  # the answer resolved it (true) or did not (false)
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None  # of the handling, 1 to 5
+    comment: LongText | None = None
+
+
 class DifficultyStatusChanged(EventData):
     """An agency, member or operator moved a difficulty, or their own part of it, along.
 
@@ -409,6 +419,8 @@ class DifficultyStatusChanged(EventData):
     # By the business (actor_kind business, step in_progress): its answer to the question
     # pending on `assignment_id`, which resumes that assignment's clock.
     answer: LongText | None = None
+    # By the business on its closed difficulty (actor_kind business, no assignment).
+    feedback: Feedback | None = None
     changed_at: AwareDatetime
 
     def step_taken(self) -> Step | None:

@@ -591,7 +591,7 @@ def check_business_answers(log: Log, cases: Mapping[uuid.UUID, Case], report: Re
             before = last.get(s.assignment_id) if s.assignment_id else None
             if s.assignment_id is not None and s.step_taken() is not None:
                 last[s.assignment_id] = s
-            if s.actor_kind.value != "business":
+            if s.actor_kind.value != "business" or s.feedback is not None:
                 continue
             report.compared["intake.business_answers"] += 1
             expected.add(s.status_id)
@@ -684,7 +684,43 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         "difficulty_id", "agency_id", "agency_level", "member_id", "role", "rule", "replaces",
         "assigned_at"), extra=due)
     await _check_resolutions(conn, log, cases, report)
+    await _check_feedback(conn, log, cases, report)
     await _check_weekly(conn, log, cases, report)
+
+
+async def _check_feedback(conn: asyncpg.Connection, log: Log,
+                          cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """Every word of a business on its closed difficulty (#20 item 6) is kept as given,
+    given on a difficulty its lead had closed, and nothing else is kept."""
+    rows = {r["status_id"]: r for r in await conn.fetch(
+        "SELECT status_id, difficulty_id, resolved, rating, comment, given_at"
+        " FROM reporting.feedback")}
+    given: dict[uuid.UUID, DifficultyStatusChanged] = {}
+    for case in cases.values():
+        status = None
+        for s in sorted(case.statuses.values(), key=lambda s: (s.changed_at, str(s.status_id))):
+            if s.status is not None:
+                status = s.status.value
+            if s.feedback is None:
+                continue
+            given[s.status_id] = s
+            if status not in ("resolved", "rejected"):
+                report.differ("intake", "feedback", s.status_id, "difficulty status",
+                              "resolved or rejected", status)
+    for sid, s in given.items():
+        f = s.feedback
+        assert f is not None
+        row = rows.get(sid)
+        report.compared["reporting.feedback"] += 1
+        if row is None:
+            report.differ("reporting", "feedback", sid, "row", "kept", "missing")
+            continue
+        _compare_row(report, "reporting", "feedback", sid, {
+            "difficulty_id": s.difficulty_id, "resolved": f.resolved, "rating": f.rating,
+            "comment": f.comment, "given_at": s.changed_at}, row)
+    if topics.DIFFICULTY_STATUS not in log.truncated:
+        for sid in rows.keys() - given.keys():
+            report.differ("reporting", "feedback", sid, "row", "none (no event)", "present")
 
 
 async def _check_resolutions(conn: asyncpg.Connection, log: Log,

@@ -26,6 +26,7 @@ from shared.events import (
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
+    Feedback,
     MemberReport,
     Outcome,
     Resolution,
@@ -467,6 +468,33 @@ def clean_answer(answer: str) -> str:
     return vn.nfc_clean(answer, NOTE_MAX, field="answer", multiline=True)
 
 
+# What the business may rate or confirm: a difficulty the lead (or the deputy) closed.
+RATEABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
+
+
+def build_feedback(*, status: str, resolved: str, rating: str, comment: str) -> Feedback:
+    """The business's word from its tracking page's form: "yes"/"no"/"" for whether the
+    answer resolved it, "1".."5" or "" for the rating, an optional comment; at least one
+    of the first two, and only once the difficulty is closed."""
+    if status not in RATEABLE:
+        raise vn.InvalidField("rating", "the difficulty is not closed yet: rate it once the "
+                              "agency has answered", "hồ sơ chưa kết thúc: đánh giá sau khi "
+                              "cơ quan đã trả lời")
+    said = {"yes": True, "no": False, "": None}.get(resolved.strip())
+    if said is None and resolved.strip():
+        raise vn.InvalidField("resolved", "answer yes or no", "chọn có hoặc không")
+    stars = rating.strip()
+    if stars and stars not in {"1", "2", "3", "4", "5"}:
+        raise vn.InvalidField("rating", "a rating is a whole number from 1 to 5",
+                              "điểm đánh giá là số nguyên từ 1 đến 5")
+    if said is None and not stars:
+        raise vn.InvalidField("rating", "say whether the answer resolved it, or rate it",
+                              "cho biết vấn đề đã được giải quyết chưa, hoặc chấm điểm")
+    words = (vn.nfc_clean(comment, NOTE_MAX, field="comment", multiline=True)
+             if comment.strip() else None)
+    return Feedback(resolved=said, rating=int(stars) if stars else None, comment=words)
+
+
 def waiting_part(held: Sequence[Held], assignment_id: uuid.UUID) -> Held | None:
     """The part the business answers: active and waiting for it (None otherwise, which
     the business is told as neutrally as a wrong code)."""
@@ -592,14 +620,14 @@ def build_status(
     actor_id: str, assignment_id: uuid.UUID | None, note: str | None, now: datetime,
     target_agency_id: str | None = None, step: Step | None = None,
     suggested_agency_id: str | None = None, resolution: Resolution | None = None,
-    question: str | None = None, answer: str | None = None,
+    question: str | None = None, answer: str | None = None, feedback: Feedback | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
         note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
         suggested_agency_id=suggested_agency_id, resolution=resolution, question=question,
-        answer=answer,
+        answer=answer, feedback=feedback,
     )
 
 

@@ -57,9 +57,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
                      max_body_bytes=s.max_body_bytes,
                      body_limits={api.IMPORT_PATH: s.max_import_bytes},
                      rate_limits=[
-                         # The business's answer is a guess at two codes as much as /track
-                         # is: the same few a minute.
-                         RateRule("/track/answer", TokenBuckets(s.track_rate_limit_per_minute,
+                         # The business's answers and ratings are a guess at two codes as
+                         # much as /track is: the same few a minute.
+                         RateRule("/track/", TokenBuckets(s.track_rate_limit_per_minute,
                                                                 s.track_rate_limit_burst),
                                   methods=frozenset({"POST"})),
                          RateRule("/", TokenBuckets(s.rate_limit_per_minute,

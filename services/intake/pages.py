@@ -305,6 +305,32 @@ async def track_answer(
     return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
 
 
+@pages.post("/track/feedback", response_class=RedirectResponse, status_code=303,
+            tags=["business"], summary="The business says whether the answer resolved it, "
+            "and rates the handling")
+async def track_feedback(
+    ix: Service, code: Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,30}$")],
+    tax_code: Annotated[str, Form(max_length=20)],
+    resolved: Annotated[str, Form(max_length=3)] = "",
+    rating: Annotated[str, Form(max_length=1)] = "", comment: Note = "",
+    lang: FormLang = "vi",
+) -> RedirectResponse:
+    """From the business's tracking page once its difficulty is closed (#20 item 6), by
+    the two codes as `/track/answer`; back to the page saying it was received, or why not
+    (a wrong pair gets the one neutral answer)."""
+    lang = lang if lang in TEXT else "vi"
+    said: dict[str, str] = {"said": "rated"}
+    try:
+        await usecases.give_feedback(ix, tracking_code=code, tax_code=tax_code,
+                                     resolved=resolved, rating=rating, comment=comment)
+    except (Refusal, vn.InvalidField) as e:
+        if isinstance(e, vn.InvalidField):
+            ix.metrics.refused(e.field, "invalid")
+        said = refusal_text(e, lang)
+    query = urlencode({"lang": lang, "code": code.upper(), **said})
+    return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
+
+
 # --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----
 
 

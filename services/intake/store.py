@@ -220,12 +220,13 @@ async def record_status(
     await conn.execute(
         "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
         " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution,"
-        " question, answer)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)",
+        " question, answer, feedback)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14::jsonb)",
         s.status_id, s.difficulty_id, s.status.value if s.status else None,
         s.actor_kind.value, s.actor_id, s.assignment_id, s.note, s.changed_at,
         step.value if step else None, s.suggested_agency_id,
         s.resolution.model_dump(mode="json") if s.resolution else None, s.question, s.answer,
+        s.feedback.model_dump(mode="json") if s.feedback else None,
     )
     await outbox.enqueue(conn, schema=SCHEMA, events=[event])
 

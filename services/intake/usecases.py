@@ -404,6 +404,8 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                         assignment_id=part.assignment_id, step=body.step, status=status)
 
 
+NO_SUCH_PAIR = Refusal(404, "code", "no difficulty with this tracking code and tax code",
+                       "không có hồ sơ với mã hồ sơ và mã số thuế này")
 # One answer for a wrong code, a wrong tax code, or a question no longer waiting: the
 # form cannot be used to learn which tracking codes exist or what an agency asked.
 NOT_WAITING = Refusal(404, "code", "no question is waiting for an answer under these codes",
@@ -443,6 +445,32 @@ async def answer_question(ix: Intake, *, tracking_code: str, tax_code: str,
             source=SOURCE, event_id=deterministic_id("business_answer", event.data.status_id))
         await store.enqueue_to(conn, event=to_agency, topic=topics.agency_topic(part.agency_id))
     ix.metrics.status_updates.labels("business_answer").inc()
+    return event.data.status_id
+
+
+async def give_feedback(ix: Intake, *, tracking_code: str, tax_code: str, resolved: str,
+                        rating: str, comment: str) -> uuid.UUID:
+    """The business's word on its closed difficulty (#20 item 6), by its two codes: whether
+    the answer resolved it, and a rating of the handling; the latest rating counts."""
+    try:
+        mst = vn.normalize_tax_code(tax_code)
+    except ValueError:
+        raise NO_SUCH_PAIR from None
+    async with ix.db().acquire() as conn, conn.transaction():
+        state = await store.lock_tracked(conn, tracking_code=tracking_code.upper(),
+                                         tax_code=mst)
+        if state is None:
+            ix.metrics.refused("code", "not_found")
+            raise NO_SUCH_PAIR
+        feedback = logic.build_feedback(status=state.status, resolved=resolved,
+                                        rating=rating, comment=comment)
+        event = new_envelope(logic.build_status(
+            difficulty_id=state.difficulty_id, province_code=state.province_code, status=None,
+            actor_kind=ActorKind.BUSINESS, actor_id=ActorKind.BUSINESS.value,
+            assignment_id=None, note=None, now=datetime.now(UTC), feedback=feedback),
+            source=SOURCE)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels("business_feedback").inc()
     return event.data.status_id
 
 

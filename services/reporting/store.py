@@ -186,6 +186,12 @@ async def project_status(
             if (r := c.resolution) is not None
         ],
     )
+    await conn.executemany(
+        "INSERT INTO feedback (status_id, difficulty_id, resolved, rating, comment, given_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (status_id) DO NOTHING",
+        [(c.status_id, c.difficulty_id, f.resolved, f.rating, f.comment, c.changed_at)
+         for c in changes if (f := c.feedback) is not None],
+    )
 
 
 async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]) -> None:
@@ -363,12 +369,16 @@ async def rollup_rows(
 async def league_items(
     conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """The items agencies held during (start, end], for the league table (logic.league).
-    Ratings are not in the read model yet: every item's is null until they are."""
+    """The items agencies held during (start, end], for the league table (logic.league),
+    each with the business's latest rating given by `end` (a later one is next week's
+    news, so a report regenerated later says what it said at its cutoff)."""
     rows = await conn.fetch(
         f"WITH pop AS ({_POPULATION}) SELECT difficulty_id, received_at, lead_agency_id,"
         " closed_at, resolved, ack_due_at, resolve_due_at, acknowledged_at,"
-        " escalated_central_at, NULL::smallint AS rating"
+        " escalated_central_at, (SELECT f.rating FROM feedback f"
+        "   WHERE f.difficulty_id = pop.difficulty_id AND f.rating IS NOT NULL"
+        "     AND f.given_at <= $3 ORDER BY f.given_at DESC, f.status_id DESC LIMIT 1)"
+        "   AS rating"
         " FROM pop WHERE lead_agency_id IS NOT NULL",
         task_force, start, end,
     )
@@ -624,7 +634,8 @@ async def difficulty_detail(
     history = await conn.fetch(
         "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
         " e.payload->>'note' AS note, e.payload->>'question' AS question,"
-        " e.payload->>'answer' AS answer"
+        " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
+        " e.payload->'feedback'->>'comment' AS comment"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

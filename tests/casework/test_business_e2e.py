@@ -1,21 +1,27 @@
-"""Asking the business (#20 item 4), end to end on the real broker and PostgreSQL with the
+"""The business's side (#20 items 4 and 6), end to end on the real broker and PostgreSQL with the
 four services as separate processes: the lead's question stops its clock (notify owes no
 reminder while it waits), the business reads it on /track and answers there with its
 tracking code and tax code, the answer reaches the lead's topic and its page, and the
-clock runs again with the working time that was left. Ends with the consistency checker
-at 0 differences (whose fold checks the answer against the question on its own)."""
+clock runs again with the working time that was left; once the lead has closed it, the
+business's rating reaches the weekly report's league table. Each ends with the
+consistency checker at 0 differences (whose fold checks the answer against the question,
+and the rating against the closing, on its own)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from shared import auth
+from shared.calendar import week_window
 from shared.deadlines import resumed
-from tests.casework.test_casework_e2e import LEAD, routed, token, url
+from shared.provinces import ConfigHolder
+from tests.casework.test_casework_e2e import LEAD, RESOLUTION, routed, token, url
 from tests.conftest import Stack, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
@@ -125,4 +131,53 @@ async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
             return QUESTION not in page.text
 
         await wait_until(gone, timeout=60)
+    await stack.assert_consistent()
+
+
+async def test_a_rating_given_on_the_tracking_page_reaches_the_weekly_report(
+    stack: Stack,
+) -> None:
+    await stack.start()
+    lead = await token(stack, LEAD)
+    _, secret = await auth.create(stack.database_url, configs=ConfigHolder().current,
+                                  kind=auth.TokenKind.OPERATOR, subject_id="ops-desk")
+    operator = {"Authorization": f"Bearer {secret}"}
+    week = week_window(datetime.now(UTC)).label
+    report = stack["reporting"].url + f"/v1/reports/binh-duong/{week}.json"
+    feedback = stack["intake"].url + "/track/feedback"
+    async with httpx.AsyncClient(timeout=30) as c:
+        d = await routed(stack, c, 32)
+        rating = {"code": d["tracking_code"], "tax_code": d["tax_code"], "resolved": "yes",
+                  "rating": "4", "comment": "Trả lời nhanh, rõ ràng.", "lang": "en"}
+        # Not before the lead has closed it.
+        r = await c.post(feedback, data=rating, follow_redirects=False)
+        assert r.status_code == 303 and "field=rating" in r.headers["location"], r.text
+        r = await c.post(url(stack, d, "resolution"), headers=lead, json={
+            **RESOLUTION, "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."})
+        assert r.status_code == 202, r.text
+        # A wrong pair: the one neutral answer, nothing recorded.
+        r = await c.post(feedback, data={**rating, "tax_code": "0301234567"},
+                         follow_redirects=False)
+        assert r.status_code == 303 and "field=code" in r.headers["location"], r.text
+        r = await c.post(feedback, data=rating, follow_redirects=False)
+        assert r.status_code == 303 and "said=rated" in r.headers["location"], r.text
+
+        async def rated() -> dict[str, Any] | None:
+            got = (await c.get(report, headers=operator)).json()
+            rows = [x for x in got["league"]["rows"] if x["agency_id"] == LEAD]
+            return rows[0] if rows and rows[0]["rated"] else None
+
+        row = await wait_until(rated, timeout=60)
+        assert row["rated"] == 1 and row["rating_average"] == 4.0
+        # A change of mind: the latest rating counts, once.
+        r = await c.post(feedback, data={**rating, "rating": "2", "resolved": ""},
+                         follow_redirects=False)
+        assert "said=rated" in r.headers["location"]
+
+        async def changed() -> dict[str, Any] | None:
+            now = await rated()
+            return now if now and now["rating_average"] == 2.0 else None
+
+        row = await wait_until(changed, timeout=60)
+        assert row["rated"] == 1
     await stack.assert_consistent()

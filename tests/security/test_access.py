@@ -144,6 +144,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # form are its credentials, not a token or a session; every caller is sent back to
         # /track, told what became of it (here the one neutral refusal: nothing waits).
         ("POST", "/track/answer"): everyone(303),
+        # Its rating of a closed difficulty (#20 item 6), by the same two codes.
+        ("POST", "/track/feedback"): everyone(303),
         # Each moves its own part (#20 item 1): the permanent deputy holds none here.
         ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
@@ -281,6 +283,10 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
                      Role.BUSINESS_OTHER: (world.other_tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
         req["params" if method == "GET" else "data"] = {"code": code, "tax_code": tax}
+    elif path == "/track/feedback":
+        code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
+            role, (world.tracking_code, "0000000000"))
+        req["data"] = {"code": code, "tax_code": tax, "rating": "4"}
     elif path == "/track/answer":
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))

@@ -35,6 +35,7 @@ from shared.events import (
     DirectionGiven,
     Envelope,
     EventData,
+    Feedback,
     League,
     LeagueRow,
     MemberReminderRequested,
@@ -110,6 +111,12 @@ def _samples() -> list[EventData]:
             province_code=d.province_code, status=None, actor_kind=ActorKind.BUSINESS,
             actor_id="business", assignment_id=a.assignment_id, step=Step.IN_PROGRESS,
             answer="Đã gửi qua bưu điện ngày 3/12.", changed_at=NOW),
+        # The business rates its closed difficulty (#20 item 6).
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.BUSINESS,
+            actor_id="business", changed_at=NOW,
+            feedback=Feedback(resolved=True, rating=4, comment="Nhanh, rõ ràng.")),
         BusinessAnswer(
             status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
             assignment_id=a.assignment_id, tracking_code=d.tracking_code,

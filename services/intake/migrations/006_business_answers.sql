@@ -3,3 +3,7 @@
 ALTER TABLE status_updates
     ADD COLUMN question text,
     ADD COLUMN answer   text;
+
+-- The business's word once its difficulty is closed (#20 item 6): resolved or not, a
+-- rating from 1 to 5, a comment.
+ALTER TABLE status_updates ADD COLUMN feedback jsonb;

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -90,7 +91,9 @@ WORDS: dict[str, dict[str, str]] = {
         "step_done": "Xong phần việc của mình", "step_declined": "Không thuộc thẩm quyền",
         "step_need_info": "Hỏi doanh nghiệp (tạm dừng thời hạn)",
         "d_question": "Nội dung cần doanh nghiệp bổ sung (doanh nghiệp sẽ đọc)",
-        "d_asked": "Câu hỏi gửi doanh nghiệp:", "d_the_business": "Doanh nghiệp",
+        "d_asked": "Câu hỏi gửi doanh nghiệp:", "d_fb": "Doanh nghiệp đánh giá",
+        "d_fb_resolved": "đã được giải quyết", "d_fb_not_resolved": "chưa được giải quyết",
+        "d_the_business": "Doanh nghiệp",
         "d_business_said": "Doanh nghiệp trả lời:",
         "d_done_what": "Đã làm gì", "d_suggest": "Cơ quan nên xử lý (nếu biết)",
         "d_own_part": "phần việc của cơ quan", "res_title": "Kết thúc hồ sơ",
@@ -142,7 +145,9 @@ WORDS: dict[str, dict[str, str]] = {
         "step_done": "My part is done", "step_declined": "Not ours",
         "step_need_info": "Ask the business (the deadline pauses)",
         "d_question": "What the business is asked (the business reads this)",
-        "d_asked": "Asked of the business:", "d_the_business": "The business",
+        "d_asked": "Asked of the business:", "d_fb": "The business's rating",
+        "d_fb_resolved": "resolved", "d_fb_not_resolved": "not resolved",
+        "d_the_business": "The business",
         "d_business_said": "The business answered:",
         "d_done_what": "What was done", "d_suggest": "The agency that should act (if known)",
         "d_own_part": "their own part", "res_title": "Close the case",
@@ -486,7 +491,8 @@ async def difficulty_page(
         history=[{"status": history_label(name, h, lang),
                   "by": actor(name, h["actor_kind"], h["actor_id"]),
                   "when": fmt(h["changed_at"]), "note": h["note"] or "",
-                  "question": h["question"] or "", "answer": h["answer"] or ""}
+                  "question": h["question"] or "",
+                  "answer": h["answer"] or (h["comment"] or "")}
                  for h in d["history"]],
         done=done_label(done, lang) if done else None,
         answer=d["public_answer"],
@@ -505,8 +511,20 @@ def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str
     a member's step, which leaves the status as it was) the step on their part."""
     if h["status"] is not None:
         return name.status(h["status"]) if name else str(h["status"])
+    if h["step"] is None:  # the business's word on its closed difficulty (#20 item 6)
+        return feedback_label(h.get("feedback"), lang)
     step = Step(h["step"])
     return f"{STEP_LABELS[step][0 if lang == 'vi' else 1]} ({words(lang)['d_own_part']})"
+
+
+def feedback_label(feedback: Any, lang: str) -> str:
+    t = words(lang)
+    f = json.loads(feedback) if isinstance(feedback, str) else (feedback or {})
+    resolved = f.get("resolved")
+    said = (None if resolved is None
+            else t["d_fb_resolved"] if resolved else t["d_fb_not_resolved"])
+    parts = [p for p in (said, f"{f['rating']}/5" if f.get("rating") else None) if p]
+    return f"{t['d_fb']}: {', '.join(parts)}" if parts else t["d_fb"]
 
 
 def done_label(done: str, lang: str) -> str:

@@ -68,6 +68,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_reply": "Trả lời của doanh nghiệp", "tr_tax_again": "Nhập lại mã số thuế để gửi",
         "tr_send": "Gửi trả lời",
         "tr_said_answered": "Đã gửi trả lời tới cơ quan; thời hạn xử lý tiếp tục được tính.",
+        "tr_said_rated": "Cảm ơn doanh nghiệp đã đánh giá.",
+        "tr_feedback": "Ý kiến của doanh nghiệp", "tr_resolved_q": "Vướng mắc đã được giải quyết?",
+        "tr_yes": "Đã được giải quyết", "tr_no": "Chưa được giải quyết",
+        "tr_rating": "Mức độ hài lòng (1 đến 5)", "tr_comment": "Góp ý (nếu có)",
+        "tr_send_feedback": "Gửi đánh giá",
         "tr_answer": "Trả lời của cơ quan chủ trì",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
@@ -143,6 +148,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_reply": "Your answer", "tr_tax_again": "Your tax code again, to send it",
         "tr_send": "Send the answer",
         "tr_said_answered": "Your answer was sent to the agency; its deadline runs again.",
+        "tr_said_rated": "Thank you for your rating.",
+        "tr_feedback": "Your opinion", "tr_resolved_q": "Did the answer resolve it?",
+        "tr_yes": "Yes, it is resolved", "tr_no": "No, it is not",
+        "tr_rating": "How satisfied are you (1 to 5)", "tr_comment": "Comment (optional)",
+        "tr_send_feedback": "Send",
         "ws_sign_in": "Sign in", "ws_title": "Workspace",
         "ws_ask_why": "Enter your e-mail address (the one in the task force's configuration). "
                       "You will be sent a sign-in link, for one use, valid 15 minutes.",

@@ -70,7 +70,7 @@ def page(request: Request, lang: str, *, code: str = "", found: dict[str, Any] |
             summary="The business's tracking page: the form")
 async def track_form(request: Request, lang: Lang = "vi",
                      code: Annotated[str, Query(pattern=CODE)] = "",
-                     said: Annotated[Literal["", "answered"], Query()] = "",
+                     said: Annotated[Literal["", "answered", "rated"], Query()] = "",
                      refused: Annotated[str, Query(max_length=300)] = "") -> HTMLResponse:
     """Also where intake sends the business back after it answered a question: what was
     done (`said`) or why it was refused, then the form to look again."""
@@ -121,6 +121,8 @@ async def track_page(
                        "asked": fmt(q["asked_at"]),
                        "agency": agency_name(side.config.current, q["agency_id"], en)}
                       for q in waiting],
+        # Once closed, the business says whether the answer resolved it and rates it.
+        "rateable": status in (Status.RESOLVED, Status.REJECTED),
     }
     return page(request, lang, code=code, found=found, act_url=side.intake_url)
 

@@ -1,4 +1,5 @@
-"""The SLA clock while the business is asked a question (#20 item 4): pure rules."""
+"""The business on its case (#20 items 4 and 6), pure rules: the SLA clock while it is
+asked a question, its rating once the case is closed."""
 
 from __future__ import annotations
 
@@ -84,3 +85,20 @@ def test_the_business_answers_only_a_part_that_waits() -> None:
     assert intake.waiting_part([waiting, running], waiting.assignment_id) is waiting
     assert intake.waiting_part([waiting, running], running.assignment_id) is None
     assert intake.waiting_part([waiting], uuid.uuid4()) is None
+
+
+def test_the_business_rates_a_closed_difficulty_from_1_to_5_and_says_if_it_was_resolved(
+) -> None:
+    f = intake.build_feedback(status="resolved", resolved="yes", rating="4",
+                              comment=" Nhanh, rõ ràng ")
+    assert (f.resolved, f.rating, f.comment) == (True, 4, "Nhanh, rõ ràng")
+    assert intake.build_feedback(status="rejected", resolved="no", rating="",
+                                 comment="").resolved is False
+    for status, resolved, rating, field in (
+            ("in_progress", "yes", "5", "rating"),  # not closed yet
+            ("resolved", "", "", "rating"),  # nothing said
+            ("resolved", "", "6", "rating"), ("resolved", "", "0", "rating"),
+            ("resolved", "maybe", "", "resolved")):
+        with pytest.raises(vn.InvalidField) as e:
+            intake.build_feedback(status=status, resolved=resolved, rating=rating, comment="")
+        assert e.value.field == field
