@@ -696,17 +696,26 @@ async def _check_feedback(conn: asyncpg.Connection, log: Log,
         "SELECT status_id, difficulty_id, resolved, rating, comment, given_at"
         " FROM reporting.feedback")}
     given: dict[uuid.UUID, DifficultyStatusChanged] = {}
+    reopened: dict[uuid.UUID, int] = {}
     for case in cases.values():
-        status = None
+        status: str | None = None
         for s in sorted(case.statuses.values(), key=lambda s: (s.changed_at, str(s.status_id))):
-            if s.status is not None:
-                status = s.status.value
+            before, status = status, (s.status.value if s.status is not None else status)
             if s.feedback is None:
                 continue
             given[s.status_id] = s
-            if status not in ("resolved", "rejected"):
+            if before not in ("resolved", "rejected"):
                 report.differ("intake", "feedback", s.status_id, "difficulty status",
-                              "resolved or rejected", status)
+                              "resolved or rejected", before)
+            # "Not resolved" reopens a resolved case: to its lead the first time, then to
+            # the permanent deputy's triage; anything else moves nothing.
+            reopens = before == "resolved" and s.feedback.resolved is False
+            times = reopened.setdefault(s.difficulty_id, 0)
+            want = (None if not reopens else "in_progress" if times < 1
+                    else "reassign_requested")
+            if (s.status.value if s.status else None) != want:
+                report.differ("intake", "feedback", s.status_id, "status", want, s.status)
+            reopened[s.difficulty_id] += 1 if s.status is not None else 0
     for sid, s in given.items():
         f = s.feedback
         assert f is not None

@@ -495,6 +495,23 @@ def build_feedback(*, status: str, resolved: str, rating: str, comment: str) -> 
     return Feedback(resolved=said, rating=int(stars) if stars else None, comment=words)
 
 
+# A business that says the answer did not resolve it sends the case back to its lead once;
+# the second time the lead has not convinced it, the permanent deputy decides (triage).
+REOPENS_TO_LEAD = 1
+
+
+def reopened_status(status: str, feedback: Feedback, reopened_before: int) -> Status | None:
+    """Where the business's "not resolved" sends its resolved difficulty: back in progress
+    with the lead while it has reopened fewer than REOPENS_TO_LEAD times, then to the
+    permanent deputy (reassign_requested without a target: the router's triage). None
+    when nothing moves (resolved or rated, or a rejection it disagrees with, which the
+    task force reads but which stays closed)."""
+    if feedback.resolved is not False or status != Status.RESOLVED.value:
+        return None
+    return (Status.IN_PROGRESS if reopened_before < REOPENS_TO_LEAD
+            else Status.REASSIGN_REQUESTED)
+
+
 def waiting_part(held: Sequence[Held], assignment_id: uuid.UUID) -> Held | None:
     """The part the business answers: active and waiting for it (None otherwise, which
     the business is told as neutrally as a wrong code)."""

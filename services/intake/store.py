@@ -236,6 +236,15 @@ async def enqueue_to(conn: asyncpg.Connection, *, event: Envelope[Any], topic: s
     await outbox.enqueue(conn, schema=SCHEMA, events=[event], topic=topic)
 
 
+async def reopened(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID) -> int:
+    """How often the business has sent its difficulty back ("not resolved" that moved it)."""
+    n: int = await conn.fetchval(
+        "SELECT count(*) FROM intake.status_updates WHERE difficulty_id = $1"
+        " AND actor_kind = 'business' AND feedback IS NOT NULL AND status IS NOT NULL",
+        difficulty_id)
+    return n
+
+
 async def question_of(conn: asyncpg.Connection, *, assignment_id: uuid.UUID) -> str | None:
     """The question pending on an assignment: the one its latest need_info step put."""
     found: str | None = await conn.fetchval(

@@ -41,6 +41,7 @@ from services.intake.models import (
 )
 from shared import auth, topics, vn
 from shared.calendar import Clock, previous_window, to_local, week_window
+from shared.deadlines import HANDLING_ROLES
 from shared.errors import FieldError, Problem, Refusal, unauthorized, validation_problems
 from shared.events import (
     OUTCOME_STATUS,
@@ -464,10 +465,21 @@ async def give_feedback(ix: Intake, *, tracking_code: str, tax_code: str, resolv
             raise NO_SUCH_PAIR
         feedback = logic.build_feedback(status=state.status, resolved=resolved,
                                         rating=rating, comment=comment)
+        times = await store.reopened(conn, difficulty_id=state.difficulty_id)
+        reopens = logic.reopened_status(state.status, feedback, times)
+        lead = None
+        if reopens is not None:
+            held = await store.active_assignments(conn, difficulty_id=state.difficulty_id)
+            lead = next((h for h in held if h.role in HANDLING_ROLES), None)
         event = new_envelope(logic.build_status(
-            difficulty_id=state.difficulty_id, province_code=state.province_code, status=None,
-            actor_kind=ActorKind.BUSINESS, actor_id=ActorKind.BUSINESS.value,
-            assignment_id=None, note=None, now=datetime.now(UTC), feedback=feedback),
+            difficulty_id=state.difficulty_id, province_code=state.province_code,
+            status=reopens if lead is not None else None, actor_kind=ActorKind.BUSINESS,
+            actor_id=ActorKind.BUSINESS.value,
+            assignment_id=lead.assignment_id if lead is not None else None,
+            # Back with the lead, its part is in progress again; to triage, the router
+            # moves it (the business's words are in the feedback, for both).
+            step=Step.IN_PROGRESS if lead is not None and reopens is Status.IN_PROGRESS
+            else None, note=None, now=datetime.now(UTC), feedback=feedback),
             source=SOURCE)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels("business_feedback").inc()

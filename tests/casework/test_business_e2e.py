@@ -181,3 +181,47 @@ async def test_a_rating_given_on_the_tracking_page_reaches_the_weekly_report(
         row = await wait_until(changed, timeout=60)
         assert row["rated"] == 1
     await stack.assert_consistent()
+
+
+async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
+    stack: Stack,
+) -> None:
+    await stack.start()
+    lead = await token(stack, LEAD)
+    feedback = stack["intake"].url + "/track/feedback"
+    closing = {**RESOLUTION, "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."}
+    async with httpx.AsyncClient(timeout=30) as c:
+        d = await routed(stack, c, 33)
+        not_yet = {"code": d["tracking_code"], "tax_code": d["tax_code"], "resolved": "no",
+                   "comment": "Xe vẫn bị chặn ở chốt, chưa giải quyết được.", "lang": "en"}
+        r = await c.post(url(stack, d, "resolution"), headers=lead, json=closing)
+        assert r.status_code == 202, r.text
+        r = await c.post(feedback, data=not_yet, follow_redirects=False)
+        assert "said=rated" in r.headers["location"], r.headers["location"]
+
+        async def status_of() -> tuple[str, str | None]:
+            row = await fetchrow(
+                stack, "SELECT d.status, a.step FROM intake.difficulties d"
+                " LEFT JOIN intake.assignments a ON a.difficulty_id = d.difficulty_id"
+                "  AND a.agency_id = $2 AND a.active WHERE d.difficulty_id = $1",
+                uuid.UUID(d["difficulty_id"]), LEAD)
+            assert row is not None
+            return row["status"], row["step"]
+
+        # Back with the lead, its part in progress again, the business's words kept.
+        assert await status_of() == ("in_progress", "in_progress")
+        r = await c.post(url(stack, d, "resolution"), headers=lead, json=closing)
+        assert r.status_code == 202, r.text
+        r = await c.post(feedback, data=not_yet, follow_redirects=False)
+        assert "said=rated" in r.headers["location"]
+
+        async def at_triage() -> asyncpg.Record | None:
+            return await fetchrow(
+                stack, "SELECT agency_id, rule FROM intake.assignments WHERE difficulty_id = $1"
+                " AND active AND role = 'triage'", uuid.UUID(d["difficulty_id"]))
+
+        # The second time, the permanent deputy's triage queue gets it.
+        triage = await wait_until(at_triage, timeout=60)
+        assert triage["rule"] == "reassign.triage"
+        assert (await status_of())[0] == "reassign_requested"
+    await stack.assert_consistent()

@@ -13,7 +13,7 @@ from services.notify import logic as notify
 from shared import vn
 from shared.calendar import TZ, add_working_days, working_days_between
 from shared.deadlines import resumed
-from shared.events import AssignmentRole, Step
+from shared.events import AssignmentRole, Status, Step
 
 MON = datetime(2026, 3, 9, 9, tzinfo=TZ)  # an ordinary week: no holiday until April
 FRI = MON + timedelta(days=4)
@@ -102,3 +102,16 @@ def test_the_business_rates_a_closed_difficulty_from_1_to_5_and_says_if_it_was_r
         with pytest.raises(vn.InvalidField) as e:
             intake.build_feedback(status=status, resolved=resolved, rating=rating, comment="")
         assert e.value.field == field
+
+
+def test_not_resolved_reopens_to_the_lead_once_then_goes_to_the_deputy() -> None:
+    no = intake.build_feedback(status="resolved", resolved="no", rating="", comment="Chưa")
+    yes = intake.build_feedback(status="resolved", resolved="yes", rating="", comment="")
+    assert intake.reopened_status("resolved", no, 0) is Status.IN_PROGRESS
+    assert intake.reopened_status("resolved", no, 1) is Status.REASSIGN_REQUESTED
+    assert intake.reopened_status("resolved", no, 2) is Status.REASSIGN_REQUESTED
+    assert intake.reopened_status("resolved", yes, 0) is None
+    rated = intake.build_feedback(status="resolved", resolved="", rating="3", comment="")
+    assert intake.reopened_status("resolved", rated, 0) is None
+    # A rejection the business disagrees with is read by the task force, not reopened.
+    assert intake.reopened_status("rejected", no, 0) is None

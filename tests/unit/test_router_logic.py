@@ -575,6 +575,20 @@ def test_only_what_the_actor_holds_moves(bd: ProvinceConfig) -> None:
                    deputy).ignored == "nothing_held"
 
 
+def test_the_business_second_not_resolved_moves_the_holders_assignment_only(
+        bd: ProvinceConfig) -> None:
+    """#20 item 6: the business's reassign_requested (its second "not resolved") moves the
+    lead's assignment to triage; it escalates nothing and names no target."""
+    d = difficulty(zone_name="VSIP II", category="raw_materials", district="Thủ Dầu Một")
+    current = route(d, bd)
+    lead = next(a for a in current if a.role is AssignmentRole.LEAD)
+    deputy = bd.rules.triage
+    assert movable(_change(Status.REASSIGN_REQUESTED, ActorKind.BUSINESS, "business", lead),
+                   current, deputy).assignments == [lead]
+    assert movable(_change(Status.ESCALATED, ActorKind.BUSINESS, "business", lead), current,
+                   deputy).ignored == "not_an_agency"
+
+
 # --- determinism ----------------------------------------------------------------------------
 
 

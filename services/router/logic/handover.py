@@ -136,8 +136,15 @@ def movable(
     - the permanent deputy (the province's triage agency): the holder's assignment
       (the one the change names, else every holding one);
     - a co-handling agency: its own assignment, on reassign_requested only;
+    - the business, reassign_requested (its second "not resolved"): the holder's;
     - anyone else — a member, an operator, an agency with no part: nothing.
     """
+    if (change.actor_kind is ActorKind.BUSINESS and change.target_agency_id is None
+            and change.status is Status.REASSIGN_REQUESTED):
+        # The business said a second time that the answer did not resolve it (#20 item 6):
+        # the holder's assignment goes to the permanent deputy's triage.
+        held = [a for a in current if a.role in _HOLDING and a.role is not AssignmentRole.TRIAGE]
+        return Movable(held) if held else Movable([], "nothing_held")
     if change.actor_kind is not ActorKind.AGENCY:
         return Movable([], "not_an_agency")
     named = [a for a in current if a.assignment_id == change.assignment_id]
