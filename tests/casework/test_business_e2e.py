@@ -21,7 +21,7 @@ from shared import auth
 from shared.calendar import week_window
 from shared.deadlines import resumed
 from shared.provinces import ConfigHolder
-from tests.casework.test_casework_e2e import LEAD, RESOLUTION, routed, token, url
+from tests.casework.test_casework_e2e import DEPUTY, LEAD, RESOLUTION, routed, token, url
 from tests.conftest import Stack, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
@@ -217,11 +217,11 @@ async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
 
         async def at_triage() -> asyncpg.Record | None:
             return await fetchrow(
-                stack, "SELECT agency_id, rule FROM intake.assignments WHERE difficulty_id = $1"
+                stack, "SELECT agency_id, rule FROM router.assignments WHERE difficulty_id = $1"
                 " AND active AND role = 'triage'", uuid.UUID(d["difficulty_id"]))
 
         # The second time, the permanent deputy's triage queue gets it.
         triage = await wait_until(at_triage, timeout=60)
-        assert triage["rule"] == "reassign.triage"
+        assert (triage["agency_id"], triage["rule"]) == (DEPUTY, "reassign.triage")
         assert (await status_of())[0] == "reassign_requested"
     await stack.assert_consistent()

@@ -739,6 +739,20 @@ async def test_the_tracking_page_shows_a_waiting_question_with_its_answer_form(
     assert "0100233488" not in page.text
     assert wrong.status_code == 404 and question[:20] not in wrong.text
     assert said.status_code == 200 and 'id="said"' in said.text
+    assert 'id="feedback"' not in page.text  # open: nothing to rate yet
+
+
+async def test_a_closed_case_offers_the_business_its_say_and_its_rating(
+        served: Served) -> None:
+    code = (await _seed(served))["resolved"].tracking_code  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        page = await c.post("/track", data={"code": code, "tax_code": "0100233488"})
+        thanks = await c.get("/track", params={"code": code, "said": "rated"})
+        odd = await c.get("/track", params={"code": code, "said": "anything"})
+    assert 'action="' + served.app.state.read_side.intake_url + '/track/feedback"' in page.text
+    assert all(f'name="rating" value="{n}"' in page.text for n in range(1, 6))
+    assert 'name="resolved" value="no"' in page.text and "0100233488" not in page.text
+    assert 'id="said"' in thanks.text and odd.status_code == 422
 
 
 @pytest.mark.browser
