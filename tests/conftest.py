@@ -193,6 +193,9 @@ def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
                # themselves have their own tests.
                THAOGO_REPORTING_TRACK_RATE_LIMIT_PER_MINUTE="100000",
                THAOGO_REPORTING_TRACK_RATE_LIMIT_BURST="100000",
+               # The business's answers and ratings on intake share /track's allowance.
+               THAOGO_INTAKE_TRACK_RATE_LIMIT_PER_MINUTE="100000",
+               THAOGO_INTAKE_TRACK_RATE_LIMIT_BURST="100000",
                THAOGO_REPORTING_SIGN_IN_RATE_LIMIT_PER_MINUTE="100000",
                THAOGO_REPORTING_SIGN_IN_RATE_LIMIT_BURST="100000")
     env.update(extra)
