@@ -134,6 +134,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
         ("POST", "/workspace/act/remind"): everyone(401),
         ("POST", "/workspace/act/direction"): everyone(401),
+        ("POST", "/workspace/act/direction-progress/{direction_id}"): everyone(401),
+        ("POST", "/workspace/act/compilation"): everyone(401),
         # Each moves its own part (#20 item 1): the permanent deputy holds none here.
         ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
@@ -262,6 +264,7 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     """The concrete, valid request for one endpoint, as `role` would send it."""
     _, method, path = key
     concrete = (path.replace("{difficulty_id}", world.difficulty_id)
+                .replace("{direction_id}", world.difficulty_id)  # none such: 401 first
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
@@ -316,7 +319,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["data"] = {"received_summary": "Tiếp nhận 2", "solutions": "Đã làm việc",
                        "recommendations": "Không"}
     elif path == "/workspace/act/direction":
-        req["data"] = {"direction": "Rà soát, báo cáo."}
+        req["data"] = {"direction": "Rà soát, báo cáo.",
+                       "assignee_id": "binh-duong.so-cong-thuong", "due_on": "2031-01-02"}
+    elif path == "/workspace/act/direction-progress/{direction_id}":
+        req["data"] = {"state": "in_progress", "note": "Đang làm"}
+    elif path == "/workspace/act/compilation":
+        req["data"] = {"compiled_text": "I. Tình hình tiếp nhận", "action": "save"}
     if method == "POST" and path.startswith(("/reports/log", "/workspace/")):
         # A browser's form: its CSRF value in the cookie and in the form alike.
         req["data"] = {**req.get("data", {}), "csrf_token": CSRF_VALUE}
