@@ -41,7 +41,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -49,6 +49,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import topics
+from shared.calendar import TZ, is_working_day
 from shared.deadlines import deadlines_for
 from shared.events import (
     AgencyTask,
@@ -865,6 +866,44 @@ class Deliveries:
                    queued=frozenset(r["event_id"] for r in queued))
 
 
+def _check_direction_reminders(configs: ConfigSet, log: Log, messages: Sequence[Any],
+                               report: Report) -> None:
+    """A tracked direction not done is reminded to whoever it names (while the
+    configuration has them) on the working day before its due date, if that came after
+    it was given, and on the day; a direction done may have had its reminders cancelled;
+    no reminder without a direction."""
+    reminded: dict[str, dict[str, str]] = defaultdict(dict)  # direction -> which -> state
+    for m in messages:
+        if m["kind"] == "direction_due":
+            _, did, which, *_ = m["message_key"].split(":")
+            reminded[did][which] = m["state"]
+    done = {e.data.direction_id for e in log.progress if e.data.state.value == "done"}
+    given = {e.data.direction_id: e.data for e in log.directions}
+    for did, x in given.items():
+        cfg = configs.get(x.task_force)
+        if x.assignee_id is None or x.due_on is None or cfg is None or did in done:
+            continue
+        if cfg.agency(x.assignee_id) is None and all(
+                m.id != x.assignee_id for m in cfg.task_force.active_members()):
+            continue
+        day = x.due_on - timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+        owed = ["due"] + (["before"] if datetime(day.year, day.month, day.day, 8, tzinfo=TZ)
+                          > x.given_at
+                          else [])
+        for which in owed:
+            state = reminded.get(str(did), {}).get(which)
+            if state is None or state == "cancelled":
+                report.differ("notify", "messages", f"{did}:{which}",
+                              f"direction reminder to {x.assignee_id}", "queued",
+                              state or "missing")
+    if topics.DIRECTION_GIVEN not in log.truncated:
+        for did in reminded.keys() - {str(d) for d in given}:
+            report.differ("notify", "messages", did, "cause",
+                          "an event on " + topics.DIRECTION_GIVEN, "none")
+
+
 async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                        cases: Mapping[uuid.UUID, Case], deliveries: Deliveries,
                        report: Report) -> None:
@@ -942,6 +981,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
         for key in asked - requested:
             report.differ("notify", "messages", key, "cause",
                           "an event on " + topics.MEMBER_REMINDER, "none")
+    _check_direction_reminders(configs, log, messages, report)
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

@@ -76,7 +76,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
         "produces": [T.NOTIFICATION_SENT],
         # sign-in.link.v1 carries one-time sign-in links: notify is its only reader.
         "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.MEMBER_REPORT, T.REPORT_WEEKLY,
-                     T.SIGN_IN_LINK, T.MEMBER_REMINDER],
+                     T.SIGN_IN_LINK, T.MEMBER_REMINDER, T.DIRECTION_GIVEN, T.DIRECTION_PROGRESS],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.

@@ -308,7 +308,8 @@ def member_sections(cfg: ProvinceConfig, report: WeeklyReport) -> list[Section]:
     for key, heading, _ in logic.HEADINGS:
         said = tuple(
             f"{nfc(person_of(cfg, r.member_id))}{' (trễ hạn)' if r.late else ''}: "
-            f"{nfc(' '.join(getattr(r, key).split()))}"
+            # The list puts its own punctuation after each item.
+            f"{nfc(' '.join(getattr(r, key).split())).rstrip(' .;')}"
             for r in report.member_reports if getattr(r, key).strip())
         out.append(Section(heading.split(". ", 1)[1],
                            (Bullets(said),) if said else (Paragraph("Không có."),), 2))

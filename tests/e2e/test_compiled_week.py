@@ -12,6 +12,7 @@ consistency checker ends it at 0 differences (the stack fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
@@ -160,6 +161,24 @@ async def test_members_report_the_deputy_compiles_the_head_directs_the_agency_ac
             "key": key})
         assert said["done"] == ["direction"]
 
+    # Notify owes the agency its reminders: on the due date (and the working day before,
+    # when that is still to come), each on every channel of the agency.
+    async def reminders() -> dict[str, set[str]]:
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            rows = await conn.fetch("SELECT message_key, state, recipient_id FROM"
+                                    " notify.messages WHERE kind = 'direction_due'")
+        finally:
+            await conn.close()
+        assert {r["recipient_id"] for r in rows} <= {AGENCY}
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            out.setdefault(r["message_key"].split(":")[2], set()).add(r["state"])
+        return out
+
+    owed = await wait_until(reminders, timeout=60)
+    assert owed["due"] == {"pending"} and set(owed) <= {"before", "due"}
+
     # The agency sees it on its landing page and marks it in progress; another may not.
     await wait_until(lambda: agency.shows("/workspace/", DIRECTION), timeout=60)
     landing = await agency.page("/workspace/")
@@ -217,14 +236,22 @@ async def test_members_report_the_deputy_compiles_the_head_directs_the_agency_ac
     finally:
         await conn.close()
     assert "Đã hoàn thành" in await head.page("/workspace/head")
+    # Done: the reminders not sent yet never will be.
+    await wait_until(lambda: _all_cancelled(reminders), timeout=60)
 
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils is not installed: the PDF was not read back")
     pdf = (await report(stack, reader, week.label, "pdf")).content
     (tmp_path / "week.pdf").write_bytes(pdf)
-    text = " ".join(subprocess.run(["pdftotext", "-layout", str(tmp_path / "week.pdf"), "-"],
-                                   capture_output=True, text=True, check=True).stdout.split())
+    read = await asyncio.to_thread(subprocess.run, ["pdftotext", "-layout",
+                                                    str(tmp_path / "week.pdf"), "-"],
+                                   capture_output=True, text=True, check=True)
+    text = " ".join(read.stdout.split())
     for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "TỔNG HỢP CỦA TỔ PHÓ THƯỜNG TRỰC",
                    "Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG", "Đã hoàn thành", "Phạm Minh Tuấn",
                    "Sở Công Thương rà soát nguồn"):
         assert phrase in text, phrase
+
+
+async def _all_cancelled(reminders: Any) -> bool:
+    return all(states == {"cancelled"} for states in (await reminders()).values())

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,9 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], code: str) -> 
     await sign_in(head, demo["head"])
     await head.get_by_role("link", name="Điều hành của Tổ trưởng").click()
     await head.fill("#direction", DIRECTION)
+    # Who must act and by when (#22 item 1): the agency the direction names, a week on.
+    await head.select_option("#assignee_id", TARGET)
+    await head.fill("#due_on", (date.today() + timedelta(days=7)).isoformat())
     await head.get_by_role("button", name="Gửi ý kiến chỉ đạo").click()
     await head.wait_for_url("**/workspace/head?**")
     await until("the direction on the head's page", lambda: reload_has(

@@ -1,7 +1,8 @@
 """The pure rules of the compiled week (#22 item 1): the permanent deputy's text pre-filled
 from the members' reports, a direction's forward-only progress, who may be named to act
-and by when, a direction past due, and the document's sections for the members' own
-words and the head's directions (DOCX read back; the PDF through pdftotext)."""
+and by when, a direction past due, its reminders (when, to whom, under which keys), and
+the document's sections for the members' own words and the head's directions (DOCX read
+back; the PDF through pdftotext)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import io
 import shutil
 import subprocess
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import pytest
 from docx import Document
 
 from services.intake import logic as intake_logic
+from services.notify import logic as notify_logic
 from services.reporting import document, logic, render
 from shared import vn
-from shared.calendar import week_window_by_label
+from shared.calendar import TZ, week_window_by_label
 from shared.events import (
     BreakdownRow,
+    DirectionGiven,
     DirectionState,
     DirectionStatus,
     MemberReportSummary,
@@ -29,7 +32,8 @@ from shared.events import (
 )
 from shared.provinces import ConfigHolder
 
-CFG = ConfigHolder().current["binh-duong"]
+CONFIGS = ConfigHolder().current
+CFG = CONFIGS["binh-duong"]
 W = week_window_by_label("2026-W49")
 
 
@@ -158,3 +162,39 @@ def test_the_document_has_the_compiled_text_the_members_words_and_the_directions
     for phrase in ("TỔNG HỢP CỦA TỔ PHÓ THƯỜNG TRỰC", "Tổ tiếp nhận 5 phản ánh trong tuần.",
                    "Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG", "Đang thực hiện", "(trễ hạn)"):
         assert phrase in flat, phrase
+
+
+def test_a_direction_is_reminded_the_working_day_before_and_on_its_due_date() -> None:
+    given = datetime(2026, 12, 7, 10, tzinfo=TZ)  # a Monday
+    # Due on Tuesday: reminded Monday at 08:00? It was given after that; only on the day.
+    assert notify_logic.direction_reminder_times(given, date(2026, 12, 8)) == [
+        ("due", datetime(2026, 12, 8, 8, tzinfo=TZ))]
+    # Due on a Monday: the working day before is the Friday, over the weekend.
+    assert notify_logic.direction_reminder_times(given, date(2026, 12, 14)) == [
+        ("before", datetime(2026, 12, 11, 8, tzinfo=TZ)),
+        ("due", datetime(2026, 12, 14, 8, tzinfo=TZ))]
+
+
+def test_direction_reminders_go_to_whoever_must_act_keyed_by_direction() -> None:
+    did = uuid.uuid4()
+    e = DirectionGiven(direction_id=did, task_force="binh-duong",
+                       given_by="binh-duong.to-truong", week_label="2026-W50",
+                       body="Rà soát nguồn nguyên liệu", given_at=datetime(2026, 12, 7, 10,
+                                                                        tzinfo=TZ),
+                       assignee_id="binh-duong.so-cong-thuong", due_on=date(2026, 12, 14))
+    owed = notify_logic.direction_reminders(e, CONFIGS, quiet=notify_logic.Quiet())
+    agency = CFG.agency("binh-duong.so-cong-thuong")
+    assert agency is not None
+    channels = {str(c.channel) for c in agency.contacts}
+    assert {o.key for o in owed} == {f"direction_due:{did}:{w}:{c}"
+                                    for w in ("before", "due") for c in channels}
+    assert {o.recipient_id for o in owed} == {"binh-duong.so-cong-thuong"}
+    due = next(o for o in owed if ":due:" in o.key)
+    said = notify_logic.render(due.kind, due.payload)
+    assert "14/12/2026" in said.subject and "Rà soát nguồn nguyên liệu" in said.text
+    # Untracked (given before directions named anyone), or naming nobody known: none.
+    assert notify_logic.direction_reminders(e.model_copy(update={"assignee_id": None}),
+                                            CONFIGS, quiet=notify_logic.Quiet()) == []
+    assert notify_logic.direction_reminders(
+        e.model_copy(update={"assignee_id": "binh-duong.gone"}), CONFIGS,
+        quiet=notify_logic.Quiet()) == []
