@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check, wait_until_up
-from tests.e2e.test_up import start_up, thaogo
+from tests.e2e.test_up import start_up, stop_up, thaogo
 from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.browser,
@@ -121,13 +120,7 @@ async def test_members_report_the_deputy_triages_and_compiles_the_head_directs(
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout + verify.stderr
         print(f"\nscreenshots: {artefacts}")
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            log.close()
+        stop_up(up, log)
 
 
 async def topic_text(bootstrap: str, topic: str) -> str:
