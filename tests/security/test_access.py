@@ -188,7 +188,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/workspace/"): everyone(303),
         ("POST", "/workspace/sign-out"): everyone(303),
         **{("GET", f"/workspace/{page}"): everyone(303)
-           for page in ("my-week", "triage", "compilation", "zone", "head")},
+           for page in ("my-week", "triage", "compilation", "zone", "head", "queue",
+                        "queue.csv", "queue.xlsx", "difficulties/{difficulty_id}")},
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -571,6 +572,14 @@ async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_p
                 if expected == 202:
                     d = next(fresh)
                     did, moved[status, role] = d["id"], d
+                    if status in ("resolved", "rejected"):
+                        # The lead closes once the co-handler's part is done (#20 item 2).
+                        part = await c.post(url.format(did).replace("/status", "/steps"),
+                                            headers=world.headers(Role.CO_HANDLER),
+                                            json={"step": "done", "note": "đã xong / done"})
+                        if part.status_code != 202:
+                            wrong.append(f"co-handler's part before {status}: "
+                                         f"{part.status_code} {part.text[:160]!r}")
                 r = await c.post(url.format(did), headers=world.headers(role),
                                  json={"status": status, "note": "lý do / reason"})
                 if r.status_code != expected:
