@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -558,6 +558,48 @@ class League(BaseModel):
     rows: list[LeagueRow]
 
 
+class DirectionState(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+DIRECTION_STATE_LABELS: dict[DirectionState, tuple[str, str]] = {
+    DirectionState.OPEN: ("Chưa thực hiện", "Open"),
+    DirectionState.IN_PROGRESS: ("Đang thực hiện", "In progress"),
+    DirectionState.DONE: ("Đã hoàn thành", "Done"),
+}
+
+
+class MemberReportSummary(BaseModel):
+    """A member's report of the week under the three headings, as last sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    member_id: ShortText
+    late: bool
+    urgent: bool = False
+    submitted_at: AwareDatetime
+    received_summary: LongText = ""
+    solutions: LongText = ""
+    recommendations: LongText = ""
+
+
+class DirectionStatus(BaseModel):
+    """A direction of the head with where it stood at the report's cutoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    direction_id: uuid.UUID
+    body: Annotated[str, StringConstraints(max_length=4000)]
+    given_at: AwareDatetime
+    assignee_id: ShortText | None = None
+    due_on: date | None = None
+    state: DirectionState = DirectionState.OPEN
+    state_at: AwareDatetime | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
 class WeeklyReport(EventData):
     """The compiled weekly rollup of one province (or its final mandate report)."""
 
@@ -584,6 +626,10 @@ class WeeklyReport(EventData):
     # Compiled weeks only, frozen at the cutoff; null in interim and final reports and in
     # reports compiled before league tables were.
     league: League | None = None
+    # Compiled weeks only, as of the cutoff; absent in reports compiled before they were.
+    compiled_text: str | None = None  # the permanent deputy's text, once submitted
+    member_reports: list[MemberReportSummary] = Field(default_factory=list)
+    directions: list[DirectionStatus] = Field(default_factory=list)
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"
@@ -669,9 +715,52 @@ class DirectionGiven(EventData):
     week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
     body: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
     given_at: AwareDatetime
+    # Who must act (an agency id or a member id of the configuration) and by when (a local
+    # date): the direction is then tracked work. Absent in directions given before it was
+    # (they are recorded, not tracked).
+    assignee_id: ShortText | None = None
+    due_on: date | None = None
 
     def key(self) -> str:
         return self.task_force
+
+
+class DirectionProgress(EventData):
+    """Whoever must act on a direction says where it stands (in progress, done), from
+    their workspace; the latest `posted_at` is the direction's status."""
+
+    topic: ClassVar[str] = topics.DIRECTION_PROGRESS
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "direction.progress.v1"
+
+    progress_id: uuid.UUID
+    direction_id: uuid.UUID
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    state: DirectionState
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+    posted_by: ShortText  # the assignee's id (agency or member)
+    posted_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.direction_id)
+
+
+class CompilationSaved(EventData):
+    """The permanent deputy's compiled text of a week, saved as a draft or submitted to
+    the head; the latest `saved_at` of a (task force, week) is what stands."""
+
+    topic: ClassVar[str] = topics.COMPILATION_SAVED
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "compilation.saved.v1"
+
+    compilation_id: uuid.UUID
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")]
+    week_label: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    submitted: bool
+    saved_by: ShortText  # the permanent deputy's id
+    saved_at: AwareDatetime
+
+    def key(self) -> str:
+        return f"{self.task_force}:{self.week_label}"
 
 
 EVENT_TYPES: tuple[type[EventData], ...] = (
@@ -687,6 +776,8 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     SignInLink,
     MemberReminderRequested,
     DirectionGiven,
+    DirectionProgress,
+    CompilationSaved,
 )
 BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
 
