@@ -247,12 +247,11 @@ class TaskDifficulty(DifficultyReceived):
     @staticmethod
     def encode(difficulty: DifficultyReceived, body: bytes, *, with_contact: bool) -> bytes:
         """`encode_body(TaskDifficulty.of(difficulty, with_contact=...))` from the
-        difficulty's own `encode_body` (`body`), without building the
-        task's model (10 µs a task, most of what each cost beyond a splice). The same
-        fields in the same order: only the contact may become null. `"contact":`
-        occurs in `body` once, as the key: in a JSON string a quote is escaped, and the
-        contact's own keys are others (a test holds the bytes equal, texts that quote
-        the key included)."""
+        difficulty's own `encode_body` (`body`), without building the task's model (10 µs
+        a task, most of what each cost beyond a splice). The same fields in the same
+        order: only the contact may become null. `"contact":` occurs in `body` once, as
+        the key: in a JSON string a quote is escaped, and the contact's own keys are
+        others (a test holds the bytes equal, texts that quote the key included)."""
         if with_contact:
             return body
         return body.replace(b'"contact":' + difficulty.contact.model_dump_json().encode(),

@@ -7,8 +7,8 @@ derived from it: making or replaying it again writes the same bytes.
 Encoded here rather than by `Emitter.emit` one event at a time, to the same bytes (a
 test holds them equal): a difficulty's tasks carry it, and each task its assignment,
 which is published on its own too. Each is encoded once and spliced into its tasks; the
-headers its messages share are encoded once (measured: 0.18 against 0.08 ms of the
-router's CPU a difficulty, encoded one event at a time)."""
+headers its messages share are encoded once (measured: the router's CPU a difficulty
+went from 0.22 ms, encoded one event at a time, to 0.10-0.12)."""
 
 from __future__ import annotations
 
