@@ -283,13 +283,13 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["params" if method == "GET" else "data"] = {"code": code, "tax_code": tax}
     elif path == "/v1/difficulties" and method == "POST":
         req["json"] = submission(100 + n)
-    elif path.endswith("/status"):
+    elif path.startswith("/v1/") and path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
-    elif path.endswith("/urgency"):
+    elif path.startswith("/v1/") and path.endswith("/urgency"):
         req["json"] = {"note": "không thể chờ"}
-    elif path.endswith("/steps"):
+    elif path.startswith("/v1/") and path.endswith("/steps"):
         req["json"] = {"step": "in_progress", "note": "đang xử lý"}
-    elif path.endswith("/resolution"):
+    elif path.startswith("/v1/") and path.endswith("/resolution"):
         req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
                        "public_answer": "Đã kiến nghị Bộ Công Thương.",
                        "reason": "Vượt thẩm quyền của tỉnh"}
