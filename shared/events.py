@@ -12,7 +12,9 @@ carries the same id and is recognised downstream.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -314,6 +316,19 @@ class TaskDifficulty(DifficultyReceived):
         # tasks was a tenth of the router's time (measured).
         return cls.model_construct(**fields)
 
+    @staticmethod
+    def encode(difficulty: DifficultyReceived, body: bytes, *, with_contact: bool) -> bytes:
+        """`encode_body(TaskDifficulty.of(difficulty, with_contact=...))` from the
+        difficulty's own `encode_body` (`body`), without building the task's model (10 µs
+        a task, most of what each cost beyond a splice). The same fields in the same
+        order: only the contact may become null. `"contact":` occurs in `body` once, as
+        the key: in a JSON string a quote is escaped, and the contact's own keys are
+        others (a test holds the bytes equal, texts that quote the key included)."""
+        if with_contact:
+            return body
+        return body.replace(b'"contact":' + difficulty.contact.model_dump_json().encode(),
+                            b'"contact":null', 1)
+
 
 class AgencyTask(EventData):
     """What an agency must handle, self-contained: agencies read nothing else."""
@@ -335,6 +350,15 @@ class AgencyTask(EventData):
            status_url: str) -> AgencyTask:
         return cls(assignment=assignment, status_url=status_url, difficulty=TaskDifficulty.of(
             difficulty, with_contact=cls.carries_contact(assignment.role)))
+
+    @staticmethod
+    def encode(assignment: bytes, difficulty: bytes, status_url: bytes) -> bytes:
+        """`encode_body` of a task from its parts' JSON: the assignment's `encode_body`,
+        `TaskDifficulty.encode` and the URL as a JSON string. A difficulty's tasks share
+        its JSON and each assignment's is published on its own as well: encoded once
+        each, not again in every task (a test holds the bytes equal)."""
+        return b"".join((b'{"assignment":', assignment, b',"difficulty":', difficulty,
+                         b',"status_url":', status_url, b"}"))
 
     def key(self) -> str:
         return str(self.assignment.difficulty_id)
@@ -812,9 +836,20 @@ class DecodeError(ValueError):
     """A message that is not a valid event of the expected type; goes to the DLQ."""
 
 
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+
+
 def deterministic_id(*parts: object) -> str:
-    """An event id derived from what caused the event, stable across retries."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, "|".join(str(p) for p in parts)))
+    """An event id derived from what caused the event, stable across retries: the text
+    of `uuid5(EVENT_ID_NAMESPACE, "|".join(parts))` (a test holds them equal), written
+    from the hash without a `UUID` in between, which took more than half of the time
+    (the router derives one for each agency's task)."""
+    digest = bytearray(hashlib.sha1(
+        _NAMESPACE_BYTES + "|".join(map(str, parts)).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def new_envelope(data: E, *, source: str, event_id: str | None = None) -> Envelope[E]:
@@ -823,25 +858,40 @@ def new_envelope(data: E, *, source: str, event_id: str | None = None) -> Envelo
     )
 
 
+RecordHeaders = list[tuple[str, bytes]]
+_SPEC_HEADER = ("ce_specversion", SPEC_VERSION.encode())
+_JSON_HEADER = ("content-type", b"application/json")
+
+
+def headers_for(*, source: str, ce_type: str, time: datetime, subject: str
+                ) -> Callable[[str], RecordHeaders]:
+    """`record_headers` of events that differ only in their id (a difficulty's
+    assignments and tasks), the rest encoded once: each event's headers cost its id."""
+    shared = (("ce_source", source.encode()), ("ce_type", ce_type.encode()),
+              ("ce_time", time.isoformat().encode()), ("ce_subject", subject.encode()),
+              _JSON_HEADER)
+
+    def headers(event_id: str) -> RecordHeaders:
+        return [_SPEC_HEADER, ("ce_id", event_id.encode()), *shared]
+
+    return headers
+
+
+def record_headers(env: Envelope[Any]) -> RecordHeaders:
+    """The CloudEvents attributes as the Kafka client takes them."""
+    return headers_for(source=env.source, ce_type=env.type, time=env.time,
+                       subject=env.subject)(env.id)
+
+
 def encode_headers(env: Envelope[Any]) -> dict[str, str]:
-    return {
-        "ce_specversion": SPEC_VERSION,
-        "ce_id": env.id,
-        "ce_source": env.source,
-        "ce_type": env.type,
-        "ce_time": env.time.isoformat(),
-        "ce_subject": env.subject,
-        "content-type": "application/json",
-    }
-
-
-def record_headers(env: Envelope[Any]) -> list[tuple[str, bytes]]:
-    """`encode_headers` as the Kafka client takes them."""
-    return [(k, v.encode()) for k, v in encode_headers(env).items()]
+    """`record_headers` as text (what an outbox row keeps)."""
+    return {k: v.decode() for k, v in record_headers(env)}
 
 
 def encode_body(data: EventData) -> bytes:
-    return data.model_dump_json().encode()
+    # The model's serializer writes bytes; `model_dump_json` writes text, encoded again
+    # (a quarter of the time, for the router's five or six a difficulty).
+    return data.__pydantic_serializer__.to_json(data)
 
 
 def _text(value: Any) -> str | None:

@@ -173,7 +173,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             dict.fromkeys(REPORT_READERS, 404)),
-        ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
+        # Asked with province=binh-duong. An agency lists its own queue there, whatever
+        # it asks for: the items it holds a part of, never another's (tests/reporting).
+        ("GET", "/v1/difficulties"): only({
+            **dict.fromkeys(REPORT_READERS, 200), Role.AGENCY: 200, Role.CO_HANDLER: 200,
+            Role.OTHER_AGENCY: 200, Role.OTHER_PROVINCE_AGENCY: 200}),
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
@@ -298,13 +302,13 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
                        "answer": "Đã gửi bản sao."}
     elif path == "/v1/difficulties" and method == "POST":
         req["json"] = submission(100 + n)
-    elif path.endswith("/status"):
+    elif path.startswith("/v1/") and path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
-    elif path.endswith("/urgency"):
+    elif path.startswith("/v1/") and path.endswith("/urgency"):
         req["json"] = {"note": "không thể chờ"}
-    elif path.endswith("/steps"):
+    elif path.startswith("/v1/") and path.endswith("/steps"):
         req["json"] = {"step": "in_progress", "note": "đang xử lý"}
-    elif path.endswith("/resolution"):
+    elif path.startswith("/v1/") and path.endswith("/resolution"):
         req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
                        "public_answer": "Đã kiến nghị Bộ Công Thương.",
                        "reason": "Vượt thẩm quyền của tỉnh"}
