@@ -22,6 +22,10 @@ from shared.calendar import parse_week_label, previous_window, to_local, week_wi
 from shared.errors import Refusal
 from shared.provinces import ProvinceConfig
 
+# A page for a signed-in person: without a session, the sign-in page (303).
+SESSION_PAGE: dict[int | str, dict[str, Any]] = {
+    **PAGE, 303: {"description": "Not signed in: the sign-in page"}}
+
 router = APIRouter(tags=["pages"])
 
 MY_WEEK, TRIAGE, COMPILATION, ZONE, HEAD = (
@@ -219,7 +223,7 @@ def week_of(label: str | None, side: ReadSide) -> Any:
     return current if wanted.start >= side.now() else wanted
 
 
-@router.get(MY_WEEK, response_class=Response, response_model=None, responses=PAGE,
+@router.get(MY_WEEK, response_class=Response, response_model=None, responses=SESSION_PAGE,
             summary="A member's week: assigned items, the weekly report form, past reports")
 async def my_week(side: Side, request: Request, lang: Lang = "vi"
                   ) -> HTMLResponse | RedirectResponse:
@@ -249,7 +253,7 @@ async def my_week(side: Side, request: Request, lang: Lang = "vi"
                     already=this is not None, past=past)
 
 
-@router.get(TRIAGE, response_class=Response, response_model=None, responses=PAGE,
+@router.get(TRIAGE, response_class=Response, response_model=None, responses=SESSION_PAGE,
             summary="The permanent deputy's triage queue and who has not reported")
 async def triage(side: Side, request: Request, lang: Lang = "vi"
                  ) -> HTMLResponse | RedirectResponse:
@@ -270,7 +274,7 @@ async def triage(side: Side, request: Request, lang: Lang = "vi"
                     members=members, reported=reported, week=current)
 
 
-@router.get(COMPILATION, response_class=Response, response_model=None, responses=PAGE,
+@router.get(COMPILATION, response_class=Response, response_model=None, responses=SESSION_PAGE,
             summary="The members' reports of a week under the three headings")
 async def compilation(side: Side, request: Request, lang: Lang = "vi",
                       week: WeekQuery = None) -> HTMLResponse | RedirectResponse:
@@ -304,7 +308,7 @@ async def compiled(side: ReadSide, cfg: ProvinceConfig, week_label: str
     return [(m, by_member.get(m.id)) for m in members]
 
 
-@router.get(ZONE, response_class=Response, response_model=None, responses=PAGE,
+@router.get(ZONE, response_class=Response, response_model=None, responses=SESSION_PAGE,
             summary="A deputy's zones: their open items, overdue first")
 async def zone(side: Side, request: Request, lang: Lang = "vi"
                ) -> HTMLResponse | RedirectResponse:
@@ -322,7 +326,7 @@ async def zone(side: Side, request: Request, lang: Lang = "vi"
                     items=items, overdue=sum(1 for i in items if i["overdue"]))
 
 
-@router.get(HEAD, response_class=Response, response_model=None, responses=PAGE,
+@router.get(HEAD, response_class=Response, response_model=None, responses=SESSION_PAGE,
             summary="The head's desk: the compiled week, decisions, overdue, directions")
 async def head(side: Side, request: Request, lang: Lang = "vi"
                ) -> HTMLResponse | RedirectResponse:
