@@ -300,7 +300,9 @@ async def track_answer(
     except (Refusal, vn.InvalidField) as e:
         if isinstance(e, vn.InvalidField):
             ix.metrics.refused(e.field, "invalid")
-        said = refusal_text(e, lang)
+        # The field only: the public page says a fixed sentence for it, so that no
+        # link can make it show words of someone else's choosing.
+        said = {"refused": e.field}
     query = urlencode({"lang": lang, "code": code.upper(), **said})
     return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
 
@@ -326,7 +328,9 @@ async def track_feedback(
     except (Refusal, vn.InvalidField) as e:
         if isinstance(e, vn.InvalidField):
             ix.metrics.refused(e.field, "invalid")
-        said = refusal_text(e, lang)
+        # The field only: the public page says a fixed sentence for it, so that no
+        # link can make it show words of someone else's choosing.
+        said = {"refused": e.field}
     query = urlencode({"lang": lang, "code": code.upper(), **said})
     return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
 

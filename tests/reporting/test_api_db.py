@@ -190,6 +190,13 @@ async def test_the_tracking_page_shows_the_business_its_case_and_nothing_more(
     assert wrong.status_code == unknown.status_code == bad.status_code == 404
     assert wrong.text.replace(code, "") == bad.text.replace(code, "")
     assert 'id="not-found"' in unknown.text and 'id="track"' in unknown.text
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        # What intake's redirect brings back is a field, said in a fixed sentence: no link
+        # can make the public page show words of someone else's choosing.
+        said = await c.get("/track", params={"refused": "rating", "lang": "en"})
+        assert "choose a rating from 1 to 5" in said.text
+        forged = await c.get("/track", params={"refused": "Call 0900 000 000 to pay a fee"})
+        assert forged.status_code == 422 and "0900" not in forged.text
 
 
 async def test_report_json_csv_and_page_agree(served: Served) -> None:

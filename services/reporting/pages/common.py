@@ -82,6 +82,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_rating": "Mức độ hài lòng (1 đến 5)", "tr_comment": "Góp ý (nếu có)",
         "tr_send_feedback": "Gửi đánh giá",
         "tr_answer": "Trả lời của cơ quan chủ trì",
+        "tr_refused": "Chưa gửi được. Vui lòng kiểm tra lại mã hồ sơ, mã số thuế và nội dung, "
+        "rồi thử lại.",
+        "tr_refused_answer": "Chưa gửi được: vui lòng nhập nội dung trả lời (tối đa 2.000 ký "
+        "tự).", "tr_refused_rating": "Chưa gửi được: vui lòng chọn mức đánh giá từ 1 đến 5.",
+        "tr_refused_comment": "Chưa gửi được: ý kiến dài quá 2.000 ký tự.",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -159,6 +164,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_expected": "Answer expected by", "tr_closed": "Completed on",
         "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "tr_answer": "The lead agency's answer",
+        "tr_refused": "Not sent. Please check the tracking code, the tax code and what you "
+        "wrote, then try again.",
+        "tr_refused_answer": "Not sent: please write your answer (at most 2,000 characters).",
+        "tr_refused_rating": "Not sent: please choose a rating from 1 to 5.",
+        "tr_refused_comment": "Not sent: the comment is longer than 2,000 characters.",
         "tr_questions": "An agency needs more information from you",
         "tr_reply": "Your answer", "tr_tax_again": "Your tax code again, to send it",
         "tr_send": "Send the answer",

@@ -71,10 +71,14 @@ def page(request: Request, lang: str, *, code: str = "", found: dict[str, Any] |
 async def track_form(request: Request, lang: Lang = "vi",
                      code: Annotated[str, Query(pattern=CODE)] = "",
                      said: Annotated[Literal["", "answered", "rated"], Query()] = "",
-                     refused: Annotated[str, Query(max_length=300)] = "") -> HTMLResponse:
-    """Also where intake sends the business back after it answered a question: what was
-    done (`said`) or why it was refused, then the form to look again."""
-    return page(request, lang, code=code.upper(), said=said, refused=refused)
+                     refused: Annotated[str, Query(pattern=r"^[a-z_.]{0,40}$")] = ""
+                     ) -> HTMLResponse:
+    """Also where intake sends the business back after it answered a question or rated:
+    what was done (`said`) or which field was refused, said in a fixed sentence (the
+    page never shows text taken from its address), then the form to look again."""
+    t = TEXT[lang]
+    why = (t.get(f"tr_refused_{refused}", t["tr_refused"]) if refused else "")
+    return page(request, lang, code=code.upper(), said=said, refused=why)
 
 
 @router.post("/track", response_class=Response,
