@@ -463,8 +463,15 @@ def main(argv: list[str] | None = None) -> int:
     args.stack = {}
     if args.command not in ("up", "run", "mailbox"):
         args.stack = use_running_stack(data_dir_of(getattr(args, "data_dir", None)))
-    with contextlib.suppress(KeyboardInterrupt):
-        return int(args.func(args))
+    from thaogo.embedded import PortTaken
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return int(args.func(args))
+    except PortTaken as e:
+        # A person's mistake, said as such: no traceback.
+        print(f"thaogo {args.command}: {e}", file=sys.stderr)
+        return 2
     return 130
 
 
