@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -322,6 +322,15 @@ class AgencyTask(EventData):
         return str(self.assignment.difficulty_id)
 
 
+class LetterRef(BaseModel):
+    """An official letter (công văn) by its number and symbol and its date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: Annotated[str, StringConstraints(min_length=1, max_length=60)]  # "125/UBND-KT"
+    dated: date
+
+
 class Resolution(BaseModel):
     """How the lead (or the permanent deputy) closed a difficulty or passed it up. The
     public answer is for the business; what was done, the reason and the event's note are
@@ -337,6 +346,9 @@ class Resolution(BaseModel):
     # Co-handlers' parts still open when the lead closed, and why it closed without them.
     waived: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     waiver_reason: LongText | None = None
+    # The central ministry's answer to an escalated difficulty, recorded by the permanent
+    # deputy from the ministry's letter; absent in every other resolution.
+    ministry_letter: LetterRef | None = None
 
 
 class DifficultyStatusChanged(EventData):
@@ -367,6 +379,9 @@ class DifficultyStatusChanged(EventData):
     # the permanent deputy; nothing is routed to it).
     suggested_agency_id: AgencyId | None = None
     resolution: Resolution | None = None  # with resolved, rejected or escalated by the lead
+    # The province's letter passing an escalated difficulty to the ministry, as the
+    # permanent deputy registered it (status null: the difficulty stays where it is).
+    letter: LetterRef | None = None
     changed_at: AwareDatetime
 
     def step_taken(self) -> Step | None:

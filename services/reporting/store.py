@@ -129,7 +129,8 @@ async def holding_assignments(
     """The assignments that hold these difficulties (lead, escalation, triage): the ones
     with deadlines."""
     return list(await conn.fetch(
-        "SELECT assignment_id, difficulty_id, assigned_at, urgency FROM assignments a"
+        "SELECT assignment_id, difficulty_id, assigned_at, urgency, role, agency_level"
+        " FROM assignments a"
         " JOIN difficulties d USING (difficulty_id)"
         " WHERE a.difficulty_id = ANY($1::uuid[]) AND a.role IN ('lead', 'escalation', 'triage')",
         list(difficulty_ids),
@@ -175,16 +176,25 @@ async def project_status(
     )
     await conn.executemany(
         "INSERT INTO resolutions (status_id, difficulty_id, assignment_id, actor_id, outcome,"
-        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at,"
+        " ministry_letter_number, ministry_letter_date)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         " ON CONFLICT (status_id) DO NOTHING",
         [
             (c.status_id, c.difficulty_id, c.assignment_id, c.actor_id, r.outcome.value,
              r.done, r.legal_basis, r.public_answer, r.reason, list(r.waived),
-             r.waiver_reason, c.changed_at)
+             r.waiver_reason, c.changed_at,
+             r.ministry_letter.number if r.ministry_letter else None,
+             r.ministry_letter.dated if r.ministry_letter else None)
             for c in changes
             if (r := c.resolution) is not None
         ],
+    )
+    await conn.executemany(
+        "INSERT INTO central_letters (status_id, difficulty_id, number, dated, registered_by,"
+        " registered_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (status_id) DO NOTHING",
+        [(c.status_id, c.difficulty_id, c.letter.number, c.letter.dated, c.actor_id,
+          c.changed_at) for c in changes if c.letter is not None],
     )
 
 
@@ -211,7 +221,9 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             outcome = r.outcome,
             outcome_at = r.resolved_at,
             public_answer = r.public_answer,
-            escalated_at = e.at
+            escalated_at = e.at,
+            letter_number = l.number,
+            letter_date = l.dated
         FROM unnest($1::uuid[]) AS ids(id)
         LEFT JOIN LATERAL (
             SELECT assignment_id, agency_id, ack_due_at, resolve_due_at, assigned_at
@@ -244,6 +256,11 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             SELECT min(assigned_at) AS at FROM assignments a
             WHERE a.difficulty_id = ids.id AND a.agency_level = 'central'
         ) c ON true
+        LEFT JOIN LATERAL (
+            SELECT number, dated FROM central_letters x
+            WHERE x.difficulty_id = ids.id
+            ORDER BY x.registered_at DESC, x.status_id DESC LIMIT 1
+        ) l ON true
         WHERE d.difficulty_id = ids.id
         """,
         sorted(set(difficulty_ids)),
