@@ -401,3 +401,11 @@ def league_trend(league_now: League, past: Sequence[League | None]
     weeks = [{r.agency_id: r.resolved_on_time_pct for r in lg.rows} if lg else {}
              for lg in past]
     return [(r.agency_id, [w.get(r.agency_id) for w in weeks]) for r in league_now.rows]
+
+
+def may_read_letter(who_kind: str, subject_id: str, *, triage_agency: str | None,
+                    head_agency: str | None, leads: Iterable[str]) -> bool:
+    """Who reads the letter passing a difficulty to a ministry: the permanent deputy who
+    signs it, the head, and the agency that led the case (#22 item 6)."""
+    return who_kind == "agency" and (
+        subject_id in (triage_agency, head_agency) or subject_id in set(leads))

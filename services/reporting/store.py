@@ -631,6 +631,34 @@ async def difficulty_detail(
             "history": [dict(h) for h in history]}
 
 
+async def letter_case(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                      ) -> dict[str, Any] | None:
+    """What the letter to the ministry says of one difficulty: the submission (without the
+    contact), the lead's latest resolution passing it up, the ministry's active assignment
+    and the agencies that led it; None without a difficulty."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, province_code, task_force, status,"
+        " received_at, letter_number, letter_date, payload FROM difficulties"
+        " WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    escalation = await conn.fetchrow(
+        "SELECT done, reason, public_answer, legal_basis, resolved_at FROM resolutions"
+        " WHERE difficulty_id = $1 AND outcome = 'escalated'"
+        " ORDER BY resolved_at DESC, status_id DESC LIMIT 1", difficulty_id)
+    ministry = await conn.fetchrow(
+        "SELECT agency_id, assigned_at, resolve_due_at FROM assignments"
+        " WHERE difficulty_id = $1 AND active AND role = 'escalation'"
+        "   AND agency_level = 'central'"
+        " ORDER BY assigned_at DESC, assignment_id DESC LIMIT 1", difficulty_id)
+    leads = await conn.fetch(
+        "SELECT DISTINCT agency_id FROM assignments WHERE difficulty_id = $1 AND role = 'lead'",
+        difficulty_id)
+    return {**dict(row), "escalation": dict(escalation) if escalation else None,
+            "ministry": dict(ministry) if ministry else None,
+            "leads": sorted(r["agency_id"] for r in leads)}
+
+
 async def open_and_overdue_by_agency(
     conn: asyncpg.Connection, *, now: datetime
 ) -> list[tuple[str, int, int]]:
