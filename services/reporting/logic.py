@@ -294,10 +294,17 @@ def own_step(who_kind: str, subject_id: str, assignments: Iterable[Mapping[str, 
     return None
 
 
-def actions_for(part: str | None, status: str, step: str | None = None
-                ) -> tuple[Action, ...]:
+# With a central ministry holding the case, the permanent deputy registers the letter
+# passing it up and records the ministry's answer when it comes by letter.
+CENTRAL_ACTIONS: tuple[Action, ...] = (("central", "letter"), ("central", "ministry_answer"))
+
+
+def actions_for(part: str | None, status: str, step: str | None = None, *,
+                at_central: bool = False) -> tuple[Action, ...]:
     if part is None or status in FINAL_STATUSES:
         return ()
+    if part == "permanent_deputy" and at_central and status == "escalated":
+        return CENTRAL_ACTIONS
     if part in ("lead", "permanent_deputy"):
         # Acknowledging twice is refused; once in progress, acknowledging goes backwards.
         moved = status in ("acknowledged", "in_progress")
@@ -401,6 +408,12 @@ def league_trend(league_now: League, past: Sequence[League | None]
     weeks = [{r.agency_id: r.resolved_on_time_pct for r in lg.rows} if lg else {}
              for lg in past]
     return [(r.agency_id, [w.get(r.agency_id) for w in weeks]) for r in league_now.rows]
+
+
+def ministry_of(assignments: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The central ministry's active assignment of a difficulty escalated to it, if any."""
+    return next((a for a in assignments if a["active"] and a["role"] == "escalation"
+                 and a["agency_level"] == "central"), None)
 
 
 def may_read_letter(who_kind: str, subject_id: str, *, triage_agency: str | None,

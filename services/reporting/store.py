@@ -610,8 +610,8 @@ async def difficulty_detail(
         "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
         " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
         f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
-        " closed_at, outcome, public_answer, payload FROM difficulties"
-        " WHERE difficulty_id = $1", difficulty_id)
+        " closed_at, outcome, public_answer, letter_number, letter_date, payload"
+        " FROM difficulties WHERE difficulty_id = $1", difficulty_id)
     if row is None:
         return None
     assignments = await conn.fetch(
