@@ -474,7 +474,7 @@ def central_letter(cfg: ProvinceConfig, case: dict[str, Any], *, ministry_name: 
         closing=f"{nfc(tf.name_vi)} trân trọng đề nghị {ministry_name} quan tâm, giải quyết./.",
         recipients=("Như trên", f"{nfc(tf.head.name)}, Tổ trưởng (để b/c)",
                     *(f"{n} (để biết)" for n in lead_names), "Lưu: VT"),
-        signer_title=f"KT. {nfc(doc.signer_title.upper())}\n{nfc(deputy.title.upper())}",
+        signer_title=f"KT. {nfc(doc.signer_title.upper())}\nTỔ PHÓ THƯỜNG TRỰC",
         signer_name=nfc(deputy.name),
         file_stem=f"cong-van-{code}",
         keywords=(cfg.province.name_vi, code, ministry_name),
