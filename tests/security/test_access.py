@@ -141,6 +141,14 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # intake's rows: the lead's escalation moves the difficulty to central level.
         ("POST", "/v1/difficulties/{difficulty_id}/resolution"): only(
             {Role.AGENCY: 202, Role.PERMANENT_DEPUTY: 202}),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/letter"): everyone(401),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/ministry-answer"): everyone(401),
+        # At central level (once the ministry holds it: NEEDS_MINISTRY) only the permanent
+        # deputy deals with the ministry: registers the letter, then records its answer,
+        # which closes the difficulty (the last of intake's rows that moves it).
+        ("POST", "/v1/difficulties/{difficulty_id}/letter"): only({Role.PERMANENT_DEPUTY: 202}),
+        ("POST", "/v1/difficulties/{difficulty_id}/ministry-answer"): only(
+            {Role.PERMANENT_DEPUTY: 202}),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -160,6 +168,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             dict.fromkeys(REPORT_READERS, 404)),
         ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
+        # The letter to the ministry: the permanent deputy, the head and the case's lead.
+        ("GET", "/v1/difficulties/{difficulty_id}/letter.pdf"): only(
+            {Role.AGENCY: 200, Role.PERMANENT_DEPUTY: 200}),
+        ("GET", "/v1/difficulties/{difficulty_id}/letter.docx"): only(
+            {Role.AGENCY: 200, Role.PERMANENT_DEPUTY: 200}),
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
@@ -186,6 +199,9 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
 }
 SERVICES = ("intake", "router", "reporting", "notify")
+# Rows that need the escalation of intake's resolution row to have reached the ministry
+# (the router's assignment, known to intake and reporting) before they are asked.
+NEEDS_MINISTRY = {("intake", "POST", "/v1/difficulties/{difficulty_id}/letter")}
 
 # Who may post which status on one difficulty (202); every other role with a valid
 # token gets a 403 naming why, those without one a 401. Only the lead and the permanent
@@ -281,6 +297,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
                        "public_answer": "Đã kiến nghị Bộ Công Thương.",
                        "reason": "Vượt thẩm quyền của tỉnh"}
+    elif path.endswith(("/letter", "/ministry-answer")):
+        today = datetime.now(UTC).date().isoformat()
+        req["json" if path.startswith("/v1/") else "data"] = {
+            "letter_number": "125/TCT-KT", "letter_date": today,
+            **({"public_answer": "Bộ Công Thương đã hướng dẫn."}
+               if path.endswith("/ministry-answer") else {})}
     elif path == "/v1/member-reports":
         req["json"] = {"received_summary": "Tiếp nhận 2 phản ánh", "solutions": "Đã làm việc",
                        "recommendations": "Không"}
@@ -466,6 +488,9 @@ async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation
     n = 0
     async with httpx.AsyncClient(timeout=30) as c:
         for key, expected in POLICY.items():
+            if key in NEEDS_MINISTRY:
+                await wait_until(lambda: at_central_level(database_url, world.difficulty_id),
+                                 timeout=60)
             for role, status in expected.items():
                 n += 1
                 req = request_for(key, role, world, n)
@@ -477,6 +502,20 @@ async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation
     assert wrong == [], "\n".join(wrong)
     await revocation_takes_effect_at_once(stack, database_url)
     await out_of_scope_lists_show_nothing_of_another_province(stack, world)
+
+
+async def at_central_level(database_url: str, difficulty_id: str) -> bool:
+    """Whether intake and reporting both know the ministry holds the difficulty."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM intake.assignments WHERE difficulty_id = $1"
+            "   AND active AND role = 'escalation' AND agency_id LIKE 'central.%')"
+            " AND EXISTS (SELECT 1 FROM reporting.assignments WHERE difficulty_id = $1"
+            "   AND active AND role = 'escalation' AND agency_level = 'central')",
+            uuid.UUID(difficulty_id)))
+    finally:
+        await conn.close()
 
 
 async def membership_ends_access_at_once(stack: Stack, world: World, config_dir: Path) -> None:
