@@ -42,6 +42,10 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      "An assignment, re-assignment or escalation of a difficulty, with the rule that matched."),
     (topics.DIFFICULTY_STATUS, events.DifficultyStatusChanged,
      "A status change posted by an agency, a member or an operator."),
+    (topics.DIFFICULTY_URGENCY, events.DifficultyUrgencyConfirmed,
+     "An urgent difficulty confirmed by its lead agency, the permanent deputy or a"
+     " task-force member, or filed urgent by a member or operator: the head and the"
+     " permanent deputy are told at once, day or night. One per difficulty."),
     (topics.MEMBER_REPORT, events.MemberReport, "A task-force member's weekly report."),
     (topics.REPORT_WEEKLY, events.WeeklyReport,
      "The compiled weekly rollup of a province, an urgent interim (rows empty, one urgent"

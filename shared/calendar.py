@@ -56,6 +56,10 @@ def _holiday_cutoff(raw: str | None) -> time | None:
 HOLIDAY_CUTOFF_TIME: time | None = _holiday_cutoff(os.environ.get("THAOGO_HOLIDAY_CUTOFF"))
 QUIET_START = time(21, 0)
 QUIET_END = time(7, 0)
+# Office hours of the province's agencies (7:30 to 17:00 on a working day): outside
+# them only what an officer or a member vouches for is urgent enough to wake the head.
+WORK_START = time(7, 30)
+WORK_END = time(17, 0)
 
 _WEEK = timedelta(days=7)
 _DAY = timedelta(days=1)
@@ -373,6 +377,26 @@ def next_allowed_send(t: datetime, start: time = QUIET_START, end: time = QUIET_
     if release <= local:
         release = datetime.combine(local.date() + _DAY, end, tzinfo=TZ)
     return release
+
+
+def in_working_hours(t: datetime, start: time = WORK_START, end: time = WORK_END) -> bool:
+    """Whether `t` falls in office hours: [start, end) local time of a working day."""
+    local = to_local(t)
+    start, end = _naive_time(start, "start"), _naive_time(end, "end")
+    return is_working_day(local.date()) and start <= local.time() < end
+
+
+def next_working_hours(t: datetime, start: time = WORK_START, end: time = WORK_END
+                       ) -> datetime:
+    """`t` itself in office hours, else when they next begin: `start` of the same day
+    when `t` is before it on a working day, else `start` of the next working day."""
+    local = to_local(t)
+    if in_working_hours(local, start, end):
+        return local
+    day = local.date()
+    if not (is_working_day(day) and local.time() < _naive_time(start, "start")):
+        day = next_working_day(day)
+    return datetime.combine(day, start, tzinfo=TZ)
 
 
 def next_weekly_fire(t: datetime, weekday: int, at: time) -> datetime:

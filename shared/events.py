@@ -92,6 +92,16 @@ class Urgency(StrEnum):
     URGENT = "urgent"  # đột xuất
 
 
+class UrgencySource(StrEnum):
+    """Who marked a difficulty urgent. A business's own flag reaches its lead agency at
+    once but wakes the head and the permanent deputy only once an officer or a member
+    confirms it (`DifficultyUrgencyConfirmed`); a member's or operator's is vouched for."""
+
+    BUSINESS = "business"
+    MEMBER = "member"  # a task-force member filed it (an import)
+    OPERATOR = "operator"  # filed on the task force's behalf (an import)
+
+
 class Status(StrEnum):
     RECEIVED = "received"
     ASSIGNED = "assigned"
@@ -241,6 +251,9 @@ class DifficultyReceived(EventData):
     title: ShortText
     description: LongText
     urgency: Urgency = Urgency.NORMAL
+    # Events from before it was recorded read as the business's own flag: the reading
+    # that wakes nobody on an unchecked word, and still reaches the lead agency at once.
+    urgency_source: UrgencySource = UrgencySource.BUSINESS
     contact: Contact
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     sector: ShortText | None = None
@@ -394,6 +407,35 @@ class DifficultyStatusChanged(EventData):
 
     def key(self) -> str:
         return str(self.difficulty_id)
+
+
+class DifficultyUrgencyConfirmed(EventData):
+    """An urgent difficulty vouched for: confirmed by its lead agency, the permanent
+    deputy or a task-force member, or (`reported`) filed urgent by a member or operator.
+    Notify tells the head and the permanent deputy at once, day or night; one per
+    difficulty (its id and the event's derive from the difficulty's)."""
+
+    topic: ClassVar[str] = topics.DIFFICULTY_URGENCY
+    ce_type: ClassVar[str] = CE_TYPE_PREFIX + "difficulty.urgency.v1"
+
+    confirmation_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    tracking_code: str
+    province_code: str
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")] | None = None
+    actor_kind: ActorKind
+    actor_id: str  # agency id, member id, or operator name
+    reported: bool = False  # filed urgent by the actor rather than confirmed afterwards
+    note: LongText | None = None
+    confirmed_at: AwareDatetime
+
+    def key(self) -> str:
+        return str(self.difficulty_id)
+
+    @staticmethod
+    def id_for(difficulty_id: uuid.UUID) -> uuid.UUID:
+        """The one confirmation a difficulty can have, and its event id."""
+        return uuid.UUID(deterministic_id("urgency-confirmed", difficulty_id))
 
 
 class MemberReport(EventData):
@@ -611,6 +653,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     DifficultyAssigned,
     AgencyTask,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     MemberReport,
     WeeklyReport,
     NotificationSent,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 DIFFICULTY_RECEIVED = "difficulty.received.v1"
 DIFFICULTY_ASSIGNED = "difficulty.assigned.v1"
 DIFFICULTY_STATUS = "difficulty.status.v1"
+DIFFICULTY_URGENCY = "difficulty.urgency.v1"
 MEMBER_REPORT = "member.report.v1"
 REPORT_WEEKLY = "report.weekly.v1"
 NOTIFICATION_SENT = "notification.sent.v1"
@@ -39,6 +40,7 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DIFFICULTY_RECEIVED, 8),
     TopicSpec(DIFFICULTY_ASSIGNED, 8),
     TopicSpec(DIFFICULTY_STATUS, 8),
+    TopicSpec(DIFFICULTY_URGENCY, 2),
     TopicSpec(MEMBER_REPORT, 2),
     TopicSpec(REPORT_WEEKLY, 1),
     TopicSpec(NOTIFICATION_SENT, 4),

@@ -9,8 +9,8 @@ them, without anyone knowing, unless it is put back.
 What each service put on the topics is in its own schema, and is published again from
 there, with its original event id, key and body:
 - intake, reporting and notify publish through their outbox, whose rows are never
-  deleted (`shared.outbox.republish`): difficulties received, status changes, member
-  reports, weekly (and interim) reports, notifications sent;
+  deleted (`shared.outbox.republish`): difficulties received, urgency confirmations,
+  status changes, member reports, weekly (and interim) reports, notifications sent;
 - the router publishes directly, and keeps every assignment it made with its
   difficulty's document: its events are rendered again (`services.router.usecases.publish`; ids are
   derived from the difficulty and step, and stored), and every open assignment's

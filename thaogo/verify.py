@@ -17,8 +17,12 @@ hide itself) and compares the result with each service's tables, field by field:
   answer; its assignments, each with its own step; every resolution as given; every
   stored weekly report published once, as stored, with breakdowns that add up to their
   totals and a league table that agrees with itself and with the report's agency rows;
-- notify: a notice for every agency assignment and every published weekly report, none
-  about a difficulty that does not exist, and every delivered message announced on
+- intake's urgency confirmations: one per confirmed difficulty, on its topic under one
+  event id, and one for every difficulty a member or operator filed urgent;
+- notify: a notice for every agency assignment and every published weekly report, an
+  alarm to the head and the permanent deputy of every urgent difficulty with a lead (none
+  still held for office hours once confirmed), none about a difficulty that does not
+  exist, and every delivered message announced on
   `notification.sent.v1` under one event id.
 
 Differences are printed one a line (service, table, id, field, expected, found). What
@@ -56,6 +60,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     DirectionGiven,
     Envelope,
     EventData,
@@ -140,6 +145,7 @@ class Log:
     received: list[Envelope[DifficultyReceived]] = field(default_factory=list)
     assigned: list[Envelope[DifficultyAssigned]] = field(default_factory=list)
     status: list[Envelope[DifficultyStatusChanged]] = field(default_factory=list)
+    urgency: list[Envelope[DifficultyUrgencyConfirmed]] = field(default_factory=list)
     weekly: list[Envelope[WeeklyReport]] = field(default_factory=list)
     sent: list[Envelope[NotificationSent]] = field(default_factory=list)
     sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
@@ -153,6 +159,7 @@ _MODELS: dict[str, type[EventData]] = {
     topics.DIFFICULTY_RECEIVED: DifficultyReceived,
     topics.DIFFICULTY_ASSIGNED: DifficultyAssigned,
     topics.DIFFICULTY_STATUS: DifficultyStatusChanged,
+    topics.DIFFICULTY_URGENCY: DifficultyUrgencyConfirmed,
     topics.REPORT_WEEKLY: WeeklyReport,
     topics.NOTIFICATION_SENT: NotificationSent,
     topics.SIGN_IN_LINK: SignInLink,
@@ -205,8 +212,8 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
     report.events[topic] += 1
     kept: dict[type[EventData], list[Any]] = {
         DifficultyReceived: log.received, DifficultyAssigned: log.assigned,
-        DifficultyStatusChanged: log.status, WeeklyReport: log.weekly,
-        NotificationSent: log.sent, SignInLink: log.sign_ins,
+        DifficultyStatusChanged: log.status, DifficultyUrgencyConfirmed: log.urgency,
+        WeeklyReport: log.weekly, NotificationSent: log.sent, SignInLink: log.sign_ins,
         MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
@@ -224,6 +231,8 @@ class Case:
     event_ids: set[str] = field(default_factory=set)  # of its received events
     assignments: dict[uuid.UUID, DifficultyAssigned] = field(default_factory=dict)
     statuses: dict[uuid.UUID, DifficultyStatusChanged] = field(default_factory=dict)
+    # Its confirmations as urgent by event id: one expected (intake keeps the first).
+    confirmations: dict[str, DifficultyUrgencyConfirmed] = field(default_factory=dict)
 
 
 def fold(log: Log) -> dict[uuid.UUID, Case]:
@@ -236,6 +245,8 @@ def fold(log: Log) -> dict[uuid.UUID, Case]:
         cases[a.data.difficulty_id].assignments[a.data.assignment_id] = a.data
     for s in log.status:
         cases[s.data.difficulty_id].statuses[s.data.status_id] = s.data
+    for u in log.urgency:
+        cases[u.data.difficulty_id].confirmations[u.id] = u.data
     return dict(cases)
 
 
@@ -395,6 +406,7 @@ async def check_intake(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.U
     _check_assignments(report, "intake", log, cases, rows, fields=(
         "difficulty_id", "agency_id", "member_id", "role", "replaces", "assigned_at"),
         extra=_step_fields(cases))
+    await _check_confirmations(conn, log, cases, report)
 
 
 def _step_fields(cases: Mapping[uuid.UUID, Case]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -406,6 +418,51 @@ def _step_fields(cases: Mapping[uuid.UUID, Case]) -> dict[uuid.UUID, dict[str, A
             step, at = taken.get(aid, (None, None))
             out[aid] = {"step": step, "step_at": at}
     return out
+
+
+
+
+def vouched(d: DifficultyReceived) -> bool:
+    """Filed urgent by a member or an operator: intake confirms it as it arrives."""
+    return d.urgency.value == "urgent" and d.urgency_source.value != "business"
+
+
+async def _check_confirmations(conn: asyncpg.Connection, log: Log,
+                               cases: Mapping[uuid.UUID, Case], report: Report) -> None:
+    """One confirmation per confirmed difficulty, on its topic under one event id, as
+    intake keeps it; one of its own for each difficulty a member or operator filed urgent;
+    none of a difficulty that is not urgent."""
+    rows = {r["difficulty_id"]: r for r in await conn.fetch(
+        "SELECT difficulty_id, confirmation_id, actor_kind, actor_id, reported"
+        " FROM intake.urgency_confirmations")}
+    truncated = topics.DIFFICULTY_URGENCY in log.truncated
+    for did, row in rows.items():
+        report.compared["intake.urgency_confirmations"] += 1
+        case = cases.get(did)
+        events = list(case.confirmations.values()) if case else []
+        if len(events) != 1:
+            if events or not truncated:
+                report.differ("intake", "urgency_confirmations", did,
+                              "events on " + topics.DIFFICULTY_URGENCY, 1, len(events))
+            continue
+        c = events[0]
+        for k, v in {"confirmation_id": c.confirmation_id, "actor_kind": c.actor_kind.value,
+                     "actor_id": c.actor_id, "reported": c.reported}.items():
+            if not _same(v, row[k]):
+                report.differ("intake", "urgency_confirmations", did, k, v, row[k])
+    for did, case in cases.items():
+        d = case.received
+        if case.confirmations and did not in rows:
+            report.differ("intake", "urgency_confirmations", did, "row", "confirmation",
+                          "missing")
+        if d is None:
+            continue
+        if vouched(d) and did not in rows and topics.DIFFICULTY_RECEIVED not in log.truncated:
+            report.differ("intake", "urgency_confirmations", did, "row",
+                          "reported urgent by " + d.urgency_source.value, "missing")
+        if case.confirmations and d.urgency.value != "urgent":
+            report.differ("intake", "urgency_confirmations", did, "urgency", "urgent",
+                          d.urgency.value)
 
 
 def _assignment_fields(a: DifficultyAssigned) -> dict[str, Any]:
@@ -781,9 +838,12 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                        cases: Mapping[uuid.UUID, Case], deliveries: Deliveries,
                        report: Report) -> None:
     messages = await conn.fetch(
-        "SELECT message_key, kind, recipient_id, difficulty_id, state,"
+        "SELECT message_key, kind, recipient_id, difficulty_id, state, urgent,"
         " payload->>'week_label' AS week_label FROM notify.messages")
     by_assignment: set[tuple[str, str]] = set()
+    # (urgent difficulty, person) -> whether each of its messages is still pending but
+    # not allowed at night
+    alarms: dict[tuple[str, str], bool] = {}
     reported: set[tuple[str, str | None, str]] = set()  # (kind, week, recipient)
     interim: set[tuple[str, str]] = set()  # (urgent difficulty, recipient)
     for m in messages:
@@ -798,6 +858,9 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             by_assignment.add((parts[1], parts[2]))
         elif m["kind"] == "interim_report" and len(parts) >= 5:
             interim.add((parts[3], m["recipient_id"]))
+        elif m["kind"] == "urgent_difficulty" and len(parts) >= 3:
+            waits = m["state"] == "pending" and not m["urgent"]
+            alarms[(parts[1], parts[2])] = alarms.get((parts[1], parts[2]), False) or waits
         else:
             reported.add((m["kind"], m["week_label"], m["recipient_id"]))
     for case in cases.values():
@@ -805,6 +868,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             if (str(aid), a.member_id or a.agency_id) not in by_assignment:
                 report.differ("notify", "messages", aid, "assignment notice to "
                               + (a.member_id or a.agency_id), "queued", "missing")
+    check_alarms(configs, log, cases, alarms, report)
     # Each publication on report.weekly.v1 is its own mail to the head and the permanent
     # deputy of its task force: the compiled week, the final report, and an interim
     # report (one urgent item, no figures) per urgent difficulty.
@@ -911,6 +975,35 @@ async def _check_central(conn: asyncpg.Connection, configs: ConfigSet,
                 kind != CENTRAL_KINDS[n != "1"]):
             report.differ("notify", "messages", m["message_key"], "cause",
                           "a point of a central escalation's schedule, to its deputy", "none")
+
+
+def check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],
+                  alarms: Mapping[tuple[str, str], bool], report: Report) -> None:
+    """The head and the permanent deputy hear of every urgent difficulty once it has a
+    lead (or sits in triage), and of every confirmation of one; a confirmed one is not
+    left waiting for office hours."""
+    for did, case in cases.items():
+        d = case.received
+        holders = [a for a in case.assignments.values() if a.role.value in ("lead", "triage")]
+        owed: dict[str, Any] = {}  # the task forces whose head and deputy are told
+        if d is not None and d.urgency.value == "urgent":
+            for a in holders:
+                slug = a.agency_id.split(".", 1)[0]
+                cfg = configs[slug] if slug in configs else configs.for_difficulty(
+                    a.province_code)
+                owed.update({cfg.slug: cfg} if cfg is not None else {})
+        for c in case.confirmations.values():
+            cfg = configs.for_difficulty(c.province_code, c.task_force)
+            owed.update({cfg.slug: cfg} if cfg is not None else {})
+        for cfg in owed.values():
+            for person in {cfg.task_force.head.id, cfg.task_force.permanent_deputy.id}:
+                found = alarms.get((str(did), person))
+                if found is None:
+                    report.differ("notify", "messages", did, "urgent alarm to " + person,
+                                  "queued", "missing")
+                elif found and case.confirmations:
+                    report.differ("notify", "messages", did, "urgent alarm to " + person,
+                                  "due at once (confirmed)", "held for office hours")
 
 
 def _task_forces_of_report(configs: ConfigSet, w: WeeklyReport) -> list[Any]:
@@ -1062,4 +1155,5 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
     return report
 
 
-__all__ = ["Deliveries", "Difference", "Report", "derive", "fold", "read_log", "settle", "verify"]
+__all__ = ["Deliveries", "Difference", "Report", "check_alarms", "derive", "fold", "read_log",
+           "settle", "verify"]

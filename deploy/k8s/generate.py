@@ -46,8 +46,8 @@ PROVINCE_SUFFIXES = (".yaml", ".yml")
 SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "intake": {
         "group": "thaogo-intake-assignments",
-        "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.MEMBER_REPORT,
-                     T.MEMBER_REMINDER, T.DIRECTION_GIVEN],
+        "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
+                     T.MEMBER_REPORT, T.MEMBER_REMINDER, T.DIRECTION_GIVEN],
         "consumes": [T.DIFFICULTY_ASSIGNED],
     },
     "router": {
@@ -72,8 +72,8 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
         "group": "thaogo-notify",
         "produces": [T.NOTIFICATION_SENT],
         # sign-in.link.v1 carries one-time sign-in links: notify is its only reader.
-        "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.MEMBER_REPORT, T.REPORT_WEEKLY,
-                     T.SIGN_IN_LINK, T.MEMBER_REMINDER],
+        "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
+                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK, T.MEMBER_REMINDER],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.

@@ -32,6 +32,8 @@ from services.intake.models import (
     StatusIn,
     StepAccepted,
     StepIn,
+    UrgencyConfirmedOut,
+    UrgencyIn,
     Vocabulary,
     vocabulary,
 )
@@ -122,6 +124,27 @@ async def post_status(ix: Service, who: Caller, difficulty_id: uuid.UUID,
                       body: StatusIn) -> Any:
     accepted = await usecases.post_status(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/urgency",
+    status_code=202,
+    response_model=UrgencyConfirmedOut,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Confirm that an urgent difficulty is urgent",
+    description="A business's own urgent flag reaches its lead agency at once, but the "
+    "head and the permanent deputy only in office hours. Confirmed here by the lead "
+    "agency (or whoever holds the difficulty), the permanent deputy or a member of its "
+    "task force, it reaches them at once, day or night (difficulty.urgency.v1). 202 "
+    "with the confirmation; 200 with the first one when it was confirmed already; 409 "
+    "(field `urgency`) for a difficulty not marked urgent or filed urgent by a member "
+    "or operator (vouched for already); 403 for anyone else.",
+)
+async def confirm_urgency(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                          body: UrgencyIn) -> Any:
+    new, confirmed = await usecases.confirm_urgency(ix, who, difficulty_id, body)
+    return JSONResponse(confirmed.model_dump(mode="json"), status_code=202 if new else 200)
 
 
 @api.post(

@@ -26,6 +26,7 @@ from shared.events import (
     AssignmentRole,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     LetterRef,
     MemberReport,
     Outcome,
@@ -34,6 +35,7 @@ from shared.events import (
     Step,
     TaskDifficulty,
     Urgency,
+    UrgencySource,
     deterministic_id,
 )
 from shared.provinces import ConfigSet, Deadlines, ProvinceConfig
@@ -257,6 +259,59 @@ def check_may_read(acting: Acting, *, operator_in_scope: bool) -> None:
 def as_read_by(difficulty: DifficultyReceived, standing: Standing) -> TaskDifficulty:
     """The difficulty as `standing` reads it: with the contact only where it is needed."""
     return TaskDifficulty.of(difficulty, with_contact=standing in SEES_CONTACT)
+
+
+# Who vouches that an urgent item is urgent, so that the head and the permanent deputy
+# are told at once, day or night: the officers who hold it and the task force's members.
+MAY_CONFIRM_URGENCY = frozenset({Standing.LEAD, Standing.PERMANENT_DEPUTY, Standing.MEMBER})
+
+
+def check_may_confirm_urgency(acting: Acting, *, member_of_task_force: bool) -> None:
+    """Raise StatusForbidden (a 403 naming the reason) unless the caller may confirm the
+    difficulty urgent: its lead agency (or whoever holds it), the permanent deputy, or a
+    member of its task force (assigned to it or not)."""
+    if acting.standing in MAY_CONFIRM_URGENCY or member_of_task_force:
+        return
+    if acting.standing is Standing.OPERATOR:
+        raise StatusForbidden(
+            "Authorization", "an operator does not vouch for urgency: the lead agency, the "
+            "permanent deputy or a task-force member confirms it",
+            "người vận hành không xác nhận tính khẩn cấp: cơ quan chủ trì, Tổ phó Thường trực "
+            "hoặc thành viên Tổ công tác xác nhận")
+    if acting.standing is Standing.CO_HANDLER:
+        raise StatusForbidden(
+            "Authorization", "a co-handling agency does not confirm urgency: the lead agency, "
+            "the permanent deputy or a task-force member does",
+            "cơ quan phối hợp không xác nhận tính khẩn cấp: cơ quan chủ trì, Tổ phó Thường "
+            "trực hoặc thành viên Tổ công tác xác nhận")
+    raise StatusForbidden(
+        "difficulty_id", "this difficulty is not assigned to you, nor of your task force",
+        "phản ánh này không được giao cho cơ quan/thành viên của bạn")
+
+
+def urgency_confirmation(
+    d: DifficultyReceived, *, actor_kind: ActorKind, actor_id: str, reported: bool,
+    note: str | None, now: datetime,
+) -> DifficultyUrgencyConfirmed:
+    """The one confirmation an urgent difficulty can have (its id from the difficulty's)."""
+    return DifficultyUrgencyConfirmed(
+        confirmation_id=DifficultyUrgencyConfirmed.id_for(d.difficulty_id),
+        difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
+        province_code=d.province_code, task_force=d.task_force, actor_kind=actor_kind,
+        actor_id=actor_id, reported=reported, note=note, confirmed_at=now,
+    )
+
+
+REPORTERS = {UrgencySource.MEMBER: ActorKind.MEMBER, UrgencySource.OPERATOR: ActorKind.OPERATOR}
+
+
+def reported_urgent(d: DifficultyReceived, filed_by: str) -> DifficultyUrgencyConfirmed | None:
+    """A difficulty a member or an operator filed urgent is vouched for as it arrives."""
+    kind = REPORTERS.get(d.urgency_source)
+    if d.urgency is not Urgency.URGENT or kind is None:
+        return None
+    return urgency_confirmation(d, actor_kind=kind, actor_id=filed_by, reported=True,
+                                note=None, now=d.received_at)
 
 
 def check_dispatch(

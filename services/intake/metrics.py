@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.intake.models import DifficultyIn, MemberReportIn, StatusIn
+from services.intake.models import DifficultyIn, MemberReportIn, StatusIn, UrgencyIn
 from shared.errors import REASONS_VI
 
 
@@ -62,8 +62,8 @@ class IntakeMetrics:
 # otherwise create as many series.
 REFUSAL_FIELDS = frozenset(
     {*DifficultyIn.model_fields, *StatusIn.model_fields, *MemberReportIn.model_fields,
-     "Authorization", "Content-Type", "Idempotency-Key", "body", "client", "difficulty_id",
-     "file", "method", "path", "row", "week"}
+     *UrgencyIn.model_fields, "Authorization", "Content-Type", "Idempotency-Key", "body",
+     "client", "difficulty_id", "file", "method", "path", "row", "week"}
 )
 UNKNOWN_FIELD = "unknown_field"
 REFUSAL_REASONS = frozenset(

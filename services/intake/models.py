@@ -36,6 +36,7 @@ from shared.events import (
     Step,
     TaskDifficulty,
     Urgency,
+    UrgencySource,
     ZoneType,
 )
 
@@ -120,8 +121,8 @@ class DifficultyIn(BaseModel):
     district: OptText = None
     channel: OptText = None
 
-    def received(self, *, difficulty_id: uuid.UUID, code: str, now: datetime
-                 ) -> DifficultyReceived:
+    def received(self, *, difficulty_id: uuid.UUID, code: str, now: datetime,
+                 urgency_source: UrgencySource = UrgencySource.BUSINESS) -> DifficultyReceived:
         """The event of this submission, with its province resolved (the task force its
         province names; usecases.received_event may choose a former province's)."""
         province = vn.resolve_province(self.province)
@@ -134,6 +135,7 @@ class DifficultyIn(BaseModel):
             province_name=province.name,
             task_force=province.task_force_slug,
             contact=Contact(name=c.name, phone=c.phone, email=c.email),
+            urgency_source=urgency_source,
             **self.model_dump(exclude={"province", "contact"}),
         )
 
@@ -173,6 +175,24 @@ class StatusAccepted(BaseModel):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     status: Status
+
+
+class UrgencyIn(BaseModel):
+    """An officer's or a member's word that an urgent difficulty is urgent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)] | None = (
+        Field(default=None, description="Why it cannot wait (for the head's message)"))
+
+
+class UrgencyConfirmedOut(BaseModel):
+    confirmation_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    confirmed_by: str
+    reported: bool = Field(description="Filed urgent by a member or operator, rather than "
+                           "confirmed afterwards")
+    confirmed_at: datetime
 
 
 Note = Annotated[str, StringConstraints(max_length=10_000)]

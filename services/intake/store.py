@@ -22,6 +22,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     Envelope,
     Status,
     Step,
@@ -85,6 +86,38 @@ async def insert_difficulties(
         [d.model_dump(mode="json") for d in ds], [d.received_at for d in ds],
     )
     await outbox.enqueue(conn, schema=SCHEMA, events=list(events))
+
+
+async def record_confirmations(
+    conn: asyncpg.Connection, *, events: Sequence[Envelope[DifficultyUrgencyConfirmed]]
+) -> set[uuid.UUID]:
+    """Record urgency confirmations and enqueue their events (inside the caller's
+    transaction); a difficulty already confirmed keeps its first. Returns the difficulty
+    ids newly confirmed."""
+    if not events:
+        return set()
+    cs = [e.data for e in events]
+    rows = await conn.fetch(
+        "INSERT INTO intake.urgency_confirmations (difficulty_id, confirmation_id, actor_kind,"
+        " actor_id, reported, confirmed_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[],"
+        " $6::timestamptz[]) ON CONFLICT (difficulty_id) DO NOTHING RETURNING difficulty_id",
+        [c.difficulty_id for c in cs], [c.confirmation_id for c in cs],
+        [c.actor_kind.value for c in cs], [c.actor_id for c in cs], [c.reported for c in cs],
+        [c.confirmed_at for c in cs],
+    )
+    new = {r["difficulty_id"] for r in rows}
+    await outbox.enqueue(conn, schema=SCHEMA,
+                         events=[e for e in events if e.data.difficulty_id in new])
+    return new
+
+
+async def confirmation_of(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT confirmation_id, actor_kind, actor_id, reported, confirmed_at"
+        " FROM intake.urgency_confirmations WHERE difficulty_id = $1", difficulty_id)
 
 
 async def record_assignments(

@@ -36,6 +36,8 @@ from services.intake.models import (
     StatusIn,
     StepAccepted,
     StepIn,
+    UrgencyConfirmedOut,
+    UrgencyIn,
     WeekFigures,
     WeekItem,
 )
@@ -46,12 +48,15 @@ from shared.events import (
     OUTCOME_STATUS,
     ActorKind,
     DifficultyReceived,
+    DifficultyUrgencyConfirmed,
     DirectionGiven,
     Envelope,
     LetterRef,
     MemberReminderRequested,
     Status,
     Step,
+    Urgency,
+    UrgencySource,
     deterministic_id,
     new_envelope,
 )
@@ -208,6 +213,7 @@ async def import_difficulties(ix: Intake, who: auth.Principal, data: bytes, *,
         results = await asyncio.to_thread(
             prepare_import, data, configs=ix.config.current, now=ix.clock.now(),
             max_rows=ix.max_import_rows, province=who.province,
+            filed_by=UrgencySource(ACTOR_KINDS[who.kind].value),
         )
     except bulk.FileRefused as e:
         ix.metrics.refused(e.problem.field, e.problem.kind)
@@ -230,6 +236,11 @@ async def import_difficulties(ix: Intake, who: auth.Principal, data: bytes, *,
                 for i in range(0, len(events), ix.import_chunk_rows):
                     await store.insert_difficulties(
                         conn, events=[r.event for r in events[i:i + ix.import_chunk_rows]])
+                # An urgent row is the importer's word: vouched for as it arrives.
+                await store.record_confirmations(conn, events=[
+                    new_envelope(c, source=SOURCE, event_id=str(c.confirmation_id))
+                    for r in events
+                    if (c := logic.reported_urgent(r.event.data, who.subject_id))])
         if not claimed:
             seen = await store.find_idempotent(conn, key=idempotency_key or "")
             assert seen is not None
@@ -288,6 +299,46 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
     ix.metrics.status_updates.labels(wanted.value).inc()
     return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
                           status=wanted)
+
+
+async def confirm_urgency(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                          body: UrgencyIn) -> tuple[bool, UrgencyConfirmedOut]:
+    """An officer or a member vouches that a business's urgent item is urgent: the head
+    and the permanent deputy are told at once (notify, on difficulty.urgency.v1). One
+    confirmation per difficulty: (True, it) when this one is it, (False, the first)
+    when it was confirmed already."""
+    async with ix.db().acquire() as conn:
+        found = await store.difficulty(conn, difficulty_id=difficulty_id)
+        if found is None:
+            raise NO_SUCH_DIFFICULTY
+        state, d = found
+        cfg, _, acting = await standing(ix, conn, who, state)
+        try:
+            logic.check_may_confirm_urgency(acting, member_of_task_force=(
+                who.kind is auth.TokenKind.MEMBER and cfg is not None
+                and who.province == cfg.slug))
+        except logic.StatusForbidden as e:
+            ix.metrics.auth_failures.labels("not_assigned").inc()
+            raise Refusal(403, e.field, e.en, e.vi) from None
+        if d.urgency is not Urgency.URGENT or d.urgency_source is not UrgencySource.BUSINESS:
+            ix.metrics.refused("urgency", "conflict")
+            raise Refusal(409, "urgency",
+                          "only a business's own urgent flag is confirmed: this difficulty "
+                          "is not marked urgent, or a member or operator filed it",
+                          "chỉ xác nhận phản ánh doanh nghiệp tự đánh dấu khẩn: phản ánh này "
+                          "không khẩn, hoặc do thành viên, người vận hành nhập")
+        event = new_envelope(logic.urgency_confirmation(
+            d, actor_kind=ACTOR_KINDS[who.kind], actor_id=who.subject_id, reported=False,
+            note=body.note or None, now=datetime.now(UTC),
+        ), source=SOURCE, event_id=str(DifficultyUrgencyConfirmed.id_for(difficulty_id)))
+        async with conn.transaction():
+            new = await store.record_confirmations(conn, events=[event])
+        first = await store.confirmation_of(conn, difficulty_id=difficulty_id)
+    assert first is not None  # recorded now or before, never removed
+    return bool(new), UrgencyConfirmedOut(
+        confirmation_id=first["confirmation_id"], difficulty_id=difficulty_id,
+        confirmed_by=first["actor_id"], reported=first["reported"],
+        confirmed_at=first["confirmed_at"])
 
 
 def _status_event(ix: Intake, who: auth.Principal, state: store.DifficultyState,
@@ -558,11 +609,13 @@ def _problem(e: vn.InvalidField) -> Problem:
 
 
 def received_event(
-    body: DifficultyIn, configs: ConfigSet, now: datetime, code: str
+    body: DifficultyIn, configs: ConfigSet, now: datetime, code: str,
+    urgency_source: UrgencySource = UrgencySource.BUSINESS,
 ) -> Envelope[DifficultyReceived]:
     """The event of a validated submission (InvalidField when the province's task force
-    is dissolved)."""
-    received = body.received(difficulty_id=uuid.uuid4(), code=code, now=now.astimezone(UTC))
+    is dissolved); `urgency_source`: who marked it urgent, if it is."""
+    received = body.received(difficulty_id=uuid.uuid4(), code=code, now=now.astimezone(UTC),
+                             urgency_source=urgency_source)
     task_force = configs.task_force_for(
         received.province_code, received.task_force, zone_name=received.zone_name,
         ward=received.ward, district=received.district)
@@ -606,12 +659,13 @@ class RefusedRow:
 
 def prepare_import(
     data: bytes, *, configs: ConfigSet, now: datetime, max_rows: int,
-    province: str | None = None,
+    filed_by: UrgencySource, province: str | None = None,
 ) -> list[ImportedRow | RefusedRow]:
     """Each row of a CSV file through the single-submission path (model, cleaning,
     province, task force); FileRefused when the file itself cannot be read. With
     `province` (the importer's scope: a member's task force, a scoped operator's
-    province), a row of another province is refused."""
+    province), a row of another province is refused. `filed_by` says who marked the
+    urgent rows urgent (the importer: a member or an operator)."""
     out: list[ImportedRow | RefusedRow] = []
     codes: set[str] = set()
     for row in bulk.read(data, max_rows=max_rows):
@@ -623,7 +677,7 @@ def prepare_import(
             code = logic.tracking_code()
             while code in codes:  # unique within the file; across files, 40 random bits
                 code = logic.tracking_code()
-            event = received_event(body, configs, now, code)
+            event = received_event(body, configs, now, code, urgency_source=filed_by)
             if province is not None:
                 logic.check_in_scope(configs, event.data, province)
         except Refused as e:

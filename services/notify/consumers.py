@@ -13,6 +13,7 @@ from shared.calendar import Clock
 from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     Envelope,
     MemberReminderRequested,
     MemberReport,
@@ -37,6 +38,10 @@ class NotifyHandlers:
     def quiet(self) -> logic.Quiet:
         return logic.Quiet(self.settings.quiet_start, self.settings.quiet_end)
 
+    @property
+    def hours(self) -> logic.Hours:
+        return logic.Hours(self.settings.work_start, self.settings.work_end)
+
     async def on_assigned(
         self, batch: list[Envelope[DifficultyAssigned]], emitter: Emitter
     ) -> int:
@@ -45,7 +50,8 @@ class NotifyHandlers:
         followed: list[logic.Followed] = []
         keys_of: dict[str, set[str]] = {}
         for e in batch:
-            mine = logic.assignment_messages(e.data, configs, now=now, quiet=self.quiet)
+            mine = logic.assignment_messages(e.data, configs, now=now, quiet=self.quiet,
+                                             hours=self.hours)
             keys_of.setdefault(e.id, set()).update(o.key for o in mine)
             owed += mine
             if (f := logic.follow(e.data, configs, quiet=self.quiet)) is not None:
@@ -82,6 +88,16 @@ class NotifyHandlers:
                 conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new])
         return len(batch) - len(new)
 
+    async def on_urgency(
+        self, batch: list[Envelope[DifficultyUrgencyConfirmed]], emitter: Emitter
+    ) -> int:
+        configs, now = self.config.current, self.clock.now()
+        owed = [o for e in batch
+                for o in logic.confirmation_messages(e.data, configs, now=now, quiet=self.quiet)]
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            changed = await store.hasten_owed(conn, owed=owed)
+        return 0 if changed or not owed else len(batch)
+
     async def on_member_report(
         self, batch: list[Envelope[MemberReport]], emitter: Emitter
     ) -> int:
@@ -98,7 +114,7 @@ class NotifyHandlers:
         for e in batch:
             owed += logic.weekly_report_messages(
                 e.data, configs, base_url=self.settings.report_base_url, now=now,
-                quiet=self.quiet,
+                quiet=self.quiet, hours=self.hours,
             )
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await store.insert_owed(conn, owed=owed)

@@ -21,6 +21,7 @@ from shared.deadlines import at_central_level, central_schedule
 from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
+    DifficultyUrgencyConfirmed,
     MemberReminderRequested,
     SignInLink,
     Status,
@@ -102,6 +103,25 @@ class Quiet:
                                                                               self.end)
 
 
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """The agencies' office hours, on working days."""
+
+    start: time = calendar.WORK_START
+    end: time = calendar.WORK_END
+
+    def opens(self, t: datetime) -> datetime:
+        return calendar.next_working_hours(t, self.start, self.end)
+
+
+def head_release(t: datetime, *, vouched: bool, hours: Hours) -> datetime:
+    """When the head and the permanent deputy hear of an urgent item known at `t`. A
+    business's own flag is its word alone: at once in office hours, else when they next
+    open (not dropped). One an officer or a member vouched for (confirmed, or filed
+    urgent themselves): at once, day or night."""
+    return calendar.to_local(t) if vouched else hours.opens(t)
+
+
 def contacts_of(points: Iterable[ContactPoint]) -> list[Contact]:
     """One contact per channel (the first listed): an agency with e-mail and a webhook
     gets both, its systems and its people; two e-mail addresses do not double up."""
@@ -124,11 +144,13 @@ def fan_out(
     province_code: str | None = None,
     difficulty_id: str | None = None,
     week_label: str | None = None,
+    owed_at: datetime | None = None,
 ) -> list[Owed]:
     """The owed message on each contact; a recipient without contacts gets the log
-    channel, so an owed message is visible rather than silently dropped."""
+    channel, so an owed message is visible rather than silently dropped. It is held when
+    it goes later than `owed_at` (default: `due`, which quiet hours may move)."""
     release = quiet.release(due, urgent)
-    held = release > calendar.to_local(due)
+    held = release > calendar.to_local(owed_at or due)
     targets = list(contacts) or [Contact(LOG_CHANNEL, recipient_id)]
     return [
         Owed(
@@ -173,31 +195,70 @@ def _assignment_payload(a: DifficultyAssigned) -> dict[str, Any]:
 
 
 def assignment_messages(
-    a: DifficultyAssigned, configs: ConfigSet, *, now: datetime, quiet: Quiet
+    a: DifficultyAssigned, configs: ConfigSet, *, now: datetime, quiet: Quiet,
+    hours: Hours = Hours(),
 ) -> list[Owed]:
     """A new assignment: a notice to its agency (or member), and for an urgent difficulty
-    the head and the permanent deputy at once (keyed by difficulty: once per difficulty)."""
+    a notice to the head and the permanent deputy (keyed by difficulty: once per
+    difficulty). The urgency an assignment carries is the business's word until an
+    officer or a member vouches for it (`confirmation_messages`): it reaches an agency at
+    once, a person (a member) only outside quiet hours, and the head and the permanent
+    deputy in office hours, whichever of them the person is."""
     cfg = province_of(configs, a.agency_id, a.province_code)
     urgent = a.urgency is Urgency.URGENT
     payload = _assignment_payload(a)
     recipient = a.member_id or a.agency_id
+    leaders = {p.id for p in _head_and_deputy(cfg)} if cfg is not None else set()
     contacts: list[Contact] = []
     if a.member_id and cfg is not None and (p := cfg.person(a.member_id)) is not None:
         contacts = contacts_of(p.contacts)
     elif (agency := configs.agency(a.agency_id)) is not None:
         contacts = contacts_of(agency.contacts)
     common = {"province_code": a.province_code, "difficulty_id": str(a.difficulty_id)}
+    due = head_release(now, vouched=False, hours=hours) if urgent and recipient in leaders \
+        else now
     out = fan_out(base_key=assignment_message_key(a), kind=ASSIGNMENT, recipient_id=recipient,
-                  contacts=contacts, due=now, urgent=urgent, quiet=quiet, payload=payload,
-                  **common)
+                  contacts=contacts, due=due, urgent=urgent and not a.member_id, quiet=quiet,
+                  payload=payload, owed_at=now, **common)
     if urgent and cfg is not None and a.role in (AssignmentRole.LEAD, AssignmentRole.TRIAGE):
         for person in _head_and_deputy(cfg):
             out += fan_out(
-                base_key=f"{URGENT_DIFFICULTY}:{a.difficulty_id}:{person.id}",
+                base_key=urgent_difficulty_key(str(a.difficulty_id), person.id),
                 kind=URGENT_DIFFICULTY, recipient_id=person.id,
-                contacts=contacts_of(person.contacts), due=now, urgent=True, quiet=quiet,
-                payload=payload, **common,
+                contacts=contacts_of(person.contacts),
+                due=head_release(now, vouched=False, hours=hours), urgent=False, quiet=quiet,
+                payload=payload, owed_at=now, **common,
             )
+    return out
+
+
+def urgent_difficulty_key(difficulty_id: str, person_id: str) -> str:
+    """One alarm per urgent difficulty and person, whichever of its assignment and its
+    confirmation notify learns of first: the confirmation hastens the same message."""
+    return f"{URGENT_DIFFICULTY}:{difficulty_id}:{person_id}"
+
+
+def confirmation_messages(
+    c: DifficultyUrgencyConfirmed, configs: ConfigSet, *, now: datetime, quiet: Quiet
+) -> list[Owed]:
+    """The head and the permanent deputy told at once of an urgent difficulty an officer
+    or a member vouched for; the store hastens a message held for office hours rather
+    than adding a second one."""
+    cfg = configs.for_difficulty(c.province_code, c.task_force)
+    if cfg is None:
+        return []
+    payload = {"difficulty_id": str(c.difficulty_id), "tracking_code": c.tracking_code,
+               "confirmed_by": c.actor_id, "confirmed_by_kind": c.actor_kind.value,
+               "reported": c.reported, "confirmed_at": c.confirmed_at.isoformat()}
+    out: list[Owed] = []
+    for person in _head_and_deputy(cfg):
+        out += fan_out(
+            base_key=urgent_difficulty_key(str(c.difficulty_id), person.id),
+            kind=URGENT_DIFFICULTY, recipient_id=person.id,
+            contacts=contacts_of(person.contacts),
+            due=now, urgent=True, quiet=quiet,
+            payload=payload, province_code=c.province_code, difficulty_id=str(c.difficulty_id),
+        )
     return out
 
 
@@ -424,12 +485,15 @@ def _report_payload(r: WeeklyReport, slug: str, url: str) -> dict[str, Any]:
 
 
 def weekly_report_messages(
-    r: WeeklyReport, configs: ConfigSet, *, base_url: str, now: datetime, quiet: Quiet
+    r: WeeklyReport, configs: ConfigSet, *, base_url: str, now: datetime, quiet: Quiet,
+    hours: Hours = Hours(),
 ) -> list[Owed]:
     """The compiled rollup, the final report or an urgent interim report, to the head and
     the permanent deputy of its task force(s). The link is the report's own `page_url`,
     signed by reporting so that it opens without signing in; only a report without one
-    (a reporting that signs nothing) gets a plain link, behind the sign-in."""
+    (a reporting that signs nothing) gets a plain link, behind the sign-in. An interim
+    report is of an item only the business may have called urgent: it waits for office
+    hours (the alarm of a vouched-for item is `URGENT_DIFFICULTY`, at once)."""
     named = _task_force_of_page(r.page_url)
     if named is not None and named in configs:
         targets = [configs[named]]
@@ -445,7 +509,9 @@ def weekly_report_messages(
             kind, key = weekly_report_key(r, c.slug, person.id)
             out += fan_out(
                 base_key=key, kind=kind, recipient_id=person.id,
-                contacts=contacts_of(person.contacts), due=now, urgent=False, quiet=quiet,
+                contacts=contacts_of(person.contacts),
+                due=head_release(now, vouched=False, hours=hours) if r.interim else now,
+                urgent=False, quiet=quiet, owed_at=now,
                 payload=payload, province_code=r.province_code, week_label=r.week_label,
             )
     return out
@@ -539,8 +605,18 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
                 f"Căn cứ: {p.get('reason')}")
     elif kind == URGENT_DIFFICULTY:
         subject = f"[thaogo] KHẨN: khó khăn đột xuất {code}"
-        text = (f"Khó khăn đột xuất mã {code} đã được giao cho {p.get('agency_id')}.\n"
-                f"Căn cứ: {p.get('reason')}")
+        lines = []
+        if p.get("agency_id"):
+            lines.append(f"Khó khăn đột xuất mã {code} đã được giao cho {p.get('agency_id')}.")
+            lines.append(f"Căn cứ: {p.get('reason')}")
+        if p.get("confirmed_by"):
+            how = "phản ánh" if p.get("reported") else "xác nhận"
+            lines.append(f"Tính khẩn cấp do {p.get('confirmed_by')} {how}"
+                         f" lúc {_fmt(p.get('confirmed_at'))}.")
+        else:
+            lines.append("Doanh nghiệp tự đánh dấu khẩn; chưa được cơ quan, thành viên"
+                         " Tổ công tác xác nhận.")
+        text = "\n".join(lines)
     elif kind in (REMINDER_ACK, REMINDER_RESOLVE):
         what = "tiếp nhận" if kind == REMINDER_ACK else "giải quyết"
         subject = f"[thaogo] Nhắc lần {p.get('n')}: quá hạn {what} hồ sơ {code}"

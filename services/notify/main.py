@@ -24,6 +24,7 @@ from shared.calendar import Clock, SystemClock
 from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     EventData,
     MemberReminderRequested,
     MemberReport,
@@ -91,6 +92,8 @@ def build(
             "Tell agencies of their new assignments; follow their deadlines")
     consume(DifficultyStatusChanged, h.on_status, topics.DIFFICULTY_STATUS, "status",
             "Track acknowledgements and resolutions, which stop reminders")
+    consume(DifficultyUrgencyConfirmed, h.on_urgency, topics.DIFFICULTY_URGENCY, "urgency",
+            "Tell the head and the permanent deputy at once of an urgent item vouched for")
     consume(MemberReport, h.on_member_report, topics.MEMBER_REPORT, "member-report",
             "Know who reported, so only the others are reminded")
     consume(WeeklyReport, h.on_weekly_report, topics.REPORT_WEEKLY, "weekly",

@@ -40,6 +40,11 @@ class NotifySettings(ServiceSettings):
     report_base_url: str = "http://127.0.0.1:8003"
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)
+    # Office hours on working days: outside them a business's own urgent flag waits for
+    # them to reach the head and the permanent deputy (what an officer or a member
+    # vouched for does not).
+    work_start: time = time(7, 30)
+    work_end: time = time(17, 0)
     # Weekly report reminders, "weekday HH:MM" (0 = Monday), before the Friday cutoff.
     weekly_reminders: tuple[str, ...] = ("3 16:00", "4 09:00")
     # How long after the cutoff the missing list may still go out (a notify that

@@ -3,7 +3,8 @@
 The invariants live here:
 - owed messages are only ever INSERTed under their deterministic key with
   ON CONFLICT DO NOTHING, so computing them twice (replays, replicas, sweeps
-  after a restart) is harmless;
+  after a restart) is harmless; the one exception, `hasten_owed`, only ever moves
+  a pending message earlier (an urgent item vouched for), which is as harmless;
 - a dispatcher owns a row only through a lease taken with FOR UPDATE SKIP
   LOCKED, and changes it afterwards only if it still holds that lease.
 """
@@ -44,6 +45,34 @@ async def insert_owed(conn: asyncpg.Connection, *, owed: Sequence[Owed]) -> list
     )
     new = {r["message_key"] for r in inserted}
     return [o for o in owed if o.key in new]
+
+
+async def hasten_owed(conn: asyncpg.Connection, *, owed: Sequence[Owed]) -> list[Owed]:
+    """Insert owed messages, or make a pending one under the same key go no later than
+    these (and at night): an alarm held for office hours goes at once when an officer or
+    a member vouches for its item. Never a second message; one already sent stays as it
+    was. Returns those inserted or hastened."""
+    unique = list({o.key: o for o in owed}.values())  # one row may be changed once only
+    if not unique:
+        return []
+    changed = await conn.fetch(
+        "INSERT INTO messages AS m (message_key, kind, recipient_id, channel, address,"
+        " secret_env, province_code, difficulty_id, week_label, urgent, due_at, payload)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::uuid[], $9::text[], $10::bool[], $11::timestamptz[],"
+        " $12::jsonb[]) ON CONFLICT (message_key) DO UPDATE SET"
+        " due_at = LEAST(m.due_at, EXCLUDED.due_at), urgent = m.urgent OR EXCLUDED.urgent,"
+        " payload = m.payload || EXCLUDED.payload"
+        " WHERE m.state = 'pending' RETURNING message_key",
+        [o.key for o in unique], [o.kind for o in unique], [o.recipient_id for o in unique],
+        [o.channel for o in unique], [o.address for o in unique],
+        [o.secret_env for o in unique], [o.province_code for o in unique],
+        [o.difficulty_id for o in unique], [o.week_label for o in unique],
+        [o.urgent for o in unique], [o.due_at for o in unique],
+        [dict(o.payload) for o in unique],
+    )
+    keys = {r["message_key"] for r in changed}
+    return [o for o in unique if o.key in keys]
 
 
 # --- assignments and their reminders ---------------------------------------------------------

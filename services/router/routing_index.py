@@ -1,6 +1,6 @@
 """The router's lookups over one province's configuration, built once per loaded
 configuration and dropped with it: the members by field and by area, their order in
-the file, and the memo of routes and plans (services/router/logic.py). Pure."""
+the file, and the memo of routes and plans (services/router/logic/routing.py). Pure."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from services.intake import bulk, logic, usecases
 from services.intake.models import ContactIn, DifficultyIn
 from shared import vn
 from shared.calendar import TZ, week_window
-from shared.events import Category, Status, Urgency
+from shared.events import Category, Status, Urgency, UrgencySource
 from shared.provinces import ConfigHolder, Deadlines
 from tests.intake.conftest import dissolved_config
 from thaogo.demo import tax_code
@@ -81,9 +81,11 @@ def test_prepare_import_validates_each_row_like_a_single_submission() -> None:
     data = (VI_HEADER + vi_row(1) + vi_row(2, mst=bad_tax) + vi_row(3, province="Gotham",
             email="not-an-email") + vi_row(4, category="Thời tiết")).encode()
     now = datetime(2026, 11, 18, 10, tzinfo=TZ)
-    out = usecases.prepare_import(data, configs=ConfigHolder().current, now=now, max_rows=10)
+    out = usecases.prepare_import(data, configs=ConfigHolder().current, now=now, max_rows=10,
+                                  filed_by=UrgencySource.MEMBER)
     assert isinstance(out[0], usecases.ImportedRow)
     assert out[0].event.data.province_code == "79" and out[0].event.data.received_at == now
+    assert out[0].event.data.urgency_source is UrgencySource.MEMBER
     assert out[0].event.data.received_at.utcoffset() == timedelta(0)
     refused = {r.number: {p.field for p in r.problems}
                for r in out if isinstance(r, usecases.RefusedRow)}

@@ -6,18 +6,22 @@ import random
 import uuid
 from datetime import datetime, time, timedelta
 
+from services.intake import logic as intake_logic
 from services.notify import logic
 from services.reporting import usecases
 from shared.calendar import TZ, week_window
 from shared.events import (
+    ActorKind,
     AgencyLevel,
     AssignmentRole,
     BreakdownRow,
     Category,
     DifficultyAssigned,
     DifficultyReceived,
+    DifficultyUrgencyConfirmed,
     Kind,
     Urgency,
+    UrgencySource,
     WeeklyReport,
 )
 from shared.provinces import ConfigHolder, Deadlines
@@ -52,14 +56,117 @@ def test_assignment_goes_to_each_channel_of_the_agency_under_stable_keys() -> No
     assert all(o.key.startswith(logic.assignment_message_key(a)) for o in owed)
 
 
-def test_urgent_assignment_also_goes_to_head_and_permanent_deputy_at_night() -> None:
-    night = local(2026, 3, 9, 23)
+HEAD = "binh-duong.to-truong"
+DEPUTY = "binh-duong.to-pho-thuong-truc"
+
+
+def test_a_businesss_urgent_flag_reaches_the_lead_at_once_and_the_head_at_office_hours(
+) -> None:
+    """Monday 22:00, an item the business marked urgent: the lead agency's systems get it
+    at once; the head and the permanent deputy at 07:30 on Tuesday, not dropped."""
+    night = local(2026, 3, 9, 22)
     owed = logic.assignment_messages(assignment(Urgency.URGENT, night), CONFIGS, now=night,
                                      quiet=QUIET)
-    urgent = [o for o in owed if o.kind == logic.URGENT_DIFFICULTY]
-    assert {o.recipient_id for o in urgent} == {"binh-duong.to-truong",
-                                                "binh-duong.to-pho-thuong-truc"}
-    assert all(o.due_at == night and not o.held for o in owed)
+    lead = [o for o in owed if o.kind == logic.ASSIGNMENT]
+    assert {o.recipient_id for o in lead} == {"binh-duong.bql-kcn"}
+    assert all(o.due_at == night and o.urgent and not o.held for o in lead)
+    alarm = [o for o in owed if o.kind == logic.URGENT_DIFFICULTY]
+    assert {o.recipient_id for o in alarm} == {HEAD, DEPUTY}
+    assert {o.due_at for o in alarm} == {local(2026, 3, 10, 7, 30)}
+    assert all(o.held and not o.urgent for o in alarm)
+
+
+def test_a_businesss_urgent_flag_on_friday_night_waits_for_monday() -> None:
+    night = local(2026, 3, 13, 22)
+    owed = logic.assignment_messages(assignment(Urgency.URGENT, night), CONFIGS, now=night,
+                                     quiet=QUIET)
+    assert {o.due_at for o in owed if o.kind == logic.URGENT_DIFFICULTY} == {
+        local(2026, 3, 16, 7, 30)}
+
+
+def test_a_businesss_urgent_flag_in_office_hours_reaches_the_head_at_once() -> None:
+    day = local(2026, 3, 10, 10)
+    owed = logic.assignment_messages(assignment(Urgency.URGENT, day), CONFIGS, now=day,
+                                     quiet=QUIET)
+    alarm = [o for o in owed if o.kind == logic.URGENT_DIFFICULTY]
+    assert len(alarm) == 4 and {o.due_at for o in alarm} == {day}
+
+
+def test_a_businesss_urgent_flag_wakes_no_member_and_no_deputy_as_a_member() -> None:
+    """A member's notice of an unconfirmed urgent item keeps quiet hours; when the member
+    is the permanent deputy, office hours."""
+    night = local(2026, 3, 9, 22)
+    for member, due in (("binh-duong.to-pho-kcn", local(2026, 3, 10, 7)),
+                        (DEPUTY, local(2026, 3, 10, 7, 30))):
+        a = assignment(Urgency.URGENT, night, role=AssignmentRole.MEMBER).model_copy(
+            update={"member_id": member})
+        owed = logic.assignment_messages(a, CONFIGS, now=night, quiet=QUIET)
+        assert {o.recipient_id for o in owed} == {member}
+        assert {o.due_at for o in owed} == {due} and not any(o.urgent for o in owed)
+
+
+def confirmation(a: DifficultyAssigned, at: datetime, *, reported: bool = False
+                 ) -> DifficultyUrgencyConfirmed:
+    return DifficultyUrgencyConfirmed(
+        confirmation_id=DifficultyUrgencyConfirmed.id_for(a.difficulty_id),
+        difficulty_id=a.difficulty_id, tracking_code=a.tracking_code,
+        province_code=a.province_code, task_force="binh-duong",
+        actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, reported=reported,
+        confirmed_at=at)
+
+
+def test_confirmed_urgent_reaches_the_head_at_once_under_the_held_alarms_key() -> None:
+    night = local(2026, 3, 9, 22)
+    a = assignment(Urgency.URGENT, night)
+    held = {o.key for o in logic.assignment_messages(a, CONFIGS, now=night, quiet=QUIET)
+            if o.kind == logic.URGENT_DIFFICULTY}
+    later = local(2026, 3, 9, 23, 15)
+    owed = logic.confirmation_messages(confirmation(a, later), CONFIGS, now=later,
+                                       quiet=QUIET)
+    assert {o.key for o in owed} == held  # the same message, hastened: never a second
+    assert {o.recipient_id for o in owed} == {HEAD, DEPUTY}
+    assert all(o.due_at == later and o.urgent and not o.held for o in owed)
+    text = logic.render(logic.URGENT_DIFFICULTY, {**a.model_dump(mode="json"),
+                                                  **owed[0].payload}).text
+    assert "binh-duong.bql-kcn xác nhận" in text
+
+
+def test_member_reported_urgent_reaches_the_head_at_once() -> None:
+    """A member files an urgent difficulty at 22:00 (an import): intake vouches for it as
+    it arrives, and notify tells the head and the permanent deputy at once."""
+    night = local(2026, 3, 9, 22)
+    d = received(night, n=7, urgency=Urgency.URGENT).model_copy(
+        update={"urgency_source": UrgencySource.MEMBER})
+    c = intake_logic.reported_urgent(d, "binh-duong.to-pho-kcn")
+    assert c is not None and c.reported and c.actor_kind is ActorKind.MEMBER
+    owed = logic.confirmation_messages(c, CONFIGS, now=night, quiet=QUIET)
+    assert {o.recipient_id for o in owed} == {HEAD, DEPUTY}
+    assert all(o.due_at == night and o.urgent for o in owed)
+    assert "phản ánh" in logic.render(logic.URGENT_DIFFICULTY, owed[0].payload).text
+    # The business's own flag is not vouched for, nor is a normal item.
+    assert intake_logic.reported_urgent(d.model_copy(
+        update={"urgency_source": UrgencySource.BUSINESS}), "x") is None
+    assert intake_logic.reported_urgent(d.model_copy(
+        update={"urgency": Urgency.NORMAL}), "binh-duong.to-pho-kcn") is None
+
+
+def test_an_old_received_event_reads_as_the_businesss_flag() -> None:
+    d = received(local(2026, 3, 9, 22), n=8, urgency=Urgency.URGENT)
+    body = d.model_dump(mode="json")
+    del body["urgency_source"]
+    old = DifficultyReceived.model_validate(body)
+    assert old.urgency_source is UrgencySource.BUSINESS
+    assert intake_logic.reported_urgent(old, "anyone") is None
+
+
+def test_head_release_by_who_vouched() -> None:
+    hours = logic.Hours()
+    night = local(2026, 3, 9, 22)
+    assert logic.head_release(night, vouched=True, hours=hours) == night
+    assert logic.head_release(night, vouched=False, hours=hours) == local(2026, 3, 10, 7, 30)
+    early = local(2026, 3, 10, 6)
+    assert logic.head_release(early, vouched=False, hours=logic.Hours(time(8), time(17))) == \
+        local(2026, 3, 10, 8)
 
 
 def test_normal_assignment_at_night_is_held_until_seven() -> None:
@@ -232,6 +339,19 @@ def test_the_mail_carries_the_reports_signed_link_and_says_what_it_is() -> None:
     assert "tổng hợp tuần 2026-W11 đã sẵn sàng" not in r.text
     assert "Báo cáo tổng hợp" not in r.subject and d.tracking_code in r.subject
     assert "đột xuất" in r.subject and SIGNED in r.text and d.title in r.text
+
+
+def test_an_interim_report_at_night_waits_for_office_hours() -> None:
+    """Reporting's interim report is of an item the business alone may have called urgent:
+    it reaches the head in office hours (the alarm of a vouched-for item goes at once)."""
+    night = local(2026, 3, 13, 22)
+    interim = usecases.urgent_report(urgent_received(night), generated_at=night)
+    owed = logic.weekly_report_messages(interim, CONFIGS, base_url="https://x.example.vn",
+                                        now=night, quiet=QUIET)
+    assert {o.due_at for o in owed} == {local(2026, 3, 16, 7, 30)}
+    friday = logic.weekly_report_messages(compiled_week(), CONFIGS, base_url="https://x.vn",
+                                          now=local(2026, 3, 13, 12, 1), quiet=QUIET)
+    assert {o.due_at for o in friday} == {local(2026, 3, 13, 12, 1)}
 
 
 def test_a_report_without_a_link_of_its_own_gets_the_plain_one() -> None:

@@ -118,6 +118,12 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/difficulties/{difficulty_id}"): only(
             {Role.AGENCY: 200, Role.CO_HANDLER: 200, Role.ASSIGNED_MEMBER: 200,
              Role.PERMANENT_DEPUTY: 200, Role.OPERATOR: 200}),
+        # Who vouches that an urgent item is urgent: the lead, the permanent deputy and
+        # the task force's members. The world's difficulty is not urgent, so those let
+        # in are answered 409 (field `urgency`, tests/e2e/test_urgency.py confirms one).
+        ("POST", "/v1/difficulties/{difficulty_id}/urgency"): only(
+            {Role.AGENCY: 409, Role.PERMANENT_DEPUTY: 409, Role.ASSIGNED_MEMBER: 409,
+             Role.MEMBER: 409}),
         # A member reports on, and sees, their own task force's week.
         ("POST", "/v1/member-reports"): only(dict.fromkeys(MEMBERS, 202)),
         ("GET", "/v1/members/me/week"): only(dict.fromkeys(MEMBERS, 200)),
@@ -291,6 +297,8 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = submission(100 + n)
     elif path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
+    elif path.endswith("/urgency"):
+        req["json"] = {"note": "không thể chờ"}
     elif path.endswith("/steps"):
         req["json"] = {"step": "in_progress", "note": "đang xử lý"}
     elif path.endswith("/resolution"):

@@ -11,7 +11,7 @@ import pytest
 
 from services.reporting import access, main
 from services.reporting.settings import ReportingSettings
-from thaogo.cli import link_secret
+from thaogo.up import link_secret
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "compose" / ".env.example"
 

@@ -16,11 +16,13 @@ from shared.calendar import (
     add_working_days,
     check_date,
     cutoff,
+    in_working_hours,
     is_working_day,
     local_now,
     next_allowed_send,
     next_weekly_fire,
     next_window,
+    next_working_hours,
     parse_week_label,
     previous_window,
     quiet_hours,
@@ -298,6 +300,39 @@ def test_next_allowed_send() -> None:
     assert next_allowed_send(vn(2026, 11, 28, 3)) == vn(2026, 11, 28, 7)
     assert next_allowed_send(vn(2026, 11, 28, 9, 15)) == vn(2026, 11, 28, 9, 15)
     assert next_allowed_send(datetime(2026, 11, 27, 15, tzinfo=UTC)) == vn(2026, 11, 28, 7)
+
+
+@pytest.mark.parametrize(
+    ("t", "inside"),
+    [
+        (vn(2026, 11, 26, 7, 29, 59), False),  # Thursday, before the offices open
+        (vn(2026, 11, 26, 7, 30), True),
+        (vn(2026, 11, 26, 16, 59, 59), True),
+        (vn(2026, 11, 26, 17), False),
+        (vn(2026, 11, 28, 10), False),  # Saturday
+        (vn(2026, 9, 2, 10), False),  # National Day
+    ],
+)
+def test_working_hours(t: datetime, inside: bool) -> None:
+    assert in_working_hours(t) is inside
+
+
+@pytest.mark.parametrize(
+    ("t", "opens"),
+    [
+        (vn(2026, 11, 26, 9), vn(2026, 11, 26, 9)),  # inside: at once
+        (vn(2026, 11, 26, 3), vn(2026, 11, 26, 7, 30)),  # before, same working day
+        (vn(2026, 11, 25, 22), vn(2026, 11, 26, 7, 30)),  # Wednesday night: Thursday
+        (vn(2026, 11, 27, 22), vn(2026, 11, 30, 7, 30)),  # Friday night: Monday
+        (vn(2026, 11, 28, 7, 45), vn(2026, 11, 30, 7, 30)),  # Saturday morning: Monday
+        # Friday before National Day, bridged to Monday 31/8: Thursday 3/9.
+        (vn(2026, 8, 28, 20), vn(2026, 9, 3, 7, 30)),
+        (datetime(2026, 11, 25, 15, tzinfo=UTC), vn(2026, 11, 26, 7, 30)),  # 22:00 local
+    ],
+)
+def test_next_working_hours(t: datetime, opens: datetime) -> None:
+    assert next_working_hours(t) == opens
+    assert in_working_hours(opens)
 
 
 def test_next_weekly_fire_is_strictly_after() -> None:

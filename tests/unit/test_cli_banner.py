@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from thaogo.cli import _print_urls, masked_url
+from thaogo.up import _print_urls, masked_url
 
 
 def test_an_external_database_password_is_masked(capsys: pytest.CaptureFixture[str],

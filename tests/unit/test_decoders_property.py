@@ -30,6 +30,7 @@ from shared.events import (
     DecodeError,
     DifficultyAssigned,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     DirectionGiven,
     Envelope,
     EventData,
@@ -75,6 +76,12 @@ def _samples() -> list[EventData]:
             province_code=d.province_code, status=Status.RESOLVED,
             actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, note="Đã giải quyết",
             changed_at=NOW),
+        DifficultyUrgencyConfirmed(
+            confirmation_id=DifficultyUrgencyConfirmed.id_for(d.difficulty_id),
+            difficulty_id=d.difficulty_id, tracking_code=d.tracking_code,
+            province_code=d.province_code, task_force="binh-duong",
+            actor_kind=ActorKind.MEMBER, actor_id="binh-duong.to-pho-kcn",
+            note="Cháy kho, cần xử lý ngay", confirmed_at=NOW),
         # A co-handler's own part declined (#20 item 1): the difficulty's status unmoved.
         DifficultyStatusChanged(
             status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,

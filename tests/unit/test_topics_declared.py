@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.router import logic as router_logic
 from shared import asyncapi, events, topics
 from shared.provinces import ConfigHolder
-from thaogo import cli
+from thaogo import stack
 from thaogo.embedded import EmbeddedBroker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ async def test_thaogo_topics_creates_every_topic_written_to(produced: set[str]) 
     """`thaogo topics` on an empty broker of its own: what it creates is the set."""
     broker = EmbeddedBroker.on_a_free_port()
     try:
-        report = await cli._topics(broker.bootstrap, None)
+        report = await stack.create_topics(broker.bootstrap, None)
         assert set(report) == produced and set(report.values()) == {"created"}
         admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
         await admin.start()

@@ -20,6 +20,7 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
+    DifficultyUrgencyConfirmed,
     Envelope,
     EventData,
     Kind,
@@ -32,7 +33,17 @@ from shared.events import (
     deterministic_id,
 )
 from shared.provinces import ConfigHolder
-from thaogo.verify import Case, Deliveries, Log, Report, _check_league, derive, fold, steps
+from thaogo.verify import (
+    Case,
+    Deliveries,
+    Log,
+    Report,
+    _check_league,
+    check_alarms,
+    derive,
+    fold,
+    steps,
+)
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Vietnam
 DID = uuid.UUID(int=1)
@@ -147,6 +158,51 @@ def test_an_announcement_without_a_delivery_and_two_for_one_are_differences() ->
                             {"twice": "sent", "never": "failed"}, truncated=False)
     assert found == [("twice", "events on notification.sent.v1", 1, 2),
                      ("never", "state", "sent (announced)", "failed")]
+
+
+# --- the head's alarms of urgent difficulties ------------------------------------------------
+
+HEAD, DEPUTY = "binh-duong.to-truong", "binh-duong.to-pho-thuong-truc"
+
+
+def urgent_case(*, confirmed: bool) -> tuple[Log, dict[uuid.UUID, Case]]:
+    log = Log()
+    d = received().model_copy(update={"urgency": Urgency.URGENT})
+    a = assigned(1, "binh-duong.bql-kcn", AssignmentRole.LEAD, T0).model_copy(
+        update={"urgency": Urgency.URGENT})
+    log.received.append(Envelope(id="r", source="t", time=T0, data=d))
+    log.assigned.append(Envelope(id="a", source="t", time=T0, data=a))
+    if confirmed:
+        c = DifficultyUrgencyConfirmed(
+            confirmation_id=DifficultyUrgencyConfirmed.id_for(DID), difficulty_id=DID,
+            tracking_code=d.tracking_code, province_code="79", task_force="binh-duong",
+            actor_kind=ActorKind.AGENCY, actor_id=a.agency_id, confirmed_at=T0)
+        log.urgency.append(Envelope(id="u", source="t", time=T0, data=c))
+    return log, fold(log)
+
+
+def alarm_differences(log: Log, cases: dict[uuid.UUID, Case],
+                      alarms: dict[tuple[str, str], bool]) -> list[tuple[str, Any]]:
+    report = Report()
+    check_alarms(CONFIGS, log, cases, alarms, report)
+    return sorted((d.field, d.expected) for d in report.differences)
+
+
+def test_every_urgent_difficulty_with_a_lead_owes_the_head_and_the_deputy_an_alarm() -> None:
+    log, cases = urgent_case(confirmed=False)
+    assert alarm_differences(log, cases, {}) == [
+        (f"urgent alarm to {DEPUTY}", "queued"), (f"urgent alarm to {HEAD}", "queued")]
+    # Held for office hours is right for the business's own flag.
+    held = {(str(DID), HEAD): True, (str(DID), DEPUTY): True}
+    assert alarm_differences(log, cases, held) == []
+
+
+def test_a_confirmed_urgent_difficulty_has_no_alarm_left_waiting() -> None:
+    log, cases = urgent_case(confirmed=True)
+    held = {(str(DID), HEAD): True, (str(DID), DEPUTY): False}
+    assert alarm_differences(log, cases, held) == [
+        (f"urgent alarm to {HEAD}", "due at once (confirmed)")]
+    assert alarm_differences(log, cases, {k: False for k in held}) == []
 
 
 def step(n: int, s: Step, at: datetime, on: DifficultyAssigned, *,
