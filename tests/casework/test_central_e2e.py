@@ -55,6 +55,14 @@ async def fetch(stack: Stack, sql: str, *args: Any) -> list[asyncpg.Record]:
         await conn.close()
 
 
+async def execute(stack: Stack, sql: str, *args: Any) -> None:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
 async def sweep(stack: Stack, at: Any) -> list[tuple[str, str]]:
     """Notify's reminder sweep as its scheduler runs it, at a moment of the test's choosing
     (the services keep the wall clock, and the ministry has weeks): the central reminders
@@ -132,6 +140,25 @@ async def test_escalated_to_a_ministry_chased_lettered_and_answered_to_the_busin
         assert {r["message_key"].rsplit(":", 1)[0] for r in owed} == {
             f"central_answer:{aid}:1:{DEPUTY_PERSON}",
             f"central_progress:{aid}:2:{DEPUTY_PERSON}"}
+
+        # The checker folds the schedule on its own: these two and no other are owed...
+        await stack.assert_consistent()
+        # ...so a reminder the schedule does not owe, or one it owes gone, is a difference.
+        stray = f"central_progress:{aid}:7:{HEAD}:email"
+        await execute(stack, "INSERT INTO notify.messages (message_key, kind, recipient_id,"
+                             " channel, difficulty_id, payload, due_at) VALUES ($1,"
+                             " 'central_progress', $2, 'email', $3, '{}', now() + interval"
+                             " '30 days')", stray, HEAD, did)
+        # Point 2 on every channel of the deputy (e-mail and Zalo) gone.
+        progress = f"central_progress:{aid}:2:%"
+        await execute(stack, "UPDATE notify.messages SET message_key = 'gone-' || message_key"
+                             " WHERE message_key LIKE $1", progress)
+        report = await stack.verify()
+        assert not report.ok and stray in report.summary(), report.summary()
+        assert "central reminder 2" in report.summary(), report.summary()
+        await execute(stack, "DELETE FROM notify.messages WHERE message_key = $1", stray)
+        await execute(stack, "UPDATE notify.messages SET message_key = substr(message_key, 6)"
+                             " WHERE message_key LIKE $1", "gone-" + progress)
 
         # The letter: only the permanent deputy registers it, never dated ahead.
         today = datetime.now(TZ).date()
