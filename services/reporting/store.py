@@ -622,7 +622,7 @@ async def difficulty_detail(
     # The notes travel in the events only (status_history keeps the steps).
     history = await conn.fetch(
         "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
-        " e.payload->>'note' AS note"
+        " e.payload->>'note' AS note, e.payload->'letter'->>'number' AS letter_number"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

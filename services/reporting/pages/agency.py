@@ -543,6 +543,8 @@ def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str
     a member's step, which leaves the status as it was) the step on their part."""
     if h["status"] is not None:
         return name.status(h["status"]) if name else str(h["status"])
+    if h["step"] is None:  # the letter to the ministry, registered (#22 item 6)
+        return f"{words(lang)['c_letter']}: {h.get('letter_number') or ''}"
     step = Step(h["step"])
     return f"{STEP_LABELS[step][0 if lang == 'vi' else 1]} ({words(lang)['d_own_part']})"
 
