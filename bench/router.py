@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -16,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.common import (
     Infra,
+    cpu_seconds,
     fresh_database,
     launch_service,
     peak_rss_mb,
@@ -122,15 +121,6 @@ async def bare_loop(bootstrap: str, n: int | None, fanout: int = 1, group: str =
 
 IDLE_S = 5.0
 PROCESSES = 2  # the scaled figures: processes in one consumer group, on each side
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def watch_group(bootstrap: str, group: str, topic: str, n_total: int,

@@ -54,7 +54,11 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      " level); key \"<province_code>:<week_label>\". A compiled week carries its league"
      " table (`league`: per agency, acknowledged and resolved on time against the"
      " province's target, median working days to resolve, ratings), frozen at the cutoff;"
-     " null in interim and final reports and in weeks compiled before it existed."),
+     " null in interim and final reports and in weeks compiled before it existed. A"
+     " compiled week also carries, when known at its cutoff, the permanent deputy's"
+     " submitted text (`compiled_text`), the members' reports under the three headings"
+     " (`member_reports`) and the head's tracked directions with their state"
+     " (`directions`); all optional, absent in older reports."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
     (topics.SIGN_IN_LINK, events.SignInLink,
@@ -65,7 +69,16 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      " this week be reminded; notify sends the reminder; key: the member id."),
     (topics.DIRECTION_GIVEN, events.DirectionGiven,
      "A direction of the head to the task force (ý kiến chỉ đạo), given in the head's"
-     " workspace; reporting keeps it for the task force's pages; key: the task force."),
+     " workspace; reporting keeps it for the task force's pages; key: the task force."
+     " With `assignee_id` (an agency or member of the configuration) and `due_on` it is"
+     " tracked work: its state moves on direction.progress.v1, notify reminds the assignee"
+     " before and on the due date, and the next weekly reports carry its progress."),
+    (topics.DIRECTION_PROGRESS, events.DirectionProgress,
+     "Whoever must act on a direction says where it stands (in_progress, done) from their"
+     " workspace; the latest posted_at is the direction's state; key: the direction id."),
+    (topics.COMPILATION_SAVED, events.CompilationSaved,
+     "The permanent deputy's compiled text of a week, saved as a draft or submitted to the"
+     " head; the latest saved_at stands; key \"<task_force>:<week_label>\"."),
 )
 
 

@@ -20,6 +20,8 @@ NOTIFICATION_SENT = "notification.sent.v1"
 SIGN_IN_LINK = "sign-in.link.v1"
 MEMBER_REMINDER = "member.reminder.v1"
 DIRECTION_GIVEN = "direction.given.v1"
+DIRECTION_PROGRESS = "direction.progress.v1"
+COMPILATION_SAVED = "compilation.saved.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -47,6 +49,8 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(SIGN_IN_LINK, 1),
     TopicSpec(MEMBER_REMINDER, 1),
     TopicSpec(DIRECTION_GIVEN, 1),
+    TopicSpec(DIRECTION_PROGRESS, 1),
+    TopicSpec(COMPILATION_SAVED, 1),
 )
 AGENCY_TOPIC_PARTITIONS = 2
 DLQ_PARTITIONS = 1

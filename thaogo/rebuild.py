@@ -165,8 +165,8 @@ async def _router(conn: asyncpg.Connection, producer: Producer, out: Rebuilt, *,
                 while end < len(chunk) and chunk[end][0].difficulty_id == did:
                     end += 1
                 difficulty = DifficultyReceived.model_validate_json(chunk[start][2])
-                out.published += await router_usecases.publish(
+                out.published.update(m.topic for m in await router_usecases.publish(
                     emitter, [a for a, _, _ in chunk[start:end]], difficulty,
-                    status_base=status_url, tasks=tasks)
+                    status_base=status_url, tasks=tasks))
                 start = end
             await emitter.flush()

@@ -45,7 +45,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -53,15 +53,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import topics
+from shared.calendar import TZ, is_working_day
 from shared.deadlines import central_schedule, deadlines_for
 from shared.events import (
     AgencyTask,
+    CompilationSaved,
     DecodeError,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     DirectionGiven,
+    DirectionProgress,
     Envelope,
     EventData,
     MemberReminderRequested,
@@ -151,6 +154,8 @@ class Log:
     sign_ins: list[Envelope[SignInLink]] = field(default_factory=list)
     reminders: list[Envelope[MemberReminderRequested]] = field(default_factory=list)
     directions: list[Envelope[DirectionGiven]] = field(default_factory=list)
+    progress: list[Envelope[DirectionProgress]] = field(default_factory=list)
+    compilations: list[Envelope[CompilationSaved]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
 
@@ -165,6 +170,8 @@ _MODELS: dict[str, type[EventData]] = {
     topics.SIGN_IN_LINK: SignInLink,
     topics.MEMBER_REMINDER: MemberReminderRequested,
     topics.DIRECTION_GIVEN: DirectionGiven,
+    topics.DIRECTION_PROGRESS: DirectionProgress,
+    topics.COMPILATION_SAVED: CompilationSaved,
 }
 
 
@@ -215,6 +222,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
         DifficultyStatusChanged: log.status, DifficultyUrgencyConfirmed: log.urgency,
         WeeklyReport: log.weekly, NotificationSent: log.sent, SignInLink: log.sign_ins,
         MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
+        DirectionProgress: log.progress, CompilationSaved: log.compilations,
     }
     into: list[Any] = log.tasks.setdefault(topic, []) if model is AgencyTask else kept[model]
     into.append(env)
@@ -583,8 +591,8 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
                           "present" if rid in published else "none")
     # The head's directions: one row per event on direction.given.v1, as it says.
     kept = {r["direction_id"]: r for r in await conn.fetch(
-        "SELECT direction_id, task_force, given_by, week_label, body, given_at"
-        " FROM reporting.directions")}
+        "SELECT direction_id, task_force, given_by, week_label, body, given_at, assignee_id,"
+        " due_on FROM reporting.directions")}
     report.compared["reporting.directions"] += len(kept)
     given = {e.data.direction_id: e.data for e in log.directions}
     for did, x in given.items():
@@ -592,7 +600,8 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         if row is None:
             report.differ("reporting", "directions", did, "row", "present", "missing")
             continue
-        for name in ("task_force", "given_by", "week_label", "body", "given_at"):
+        for name in ("task_force", "given_by", "week_label", "body", "given_at",
+                     "assignee_id", "due_on"):
             if row[name] != getattr(x, name):
                 report.differ("reporting", "directions", did, name, getattr(x, name),
                               row[name])
@@ -600,6 +609,7 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         for did in kept.keys() - given.keys():
             report.differ("reporting", "directions", did, "cause",
                           "an event on " + topics.DIRECTION_GIVEN, "none")
+    await _check_compiled_week(conn, log, report)
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
@@ -666,6 +676,95 @@ async def _check_resolutions(conn: asyncpg.Connection, log: Log,
                           "present")
 
 
+async def _check_compiled_week(conn: asyncpg.Connection, log: Log, report: Report) -> None:
+    """Each direction's progress one row per event, as it says; each (task force, week)'s
+    compiled text the latest save of it."""
+    kept = {r["progress_id"]: r for r in await conn.fetch(
+        "SELECT progress_id, direction_id, state, note, posted_by, posted_at"
+        " FROM reporting.direction_progress")}
+    report.compared["reporting.direction_progress"] += len(kept)
+    posted = {e.data.progress_id: e.data for e in log.progress}
+    for pid, x in posted.items():
+        row = kept.get(pid)
+        if row is None:
+            report.differ("reporting", "direction_progress", pid, "row", "present", "missing")
+            continue
+        want = {"direction_id": x.direction_id, "state": x.state.value, "note": x.note,
+                "posted_by": x.posted_by, "posted_at": x.posted_at}
+        for name, value in want.items():
+            if row[name] != value:
+                report.differ("reporting", "direction_progress", pid, name, value, row[name])
+    if topics.DIRECTION_PROGRESS not in log.truncated:
+        for pid in kept.keys() - posted.keys():
+            report.differ("reporting", "direction_progress", pid, "cause",
+                          "an event on " + topics.DIRECTION_PROGRESS, "none")
+    latest: dict[tuple[str, str], CompilationSaved] = {}
+    for e in log.compilations:
+        k = (e.data.task_force, e.data.week_label)
+        if k not in latest or latest[k].saved_at < e.data.saved_at:
+            latest[k] = e.data
+    rows = {(r["task_force"], r["week_label"]): r for r in await conn.fetch(
+        "SELECT task_force, week_label, compilation_id, body, submitted, saved_by, saved_at"
+        " FROM reporting.compilations")}
+    report.compared["reporting.compilations"] += len(rows)
+    for k, c in latest.items():
+        row = rows.get(k)
+        if row is None:
+            report.differ("reporting", "compilations", ":".join(k), "row", "present",
+                          "missing")
+            continue
+        for name in ("compilation_id", "body", "submitted", "saved_by", "saved_at"):
+            if row[name] != getattr(c, name):
+                report.differ("reporting", "compilations", ":".join(k), name,
+                              getattr(c, name), row[name])
+    if topics.COMPILATION_SAVED not in log.truncated:
+        for k in rows.keys() - latest.keys():
+            report.differ("reporting", "compilations", ":".join(k), "cause",
+                          "an event on " + topics.COMPILATION_SAVED, "none")
+
+
+def _direction_states(log: Log) -> dict[uuid.UUID, list[DirectionProgress]]:
+    """Each direction's progress, in the order it was posted."""
+    out: dict[uuid.UUID, list[DirectionProgress]] = defaultdict(list)
+    for e in log.progress:
+        out[e.data.direction_id].append(e.data)
+    for steps in out.values():
+        steps.sort(key=lambda x: (x.posted_at, x.progress_id))
+    return out
+
+
+def _check_report_directions(report: Report, key: str, body: Mapping[str, Any], log: Log
+                             ) -> None:
+    """A compiled week's directions are directions the head gave, as given, each in the
+    state its progress events put it in at the week's end."""
+    if not body.get("directions") or body.get("final") or not body.get("rows"):
+        return
+    given = {e.data.direction_id: e.data for e in log.directions}
+    states = _direction_states(log)
+    end = min(datetime.fromisoformat(body["window_end"]),
+              datetime.fromisoformat(body["generated_at"]))
+    for d in body["directions"]:
+        did = uuid.UUID(d["direction_id"])
+        x = given.get(did)
+        if x is None:
+            if topics.DIRECTION_GIVEN not in log.truncated:
+                report.differ("reporting", "weekly_reports", f"{key}:{did}", "direction",
+                              "an event on " + topics.DIRECTION_GIVEN, "none")
+            continue
+        for name, value in (("body", x.body), ("assignee_id", x.assignee_id),
+                            ("due_on", x.due_on.isoformat() if x.due_on else None)):
+            if d.get(name) != value:
+                report.differ("reporting", "weekly_reports", f"{key}:{did}", name, value,
+                              d.get(name))
+        if topics.DIRECTION_PROGRESS in log.truncated:
+            continue
+        by_then = [p for p in states.get(did, []) if p.posted_at <= end]
+        state = by_then[-1].state.value if by_then else "open"
+        if d.get("state") != state:
+            report.differ("reporting", "weekly_reports", f"{key}:{did}", "state", state,
+                          d.get("state"))
+
+
 def vars_of(d: Derived) -> dict[str, Any]:
     return {k: getattr(d, k) for k in Derived.__slots__}
 
@@ -707,6 +806,7 @@ async def _check_weekly(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.
                     report.differ("reporting", "weekly_reports", key, part, sent[part],
                                   body.get(part))
         _check_breakdowns(report, key, body.get("rows") or [])
+        _check_report_directions(report, key, body, log)
         if body.get("league") is not None:
             _check_league(report, key, body["league"], body.get("rows") or [])
     ids = {r["event_id"] for r in stored} | set(interim.values())
@@ -834,6 +934,44 @@ class Deliveries:
                    queued=frozenset(r["event_id"] for r in queued))
 
 
+def _check_direction_reminders(configs: ConfigSet, log: Log, messages: Sequence[Any],
+                               report: Report) -> None:
+    """A tracked direction not done is reminded to whoever it names (while the
+    configuration has them) on the working day before its due date, if that came after
+    it was given, and on the day; a direction done may have had its reminders cancelled;
+    no reminder without a direction."""
+    reminded: dict[str, dict[str, str]] = defaultdict(dict)  # direction -> which -> state
+    for m in messages:
+        if m["kind"] == "direction_due":
+            _, did, which, *_ = m["message_key"].split(":")
+            reminded[did][which] = m["state"]
+    done = {e.data.direction_id for e in log.progress if e.data.state.value == "done"}
+    given = {e.data.direction_id: e.data for e in log.directions}
+    for did, x in given.items():
+        cfg = configs.get(x.task_force)
+        if x.assignee_id is None or x.due_on is None or cfg is None or did in done:
+            continue
+        if cfg.agency(x.assignee_id) is None and all(
+                m.id != x.assignee_id for m in cfg.task_force.active_members()):
+            continue
+        day = x.due_on - timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+        owed = ["due"] + (["before"] if datetime(day.year, day.month, day.day, 8, tzinfo=TZ)
+                          > x.given_at
+                          else [])
+        for which in owed:
+            state = reminded.get(str(did), {}).get(which)
+            if state is None or state == "cancelled":
+                report.differ("notify", "messages", f"{did}:{which}",
+                              f"direction reminder to {x.assignee_id}", "queued",
+                              state or "missing")
+    if topics.DIRECTION_GIVEN not in log.truncated:
+        for did in reminded.keys() - {str(d) for d in given}:
+            report.differ("notify", "messages", did, "cause",
+                          "an event on " + topics.DIRECTION_GIVEN, "none")
+
+
 async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
                        cases: Mapping[uuid.UUID, Case], deliveries: Deliveries,
                        report: Report) -> None:
@@ -919,6 +1057,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             report.differ("notify", "messages", key, "cause",
                           "an event on " + topics.MEMBER_REMINDER, "none")
     await _check_central(conn, configs, cases, messages, report)
+    _check_direction_reminders(configs, log, messages, report)
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):

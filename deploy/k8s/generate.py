@@ -47,7 +47,8 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
     "intake": {
         "group": "thaogo-intake-assignments",
         "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
-                     T.MEMBER_REPORT, T.MEMBER_REMINDER, T.DIRECTION_GIVEN],
+                     T.MEMBER_REPORT, T.MEMBER_REMINDER, T.DIRECTION_GIVEN,
+                     T.DIRECTION_PROGRESS, T.COMPILATION_SAVED],
         "consumes": [T.DIFFICULTY_ASSIGNED],
     },
     "router": {
@@ -66,6 +67,8 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
             T.MEMBER_REPORT,
             T.NOTIFICATION_SENT,
             T.DIRECTION_GIVEN,
+            T.DIRECTION_PROGRESS,
+            T.COMPILATION_SAVED,
         ],
     },
     "notify": {
@@ -73,12 +76,13 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
         "produces": [T.NOTIFICATION_SENT],
         # sign-in.link.v1 carries one-time sign-in links: notify is its only reader.
         "consumes": [T.DIFFICULTY_ASSIGNED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
-                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK, T.MEMBER_REMINDER],
+                     T.MEMBER_REPORT, T.REPORT_WEEKLY, T.SIGN_IN_LINK, T.MEMBER_REMINDER,
+                     T.DIRECTION_GIVEN, T.DIRECTION_PROGRESS],
     },
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.
 ADMIN_TOPIC_PREFIXES = ["difficulty.", "member.", "report.", "notification.", "agency.",
-                        "sign-in.", "direction."]
+                        "sign-in.", "direction.", "compilation."]
 
 DAY_MS = 86_400_000
 RETENTION_MS = {

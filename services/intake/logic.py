@@ -765,3 +765,44 @@ def check_letter_date(dated: date, today: date, field: str) -> None:
     if dated > today:
         raise vn.InvalidField(field, "a letter cannot be dated in the future",
                               "ngày văn bản không được sau ngày hôm nay")
+
+
+# --- the head's directions as tracked work (#22 item 1) -------------------------------------
+
+# Forward only: open → in progress → done (straight to done allowed); a second "in
+# progress" only adds a note; done is the end.
+DIRECTION_NEXT: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "done"}),
+    "in_progress": frozenset({"in_progress", "done"}),
+    "done": frozenset(),
+}
+
+
+def check_direction_progress(current: str, wanted: str) -> None:
+    """Refuse a step back, a step from done, or a state that is not a step."""
+    if wanted not in DIRECTION_NEXT.get(current, frozenset()):
+        raise vn.InvalidField("state", f"a direction {current} cannot become {wanted}",
+                              f"chỉ đạo đang ở trạng thái {current}, không thể chuyển"
+                              f" sang {wanted}")
+
+
+def direction_assignee(cfg: ProvinceConfig, assignee_id: str) -> str:
+    """The agency or active member of the task force who must act, by id; else a 422."""
+    wanted = assignee_id.strip()
+    if wanted and (any(a.id == wanted for a in cfg.agencies)
+                   or any(m.id == wanted for m in cfg.task_force.active_members())):
+        return wanted
+    raise vn.InvalidField("assignee_id", "choose an agency or a member of the task force",
+                          "chọn cơ quan hoặc thành viên Tổ công tác thực hiện")
+
+
+def direction_due(due_on: str, today: date) -> date:
+    """The due date of a direction: a date, not before today."""
+    try:
+        due = date.fromisoformat(due_on.strip())
+    except ValueError:
+        raise vn.InvalidField("due_on", "a date (YYYY-MM-DD)", "ngày (năm-tháng-ngày)") from None
+    if due < today:
+        raise vn.InvalidField("due_on", "the due date is in the past",
+                              "thời hạn đã qua")
+    return due

@@ -432,17 +432,61 @@ async def workspace_remind(
 @pages.post("/workspace/act/direction", response_class=RedirectResponse, status_code=303)
 async def workspace_direction(
     ix: Service, request: Request, direction: Annotated[str, Form(max_length=4000)] = "",
+    assignee_id: WorkspaceForm = "", due_on: Annotated[str, Form(max_length=10)] = "",
     key: WorkspaceForm = "", csrf_token: WorkspaceForm = "",
     lang: Annotated[str, Form(max_length=2)] = "vi",
 ) -> RedirectResponse:
-    """The head's direction to the task force."""
+    """The head's direction: what, who must act, by when."""
     lang = lang if lang in TEXT else "vi"
     who = await person_at_form(ix, request, csrf_token)
     try:
-        await usecases.give_direction(ix, who, direction, key or str(uuid.uuid4()))
+        await usecases.give_direction(ix, who, direction, key or str(uuid.uuid4()),
+                                      assignee_id=assignee_id, due_on=due_on)
     except (Refusal, vn.InvalidField) as e:
         return back_to_page(ix, "head", lang, **refusal_text(e, lang))
     return back_to_page(ix, "head", lang, done="direction")
+
+
+@pages.post("/workspace/act/direction-progress/{direction_id}",
+            response_class=RedirectResponse, status_code=303)
+async def workspace_direction_progress(
+    ix: Service, request: Request, direction_id: uuid.UUID, state: WorkspaceForm = "",
+    note: Annotated[str, Form(max_length=2000)] = "", csrf_token: WorkspaceForm = "",
+    lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """Whoever must act on a direction says where it stands, from their landing page."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    try:
+        await usecases.post_direction_progress(ix, who, direction_id, state, note)
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "", lang, **refusal_text(e, lang))
+    return back_to_page(ix, "", lang, done="progress")
+
+
+@pages.post("/workspace/act/compilation", response_class=RedirectResponse, status_code=303)
+async def workspace_compilation(
+    ix: Service, request: Request,
+    compiled_text: Annotated[str, Form(max_length=20_000)] = "",
+    week_label: WorkspaceForm = "", action: WorkspaceForm = "", key: WorkspaceForm = "",
+    csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
+) -> RedirectResponse:
+    """The permanent deputy saves the week's compiled text, or submits it to the head."""
+    lang = lang if lang in TEXT else "vi"
+    who = await person_at_form(ix, request, csrf_token)
+    week = {"week": week_label} if week_label else {}
+    try:
+        if action not in ("save", "submit"):
+            raise vn.InvalidField("action", "must be save or submit", "phải là lưu hoặc trình")
+        await usecases.save_compilation(ix, who, week_label, compiled_text,
+                                        submit=action == "submit",
+                                        key=key or str(uuid.uuid4()))
+    except (Refusal, vn.InvalidField) as e:
+        return back_to_page(ix, "compilation", lang, **week, **refusal_text(e, lang))
+    return back_to_page(ix, "compilation", lang, **week,
+                        done="submitted" if action == "submit" else "saved")
+
+
 MAX_AT_ONCE = 100  # a queue page holds 50; a form never needs more
 
 

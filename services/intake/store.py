@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -304,3 +304,29 @@ async def member_report_revisions(
         member_id, list(week_labels),
     )
     return {r["week_label"]: r["revision"] for r in rows}
+
+
+# --- the head's directions as tracked work (#22 item 1) -------------------------------------
+
+
+async def insert_direction(conn: asyncpg.Connection, *, direction_id: uuid.UUID,
+                           task_force: str, assignee_id: str, due_on: date) -> bool:
+    """False if the direction was given already (the same form sent twice)."""
+    tag = await conn.execute(
+        "INSERT INTO directions (direction_id, task_force, assignee_id, due_on)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (direction_id) DO NOTHING",
+        direction_id, task_force, assignee_id, due_on)
+    return bool(tag.endswith(" 1"))
+
+
+async def direction_for_update(conn: asyncpg.Connection, *, direction_id: uuid.UUID
+                               ) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT task_force, assignee_id, state FROM directions WHERE direction_id = $1"
+        " FOR UPDATE", direction_id)
+
+
+async def set_direction_state(conn: asyncpg.Connection, *, direction_id: uuid.UUID,
+                              state: str, at: datetime) -> None:
+    await conn.execute("UPDATE directions SET state = $2, state_at = $3"
+                       " WHERE direction_id = $1", direction_id, state, at)

@@ -47,9 +47,12 @@ from shared.errors import FieldError, Problem, Refusal, unauthorized, validation
 from shared.events import (
     OUTCOME_STATUS,
     ActorKind,
+    CompilationSaved,
     DifficultyReceived,
     DifficultyUrgencyConfirmed,
     DirectionGiven,
+    DirectionProgress,
+    DirectionState,
     Envelope,
     LetterRef,
     MemberReminderRequested,
@@ -738,16 +741,68 @@ async def remind_member(ix: Intake, who: auth.Principal, member_id: str) -> bool
             requested_at=now), source=SOURCE, event_id=str(request_id))]) == 1
 
 
-async def give_direction(ix: Intake, who: auth.Principal, text: str, key: str) -> None:
-    """The head's direction to the task force: an event reporting keeps for the task
-    force's pages. `key` is the form's own (a double click or a reload gives it again)."""
+async def give_direction(ix: Intake, who: auth.Principal, text: str, key: str, *,
+                         assignee_id: str, due_on: str) -> None:
+    """The head's direction to the task force, naming who must act (an agency or a member
+    of the configuration) and by when: an event reporting keeps for the task force's pages
+    and tracks, and notify reminds of. `key` is the form's own (a double click or a
+    reload gives it again)."""
     cfg = task_force_role(ix, who, "head", "only the head gives directions",
                           "chỉ Tổ trưởng mới gửi ý kiến chỉ đạo")
     body = vn.nfc_clean(text, 4000, field="direction", multiline=True)
     now = ix.clock.now()
+    assignee = logic.direction_assignee(cfg, assignee_id)
+    due = logic.direction_due(due_on, to_local(now).date())
     direction_id = uuid.UUID(deterministic_id("direction", cfg.slug, key))
     async with ix.db().acquire() as conn, conn.transaction():
+        if not await store.insert_direction(conn, direction_id=direction_id,
+                                            task_force=cfg.slug, assignee_id=assignee,
+                                            due_on=due):
+            return
         await store.enqueue(conn, events=[new_envelope(DirectionGiven(
             direction_id=direction_id, task_force=cfg.slug,
             given_by=cfg.task_force.head.id, week_label=week_window(now).label, body=body,
-            given_at=now), source=SOURCE, event_id=str(direction_id))])
+            given_at=now, assignee_id=assignee, due_on=due), source=SOURCE,
+            event_id=str(direction_id))])
+
+
+async def post_direction_progress(ix: Intake, who: auth.Principal, direction_id: uuid.UUID,
+                                  state: str, note: str) -> None:
+    """Whoever must act on a direction (its agency's officers, or the member) says where it
+    stands; forward only (logic.check_direction_progress)."""
+    if who.kind not in (auth.TokenKind.AGENCY, auth.TokenKind.MEMBER):
+        raise Refusal(403, "Authorization", "only who must act posts a direction's progress",
+                      "chỉ người được giao mới cập nhật tiến độ chỉ đạo")
+    clean = vn.nfc_clean(note, 2000, field="note", multiline=True) if note.strip() else ""
+    now = ix.clock.now()
+    async with ix.db().acquire() as conn, conn.transaction():
+        held = await store.direction_for_update(conn, direction_id=direction_id)
+        if held is None or held["assignee_id"] != who.subject_id:
+            raise Refusal(404, "direction_id", "no direction of yours has this id",
+                          "không có ý kiến chỉ đạo giao cho đơn vị với mã này")
+        logic.check_direction_progress(held["state"], state)
+        await store.set_direction_state(conn, direction_id=direction_id, state=state, at=now)
+        progress_id = uuid.UUID(deterministic_id("direction-progress", direction_id,
+                                                 state, now.isoformat()))
+        await store.enqueue(conn, events=[new_envelope(DirectionProgress(
+            progress_id=progress_id, direction_id=direction_id,
+            task_force=held["task_force"], state=DirectionState(state), note=clean,
+            posted_by=who.subject_id, posted_at=now), source=SOURCE,
+            event_id=str(progress_id))])
+
+
+async def save_compilation(ix: Intake, who: auth.Principal, week_label: str, text: str, *,
+                           submit: bool, key: str) -> None:
+    """The permanent deputy's compiled text of a week, saved as a draft or submitted to
+    the head; the latest one stands. `key` is the form's own."""
+    cfg = task_force_role(ix, who, "triage", "only the permanent deputy compiles the week",
+                          "chỉ Tổ phó Thường trực mới tổng hợp báo cáo tuần")
+    body = vn.nfc_clean(text, 20_000, field="compiled_text", multiline=True)
+    now = ix.clock.now()
+    week = logic.report_week(week_label or None, now)[0]
+    compilation_id = uuid.UUID(deterministic_id("compilation", cfg.slug, week, key))
+    async with ix.db().acquire() as conn, conn.transaction():
+        await store.enqueue(conn, events=[new_envelope(CompilationSaved(
+            compilation_id=compilation_id, task_force=cfg.slug, week_label=week, body=body,
+            submitted=submit, saved_by=cfg.task_force.permanent_deputy.id, saved_at=now),
+            source=SOURCE, event_id=str(compilation_id))])

@@ -14,6 +14,9 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
+    DirectionProgress,
+    DirectionState,
     Envelope,
     MemberReminderRequested,
     MemberReport,
@@ -131,6 +134,28 @@ class NotifyHandlers:
             new = await store.insert_owed(conn, owed=owed)
         self.metrics.held(new)
         return len(owed) - len(new)
+
+    async def on_direction(self, batch: list[Envelope[DirectionGiven]], emitter: Emitter
+                           ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            done = await store.directions_done(
+                conn, direction_ids=[e.data.direction_id for e in batch])
+            owed: list[logic.Owed] = []
+            for e in batch:
+                if e.data.direction_id not in done:
+                    owed += logic.direction_reminders(e.data, self.config.current,
+                                                      quiet=self.quiet)
+            new = await store.insert_owed(conn, owed=owed)
+        self.metrics.held(new)
+        return len(owed) - len(new)
+
+    async def on_direction_progress(self, batch: list[Envelope[DirectionProgress]],
+                                    emitter: Emitter) -> int:
+        done = [e.data.direction_id for e in batch if e.data.state is DirectionState.DONE]
+        if done:
+            async with self.rt.db().acquire() as conn, conn.transaction():
+                await store.finish_directions(conn, direction_ids=done)
+        return 0
 
     async def on_sign_in(self, batch: list[Envelope[SignInLink]], emitter: Emitter) -> int:
         owed: list[logic.Owed] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
     MemberReminderRequested,
     SignInLink,
     Status,
@@ -58,9 +59,10 @@ MEMBER_REMINDER = "member_reminder"
 # the ministry at the answer's deadline, then at each progress point after it.
 CENTRAL_ANSWER = "central_answer"
 CENTRAL_PROGRESS = "central_progress"
+DIRECTION_DUE = "direction_due"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
          ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
-         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS)
+         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,6 +579,50 @@ def member_reminder_messages(e: MemberReminderRequested, configs: ConfigSet, *,
                  "by": cfg.task_force.permanent_deputy.name})
 
 
+# --- reminders of the head's directions (#22 item 1) ---------------------------------------
+
+DIRECTION_REMINDER_AT = time(8, 0)  # local: the start of the working day
+
+
+def direction_reminder_times(given_at: datetime, due_on: date) -> list[tuple[str, datetime]]:
+    """("before", 08:00 of the working day before the due date) and ("due", 08:00 of the
+    due date), local. The one before is left out when it would come before the direction
+    was given (nothing to remind of yet); the one on the day always stands."""
+    day = due_on - timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day -= timedelta(days=1)
+    before = datetime.combine(day, DIRECTION_REMINDER_AT, TZ)
+    due = datetime.combine(due_on, DIRECTION_REMINDER_AT, TZ)
+    return ([("before", before)] if before > given_at else []) + [("due", due)]
+
+
+def direction_reminder_key(direction_id: object, which: str) -> str:
+    return f"{DIRECTION_DUE}:{direction_id}:{which}"
+
+
+def direction_reminders(e: DirectionGiven, configs: ConfigSet, *, quiet: Quiet
+                        ) -> list[Owed]:
+    """The reminders of a tracked direction to whoever must act, on each of their
+    channels; none for a direction that names nobody (given before directions were
+    tracked) or someone the configuration no longer has."""
+    cfg = configs.get(e.task_force)
+    if cfg is None or e.assignee_id is None or e.due_on is None:
+        return []
+    holder = cfg.agency(e.assignee_id) or next(
+        (m for m in cfg.task_force.active_members() if m.id == e.assignee_id), None)
+    if holder is None:
+        return []
+    out: list[Owed] = []
+    for which, at in direction_reminder_times(e.given_at, e.due_on):
+        out += fan_out(
+            base_key=direction_reminder_key(e.direction_id, which), kind=DIRECTION_DUE,
+            recipient_id=e.assignee_id, contacts=contacts_of(holder.contacts), due=at,
+            urgent=False, quiet=quiet, province_code=cfg.province.province_code,
+            payload={"which": which, "due_on": e.due_on.isoformat(), "body": e.body,
+                     "province": cfg.slug, "by": cfg.task_force.head.name})
+    return out
+
+
 # --- rendering ----------------------------------------------------------------------------------
 
 
@@ -639,6 +685,14 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
                 f" {_fmt(p.get('cutoff'))}. Hệ thống chưa nhận được báo cáo của đồng chí.")
         if kind == MEMBER_REMINDER:
             text += f"\nTổ phó Thường trực {p.get('by')} đề nghị đồng chí gửi báo cáo."
+    elif kind == DIRECTION_DUE:
+        due = str(p.get("due_on", ""))
+        when = ".".join(reversed(due.split("-"))).replace(".", "/")
+        subject = (f"[thaogo] Hôm nay là hạn thực hiện ý kiến chỉ đạo ({when})"
+                   if p.get("which") == "due" else
+                   f"[thaogo] Nhắc: ý kiến chỉ đạo đến hạn ngày {when}")
+        text = (f"Ý kiến chỉ đạo của Tổ trưởng {p.get('by')}, hạn {when}:\n{p.get('body')}\n"
+                "Đề nghị cập nhật tiến độ thực hiện trong không gian làm việc.")
     elif kind == WEEKLY_MISSING:
         missing = p.get("missing") or []
         names = "\n".join(f"- {m['name']} ({m['title']})" for m in missing) or "(không có)"

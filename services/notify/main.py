@@ -25,6 +25,8 @@ from shared.events import (
     DifficultyAssigned,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
+    DirectionGiven,
+    DirectionProgress,
     EventData,
     MemberReminderRequested,
     MemberReport,
@@ -102,6 +104,10 @@ def build(
             "Mail the one-time sign-in links people ask for")
     consume(MemberReminderRequested, h.on_member_reminder, topics.MEMBER_REMINDER,
             "member-reminder", "Remind a member the permanent deputy asks to remind")
+    consume(DirectionGiven, h.on_direction, topics.DIRECTION_GIVEN, "direction",
+            "Remind whoever a direction names before and on its due date")
+    consume(DirectionProgress, h.on_direction_progress, topics.DIRECTION_PROGRESS,
+            "direction-progress", "A direction done: its pending reminders are cancelled")
 
     outbox_metrics = OutboxMetrics.create(rt.registry)
 

@@ -12,6 +12,7 @@ The invariants live here:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -367,3 +368,27 @@ def as_dict(payload: Any) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(payload)
         return loaded
     return dict(payload)
+
+
+# --- the head's directions (#22 item 1) ------------------------------------------------------
+
+
+async def directions_done(conn: asyncpg.Connection, *, direction_ids: Sequence[uuid.UUID]
+                          ) -> set[uuid.UUID]:
+    rows = await conn.fetch("SELECT direction_id FROM directions_done"
+                            " WHERE direction_id = ANY($1::uuid[])", list(direction_ids))
+    return {r["direction_id"] for r in rows}
+
+
+async def finish_directions(conn: asyncpg.Connection, *, direction_ids: Sequence[uuid.UUID]
+                            ) -> int:
+    """A direction done: its reminders still pending are cancelled (kept, not sent), and
+    it is remembered so that reminders of it arriving later are not owed."""
+    await conn.executemany(
+        "INSERT INTO directions_done (direction_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        [(d,) for d in direction_ids])
+    tag = await conn.execute(
+        "UPDATE messages SET state = 'cancelled' WHERE kind = 'direction_due'"
+        " AND state = 'pending' AND split_part(message_key, ':', 2) = ANY($1::text[])",
+        [str(d) for d in direction_ids])
+    return int(tag.split()[-1])

@@ -17,10 +17,12 @@ from services.reporting.metrics import ProjectionMetrics
 from shared import topics, vn
 from shared.deadlines import HANDLING_ROLES, at_central_level, deadlines_for
 from shared.events import (
+    CompilationSaved,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
     DirectionGiven,
+    DirectionProgress,
     Envelope,
     EventData,
     MemberReport,
@@ -158,6 +160,28 @@ class ReportingHandlers:
             await store.project_directions(
                 conn, directions=[e.data for e in batch if e.id in new])
         self._observed(topics.DIRECTION_GIVEN, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_direction_progress(
+        self, batch: list[Envelope[DirectionProgress]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.DIRECTION_PROGRESS,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_direction_progress(
+                conn, progress=[e.data for e in batch if e.id in new])
+        self._observed(topics.DIRECTION_PROGRESS, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_compilation(
+        self, batch: list[Envelope[CompilationSaved]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.COMPILATION_SAVED,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_compilations(
+                conn, saved=[e.data for e in batch if e.id in new])
+        self._observed(topics.COMPILATION_SAVED, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
 
     async def on_notification(

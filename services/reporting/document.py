@@ -21,6 +21,7 @@ from services.reporting import logic
 from shared.calendar import TZ, week_window_by_label
 from shared.events import (
     CATEGORY_LABELS,
+    DIRECTION_STATE_LABELS,
     STATUS_LABELS,
     ZONE_TYPE_LABELS,
     BreakdownRow,
@@ -300,6 +301,47 @@ def items_blocks(cfg: ProvinceConfig, items: list[ReportItem]) -> tuple[Block, .
                   numeric_from=len(ITEM_COLUMNS_VI)),)
 
 
+DIRECTION_COLUMNS_VI = ("Nội dung chỉ đạo", "Đơn vị, người thực hiện", "Thời hạn",
+                        "Tiến độ")
+
+
+def member_sections(cfg: ProvinceConfig, report: WeeklyReport) -> list[Section]:
+    """The members' own words under the three headings, late ones marked."""
+    if not report.member_reports:
+        return []
+    out = []
+    for key, heading, _ in logic.HEADINGS:
+        said = tuple(
+            f"{nfc(person_of(cfg, r.member_id))}{' (trễ hạn)' if r.late else ''}: "
+            # The list puts its own punctuation after each item.
+            f"{nfc(' '.join(getattr(r, key).split())).rstrip(' .;')}"
+            for r in report.member_reports if getattr(r, key).strip())
+        out.append(Section(heading.split(". ", 1)[1],
+                           (Bullets(said),) if said else (Paragraph("Không có."),), 2))
+    return out
+
+
+def directions_blocks(cfg: ProvinceConfig, report: WeeklyReport) -> tuple[Block, ...]:
+    """The head's tracked directions with where each stood at the cutoff."""
+    if not report.directions:
+        return (Paragraph("Không có."),)
+    rows = tuple(
+        (nfc(d.body), nfc(acting_of(cfg, d.assignee_id)),
+         f"{d.due_on:%d/%m/%Y}" if d.due_on else "",
+         DIRECTION_STATE_LABELS[d.state][0] + (f" — {nfc(d.note)}" if d.note else ""))
+        for d in report.directions)
+    return (Table(columns=DIRECTION_COLUMNS_VI, rows=rows, widths=(3.6, 2.4, 1.3, 2.6),
+                  numeric_from=len(DIRECTION_COLUMNS_VI)),)
+
+
+def acting_of(cfg: ProvinceConfig, assignee_id: str | None) -> str:
+    """Who must act on a direction by name: a member of the task force or an agency."""
+    if assignee_id is None:
+        return UNKNOWN_VI
+    return person_of(cfg, assignee_id) if cfg.person(assignee_id) else name_of(
+        cfg, "agency", assignee_id)
+
+
 def _numbered(sections: list[tuple[str, tuple[Block, ...], list[Section]]]) -> tuple[Section, ...]:
     out: list[Section] = []
     for i, (heading, blocks, subs) in enumerate(sections):
@@ -366,12 +408,18 @@ def official_report(cfg: ProvinceConfig, report: WeeklyReport, *,
                                 else "Chưa báo cáo: không có.")]
         if report.members_missing:
             reporting += [Bullets(tuple(nfc(person_of(cfg, m)) for m in report.members_missing))]
+        compiled = tuple(Paragraph(nfc(line)) for line in
+                         (report.compiled_text or "").splitlines() if line.strip())
         parts += [
+            *([("Tổng hợp của Tổ phó Thường trực", compiled, [])] if compiled else []),
             (f"Việc đột xuất ({len(report.urgent_items)})", items_blocks(cfg, report.urgent_items),
              []),
             (f"Kiến nghị, đề xuất của doanh nghiệp ({len(report.recommendations)})",
              items_blocks(cfg, report.recommendations), []),
-            ("Tình hình báo cáo của thành viên Tổ công tác", tuple(reporting), []),
+            ("Tình hình báo cáo của thành viên Tổ công tác", tuple(reporting),
+             member_sections(cfg, report)),
+            (f"Ý kiến chỉ đạo của Tổ trưởng và tiến độ thực hiện ({len(report.directions)})",
+             directions_blocks(cfg, report), []),
         ]
         closing = (f"Trên đây là báo cáo tình hình tiếp nhận, xử lý khó khăn, vướng mắc của "
                    f"doanh nghiệp tuần {week_number(report.week_label)} của Tổ công tác./.")

@@ -20,10 +20,12 @@ from services.reporting.usecases import SCHEMA
 from shared import auth, topics
 from shared.calendar import Clock, SystemClock
 from shared.events import (
+    CompilationSaved,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
     DirectionGiven,
+    DirectionProgress,
     MemberReport,
     NotificationSent,
 )
@@ -100,6 +102,8 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         (topics.MEMBER_REPORT, MemberReport, h.on_member_report),
         (topics.NOTIFICATION_SENT, NotificationSent, h.on_notification),
         (topics.DIRECTION_GIVEN, DirectionGiven, h.on_direction),
+        (topics.DIRECTION_PROGRESS, DirectionProgress, h.on_direction_progress),
+        (topics.COMPILATION_SAVED, CompilationSaved, h.on_compilation),
     )
     for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"

@@ -49,6 +49,8 @@ from shared.calendar import (
 from shared.events import (
     BreakdownRow,
     DifficultyReceived,
+    DirectionState,
+    DirectionStatus,
     Envelope,
     League,
     ReportItem,
@@ -67,6 +69,7 @@ MAX_RECOMMENDATIONS = 200
 # Enough for any real task force; the counts in `rows` are exact beyond it, and the
 # cap keeps the event well under the broker's default 1 MB message limit.
 MAX_MANDATE_ITEMS = 2000
+MAX_DIRECTIONS = 200
 FINAL = "final"
 LEAGUE_TREND_WEEKS = 8  # the weeks of each agency's resolved-on-time trend, this one last
 
@@ -149,6 +152,11 @@ async def _compose(
     member_ids = [m.id for m in cfg.task_force.active_members()]
     done = await store.members_reported(conn, week_label=window.label, member_ids=member_ids)
     reported, missing = logic.members_split(member_ids, done)
+    member_rows = await store.week_member_reports(conn, week_label=window.label,
+                                                  member_ids=member_ids)
+    compilation = await store.compilation_of(conn, task_force=slug, week_label=window.label)
+    directions = await store.directions_for_week(conn, task_force=slug, start=window.start,
+                                                 end=end, limit=MAX_DIRECTIONS)
     event_id = weekly_event_id(slug, window.label)
     return WeeklyReport(
         report_id=_report_id(event_id), province_code=cfg.province.province_code,
@@ -156,7 +164,19 @@ async def _compose(
         generated_at=generated_at, final=False, rows=logic.sort_rows(rows),
         urgent_items=[_item(r) for r in urgent], recommendations=[_item(r) for r in recs],
         members_reported=reported, members_missing=missing, page_url=page_url, league=league,
+        # Only what was submitted to the head (and saved by the cutoff) is the week's text.
+        compiled_text=compilation["body"] if compilation and compilation["submitted"]
+        and compilation["saved_at"] <= end else None,
+        member_reports=[logic.member_report_summary(r["member_id"], r) for r in member_rows],
+        directions=[_direction(r) for r in directions],
     )
+
+
+def _direction(r: dict[str, Any]) -> DirectionStatus:
+    return DirectionStatus(
+        direction_id=r["direction_id"], body=r["body"], given_at=r["given_at"],
+        assignee_id=r["assignee_id"], due_on=r["due_on"], state=DirectionState(r["state"]),
+        state_at=r["state_at"], note=r["note"])
 
 
 async def league_trend(

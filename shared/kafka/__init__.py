@@ -42,7 +42,7 @@ from shared.kafka.broker import (
 from shared.kafka.commit import COMMIT_IN_ORDER_AFTER_EFFECTS
 from shared.kafka.consumed import Record
 from shared.kafka.dead_letter import INFRA_ERRORS, Handler, dead_letter
-from shared.kafka.emitter import Emitter
+from shared.kafka.emitter import Emitter, Message
 from shared.kafka.pipeline import PipelinedProcessor, Prepared, Preparer
 from shared.kafka.processor import COMMIT_AFTER_EFFECTS, BatchProcessor
 from shared.kafka.producer import MissingTopic, Producer
@@ -57,6 +57,7 @@ __all__ = [
     "BatchProcessor",
     "Emitter",
     "Handler",
+    "Message",
     "MissingTopic",
     "PipelinedProcessor",
     "Prepared",

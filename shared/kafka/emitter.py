@@ -13,9 +13,9 @@ FastStream's `publish` per message, 1,343 difficulties/s next to a bare loop's 2
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -25,6 +25,15 @@ from shared.kafka.broker import key_partitioner
 from shared.kafka.producer import Producer, retrieve
 
 Headers = Sequence[tuple[str, bytes]]
+
+
+class Message(NamedTuple):
+    """One message, encoded: what `emit_all` takes."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
 
 
 class Emitter:
@@ -53,8 +62,8 @@ class Emitter:
         env: Envelope[EventData] = Envelope(
             id=event_id, source=self.source, time=time or datetime.now(UTC), data=data
         )
-        await self.emit_raw(topic or data.topic, data.key().encode(), encode_body(data),
-                            record_headers(env))
+        await self.emit_all((Message(topic or data.topic, data.key().encode(),
+                                     encode_body(data), record_headers(env)),))
 
     async def emit_raw(
         self, topic: str, key: bytes | None, value: bytes | None,
@@ -63,20 +72,31 @@ class Emitter:
         """A message already encoded (a dead letter, an outbox row)."""
         if isinstance(headers, Mapping):
             headers = [(k, v.encode()) for k, v in headers.items()]
-        partitions = self._partitions.get(topic)
-        if partitions is None:
-            partitions = self._partitions[topic] = (
-                await self.producer.partitions([topic]))[topic]
-        partition = key_partitioner(key, partitions, partitions)
-        batch = self._open.get((topic, partition))
+        await self.emit_all((Message(topic, key, value, headers),))
+
+    async def emit_all(self, messages: Iterable[Message]) -> None:
+        """Messages already encoded (`events.headers_for` makes their headers), in
+        order. Waits only to learn the partitions of a topic this emitter has not
+        sent to yet: one await for a difficulty's five or six messages, where one each
+        was a tenth of the router's time (measured)."""
+        known = self._partitions
+        for m in messages:
+            partitions = known.get(m.topic)
+            if partitions is None:
+                partitions = known[m.topic] = (await self.producer.partitions([m.topic]))[m.topic]
+            self._append(m, key_partitioner(m.key, partitions, partitions))
+
+    def _append(self, m: Message, partition: int) -> None:
+        batch = self._open.get((m.topic, partition))
         if batch is None:
-            batch = self._open[(topic, partition)] = self.producer.create_batch()
-        if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+            batch = self._open[(m.topic, partition)] = self.producer.create_batch()
+        if batch.append(timestamp=None, key=m.key, value=m.value, headers=m.headers) is None:
             # Full (append closed it): it leaves before the next one of its partition.
-            self._filled.append((topic, partition, batch))
-            batch = self._open[(topic, partition)] = self.producer.create_batch()
-            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                raise KafkaError(f"a message to {topic} is larger than a record batch")
+            self._filled.append((m.topic, partition, batch))
+            batch = self._open[(m.topic, partition)] = self.producer.create_batch()
+            if batch.append(timestamp=None, key=m.key, value=m.value,
+                            headers=m.headers) is None:
+                raise KafkaError(f"a message to {m.topic} is larger than a record batch")
 
     async def flush(self) -> None:
         """Send what was emitted and wait for the broker's acknowledgements.

@@ -20,7 +20,8 @@ Outline of a file (see `shared/data/provinces/binh-duong.yaml` for a full one)::
                triage: agency, head: agency}
     deadlines: {normal: {ack, resolve}, urgent: {ack, resolve}, reminder_every,
                 reminders_before_escalation,          # working days
-                on_time_target?}                      # % on time, the league table's target
+                on_time_target?,                      # % on time, the league table's target
+                decision_overdue_days?}               # overdue more: waits for the head (5)
     task_force: {name_vi?, decision?, effective_from, dissolved_on?, head: person,
                  permanent_deputy: deputy, deputies: [deputy], members: [member],
                  document?: {parent_body?, place?, symbol?, recipients?, signer_title?}}

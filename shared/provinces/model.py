@@ -190,6 +190,9 @@ class Deadlines(_Strict):
     # the target printed beside its figures in the weekly report's league table.
     on_time_target: float = Field(default=95, gt=0, le=100)
     central: CentralDeadline = CentralDeadline()
+    # An item overdue by more than this many working days waits for the head's decision
+    # in the compiled week.
+    decision_overdue_days: int = Field(default=5, ge=1, le=60)
 
     def for_urgency(self, urgency: Urgency) -> Deadline:
         return self.urgent if urgency is Urgency.URGENT else self.normal

@@ -45,7 +45,8 @@ BUILDS = {"base": BASE, "dev": OVERLAYS / "dev", "prod": OVERLAYS / "prod"}
 # The contract: which topics each service writes (besides the DLQs of what it consumes).
 PRODUCES = {
     "intake": {"difficulty.received.v1", "difficulty.status.v1", "difficulty.urgency.v1",
-               "member.report.v1", "member.reminder.v1", "direction.given.v1"},
+               "member.report.v1", "member.reminder.v1", "direction.given.v1",
+               "direction.progress.v1", "compilation.saved.v1"},
     "router": {"difficulty.assigned.v1"},  # and agency.<id>.v1, by prefix
     "reporting": {"report.weekly.v1", "sign-in.link.v1"},
     "notify": {"notification.sent.v1"},

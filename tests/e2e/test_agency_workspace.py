@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from shared.calendar import week_window
 from tests.conftest import REPO
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check, wait_until_up
-from tests.e2e.test_up import start_up, thaogo
+from tests.e2e.test_up import start_up, stop_up, thaogo
 from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.browser,
@@ -160,13 +159,7 @@ async def test_an_agency_officer_acknowledges_and_resolves_from_the_workspace(
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout + verify.stderr
         print(f"\nscreenshots: {artefacts}")
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            log.close()
+        stop_up(up, log)
     assert up.returncode == 0, (tmp_path / "up.log").read_text()[-3000:]
 
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import os
 import re
-import signal
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check, wait_until_up
-from tests.e2e.test_up import start_up, thaogo
+from tests.e2e.test_up import start_up, stop_up, thaogo
 from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.browser,
@@ -120,13 +120,7 @@ async def test_members_report_the_deputy_triages_and_compiles_the_head_directs(
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout + verify.stderr
         print(f"\nscreenshots: {artefacts}")
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            log.close()
+        stop_up(up, log)
 
 
 async def topic_text(bootstrap: str, topic: str) -> str:
@@ -183,6 +177,9 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], code: str) -> 
     await sign_in(head, demo["head"])
     await head.get_by_role("link", name="Điều hành của Tổ trưởng").click()
     await head.fill("#direction", DIRECTION)
+    # Who must act and by when (#22 item 1): the agency the direction names, a week on.
+    await head.select_option("#assignee_id", TARGET)
+    await head.fill("#due_on", (date.today() + timedelta(days=7)).isoformat())
     await head.get_by_role("button", name="Gửi ý kiến chỉ đạo").click()
     await head.wait_for_url("**/workspace/head?**")
     await until("the direction on the head's page", lambda: reload_has(

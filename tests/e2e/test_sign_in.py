@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 from pathlib import Path
 
 import asyncpg
@@ -24,7 +23,7 @@ import pytest
 from shared import auth
 from shared.provinces import default_config_dir
 from tests.conftest import REPO
-from tests.e2e.test_up import start_up, thaogo
+from tests.e2e.test_up import start_up, stop_up, thaogo
 from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(400)]
@@ -204,13 +203,7 @@ async def test_people_sign_in_by_mail_and_by_the_links_thaogo_up_prints(
         await check_pages_in_chromium(reporting, mailbox, demo["member"],
                                       tmp_path / "artefacts")
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            log.close()
+        stop_up(up, log)
     out = (tmp_path / "up.log").read_text()
     assert up.returncode == 0, out[-3000:]
     assert "stopped: nothing left running" in out

@@ -78,14 +78,20 @@ async def test_the_commands_find_the_running_stack_by_its_data_directory(
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            log.close()
+        stop_up(up, log)
     out = (tmp_path / "up.log").read_text()
     assert up.returncode == 0, out[-3000:]
     assert "stopped: nothing left running" in out
     assert not stack_file.exists()
+
+
+def stop_up(up: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Ctrl-C, as a person stops it; killed only if it has not stopped in a minute (the
+    test then fails on its return code)."""
+    up.send_signal(signal.SIGINT)
+    try:
+        up.wait(60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        log.close()

@@ -365,20 +365,10 @@ async def test_the_workspace_form_acts_with_the_session_and_its_csrf_value(
     the page's CSRF value; intake sends the browser back to the difficulty's page."""
     did = (await intake.submit())["difficulty_id"]
     await assigned(intake, did, BQL)
-    token = await intake.token(agency=BQL)
-    sid, csrf = auth.new_session_id(), "c" * 43
-    conn = await asyncpg.connect(intake.database_url)
-    try:
-        who = await auth.principal_for(conn, token, configs=ConfigHolder().current)
-        assert who is not None
-        now = datetime.now(UTC)
-        await auth.open_session(conn, sid=sid, token_id=who.token_id, now=now,
-                                expires_at=now + timedelta(hours=1))
-    finally:
-        await conn.close()
+    browser = await browser_of(intake, BQL)
+    csrf = browser[auth.CSRF_COOKIE]
     path = f"/workspace/act/difficulties/{did}/status"
     form = {"status": "acknowledged", "lang": "en", "csrf_token": csrf}
-    browser = {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: csrf}
 
     r = await intake.client.post(path, data=form, cookies=browser)
     assert r.status_code == 303

@@ -3,27 +3,38 @@ path: new difficulties, escalations and re-assignments, replays."""
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from bench.common import difficulty
 from services.router import logic, usecases
 from shared import topics
 from shared.events import (
+    EVENT_ID_NAMESPACE,
     AgencyTask,
     AssignmentRole,
     Category,
     Contact,
     DifficultyAssigned,
     DifficultyReceived,
+    Envelope,
+    EventData,
+    TaskDifficulty,
     ZoneType,
+    decode,
     deterministic_id,
+    encode_body,
+    record_headers,
 )
+from shared.kafka import Message
 from shared.provinces import ConfigHolder, ConfigSet
 
 STATUS = "http://127.0.0.1:8001/"
@@ -55,46 +66,84 @@ def varied(configs: ConfigSet) -> Iterator[DifficultyReceived]:
     yield difficulty(n + 1, province=("01", "Lào Cai \"cũ\"", "lao-cai"))
 
 
+@functools.cache
+def shipped() -> ConfigSet:
+    return ConfigHolder().current
+
+
 def decided(configs: ConfigSet, d: DifficultyReceived) -> list[DifficultyAssigned]:
     return logic.decide(d, configs.for_difficulty(d.province_code, d.task_force),
                         config_version=configs.version, now=d.received_at)
+
+
+SOURCE = "thaogo/router"
+
+
+def as_emitted(topic: str, event_id: str, data: EventData, time: datetime) -> Message:
+    """A message as `Emitter.emit` encodes it: the one way every service publishes."""
+    env: Envelope[EventData] = Envelope(id=event_id, source=SOURCE, time=time, data=data)
+    return Message(topic, data.key().encode(), encode_body(data), record_headers(env))
 
 
 def test_each_assignment_and_each_agencys_task_as_of_the_assignment() -> None:
     configs = ConfigHolder().current
     for d in varied(configs):
         made = decided(configs, d)
-        got = usecases.messages(made, d, status_base=STATUS)
-        want: list[tuple[object, ...]] = []
+        got = usecases.messages(made, d, status_base=STATUS, source=SOURCE)
+        want: list[Message] = []
         for a in made:
             # Valid as published: the fast construction in logic skips validation.
             assert DifficultyAssigned.model_validate_json(a.model_dump_json()) == a
-            want.append((topics.DIFFICULTY_ASSIGNED, str(a.assignment_id), a))
+            # As of its receipt: a replay writes the same bytes.
+            want.append(as_emitted(topics.DIFFICULTY_ASSIGNED, str(a.assignment_id), a,
+                                   d.received_at))
             if a.role is not AssignmentRole.MEMBER:
-                want.append((topics.agency_topic(a.agency_id),
-                             deterministic_id(a.assignment_id, "task"), AgencyTask.of(
-                                 a, d, f"http://127.0.0.1:8001/v1/difficulties/"
-                                       f"{d.difficulty_id}/status")))
-        assert [(m.topic, m.event_id, m.data) for m in got] == want
-        assert {m.time for m in got} == {d.received_at}  # as of its receipt: replays match
-        for m in got:  # what the agencies decode
-            assert type(m.data).model_validate_json(m.data.model_dump_json()) == m.data
+                want.append(as_emitted(
+                    topics.agency_topic(a.agency_id), deterministic_id(a.assignment_id, "task"),
+                    AgencyTask.of(a, d, f"http://127.0.0.1:8001/v1/difficulties/"
+                                        f"{d.difficulty_id}/status"), d.received_at))
+        # Encoded in one piece, byte for byte what emitting each event would write.
+        assert got == want
+        for m in got:  # what the agencies and the projections decode
+            model = AgencyTask if m.topic != topics.DIFFICULTY_ASSIGNED else DifficultyAssigned
+            env = decode(model, m.value, m.headers)
+            assert (env.source, env.time, env.subject) == (SOURCE, d.received_at,
+                                                           str(d.difficulty_id))
+
+
+@settings(deadline=None)  # the first example loads the shipped configuration
+@given(st.text(max_size=40), st.text(max_size=40), st.sampled_from(
+    ['"contact":', '"contact":{"name":', '\\"contact\\":null', '"}', '\\']))
+def test_a_tasks_difficulty_is_the_difficulty_encoded_as_a_task(
+        name: str, text: str, quoted: str) -> None:
+    """With the contact or without, whatever the texts hold (the key quoted in them
+    included), the spliced encoding is the model's."""
+    configs = shipped()
+    d = difficulty(7).model_copy(update={
+        "contact": Contact(name=name + quoted, phone=quoted, email=text),
+        "description": quoted + text, "title": text[:30] + quoted})
+    for a in decided(configs, d):
+        if a.role is AssignmentRole.MEMBER:
+            continue
+        task = AgencyTask.of(a, d, "http://x/\"s\"/status")
+        assert AgencyTask.encode(encode_body(a), TaskDifficulty.encode(
+            d, encode_body(d), with_contact=AgencyTask.carries_contact(a.role)),
+            to_json("http://x/\"s\"/status")) == encode_body(task)
 
 
 def test_a_replay_publishes_the_messages_first_published_and_open_tasks_only() -> None:
     configs = ConfigHolder().current
     d = next(iter(varied(configs)))
     made = decided(configs, d)
-    first = usecases.messages(made, d, status_base=STATUS)
+    first = usecases.messages(made, d, status_base=STATUS, source=SOURCE)
     open_ = {a.assignment_id for a in made if a.role is AssignmentRole.LEAD}
     # The difficulty as the router stores it and reads it back for the replay.
     stored = DifficultyReceived.model_validate_json(d.model_dump_json())
-    again = usecases.messages(made, stored, status_base=STATUS, tasks=open_)
-    as_bytes = [(m.topic, m.event_id, m.data.model_dump_json(), m.time) for m in again]
-    assert as_bytes == [(m.topic, m.event_id, m.data.model_dump_json(), m.time) for m in first
-                        if m.topic == topics.DIFFICULTY_ASSIGNED
-                        or (isinstance(m.data, AgencyTask)
-                            and m.data.assignment.assignment_id in open_)]
+    again = usecases.messages(made, stored, status_base=STATUS, source=SOURCE, tasks=open_)
+    assert again == [m for m in first if m.topic == topics.DIFFICULTY_ASSIGNED
+                     or decode(AgencyTask, m.value, m.headers).data.assignment.assignment_id
+                     in open_]
+    assert len(again) == len(made) + len(open_)
 
 
 def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
@@ -109,17 +158,20 @@ def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
     assert cfg is not None
     lead = next(a for a in made[d.difficulty_id] if a.role is AssignmentRole.LEAD)
     up = logic.escalate(lead, d.category, cfg, config_version=configs.version, now=NOW)
-    published = [m for one in ds for m in usecases.messages(made[one.difficulty_id], one,
-                                                            status_base=STATUS)]
-    published += usecases.messages([up], d, status_base=STATUS)
+    published = [m for one in ds for m in usecases.messages(
+        made[one.difficulty_id], one, status_base=STATUS, source=SOURCE)]
+    published += usecases.messages([up], d, status_base=STATUS, source=SOURCE)
     roles: Counter[tuple[AssignmentRole, bool]] = Counter()
     for m in published:
-        if isinstance(m.data, AgencyTask):
-            value = m.data.model_dump_json()
-            has = m.data.difficulty.contact is not None
-            roles[m.data.assignment.role, has] += 1
-            assert has == (m.data.assignment.role is AssignmentRole.LEAD), m.data.assignment
-            assert has == any(p in value for p in (person.name, person.phone, person.email))
+        if m.topic == topics.DIFFICULTY_ASSIGNED:
+            continue
+        task = decode(AgencyTask, m.value, m.headers).data
+        has = task.difficulty.contact is not None
+        roles[task.assignment.role, has] += 1
+        assert has == (task.assignment.role is AssignmentRole.LEAD), task.assignment
+        assert m.value is not None
+        assert has == any(p.encode() in m.value for p in (person.name, person.phone,
+                                                          person.email))
     assert {r for r, _ in roles} == {AssignmentRole.LEAD, AssignmentRole.CO_HANDLER,
                                      AssignmentRole.TRIAGE, AssignmentRole.ESCALATION}
 
@@ -134,3 +186,10 @@ def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ..
 @given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids()), min_size=1, max_size=5))
 def test_assignment_uuid_is_deterministic_id_for_any_parts(parts: list[object]) -> None:
     assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids(), st.integers()),
+                min_size=1, max_size=5))
+def test_deterministic_id_is_uuid5_of_the_parts(parts: list[object]) -> None:
+    assert deterministic_id(*parts) == str(
+        uuid.uuid5(EVENT_ID_NAMESPACE, "|".join(str(p) for p in parts)))

@@ -140,6 +140,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/workspace/act/triage/{difficulty_id}"): everyone(401),
         ("POST", "/workspace/act/remind"): everyone(401),
         ("POST", "/workspace/act/direction"): everyone(401),
+        ("POST", "/workspace/act/direction-progress/{direction_id}"): everyone(401),
+        ("POST", "/workspace/act/compilation"): everyone(401),
         # Each moves its own part (#20 item 1): the permanent deputy holds none here.
         ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
@@ -199,7 +201,8 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/workspace/"): everyone(303),
         ("POST", "/workspace/sign-out"): everyone(303),
         **{("GET", f"/workspace/{page}"): everyone(303)
-           for page in ("my-week", "triage", "compilation", "zone", "head")},
+           for page in ("my-week", "triage", "compilation", "zone", "head", "queue",
+                        "queue.csv", "queue.xlsx", "difficulties/{difficulty_id}")},
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -284,6 +287,7 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     """The concrete, valid request for one endpoint, as `role` would send it."""
     _, method, path = key
     concrete = (path.replace("{difficulty_id}", world.difficulty_id)
+                .replace("{direction_id}", world.difficulty_id)  # none such: 401 first
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
@@ -346,7 +350,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["data"] = {"received_summary": "Tiếp nhận 2", "solutions": "Đã làm việc",
                        "recommendations": "Không"}
     elif path == "/workspace/act/direction":
-        req["data"] = {"direction": "Rà soát, báo cáo."}
+        req["data"] = {"direction": "Rà soát, báo cáo.",
+                       "assignee_id": "binh-duong.so-cong-thuong", "due_on": "2031-01-02"}
+    elif path == "/workspace/act/direction-progress/{direction_id}":
+        req["data"] = {"state": "in_progress", "note": "Đang làm"}
+    elif path == "/workspace/act/compilation":
+        req["data"] = {"compiled_text": "I. Tình hình tiếp nhận", "action": "save"}
     if method == "POST" and path.startswith(("/reports/log", "/workspace/")):
         # A browser's form: its CSRF value in the cookie and in the form alike.
         req["data"] = {**req.get("data", {}), "csrf_token": CSRF_VALUE}
@@ -602,6 +611,14 @@ async def test_each_role_posts_only_its_statuses_and_the_router_moves_only_its_p
                 if expected == 202:
                     d = next(fresh)
                     did, moved[status, role] = d["id"], d
+                    if status in ("resolved", "rejected"):
+                        # The lead closes once the co-handler's part is done (#20 item 2).
+                        part = await c.post(url.format(did).replace("/status", "/steps"),
+                                            headers=world.headers(Role.CO_HANDLER),
+                                            json={"step": "done", "note": "đã xong / done"})
+                        if part.status_code != 202:
+                            wrong.append(f"co-handler's part before {status}: "
+                                         f"{part.status_code} {part.text[:160]!r}")
                 r = await c.post(url.format(did), headers=world.headers(role),
                                  json={"status": status, "note": "lý do / reason"})
                 if r.status_code != expected:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -27,11 +27,15 @@ from shared.events import (
     AgencyTask,
     AssignmentRole,
     BreakdownRow,
+    CompilationSaved,
     DecodeError,
     DifficultyAssigned,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     DirectionGiven,
+    DirectionProgress,
+    DirectionState,
+    DirectionStatus,
     Envelope,
     EventData,
     League,
@@ -39,6 +43,7 @@ from shared.events import (
     LetterRef,
     MemberReminderRequested,
     MemberReport,
+    MemberReportSummary,
     NotificationSent,
     Outcome,
     ReportItem,
@@ -125,7 +130,15 @@ def _samples() -> list[EventData]:
                                overdue=0, escalated_central=0, median_resolution_hours=5.0,
                                p90_resolution_hours=None)],
             urgent_items=[item], recommendations=[], members_reported=["binh-duong.m01"],
-            members_missing=[], league=League(target_pct=95, rows=[
+            members_missing=[], compiled_text="I. Tình hình tiếp nhận\n- 3 kiến nghị",
+            member_reports=[MemberReportSummary(
+                member_id="binh-duong.m01", late=True, submitted_at=NOW,
+                received_summary="3 kiến nghị", solutions="Đang xử lý")],
+            directions=[DirectionStatus(
+                direction_id=uuid.uuid4(), body="Rà soát", given_at=NOW,
+                assignee_id="binh-duong.so-cong-thuong", due_on=date(2026, 11, 26),
+                state=DirectionState.DONE, state_at=NOW, note="Xong")],
+            league=League(target_pct=95, rows=[
                 LeagueRow(agency_id="binh-duong.bql-kcn", ack_measured=3, ack_on_time=2,
                           ack_on_time_pct=66.7, resolve_measured=1, resolved_on_time=1,
                           resolved_on_time_pct=100.0, resolved=1, median_working_days=2.5,
@@ -147,7 +160,15 @@ def _samples() -> list[EventData]:
         DirectionGiven(
             direction_id=uuid.uuid4(), task_force="binh-duong", given_by="binh-duong.to-truong",
             week_label="2026-W47", body="Sở Công Thương rà soát, báo cáo trước thứ Năm.",
-            given_at=NOW),
+            given_at=NOW, assignee_id="binh-duong.so-cong-thuong", due_on=date(2026, 11, 26)),
+        DirectionProgress(
+            progress_id=uuid.uuid4(), direction_id=uuid.uuid4(), task_force="binh-duong",
+            state=DirectionState.IN_PROGRESS, note="Đã làm việc với 3 doanh nghiệp.",
+            posted_by="binh-duong.so-cong-thuong", posted_at=NOW),
+        CompilationSaved(
+            compilation_id=uuid.uuid4(), task_force="binh-duong", week_label="2026-W47",
+            body="I. Tình hình tiếp nhận\n- Ông A: 3 kiến nghị", submitted=True,
+            saved_by="binh-duong.to-pho-thuong-truc", saved_at=NOW),
     ]
 
 
@@ -212,6 +233,22 @@ def test_status_events_from_before_steps_still_read_and_say_what_they_did_to_the
     assert env.data.step is None and env.data.resolution is None and env.data.letter is None
     assert env.data.step_taken() is Step.DECLINED
     assert env.data.model_copy(update={"assignment_id": None}).step_taken() is None
+
+
+def test_directions_and_weekly_reports_from_before_the_compiled_week_still_read() -> None:
+    """#22 item 1: a direction given before directions were tracked work (no assignee, no
+    due date) and a weekly report from before the compiled week decode, as untracked and
+    without the new parts."""
+    given = SAMPLES[-3].model_dump(mode="json")
+    del given["assignee_id"], given["due_on"]
+    env = events.decode(DirectionGiven, json.dumps(given).encode(), _headers(SAMPLES[-3]))
+    assert env.data.assignee_id is None and env.data.due_on is None
+    weekly = next(s for s in SAMPLES if isinstance(s, WeeklyReport))
+    old = weekly.model_dump(mode="json")
+    for part in ("compiled_text", "member_reports", "directions"):
+        del old[part]
+    back = events.decode(WeeklyReport, json.dumps(old).encode(), _headers(weekly)).data
+    assert back.compiled_text is None and back.member_reports == [] and back.directions == []
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)

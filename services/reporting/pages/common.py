@@ -43,6 +43,14 @@ TEXT: dict[str, dict[str, str]] = {
         "trend": "Diễn biến các tuần gần đây", "overdue_items": "Hồ sơ quá hạn",
         "urgent_items": "Việc đột xuất", "recommendations": "Kiến nghị",
         "missing": "Thành viên chưa báo cáo", "reported": "Thành viên đã báo cáo",
+        "compiled_text": "Tổng hợp của Tổ phó Thường trực",
+        "member_reports": "Báo cáo của thành viên Tổ công tác",
+        "directions": "Ý kiến chỉ đạo của Tổ trưởng và tiến độ thực hiện",
+        "assignee": "Đơn vị, người thực hiện", "due_on": "Thời hạn", "state": "Tiến độ",
+        "h_received": "Tình hình tiếp nhận", "h_solutions": "Giải pháp đang triển khai",
+        "h_recommendations": "Kiến nghị, đề xuất", "late": "Trễ hạn",
+        "state_open": "Chưa thực hiện", "state_in_progress": "Đang thực hiện",
+        "state_done": "Đã hoàn thành",
         "none": "Không có", "preview": "Bản xem trước (tuần chưa chốt)",
         "published": "Đã chốt", "window": "Kỳ báo cáo", "code": "Mã hồ sơ", "title": "Nội dung",
         "agency": "Cơ quan", "status": "Trạng thái", "received_at": "Ngày tiếp nhận",
@@ -112,6 +120,13 @@ TEXT: dict[str, dict[str, str]] = {
         "by_category": "By category", "by_agency": "By agency", "trend": "Recent weeks",
         "overdue_items": "Overdue items", "urgent_items": "Urgent items",
         "recommendations": "Recommendations", "missing": "Members who have not reported",
+        "compiled_text": "The permanent deputy's compilation",
+        "member_reports": "The members' reports",
+        "directions": "The head's directions and their progress",
+        "assignee": "Who must act", "due_on": "Due by", "state": "Progress",
+        "h_received": "What was received", "h_solutions": "Solutions being carried out",
+        "h_recommendations": "Recommendations", "late": "Late",
+        "state_open": "Open", "state_in_progress": "In progress", "state_done": "Done",
         "reported": "Members who reported", "none": "None",
         "preview": "Preview (week not closed)", "published": "Published",
         "window": "Period", "code": "Code", "title": "Title", "agency": "Agency",
@@ -192,6 +207,13 @@ class Labeller:
     def person(self, pid: str) -> str:
         p = self.cfg.person(pid)
         return f"{p.name} — {p.title}" if p else pid
+
+    def acting(self, assignee_id: str | None) -> str:
+        """Who must act on a direction: a person of the task force or an agency."""
+        if assignee_id is None:
+            return ""
+        p = self.cfg.person(assignee_id)
+        return p.name if p else self("agency", assignee_id)
 
 
 def fmt(t: datetime | None) -> str:

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.reporting import access, api, logic, store
+from services.reporting import access, api, document, logic, store
 from services.reporting.api import ReadSide, Side
 from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt, with_csrf
 from shared import auth
-from shared.calendar import parse_week_label, previous_window, week_window
+from shared.calendar import parse_week_label, previous_window, to_local, week_window
 from shared.errors import Refusal
 from shared.provinces import ProvinceConfig
 
@@ -57,7 +57,9 @@ WORDS: dict[str, dict[str, str]] = {
         "reject_note": "Lý do (doanh nghiệp sẽ đọc)", "reject_btn": "Từ chối",
         "done_reassign_requested": "Đã giao hồ sơ cho cơ quan được chọn.",
         "done_rejected": "Đã từ chối hồ sơ.", "done_reminded": "Đã gửi lời nhắc.",
-        "done_direction": "Đã ghi ý kiến chỉ đạo.",
+        "done_direction": "Đã ghi ý kiến chỉ đạo.", "done_progress": "Đã cập nhật tiến độ.",
+        "my_directions": "Ý kiến chỉ đạo giao cho đơn vị", "progress_note":
+        "Kết quả, vướng mắc (không bắt buộc)", "post_progress": "Cập nhật",
         "not_reported": "Thành viên chưa báo cáo tuần này", "all_reported":
         "Tất cả thành viên đã báo cáo.", "remind": "Nhắc báo cáo",
         "reported_n": "Đã báo cáo", "of": "trên", "no_report": "Chưa báo cáo",
@@ -72,6 +74,18 @@ WORDS: dict[str, dict[str, str]] = {
                           "thành viên Tổ công tác.",
         "no_directions": "Chưa có ý kiến chỉ đạo.", "given_at": "Ngày",
         "other_weeks": "Các tuần khác", "item_status": "Trạng thái",
+        "compiled_text": "Báo cáo tổng hợp trình Tổ trưởng",
+        "compiled_hint": "Soạn sẵn từ báo cáo của các thành viên; chỉnh sửa, lưu nháp, "
+                         "rồi trình Tổ trưởng (trình lại sẽ thay thế bản trước).",
+        "save_draft": "Lưu nháp", "submit_head": "Trình Tổ trưởng",
+        "draft_saved_at": "Bản nháp lưu lúc", "submitted_at_head": "Đã trình lúc",
+        "not_submitted": "Tổ phó Thường trực chưa trình báo cáo tổng hợp tuần này.",
+        "done_saved": "Đã lưu bản nháp.", "done_submitted": "Đã trình Tổ trưởng.",
+        "assignee": "Đơn vị, người thực hiện", "due_on": "Thời hạn",
+        "agencies_group": "Cơ quan", "members_group": "Thành viên Tổ công tác",
+        "state": "Tiến độ", "state_open": "Chưa thực hiện",
+        "state_in_progress": "Đang thực hiện", "state_done": "Đã hoàn thành",
+        "direction_overdue": "Quá thời hạn",
     },
     "en": {
         "my_week": "My week", "triage": "Triage", "compilation": "The week's compilation",
@@ -96,7 +110,10 @@ WORDS: dict[str, dict[str, str]] = {
         "reject_note": "Reason (the business reads it)", "reject_btn": "Reject",
         "done_reassign_requested": "Dispatched to the chosen agency.",
         "done_rejected": "Rejected.", "done_reminded": "Reminder sent.",
-        "done_direction": "Direction recorded.",
+        "done_direction": "Direction recorded.", "done_progress": "Progress recorded.",
+        "my_directions": "Directions for you to act on",
+        "progress_note": "What was done, what stands in the way (optional)",
+        "post_progress": "Update",
         "not_reported": "Members who have not reported this week",
         "all_reported": "Every member has reported.", "remind": "Remind",
         "reported_n": "Reported", "of": "of", "no_report": "Not reported",
@@ -111,6 +128,17 @@ WORDS: dict[str, dict[str, str]] = {
                           "task force's members.",
         "no_directions": "No direction yet.", "given_at": "Date",
         "other_weeks": "Other weeks", "item_status": "Status",
+        "compiled_text": "The compiled report for the head",
+        "compiled_hint": "Pre-filled from the members' reports; edit, save a draft, then "
+                         "submit it to the head (submitting again replaces it).",
+        "save_draft": "Save the draft", "submit_head": "Submit to the head",
+        "draft_saved_at": "Draft saved", "submitted_at_head": "Submitted",
+        "not_submitted": "The permanent deputy has not submitted this week's compilation.",
+        "done_saved": "Draft saved.", "done_submitted": "Submitted to the head.",
+        "assignee": "Who must act", "due_on": "Due by",
+        "agencies_group": "Agencies", "members_group": "Task force members",
+        "state": "Progress", "state_open": "Open", "state_in_progress": "In progress",
+        "state_done": "Done", "direction_overdue": "Past due",
     },
 }
 
@@ -251,12 +279,18 @@ async def compilation(side: Side, request: Request, lang: Lang = "vi",
         return d
     window = week_of(week, side)
     entries = await compiled(side, d.cfg, window.label)
+    async with side.db().acquire() as conn:
+        saved = await store.compilation_of(conn, task_force=d.cfg.slug,
+                                           week_label=window.label)
     weeks, w = [], week_window(side.now())
     for _ in range(6):
         weeks.append(w.label)
         w = previous_window(w)
+    draft = saved["body"] if saved else logic.draft_compilation(
+        [(m.name, r) for m, r in entries], d.lang)
     return d.render(request, side, "people_compilation.html", COMPILATION, week=window,
-                    entries=entries, weeks=weeks)
+                    entries=entries, weeks=weeks, saved=saved, draft=draft,
+                    may_compile=d.role == "permanent_deputy")
 
 
 async def compiled(side: ReadSide, cfg: ProvinceConfig, week_label: str
@@ -303,9 +337,49 @@ async def head(side: Side, request: Request, lang: Lang = "vi"
         waiting = await store.waiting_for_decision(
             conn, task_force=d.cfg.slug, head_agency=d.cfg.rules.head, now=now,
             since=current.start, limit=MAX_ITEMS, overdue_before=logic.working_days_before(
-                now, logic.HEAD_OVERDUE_WORKING_DAYS))
+                now, d.cfg.deadlines.decision_overdue_days))
         agencies = await store.overdue_by_agency(conn, task_force=d.cfg.slug, now=now)
-        directions = await store.directions_of(conn, task_force=d.cfg.slug, limit=20)
+        directions = await store.directions_of(conn, task_force=d.cfg.slug, limit=20,
+                                               as_of=now)
+        saved = await store.compilation_of(conn, task_force=d.cfg.slug,
+                                           week_label=current.label)
+    today = to_local(now).date()
     return d.render(request, side, "people_head.html", HEAD, week=current, total=total,
                     entries=entries, waiting=waiting, agencies=agencies,
-                    directions=directions, n_days=logic.HEAD_OVERDUE_WORKING_DAYS)
+                    directions=[{**x, "overdue": logic.direction_overdue(
+                        x["due_on"], x["state"], today)} for x in directions],
+                    n_days=d.cfg.deadlines.decision_overdue_days,
+                    submitted=saved if saved and saved["submitted"] else None,
+                    assignees=assignees(d.cfg, d.lang), today=today.isoformat(),
+                    acts=lambda x: acting_name(d.cfg, x, d.lang))
+
+
+def assignees(cfg: ProvinceConfig, lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Who a direction can name, grouped: the agencies, then the active members."""
+    w = WORDS[lang]
+    agencies = [(a.id, a.name_vi if lang == "vi" else a.name_en) for a in cfg.agencies
+                if a.id not in (cfg.rules.head,)]
+    members = [(m.id, f"{m.name} — {m.title}") for m in cfg.task_force.active_members()]
+    return [(w["agencies_group"], agencies), (w["members_group"], members)]
+
+
+def acting_name(cfg: ProvinceConfig, assignee_id: str | None, lang: str) -> str:
+    """An agency's name or a member's, never an id where a name is known."""
+    if assignee_id is None:
+        return ""
+    person = cfg.person(assignee_id)
+    return person.name if person else document.name_of(cfg, "agency", assignee_id, lang)
+
+
+async def my_directions(side: ReadSide, who: auth.Principal, lang: str
+                        ) -> list[dict[str, Any]]:
+    """The directions the signed-in agency or member must act on, for their landing page."""
+    if who.kind not in (auth.TokenKind.AGENCY, auth.TokenKind.MEMBER):
+        return []
+    now = side.now()
+    async with side.db().acquire() as conn:
+        rows = await store.directions_assigned(conn, assignee_id=who.subject_id, as_of=now,
+                                               limit=MAX_ITEMS)
+    today = to_local(now).date()
+    return [{**x, "overdue": logic.direction_overdue(x["due_on"], x["state"], today)}
+            for x in rows]

@@ -23,6 +23,7 @@ from services.reporting.pages.common import (
     Lang,
     check_csrf,
     env,
+    fmt,
     signed_in,
     signed_out,
     with_csrf,
@@ -237,10 +238,14 @@ async def workspace(
     if who.kind is auth.TokenKind.AGENCY:  # officers, the permanent deputy, the head
         links.insert(0, (f"/workspace/queue?lang={lang}", words(lang)["ws_queue"]))
     links.append(("/docs", t["ws_api"]))
+    directions = await people.my_directions(side, who, lang)
+    q = request.query_params
+    said = people.WORDS[lang].get(f"done_{q.get('done')}") if q.get("done") else None
     return with_csrf(request, side, lambda csrf: HTMLResponse(
         env.get_template("workspace.html").render(
-            t=t, lang=lang, who=name, role=role, province=province, links=links,
-            csrf=csrf)))
+            t=t, w=people.WORDS[lang], lang=lang, who=name, role=role, province=province,
+            links=links, csrf=csrf, directions=directions, act=side.intake_url, fmt=fmt,
+            done=said, refused=q.get("refused"))))
 
 @router.post("/workspace/sign-out", status_code=303, response_class=RedirectResponse,
              responses=responses(403), summary="Sign out (ends the session)")
