@@ -175,7 +175,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # A task force still in office has no final report: 404 once let in.
         ("GET", "/v1/reports/{province}/final/handed-over.csv"): only(
             dict.fromkeys(REPORT_READERS, 404)),
-        ("GET", "/v1/difficulties"): BD_READERS,  # asked with province=binh-duong
+        # Asked with province=binh-duong. An agency lists its own queue there, whatever
+        # it asks for: the items it holds a part of, never another's (tests/reporting).
+        ("GET", "/v1/difficulties"): only({
+            **dict.fromkeys(REPORT_READERS, 200), Role.AGENCY: 200, Role.CO_HANDLER: 200,
+            Role.OTHER_AGENCY: 200, Role.OTHER_PROVINCE_AGENCY: 200}),
         # The letter to the ministry: the permanent deputy, the head and the case's lead.
         ("GET", "/v1/difficulties/{difficulty_id}/letter.pdf"): only(
             {Role.AGENCY: 200, Role.PERMANENT_DEPUTY: 200}),
@@ -307,7 +311,7 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = submission(100 + n)
     elif path.startswith("/v1/") and path.endswith("/status"):
         req["json"] = {"status": "in_progress", "note": "đang xử lý"}
-    elif path.endswith("/urgency"):
+    elif path.startswith("/v1/") and path.endswith("/urgency"):
         req["json"] = {"note": "không thể chờ"}
     elif path.startswith("/v1/") and path.endswith("/steps"):
         req["json"] = {"step": "in_progress", "note": "đang xử lý"}
