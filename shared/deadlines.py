@@ -7,11 +7,11 @@ all three must agree on the deadline, so the rule lives here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from shared.calendar import add_working_days, working_days_between
-from shared.events import AssignmentRole, Status, Urgency
-from shared.provinces import Deadlines
+from shared.calendar import add_working_days, is_working_day, to_local, working_days_between
+from shared.events import AgencyLevel, AssignmentRole, Status, Urgency
+from shared.provinces import CentralDeadline, DayCount, Deadlines
 
 # Statuses after which nothing is expected of the agency any more.
 CLOSED = frozenset({Status.RESOLVED, Status.REJECTED})
@@ -29,8 +29,21 @@ class Due:
     resolve: datetime
 
 
-def deadlines_for(assigned_at: datetime, urgency: Urgency, deadlines: Deadlines) -> Due:
-    """Acknowledge and resolve deadlines, in working days (Vietnamese holidays off)."""
+def at_central_level(role: AssignmentRole | str, level: AgencyLevel | str) -> bool:
+    """An assignment escalating a difficulty to a central ministry: it waits for the
+    ministry's answer, on a deadline of its own (`central_schedule`)."""
+    return role == AssignmentRole.ESCALATION and level == AgencyLevel.CENTRAL
+
+
+def deadlines_for(assigned_at: datetime, urgency: Urgency, deadlines: Deadlines, *,
+                  central: bool = False) -> Due:
+    """Acknowledge and resolve deadlines, in working days (Vietnamese holidays off). A
+    ministry acknowledges nothing in thaogo: at central level both are the answer's
+    deadline, in the days the province configures."""
+    if central:
+        rule = deadlines.central
+        answer = add_days(assigned_at, rule.answer, rule.days)
+        return Due(ack=answer, resolve=answer)
     d = deadlines.for_urgency(urgency)
     return Due(ack=add_working_days(assigned_at, d.ack),
                resolve=add_working_days(assigned_at, d.resolve))
@@ -62,3 +75,23 @@ def resumed(due: datetime, *, paused_at: datetime, resumed_at: datetime) -> date
     if due <= paused_at or resumed_at <= paused_at:
         return due
     return add_working_days(resumed_at, working_days_between(paused_at, due))
+def add_days(start: datetime, days: int, count: DayCount) -> datetime:
+    """`days` after `start`, in working days or in calendar days. A calendar period that
+    ends on a weekend or public holiday ends on the next working day instead, at the same
+    local time (the rule of the Civil Code, art. 148, for periods ending on a day off)."""
+    if count is DayCount.WORKING:
+        return add_working_days(start, days)
+    end = to_local(start) + timedelta(days=days)
+    while not is_working_day(end.date()):
+        end += timedelta(days=1)
+    return end
+
+
+def central_schedule(escalated_at: datetime, rule: CentralDeadline) -> list[datetime]:
+    """When the ministry's answer is due, then each progress point after it (every
+    `progress_every` days, `progress_reminders` of them): what the focal agency is
+    reminded to chase, in order. Each point is counted from the previous one."""
+    points = [add_days(escalated_at, rule.answer, rule.days)]
+    for _ in range(rule.progress_reminders):
+        points.append(add_days(points[-1], rule.progress_every, rule.days))
+    return points

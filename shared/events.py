@@ -381,6 +381,13 @@ class BusinessAnswer(EventData):
 
     def key(self) -> str:
         return str(self.difficulty_id)
+class LetterRef(BaseModel):
+    """An official letter (công văn) by its number and symbol and its date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: Annotated[str, StringConstraints(min_length=1, max_length=60)]  # "125/UBND-KT"
+    dated: date
 
 
 class Resolution(BaseModel):
@@ -398,6 +405,9 @@ class Resolution(BaseModel):
     # Co-handlers' parts still open when the lead closed, and why it closed without them.
     waived: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     waiver_reason: LongText | None = None
+    # The central ministry's answer to an escalated difficulty, recorded by the permanent
+    # deputy from the ministry's letter; absent in every other resolution.
+    ministry_letter: LetterRef | None = None
 
 
 class Feedback(BaseModel):
@@ -445,6 +455,9 @@ class DifficultyStatusChanged(EventData):
     answer: LongText | None = None
     # By the business on its closed difficulty (actor_kind business, no assignment).
     feedback: Feedback | None = None
+    # The province's letter passing an escalated difficulty to the ministry, as the
+    # permanent deputy registered it (status null: the difficulty stays where it is).
+    letter: LetterRef | None = None
     changed_at: AwareDatetime
 
     def step_taken(self) -> Step | None:

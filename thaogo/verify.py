@@ -45,7 +45,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -54,7 +54,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import topics
 from shared.calendar import TZ, is_working_day
-from shared.deadlines import deadlines_for
+from shared.deadlines import central_schedule, deadlines_for
 from shared.events import (
     AgencyTask,
     BusinessAnswer,
@@ -295,6 +295,8 @@ class Derived:
     outcome_at: datetime | None
     public_answer: str | None
     escalated_at: datetime | None  # first resolution passing it up
+    letter_number: str | None  # the latest letter to the ministry the deputy registered
+    letter_date: date | None
 
 
 def _latest(changes: Iterable[DifficultyStatusChanged]) -> DifficultyStatusChanged | None:
@@ -326,7 +328,8 @@ def due_of(configs: ConfigSet, d: DifficultyReceived, a: DifficultyAssigned
     if a.role.value not in HOLDING_ROLES:
         return None, None
     cfg = configs.for_difficulty(d.province_code, d.task_force)
-    due = deadlines_for(a.assigned_at, a.urgency, cfg.deadlines if cfg else Deadlines())
+    due = deadlines_for(a.assigned_at, a.urgency, cfg.deadlines if cfg else Deadlines(),
+                        central=a.role.value == "escalation" and a.agency_level.value == "central")
     return due.ack, due.resolve
 
 
@@ -348,6 +351,7 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
     answered = _latest(s for s in case.statuses.values() if s.resolution is not None)
     passed_up = [s.changed_at for s in case.statuses.values()
                  if s.resolution is not None and s.resolution.outcome.value == "escalated"]
+    letter = _latest(s for s in case.statuses.values() if s.letter is not None)
     central = [a.assigned_at for a in case.assignments.values()
                if a.agency_level.value == "central"]
     ack_due, resolve_due = due_of(configs, d, holder) if holder else (None, None)
@@ -369,6 +373,8 @@ def derive(configs: ConfigSet, case: Case) -> Derived:
         public_answer=(answered.resolution.public_answer if answered and answered.resolution
                        else None),
         escalated_at=min(passed_up, default=None),
+        letter_number=letter.letter.number if letter and letter.letter else None,
+        letter_date=letter.letter.dated if letter and letter.letter else None,
     )
 
 
@@ -667,7 +673,8 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
         " escalated_central_at, tracking_code, category, urgency, outcome, outcome_at,"
-        " public_answer, escalated_at FROM reporting.difficulties")}
+        " public_answer, escalated_at, letter_number, letter_date"
+        " FROM reporting.difficulties")}
     due = _step_fields(cases)
     for did, case in cases.items():
         d = case.received
@@ -747,7 +754,8 @@ async def _check_resolutions(conn: asyncpg.Connection, log: Log,
     """Every resolution on the status topic is kept as given, and nothing else is."""
     rows = {r["status_id"]: r for r in await conn.fetch(
         "SELECT status_id, difficulty_id, assignment_id, actor_id, outcome, done, legal_basis,"
-        " public_answer, reason, waived, waiver_reason, resolved_at FROM reporting.resolutions")}
+        " public_answer, reason, waived, waiver_reason, resolved_at, ministry_letter_number,"
+        " ministry_letter_date FROM reporting.resolutions")}
     given = {sid: s for c in cases.values() for sid, s in c.statuses.items()
              if s.resolution is not None}
     for sid, s in given.items():
@@ -762,7 +770,10 @@ async def _check_resolutions(conn: asyncpg.Connection, log: Log,
             "actor_id": s.actor_id, "outcome": r.outcome.value, "done": r.done,
             "legal_basis": r.legal_basis, "public_answer": r.public_answer,
             "reason": r.reason, "waived": list(r.waived), "waiver_reason": r.waiver_reason,
-            "resolved_at": s.changed_at}, row)
+            "resolved_at": s.changed_at,
+            "ministry_letter_number": r.ministry_letter.number if r.ministry_letter else None,
+            "ministry_letter_date": r.ministry_letter.dated if r.ministry_letter else None,
+        }, row)
     if topics.DIFFICULTY_STATUS not in log.truncated:
         for sid in rows.keys() - given.keys():
             report.differ("reporting", "resolutions", sid, "row", "none (no event)",
@@ -1149,11 +1160,64 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
         for key in asked - requested:
             report.differ("notify", "messages", key, "cause",
                           "an event on " + topics.MEMBER_REMINDER, "none")
+    await _check_central(conn, configs, cases, messages, report)
     _check_direction_reminders(configs, log, messages, report)
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):
         report.differ("notify", "messages", key, what, expected, seen)
+
+
+CENTRAL_KINDS = ("central_answer", "central_progress")
+
+
+async def _check_central(conn: asyncpg.Connection, configs: ConfigSet,
+                         cases: Mapping[uuid.UUID, Case], messages: Sequence[asyncpg.Record],
+                         report: Report) -> None:
+    """An assignment escalating to a central ministry is followed on the answer's deadline
+    of its task force (in working or calendar days), and the permanent deputy is reminded
+    to chase at exactly the points the sweep has passed: the answer's deadline (n = 1),
+    then each progress point, under keys kind:assignment:n:deputy:channel, none other."""
+    followed = {r["assignment_id"]: r for r in await conn.fetch(
+        "SELECT assignment_id, central, resolve_deadline, resolve_due, next_check_at,"
+        " closed_at FROM notify.assignments")}
+    owed: dict[tuple[str, int], str] = {}  # (assignment, n) -> the deputy to remind
+    for case in cases.values():
+        for aid, a in case.assignments.items():
+            if not (a.role.value == "escalation" and a.agency_level.value == "central"):
+                continue
+            slug = a.agency_id.split(".", 1)[0]
+            cfg = configs.get(slug) or configs.for_difficulty(a.province_code)
+            rule = (cfg.deadlines if cfg else Deadlines()).central
+            points = central_schedule(a.assigned_at, rule)
+            deputy = cfg.task_force.permanent_deputy.id if cfg else a.agency_id
+            for n in range(1, len(points) + 1):
+                owed[(str(aid), n)] = deputy
+            row = followed.get(aid)
+            if row is None:
+                report.differ("notify", "assignments", aid, "row", "followed", "missing")
+                continue
+            _compare_row(report, "notify", "assignments", aid, {
+                "central": True, "resolve_deadline": points[0]}, row)
+            # The sweep has passed every point before the next check: the latest of them is
+            # owed (an earlier one may have been skipped by a sweep that came late).
+            if row["closed_at"] is None and row["next_check_at"] is not None:
+                passed = sum(1 for t in row["resolve_due"] if t < row["next_check_at"])
+                if passed and not any(
+                        m["message_key"].startswith(
+                            f"{CENTRAL_KINDS[passed > 1]}:{aid}:{passed}:{deputy}:")
+                        for m in messages):
+                    report.differ("notify", "messages", aid, f"central reminder {passed}",
+                                  "queued", "missing")
+    for m in messages:
+        if m["kind"] not in CENTRAL_KINDS:
+            continue
+        kind, aid, n, recipient = [*m["message_key"].split(":"), "", "", "", ""][:4]
+        expected = owed.get((aid, int(n) if n.isdigit() else 0))
+        if expected is None or recipient != expected or m["recipient_id"] != expected or (
+                kind != CENTRAL_KINDS[n != "1"]):
+            report.differ("notify", "messages", m["message_key"], "cause",
+                          "a point of a central escalation's schedule, to its deputy", "none")
 
 
 def check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],

@@ -21,9 +21,11 @@ from services.intake.models import (
     DifficultyOut,
     IdempotencyKey,
     ImportResult,
+    LetterIn,
     MemberReportAccepted,
     MemberReportIn,
     MemberWeekOut,
+    MinistryAnswerIn,
     ResolutionAccepted,
     ResolutionIn,
     StatusAccepted,
@@ -191,6 +193,45 @@ async def post_step(ix: Service, who: Caller, difficulty_id: uuid.UUID, body: St
 async def post_resolution(ix: Service, who: Caller, difficulty_id: uuid.UUID,
                           body: ResolutionIn) -> Any:
     accepted = await usecases.post_resolution(ix, who, difficulty_id, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/ministry-answer",
+    status_code=202,
+    response_model=ResolutionAccepted,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Record the central ministry's answer to an escalated difficulty",
+    description="The province's permanent deputy only (403 otherwise), for a difficulty a "
+    "central ministry holds after an escalation (409 otherwise). The ministry's letter "
+    "(`letter_number`, `letter_date`, not in the future) is cited in the resolution; "
+    "`public_answer` is the ministry's answer as the business reads it on its tracking "
+    "page. `outcome` resolved (default), partly_resolved or rejected closes the difficulty "
+    "and stops the reminders to chase the ministry.",
+)
+async def post_ministry_answer(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                               body: MinistryAnswerIn) -> Any:
+    accepted = await usecases.record_ministry_answer(ix, who, difficulty_id, body)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@api.post(
+    "/v1/difficulties/{difficulty_id}/letter",
+    status_code=202,
+    response_model=StatusAccepted,
+    responses=responses(401, 403, 404, 409, 413, 422, 429),
+    tags=["agencies"],
+    summary="Register the number and date of the letter to the ministry",
+    description="The province's permanent deputy registers the letter (công văn) passing "
+    "an escalated difficulty to the central ministry once signed: its number and symbol "
+    "and its date, printed in the letter reporting renders and shown on the difficulty's "
+    "page. Registering again corrects it. 403 for anyone else, 409 when no ministry holds "
+    "the difficulty.",
+)
+async def post_letter(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+                      body: LetterIn) -> Any:
+    accepted = await usecases.register_letter(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 

@@ -22,11 +22,13 @@ from shared.events import (
     STATUS_LABELS,
     STEP_LABELS,
     ActorKind,
+    AgencyLevel,
     AssignmentRole,
     DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     Feedback,
+    LetterRef,
     MemberReport,
     Outcome,
     Resolution,
@@ -638,13 +640,14 @@ def build_status(
     target_agency_id: str | None = None, step: Step | None = None,
     suggested_agency_id: str | None = None, resolution: Resolution | None = None,
     question: str | None = None, answer: str | None = None, feedback: Feedback | None = None,
+    letter: LetterRef | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
         note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
         suggested_agency_id=suggested_agency_id, resolution=resolution, question=question,
-        answer=answer, feedback=feedback,
+        answer=answer, feedback=feedback, letter=letter,
     )
 
 
@@ -813,6 +816,37 @@ def draft_summary(figures: dict[str, int], week_label: str) -> tuple[str, str]:
         f"Tuần {week_label}: tiếp nhận {f['received']}, đã giải quyết {f['resolved']}, "
         f"đang xử lý {f['open']}, trong đó quá hạn {f['overdue']}.",
     )
+
+
+# --- central level (#20 item 5, #22 item 6) --------------------------------------------------
+
+
+class NotAtCentralLevel(Exception):
+    """What the permanent deputy does for an escalated difficulty needs one a ministry holds."""
+
+    en = ("the difficulty is not with a central ministry: it must be escalated to central "
+          "level (outcome escalated) first")
+    vi = "phản ánh chưa được chuyển Bộ, ngành Trung ương (kết quả: kiến nghị cấp trên)"
+
+
+def ministry_holding(status: str, held: Sequence[Held], cfg: ProvinceConfig | None) -> Held:
+    """The central ministry's assignment of a difficulty waiting for its answer, else
+    NotAtCentralLevel."""
+    if status != Status.ESCALATED.value or cfg is None:
+        raise NotAtCentralLevel()
+    for h in held:
+        agency = cfg.agency(h.agency_id)
+        if (h.role is AssignmentRole.ESCALATION and agency is not None
+                and agency.level is AgencyLevel.CENTRAL):
+            return h
+    raise NotAtCentralLevel()
+
+
+def check_letter_date(dated: date, today: date, field: str) -> None:
+    """A letter is dated on or before today (InvalidField naming `field`)."""
+    if dated > today:
+        raise vn.InvalidField(field, "a letter cannot be dated in the future",
+                              "ngày văn bản không được sau ngày hôm nay")
 
 
 # --- the head's directions as tracked work (#22 item 1) -------------------------------------

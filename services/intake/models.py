@@ -5,7 +5,7 @@ accept, and what they answer. A submission is validated and cleaned here, field 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Header
@@ -258,6 +258,34 @@ class ResolutionAccepted(BaseModel):
     status: Status
     waived: list[uuid.UUID] = Field(description="Co-handlers' assignments closed without "
                                     "their parts done")
+
+
+LetterNumber = Annotated[str, StringConstraints(min_length=1, max_length=60,
+                                               pattern=r"^[0-9]+/[^\s/].*$")]
+
+
+class MinistryAnswerIn(BaseModel):
+    """The central ministry's answer to an escalated difficulty, as its letter says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["resolved", "partly_resolved", "rejected"] = "resolved"
+    letter_number: LetterNumber = Field(description="The ministry's letter, number and "
+                                        "symbol, e.g. \"4512/BTC-CST\"")
+    letter_date: date = Field(description="The date of the ministry's letter")
+    public_answer: Note = Field(description="The ministry's answer as the business reads it "
+                                "on its tracking page")
+    note: Note | None = Field(default=None, description="Internal note")
+
+
+class LetterIn(BaseModel):
+    """The province's letter passing an escalated difficulty to the ministry, registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    letter_number: LetterNumber = Field(description="Number and symbol as registered, e.g. "
+                                        "\"125/UBND-KT\"")
+    letter_date: date = Field(description="The date the letter was signed")
 
 
 class DifficultyOut(BaseModel):

@@ -24,7 +24,9 @@ from services.intake import bulk, logic, usecases
 from services.intake.api import Service
 from services.intake.models import (
     DifficultyIn,
+    LetterIn,
     MemberReportIn,
+    MinistryAnswerIn,
     ResolutionIn,
     StatusIn,
     StepIn,
@@ -333,6 +335,44 @@ async def track_feedback(
         said = {"refused": e.field}
     query = urlencode({"lang": lang, "code": code.upper(), **said})
     return RedirectResponse(f"{ix.workspace_url}/track?{query}", status_code=303)
+LetterNumberForm = Annotated[str, Form(max_length=60)]
+DateForm = Annotated[str, Form(max_length=10)]
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/ministry-answer",
+            response_class=RedirectResponse, status_code=303)
+async def workspace_ministry_answer(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    letter_number: LetterNumberForm = "", letter_date: DateForm = "",
+    public_answer: Note = "", outcome: Annotated[str, Form(max_length=20)] = "resolved",
+    note: Note = "", csrf_token: WorkspaceForm = "", lang: FormLang = "vi",
+) -> RedirectResponse:
+    """The permanent deputy's form for the ministry's answer that came by letter."""
+    async def act(who: auth.Principal) -> object:
+        return await usecases.record_ministry_answer(
+            ix, who, difficulty_id, MinistryAnswerIn.model_validate({
+                "outcome": outcome, "letter_number": letter_number.strip(),
+                "letter_date": letter_date, "public_answer": public_answer,
+                "note": note or None}))
+
+    return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
+                             act=act, done="ministry_answer")
+
+
+@pages.post("/workspace/act/difficulties/{difficulty_id}/letter",
+            response_class=RedirectResponse, status_code=303)
+async def workspace_letter(
+    ix: Service, request: Request, difficulty_id: uuid.UUID,
+    letter_number: LetterNumberForm = "", letter_date: DateForm = "",
+    csrf_token: WorkspaceForm = "", lang: FormLang = "vi",
+) -> RedirectResponse:
+    """The permanent deputy registers the signed letter to the ministry: number and date."""
+    async def act(who: auth.Principal) -> object:
+        return await usecases.register_letter(ix, who, difficulty_id, LetterIn.model_validate(
+            {"letter_number": letter_number.strip(), "letter_date": letter_date}))
+
+    return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
+                             act=act, done="letter")
 
 
 # --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----

@@ -23,9 +23,11 @@ from services.intake.models import (
     DifficultyOut,
     ImportResult,
     ImportRowOut,
+    LetterIn,
     MemberReportAccepted,
     MemberReportIn,
     MemberWeekOut,
+    MinistryAnswerIn,
     ReportDraft,
     ReportDue,
     ResolutionAccepted,
@@ -54,6 +56,7 @@ from shared.events import (
     DirectionProgress,
     DirectionState,
     Envelope,
+    LetterRef,
     MemberReminderRequested,
     Status,
     Step,
@@ -62,6 +65,7 @@ from shared.events import (
     deterministic_id,
     new_envelope,
 )
+from shared.events import Outcome as DecisionOutcome
 from shared.provinces import ConfigHolder, ConfigSet, Member, ProvinceConfig
 from shared.service import Runtime
 
@@ -520,6 +524,74 @@ async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
     ix.metrics.status_updates.labels(f"resolution_{body.outcome.value}").inc()
     return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
                               outcome=body.outcome, status=wanted, waived=resolution.waived)
+
+
+async def _at_central_level(ix: Intake, conn: asyncpg.Connection, who: auth.Principal,
+                            difficulty_id: uuid.UUID
+                            ) -> tuple[store.DifficultyState, list[logic.Held], logic.Held]:
+    """The difficulty, locked, if `who` is its province's permanent deputy and a central
+    ministry holds it: only the deputy answers for the province to the ministries."""
+    state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
+    if state is None:
+        raise NO_SUCH_DIFFICULTY
+    cfg, held, acting = await standing(ix, conn, who, state)
+    if acting.standing is not logic.Standing.PERMANENT_DEPUTY:
+        ix.metrics.auth_failures.labels("not_allowed_for_role").inc()
+        raise Refusal(403, "Authorization", "only the province's permanent deputy deals with "
+                      "the central ministries", "chỉ Tổ phó Thường trực làm việc với Bộ, ngành "
+                      "Trung ương")
+    try:
+        ministry = logic.ministry_holding(state.status, held, cfg)
+    except logic.NotAtCentralLevel as e:
+        ix.metrics.refused("status", "not_central")
+        raise Refusal(409, "status", e.en, e.vi) from None
+    return state, held, ministry
+
+
+async def record_ministry_answer(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                                 body: MinistryAnswerIn) -> ResolutionAccepted:
+    """The ministry's answer, arrived by letter, recorded by the permanent deputy: it closes
+    the difficulty with the ministry's letter cited and its answer for the business
+    (#20 item 5). Co-handlers' parts still open are waived: the ministry has decided."""
+    logic.check_letter_date(body.letter_date, to_local(datetime.now(UTC)).date(), "letter_date")
+    outcome = DecisionOutcome(body.outcome)
+    async with ix.db().acquire() as conn, conn.transaction():
+        state, held, ministry = await _at_central_level(ix, conn, who, difficulty_id)
+        letter = LetterRef(number=body.letter_number, dated=body.letter_date)
+        name = ministry.agency_id
+        if (cfg := ix.config.current.for_difficulty(state.province_code, state.task_force)
+                ) is not None and (agency := cfg.agency(ministry.agency_id)) is not None:
+            name = agency.name_vi
+        resolution = logic.build_resolution(
+            outcome=outcome, held=held, public_answer=body.public_answer,
+            done=f"{name} trả lời tại văn bản số {letter.number} ngày "
+                 f"{letter.dated:%d/%m/%Y}",
+            legal_basis=f"Văn bản số {letter.number}", reason=None if outcome is not
+            DecisionOutcome.REJECTED else body.public_answer,
+            waiver_reason="Bộ, ngành Trung ương đã trả lời" if logic.open_parts(held) else None,
+        ).model_copy(update={"ministry_letter": letter})
+        wanted = OUTCOME_STATUS[outcome]
+        note = logic.clean_step_note(Step.IN_PROGRESS, body.note)
+        event = _status_event(ix, who, state, wanted, None, note, resolution=resolution)
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels("ministry_answer").inc()
+    return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                              outcome=outcome, status=wanted, waived=resolution.waived)
+
+
+async def register_letter(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                          body: LetterIn) -> StatusAccepted:
+    """The number and date of the province's letter to the ministry, as the permanent deputy
+    registered it after signing (#22 item 6); registering again corrects it."""
+    logic.check_letter_date(body.letter_date, to_local(datetime.now(UTC)).date(), "letter_date")
+    async with ix.db().acquire() as conn, conn.transaction():
+        state, _, _ = await _at_central_level(ix, conn, who, difficulty_id)
+        event = _status_event(ix, who, state, None, None, None, letter=LetterRef(
+            number=body.letter_number, dated=body.letter_date))
+        await store.record_status(conn, event=event)
+    ix.metrics.status_updates.labels("letter").inc()
+    return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
+                          status=Status.ESCALATED)
 
 
 async def read_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from shared import calendar
 from shared.calendar import TZ, WeekWindow
-from shared.deadlines import resumed
+from shared.deadlines import at_central_level, central_schedule, resumed
 from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
@@ -55,10 +55,14 @@ WEEKLY_REPORT = "weekly_report"
 INTERIM_REPORT = "interim_report"
 SIGN_IN = "sign_in"
 MEMBER_REMINDER = "member_reminder"
+# A difficulty escalated to a central ministry: the permanent deputy is reminded to chase
+# the ministry at the answer's deadline, then at each progress point after it.
+CENTRAL_ANSWER = "central_answer"
+CENTRAL_PROGRESS = "central_progress"
 DIRECTION_DUE = "direction_due"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
          ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
-         SIGN_IN, MEMBER_REMINDER, DIRECTION_DUE)
+         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +296,13 @@ class Followed:
     deputy_id: str | None
     deputy_contacts: list[dict[str, str | None]]
     replaces: str | None = None
+    # Waiting for a central ministry's answer: `resolve_due` is the answer's deadline and
+    # the progress points after it, each a reminder to the permanent deputy to chase.
+    central: bool = False
 
     @property
     def next_check_at(self) -> datetime:
-        return min(self.ack_due[0], self.resolve_due[0])
+        return min((*self.ack_due[:1], *self.resolve_due[:1]))
 
 
 def reminder_schedule(
@@ -322,6 +329,19 @@ def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Follow
     resolve = calendar.add_working_days(a.assigned_at, d.resolve)
     agency = configs.agency(a.agency_id)
     deputy = cfg.task_force.permanent_deputy if cfg is not None else None
+    deputy_contacts = [c.as_json() for c in contacts_of(deputy.contacts if deputy else ())]
+    if at_central_level(a.role, a.agency_level):
+        points = central_schedule(a.assigned_at, deadlines.central)
+        return Followed(
+            assignment_id=str(a.assignment_id), difficulty_id=str(a.difficulty_id),
+            tracking_code=a.tracking_code, province_code=a.province_code,
+            agency_id=a.agency_id, urgent=urgent, assigned_at=a.assigned_at,
+            ack_deadline=points[0], resolve_deadline=points[0], ack_due=[],
+            resolve_due=[quiet.release(t, urgent) for t in points],
+            agency_contacts=[], deputy_id=deputy.id if deputy else None,
+            deputy_contacts=deputy_contacts, replaces=str(a.replaces) if a.replaces else None,
+            central=True,
+        )
     return Followed(
         assignment_id=str(a.assignment_id), difficulty_id=str(a.difficulty_id),
         tracking_code=a.tracking_code, province_code=a.province_code, agency_id=a.agency_id,
@@ -329,8 +349,7 @@ def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Follow
         ack_due=reminder_schedule(ack, deadlines, urgent=urgent, quiet=quiet),
         resolve_due=reminder_schedule(resolve, deadlines, urgent=urgent, quiet=quiet),
         agency_contacts=[c.as_json() for c in contacts_of(agency.contacts if agency else ())],
-        deputy_id=deputy.id if deputy else None,
-        deputy_contacts=[c.as_json() for c in contacts_of(deputy.contacts if deputy else ())],
+        deputy_id=deputy.id if deputy else None, deputy_contacts=deputy_contacts,
         replaces=str(a.replaces) if a.replaces else None,
     )
 
@@ -689,6 +708,12 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = f"[thaogo] Báo cáo Tổ phó Thường trực: {code} quá hạn {what}"
         text = (f"Hồ sơ {code} giao {p.get('agency_id')} chưa được {what} sau"
                 f" {p.get('reminders')} lần nhắc; hạn là {_fmt(p.get('deadline'))}.")
+    elif kind in (CENTRAL_ANSWER, CENTRAL_PROGRESS):
+        subject = (f"[thaogo] Đến hạn Bộ, ngành trả lời hồ sơ {code}" if kind == CENTRAL_ANSWER
+                   else f"[thaogo] Đôn đốc Bộ, ngành lần {p.get('n')}: hồ sơ {code}")
+        text = (f"Hồ sơ {code} đã kiến nghị {p.get('agency_id')}; hạn trả lời là "
+                f"{_fmt(p.get('deadline'))}. Đề nghị đôn đốc Bộ, ngành và ghi nhận văn bản "
+                "trả lời khi nhận được.")
     elif kind in (WEEKLY_REMINDER, MEMBER_REMINDER):
         subject = f"[thaogo] Nhắc nộp báo cáo tuần {p.get('week_label')}"
         text = (f"Kính gửi {p.get('name')}: báo cáo tuần {p.get('week_label')} hạn"

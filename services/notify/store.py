@@ -86,18 +86,19 @@ async def follow_assignments(conn: asyncpg.Connection, *, rows: Sequence[Followe
     inserted = await conn.fetch(
         "INSERT INTO assignments (assignment_id, difficulty_id, tracking_code, province_code,"
         " agency_id, urgent, assigned_at, ack_deadline, resolve_deadline, ack_due, resolve_due,"
-        " agency_contacts, deputy_id, deputy_contacts, next_check_at)"
+        " agency_contacts, deputy_id, deputy_contacts, next_check_at, central)"
         " SELECT a.id, a.did, a.tc, a.pc, a.ag, a.urg, a.at, a.ackd, a.resd,"
-        "   (SELECT array_agg(x::timestamptz ORDER BY n)"
-        "    FROM jsonb_array_elements_text(a.ackdue::jsonb) WITH ORDINALITY u(x, n)),"
+        "   coalesce((SELECT array_agg(x::timestamptz ORDER BY n)"
+        "    FROM jsonb_array_elements_text(a.ackdue::jsonb) WITH ORDINALITY u(x, n)), '{}'),"
         "   (SELECT array_agg(x::timestamptz ORDER BY n)"
         "    FROM jsonb_array_elements_text(a.resdue::jsonb) WITH ORDINALITY u(x, n)),"
-        "   a.agc::jsonb, a.dep, a.depc::jsonb, a.nxt"
+        "   a.agc::jsonb, a.dep, a.depc::jsonb, a.nxt, a.central"
         # JSON arrays travel as text: asyncpg would read a list of lists as a 2-D array.
         " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bool[],"
         "   $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[],"
-        "   $12::text[], $13::text[], $14::text[], $15::timestamptz[])"
-        "   AS a(id, did, tc, pc, ag, urg, at, ackd, resd, ackdue, resdue, agc, dep, depc, nxt)"
+        "   $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[])"
+        "   AS a(id, did, tc, pc, ag, urg, at, ackd, resd, ackdue, resdue, agc, dep, depc, nxt,"
+        "        central)"
         " ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id",
         [r.assignment_id for r in rows], [r.difficulty_id for r in rows],
         [r.tracking_code for r in rows], [r.province_code for r in rows],
@@ -107,6 +108,7 @@ async def follow_assignments(conn: asyncpg.Connection, *, rows: Sequence[Followe
         [json.dumps([t.isoformat() for t in r.resolve_due]) for r in rows],
         [json.dumps(r.agency_contacts) for r in rows], [r.deputy_id for r in rows],
         [json.dumps(r.deputy_contacts) for r in rows], [r.next_check_at for r in rows],
+        [r.central for r in rows],
     )
     replaced = [r.replaces for r in rows if r.replaces]
     if replaced:
@@ -212,11 +214,17 @@ latest AS (
     ORDER BY assignment_id, phase, n DESC
 ),
 owed AS (
+    -- At central level every step is the permanent deputy's, to chase the ministry: the
+    -- answer's deadline (n = 1), then each progress point (logic.CENTRAL_*).
     SELECT l.*,
-           CASE WHEN l.n < l.len THEN 'reminder_' ELSE 'escalation_' END || l.phase AS kind,
-           CASE WHEN l.n < l.len THEN l.agency_id ELSE coalesce(l.deputy_id, l.agency_id) END
-               AS recipient,
-           CASE WHEN l.n < l.len THEN l.agency_contacts ELSE l.deputy_contacts END AS contacts
+           CASE WHEN l.central THEN CASE WHEN l.n = 1 THEN 'central_answer'
+                                         ELSE 'central_progress' END
+                WHEN l.n < l.len THEN 'reminder_' || l.phase
+                ELSE 'escalation_' || l.phase END AS kind,
+           CASE WHEN l.n < l.len AND NOT l.central THEN l.agency_id
+                ELSE coalesce(l.deputy_id, l.agency_id) END AS recipient,
+           CASE WHEN l.n < l.len AND NOT l.central THEN l.agency_contacts
+                ELSE l.deputy_contacts END AS contacts
     FROM latest l
 ),
 targets AS (

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from services.reporting import access, document, logic, render, spreadsheets, store, usecases
 from shared import auth, vn
-from shared.calendar import Clock, check_date, parse_week_label
+from shared.calendar import TZ, Clock, check_date, parse_week_label
 from shared.errors import ErrorBody, Refusal, responses, unauthorized
 from shared.events import (
     OUTCOME_LABELS,
@@ -408,6 +408,58 @@ document_route("docx", "A weekly (or final) report as the signed document, DOCX 
                        "(Decree 30/2020/NĐ-CP form), to edit before signing")
 document_route("xlsx", "A weekly (or final) report as a workbook: figures, breakdowns "
                        "and items, Vietnamese headers and names")
+
+async def letter_response(side: ReadSide, who: auth.Principal, difficulty_id: uuid.UUID,
+                          fmt: str) -> Response:
+    async with side.db().acquire() as conn:
+        case = await store.letter_case(conn, difficulty_id=difficulty_id)
+    if case is None:
+        raise Refusal(404, "difficulty_id", "no such difficulty", "không có hồ sơ này")
+    cfg = logic.task_force_of(side.config.current, case["province_code"], case["task_force"])
+    if cfg is None or not logic.may_read_letter(
+            who.kind.value, who.subject_id, triage_agency=cfg.rules.triage,
+            head_agency=cfg.rules.head, leads=case["leads"]):
+        raise Refusal(403, "Authorization", "the letter to the ministry is for the permanent "
+                      "deputy, the head and the agency that led the case",
+                      "công văn gửi Bộ, ngành chỉ dành cho Tổ phó Thường trực, Tổ trưởng và cơ "
+                      "quan chủ trì hồ sơ")
+    if case["ministry"] is None:
+        raise Refusal(409, "status", "no central ministry holds this difficulty: there is no "
+                      "letter to write", "hồ sơ chưa chuyển Bộ, ngành Trung ương nên không có "
+                      "công văn")
+    ministry = side.config.current.agency(case["ministry"]["agency_id"])
+    leads = [a.name_vi for a in (cfg.agency(x) for x in case["leads"]) if a is not None]
+    doc = document.central_letter(
+        cfg, case, ministry_name=ministry.name_vi if ministry else case["ministry"]["agency_id"],
+        lead_names=leads, today=side.now().astimezone(TZ).date())
+    try:
+        body = await asyncio.to_thread(render.to_pdf if fmt == "pdf" else render.to_docx, doc)
+    except render.FontsMissing as e:
+        raise Refusal(503, "fonts", str(e), "thiếu phông chữ để tạo PDF") from None
+    return Response(body, media_type=DOCUMENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{doc.file_stem}.{fmt}"'})
+
+
+def letter_route(fmt: str, summary: str) -> None:
+    async def route(side: Side, who: Lister, difficulty_id: uuid.UUID) -> Response:
+        return await letter_response(side, who, difficulty_id, fmt)
+
+    api.add_api_route(
+        f"/v1/difficulties/{{difficulty_id}}/letter.{fmt}", route, methods=["GET"],
+        tags=["reports"], summary=summary, response_class=Response, name=f"letter_{fmt}",
+        responses={200: {"content": {DOCUMENT_TYPES[fmt]: {}}}, **responses(401, 403, 404, 409,
+                                                                              429),
+                   503: {"model": ErrorBody,
+                         "description": "The PDF fonts are not installed"}})
+
+
+letter_route("pdf", "The letter (công văn) passing an escalated difficulty to its central "
+                    "ministry, PDF (Decree 30/2020/NĐ-CP form, fonts embedded): for the "
+                    "permanent deputy, the head and the agency that led the case")
+letter_route("docx", "The letter passing an escalated difficulty to its central ministry, "
+                     "DOCX to edit before signing: for the permanent deputy, the head and "
+                     "the agency that led the case")
+
 
 @api.get(
     "/v1/reports/{province}/final/handed-over.csv", tags=["reports"],

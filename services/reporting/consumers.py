@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from services.reporting import logic, store, usecases
 from services.reporting.metrics import ProjectionMetrics
 from shared import topics, vn
-from shared.deadlines import HANDLING_ROLES, deadlines_for
+from shared.deadlines import HANDLING_ROLES, at_central_level, deadlines_for
 from shared.events import (
     CompilationSaved,
     DifficultyAssigned,
@@ -85,7 +85,8 @@ class ReportingHandlers:
                 d = by_id[a["difficulty_id"]]
                 cfg = logic.task_force_of(configs, d.province_code, d.task_force)
                 when = deadlines_for(a["assigned_at"], Urgency(a["urgency"]),
-                                     cfg.deadlines if cfg else Deadlines())
+                                     cfg.deadlines if cfg else Deadlines(),
+                                     central=at_central_level(a["role"], a["agency_level"]))
                 due.append((a["assignment_id"], when.ack, when.resolve))
             await store.set_deadlines(conn, due=due)
             await store.refresh(conn, difficulty_ids=list(by_id))
@@ -116,7 +117,8 @@ class ReportingHandlers:
                 if a.role in HANDLING_ROLES and a.difficulty_id in known:
                     cfg = logic.task_force_of(configs, a.province_code, known[a.difficulty_id])
                     deadlines = cfg.deadlines if cfg else Deadlines()
-                    due = deadlines_for(a.assigned_at, a.urgency, deadlines)
+                    due = deadlines_for(a.assigned_at, a.urgency, deadlines,
+                                        central=at_central_level(a.role, a.agency_level))
                 rows.append(store.AssignedRow(data=a, ack_due_at=due.ack if due else None,
                                               resolve_due_at=due.resolve if due else None))
             await store.project_assigned(conn, rows=rows)

@@ -291,10 +291,17 @@ def own_step(who_kind: str, subject_id: str, assignments: Iterable[Mapping[str, 
     return None
 
 
-def actions_for(part: str | None, status: str, step: str | None = None
-                ) -> tuple[Action, ...]:
+# With a central ministry holding the case, the permanent deputy registers the letter
+# passing it up and records the ministry's answer when it comes by letter.
+CENTRAL_ACTIONS: tuple[Action, ...] = (("central", "letter"), ("central", "ministry_answer"))
+
+
+def actions_for(part: str | None, status: str, step: str | None = None, *,
+                at_central: bool = False) -> tuple[Action, ...]:
     if part is None or status in FINAL_STATUSES:
         return ()
+    if part == "permanent_deputy" and at_central and status == "escalated":
+        return CENTRAL_ACTIONS
     # One question to the business at a time (intake refuses a second while one waits).
     waiting = step == "need_info"
     if part in ("lead", "permanent_deputy"):
@@ -402,6 +409,20 @@ def league_trend(league_now: League, past: Sequence[League | None]
     weeks = [{r.agency_id: r.resolved_on_time_pct for r in lg.rows} if lg else {}
              for lg in past]
     return [(r.agency_id, [w.get(r.agency_id) for w in weeks]) for r in league_now.rows]
+
+
+def ministry_of(assignments: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The central ministry's active assignment of a difficulty escalated to it, if any."""
+    return next((a for a in assignments if a["active"] and a["role"] == "escalation"
+                 and a["agency_level"] == "central"), None)
+
+
+def may_read_letter(who_kind: str, subject_id: str, *, triage_agency: str | None,
+                    head_agency: str | None, leads: Iterable[str]) -> bool:
+    """Who reads the letter passing a difficulty to a ministry: the permanent deputy who
+    signs it, the head, and the agency that led the case (#22 item 6)."""
+    return who_kind == "agency" and (
+        subject_id in (triage_agency, head_agency) or subject_id in set(leads))
 
 
 # --- the compiled week (#22 item 1) --------------------------------------------------------

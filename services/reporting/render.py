@@ -155,6 +155,8 @@ def to_pdf(doc: OfficialReport) -> bytes:
     w = _centred(pdf, left, doc.issuing_body, "B", 12, 5.5)
     _rule(pdf, left, min(w, 30))
     _centred(pdf, left, doc.number, "", BODY_PT, 6.5)
+    if doc.subject:
+        _centred(pdf, left, doc.subject, "", 12, 5.5)
     left_end = pdf.get_y()
     # Top right: the national title, the motto (ruled), the place and date.
     pdf.set_y(top)
@@ -169,9 +171,12 @@ def to_pdf(doc: OfficialReport) -> bytes:
         pdf.set_text_color(160, 0, 0)
         _centred(pdf, page, doc.draft, "BI", 12)
         pdf.set_text_color(0, 0, 0)
-    _centred(pdf, page, doc.kind, "B", 14, 7)
-    w = _centred(pdf, page, doc.title, "B", 14, 7)
-    _rule(pdf, page, min(w, 50))
+    if doc.kind:
+        _centred(pdf, page, doc.kind, "B", 14, 7)
+        w = _centred(pdf, page, doc.title, "B", 14, 7)
+        _rule(pdf, page, min(w, 50))
+    if doc.addressee:
+        _centred(pdf, page, f"Kính gửi: {doc.addressee}", "", BODY_PT, 7)
     pdf.ln(4)
     for section in doc.sections:
         _pdf_section(pdf, section)
@@ -196,10 +201,11 @@ def _pdf_section(pdf: FPDF, s: Section) -> None:
     # A heading never ends a page: keep room for it and a table's heading row or a few lines.
     if pdf.will_page_break(45):
         pdf.add_page()
-    pdf.set_font(PDF_FONT, "B" if s.level == 1 else "BI", BODY_PT)
-    pdf.set_x(MARGIN_LEFT)
-    pdf.multi_cell(0, 7, s.heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(1)
+    if s.heading:  # a letter's opening paragraph comes under no heading
+        pdf.set_font(PDF_FONT, "B" if s.level == 1 else "BI", BODY_PT)
+        pdf.set_x(MARGIN_LEFT)
+        pdf.multi_cell(0, 7, s.heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
     for block in s.blocks:
         if isinstance(block, Paragraph):
             _pdf_paragraph(pdf, block)
@@ -329,7 +335,9 @@ def to_docx(doc: OfficialReport) -> bytes:
             _para(cell, doc.parent_body, align=center, size=12)
         _para(cell, doc.issuing_body, align=center, bold=True, size=12)
         _para(cell, "―――――", align=center, size=8)
-        _para(cell, doc.number, align=center, after=6)
+        _para(cell, doc.number, align=center, after=0 if doc.subject else 6)
+        if doc.subject:
+            _para(cell, doc.subject, align=center, size=12, after=6)
     for cell in _cell_lines(right):
         _para(cell, NATION, align=center, bold=True, size=12)
         _para(cell, MOTTO, align=center, bold=True, underline=True, after=6)
@@ -337,12 +345,16 @@ def to_docx(doc: OfficialReport) -> bytes:
     _para(d, after=6)
     if doc.draft:
         _para(d, doc.draft, align=center, bold=True, italic=True, size=12, after=6)
-    _para(d, doc.kind, align=center, bold=True, size=14)
-    _para(d, doc.title, align=center, bold=True, size=14)
-    _para(d, "―――――", align=center, size=8, after=12)
+    if doc.kind:
+        _para(d, doc.kind, align=center, bold=True, size=14)
+        _para(d, doc.title, align=center, bold=True, size=14)
+        _para(d, "―――――", align=center, size=8, after=12)
+    if doc.addressee:
+        _para(d, f"Kính gửi: {doc.addressee}", align=center, after=12)
     for s in doc.sections:
-        _para(d, s.heading, bold=True, italic=s.level > 1, after=3).paragraph_format \
-            .keep_with_next = True
+        if s.heading:
+            _para(d, s.heading, bold=True, italic=s.level > 1, after=3).paragraph_format \
+                .keep_with_next = True
         for block in s.blocks:
             if isinstance(block, Paragraph):
                 _para(d, block.text, italic=block.italic, indent=True,

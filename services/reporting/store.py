@@ -131,7 +131,8 @@ async def holding_assignments(
     """The assignments that hold these difficulties (lead, escalation, triage): the ones
     with deadlines."""
     return list(await conn.fetch(
-        "SELECT assignment_id, difficulty_id, assigned_at, urgency FROM assignments a"
+        "SELECT assignment_id, difficulty_id, assigned_at, urgency, role, agency_level"
+        " FROM assignments a"
         " JOIN difficulties d USING (difficulty_id)"
         " WHERE a.difficulty_id = ANY($1::uuid[]) AND a.role IN ('lead', 'escalation', 'triage')",
         list(difficulty_ids),
@@ -177,13 +178,16 @@ async def project_status(
     )
     await conn.executemany(
         "INSERT INTO resolutions (status_id, difficulty_id, assignment_id, actor_id, outcome,"
-        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " done, legal_basis, public_answer, reason, waived, waiver_reason, resolved_at,"
+        " ministry_letter_number, ministry_letter_date)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         " ON CONFLICT (status_id) DO NOTHING",
         [
             (c.status_id, c.difficulty_id, c.assignment_id, c.actor_id, r.outcome.value,
              r.done, r.legal_basis, r.public_answer, r.reason, list(r.waived),
-             r.waiver_reason, c.changed_at)
+             r.waiver_reason, c.changed_at,
+             r.ministry_letter.number if r.ministry_letter else None,
+             r.ministry_letter.dated if r.ministry_letter else None)
             for c in changes
             if (r := c.resolution) is not None
         ],
@@ -193,6 +197,12 @@ async def project_status(
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (status_id) DO NOTHING",
         [(c.status_id, c.difficulty_id, f.resolved, f.rating, f.comment, c.changed_at)
          for c in changes if (f := c.feedback) is not None],
+    )
+    await conn.executemany(
+        "INSERT INTO central_letters (status_id, difficulty_id, number, dated, registered_by,"
+        " registered_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (status_id) DO NOTHING",
+        [(c.status_id, c.difficulty_id, c.letter.number, c.letter.dated, c.actor_id,
+          c.changed_at) for c in changes if c.letter is not None],
     )
 
 
@@ -219,7 +229,9 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             outcome = r.outcome,
             outcome_at = r.resolved_at,
             public_answer = r.public_answer,
-            escalated_at = e.at
+            escalated_at = e.at,
+            letter_number = l.number,
+            letter_date = l.dated
         FROM unnest($1::uuid[]) AS ids(id)
         LEFT JOIN LATERAL (
             SELECT assignment_id, agency_id, ack_due_at, resolve_due_at, assigned_at
@@ -252,6 +264,11 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             SELECT min(assigned_at) AS at FROM assignments a
             WHERE a.difficulty_id = ids.id AND a.agency_level = 'central'
         ) c ON true
+        LEFT JOIN LATERAL (
+            SELECT number, dated FROM central_letters x
+            WHERE x.difficulty_id = ids.id
+            ORDER BY x.registered_at DESC, x.status_id DESC LIMIT 1
+        ) l ON true
         WHERE d.difficulty_id = ids.id
         """,
         sorted(set(difficulty_ids)),
@@ -623,8 +640,8 @@ async def difficulty_detail(
         "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
         " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
         f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
-        " closed_at, outcome, public_answer, payload FROM difficulties"
-        " WHERE difficulty_id = $1", difficulty_id)
+        " closed_at, outcome, public_answer, letter_number, letter_date, payload"
+        " FROM difficulties WHERE difficulty_id = $1", difficulty_id)
     if row is None:
         return None
     assignments = await conn.fetch(
@@ -637,13 +654,42 @@ async def difficulty_detail(
         "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
         " e.payload->>'note' AS note, e.payload->>'question' AS question,"
         " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
-        " e.payload->'feedback'->>'comment' AS comment"
+        " e.payload->'feedback'->>'comment' AS comment,"
+        " e.payload->'letter'->>'number' AS letter_number"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",
         difficulty_id, STATUS_EVENT_TYPE)
     return {**dict(row), "assignments": [dict(a) for a in assignments],
             "history": [dict(h) for h in history]}
+
+
+async def letter_case(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                      ) -> dict[str, Any] | None:
+    """What the letter to the ministry says of one difficulty: the submission (without the
+    contact), the lead's latest resolution passing it up, the ministry's active assignment
+    and the agencies that led it; None without a difficulty."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, province_code, task_force, status,"
+        " received_at, letter_number, letter_date, payload FROM difficulties"
+        " WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    escalation = await conn.fetchrow(
+        "SELECT done, reason, public_answer, legal_basis, resolved_at FROM resolutions"
+        " WHERE difficulty_id = $1 AND outcome = 'escalated'"
+        " ORDER BY resolved_at DESC, status_id DESC LIMIT 1", difficulty_id)
+    ministry = await conn.fetchrow(
+        "SELECT agency_id, assigned_at, resolve_due_at FROM assignments"
+        " WHERE difficulty_id = $1 AND active AND role = 'escalation'"
+        "   AND agency_level = 'central'"
+        " ORDER BY assigned_at DESC, assignment_id DESC LIMIT 1", difficulty_id)
+    leads = await conn.fetch(
+        "SELECT DISTINCT agency_id FROM assignments WHERE difficulty_id = $1 AND role = 'lead'",
+        difficulty_id)
+    return {**dict(row), "escalation": dict(escalation) if escalation else None,
+            "ministry": dict(ministry) if ministry else None,
+            "leads": sorted(r["agency_id"] for r in leads)}
 
 
 async def open_and_overdue_by_agency(

@@ -158,6 +158,23 @@ class Deadline(_Strict):
         return self
 
 
+class DayCount(StrEnum):
+    WORKING = "working"  # Monday to Friday, public holidays excluded
+    CALENDAR = "calendar"  # every day; a period ending on a day off ends the next working day
+
+
+class CentralDeadline(_Strict):
+    """The ministry's answer to a difficulty escalated to central level, counted from the
+    escalation. The Government's portal rule for businesses' recommendations: an answer
+    within 20 days, then news of progress every 7 days; the focal agency is reminded at
+    the answer's deadline and at each progress point after it until the answer is recorded."""
+
+    days: DayCount = DayCount.WORKING
+    answer: int = Field(default=20, ge=1, le=365)
+    progress_every: int = Field(default=7, ge=1, le=90)
+    progress_reminders: int = Field(default=8, ge=0, le=52)  # progress points chased
+
+
 class Deadlines(_Strict):
     """Working days (Monday to Friday, public holidays excluded) from the assignment.
 
@@ -172,6 +189,7 @@ class Deadlines(_Strict):
     # The share (%) of acknowledgements and resolutions each agency should make on time:
     # the target printed beside its figures in the weekly report's league table.
     on_time_target: float = Field(default=95, gt=0, le=100)
+    central: CentralDeadline = CentralDeadline()
     # An item overdue by more than this many working days waits for the head's decision
     # in the compiled week.
     decision_overdue_days: int = Field(default=5, ge=1, le=60)

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.timeout(300)]
 
 BQL = "binh-duong.bql-kcn"
 SCT = "binh-duong.so-cong-thuong"
+DEPUTY = "binh-duong.to-cong-tac"  # the permanent deputy's agency (rules.triage)
 
 
 async def assigned(intake: Intake, difficulty_id: str, agency: str, **kw: Any) -> uuid.UUID:
@@ -450,3 +451,66 @@ async def test_the_contact_page_is_for_the_lead_and_the_deputy_only(intake: Inta
     outsider = await intake.client.get(path, cookies=await _browser(intake, "binh-duong.so-y-te"))
     assert outsider.status_code == 403
     assert (await intake.client.get(path)).status_code == 401
+
+
+async def test_at_central_level_the_deputy_registers_the_letter_and_records_the_answer(
+        intake: Intake) -> None:
+    """#20 item 5, #22 item 6: the difficulty page's central forms, the permanent deputy's
+    alone, once a ministry holds the case; each refusal comes back naming its field."""
+    did = (await intake.submit())["difficulty_id"]
+    lead_assignment = await assigned(intake, did, BQL)
+    lead, deputy = await browser_of(intake, BQL), await browser_of(intake, DEPUTY)
+    csrf = {"csrf_token": "c" * 43, "lang": "en"}
+    base = f"/workspace/act/difficulties/{did}"
+    today = datetime.now(UTC).date()
+    letter = {**csrf, "letter_number": "125/TCT-KT", "letter_date": today.isoformat()}
+    r = await intake.client.post(f"{base}/letter", data=letter, cookies=deputy)
+    assert "field=status" in r.headers["location"], r.headers["location"]  # not escalated
+    token = await intake.token(agency=BQL)
+    r = await intake.client.post(f"/v1/difficulties/{did}/resolution", headers={
+        "Authorization": f"Bearer {token}"}, json={
+        "outcome": "escalated", "done": "Đã làm việc với Cục Hải quan.",
+        "public_answer": "Đã kiến nghị Bộ Công Thương.", "reason": "Thuộc thẩm quyền Bộ."})
+    assert r.status_code == 202, r.text
+    await assigned(intake, did, "central.bo-cong-thuong", role=AssignmentRole.ESCALATION,
+                   replaces=lead_assignment)
+
+    r = await intake.client.post(f"{base}/letter", data=letter, cookies=lead)
+    assert "refused=" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/letter", cookies=deputy, data={
+        **letter, "letter_date": (today + timedelta(days=2)).isoformat()})
+    assert "field=letter_date" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/letter", cookies=deputy,
+                                 data={**letter, "letter_number": "công văn"})
+    assert "field=letter_number" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/letter", data=letter, cookies=deputy)
+    assert r.headers["location"].endswith("done=letter"), r.headers["location"]
+
+    answer = {**csrf, "letter_number": "4512/BCT-XNK", "letter_date": today.isoformat(),
+              "outcome": "partly_resolved", "public_answer": "Bộ Công Thương đã hướng dẫn."}
+    r = await intake.client.post(f"{base}/ministry-answer", cookies=deputy,
+                                 data={**answer, "public_answer": ""})
+    assert "field=public_answer" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/ministry-answer", cookies=deputy,
+                                 data={**answer, "outcome": "escalated"})
+    assert "field=outcome" in r.headers["location"], r.headers["location"]
+    r = await intake.client.post(f"{base}/ministry-answer", data=answer, cookies=deputy)
+    assert r.headers["location"].endswith("done=ministry_answer"), r.headers["location"]
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        rows = await conn.fetch("SELECT status, resolution FROM intake.status_updates"
+                                " WHERE difficulty_id = $1 ORDER BY changed_at", uuid.UUID(did))
+        status = await conn.fetchval("SELECT status FROM intake.difficulties"
+                                     " WHERE difficulty_id = $1", uuid.UUID(did))
+    finally:
+        await conn.close()
+    assert status == "resolved"
+    # The escalation, the letter (no status of its own), the answer citing the letter.
+    assert [r["status"] for r in rows] == ["escalated", None, "resolved"]
+    cited = json.loads(rows[-1]["resolution"])
+    assert cited["outcome"] == "partly_resolved"
+    assert cited["ministry_letter"] == {"number": "4512/BCT-XNK", "dated": today.isoformat()}
+    assert cited["public_answer"] == "Bộ Công Thương đã hướng dẫn."
+    # Closed: nothing more at central level.
+    r = await intake.client.post(f"{base}/letter", data=letter, cookies=deputy)
+    assert "field=status" in r.headers["location"], r.headers["location"]

@@ -360,3 +360,35 @@ def test_a_report_without_a_link_of_its_own_gets_the_plain_one() -> None:
                                         now=local(2026, 3, 13, 12, 1), quiet=QUIET)
     assert {o.payload["url"] for o in owed} == {
         "https://x.example.vn/reports/binh-duong/2026-W11"}
+
+
+def central_assignment(at: datetime) -> DifficultyAssigned:
+    return assignment(at=at, role=AssignmentRole.ESCALATION).model_copy(update={
+        "agency_id": "central.bo-tai-chinh", "agency_level": AgencyLevel.CENTRAL,
+        "rule": "escalation.default"})
+
+
+def test_a_central_escalation_is_chased_by_the_deputy_at_the_answer_then_every_7_days(
+) -> None:
+    """#20 item 5: no acknowledgement is asked of a ministry; the permanent deputy is
+    reminded at the answer's deadline (20 working days) and each progress point after."""
+    f = logic.follow(central_assignment(local(2026, 12, 7, 10)), CONFIGS, quiet=QUIET)
+    assert f is not None and f.central and f.ack_due == []
+    rule = CONFIGS["binh-duong"].deadlines.central
+    assert len(f.resolve_due) == rule.progress_reminders + 1
+    assert f.resolve_due[:3] == [local(2027, 1, 5, 10), local(2027, 1, 14, 10),
+                                 local(2027, 1, 25, 10)]
+    assert f.resolve_deadline == f.next_check_at == local(2027, 1, 5, 10)
+    assert f.deputy_id == "binh-duong.to-pho-thuong-truc" and f.agency_contacts == []
+    # An escalation at night: each point is kept off quiet hours.
+    night = logic.follow(central_assignment(local(2026, 12, 7, 22)), CONFIGS, quiet=QUIET)
+    assert night is not None and night.resolve_due[0] == local(2027, 1, 6, 7)
+
+
+def test_the_central_reminders_say_what_to_chase() -> None:
+    p = {"tracking_code": "TG-ABC123", "agency_id": "central.bo-tai-chinh", "n": 2,
+         "deadline": local(2027, 1, 5, 10).isoformat()}
+    first = logic.render(logic.CENTRAL_ANSWER, {**p, "n": 1})
+    later = logic.render(logic.CENTRAL_PROGRESS, p)
+    assert "TG-ABC123" in first.subject and "05/01/2027" in first.text
+    assert "lần 2" in later.subject and "central.bo-tai-chinh" in later.text

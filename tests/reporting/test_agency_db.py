@@ -19,14 +19,18 @@ import pytest
 
 from services.reporting import store
 from shared import auth as registry
+from shared.calendar import TZ
+from shared.deadlines import add_days
 from shared.events import (
     AgencyLevel,
     AssignmentRole,
     Category,
     DifficultyReceived,
+    LetterRef,
     Status,
     ZoneType,
 )
+from shared.provinces import DayCount
 from tests.reporting import test_api_db
 from tests.reporting.conftest import assigned, env, received, status
 from tests.reporting.test_api_db import Served
@@ -273,3 +277,47 @@ async def test_a_central_agency_holds_items_of_any_province(served: Served) -> N
             seeded["late"].tracking_code]
         lead = await c.get(f"/workspace/difficulties/{seeded['late'].difficulty_id}")
         assert 'id="act-resolution"' in lead.text
+
+
+async def test_at_central_level_the_page_shows_the_ministry_its_deadline_and_the_letter(
+        served: Served) -> None:
+    """#20 item 5, #22 item 6: an escalation to a ministry has the ministry's deadline on
+    the page (20 working days), the letter as registered with its links for the deputy,
+    the head and the lead, and the deputy's two forms."""
+    h = served.handlers
+    at = served.clock.now() - timedelta(days=3)
+    d = received(at - timedelta(days=5), n=9, category=Category.TAX,
+                 title="Chậm hoàn thuế giá trị gia tăng")
+    lead = assigned(d, d.received_at)
+    ministry = assigned(d, at, agency="central.bo-tai-chinh", level=AgencyLevel.CENTRAL,
+                        role=AssignmentRole.ESCALATION, replaces=lead.assignment_id)
+    await h.on_received([env(d)], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(lead), env(ministry)], None)  # type: ignore[arg-type]
+    escalated = status(d, Status.ESCALATED, at - timedelta(minutes=5))
+    registered = status(d, Status.ESCALATED, at + timedelta(days=1)).model_copy(update={
+        "status": None, "actor_id": "binh-duong.to-cong-tac",
+        "letter": LetterRef(number="125/TCT-KT", dated=(at + timedelta(days=1)).date())})
+    await h.on_status([env(escalated), env(registered)], None)  # type: ignore[arg-type]
+    deputy = await _signed_in(served, "binh-duong.to-cong-tac")
+    async with httpx.AsyncClient(base_url=served.url) as c:
+        page = await c.get(f"/workspace/difficulties/{d.difficulty_id}?lang=vi",
+                           cookies=deputy)
+        assert page.status_code == 200, page.text
+        assert re.findall(r'id="act-([a-z_-]+)"', page.text) == ["letter", "ministry-answer"]
+        due = add_days(at, 20, DayCount.WORKING)
+        assert f'<dd id="central-due">{due.astimezone(TZ):%d/%m/%Y}' in page.text, page.text
+        assert "125/TCT-KT · " in page.text and "Bộ Tài chính" in page.text
+        assert "Công văn gửi Bộ, ngành: 125/TCT-KT" in page.text  # in the history
+        assert f"/v1/difficulties/{d.difficulty_id}/letter.pdf" in page.text
+        for who in (deputy, await _signed_in(served, "binh-duong.to-truong"),
+                    await _signed_in(served, KCN)):
+            r = await c.get(f"/v1/difficulties/{d.difficulty_id}/letter.docx", cookies=who)
+            assert r.status_code == 200, r.text
+        outsider = await _signed_in(served, "binh-duong.cuc-thue")
+        r = await c.get(f"/v1/difficulties/{d.difficulty_id}/letter.docx", cookies=outsider)
+        assert r.status_code == 403, r.text
+        # The head reads the page (as a task-force reader) without the deputy's forms.
+        head_page = await c.get(f"/workspace/difficulties/{d.difficulty_id}",
+                                cookies=await _signed_in(served, "binh-duong.to-truong"))
+        assert head_page.status_code == 200 and "letter.pdf" in head_page.text
+        assert 'id="act-letter"' not in head_page.text

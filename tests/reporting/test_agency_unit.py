@@ -97,3 +97,28 @@ def test_the_filters_travel_in_links_without_defaults() -> None:
     assert not by_deadline and f.status == "resolved" and not f.open_only and f.held_by == "x.kcn"
     f, by_deadline = QueueQuery(q="Tháo GỠ").list_filter("x.kcn", None)
     assert by_deadline and f.open_only and f.words == ["thao", "go"] and f.task_forces is None
+
+
+def test_at_central_level_the_deputy_registers_the_letter_and_records_the_answer() -> None:
+    """#20 item 5, #22 item 6: once a ministry holds the case the permanent deputy's page
+    offers the letter and the ministry's answer; the lead has nothing left to do."""
+    assert logic.actions_for("permanent_deputy", "escalated", at_central=True) == (
+        ("central", "letter"), ("central", "ministry_answer"))
+    assert logic.actions_for("permanent_deputy", "resolved", at_central=True) == ()
+    assert ("central", "letter") not in logic.actions_for("permanent_deputy", "escalated")
+    ministry = {"active": True, "role": "escalation", "agency_level": "central",
+                "agency_id": "central.bo-tai-chinh"}
+    province = {**ministry, "agency_level": "province", "agency_id": "binh-duong.so-tai-chinh"}
+    assert logic.ministry_of([province, ministry]) is ministry
+    assert logic.ministry_of([province, {**ministry, "active": False}]) is None
+
+
+def test_the_letter_is_read_by_the_deputy_the_head_and_the_cases_lead() -> None:
+    def may(kind: str, who: str) -> bool:
+        return logic.may_read_letter(kind, who, triage_agency="bd.to-cong-tac",
+                                     head_agency="bd.to-truong", leads=["bd.bql-kcn"])
+
+    assert may("agency", "bd.to-cong-tac") and may("agency", "bd.to-truong")
+    assert may("agency", "bd.bql-kcn")
+    assert not may("agency", "bd.cuc-thue") and not may("member", "bd.to-cong-tac")
+    assert not may("operator", "ops")

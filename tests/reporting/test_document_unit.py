@@ -9,14 +9,14 @@ import shutil
 import subprocess
 import unicodedata
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from docx import Document
 
 from services.reporting import document, render, usecases
-from shared.calendar import week_window_by_label
+from shared.calendar import TZ, week_window_by_label
 from shared.events import BreakdownRow, ReportItem, Status, WeeklyReport
 from shared.provinces import ConfigHolder
 
@@ -105,3 +105,82 @@ def test_the_final_report_takes_the_same_form(tmp_path: Path) -> None:
                    "Số:", "/BC-TCT", "II. HỒ SƠ CÒN MỞ BÀN GIAO (1)", "Chậm hoàn thuế giá trị",
                    "Cục Thuế tỉnh Bình", "TỔ TRƯỞNG", "Mai Hùng Dũng"):
         assert phrase in flat, phrase
+
+
+def _escalated_case(letter: tuple[str, date] | None) -> dict[str, object]:
+    received = datetime(2026, 11, 2, 9, tzinfo=TZ)
+    return {
+        "difficulty_id": uuid.uuid4(), "tracking_code": "TG-CV12-0007",
+        "title": "Vướng mắc hoàn thuế giá trị gia tăng hàng xuất khẩu",
+        "province_code": "74", "task_force": "binh-duong", "status": "escalated",
+        "received_at": received,
+        "letter_number": letter[0] if letter else None,
+        "letter_date": letter[1] if letter else None,
+        "payload": {"enterprise_name": "Công ty TNHH Điện tử Sóng Thần",
+                    "tax_code": "3701234567",
+                    "description": "Hồ sơ hoàn thuế tháng 9 đã nộp quá 40 ngày chưa được giải "
+                                   "quyết vì vướng hướng dẫn về hóa đơn điện tử."},
+        "escalation": {"done": "Cục Thuế đã làm việc với doanh nghiệp ngày 10/11/2026.",
+                       "reason": "Hướng dẫn về hóa đơn điện tử thuộc thẩm quyền Bộ Tài chính.",
+                       "public_answer": "Tổ công tác đã kiến nghị Bộ Tài chính hướng dẫn; "
+                                        "doanh nghiệp sẽ được thông báo kết quả.",
+                       "legal_basis": "Nghị định 123/2020/NĐ-CP",
+                       "resolved_at": received + timedelta(days=9)},
+        "ministry": {"agency_id": "central.bo-tai-chinh",
+                     "assigned_at": received + timedelta(days=9),
+                     "resolve_due_at": datetime(2026, 12, 9, 9, tzinfo=TZ)},
+        "leads": ["binh-duong.cuc-thue"],
+    }
+
+
+def _letter_text_docx(doc: document.OfficialReport) -> str:
+    d = Document(io.BytesIO(render.to_docx(doc)))
+    return " ".join([p.text for p in d.paragraphs] + [
+        c.text for t in d.tables for row in t.rows for c in row.cells])
+
+
+def test_the_letter_to_the_ministry_in_the_official_form(tmp_path: Path) -> None:
+    """#22 item 6: the công văn passing an escalated case to its ministry, for the permanent
+    deputy to sign; the number and date as registered, blank for the clerk before."""
+    draft = document.central_letter(CFG, _escalated_case(None), ministry_name="Bộ Tài chính",
+                                    lead_names=["Cục Thuế tỉnh Bình Dương"],
+                                    today=date(2026, 11, 12))
+    assert draft.number == "Số:       /TCT"
+    assert draft.place_date == "Thủ Dầu Một, ngày      tháng      năm 2026"
+    doc = document.central_letter(CFG, _escalated_case(("125/TCT-KT", date(2026, 11, 12))),
+                                  ministry_name="Bộ Tài chính",
+                                  lead_names=["Cục Thuế tỉnh Bình Dương"],
+                                  today=date(2026, 11, 13))
+    assert doc.number == "Số: 125/TCT-KT"
+    assert doc.place_date == "Thủ Dầu Một, ngày 12 tháng 11 năm 2026"
+    assert doc.addressee == "Bộ Tài chính" and doc.kind == ""
+    text = _letter_text_docx(doc)
+    for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Số: 125/TCT-KT",
+                   "V/v kiến nghị của doanh nghiệp", "Kính gửi: Bộ Tài chính",
+                   "Vướng mắc hoàn thuế giá trị gia tăng hàng xuất khẩu",
+                   "Tổ công tác đã kiến nghị Bộ Tài chính hướng dẫn",
+                   "trước ngày 09/12/2026", "Nơi nhận:", "Như trên", "KT. TỔ TRƯỞNG"):
+        assert phrase in text, phrase
+    assert "BÁO CÁO" not in text  # a letter names no kind
+    try:
+        pdf = render.to_pdf(doc)
+    except render.FontsMissing as e:
+        pytest.skip(f"{e}: the PDF was not made")
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils): the PDF "
+                    "was made but not read back")
+    path = tmp_path / "cong-van.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                         text=True).stdout
+    flat = unicodedata.normalize("NFC", " ".join(out.split()))
+    for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                   "Số: 125/TCT-KT", "Kính gửi: Bộ Tài chính", "Vướng mắc hoàn thuế giá trị",
+                   "Tổ công tác đã kiến nghị Bộ Tài chính", "Hướng dẫn về hóa đơn điện tử",
+                   "Công ty TNHH Điện tử Sóng Thần", "Nơi nhận:", "KT. TỔ TRƯỞNG",
+                   "TỔ PHÓ THƯỜNG TRỰC"):
+        assert phrase in flat, phrase
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "page")],
+                       check=True)
+        assert sorted(tmp_path.glob("page*.png"))

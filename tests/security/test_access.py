@@ -155,6 +155,14 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # intake's rows: the lead's escalation moves the difficulty to central level.
         ("POST", "/v1/difficulties/{difficulty_id}/resolution"): only(
             {Role.AGENCY: 202, Role.PERMANENT_DEPUTY: 202}),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/letter"): everyone(401),
+        ("POST", "/workspace/act/difficulties/{difficulty_id}/ministry-answer"): everyone(401),
+        # At central level (CENTRAL_PATHS: asked of a second difficulty of the same lead,
+        # escalated once to its ministry) only the permanent deputy deals with the
+        # ministry: registers the letter, then records its answer, which closes it.
+        ("POST", "/v1/difficulties/{difficulty_id}/letter"): only({Role.PERMANENT_DEPUTY: 202}),
+        ("POST", "/v1/difficulties/{difficulty_id}/ministry-answer"): only(
+            {Role.PERMANENT_DEPUTY: 202}),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -178,6 +186,11 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/v1/difficulties"): only({
             **dict.fromkeys(REPORT_READERS, 200), Role.AGENCY: 200, Role.CO_HANDLER: 200,
             Role.OTHER_AGENCY: 200, Role.OTHER_PROVINCE_AGENCY: 200}),
+        # The letter to the ministry: the permanent deputy, the head and the case's lead.
+        ("GET", "/v1/difficulties/{difficulty_id}/letter.pdf"): only(
+            {Role.AGENCY: 200, Role.PERMANENT_DEPUTY: 200}),
+        ("GET", "/v1/difficulties/{difficulty_id}/letter.docx"): only(
+            {Role.AGENCY: 200, Role.PERMANENT_DEPUTY: 200}),
         # The pages: a member's or operator's token (bearer here; a browser signs in for
         # a cookie), or a signed link (tests/reporting); anyone else gets the sign-in form.
         ("GET", "/reports"): READERS_ELSE_SIGN_IN,
@@ -205,6 +218,13 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
     **{("notify", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
 }
 SERVICES = ("intake", "router", "reporting", "notify")
+# Rows asked of a difficulty a central ministry holds: the world's own is escalated twice
+# by the resolution row (the lead's, then the permanent deputy's: up to the head), so these
+# get one of their own, escalated once by its lead (World.central_id).
+CENTRAL_PATHS = {"/v1/difficulties/{difficulty_id}/letter",
+                 "/v1/difficulties/{difficulty_id}/ministry-answer",
+                 "/v1/difficulties/{difficulty_id}/letter.pdf",
+                 "/v1/difficulties/{difficulty_id}/letter.docx"}
 
 # Who may post which status on one difficulty (202); every other role with a valid
 # token gets a 403 naming why, those without one a 401. Only the lead and the permanent
@@ -260,6 +280,7 @@ class World:
     week_label: str
     left_member: str
     tokens: dict[Role, str] = field(default_factory=dict)
+    central_id: str | None = None  # escalated to its ministry, for CENTRAL_PATHS
 
     def headers(self, role: Role) -> dict[str, str]:
         token = self.tokens.get(role)
@@ -280,7 +301,8 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
                 n: int) -> dict[str, Any]:
     """The concrete, valid request for one endpoint, as `role` would send it."""
     _, method, path = key
-    concrete = (path.replace("{difficulty_id}", world.difficulty_id)
+    did = world.central_id if path in CENTRAL_PATHS and world.central_id else world.difficulty_id
+    concrete = (path.replace("{difficulty_id}", did)
                 .replace("{direction_id}", world.difficulty_id)  # none such: 401 first
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
@@ -312,6 +334,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
                        "public_answer": "Đã kiến nghị Bộ Công Thương.",
                        "reason": "Vượt thẩm quyền của tỉnh"}
+    elif path.endswith(("/letter", "/ministry-answer")):
+        today = datetime.now(UTC).date().isoformat()
+        req["json" if path.startswith("/v1/") else "data"] = {
+            "letter_number": "125/TCT-KT", "letter_date": today,
+            **({"public_answer": "Bộ Công Thương đã hướng dẫn."}
+               if path.endswith("/ministry-answer") else {})}
     elif path == "/v1/member-reports":
         req["json"] = {"received_summary": "Tiếp nhận 2 phản ánh", "solutions": "Đã làm việc",
                        "recommendations": "Không"}
@@ -502,6 +530,8 @@ async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation
     n = 0
     async with httpx.AsyncClient(timeout=30) as c:
         for key, expected in POLICY.items():
+            if key[2] in CENTRAL_PATHS and world.central_id is None:
+                world.central_id = await escalated_to_a_ministry(stack, database_url, world)
             for role, status in expected.items():
                 n += 1
                 req = request_for(key, role, world, n)
@@ -513,6 +543,37 @@ async def test_every_endpoint_answers_each_role_as_the_table_says_and_revocation
     assert wrong == [], "\n".join(wrong)
     await revocation_takes_effect_at_once(stack, database_url)
     await out_of_scope_lists_show_nothing_of_another_province(stack, world)
+
+
+async def escalated_to_a_ministry(stack: Stack, database_url: str, world: World) -> str:
+    """A difficulty of the world's lead, escalated by it once: its ministry holds it, as
+    intake and reporting both know."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        did = (await c.post(stack["intake"].url + "/v1/difficulties",
+                            json=submission(300))).json()["difficulty_id"]
+        await wait_until(lambda: _lead_and_members(database_url, did), timeout=60)
+        r = await c.post(stack["intake"].url + f"/v1/difficulties/{did}/resolution",
+                         headers=world.headers(Role.AGENCY),
+                         json={"outcome": "escalated", "done": "Đã làm việc với các sở",
+                               "public_answer": "Đã kiến nghị Bộ Công Thương.",
+                               "reason": "Vượt thẩm quyền của tỉnh"})
+        assert r.status_code == 202, r.text
+    await wait_until(lambda: at_central_level(database_url, did), timeout=60)
+    return str(did)
+
+
+async def at_central_level(database_url: str, difficulty_id: str) -> bool:
+    """Whether intake and reporting both know the ministry holds the difficulty."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM intake.assignments WHERE difficulty_id = $1"
+            "   AND active AND role = 'escalation' AND agency_id LIKE 'central.%')"
+            " AND EXISTS (SELECT 1 FROM reporting.assignments WHERE difficulty_id = $1"
+            "   AND active AND role = 'escalation' AND agency_level = 'central')",
+            uuid.UUID(difficulty_id)))
+    finally:
+        await conn.close()
 
 
 async def membership_ends_access_at_once(stack: Stack, world: World, config_dir: Path) -> None:

@@ -42,6 +42,7 @@ from shared.events import (
     Feedback,
     League,
     LeagueRow,
+    LetterRef,
     MemberReminderRequested,
     MemberReport,
     MemberReportSummary,
@@ -126,6 +127,21 @@ def _samples() -> list[EventData]:
             status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
             assignment_id=a.assignment_id, tracking_code=d.tracking_code,
             question="Đề nghị gửi bản sao?", answer="Đã gửi.", answered_at=NOW),
+        # The permanent deputy registers the letter passing it to the ministry (#22 item 6)
+        # and records the ministry's answer that came by letter (#20 item 5).
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            letter=LetterRef(number="125/TCT-KT", dated=NOW.date())),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.RESOLVED,
+            actor_kind=ActorKind.AGENCY, actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            resolution=Resolution(
+                outcome=Outcome.RESOLVED, done="Bộ Tài chính trả lời tại văn bản 4512/BTC-CST",
+                legal_basis="Văn bản số 4512/BTC-CST", public_answer="Được hoàn thuế GTGT.",
+                ministry_letter=LetterRef(number="4512/BTC-CST", dated=NOW.date()))),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",
@@ -237,7 +253,7 @@ def test_status_events_from_before_steps_still_read_and_say_what_they_did_to_the
            "changed_at": NOW.isoformat()}
     sample = SAMPLES[3]
     env = events.decode(DifficultyStatusChanged, json.dumps(old).encode(), _headers(sample))
-    assert env.data.step is None and env.data.resolution is None
+    assert env.data.step is None and env.data.resolution is None and env.data.letter is None
     assert env.data.step_taken() is Step.DECLINED
     assert env.data.model_copy(update={"assignment_id": None}).step_taken() is None
 
@@ -380,3 +396,18 @@ def test_consumer_dead_letters_what_it_cannot_read_and_keeps_going(
         assert headers["x-dlq-reason"].startswith("decode: ")
         assert headers["x-dlq-source-topic"] == topics.DIFFICULTY_STATUS
         assert value in {r.value for r in records}, "the DLQ keeps the original bytes"
+
+
+def test_resolutions_from_before_central_level_still_read_without_a_ministry_letter() -> None:
+    """#20 item 11: a resolution as intake published it before the ministry's answer was
+    recorded (no ministry_letter) decodes, with none."""
+    old = {"status_id": str(uuid.uuid4()), "difficulty_id": str(uuid.uuid4()),
+           "province_code": "74", "status": "escalated", "actor_kind": "agency",
+           "actor_id": "binh-duong.bql-kcn", "assignment_id": str(uuid.uuid4()),
+           "step": "done", "changed_at": NOW.isoformat(),
+           "resolution": {"outcome": "escalated", "done": "Đã làm việc", "public_answer": "Đã "
+                          "kiến nghị Bộ Tài chính", "reason": "Thuộc thẩm quyền Bộ"}}
+    env = events.decode(DifficultyStatusChanged, json.dumps(old).encode(),
+                        _headers(SAMPLES[3]))
+    assert env.data.resolution is not None and env.data.resolution.ministry_letter is None
+    assert env.data.letter is None

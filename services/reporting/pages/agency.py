@@ -105,6 +105,17 @@ WORDS: dict[str, dict[str, str]] = {
         "chưa xong (bắt buộc nếu còn phần việc mở)", "res_submit": "Kết thúc hồ sơ",
         "res_open_parts": "Còn phần việc của cơ quan phối hợp chưa xong:",
         "d_answer": "Trả lời doanh nghiệp",
+        "c_title": "Kiến nghị Bộ, ngành Trung ương", "c_ministry": "Bộ, ngành",
+        "c_due": "Hạn Bộ, ngành trả lời", "c_letter": "Công văn gửi Bộ, ngành",
+        "c_unregistered": "Chưa vào số", "c_letter_docx": "Tải công văn (DOCX, để ký)",
+        "c_letter_pdf": "Tải công văn (PDF)", "c_register": "Vào số công văn đã ký",
+        "c_number": "Số, ký hiệu (ví dụ 125/TCT-KT)", "c_date": "Ngày ký",
+        "c_register_submit": "Ghi số công văn", "c_answer_title": "Ghi nhận văn bản trả lời "
+        "của Bộ, ngành", "c_answer_number": "Số, ký hiệu văn bản trả lời",
+        "c_answer_date": "Ngày văn bản trả lời", "c_answer_text": "Nội dung trả lời (doanh "
+        "nghiệp xem được)", "c_answer_outcome": "Kết quả", "c_answer_submit": "Ghi nhận trả lời",
+        "done_letter": "đã ghi số công văn", "done_ministry_answer": "đã ghi nhận trả lời của "
+        "Bộ, ngành",
         "part_lead": "Chủ trì", "part_permanent_deputy": "Tổ phó Thường trực",
         "part_co_handler": "Phối hợp", "part_member": "Thành viên phụ trách",
         "role_lead": "Chủ trì", "role_co_handler": "Phối hợp", "role_triage": "Phân loại",
@@ -158,6 +169,17 @@ WORDS: dict[str, dict[str, str]] = {
         "res_note": "Internal note", "res_waive": "Why it closes while co-handlers' parts are "
         "open (required if any is)", "res_submit": "Close the case",
         "res_open_parts": "Co-handlers' parts still open:", "d_answer": "Answer to the business",
+        "c_title": "Escalated to a central ministry", "c_ministry": "Ministry",
+        "c_due": "Ministry's answer due", "c_letter": "Letter to the ministry",
+        "c_unregistered": "Not yet registered", "c_letter_docx": "Download the letter (DOCX, "
+        "to sign)", "c_letter_pdf": "Download the letter (PDF)",
+        "c_register": "Register the signed letter", "c_number": "Number and symbol (e.g. "
+        "125/TCT-KT)", "c_date": "Signed on", "c_register_submit": "Register the letter",
+        "c_answer_title": "Record the ministry's answer", "c_answer_number": "Number and "
+        "symbol of the ministry's letter", "c_answer_date": "Date of the ministry's letter",
+        "c_answer_text": "The answer (the business reads it)", "c_answer_outcome": "Outcome",
+        "c_answer_submit": "Record the answer", "done_letter": "letter registered",
+        "done_ministry_answer": "the ministry's answer recorded",
         "part_lead": "Lead", "part_permanent_deputy": "Permanent deputy",
         "part_co_handler": "Co-handler", "part_member": "Responsible member",
         "role_lead": "Lead", "role_co_handler": "Co-handler", "role_triage": "Triage",
@@ -472,13 +494,16 @@ async def difficulty_page(
     t = words(lang)
     name = Labeller(cfg, lang) if cfg is not None else None
     other = "en" if lang == "vi" else "vi"
+    ministry = logic.ministry_of(d["assignments"])
     page = dict(
         t=t, lang=lang, d=d, part=part, item=queue_item(d, name, lang, side.now()),
         payload=d["payload"], kind_label=d["kind"], act_url=side.intake_url,
         actions=[(kind, value, (kind, value) in logic.NOTE_NEEDED)
                  for kind, value in logic.actions_for(
                      part, d["status"],
-                     logic.own_step(who.kind.value, who.subject_id, d["assignments"]))],
+                     logic.own_step(who.kind.value, who.subject_id, d["assignments"]),
+                     at_central=ministry is not None)],
+        central=central_part(cfg, name, d, ministry, who, lang),
         outcomes=[(o.value, OUTCOME_LABELS[o][0 if lang == "vi" else 1]) for o in Outcome],
         open_parts=[a for a in d["assignments"] if a["active"] and a["role"] == "co_handler"
                     and a.get("step") not in logic.FINAL_STEPS],
@@ -506,11 +531,35 @@ async def difficulty_page(
         env.get_template("difficulty.html").render(csrf=csrf, **page)))
 
 
+def central_part(cfg: ProvinceConfig | None, name: Labeller | None, d: Mapping[str, Any],
+                 ministry: Mapping[str, Any] | None, who: auth.Principal, lang: str
+                 ) -> dict[str, Any] | None:
+    """The case at central level: the ministry, the answer's deadline, the letter as
+    registered, and the links to the letter for those who may read it (#22 item 6)."""
+    if ministry is None or cfg is None:
+        return None
+    leads = [a["agency_id"] for a in d["assignments"] if a["role"] == "lead"]
+    readable = logic.may_read_letter(who.kind.value, who.subject_id,
+                                     triage_agency=cfg.rules.triage, head_agency=cfg.rules.head,
+                                     leads=leads)
+    base = f"/v1/difficulties/{d['difficulty_id']}/letter"
+    return {
+        "ministry": name("agency", ministry["agency_id"]) if name else ministry["agency_id"],
+        "due": fmt(ministry["resolve_due_at"]),
+        "letter": (f"{d['letter_number']} · {d['letter_date']:%d/%m/%Y}"
+                   if d["letter_number"] else None),
+        "docx": f"{base}.docx" if readable else None,
+        "pdf": f"{base}.pdf" if readable else None,
+    }
+
+
 def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str:
     """A change as the page lists it: the difficulty's new status, or (a co-handler's or
     a member's step, which leaves the status as it was) the step on their part."""
     if h["status"] is not None:
         return name.status(h["status"]) if name else str(h["status"])
+    if h["step"] is None and h.get("letter_number"):  # the letter to the ministry (#22 6)
+        return f"{words(lang)['c_letter']}: {h['letter_number']}"
     if h["step"] is None:  # the business's word on its closed difficulty (#20 item 6)
         return feedback_label(h.get("feedback"), lang)
     step = Step(h["step"])
@@ -530,6 +579,8 @@ def feedback_label(feedback: Any, lang: str) -> str:
 def done_label(done: str, lang: str) -> str:
     """What intake's redirect says was done: a status, a step or an outcome, in words."""
     i = 0 if lang == "vi" else 1
+    if (said := words(lang).get(f"done_{done}")) is not None:
+        return said
     for labels in (STATUS_LABELS, STEP_LABELS, OUTCOME_LABELS):
         for key, names in labels.items():
             if key.value == done:
