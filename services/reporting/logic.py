@@ -312,8 +312,10 @@ def actions_for(part: str | None, status: str, step: str | None = None, *,
     if step in FINAL_STEPS:
         return ()
     moved = step in ("acknowledged", "in_progress", "need_info")
+    # Members do not question the business (intake refuses them): agencies do.
+    asks = not waiting and part != "member"
     return tuple(a for a in PART_ACTIONS if not (moved and a[1] == "acknowledged")
-                 and not (waiting and a[1] == "need_info"))
+                 and (asks or a[1] != "need_info"))
 
 
 def sees_contact(part: str | None) -> bool:

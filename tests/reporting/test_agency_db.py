@@ -209,14 +209,15 @@ async def test_a_difficultys_page_gives_each_part_its_steps(served: Served) -> N
         page = await c.get(f"/workspace/difficulties/{new}", cookies=lead)
         assert page.status_code == 200, page.text
         forms = re.findall(r'id="act-([a-z_-]+)"', page.text)
-        assert forms == ["status-acknowledged", "status-in_progress", "resolution",
-                         "status-reassign_requested"]
+        assert forms == ["status-acknowledged", "status-in_progress", "step-need_info",
+                         "resolution", "status-reassign_requested"]
         assert "/workspace/act/difficulties/" in page.text and 'id="contact"' in page.text
         assert "Nguyễn Văn A" not in page.text  # reporting never holds the contact
         assert "<td>Sở Công Thương</td><td>Phối hợp</td>" in page.text  # the co-handler
         co_page = await c.get(f"/workspace/difficulties/{new}", cookies=co)
         assert re.findall(r'id="act-([a-z_-]+)"', co_page.text) == [
-            "step-acknowledged", "step-in_progress", "step-done", "step-declined"]
+            "step-acknowledged", "step-in_progress", "step-need_info", "step-done",
+            "step-declined"]
         assert 'id="contact"' not in co_page.text
         dep = await c.get(f"/workspace/difficulties/{new}", cookies=deputy)
         assert 'id="contact"' in dep.text and 'id="act-resolution"' in dep.text

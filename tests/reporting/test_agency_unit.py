@@ -57,14 +57,17 @@ def test_the_steps_offered_follow_the_part_and_the_status() -> None:
     # A co-handler and a member move their own part; the lead moves the difficulty and
     # closes it with the resolution form.
     assert logic.actions_for("co_handler", "assigned") == (
-        ("step", "acknowledged"), ("step", "in_progress"), ("step", "done"),
-        ("step", "declined"))
+        ("step", "acknowledged"), ("step", "in_progress"), ("step", "need_info"),
+        ("step", "done"), ("step", "declined"))
+    # One question at a time; a member does not question the business.
+    assert ("step", "need_info") not in logic.actions_for("co_handler", "in_progress",
+                                                          "need_info")
     assert logic.actions_for("member", "in_progress", "in_progress") == (
         ("step", "in_progress"), ("step", "done"), ("step", "declined"))
     assert logic.actions_for("co_handler", "in_progress", "done") == ()
     assert logic.actions_for("lead", "assigned") == (
-        ("status", "acknowledged"), ("status", "in_progress"), ("resolution", ""),
-        ("status", "reassign_requested"))
+        ("status", "acknowledged"), ("status", "in_progress"), ("step", "need_info"),
+        ("resolution", ""), ("status", "reassign_requested"))
     assert ("status", "acknowledged") not in logic.actions_for("lead", "in_progress")
     assert logic.actions_for("lead", "resolved") == ()
     assert logic.actions_for(None, "assigned") == ()
