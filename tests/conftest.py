@@ -162,6 +162,8 @@ class Stack:
         await self.start(*stopped) if stopped else None
         report = await self.verify(settle_timeout)
         print(report.summary(), dict(report.events))
+        CHECKER_RUNS.append((os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+                             report.summary().splitlines()[-1]))
         assert report.ok and not report.unchecked, report.summary() + str(dict(report.events))
         return report
 
@@ -176,6 +178,17 @@ class Stack:
 
 
 LINK_SECRET = "test-link-secret-" + uuid.uuid4().hex
+
+# What the consistency checker found at the end of each test that ran the pipeline, said
+# once more at the end of the run (CI's log keeps the counts of every passing test too).
+CHECKER_RUNS: list[tuple[str, str]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CHECKER_RUNS:
+        terminalreporter.section("consistency checker")
+        for test, said in CHECKER_RUNS:
+            terminalreporter.write_line(f"{said}  {test}")
 
 
 def stack_env(kafka: str, database_url: str, **extra: str) -> dict[str, str]:
