@@ -151,14 +151,14 @@ async def test_a_rating_given_on_the_tracking_page_reaches_the_weekly_report(
                   "rating": "4", "comment": "Trả lời nhanh, rõ ràng.", "lang": "en"}
         # Not before the lead has closed it.
         r = await c.post(feedback, data=rating, follow_redirects=False)
-        assert r.status_code == 303 and "field=rating" in r.headers["location"], r.text
+        assert r.status_code == 303 and "refused=rating" in r.headers["location"], r.text
         r = await c.post(url(stack, d, "resolution"), headers=lead, json={
             **RESOLUTION, "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."})
         assert r.status_code == 202, r.text
         # A wrong pair: the one neutral answer, nothing recorded.
         r = await c.post(feedback, data={**rating, "tax_code": "0301234567"},
                          follow_redirects=False)
-        assert r.status_code == 303 and "field=code" in r.headers["location"], r.text
+        assert r.status_code == 303 and "refused=code" in r.headers["location"], r.text
         r = await c.post(feedback, data=rating, follow_redirects=False)
         assert r.status_code == 303 and "said=rated" in r.headers["location"], r.text
 
