@@ -152,6 +152,19 @@ NO_SUCH_DIFFICULTY = Refusal(404, "difficulty_id", "no difficulty with this id",
                              "không có phản ánh với mã này")
 
 
+async def seen_by(ix: Intake, conn: asyncpg.Connection, who: auth.Principal,
+                  difficulty_id: uuid.UUID
+                  ) -> tuple[DifficultyReceived, ProvinceConfig | None, logic.Acting]:
+    """A difficulty as accepted, its task force and where `who` stands on it; a 404 if
+    there is no such difficulty."""
+    found = await store.difficulty(conn, difficulty_id=difficulty_id)
+    if found is None:
+        raise NO_SUCH_DIFFICULTY
+    state, d = found
+    cfg, _, acting = await standing(ix, conn, who, state)
+    return d, cfg, acting
+
+
 # --- submissions ----------------------------------------------------------------------------
 
 
@@ -313,11 +326,7 @@ async def confirm_urgency(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
     confirmation per difficulty: (True, it) when this one is it, (False, the first)
     when it was confirmed already."""
     async with ix.db().acquire() as conn:
-        found = await store.difficulty(conn, difficulty_id=difficulty_id)
-        if found is None:
-            raise NO_SUCH_DIFFICULTY
-        state, d = found
-        cfg, _, acting = await standing(ix, conn, who, state)
+        d, cfg, acting = await seen_by(ix, conn, who, difficulty_id)
         try:
             logic.check_may_confirm_urgency(acting, member_of_task_force=(
                 who.kind is auth.TokenKind.MEMBER and cfg is not None
@@ -598,11 +607,7 @@ async def read_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
                           ) -> DifficultyOut:
     """The difficulty as `who` may see it (the contact for the lead and the deputy only)."""
     async with ix.db().acquire() as conn:
-        found = await store.difficulty(conn, difficulty_id=difficulty_id)
-        if found is None:
-            raise NO_SUCH_DIFFICULTY
-        state, d = found
-        cfg, _, acting = await standing(ix, conn, who, state)
+        d, cfg, acting = await seen_by(ix, conn, who, difficulty_id)
     try:
         logic.check_may_read(acting, operator_in_scope=who.province is None or (
             cfg is not None and who.province == cfg.slug))
