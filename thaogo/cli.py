@@ -297,8 +297,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok = 0
     with httpx.Client(base_url=url, timeout=10) as client:
         for body in demo_submissions():
-            r = client.post("/v1/difficulties", json=body,
-                            headers={"Accept-Language": "en"})
+            try:
+                r = client.post("/v1/difficulties", json=body,
+                                headers={"Accept-Language": "en"})
+            except httpx.TransportError as e:
+                print(f"thaogo demo: intake does not answer at {url} ({e}); is `thaogo up` "
+                      "running (`--data-dir`, THAOGO_DATA_DIR) or is `--url` right?",
+                      file=sys.stderr)
+                return 2
             if r.status_code == 202:
                 ok += 1
                 answer = r.json()

@@ -57,18 +57,22 @@ class ServiceProcess:
         stop_all([self], timeout)
         return self.returncode
 
+    def ready(self) -> bool:
+        """Whether `/readyz` answers 200 now (200 only: another server on a reused port
+        would answer something else)."""
+        try:
+            return httpx.get(self.url + "/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def wait_ready_blocking(self, timeout: float = 60) -> ServiceProcess:
-        """Until `/readyz` answers 200 (200 only: another server on a reused port would
-        answer something else); the log's tail in the error if the process exits first."""
+        """Until it is `ready()`; the log's tail in the error if the process exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.exited:
                 raise RuntimeError(f"{self.name} exited: {self._log_tail()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self.ready():
+                return self
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not ready: {self._log_tail()}")
 

@@ -113,6 +113,19 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         for svc in SERVICES:
             children[svc] = spawn(svc)
+        # The addresses are printed (and the stack file that the other commands read is
+        # written) once the services answer: a `thaogo demo` typed at once then works.
+        waiting = set(SERVICES)
+        deadline = time.monotonic() + 180
+        while waiting and not stopping and time.monotonic() < deadline:
+            for svc in sorted(waiting):
+                if children[svc].ready():
+                    waiting.discard(svc)
+                elif children[svc].exited:
+                    print(f"{svc} exited while starting; see {logs_dir / (svc + '.log')}",
+                          flush=True)
+                    waiting.discard(svc)
+            time.sleep(0.3)
         _write_stack_file(data_dir, bootstrap, database_url, ports, config_dir=config_dir,
                           mailbox_url=mailbox_url)
         _print_urls(ports, bootstrap, database_url, logs_dir, mailbox_url=mailbox_url,
@@ -329,6 +342,7 @@ thaogo is running (Ctrl-C stops everything).
   Sign in as (while this runs):{links}
 
   Web form (businesses)      {i}/
+  Tracking page (businesses) {ro}/track
   Intake API (OpenAPI)       {i}/docs
   Report page (weekly)       {ro}/reports
   Reporting API (OpenAPI)    {ro}/docs
