@@ -30,7 +30,7 @@ from shared.kafka import MAX_BATCH_BYTES, codec, ensure_topics
 from shared.provinces import ConfigHolder
 from thaogo.demo import tax_code
 from thaogo.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
-from thaogo.launcher import ServiceProcess, terminate
+from thaogo.launcher import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -219,10 +219,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
             pass
         time.sleep(0.2)
     raise TimeoutError(log.read_text()[-2000:])
-
-
-def stop_process(*procs: subprocess.Popen[bytes]) -> None:
-    terminate(procs)
 
 
 # Intake's per-client rate limit stays on (its middleware is part of what is measured),

@@ -18,7 +18,7 @@ from bench.common import Infra
 from shared import topics
 from shared.provinces import ConfigHolder
 from thaogo.embedded import free_port
-from thaogo.launcher import ServiceProcess, stop_all
+from thaogo.launcher import ServiceProcess, stop_all, terminate
 
 # Difficulties offered per second: below what two shared cores sustain with the load
 # client on them (200/s offered reached 109/s here, and measured queueing, not latency).
@@ -91,7 +91,7 @@ def bare_process_rss() -> float | None:
                 client.post("/v1/difficulties", json=common.submission(i))
         return common.peak_rss_mb(proc.pid)
     finally:
-        common.stop_process(proc)
+        terminate([proc])
 
 
 def run(inf: Infra, scale: float, rate: float = RATE) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from bench import common
 from bench.common import Infra
 from shared import topics
 from thaogo.embedded import free_port
+from thaogo.launcher import terminate
 
 CONCURRENCY = 32
 POST_LUA = Path(__file__).with_name("post.lua")
@@ -267,4 +268,4 @@ def run(inf: Infra, scale: float) -> dict[str, Any]:
     finally:
         if intake is not None:
             intake.stop()
-        common.stop_process(bare)
+        terminate([bare])

@@ -26,6 +26,7 @@ from shared import db
 from shared.calendar import TZ, ManualClock
 from shared.service import migrations_dir
 from thaogo.embedded import free_port
+from thaogo.launcher import terminate
 
 SCHEMA = "notify"
 ASSIGNED = datetime(2026, 3, 9, 9, tzinfo=TZ)  # a Monday morning
@@ -164,7 +165,7 @@ def run(inf: Infra, scale: float) -> dict[str, Any]:
         sw = asyncio.run(sweep(inf.database_url, max(100, int(100_000 * scale))))
         dl = asyncio.run(deliveries(inf.database_url, receiver, max(20, int(5_000 * scale))))
     finally:
-        common.stop_process(proc)
+        terminate([proc])
     return {"figures": [sw["figure"], dl["figure"]],
             "counts": {"sweep": sw["counts"], "deliveries": dl["counts"]},
             "dispatch_concurrency": dl["concurrency"]}

@@ -21,9 +21,9 @@ from bench.common import (
     produce_received,
     services_producer,
     start_process,
-    stop_process,
 )
 from shared import topics
+from thaogo.launcher import terminate
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
@@ -254,7 +254,7 @@ def _group_rate(inf: Infra, group: str, total: int,
         rate, _ = asyncio.run(watch_group(inf.bootstrap, group, topics.DIFFICULTY_RECEIVED,
                                           total, timeout=max(120.0, total / 500)))
     finally:
-        stop_process(*procs)
+        terminate(procs)
     return rate
 
 

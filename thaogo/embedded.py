@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thaogo.launcher import terminate
+
 log = logging.getLogger("thaogo.embedded")
 
 
@@ -102,13 +104,8 @@ class EmbeddedBroker:
         return self.process.returncode if self.process else None
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            terminate([self.process], timeout=10)
         self.process = None
 
 

@@ -497,9 +497,11 @@ async def last_report_times(conn: asyncpg.Connection) -> dict[str, datetime]:
 async def track(
     conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
 ) -> dict[str, Any] | None:
+    """A business's own difficulty, by its tracking code and tax code (its credentials):
+    what `/v1/track` and the tracking page say of it."""
     row = await conn.fetchrow(
-        "SELECT tracking_code, status, received_at, status_at, resolved_at, lead_agency_id,"
-        " outcome, outcome_at, public_answer"
+        "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
+        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
         " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
         tracking_code, tax_code,
     )
@@ -509,21 +511,15 @@ async def track(
 async def track_case(
     conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """A business's own difficulty, by its tracking code and tax code, with its public
-    steps in order (the difficulty's statuses and when; never an agency's own part, who
-    wrote what, or the notes)."""
-    row = await conn.fetchrow(
-        "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
-        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
-        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
-        tracking_code, tax_code,
-    )
+    """`track`, with the difficulty's public steps in order (its statuses and when; never
+    an agency's own part, who wrote what, or the notes)."""
+    row = await track(conn, tracking_code=tracking_code, tax_code=tax_code)
     if row is None:
         return None
     steps = await conn.fetch(
         "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
         " AND status IS NOT NULL ORDER BY changed_at, status_id", row["difficulty_id"])
-    return dict(row), [dict(r) for r in steps]
+    return row, [dict(r) for r in steps]
 
 
 async def waiting_questions(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID

@@ -74,8 +74,8 @@ WORDS: dict[str, dict[str, str]] = {
         "Quá hạn theo cơ quan", "week_figures": "Số liệu tuần (bản xem trước)",
         "full_report": "Xem báo cáo tuần đầy đủ", "directions": "Ý kiến chỉ đạo",
         "direction_text": "Nội dung chỉ đạo", "give_direction": "Gửi ý kiến chỉ đạo",
-        "direction_hint": "Ý kiến chỉ đạo được ghi lại và gửi tới Tổ phó Thường trực, "
-                          "thành viên Tổ công tác.",
+        "direction_hint": "Ý kiến chỉ đạo được ghi lại; đơn vị, người thực hiện thấy trên "
+                          "trang làm việc của mình và được nhắc trước và đúng thời hạn.",
         "no_directions": "Chưa có ý kiến chỉ đạo.", "given_at": "Ngày",
         "other_weeks": "Các tuần khác", "item_status": "Trạng thái",
         "compiled_text": "Báo cáo tổng hợp trình Tổ trưởng",
@@ -128,8 +128,8 @@ WORDS: dict[str, dict[str, str]] = {
         "agencies_overdue": "Overdue by agency", "week_figures": "The week's figures (preview)",
         "full_report": "Open the full weekly report", "directions": "Directions",
         "direction_text": "Direction", "give_direction": "Give the direction",
-        "direction_hint": "A direction is recorded and sent to the permanent deputy and the "
-                          "task force's members.",
+        "direction_hint": "A direction is recorded; whoever must act sees it in their "
+                          "workspace and is reminded the day before and on its due date.",
         "no_directions": "No direction yet.", "given_at": "Date",
         "other_weeks": "Other weeks", "item_status": "Status",
         "compiled_text": "The compiled report for the head",
