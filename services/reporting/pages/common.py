@@ -27,6 +27,8 @@ env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True, lstrip_blocks=True,
 )
+# Weeks as people say them ("Tuần 49 · 28/11–04/12/2026"), never "2026-W49".
+env.filters["week"] = document.week_phrase
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
