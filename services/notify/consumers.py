@@ -71,22 +71,7 @@ class NotifyHandlers:
         self, batch: list[Envelope[DifficultyStatusChanged]], emitter: Emitter
     ) -> int:
         unique = {e.id: e for e in batch}
-        rows = [
-            store.StatusRow(
-                difficulty_id=str(e.data.difficulty_id),
-                assignment_id=str(e.data.assignment_id) if e.data.assignment_id else None,
-                actor_id=e.data.actor_id,
-                acknowledged=(e.data.status in logic.ACK_STATUSES
-                              or e.data.step_taken() is not None),
-                closes=(e.data.status in logic.CLOSING_STATUSES
-                        or e.data.step_taken() in logic.FINISHED_STEPS),
-                resolves_difficulty=e.data.status in (Status.RESOLVED, Status.REJECTED),
-                at=e.data.changed_at,
-                pauses=e.data.step_taken() is logic.PAUSING_STEP,
-                resumes=e.data.step_taken() is not None,
-            )
-            for e in unique.values()
-        ]
+        rows = [status_row(e.data) for e in unique.values()]
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await inbox.record(conn, schema=store.SCHEMA, event_ids=unique)
             await store.apply_statuses(
@@ -167,3 +152,19 @@ class NotifyHandlers:
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await store.insert_owed(conn, owed=owed)
         return len(owed) - len(new)
+
+
+def status_row(c: DifficultyStatusChanged) -> store.StatusRow:
+    """What a status event changes for the reminders of the assignment it names."""
+    step = c.step_taken()
+    return store.StatusRow(
+        difficulty_id=str(c.difficulty_id),
+        assignment_id=str(c.assignment_id) if c.assignment_id else None,
+        actor_id=c.actor_id,
+        acknowledged=c.status in logic.ACK_STATUSES or step is not None,
+        closes=c.status in logic.CLOSING_STATUSES or step in logic.FINISHED_STEPS,
+        resolves_difficulty=c.status in (Status.RESOLVED, Status.REJECTED),
+        at=c.changed_at,
+        pauses=step is logic.PAUSING_STEP,
+        resumes=step is not None,
+    )
