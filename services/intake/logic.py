@@ -10,12 +10,12 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 from shared import vn
-from shared.calendar import WeekWindow, parse_week_label, week_window
+from shared.calendar import TZ, WeekWindow, parse_week_label, to_local, week_window
 from shared.deadlines import CLOSED, HANDLING_ROLES, deadlines_for, is_overdue
 from shared.events import (
     OUTCOME_STATUS,
@@ -840,6 +840,39 @@ def ministry_holding(status: str, held: Sequence[Held], cfg: ProvinceConfig | No
                 and agency.level is AgencyLevel.CENTRAL):
             return h
     raise NotAtCentralLevel()
+
+
+# A day taken in before it was imported is dated from the office's opening that day: the
+# register gives the day, not the hour.
+REGISTER_HOUR = 8
+
+
+def received_on(cell: str, *, now: datetime, effective_from: date) -> datetime:
+    """When an imported row was taken in, from its "Ngày tiếp nhận" cell (dd/mm/yyyy or
+    yyyy-mm-dd, a local date): `now` for today, 08:00 local that day for an earlier day,
+    so the deadlines run from when the task force really had it. Refused (InvalidField
+    "received_on") when unreadable, after today, or before the task force took office."""
+    text = cell.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            day = datetime.strptime(text, fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise vn.InvalidField("received_on", "a date is expected: dd/mm/yyyy",
+                              "cần một ngày theo dạng ngày/tháng/năm (dd/mm/yyyy)")
+    today = to_local(now).date()
+    if day > today:
+        raise vn.InvalidField("received_on", "a difficulty cannot be received in the future",
+                              "ngày tiếp nhận không được sau ngày hôm nay")
+    if day < effective_from:
+        raise vn.InvalidField(
+            "received_on", f"before the task force took office ({effective_from:%d/%m/%Y})",
+            f"trước ngày Tổ công tác bắt đầu hoạt động ({effective_from:%d/%m/%Y})")
+    if day == today:
+        return now
+    return datetime.combine(day, time(REGISTER_HOUR), TZ).astimezone(UTC)
 
 
 def check_letter_date(dated: date, today: date, field: str) -> None:
