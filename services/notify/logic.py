@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from shared import calendar
 from shared.calendar import TZ, WeekWindow
-from shared.deadlines import at_central_level, central_schedule, resumed
+from shared.deadlines import HANDLING_ROLES, at_central_level, central_schedule, resumed
 from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
@@ -60,9 +60,14 @@ MEMBER_REMINDER = "member_reminder"
 CENTRAL_ANSWER = "central_answer"
 CENTRAL_PROGRESS = "central_progress"
 DIRECTION_DUE = "direction_due"
+# A deputy by zone type told that an item of their zone went overdue: once per handling
+# assignment and deadline (acknowledge, resolve), when the sweep first finds it passed,
+# under the key zone_overdue:<assignment>:<phase>@<deadline epoch>:<deputy>:<channel>.
+ZONE_OVERDUE = "zone_overdue"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
          ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
-         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE)
+         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE,
+         ZONE_OVERDUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +304,9 @@ class Followed:
     # Waiting for a central ministry's answer: `resolve_due` is the answer's deadline and
     # the progress points after it, each a reminder to the permanent deputy to chase.
     central: bool = False
+    # The deputies of the difficulty's zone type, alerted when a deadline passes
+    # ([{id, contacts}]; `zone_deputies`).
+    zone_deputies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def next_check_at(self) -> datetime:
@@ -316,6 +324,24 @@ def reminder_schedule(
         quiet.release(calendar.add_working_days(deadline, i * every), urgent)
         for i in range(n + 1)
     ]
+
+
+def zone_deputies(a: DifficultyAssigned, cfg: ProvinceConfig | None) -> list[dict[str, Any]]:
+    """Who is alerted when this assignment goes overdue, besides its agency: the deputies
+    (the permanent deputy among them) whose zone types include the difficulty's zone. Only
+    for the assignment that holds the difficulty in the province (lead, escalation to the
+    head, triage): a co-handler's part is its lead's to chase, a ministry's the permanent
+    deputy's (central_answer)."""
+    if (cfg is None or a.zone_type is None or a.role not in HANDLING_ROLES
+            or at_central_level(a.role, a.agency_level)):
+        return []
+    tf = cfg.task_force
+    found: dict[str, Person] = {}
+    for d in (*tf.deputies, tf.permanent_deputy):
+        if a.zone_type in d.zone_types:
+            found.setdefault(d.id, d)
+    return [{"id": d.id, "contacts": [c.as_json() for c in contacts_of(d.contacts)]}
+            for d in found.values()]
 
 
 def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Followed | None:
@@ -350,7 +376,7 @@ def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Follow
         resolve_due=reminder_schedule(resolve, deadlines, urgent=urgent, quiet=quiet),
         agency_contacts=[c.as_json() for c in contacts_of(agency.contacts if agency else ())],
         deputy_id=deputy.id if deputy else None, deputy_contacts=deputy_contacts,
-        replaces=str(a.replaces) if a.replaces else None,
+        replaces=str(a.replaces) if a.replaces else None, zone_deputies=zone_deputies(a, cfg),
     )
 
 
@@ -708,6 +734,11 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = f"[thaogo] Báo cáo Tổ phó Thường trực: {code} quá hạn {what}"
         text = (f"Hồ sơ {code} giao {p.get('agency_id')} chưa được {what} sau"
                 f" {p.get('reminders')} lần nhắc; hạn là {_fmt(p.get('deadline'))}.")
+    elif kind == ZONE_OVERDUE:
+        what = "tiếp nhận" if p.get("phase") == "ack" else "giải quyết"
+        subject = f"[thaogo] Hồ sơ {code} trong khu vực đồng chí phụ trách quá hạn {what}"
+        text = (f"Hồ sơ {code} do {p.get('agency_id')} chủ trì chưa được {what}; hạn là "
+                f"{_fmt(p.get('deadline'))}. Đề nghị đồng chí đôn đốc, phối hợp tháo gỡ.")
     elif kind in (CENTRAL_ANSWER, CENTRAL_PROGRESS):
         subject = (f"[thaogo] Đến hạn Bộ, ngành trả lời hồ sơ {code}" if kind == CENTRAL_ANSWER
                    else f"[thaogo] Đôn đốc Bộ, ngành lần {p.get('n')}: hồ sơ {code}")
