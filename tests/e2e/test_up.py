@@ -78,9 +78,11 @@ async def test_the_commands_find_the_running_stack_by_its_data_directory(
         token = await asyncio.to_thread(thaogo, "token", "create", "--operator", "ops-desk",
                                         cwd=tmp_path, env=env)
         assert token.returncode == 0, token.stderr
+        running = json.loads(stack_file.read_text())
         await the_demo_filled_the_workspaces(
             f"http://127.0.0.1:{ports['reporting']}", token.stdout.strip().splitlines()[-1],
-            json.loads(stack_file.read_text())["THAOGO_DATABASE_URL"], demo.stdout)
+            running["THAOGO_DATABASE_URL"], demo.stdout)
+        await the_zone_deputies_heard_of_what_is_overdue(running["mailbox_url"])
         verify = await asyncio.to_thread(thaogo, "verify", cwd=tmp_path, env=env)
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout
@@ -156,6 +158,32 @@ async def the_demo_filled_the_workspaces(reporting: str, token: str, database_ur
     assert (triage, asked) == (1, 1)
     assert answered and answered.startswith("Sở Y tế đã phê duyệt")
     assert draft is not None and not draft["submitted"] and "Tình hình tiếp nhận" in draft["body"]
+
+
+async def the_zone_deputies_heard_of_what_is_overdue(mailbox: str) -> None:
+    """#21 item 4 on the real stack: the demo's register has an item of an industrial park
+    that nobody acknowledged (20 days ago) and one of a cluster still unresolved (25 days
+    ago); notify's sweep mails the parks' deputy and the clusters' deputy, through the
+    mail channel to the local mailbox, once per deadline passed."""
+    cfg = ConfigHolder().current["binh-duong"]
+    address = {d.id: next(c.address for c in d.contacts if str(c.channel) == "email")
+               for d in cfg.task_force.deputies}
+    parks, clusters = address["binh-duong.to-pho-kcn"], address["binh-duong.to-pho-ccn"]
+
+    async def alerts() -> list[dict[str, Any]] | None:
+        async with httpx.AsyncClient(timeout=30) as c:
+            got = [m for m in (await c.get(mailbox + "/messages.json")).json()
+                   if "trong khu vực đồng chí phụ trách quá hạn" in m["subject"]]
+        seen = {(to, "tiếp nhận" in m["subject"]) for m in got
+                for to in (parks, clusters) if to in m["to"]}
+        # The park's item: both deadlines passed; the cluster's: resolving (it was
+        # acknowledged, late, before the sweep could find it).
+        return got if {(parks, True), (parks, False), (clusters, False)} <= seen else None
+
+    got = await wait_until(alerts, timeout=120)
+    assert all(parks in m["to"] or clusters in m["to"] for m in got)
+    assert len(got) == len({(m["to"], m["subject"]) for m in got})  # once each
+    assert all("Đề nghị đồng chí đôn đốc" in m["text"] for m in got)
 
 
 def stop_up(up: subprocess.Popen[bytes], log: IO[bytes]) -> None:
