@@ -356,7 +356,7 @@ async def fill_workspaces(*, intake_url: str, reporting_url: str, database_url: 
                 "recommendations": "Đề nghị Bộ Tài chính hướng dẫn gia hạn nộp thuế cho doanh "
                                    "nghiệp bị ảnh hưởng." if i == 0 else "Không có.",
                 "week_label": (last_week if late else this_week).label,
-            }, headers, ok=201)
+            }, headers)
         done.say(f"members' reports: {len(member_tokens) - 2} for {this_week.label}, "
                  f"{member_tokens[-2][0].name}'s for {last_week.label} (late), "
                  f"{member_tokens[-1][0].name} has not reported")
