@@ -161,7 +161,7 @@ CASES = (
          "difficulty", "Thiếu vải nguyên liệu do nhà cung cấp tại TP. Hồ Chí Minh tạm dừng",
          "Doanh nghiệp thực hiện phương án 3 tại chỗ với 1.200 lao động; nguồn vải trong "
          "nước bị gián đoạn, đề nghị kết nối nhà cung cấp thay thế.", 1200),
-    Case("late_in_progress", 25, "CCN", "CCN Tân Đông Hiệp", "Công ty CP Chế biến Gỗ Tân Uyên",
+    Case("late_in_progress", 18, "CCN", "CCN Tân Đông Hiệp", "Công ty CP Chế biến Gỗ Tân Uyên",
          "export_market", "difficulty", "Đơn hàng xuất khẩu sang Hoa Kỳ bị hủy do chậm giao",
          "Đề nghị hỗ trợ thông tin thị trường và gia hạn hợp đồng với đối tác.", 640),
     Case("central", 9, "NONE", "", "Công ty TNHH Thương mại Phú Lợi", "tax", "recommendation",
