@@ -157,6 +157,17 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     assert report["decision_overdue_days"] == 5
     assert report["waiting"][1]["title"] == CENTRAL_TITLE
     assert report["waiting"][1]["agency_id"] == "central.bo-tai-chinh"
+    # The report page lists them with why, in the reader's language.
+    async with httpx.AsyncClient(timeout=60) as c:
+        page = (await c.get(report["page_url"])).text
+        page_en = (await c.get(report["page_url"] + "&lang=en")).text
+    listed = page[page.index('<table id="waiting">'):]
+    listed = listed[:listed.index("</table>")]
+    assert listed.count("<tr data-why=") == 3
+    assert WAITING_SAID["central"] + " — Công văn số 125/TCT-KT" in listed
+    assert CENTRAL_TITLE in listed and "Bộ Tài chính" in listed
+    assert "Quá hạn trên 5 ngày làm việc" in listed
+    assert "Needs central action, the ministry&#39;s answer awaited — Letter no." in page_en
     # The figures add up.
     assert total["rejected"] == 1
     assert total["carried_over"] + total["received"] == (
