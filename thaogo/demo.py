@@ -235,13 +235,10 @@ async def fill_workspaces(*, intake_url: str, reporting_url: str, database_url: 
             return token_id, {"Authorization": f"Bearer {token}", "Accept-Language": "vi"}
 
         _, operator = await bearer(auth.TokenKind.OPERATOR, "demo", DEMO_PROVINCE)
-        agencies: dict[str, dict[str, str]] = {}
-
-        async def agency(agency_id: str) -> dict[str, str]:
-            if agency_id not in agencies:
-                agencies[agency_id] = (await bearer(auth.TokenKind.AGENCY, agency_id))[1]
-            return agencies[agency_id]
-
+        # The lead agencies of the register's items (by their zone type).
+        agencies = {a: (await bearer(auth.TokenKind.AGENCY, a))[1]
+                    for a in sorted({cfg.rules.lead_by_zone_type[ZoneType(c.zone_type)]
+                                     for c in CASES if c.zone_type})}
         members = cfg.task_force.active_members()
         member_tokens = [(m, (await bearer(auth.TokenKind.MEMBER, m.id))[1]) for m in members]
         deputy_id, deputy_api = await bearer(auth.TokenKind.AGENCY, cfg.rules.triage)
@@ -282,7 +279,7 @@ async def fill_workspaces(*, intake_url: str, reporting_url: str, database_url: 
 
         async def routed(name: str) -> dict[str, str]:
             """The lead's token, once the router has given it the item."""
-            headers = await agency(lead_of(name))
+            headers = agencies[lead_of(name)]
             path = f"/v1/difficulties/{case[name]['difficulty_id']}"
 
             async def held() -> bool:
