@@ -188,6 +188,16 @@ CASES = (
 QUESTION = "Đề nghị doanh nghiệp gửi danh sách lao động và địa chỉ nơi ở hiện tại."
 PUBLIC_ANSWER = ("Sở Y tế đã phê duyệt phương án sản xuất an toàn cho ca đêm; doanh nghiệp "
                  "bố trí ca đêm từ ngày hôm sau, giữ nguyên tổ an toàn COVID.")
+RESOLVED = {
+    "outcome": "resolved", "public_answer": PUBLIC_ANSWER,
+    "done": "Phối hợp Sở Y tế thẩm định, phê duyệt phương án sản xuất ca đêm.",
+    "legal_basis": "Công văn 2150/SYT-NVY",
+    "waive_open_parts_reason": "Sở Y tế đã phê duyệt bằng văn bản."}
+ESCALATED = {
+    "outcome": "escalated",
+    "done": "Làm việc với Cục Thuế tỉnh về điều kiện gia hạn nộp thuế.",
+    "public_answer": "Tổ công tác đã kiến nghị Bộ Tài chính xem xét gia hạn.",
+    "reason": "Gia hạn ngoài Nghị định 52/2021/NĐ-CP thuộc thẩm quyền Bộ Tài chính."}
 DIRECTION = ("Sở Công Thương chủ trì kết nối các doanh nghiệp may mặc trong KCN với nhà "
              "cung cấp vải thay thế, báo cáo kết quả về Tổ công tác.")
 
@@ -307,11 +317,7 @@ async def fill_workspaces(*, intake_url: str, reporting_url: str, database_url: 
         # Resolved with an answer for the business, which rates it.
         lead = await routed("resolved")
         await call(on("resolved", "steps"), {"step": "acknowledged"}, lead)
-        await call(on("resolved", "resolution"), {
-            "outcome": "resolved", "public_answer": PUBLIC_ANSWER,
-            "done": "Phối hợp Sở Y tế thẩm định, phê duyệt phương án sản xuất ca đêm.",
-            "legal_basis": "Công văn 2150/SYT-NVY",
-            "waive_open_parts_reason": "Sở Y tế đã phê duyệt bằng văn bản."}, lead)
+        await call(on("resolved", "resolution"), RESOLVED, lead)
         rated = await c.post("/track/feedback", data={
             "code": case["resolved"]["tracking_code"], "tax_code": case["resolved"]["tax_code"],
             "resolved": "yes", "rating": "5", "comment": "Được giải quyết nhanh, rõ ràng.",
@@ -321,12 +327,7 @@ async def fill_workspaces(*, intake_url: str, reporting_url: str, database_url: 
         # Beyond the province: the lead passes it up, the router gives it to the ministry,
         # the permanent deputy registers the letter; the ministry's answer is awaited.
         lead = await routed("central")
-        await call(on("central", "resolution"), {
-            "outcome": "escalated",
-            "done": "Làm việc với Cục Thuế tỉnh về điều kiện gia hạn nộp thuế.",
-            "public_answer": "Tổ công tác đã kiến nghị Bộ Tài chính xem xét gia hạn.",
-            "reason": "Gia hạn ngoài Nghị định 52/2021/NĐ-CP thuộc thẩm quyền Bộ Tài chính."},
-            lead)
+        await call(on("central", "resolution"), ESCALATED, lead)
 
         async def lettered() -> bool:
             r = await c.post(on("central", "letter"), headers=deputy_api, json={

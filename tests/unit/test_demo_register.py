@@ -46,3 +46,15 @@ def test_the_register_imports_dated_and_routes_where_the_demo_acts() -> None:
     assert due["overdue"].ack < now - timedelta(days=7)
     assert due["late_in_progress"].resolve < now
     assert due["resolved"].resolve > now and due["need_info"].ack > now
+
+
+def test_the_demos_requests_are_what_intake_takes() -> None:
+    """The bodies the demo posts pass intake's request models (a refusal would stop the
+    demo half-way on the stack)."""
+    from services.intake.models import LetterIn, ResolutionIn, StepIn
+
+    for body in (demo.RESOLVED, demo.ESCALATED):
+        ResolutionIn.model_validate(body)
+    StepIn.model_validate({"step": "need_info", "question": demo.QUESTION})
+    StepIn.model_validate({"step": "in_progress", "note": "Đã liên hệ."})
+    LetterIn.model_validate({"letter_number": "245/TCT-KT", "letter_date": "2026-12-07"})
