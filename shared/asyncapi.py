@@ -57,8 +57,12 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      " null in interim and final reports and in weeks compiled before it existed. A"
      " compiled week also carries, when known at its cutoff, the permanent deputy's"
      " submitted text (`compiled_text`), the members' reports under the three headings"
-     " (`member_reports`) and the head's tracked directions with their state"
-     " (`directions`); all optional, absent in older reports."),
+     " (`member_reports`), the head's tracked directions with their state"
+     " (`directions`) and the items waiting for the head's decision (`waiting`, each with"
+     " `why`: escalated, rejected as out of scope in the week, long_overdue: overdue by"
+     " more than `decision_overdue_days` working days, or central: at a central ministry"
+     " whose answer is awaited, with the province's letter `letter_number`/`letter_date`"
+     " once registered); all optional, absent in older reports."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
     (topics.SIGN_IN_LINK, events.SignInLink,

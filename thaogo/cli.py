@@ -313,7 +313,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
             else:
                 print(f"{r.status_code}  {body['title'][:60]}: {r.text[:200]}")
     print(f"{ok} difficulties accepted")
-    return 0 if ok else 1
+    if not ok:
+        return 1
+    return _fill_workspaces(args, url)
+
+
+def _fill_workspaces(args: argparse.Namespace, intake_url: str) -> int:
+    """The demo province's workspaces, filled through the running stack (thaogo.demo)."""
+    import os
+
+    from shared.provinces import ConfigHolder
+    from shared.settings import ServiceSettings
+    from thaogo import demo
+    from thaogo.up import link_secret
+
+    reporting = args.stack.get("reporting_url")
+    if not reporting:
+        print("thaogo demo: no running `thaogo up` found in its data directory: the "
+              "workspaces were not filled (start it, or pass --data-dir)", file=sys.stderr)
+        return 2
+    configs = ConfigHolder().current
+    if demo.DEMO_PROVINCE not in configs:
+        print(f"thaogo demo: {demo.DEMO_PROVINCE} is not configured: workspaces not filled")
+        return 0
+    try:
+        asyncio.run(demo.fill_workspaces(
+            intake_url=intake_url, reporting_url=reporting,
+            database_url=ServiceSettings().database_url,
+            secret=os.environ.get("THAOGO_REPORTING_LINK_SECRET")
+            or link_secret(data_dir_of(args.data_dir)), configs=configs))
+    except demo.DemoFailed as e:
+        print(f"thaogo demo: {e}", file=sys.stderr)
+        return 1
+    print(f"workspaces of {demo.DEMO_PROVINCE} filled: sign in with the links `thaogo up` "
+          "printed")
+    return 0
 
 
 # --- thaogo verify -----------------------------------------------------------------
@@ -456,7 +490,8 @@ def parser() -> argparse.ArgumentParser:
                      help="how long to wait for the services to catch up first")
     ver.set_defaults(func=cmd_verify)
 
-    demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces",
+    demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces"
+                          " and fill a seed province's workspaces",
                       parents=[stack])
     demo.add_argument("--url", default=None,
                       help="intake's (default: the running stack's, else 127.0.0.1:8001)")

@@ -1161,6 +1161,7 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
             report.differ("notify", "messages", key, "cause",
                           "an event on " + topics.MEMBER_REMINDER, "none")
     await _check_central(conn, configs, cases, messages, report)
+    await _check_zone_alerts(conn, configs, cases, messages, report)
     _check_direction_reminders(configs, log, messages, report)
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
@@ -1218,6 +1219,56 @@ async def _check_central(conn: asyncpg.Connection, configs: ConfigSet,
                 kind != CENTRAL_KINDS[n != "1"]):
             report.differ("notify", "messages", m["message_key"], "cause",
                           "a point of a central escalation's schedule, to its deputy", "none")
+
+
+ZONE_OVERDUE = "zone_overdue"
+
+
+async def _check_zone_alerts(conn: asyncpg.Connection, configs: ConfigSet,
+                             cases: Mapping[uuid.UUID, Case],
+                             messages: Sequence[asyncpg.Record], report: Report) -> None:
+    """The deputies by zone type (#21 item 4): an assignment holding a difficulty in the
+    province (lead, escalation to the head, triage) carries the deputies whose zone types
+    include its zone (a row with none was followed before zones were: accepted); each
+    alert names such an assignment and one of its deputies; and once the sweep has passed
+    the resolve deadline of an open one, each of its deputies has the alert keyed
+    zone_overdue:<assignment>:resolve@<deadline epoch>:<deputy>:<channel>."""
+    expected: dict[str, list[str]] = {}  # assignment -> its zone's deputies
+    for case in cases.values():
+        for aid, a in case.assignments.items():
+            cfg = configs.for_difficulty(a.province_code, case.received.task_force
+                                         if case.received else None)
+            central = a.role.value == "escalation" and a.agency_level.value == "central"
+            if cfg is None or a.zone_type is None or central or a.role.value not in (
+                    "lead", "escalation", "triage"):
+                expected[str(aid)] = []
+                continue
+            tf = cfg.task_force
+            expected[str(aid)] = sorted({d.id for d in (*tf.deputies, tf.permanent_deputy)
+                                         if a.zone_type in d.zone_types})
+    keys = {m["message_key"] for m in messages if m["kind"] == ZONE_OVERDUE}
+    for r in await conn.fetch(
+            "SELECT assignment_id, zone_deputies, resolve_deadline, resolve_due,"
+            " next_check_at, closed_at FROM notify.assignments"
+            " WHERE zone_deputies <> '[]'::jsonb"):
+        followed = str(r["assignment_id"])
+        zone = r["zone_deputies"]
+        carried = sorted(d["id"] for d in (zone if isinstance(zone, list) else json.loads(zone)))
+        _compare_row(report, "notify", "assignments", followed, {
+            "zone_deputies": expected.get(followed, [])}, {"zone_deputies": carried})
+        if (r["closed_at"] is None and r["next_check_at"] is not None and r["resolve_due"]
+                and r["resolve_due"][0] < r["next_check_at"]):
+            step = f"resolve@{int(r['resolve_deadline'].timestamp())}"
+            for deputy in carried:
+                if not any(k.startswith(f"{ZONE_OVERDUE}:{followed}:{step}:{deputy}:")
+                           for k in keys):
+                    report.differ("notify", "messages", followed, f"zone alert to {deputy}",
+                                  "queued", "missing")
+    for key in keys:
+        _, named, step, deputy = [*key.split(":"), "", "", ""][:4]
+        if deputy not in expected.get(named, []) or step.split("@")[0] not in ("ack", "resolve"):
+            report.differ("notify", "messages", key, "cause",
+                          "an overdue assignment of the deputy's zone", "none")
 
 
 def check_alarms(configs: ConfigSet, log: Log, cases: Mapping[uuid.UUID, Case],

@@ -284,6 +284,11 @@ The header row names the columns: the API's field names (`tax_code`, `contact.na
 `Nội dung`, `Mức độ`, `Người liên hệ`, `Điện thoại`, `Email`, `Số lao động`,
 `Ngành nghề`, `Phường/Xã`, `Quận/Huyện`, `Kênh tiếp nhận`), matched without diacritics
 or case. Closed-list cells take the code or its label (`KCN` or `Khu công nghiệp`).
+An import-only column, `received_on` (`Ngày tiếp nhận`, dd/mm/yyyy or yyyy-mm-dd), dates
+a difficulty the task force took in before it was imported (its register kept before
+thaogo): it is received at 08:00 local that day, so it is routed and its deadlines run
+from then (and it may already be overdue); today's date means now. A date after today or
+before the task force took office is refused (field `received_on`).
 
 Each row is validated exactly like a single submission; a member imports for their own
 task force (an operator whose token names a province, for that province), and a row of

@@ -52,6 +52,9 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "ward": ("Phường/Xã", "Xã/Phường", "Phường, xã"),
     "district": ("Quận/Huyện", "Huyện", "Quận, huyện"),
     "channel": ("Kênh tiếp nhận", "Kênh"),
+    # Import only: the day a difficulty was taken in before it was imported (the task
+    # force's register kept before thaogo); see usecases.prepare_import.
+    "received_on": ("Ngày tiếp nhận",),
 }
 HEADERS: dict[str, str] = {
     header_key(alias): f

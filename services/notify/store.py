@@ -86,19 +86,20 @@ async def follow_assignments(conn: asyncpg.Connection, *, rows: Sequence[Followe
     inserted = await conn.fetch(
         "INSERT INTO assignments (assignment_id, difficulty_id, tracking_code, province_code,"
         " agency_id, urgent, assigned_at, ack_deadline, resolve_deadline, ack_due, resolve_due,"
-        " agency_contacts, deputy_id, deputy_contacts, next_check_at, central)"
+        " agency_contacts, deputy_id, deputy_contacts, next_check_at, central, zone_deputies)"
         " SELECT a.id, a.did, a.tc, a.pc, a.ag, a.urg, a.at, a.ackd, a.resd,"
         "   coalesce((SELECT array_agg(x::timestamptz ORDER BY n)"
         "    FROM jsonb_array_elements_text(a.ackdue::jsonb) WITH ORDINALITY u(x, n)), '{}'),"
         "   (SELECT array_agg(x::timestamptz ORDER BY n)"
         "    FROM jsonb_array_elements_text(a.resdue::jsonb) WITH ORDINALITY u(x, n)),"
-        "   a.agc::jsonb, a.dep, a.depc::jsonb, a.nxt, a.central"
+        "   a.agc::jsonb, a.dep, a.depc::jsonb, a.nxt, a.central, a.zd::jsonb"
         # JSON arrays travel as text: asyncpg would read a list of lists as a 2-D array.
         " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bool[],"
         "   $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[],"
-        "   $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[])"
+        "   $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[],"
+        "   $17::text[])"
         "   AS a(id, did, tc, pc, ag, urg, at, ackd, resd, ackdue, resdue, agc, dep, depc, nxt,"
-        "        central)"
+        "        central, zd)"
         " ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id",
         [r.assignment_id for r in rows], [r.difficulty_id for r in rows],
         [r.tracking_code for r in rows], [r.province_code for r in rows],
@@ -108,7 +109,7 @@ async def follow_assignments(conn: asyncpg.Connection, *, rows: Sequence[Followe
         [json.dumps([t.isoformat() for t in r.resolve_due]) for r in rows],
         [json.dumps(r.agency_contacts) for r in rows], [r.deputy_id for r in rows],
         [json.dumps(r.deputy_contacts) for r in rows], [r.next_check_at for r in rows],
-        [r.central for r in rows],
+        [r.central for r in rows], [json.dumps(r.zone_deputies) for r in rows],
     )
     replaced = [r.replaces for r in rows if r.replaces]
     if replaced:
@@ -216,7 +217,7 @@ latest AS (
 owed AS (
     -- At central level every step is the permanent deputy's, to chase the ministry: the
     -- answer's deadline (n = 1), then each progress point (logic.CENTRAL_*).
-    SELECT l.*,
+    SELECT l.*, l.n::text AS step,
            CASE WHEN l.central THEN CASE WHEN l.n = 1 THEN 'central_answer'
                                          ELSE 'central_progress' END
                 WHEN l.n < l.len THEN 'reminder_' || l.phase
@@ -226,6 +227,15 @@ owed AS (
            CASE WHEN l.n < l.len AND NOT l.central THEN l.agency_contacts
                 ELSE l.deputy_contacts END AS contacts
     FROM latest l
+    UNION ALL
+    -- The deputies of the item's zone, once per deadline passed (logic.ZONE_OVERDUE):
+    -- keyed by the deadline itself, so a deadline moved (a wait for the business) and
+    -- passed again is told again, and every later step of the same one is not.
+    SELECT l.*, l.phase || '@' || extract(epoch FROM CASE WHEN l.phase = 'ack'
+               THEN l.ack_deadline ELSE l.resolve_deadline END)::bigint,
+           'zone_overdue', z->>'id', z->'contacts'
+    FROM latest l CROSS JOIN LATERAL jsonb_array_elements(l.zone_deputies) z
+    WHERE NOT l.central
 ),
 targets AS (
     SELECT o.*, c.channel, c.address, c.secret_env
@@ -240,12 +250,13 @@ targets AS (
 )
 INSERT INTO messages (message_key, kind, recipient_id, channel, address, secret_env,
                       province_code, difficulty_id, urgent, due_at, payload)
-SELECT t.kind || ':' || t.assignment_id || ':' || t.n || ':' || t.recipient || ':' || t.channel,
+SELECT t.kind || ':' || t.assignment_id || ':' || t.step || ':' || t.recipient || ':' || t.channel,
        t.kind, t.recipient, t.channel, t.address, t.secret_env, t.province_code,
        t.difficulty_id, t.urgent, t.due,
        jsonb_build_object(
            'assignment_id', t.assignment_id, 'difficulty_id', t.difficulty_id,
            'tracking_code', t.tracking_code, 'agency_id', t.agency_id, 'n', t.n,
+           'phase', t.phase,
            'reminders', t.len - 1,
            'deadline', CASE WHEN t.phase = 'ack' THEN t.ack_deadline ELSE t.resolve_deadline END)
 FROM targets t

@@ -26,11 +26,14 @@ from shared.events import (
     CATEGORY_LABELS,
     DIRECTION_STATE_LABELS,
     STATUS_LABELS,
+    WAITING_REASON_LABELS,
     ZONE_TYPE_LABELS,
     BreakdownRow,
     Category,
     League,
     ReportItem,
+    WaitingItem,
+    WaitingReason,
     WeeklyReport,
     ZoneType,
 )
@@ -304,6 +307,35 @@ def items_blocks(cfg: ProvinceConfig, items: list[ReportItem]) -> tuple[Block, .
                   numeric_from=len(ITEM_COLUMNS_VI)),)
 
 
+WAITING_COLUMNS_VI = ("Mã hồ sơ", "Nội dung", "Cơ quan đang giữ", "Lý do chờ quyết định",
+                      "Hạn giải quyết")
+
+
+def waiting_reason_vi(item: WaitingItem, days: int | None) -> str:
+    """Why an item waits for the head, in the report's words; an item at a central
+    ministry names the province's letter to it once registered."""
+    said = WAITING_REASON_LABELS[item.why][0].replace("{n}", str(days) if days else "nhiều")
+    if item.why is WaitingReason.CENTRAL:
+        said += (f" (công văn số {nfc(item.letter_number)}"
+                 + (f" ngày {item.letter_date:%d/%m/%Y})" if item.letter_date else ")")
+                 if item.letter_number else " (chưa ghi số công văn)")
+    return said
+
+
+def waiting_blocks(cfg: ProvinceConfig, report: WeeklyReport) -> tuple[Block, ...]:
+    """The items waiting for the head's decision, with why each waits."""
+    if not report.waiting:
+        return (Paragraph("Không có."),)
+    rows = tuple(
+        (i.tracking_code, nfc(i.title),
+         nfc(name_of(cfg, "agency", i.agency_id)) if i.agency_id else UNKNOWN_VI,
+         waiting_reason_vi(i, report.decision_overdue_days),
+         f"{i.resolve_due_at.astimezone(TZ):%d/%m/%Y}" if i.resolve_due_at else "")
+        for i in report.waiting)
+    return (Table(columns=WAITING_COLUMNS_VI, rows=rows, widths=(2.1, 3.0, 2.1, 2.6, 1.4),
+                  numeric_from=len(WAITING_COLUMNS_VI)),)
+
+
 DIRECTION_COLUMNS_VI = ("Nội dung chỉ đạo", "Đơn vị, người thực hiện", "Thời hạn",
                         "Tiến độ")
 
@@ -419,6 +451,8 @@ def official_report(cfg: ProvinceConfig, report: WeeklyReport, *,
              []),
             (f"Kiến nghị, đề xuất của doanh nghiệp ({len(report.recommendations)})",
              items_blocks(cfg, report.recommendations), []),
+            (f"Hồ sơ chờ Tổ trưởng quyết định ({len(report.waiting)})",
+             waiting_blocks(cfg, report), []),
             ("Tình hình báo cáo của thành viên Tổ công tác", tuple(reporting),
              member_sections(cfg, report)),
             (f"Ý kiến chỉ đạo của Tổ trưởng và tiến độ thực hiện ({len(report.directions)})",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,7 +21,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from services.reporting import document, logic
 from services.reporting.document import BREAKDOWN_COLUMNS_VI, DIMENSIONS_VI
 from shared.calendar import TZ
-from shared.events import STATUS_LABELS, BreakdownRow, ReportItem, WeeklyReport
+from shared.events import (
+    DIRECTION_STATE_LABELS,
+    STATUS_LABELS,
+    BreakdownRow,
+    ReportItem,
+    WeeklyReport,
+)
 from shared.exports import spreadsheet_safe
 from shared.provinces import ProvinceConfig
 
@@ -78,8 +85,7 @@ def _items(cfg: ProvinceConfig, items: list[ReportItem]) -> list[list[object]]:
              document.name_of(cfg, "agency", i.agency_id) if i.agency_id
              else document.UNKNOWN_VI,
              STATUS_LABELS[i.status][0],
-             # A date cell (sortable), in local time: spreadsheets hold no time zones.
-             i.received_at.astimezone(TZ).replace(tzinfo=None), str(i.difficulty_id)]
+             _local(i.received_at), str(i.difficulty_id)]
             for i in items]
 
 
@@ -123,6 +129,74 @@ def _league_sheet(wb: Workbook, cfg: ProvinceConfig, report: WeeklyReport,
             for a, values in series], (46, *(16,) * len(labels)))
 
 
+MEMBER_HEADERS = ("Thành viên", "Chức vụ", "Tình hình", "Gửi lúc", "Đột xuất",
+                  *(h.split(". ", 1)[1] for _, h, _ in logic.HEADINGS))
+WAITING_HEADERS = ("Mã hồ sơ", "Nội dung", "Cơ quan đang giữ", "Lý do chờ quyết định",
+                   "Hạn giải quyết", "Ngày tiếp nhận", "Mã định danh")
+DIRECTION_HEADERS = ("Nội dung chỉ đạo", "Đơn vị, người thực hiện", "Thời hạn", "Tiến độ",
+                     "Ghi chú", "Cập nhật lúc", "Ngày chỉ đạo")
+
+
+def _local(t: datetime | None) -> datetime | None:
+    """A date cell (sortable), in local time: spreadsheets hold no time zones."""
+    return None if t is None else t.astimezone(TZ).replace(tzinfo=None)
+
+
+def _dated(ws: Worksheet, top: int, n: int, columns: Sequence[int], fmt: str) -> None:
+    for r in range(top + 1, top + 1 + n):
+        for c in columns:
+            ws.cell(row=r, column=c).number_format = fmt
+
+
+def _compiled_week_sheets(wb: Workbook, cfg: ProvinceConfig, report: WeeklyReport,
+                          title: str) -> None:
+    """What the page and the document have of the compiled week beyond the figures: the
+    members' own words under the three headings (late ones marked, who did not report),
+    the items waiting for the head's decision, the permanent deputy's text and the head's
+    directions with their progress."""
+    ws = wb.create_sheet("Thành viên")
+    top = _title(ws, ["Báo cáo của thành viên Tổ công tác", title])
+    said = {r.member_id: r for r in report.member_reports}
+    rows: list[list[object]] = []
+    for pid in [*report.members_reported, *report.members_missing]:
+        p, r = cfg.person(pid), said.get(pid)
+        state = ("Chưa báo cáo" if pid in report.members_missing
+                 else "Trễ hạn" if r is not None and r.late else "Đúng hạn")
+        rows.append([p.name if p else pid, p.title if p else "", state,
+                     _local(r.submitted_at) if r else None,
+                     "Có" if r is not None and r.urgent else "",
+                     *((getattr(r, key) if r else "") for key, _, _ in logic.HEADINGS)])
+    _table(ws, top, MEMBER_HEADERS, rows, (28, 40, 14, 18, 10, 50, 50, 50))
+    _dated(ws, top, len(rows), (4,), "dd/mm/yyyy hh:mm")
+
+    ws = wb.create_sheet("Chờ quyết định")
+    top = _title(ws, ["Hồ sơ chờ Tổ trưởng quyết định", title])
+    _table(ws, top, WAITING_HEADERS, [
+        [i.tracking_code, i.title,
+         document.name_of(cfg, "agency", i.agency_id) if i.agency_id else document.UNKNOWN_VI,
+         document.waiting_reason_vi(i, report.decision_overdue_days),
+         _local(i.resolve_due_at), _local(i.received_at), str(i.difficulty_id)]
+        for i in report.waiting], (16, 56, 36, 44, 18, 18, 38))
+    _dated(ws, top, len(report.waiting), (5, 6), "dd/mm/yyyy hh:mm")
+
+    ws = wb.create_sheet("Tổng hợp của Tổ phó")
+    top = _title(ws, ["Tổng hợp của Tổ phó Thường trực trình Tổ trưởng", title])
+    # One wrapped cell, as written: its "- " lines split into cells would each be quoted
+    # as formula-like text.
+    _table(ws, top, ("Nội dung",), [[report.compiled_text or
+                                     "Chưa trình Tổ trưởng trước thời điểm khóa sổ"]], (120,))
+    ws.cell(row=top + 1, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+
+    ws = wb.create_sheet("Chỉ đạo")
+    top = _title(ws, ["Ý kiến chỉ đạo của Tổ trưởng và tiến độ thực hiện", title])
+    _table(ws, top, DIRECTION_HEADERS, [
+        [d.body, document.acting_of(cfg, d.assignee_id), d.due_on,
+         DIRECTION_STATE_LABELS[d.state][0], d.note, _local(d.state_at), _local(d.given_at)]
+        for d in report.directions], (56, 36, 14, 18, 40, 18, 18))
+    _dated(ws, top, len(report.directions), (3,), "dd/mm/yyyy")
+    _dated(ws, top, len(report.directions), (6, 7), "dd/mm/yyyy hh:mm")
+
+
 def workbook(cfg: ProvinceConfig, report: WeeklyReport,
              trend: document.Trend | None = None) -> bytes:
     wb = Workbook()
@@ -160,15 +234,7 @@ def workbook(cfg: ProvinceConfig, report: WeeklyReport,
         for r in range(top + 1, top + 1 + len(items)):
             ws.cell(row=r, column=5).number_format = "dd/mm/yyyy hh:mm"
     if not report.final:
-        ws = wb.create_sheet("Thành viên")
-        top = _title(ws, ["Tình hình báo cáo của thành viên", *lines[:1]])
-        members = [(m, "Đã báo cáo") for m in report.members_reported] + [
-            (m, "Chưa báo cáo") for m in report.members_missing]
-        rows = []
-        for pid, state in members:
-            p = cfg.person(pid)
-            rows.append([p.name if p else pid, p.title if p else "", state])
-        _table(ws, top, ("Thành viên", "Chức vụ", "Tình hình"), rows, (30, 60, 16))
+        _compiled_week_sheets(wb, cfg, report, lines[0])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

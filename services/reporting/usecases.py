@@ -55,6 +55,8 @@ from shared.events import (
     League,
     ReportItem,
     Status,
+    WaitingItem,
+    WaitingReason,
     WeeklyReport,
     deterministic_id,
 )
@@ -70,6 +72,7 @@ MAX_RECOMMENDATIONS = 200
 # cap keeps the event well under the broker's default 1 MB message limit.
 MAX_MANDATE_ITEMS = 2000
 MAX_DIRECTIONS = 200
+MAX_WAITING = 200
 FINAL = "final"
 LEAGUE_TREND_WEEKS = 8  # the weeks of each agency's resolved-on-time trend, this one last
 
@@ -157,6 +160,10 @@ async def _compose(
     compilation = await store.compilation_of(conn, task_force=slug, week_label=window.label)
     directions = await store.directions_for_week(conn, task_force=slug, start=window.start,
                                                  end=end, limit=MAX_DIRECTIONS)
+    days = cfg.deadlines.decision_overdue_days
+    waiting = await store.waiting_for_decision(
+        conn, task_force=slug, head_agency=cfg.rules.head, now=end, since=window.start,
+        overdue_before=logic.working_days_before(end, days), limit=MAX_WAITING)
     event_id = weekly_event_id(slug, window.label)
     return WeeklyReport(
         report_id=_report_id(event_id), province_code=cfg.province.province_code,
@@ -169,7 +176,14 @@ async def _compose(
         and compilation["saved_at"] <= end else None,
         member_reports=[logic.member_report_summary(r["member_id"], r) for r in member_rows],
         directions=[_direction(r) for r in directions],
+        waiting=[waiting_item(r) for r in waiting], decision_overdue_days=days,
     )
+
+
+def waiting_item(r: dict[str, Any]) -> WaitingItem:
+    return WaitingItem(**_item(r).model_dump(), why=WaitingReason(r["why"]),
+                       resolve_due_at=r["resolve_due_at"], letter_number=r["letter_number"],
+                       letter_date=r["letter_date"])
 
 
 def _direction(r: dict[str, Any]) -> DirectionStatus:

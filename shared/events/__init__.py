@@ -53,6 +53,7 @@ from shared.events.notification import (
 )
 from shared.events.reporting import (
     DIRECTION_STATE_LABELS,
+    WAITING_REASON_LABELS,
     BreakdownRow,
     CompilationSaved,
     DirectionGiven,
@@ -64,6 +65,8 @@ from shared.events.reporting import (
     MemberReport,
     MemberReportSummary,
     ReportItem,
+    WaitingItem,
+    WaitingReason,
     WeeklyReport,
 )
 from shared.events.vocabulary import (
@@ -123,6 +126,7 @@ __all__ = [
     "STATUS_LABELS",
     "STEP_LABELS",
     "STEP_OF_STATUS",
+    "WAITING_REASON_LABELS",
     "ZONE_TYPE_LABELS",
     "ActorKind",
     "AgencyId",
@@ -167,6 +171,8 @@ __all__ = [
     "TaskDifficulty",
     "Urgency",
     "UrgencySource",
+    "WaitingItem",
+    "WaitingReason",
     "WeeklyReport",
     "ZoneType",
     "decode",

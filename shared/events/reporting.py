@@ -75,6 +75,39 @@ class ReportItem(BaseModel):
     received_at: AwareDatetime
 
 
+class WaitingReason(StrEnum):
+    """Why an item waits for the head's decision (the compiled week's list)."""
+
+    ESCALATED = "escalated"  # passed up to the head: beyond the agencies' authority
+    REJECTED = "rejected"  # rejected as out of scope in the week: the head may overrule
+    LONG_OVERDUE = "long_overdue"  # overdue by more than `decision_overdue_days` working days
+    # At a central ministry, whose answer has not come: the recommendation needs central
+    # action, and the head follows it up with the ministry (the letter, if registered).
+    CENTRAL = "central"
+
+
+WAITING_REASON_LABELS: dict[WaitingReason, tuple[str, str]] = {
+    WaitingReason.ESCALATED: ("Vượt thẩm quyền, chờ Tổ trưởng quyết định",
+                              "Escalated, for the head to decide"),
+    WaitingReason.REJECTED: ("Từ chối vì không thuộc phạm vi", "Rejected as out of scope"),
+    WaitingReason.LONG_OVERDUE: ("Quá hạn trên {n} ngày làm việc",
+                                 "Overdue by more than {n} working days"),
+    WaitingReason.CENTRAL: ("Kiến nghị cần Bộ, ngành Trung ương giải quyết, chờ trả lời",
+                            "Needs central action, the ministry's answer awaited"),
+}
+
+
+class WaitingItem(ReportItem):
+    """An item waiting for the head's decision, as it stood when the report was composed:
+    why, when its resolution is (was) due, and for an item at a central ministry the
+    province's letter to it, once registered."""
+
+    why: WaitingReason
+    resolve_due_at: AwareDatetime | None = None
+    letter_number: str | None = None
+    letter_date: date | None = None
+
+
 class LeagueRow(BaseModel):
     """How one agency did in the week, as of its cutoff (the league table).
 
@@ -185,6 +218,15 @@ class WeeklyReport(EventData):
     compiled_text: str | None = None  # the permanent deputy's text, once submitted
     member_reports: list[MemberReportSummary] = Field(default_factory=list)
     directions: list[DirectionStatus] = Field(default_factory=list)
+    # Compiled weeks only: the items waiting for the head's decision (escalated, rejected
+    # as out of scope in the week, overdue by more than `decision_overdue_days` working
+    # days, at a central ministry awaiting its answer), oldest first; absent (empty, null)
+    # in reports compiled before they were.
+    waiting: list[WaitingItem] = Field(
+        default_factory=list, description="Items waiting for the head's decision, oldest first")
+    decision_overdue_days: int | None = Field(
+        default=None, ge=1, description="Working days overdue after which an item waits for "
+        "the head (why: long_overdue), as configured when the report was composed")
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"

@@ -76,6 +76,30 @@ def test_rows_over_the_limit_are_413_and_extra_cells_refuse_the_row() -> None:
     assert [p.field for p in row.problems] == ["row"]
 
 
+def test_a_row_taken_in_before_it_was_imported_is_received_on_its_day() -> None:
+    """The register kept before thaogo: "Ngày tiếp nhận" dates the receipt (08:00 local
+    that day, deadlines running from it; today: now); never in the future, never before
+    the task force took office (Bình Dương: 16/07/2021), and a date it can read."""
+    header = VI_HEADER.rstrip("\n") + ",Ngày tiếp nhận\n"
+    now = datetime(2026, 12, 7, 10, 30, tzinfo=TZ)
+    cells = ["16/11/2026", "2026-11-20", "07/12/2026", "08/12/2026", "15/07/2021", "hôm qua"]
+    data = (header + "".join(vi_row(n).rstrip("\n") + f',"{c}"\n'
+                             for n, c in enumerate(cells, 1))).encode()
+    out = usecases.prepare_import(data, configs=ConfigHolder().current, now=now, max_rows=10,
+                                  filed_by=UrgencySource.OPERATOR)
+    got = [r.event.data.received_at if isinstance(r, usecases.ImportedRow)
+           else {p.field for p in r.problems} for r in out]
+    assert got[:3] == [datetime(2026, 11, 16, 8, tzinfo=TZ), datetime(2026, 11, 20, 8, tzinfo=TZ),
+                       now]
+    assert got[3:] == [{"received_on"}] * 3
+    imported = out[0]
+    assert isinstance(imported, usecases.ImportedRow)
+    assert imported.event.time > imported.event.data.received_at  # recorded when imported
+    refused = out[4]
+    assert isinstance(refused, usecases.RefusedRow)
+    assert "16/07/2021" in refused.problems[0].reason_vi
+
+
 def test_prepare_import_validates_each_row_like_a_single_submission() -> None:
     bad_tax = tax_code(7)[:-1] + str((int(tax_code(7)[-1]) + 1) % 10)
     data = (VI_HEADER + vi_row(1) + vi_row(2, mst=bad_tax) + vi_row(3, province="Gotham",

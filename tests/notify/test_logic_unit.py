@@ -23,6 +23,7 @@ from shared.events import (
     Urgency,
     UrgencySource,
     WeeklyReport,
+    ZoneType,
 )
 from shared.provinces import ConfigHolder, Deadlines
 from tests.reporting.conftest import received
@@ -392,3 +393,34 @@ def test_the_central_reminders_say_what_to_chase() -> None:
     later = logic.render(logic.CENTRAL_PROGRESS, p)
     assert "TG-ABC123" in first.subject and "05/01/2027" in first.text
     assert "lần 2" in later.subject and "central.bo-tai-chinh" in later.text
+
+
+def test_the_deputies_of_an_items_zone_are_named_on_its_holding_assignment() -> None:
+    """#21 item 4: the lead of a difficulty in an industrial park carries the parks'
+    deputy; outside parks and clusters, the permanent deputy (zone NONE in Bình Dương); a
+    co-handler's part and a ministry's carry none, nor a difficulty without a zone."""
+    configs = ConfigHolder().current
+
+    def a(zone: ZoneType | None, role: AssignmentRole = AssignmentRole.LEAD,
+          level: AgencyLevel = AgencyLevel.PROVINCE) -> DifficultyAssigned:
+        return DifficultyAssigned(
+            assignment_id=uuid.uuid4(), difficulty_id=uuid.uuid4(), tracking_code="TG-1",
+            province_code="79", agency_id="binh-duong.bql-kcn", agency_level=level,
+            role=role, rule="r", reason="r", config_version="v", urgency=Urgency.NORMAL,
+            kind=Kind.DIFFICULTY, category=Category.TAX, zone_type=zone,
+            assigned_at=datetime(2026, 12, 7, 9, tzinfo=TZ))
+
+    def named(x: DifficultyAssigned) -> list[str]:
+        f = logic.follow(x, configs, quiet=logic.Quiet())
+        assert f is not None
+        return [d["id"] for d in f.zone_deputies]
+
+    assert named(a(ZoneType.KCN)) == ["binh-duong.to-pho-kcn"]
+    assert named(a(ZoneType.CCN, AssignmentRole.TRIAGE)) == ["binh-duong.to-pho-ccn"]
+    assert named(a(ZoneType.NONE)) == ["binh-duong.to-pho-thuong-truc"]
+    assert named(a(ZoneType.KCN, AssignmentRole.CO_HANDLER)) == []
+    assert named(a(ZoneType.KCN, AssignmentRole.ESCALATION, AgencyLevel.CENTRAL)) == []
+    assert named(a(None)) == []
+    contacts = logic.follow(a(ZoneType.KCN), configs, quiet=logic.Quiet())
+    assert contacts is not None
+    assert {c["channel"] for c in contacts.zone_deputies[0]["contacts"]} == {"email", "zalo"}

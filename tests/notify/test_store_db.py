@@ -241,3 +241,41 @@ async def test_oldest_undelivered_age_gauge(pool: db.Pool) -> None:
     clock.advance(timedelta(minutes=5))
     await d.update_gauges()
     assert registry.get_sample_value("thaogo_notify_oldest_undelivered_age_seconds") == 300
+
+
+ZONE = [{"id": "binh-duong.to-pho-kcn", "contacts": [
+    {"channel": "email", "address": "to-pho-kcn@example.vn", "secret_env": None}]}]
+
+
+async def test_a_zone_deputy_is_alerted_once_per_deadline_passed(pool: db.Pool) -> None:
+    """#21 item 4: the deputy of the item's zone hears when the acknowledge deadline passes
+    and again when the resolve deadline does, once each however many sweeps and steps
+    follow; an assignment without zone deputies (a co-handler's) alerts nobody."""
+    kcn, other = followed(2)
+    kcn = dataclasses.replace(kcn, zone_deputies=ZONE)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.follow_assignments(conn, rows=[kcn, other])
+
+    async def sweep(at: datetime) -> list[tuple[str, str]]:
+        async with pool.acquire() as conn, conn.transaction():
+            return sorted(k for k in await store.sweep_reminders(conn, now=at)
+                          if k[0] == logic.ZONE_OVERDUE)
+
+    assert await sweep(MON + timedelta(hours=23)) == []  # not due yet
+    assert await sweep(MON + timedelta(days=1)) == [(logic.ZONE_OVERDUE, "email")]
+    assert await sweep(MON + timedelta(days=2)) == []  # the second reminder: no new alert
+    assert await sweep(MON + timedelta(days=4)) == []  # nor the escalation
+    assert await sweep(MON + timedelta(days=20)) == [(logic.ZONE_OVERDUE, "email")]
+    assert await sweep(MON + timedelta(days=22)) == []
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT message_key, recipient_id, address, due_at, payload"
+                                " FROM messages WHERE kind = $1 ORDER BY due_at",
+                                logic.ZONE_OVERDUE)
+    assert [r["recipient_id"] for r in rows] == ["binh-duong.to-pho-kcn"] * 2
+    assert [r["message_key"] for r in rows] == [
+        f"zone_overdue:{kcn.assignment_id}:{phase}@{int(t.timestamp())}:"
+        "binh-duong.to-pho-kcn:email"
+        for phase, t in (("ack", kcn.ack_deadline), ("resolve", kcn.resolve_deadline))]
+    assert [r["due_at"] for r in rows] == [kcn.ack_due[0], kcn.resolve_due[0]]
+    said = logic.render(logic.ZONE_OVERDUE, rows[0]["payload"])
+    assert "quá hạn tiếp nhận" in said.subject and kcn.tracking_code in said.subject

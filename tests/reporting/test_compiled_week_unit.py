@@ -14,12 +14,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from docx import Document
 
 from services.intake import logic as intake_logic
 from services.notify import logic as notify_logic
-from services.reporting import document, logic, render
+from services.reporting import document, logic, render, spreadsheets
 from shared import vn
 from shared.calendar import TZ, week_window_by_label
 from shared.events import (
@@ -28,6 +29,9 @@ from shared.events import (
     DirectionState,
     DirectionStatus,
     MemberReportSummary,
+    Status,
+    WaitingItem,
+    WaitingReason,
     WeeklyReport,
 )
 from shared.provinces import ConfigHolder
@@ -127,7 +131,32 @@ def _week() -> WeeklyReport:
             direction_id=uuid.uuid4(), body="Sở Công Thương rà soát nguồn nguyên liệu",
             given_at=W.start, assignee_id="binh-duong.so-cong-thuong",
             due_on=date(2026, 12, 10), state=DirectionState.IN_PROGRESS, state_at=W.end,
-            note="Đã làm việc với 3 doanh nghiệp")])
+            note="Đã làm việc với 3 doanh nghiệp")],
+        waiting=[_waiting(WaitingReason.CENTRAL, "TG-7Q2K9", "Kiến nghị giãn nợ theo Thông tư 14",
+                          "central.bo-tai-chinh", letter=("15/TCT", date(2026, 12, 3))),
+                 _waiting(WaitingReason.CENTRAL, "TG-8R3M4", "Kiến nghị hoàn thuế GTGT",
+                          "central.bo-tai-chinh"),
+                 _waiting(WaitingReason.LONG_OVERDUE, "TG-2B5C7", "Thiếu nguyên liệu vải",
+                          "binh-duong.bql-kcn"),
+                 _waiting(WaitingReason.REJECTED, "TG-3D6F8", "Xin cấp phép karaoke",
+                          "binh-duong.so-cong-thuong")],
+        decision_overdue_days=5)
+
+
+def _waiting(why: WaitingReason, code: str, title: str, agency: str,
+             letter: tuple[str, date] | None = None) -> WaitingItem:
+    return WaitingItem(
+        difficulty_id=uuid.uuid4(), tracking_code=code, title=title, agency_id=agency,
+        status=Status.REJECTED if why is WaitingReason.REJECTED else Status.ESCALATED,
+        received_at=W.start - timedelta(days=20), why=why,
+        resolve_due_at=W.start - timedelta(days=8),
+        letter_number=letter[0] if letter else None, letter_date=letter[1] if letter else None)
+
+
+WAITING_SAID = ("Kiến nghị cần Bộ, ngành Trung ương giải quyết, chờ trả lời (công văn số "
+                "15/TCT ngày 03/12/2026)",
+                "Kiến nghị cần Bộ, ngành Trung ương giải quyết, chờ trả lời (chưa ghi số "
+                "công văn)", "Quá hạn trên 5 ngày làm việc", "Từ chối vì không thuộc phạm vi")
 
 
 def test_the_document_has_the_compiled_text_the_members_words_and_the_directions(
@@ -136,7 +165,8 @@ def test_the_document_has_the_compiled_text_the_members_words_and_the_directions
     headings = [s.heading for s in doc.sections]
     assert "I. TỔNG HỢP CỦA TỔ PHÓ THƯỜNG TRỰC" not in headings  # the figures come first
     assert "II. TỔNG HỢP CỦA TỔ PHÓ THƯỜNG TRỰC" in headings
-    assert "VI. Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG VÀ TIẾN ĐỘ THỰC HIỆN (1)" in headings
+    assert "V. HỒ SƠ CHỜ TỔ TRƯỞNG QUYẾT ĐỊNH (4)" in headings
+    assert "VII. Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG VÀ TIẾN ĐỘ THỰC HIỆN (1)" in headings
     assert {"1. Tình hình tiếp nhận", "2. Giải pháp đang triển khai",
             "3. Kiến nghị, đề xuất"} <= set(headings)
     d = Document(io.BytesIO(render.to_docx(doc)))
@@ -146,7 +176,8 @@ def test_the_document_has_the_compiled_text_the_members_words_and_the_directions
     for phrase in ("Tổ tiếp nhận 5 phản ánh trong tuần.", "Nhận 3 phản ánh",
                    f"{m2} (trễ hạn): Nhận 2 kiến nghị", "Sở Công Thương rà soát nguồn nguyên liệu",
                    "Sở Công Thương", "10/12/2026",
-                   "Đang thực hiện — Đã làm việc với 3 doanh nghiệp"):
+                   "Đang thực hiện — Đã làm việc với 3 doanh nghiệp", *WAITING_SAID,
+                   "TG-7Q2K9", "Bộ Tài chính"):
         assert phrase in text, phrase
     try:
         pdf = render.to_pdf(doc)
@@ -160,8 +191,64 @@ def test_the_document_has_the_compiled_text_the_members_words_and_the_directions
                          text=True, check=True).stdout
     flat = " ".join(out.split())
     for phrase in ("TỔNG HỢP CỦA TỔ PHÓ THƯỜNG TRỰC", "Tổ tiếp nhận 5 phản ánh trong tuần.",
-                   "Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG", "Đang thực hiện", "(trễ hạn)"):
+                   "Ý KIẾN CHỈ ĐẠO CỦA TỔ TRƯỞNG", "Đang thực hiện", "(trễ hạn)",
+                   "HỒ SƠ CHỜ TỔ TRƯỞNG QUYẾT ĐỊNH (4)", "TG-8R3M4"):
         assert phrase in flat, phrase
+
+
+def test_the_workbook_has_the_compiled_weeks_sections_with_vietnamese_headers() -> None:
+    """The XLSX has what the page and the document have of the compiled week: each
+    member's words under the three headings (late marked, who did not report), the items
+    waiting for a decision and why, the deputy's text, the directions and their progress."""
+    week = _week().model_copy(update={"members_missing": ["binh-duong.m03"]})
+    wb = openpyxl.load_workbook(io.BytesIO(spreadsheets.workbook(CFG, week)))
+    assert {"Thành viên", "Chờ quyết định", "Tổng hợp của Tổ phó", "Chỉ đạo"} <= set(
+        wb.sheetnames)
+
+    def table(name: str, first: str) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        rows = list(wb[name].iter_rows(values_only=True))
+        top = next(i for i, r in enumerate(rows) if r[0] == first)
+        return rows[top], [r for r in rows[top + 1:] if r[0] is not None]
+
+    head, members = table("Thành viên", "Thành viên")
+    assert head == ("Thành viên", "Chức vụ", "Tình hình", "Gửi lúc", "Đột xuất",
+                    "Tình hình tiếp nhận", "Giải pháp đang triển khai", "Kiến nghị, đề xuất")
+    by_name = {r[0]: r for r in members}
+    m1, m2, m3 = (CFG.person(f"binh-duong.m0{i}") for i in (1, 2, 3))
+    assert m1 and m2 and m3
+    assert by_name[m1.name][2:3] == ("Đúng hạn",) and by_name[m1.name][5:7] == (
+        "Nhận 3 phản ánh", "Đối thoại với doanh nghiệp")
+    assert by_name[m2.name][2] == "Trễ hạn"
+    assert by_name[m2.name][7] == "Đề nghị Bộ Công Thương hướng dẫn"
+    assert isinstance(by_name[m2.name][3], datetime)  # a date cell, sortable
+    assert by_name[m3.name][2] == "Chưa báo cáo" and by_name[m3.name][5] is None
+
+    head, waiting = table("Chờ quyết định", "Mã hồ sơ")
+    assert head[:5] == ("Mã hồ sơ", "Nội dung", "Cơ quan đang giữ", "Lý do chờ quyết định",
+                        "Hạn giải quyết")
+    assert [r[3] for r in waiting] == list(WAITING_SAID)
+    assert waiting[0][:3] == ("TG-7Q2K9", "Kiến nghị giãn nợ theo Thông tư 14", "Bộ Tài chính")
+    assert isinstance(waiting[0][4], datetime)
+
+    _, compiled = table("Tổng hợp của Tổ phó", "Nội dung")
+    assert compiled == [(week.compiled_text,)]
+
+    head, directions = table("Chỉ đạo", "Nội dung chỉ đạo")
+    assert head[:4] == ("Nội dung chỉ đạo", "Đơn vị, người thực hiện", "Thời hạn", "Tiến độ")
+    assert directions[0][:5] == ("Sở Công Thương rà soát nguồn nguyên liệu", "Sở Công Thương",
+                                 datetime(2026, 12, 10), "Đang thực hiện",
+                                 "Đã làm việc với 3 doanh nghiệp")
+    # Never a slug where a name is known.
+    texts = [c for ws in wb for r in ws.iter_rows(values_only=True) for c in r
+             if isinstance(c, str)]
+    assert not [t for t in texts if t.startswith("binh-duong.")]
+
+
+def test_an_old_weekly_report_without_waiting_items_still_reads() -> None:
+    old = _week().model_dump(mode="json")
+    del old["waiting"], old["decision_overdue_days"]
+    again = WeeklyReport.model_validate(old)
+    assert again.waiting == [] and again.decision_overdue_days is None
 
 
 def test_a_direction_is_reminded_the_working_day_before_and_on_its_due_date() -> None:

@@ -25,7 +25,17 @@ import openpyxl
 import pytest
 from docx import Document
 
-from shared.events import Status, Urgency, ZoneType
+from shared.calendar import TZ
+from shared.events import (
+    AgencyLevel,
+    AssignmentRole,
+    Category,
+    Kind,
+    LetterRef,
+    Status,
+    Urgency,
+    ZoneType,
+)
 from tests.reporting.conftest import assigned, env, received, status
 from tests.reporting.test_api_db import Served, W, _seed
 
@@ -51,15 +61,41 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 async def _seed_all(s: Served) -> None:
-    """_seed's week, plus an urgent item rejected in it whose title looks like a formula."""
+    """_seed's week, plus an urgent item rejected in it whose title looks like a formula,
+    and a recommendation passed to a central ministry (its letter registered) whose
+    answer has not come: it needs central action."""
+    h = s.handlers
     t0 = W.start + timedelta(days=2)
     r = received(t0, n=7, zone=ZoneType.KKT, title=FORMULA, urgency=Urgency.URGENT)
-    await s.handlers.on_received([env(r)], None)  # type: ignore[arg-type]
-    await s.handlers.on_assigned([env(assigned(r, t0, agency="binh-duong.so-cong-thuong"))],
-                                 None)  # type: ignore[arg-type]
-    await s.handlers.on_status([env(status(r, Status.REJECTED, t0 + timedelta(hours=2)))],
-                               None)  # type: ignore[arg-type]
+    await h.on_received([env(r)], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(assigned(r, t0, agency="binh-duong.so-cong-thuong"))],
+                        None)  # type: ignore[arg-type]
+    await h.on_status([env(status(r, Status.REJECTED, t0 + timedelta(hours=2)))],
+                      None)  # type: ignore[arg-type]
+    c = received(W.start - timedelta(days=4), n=8, kind=Kind.RECOMMENDATION,
+                 category=Category.TAX, title=CENTRAL_TITLE)
+    lead = assigned(c, c.received_at)
+    ministry = assigned(c, t0, agency="central.bo-tai-chinh", level=AgencyLevel.CENTRAL,
+                        role=AssignmentRole.ESCALATION, replaces=lead.assignment_id)
+    await h.on_received([env(c)], None)  # type: ignore[arg-type]
+    await h.on_assigned([env(lead), env(ministry)], None)  # type: ignore[arg-type]
+    letter = status(c, Status.ESCALATED, t0 + timedelta(hours=3)).model_copy(update={
+        "status": None, "actor_id": "binh-duong.to-cong-tac",
+        "letter": LetterRef(number="125/TCT-KT", dated=t0.astimezone(TZ).date())})
+    await h.on_status([env(status(c, Status.ESCALATED, t0 - timedelta(minutes=5))),
+                       env(letter)], None)  # type: ignore[arg-type]
     await _seed(s)
+
+
+CENTRAL_TITLE = "Kiến nghị gia hạn nộp thuế theo Nghị định 52"
+# Why each item waits for the head in week 48, as the documents say it.
+WAITING_SAID = {
+    "central": "Kiến nghị cần Bộ, ngành Trung ương giải quyết, chờ trả lời",
+    # In the same cell; the PDF's reading order may put the due date between them.
+    "letter": "(công văn số 125/TCT-KT ngày {date})",
+    "rejected": "Từ chối vì không thuộc phạm vi",
+    "long_overdue": "Quá hạn trên 5 ngày làm việc",
+}
 
 
 def nfc(text: str) -> str:
@@ -76,7 +112,10 @@ def _expected_text(total: dict[str, int]) -> list[str]:
         "(từ ngày 21/11/2026 đến ngày 27/11/2026)",
         "I. KẾT QUẢ TIẾP NHẬN, XỬ LÝ", "1. Theo loại khu vực", "2. Theo lĩnh vực",
         "3. Theo cơ quan chủ trì xử lý", "II. VIỆC ĐỘT XUẤT (2)",
-        "III. KIẾN NGHỊ, ĐỀ XUẤT CỦA DOANH NGHIỆP", "IV. TÌNH HÌNH BÁO CÁO CỦA THÀNH VIÊN",
+        "III. KIẾN NGHỊ, ĐỀ XUẤT CỦA DOANH NGHIỆP", "IV. HỒ SƠ CHỜ TỔ TRƯỞNG QUYẾT ĐỊNH (3)",
+        "V. TÌNH HÌNH BÁO CÁO CỦA THÀNH VIÊN", CENTRAL_TITLE, "Bộ Tài chính",
+        *(w.format(date=f"{(W.start + timedelta(days=2)).astimezone(TZ):%d/%m/%Y}")
+          for w in WAITING_SAID.values()),
         f"tiếp nhận mới {total['received']} khó khăn, vướng mắc",
         f"đã giải quyết xong {total['resolved']}, từ chối {total['rejected']}, đang xử lý "
         f"{total['open']} (trong đó quá hạn {total['overdue']})",
@@ -111,6 +150,24 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     assert unknown.status_code == 404
     assert bad.status_code == 422 and "headers" in bad.text
     total = next(r for r in report["rows"] if r["dimension"] == "total")
+    # Waiting for the head, oldest first: _seed's item never acknowledged, the
+    # recommendation at the ministry (with its letter), the item rejected in the week.
+    assert [(w["why"], w["letter_number"]) for w in report["waiting"]] == [
+        ("long_overdue", None), ("central", "125/TCT-KT"), ("rejected", None)]
+    assert report["decision_overdue_days"] == 5
+    assert report["waiting"][1]["title"] == CENTRAL_TITLE
+    assert report["waiting"][1]["agency_id"] == "central.bo-tai-chinh"
+    # The report page lists them with why, in the reader's language.
+    async with httpx.AsyncClient(timeout=60) as c:
+        page = (await c.get(report["page_url"])).text
+        page_en = (await c.get(report["page_url"] + "&lang=en")).text
+    listed = page[page.index('<table id="waiting">'):]
+    listed = listed[:listed.index("</table>")]
+    assert listed.count("<tr data-why=") == 3
+    assert WAITING_SAID["central"] + " — Công văn số 125/TCT-KT" in listed
+    assert CENTRAL_TITLE in listed and "Bộ Tài chính" in listed
+    assert "Quá hạn trên 5 ngày làm việc" in listed
+    assert "Needs central action, the ministry&#39;s answer awaited — Letter no." in page_en
     # The figures add up.
     assert total["rejected"] == 1
     assert total["carried_over"] + total["received"] == (
@@ -164,6 +221,13 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     trade = by_name["Sở Công Thương"]  # its only item was rejected in time: nothing due
     assert trade[4:9] == (0, 0, None, 95, "Đạt") and trade[3] == 100
     assert list(wb["Xu hướng theo cơ quan"].iter_rows(values_only=True))[3][0] == "Cơ quan"
+    waiting = [r for r in wb["Chờ quyết định"].iter_rows(values_only=True) if r[0]]
+    assert waiting[2][:4] == ("Mã hồ sơ", "Nội dung", "Cơ quan đang giữ",
+                              "Lý do chờ quyết định")
+    assert [r[0] for r in waiting[3:]] == [w["tracking_code"] for w in report["waiting"]]
+    assert waiting[4][1:3] == (CENTRAL_TITLE, "Bộ Tài chính")
+    assert waiting[4][3] == WAITING_SAID["central"] + " " + WAITING_SAID["letter"].format(
+        date=f"{(W.start + timedelta(days=2)).astimezone(TZ):%d/%m/%Y}")
     urgent = {r[0]: r for r in wb["Việc đột xuất"].iter_rows(values_only=True)}
     assert {i["tracking_code"] for i in report["urgent_items"]} <= set(urgent)
     # The business's formula-like title is text, quoted as in the CSV files.

@@ -68,11 +68,15 @@ from services.intake.logic.steps import (
     step_status,
     waiting_part,
 )
+
+# The names `from services.intake.logic import X` has always given.
 from services.intake.logic.submissions import (
+    REGISTER_HOUR,
     OutOfScope,
     TaskForceDissolved,
     check_in_scope,
     check_task_force_open,
+    received_on,
     request_fingerprint,
     tracking_code,
 )
@@ -92,7 +96,6 @@ from services.intake.logic.task_force import (
     report_week,
 )
 
-# The names `from services.intake.logic import X` has always given.
 __all__ = [
     "DIRECTION_NEXT",
     "FINISHED",
@@ -105,6 +108,7 @@ __all__ = [
     "POSTABLE",
     "RATEABLE",
     "REASON_REQUIRED",
+    "REGISTER_HOUR",
     "REOPENS_TO_LEAD",
     "REPORTERS",
     "REPORT_TEXT_MAX",
@@ -155,6 +159,7 @@ __all__ = [
     "ministry_holding",
     "open_parts",
     "own_part",
+    "received_on",
     "reopened_status",
     "report_id",
     "report_week",

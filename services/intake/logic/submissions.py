@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared import vn
+from shared.calendar import TZ, to_local
 from shared.events import (
     DifficultyReceived,
 )
@@ -76,3 +77,36 @@ def check_in_scope(configs: ConfigSet, received: DifficultyReceived, province: s
         f"không thuộc tỉnh, thành phố bạn phụ trách ({mine.name_vi if mine else province}); "
         "phản ánh của địa phương khác do Tổ công tác địa phương đó nhập",
     )
+
+
+# A day taken in before it was imported is dated from the office's opening that day: the
+# register gives the day, not the hour.
+REGISTER_HOUR = 8
+
+
+def received_on(cell: str, *, now: datetime, effective_from: date) -> datetime:
+    """When an imported row was taken in, from its "Ngày tiếp nhận" cell (dd/mm/yyyy or
+    yyyy-mm-dd, a local date): `now` for today, 08:00 local that day for an earlier day,
+    so the deadlines run from when the task force really had it. Refused (InvalidField
+    "received_on") when unreadable, after today, or before the task force took office."""
+    text = cell.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            day = datetime.strptime(text, fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise vn.InvalidField("received_on", "a date is expected: dd/mm/yyyy",
+                              "cần một ngày theo dạng ngày/tháng/năm (dd/mm/yyyy)")
+    today = to_local(now).date()
+    if day > today:
+        raise vn.InvalidField("received_on", "a difficulty cannot be received in the future",
+                              "ngày tiếp nhận không được sau ngày hôm nay")
+    if day < effective_from:
+        raise vn.InvalidField(
+            "received_on", f"before the task force took office ({effective_from:%d/%m/%Y})",
+            f"trước ngày Tổ công tác bắt đầu hoạt động ({effective_from:%d/%m/%Y})")
+    if day == today:
+        return now
+    return datetime.combine(day, time(REGISTER_HOUR), TZ).astimezone(UTC)

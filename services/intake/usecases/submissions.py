@@ -4,6 +4,7 @@ import, with the event a submission becomes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -225,13 +226,23 @@ def prepare_import(
             out.append(RefusedRow(row.number, list(row.problems)))
             continue
         try:
-            body = parse_submission(row.submission)
+            fields = dict(row.submission)
+            on = fields.pop("received_on", None)
+            body = parse_submission(fields)
             code = logic.tracking_code()
             while code in codes:  # unique within the file; across files, 40 random bits
                 code = logic.tracking_code()
             event = received_event(body, configs, now, code, urgency_source=filed_by)
             if province is not None:
                 logic.check_in_scope(configs, event.data, province)
+            if on is not None:
+                # Taken in before it was imported: received (and so routed, its deadlines
+                # running) as of that day; the event's time stays when it was recorded.
+                cfg = configs.for_difficulty(event.data.province_code, event.data.task_force)
+                at = logic.received_on(on, now=now.astimezone(UTC), effective_from=(
+                    cfg.task_force.effective_from if cfg else now.date()))
+                event = dataclasses.replace(
+                    event, data=event.data.model_copy(update={"received_at": at}))
         except Refused as e:
             out.append(RefusedRow(row.number, e.problems))
             continue

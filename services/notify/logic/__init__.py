@@ -28,7 +28,10 @@ from services.notify.logic.assignments import (
     reminder_schedule,
     resume,
     urgent_difficulty_key,
+    zone_deputies,
 )
+
+# The names `from services.notify.logic import X` has always given.
 from services.notify.logic.owed import (
     ASSIGNMENT,
     CENTRAL_ANSWER,
@@ -47,6 +50,7 @@ from services.notify.logic.owed import (
     WEEKLY_MISSING,
     WEEKLY_REMINDER,
     WEEKLY_REPORT,
+    ZONE_OVERDUE,
     Contact,
     Hours,
     Owed,
@@ -79,7 +83,6 @@ from services.notify.logic.weekly import (
     weekly_report_messages,
 )
 
-# The names `from services.notify.logic import X` has always given.
 __all__ = [
     "ACK_STATUSES",
     "ASSIGNMENT",
@@ -103,6 +106,7 @@ __all__ = [
     "WEEKLY_MISSING",
     "WEEKLY_REMINDER",
     "WEEKLY_REPORT",
+    "ZONE_OVERDUE",
     "Contact",
     "Followed",
     "Hours",
@@ -137,4 +141,5 @@ __all__ = [
     "weekly_messages",
     "weekly_report_key",
     "weekly_report_messages",
+    "zone_deputies",
 ]

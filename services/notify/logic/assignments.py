@@ -4,7 +4,7 @@ reminders and escalations that follow its deadlines (paused while the business i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from services.notify.logic.owed import (
     head_release,
 )
 from shared import calendar
-from shared.deadlines import at_central_level, central_schedule, resumed
+from shared.deadlines import HANDLING_ROLES, at_central_level, central_schedule, resumed
 from shared.events import (
     AssignmentRole,
     DifficultyAssigned,
@@ -33,6 +33,7 @@ from shared.events import (
 from shared.provinces import (
     ConfigSet,
     Deadlines,
+    Person,
     ProvinceConfig,
 )
 
@@ -163,6 +164,9 @@ class Followed:
     # Waiting for a central ministry's answer: `resolve_due` is the answer's deadline and
     # the progress points after it, each a reminder to the permanent deputy to chase.
     central: bool = False
+    # The deputies of the difficulty's zone type, alerted when a deadline passes
+    # ([{id, contacts}]; `zone_deputies`).
+    zone_deputies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def next_check_at(self) -> datetime:
@@ -180,6 +184,24 @@ def reminder_schedule(
         quiet.release(calendar.add_working_days(deadline, i * every), urgent)
         for i in range(n + 1)
     ]
+
+
+def zone_deputies(a: DifficultyAssigned, cfg: ProvinceConfig | None) -> list[dict[str, Any]]:
+    """Who is alerted when this assignment goes overdue, besides its agency: the deputies
+    (the permanent deputy among them) whose zone types include the difficulty's zone. Only
+    for the assignment that holds the difficulty in the province (lead, escalation to the
+    head, triage): a co-handler's part is its lead's to chase, a ministry's the permanent
+    deputy's (central_answer)."""
+    if (cfg is None or a.zone_type is None or a.role not in HANDLING_ROLES
+            or at_central_level(a.role, a.agency_level)):
+        return []
+    tf = cfg.task_force
+    found: dict[str, Person] = {}
+    for d in (*tf.deputies, tf.permanent_deputy):
+        if a.zone_type in d.zone_types:
+            found.setdefault(d.id, d)
+    return [{"id": d.id, "contacts": [c.as_json() for c in contacts_of(d.contacts)]}
+            for d in found.values()]
 
 
 def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Followed | None:
@@ -214,7 +236,7 @@ def follow(a: DifficultyAssigned, configs: ConfigSet, *, quiet: Quiet) -> Follow
         resolve_due=reminder_schedule(resolve, deadlines, urgent=urgent, quiet=quiet),
         agency_contacts=[c.as_json() for c in contacts_of(agency.contacts if agency else ())],
         deputy_id=deputy.id if deputy else None, deputy_contacts=deputy_contacts,
-        replaces=str(a.replaces) if a.replaces else None,
+        replaces=str(a.replaces) if a.replaces else None, zone_deputies=zone_deputies(a, cfg),
     )
 
 

@@ -35,9 +35,14 @@ MEMBER_REMINDER = "member_reminder"
 CENTRAL_ANSWER = "central_answer"
 CENTRAL_PROGRESS = "central_progress"
 DIRECTION_DUE = "direction_due"
+# A deputy by zone type told that an item of their zone went overdue: once per handling
+# assignment and deadline (acknowledge, resolve), when the sweep first finds it passed,
+# under the key zone_overdue:<assignment>:<phase>@<deadline epoch>:<deputy>:<channel>.
+ZONE_OVERDUE = "zone_overdue"
 KINDS = (ASSIGNMENT, URGENT_DIFFICULTY, REMINDER_ACK, REMINDER_RESOLVE, ESCALATION_ACK,
          ESCALATION_RESOLVE, WEEKLY_REMINDER, WEEKLY_MISSING, WEEKLY_REPORT, INTERIM_REPORT,
-         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE)
+         SIGN_IN, MEMBER_REMINDER, CENTRAL_ANSWER, CENTRAL_PROGRESS, DIRECTION_DUE,
+         ZONE_OVERDUE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from services.notify.logic.owed import (
     WEEKLY_MISSING,
     WEEKLY_REMINDER,
     WEEKLY_REPORT,
+    ZONE_OVERDUE,
 )
 from shared import calendar
 
@@ -77,6 +78,11 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject = f"[thaogo] Báo cáo Tổ phó Thường trực: {code} quá hạn {what}"
         text = (f"Hồ sơ {code} giao {p.get('agency_id')} chưa được {what} sau"
                 f" {p.get('reminders')} lần nhắc; hạn là {_fmt(p.get('deadline'))}.")
+    elif kind == ZONE_OVERDUE:
+        what = "tiếp nhận" if p.get("phase") == "ack" else "giải quyết"
+        subject = f"[thaogo] Hồ sơ {code} trong khu vực đồng chí phụ trách quá hạn {what}"
+        text = (f"Hồ sơ {code} do {p.get('agency_id')} chủ trì chưa được {what}; hạn là "
+                f"{_fmt(p.get('deadline'))}. Đề nghị đồng chí đôn đốc, phối hợp tháo gỡ.")
     elif kind in (CENTRAL_ANSWER, CENTRAL_PROGRESS):
         subject = (f"[thaogo] Đến hạn Bộ, ngành trả lời hồ sơ {code}" if kind == CENTRAL_ANSWER
                    else f"[thaogo] Đôn đốc Bộ, ngành lần {p.get('n')}: hồ sơ {code}")

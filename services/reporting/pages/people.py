@@ -20,6 +20,7 @@ from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt
 from shared import auth
 from shared.calendar import parse_week_label, previous_window, to_local, week_window
 from shared.errors import Refusal
+from shared.events import WAITING_REASON_LABELS
 from shared.provinces import ProvinceConfig
 
 # A page for a signed-in person: without a session, the sign-in page (303).
@@ -68,9 +69,7 @@ WORDS: dict[str, dict[str, str]] = {
         "Tất cả thành viên đã báo cáo.", "remind": "Nhắc báo cáo",
         "reported_n": "Đã báo cáo", "of": "trên", "no_report": "Chưa báo cáo",
         "zone_types": "Loại khu phụ trách", "waiting": "Hồ sơ chờ quyết định",
-        "why_escalated": "Xin ý kiến, chuyển cấp trên",
-        "why_rejected": "Đã từ chối (ngoài thẩm quyền)",
-        "why_long_overdue": "Quá hạn trên {n} ngày làm việc", "agencies_overdue":
+        "agencies_overdue":
         "Quá hạn theo cơ quan", "week_figures": "Số liệu tuần (bản xem trước)",
         "full_report": "Xem báo cáo tuần đầy đủ", "directions": "Ý kiến chỉ đạo",
         "direction_text": "Nội dung chỉ đạo", "give_direction": "Gửi ý kiến chỉ đạo",
@@ -122,9 +121,6 @@ WORDS: dict[str, dict[str, str]] = {
         "all_reported": "Every member has reported.", "remind": "Remind",
         "reported_n": "Reported", "of": "of", "no_report": "Not reported",
         "zone_types": "My zone types", "waiting": "Waiting for a decision",
-        "why_escalated": "Escalated, asks for a decision",
-        "why_rejected": "Rejected (out of scope)",
-        "why_long_overdue": "Overdue by more than {n} working days",
         "agencies_overdue": "Overdue by agency", "week_figures": "The week's figures (preview)",
         "full_report": "Open the full weekly report", "directions": "Directions",
         "direction_text": "Direction", "give_direction": "Give the direction",
@@ -145,6 +141,10 @@ WORDS: dict[str, dict[str, str]] = {
         "state_done": "Done", "direction_overdue": "Past due",
     },
 }
+# Why an item waits for the head: the words the compiled week's report uses.
+for _i, _lang in enumerate(("vi", "en")):
+    WORDS[_lang].update({f"why_{r.value}": words[_i]
+                         for r, words in WAITING_REASON_LABELS.items()})
 
 # Which role opens which page.
 PAGES: dict[str, tuple[tuple[str, str], ...]] = {

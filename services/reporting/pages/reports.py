@@ -37,7 +37,7 @@ from services.reporting.pages.common import (
 from shared import auth
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.errors import responses
-from shared.events import BreakdownRow, WeeklyReport
+from shared.events import WAITING_REASON_LABELS, BreakdownRow, WeeklyReport
 
 TREND_WEEKS = 8
 MAX_OVERDUE_LISTED = 50
@@ -169,6 +169,8 @@ async def report_page(
         heading=heading(report.week_label, lang),
         province_name=(cfg.province.name_vi, cfg.province.name_en)[lang == "en"],
         league=_league(report, league_trend, label, lang, published=published, as_of=as_of),
+        why=lambda i: WAITING_REASON_LABELS[i.why][lang == "en"].replace(
+            "{n}", str(report.decision_overdue_days or "")),
     )
     return HTMLResponse(html)
 

@@ -103,17 +103,22 @@ async def waiting_for_decision(
     conn: asyncpg.Connection, *, task_force: str, head_agency: str, now: datetime,
     since: datetime, overdue_before: datetime, limit: int,
 ) -> list[dict[str, Any]]:
-    """What the head decides on: escalated items and those the head's agency holds,
-    items rejected as out of scope since `since`, and items overdue since before
-    `overdue_before`; the oldest first."""
+    """What the head decides on, as the items stand at `now`: escalated items and those
+    the head's agency holds, items a central ministry holds (its answer awaited: a
+    ministry's answer closes the item), items rejected as out of scope since `since`, and
+    items overdue since before `overdue_before`; the oldest first. `why` says which, the
+    first that applies in that order (rejected first: a closed item is nothing else)."""
     rows = await conn.fetch(
-        f"SELECT {_ITEM}, CASE WHEN status = 'rejected' THEN 'rejected'"
+        f"SELECT {_ITEM}, d.letter_number, d.letter_date,"
+        "   CASE WHEN status = 'rejected' THEN 'rejected'"
+        "   WHEN escalated_central_at IS NOT NULL THEN 'central'"
         "   WHEN status = 'escalated' OR lead_agency_id = $3 THEN 'escalated'"
         "   ELSE 'long_overdue' END AS why"
         " FROM difficulties d WHERE task_force = $2 AND ("
         "   (closed_at IS NULL AND (status = 'escalated' OR lead_agency_id = $3"
+        "     OR escalated_central_at IS NOT NULL"
         "     OR resolve_due_at < $5 OR (ack_due_at < $5 AND acknowledged_at IS NULL)))"
-        "   OR (status = 'rejected' AND closed_at > $4))"
+        "   OR (status = 'rejected' AND closed_at > $4 AND closed_at <= $1))"
         " ORDER BY received_at, difficulty_id LIMIT $6",
         now, task_force, head_agency, since, overdue_before, limit)
     return [dict(r) for r in rows]
