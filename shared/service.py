@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared import db, logs
-from shared.kafka import Producer, make_broker
+from shared.kafka import Producer, make_broker, start_broker
 from shared.metrics import ConsumerMetrics, new_registry
 from shared.settings import ServiceSettings
 
@@ -89,7 +89,7 @@ class Runtime:
             await db.migrate(conn, schema=self.service, folder=migrations_dir(self.service))
         # The producer first: consumers start emitting as soon as the broker starts.
         await self.producer.start()
-        await self.broker.start()
+        await start_broker(self.broker)
         for task in self.background:
             self.tasks.append(asyncio.create_task(self._guard(task), name=task.__name__))
         log.info("service started", extra={"port": s.http_port})

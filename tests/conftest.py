@@ -248,6 +248,45 @@ async def stack(
         s.stop()
 
 
+@pytest.fixture(scope="module")
+async def module_stack(kafka_bootstrap: str, postgres_url: str,
+                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The `stack` fixture's four services, started once for a module's tests on a broker
+    and database of the module's own (see `shared_stack`)."""
+    from shared import topics
+    from shared.kafka import ensure_topics
+    from shared.provinces import ConfigHolder
+
+    own = None if os.environ.get("THAOGO_KAFKA_BOOTSTRAP") else EmbeddedBroker.on_a_free_port()
+    bootstrap = kafka_bootstrap if own is None else own.bootstrap
+    logs = tmp_path_factory.mktemp("stack")
+    ports = {n: free_port() for n in ("intake", "router", "reporting", "notify")}
+    env = stack_env(bootstrap, await create_database(postgres_url),
+                    THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}")
+    s = Stack({n: ServiceProcess(n, p, env, logs / f"{n}.log") for n, p in ports.items()})
+    try:
+        await ensure_topics(bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))
+        await s.start()
+        yield s
+    finally:
+        s.stop()
+        if own is not None:
+            own.stop()
+
+
+@pytest.fixture
+async def shared_stack(module_stack: Stack, request: pytest.FixtureRequest
+                       ) -> AsyncIterator[Stack]:
+    """The four services running, shared by the tests of a module that do not count every
+    message on a topic or every row of a table, nor kill, cut or restart a service (those
+    take `stack`, of their own): the services start once per module instead of once per
+    test. Each test that passed still ends with the checker at 0 differences, over all
+    that the stack derived so far, its own work and its forerunners' together."""
+    yield module_stack
+    if passed(request):
+        await module_stack.assert_consistent()
+
+
 def consumer_record(topic: str, partition: int, offset: int, key: bytes | None,
                     value: bytes | None, headers: list[tuple[str, bytes]]
                     ) -> ConsumerRecord[bytes, bytes]:

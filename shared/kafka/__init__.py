@@ -38,6 +38,7 @@ from shared.kafka.broker import (
     key_partitioner,
     make_broker,
     murmur2,
+    start_broker,
 )
 from shared.kafka.commit import COMMIT_IN_ORDER_AFTER_EFFECTS
 from shared.kafka.consumed import Record
@@ -70,5 +71,6 @@ __all__ = [
     "key_partitioner",
     "make_broker",
     "murmur2",
+    "start_broker",
     "subscribe",
 ]

@@ -45,41 +45,40 @@ async def clock_of(stack: Stack, assignment_id: uuid.UUID) -> asyncpg.Record | N
 
 
 async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
-    stack: Stack,
+    shared_stack: Stack,
 ) -> None:
-    await stack.start()
-    lead = await token(stack, LEAD)
+    lead = await token(shared_stack, LEAD)
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 31)
-        row = await fetchrow(stack, "SELECT assignment_id FROM intake.assignments"
+        d = await routed(shared_stack, c, 31)
+        row = await fetchrow(shared_stack, "SELECT assignment_id FROM intake.assignments"
                              " WHERE difficulty_id = $1 AND agency_id = $2 AND active",
                              uuid.UUID(d["difficulty_id"]), LEAD)
         assert row is not None
         aid = row["assignment_id"]
-        before = await wait_until(lambda: clock_of(stack, aid), timeout=60)
+        before = await wait_until(lambda: clock_of(shared_stack, aid), timeout=60)
         assert before["next_check_at"] is not None and before["paused_at"] is None
 
         # Without a question there is nothing to ask.
-        r = await c.post(url(stack, d, "steps"), headers=lead, json={"step": "need_info"})
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead, json={"step": "need_info"})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "question", r.text
-        r = await c.post(url(stack, d, "steps"), headers=lead,
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead,
                          json={"step": "need_info", "question": QUESTION})
         assert r.status_code == 202, r.text
         assert r.json()["status"] is None  # the difficulty stays where it was
         # One question at a time.
-        r = await c.post(url(stack, d, "steps"), headers=lead,
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead,
                          json={"step": "need_info", "question": "Thêm?"})
         assert r.status_code == 409, r.text
 
         async def paused() -> asyncpg.Record | None:
-            now = await clock_of(stack, aid)
+            now = await clock_of(shared_stack, aid)
             return now if now and now["paused_at"] is not None else None
 
         stopped = await wait_until(paused, timeout=60)
         assert stopped["next_check_at"] is None  # the sweep owes it nothing
 
         # The business reads the question on its page, by its two codes.
-        track = stack["reporting"].url + "/track"
+        track = shared_stack["reporting"].url + "/track"
         form = {"code": d["tracking_code"], "tax_code": d["tax_code"], "lang": "vi"}
 
         async def asked() -> str | None:
@@ -89,7 +88,7 @@ async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
         page = await wait_until(asked, timeout=60)
         assert f'value="{aid}"' in page and "/track/answer" in page
 
-        answer = stack["intake"].url + "/track/answer"
+        answer = shared_stack["intake"].url + "/track/answer"
         good = {"code": d["tracking_code"], "tax_code": d["tax_code"],
                 "assignment_id": str(aid), "answer": ANSWER, "lang": "en"}
         # A wrong tax code and a part not waiting get the same neutral refusal.
@@ -107,12 +106,12 @@ async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
         assert again.headers["location"] in refusals
 
         async def running() -> asyncpg.Record | None:
-            now = await clock_of(stack, aid)
+            now = await clock_of(shared_stack, aid)
             return now if now and now["paused_at"] is None and now["next_check_at"] else None
 
         after = await wait_until(running, timeout=60)
         times = await fetchrow(
-            stack, "SELECT max(changed_at) FILTER (WHERE step = 'need_info') AS asked,"
+            shared_stack, "SELECT max(changed_at) FILTER (WHERE step = 'need_info') AS asked,"
             " max(changed_at) FILTER (WHERE actor_kind = 'business') AS answered"
             " FROM intake.status_updates WHERE assignment_id = $1", aid)
         assert times is not None
@@ -122,7 +121,7 @@ async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
         assert after["resolve_deadline"] >= before["resolve_deadline"]
 
         # The lead's part is back in progress; the question is no longer on /track.
-        held = await fetchrow(stack, "SELECT step FROM intake.assignments"
+        held = await fetchrow(shared_stack, "SELECT step FROM intake.assignments"
                               " WHERE assignment_id = $1", aid)
         assert held is not None and held["step"] == "in_progress"
 
@@ -131,28 +130,27 @@ async def test_a_question_stops_the_clock_and_the_business_answer_restarts_it(
             return QUESTION not in page.text
 
         await wait_until(gone, timeout=60)
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()
 
 
 async def test_a_rating_given_on_the_tracking_page_reaches_the_weekly_report(
-    stack: Stack,
+    shared_stack: Stack,
 ) -> None:
-    await stack.start()
-    lead = await token(stack, LEAD)
-    _, secret = await auth.create(stack.database_url, configs=ConfigHolder().current,
+    lead = await token(shared_stack, LEAD)
+    _, secret = await auth.create(shared_stack.database_url, configs=ConfigHolder().current,
                                   kind=auth.TokenKind.OPERATOR, subject_id="ops-desk")
     operator = {"Authorization": f"Bearer {secret}"}
     week = week_window(datetime.now(UTC)).label
-    report = stack["reporting"].url + f"/v1/reports/binh-duong/{week}.json"
-    feedback = stack["intake"].url + "/track/feedback"
+    report = shared_stack["reporting"].url + f"/v1/reports/binh-duong/{week}.json"
+    feedback = shared_stack["intake"].url + "/track/feedback"
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 32)
+        d = await routed(shared_stack, c, 32)
         rating = {"code": d["tracking_code"], "tax_code": d["tax_code"], "resolved": "yes",
                   "rating": "4", "comment": "Trả lời nhanh, rõ ràng.", "lang": "en"}
         # Not before the lead has closed it.
         r = await c.post(feedback, data=rating, follow_redirects=False)
         assert r.status_code == 303 and "refused=rating" in r.headers["location"], r.text
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json={
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json={
             **RESOLUTION, "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."})
         assert r.status_code == 202, r.text
         # A wrong pair: the one neutral answer, nothing recorded.
@@ -180,28 +178,27 @@ async def test_a_rating_given_on_the_tracking_page_reaches_the_weekly_report(
 
         row = await wait_until(changed, timeout=60)
         assert row["rated"] == 1
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()
 
 
 async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
-    stack: Stack,
+    shared_stack: Stack,
 ) -> None:
-    await stack.start()
-    lead = await token(stack, LEAD)
-    feedback = stack["intake"].url + "/track/feedback"
+    lead = await token(shared_stack, LEAD)
+    feedback = shared_stack["intake"].url + "/track/feedback"
     closing = {**RESOLUTION, "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."}
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 33)
+        d = await routed(shared_stack, c, 33)
         not_yet = {"code": d["tracking_code"], "tax_code": d["tax_code"], "resolved": "no",
                    "comment": "Xe vẫn bị chặn ở chốt, chưa giải quyết được.", "lang": "en"}
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json=closing)
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json=closing)
         assert r.status_code == 202, r.text
         r = await c.post(feedback, data=not_yet, follow_redirects=False)
         assert "said=rated" in r.headers["location"], r.headers["location"]
 
         async def status_of() -> tuple[str, str | None]:
             row = await fetchrow(
-                stack, "SELECT d.status, a.step FROM intake.difficulties d"
+                shared_stack, "SELECT d.status, a.step FROM intake.difficulties d"
                 " LEFT JOIN intake.assignments a ON a.difficulty_id = d.difficulty_id"
                 "  AND a.agency_id = $2 AND a.active WHERE d.difficulty_id = $1",
                 uuid.UUID(d["difficulty_id"]), LEAD)
@@ -210,18 +207,19 @@ async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
 
         # Back with the lead, its part in progress again, the business's words kept.
         assert await status_of() == ("in_progress", "in_progress")
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json=closing)
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json=closing)
         assert r.status_code == 202, r.text
         r = await c.post(feedback, data=not_yet, follow_redirects=False)
         assert "said=rated" in r.headers["location"]
 
         async def at_triage() -> asyncpg.Record | None:
             return await fetchrow(
-                stack, "SELECT agency_id, rule FROM router.assignments WHERE difficulty_id = $1"
-                " AND active AND role = 'triage'", uuid.UUID(d["difficulty_id"]))
+                shared_stack, "SELECT agency_id, rule FROM router.assignments"
+                " WHERE difficulty_id = $1 AND active AND role = 'triage'",
+                uuid.UUID(d["difficulty_id"]))
 
         # The second time, the permanent deputy's triage queue gets it.
         triage = await wait_until(at_triage, timeout=60)
         assert (triage["agency_id"], triage["rule"]) == (DEPUTY, "reassign.triage")
         assert (await status_of())[0] == "reassign_requested"
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()

@@ -82,14 +82,13 @@ RESOLUTION = {
 
 
 async def test_co_handlers_finish_their_parts_and_the_lead_resolves_with_a_public_answer(
-    stack: Stack,
+    shared_stack: Stack,
 ) -> None:
-    await stack.start()
-    lead, *helpers = [await token(stack, a) for a in (LEAD, *HELPERS)]
+    lead, *helpers = [await token(shared_stack, a) for a in (LEAD, *HELPERS)]
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 1)
+        d = await routed(shared_stack, c, 1)
         for who in (lead, *helpers):
-            r = await c.post(url(stack, d, "steps"), headers=who,
+            r = await c.post(url(shared_stack, d, "steps"), headers=who,
                              json={"step": "acknowledged"})
             assert r.status_code == 202, r.text
         # A helper's step is its own: the difficulty stays with the lead's acknowledgement.
@@ -97,30 +96,30 @@ async def test_co_handlers_finish_their_parts_and_the_lead_resolves_with_a_publi
         for who, what in zip(helpers, ("Đã cấp phép vận chuyển tuyến nội tỉnh.",
                                        "Đã hướng dẫn lộ trình qua chốt kiểm soát."),
                              strict=True):
-            r = await c.post(url(stack, d, "steps"), headers=who,
+            r = await c.post(url(shared_stack, d, "steps"), headers=who,
                              json={"step": "in_progress", "note": "đang làm"})
             assert r.status_code == 202, r.text
-            r = await c.post(url(stack, d, "steps"), headers=who,
+            r = await c.post(url(shared_stack, d, "steps"), headers=who,
                              json={"step": "done", "note": what})
             assert r.status_code == 202, r.text
         # Done is final for the part.
-        r = await c.post(url(stack, d, "steps"), headers=helpers[0],
+        r = await c.post(url(shared_stack, d, "steps"), headers=helpers[0],
                          json={"step": "in_progress"})
         assert r.status_code == 409 and r.json()["errors"][0]["field"] == "step", r.text
-        held = await assignments(stack, d["difficulty_id"])
+        held = await assignments(shared_stack, d["difficulty_id"])
         assert {a: held[a]["step"] for a in (LEAD, *HELPERS)} == {
             LEAD: "acknowledged", HELPERS[0]: "done", HELPERS[1]: "done"}
         # The lead's own part ends with the resolution, not a step.
-        r = await c.post(url(stack, d, "steps"), headers=lead,
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead,
                          json={"step": "done", "note": "xong"})
         assert r.status_code == 422 and "resolution" in r.json()["errors"][0]["reason"]
 
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json=RESOLUTION)
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json=RESOLUTION)
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "resolved" and r.json()["waived"] == []
 
         async def answered() -> dict[str, Any] | None:
-            t = await tracked(stack, c, d)
+            t = await tracked(shared_stack, c, d)
             return t if t and t.get("public_answer") else None
 
         seen = await wait_until(answered, timeout=60)
@@ -131,51 +130,50 @@ async def test_co_handlers_finish_their_parts_and_the_lead_resolves_with_a_publi
         for internal in (RESOLUTION["note"], RESOLUTION["done"], RESOLUTION["legal_basis"]):
             assert internal not in str(seen)
         # Closed means closed, for the lead too.
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json=RESOLUTION)
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json=RESOLUTION)
         assert r.status_code == 409, r.text
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()
 
 
 async def test_a_co_handler_cannot_close_and_the_lead_closes_over_open_parts_only_by_waiving(
-    stack: Stack,
+    shared_stack: Stack,
 ) -> None:
-    await stack.start()
-    lead, helper = await token(stack, LEAD), await token(stack, HELPERS[0])
+    lead, helper = await token(shared_stack, LEAD), await token(shared_stack, HELPERS[0])
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 2)
+        d = await routed(shared_stack, c, 2)
         # The co-handler reported resolved on the old API (the 409 "already final" of
         # #20) or tries the resolution: 403, naming who closes.
         for path, body in (("status", {"status": "resolved", "note": "xong phần"}),
                            ("resolution", RESOLUTION)):
-            r = await c.post(url(stack, d, path), headers=helper, json=body)
+            r = await c.post(url(shared_stack, d, path), headers=helper, json=body)
             assert r.status_code == 403, r.text
             assert "lead agency or the permanent deputy" in r.json()["errors"][0]["reason"]
-        r = await c.post(url(stack, d, "steps"), headers=helper,
+        r = await c.post(url(shared_stack, d, "steps"), headers=helper,
                          json={"step": "done", "note": "Đã cấp phép vận chuyển."})
         assert r.status_code == 202, r.text
         # The police's part is still open: the lead may not close over it, on either API.
-        r = await c.post(url(stack, d, "resolution"), headers=lead,
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead,
                          json={**RESOLUTION, "outcome": "partly_resolved"})
         assert r.status_code == 409, r.text
         error = r.json()["errors"][0]
         assert error["field"] == "waive_open_parts_reason" and HELPERS[1] in error["reason"]
-        r = await c.post(url(stack, d, "status"), headers=lead,
+        r = await c.post(url(shared_stack, d, "status"), headers=lead,
                          json={"status": "resolved", "note": "xong"})
         assert r.status_code == 409, r.text
         # With a reason, it does; the waived part is recorded.
-        police = (await assignments(stack, d["difficulty_id"]))[HELPERS[1]]["assignment_id"]
-        r = await c.post(url(stack, d, "resolution"), headers=lead, json={
+        police = (await assignments(shared_stack, d["difficulty_id"]))[HELPERS[1]]["assignment_id"]
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json={
             **RESOLUTION, "outcome": "partly_resolved",
             "waive_open_parts_reason": "Công an tỉnh trả lời bằng văn bản riêng."})
         assert r.status_code == 202, r.text
         assert r.json()["waived"] == [str(police)]
 
         async def answered() -> dict[str, Any] | None:
-            t = await tracked(stack, c, d)
+            t = await tracked(shared_stack, c, d)
             return t if t and t.get("outcome") == "partly_resolved" else None
 
         await wait_until(answered, timeout=60)
-    conn = await asyncpg.connect(stack.database_url)
+    conn = await asyncpg.connect(shared_stack.database_url)
     try:
         async def kept() -> asyncpg.Record | None:
             return await conn.fetchrow(
@@ -188,37 +186,36 @@ async def test_a_co_handler_cannot_close_and_the_lead_closes_over_open_parts_onl
         assert row["legal_basis"] == "Công văn 123/UBND-KT"
     finally:
         await conn.close()
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()
 
 
-async def test_the_leads_not_ours_returns_to_triage_with_its_reason(stack: Stack) -> None:
-    await stack.start()
-    lead, helper = await token(stack, LEAD), await token(stack, HELPERS[1])
+async def test_the_leads_not_ours_returns_to_triage_with_its_reason(shared_stack: Stack) -> None:
+    lead, helper = await token(shared_stack, LEAD), await token(shared_stack, HELPERS[1])
     async with httpx.AsyncClient(timeout=30) as c:
-        d = await routed(stack, c, 3)
-        held = await assignments(stack, d["difficulty_id"])
+        d = await routed(shared_stack, c, 3)
+        held = await assignments(shared_stack, d["difficulty_id"])
         # A co-handler's "not ours" declines its part only: nothing moves.
-        r = await c.post(url(stack, d, "steps"), headers=helper, json={
+        r = await c.post(url(shared_stack, d, "steps"), headers=helper, json={
             "step": "declined", "note": "Không liên quan an ninh trật tự."})
         assert r.status_code == 202 and r.json()["status"] is None, r.text
-        r = await c.post(url(stack, d, "steps"), headers=lead, json={
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead, json={
             "step": "declined", "note": "Doanh nghiệp nằm ngoài KCN",
             "suggested_agency_id": "binh-duong.so-cong-thuong"})
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "reassign_requested"
 
         async def in_triage() -> asyncpg.Record | None:
-            now = await assignments(stack, d["difficulty_id"])
+            now = await assignments(shared_stack, d["difficulty_id"])
             return now.get(DEPUTY) if LEAD not in now else None
 
         triage = await wait_until(in_triage, timeout=60)
         assert triage["role"] == "triage"
         # The co-handler's declined part stays as it was: nobody else got it.
-        now = await assignments(stack, d["difficulty_id"])
+        now = await assignments(shared_stack, d["difficulty_id"])
         assert now[HELPERS[1]]["assignment_id"] == held[HELPERS[1]]["assignment_id"]
         assert now[HELPERS[1]]["step"] == "declined"
         assert set(now) == {DEPUTY, *HELPERS}
-    conn = await asyncpg.connect(stack.database_url)
+    conn = await asyncpg.connect(shared_stack.database_url)
     try:
         reason = await conn.fetchval(
             "SELECT reason FROM router.assignments WHERE assignment_id = $1",
@@ -226,4 +223,4 @@ async def test_the_leads_not_ours_returns_to_triage_with_its_reason(stack: Stack
     finally:
         await conn.close()
     assert "Doanh nghiệp nằm ngoài KCN" in reason and "binh-duong.so-cong-thuong" in reason
-    await stack.assert_consistent()
+    await shared_stack.assert_consistent()
