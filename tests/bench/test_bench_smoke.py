@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench import router
+from bench import long, router
 from bench.__main__ import run_suite, suites, table
 
 pytestmark = [pytest.mark.bench, pytest.mark.e2e, pytest.mark.broker, pytest.mark.db,
@@ -87,8 +87,28 @@ def check_router(r: dict[str, Any]) -> None:
     assert r["processes"] >= 2 and len(r["figures"]) == 3
 
 
+def check_capacity(r: dict[str, Any]) -> None:
+    assert r["accepted"] > 0 and r["refused"] == r["socket_errors"] == 0
+    assert r["not_caught_up"] == {}  # every consumer and outbox caught up
+    # Every difficulty's lead assignment was noticed (more for co-handlers and members).
+    assert r["notices_queued"] >= r["accepted"]
+    assert set(r["cpu_ms_per_difficulty"]) >= {"intake", "router", "reporting", "notify",
+                                                "broker", "postgresql", "wrk"}
+    assert all(v > 0 for v in r["cpu_ms_per_difficulty"].values()), r["cpu_ms_per_difficulty"]
+    assert r["lag_trace"], "the services' lag gauges were read"
+
+
+def check_latency(r: dict[str, Any]) -> None:
+    c = r["counts"]
+    assert c["accepted"] == c["offered"] and c["refused"] == 0
+    assert c["reached_lead_topic"] == c["accepted"]
+    assert c["tracked"] == c["tracking_sampled"] > 0
+    assert 0 < r["generator"]["cpu_share_of_machine"] < 1
+
+
 CHECKS = {"intake": check_intake, "reporting": check_reporting, "notify": check_notify,
-          "e2e": check_e2e, "router": check_router}
+          "e2e": check_e2e, "router": check_router, "capacity": check_capacity,
+          "latency": check_latency}
 # The router's rates are read between the 10% and 90% marks of its commits: batches of
 # 100 put those marks many commits apart.
 ROUTER_N = 3000
@@ -117,3 +137,17 @@ def test_suite_runs_and_accounts_for_everything_it_sent(
     print(name, result["wall_s"], "s", result["figures"])
     check_figures(result)
     CHECKS[name](result)
+
+
+def test_long_run_ends_with_a_verdict_and_the_checker_at_zero() -> None:
+    """A few seconds of the long run: agencies acknowledge and resolve, the samples and
+    the verdict have their shape, and the checker finds nothing."""
+    r = long.run(minutes=0.15, rate=10, speed=600, sample_s=2)
+    assert r["offer"]["accepted"] == r["offer"]["offered"] > 0
+    assert r["agencies"]["acknowledged"] == r["offer"]["accepted"], r["agencies"]
+    assert r["agencies"]["refused"] == 0, r["agencies"]
+    v = r["verdict"]
+    assert v["checker_differences"] == 0, r["differences_first"]
+    assert not v["checker_unchecked"]
+    assert r["samples"] and set(r["samples"][0]["rss_mb"]) >= {"intake", "notify"}
+    assert r["notices_queued"].get("assignment", 0) >= r["offer"]["accepted"]
