@@ -87,28 +87,8 @@ def check_router(r: dict[str, Any]) -> None:
     assert r["processes"] >= 2 and len(r["figures"]) == 3
 
 
-def check_capacity(r: dict[str, Any]) -> None:
-    assert r["accepted"] > 0 and r["refused"] == r["socket_errors"] == 0
-    assert r["not_caught_up"] == {}  # every consumer and outbox caught up
-    # Every difficulty's lead assignment was noticed (more for co-handlers and members).
-    assert r["notices_queued"] >= r["accepted"]
-    assert set(r["cpu_ms_per_difficulty"]) >= {"intake", "router", "reporting", "notify",
-                                                "broker", "postgresql", "wrk"}
-    assert all(v > 0 for v in r["cpu_ms_per_difficulty"].values()), r["cpu_ms_per_difficulty"]
-    assert r["lag_trace"], "the services' lag gauges were read"
-
-
-def check_latency(r: dict[str, Any]) -> None:
-    c = r["counts"]
-    assert c["accepted"] == c["offered"] and c["refused"] == 0
-    assert c["reached_lead_topic"] == c["accepted"]
-    assert c["tracked"] == c["tracking_sampled"] > 0
-    assert 0 < r["generator"]["cpu_share_of_machine"] < 1
-
-
 CHECKS = {"intake": check_intake, "reporting": check_reporting, "notify": check_notify,
-          "e2e": check_e2e, "router": check_router, "capacity": check_capacity,
-          "latency": check_latency}
+          "e2e": check_e2e, "router": check_router}
 # The router's rates are read between the 10% and 90% marks of its commits: batches of
 # 100 put those marks many commits apart.
 ROUTER_N = 3000
