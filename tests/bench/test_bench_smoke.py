@@ -117,4 +117,3 @@ def test_suite_runs_and_accounts_for_everything_it_sent(
     print(name, result["wall_s"], "s", result["figures"])
     check_figures(result)
     CHECKS[name](result)
-
