@@ -211,6 +211,7 @@ class ActorKind(StrEnum):
 AgencyId = Annotated[str, StringConstraints(pattern=topics.AGENCY_ID_PATTERN, max_length=120)]
 ShortText = Annotated[str, StringConstraints(max_length=300)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
+ChainHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]  # SHA-256, hex
 
 
 class EventData(BaseModel):
@@ -459,6 +460,10 @@ class DifficultyStatusChanged(EventData):
     # permanent deputy registered it (status null: the difficulty stays where it is).
     letter: LetterRef | None = None
     changed_at: AwareDatetime
+    # The row's place in the difficulty's history chain (shared/audit.py): its position
+    # and hash as intake stored it. Absent in events before the chain existed.
+    chain_position: int | None = Field(default=None, ge=1)
+    chain_hash: ChainHash | None = None
 
     def step_taken(self) -> Step | None:
         """What the event did to the assignment it names (None if it names none)."""
@@ -637,6 +642,27 @@ class DirectionStatus(BaseModel):
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
+class ChainHead(BaseModel):
+    """Where one difficulty's history chain stood at a week's cutoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    difficulty_id: uuid.UUID
+    position: int = Field(ge=1)
+    hash: ChainHash
+
+
+class AuditHeads(BaseModel):
+    """The chain heads of the difficulties whose history moved in the week (as of its
+    cutoff), in difficulty id order, and their Merkle root (shared.audit.merkle_root):
+    published so that a history rewritten afterwards no longer matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    merkle_root: ChainHash
+    heads: list[ChainHead]
+
+
 class WeeklyReport(EventData):
     """The compiled weekly rollup of one province (or its final mandate report)."""
 
@@ -667,6 +693,8 @@ class WeeklyReport(EventData):
     compiled_text: str | None = None  # the permanent deputy's text, once submitted
     member_reports: list[MemberReportSummary] = Field(default_factory=list)
     directions: list[DirectionStatus] = Field(default_factory=list)
+    # Compiled weeks only (#25 item 3); absent in reports compiled before the chain.
+    audit: AuditHeads | None = None
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"

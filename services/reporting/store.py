@@ -167,12 +167,13 @@ async def project_status(
     and each resolution in its own table; never the internal note."""
     await conn.executemany(
         "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
-        " assignment_id, changed_at, step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (status_id) DO NOTHING",
+        " assignment_id, changed_at, step, chain_position, chain_hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (status_id) DO NOTHING",
         [
             (c.status_id, c.difficulty_id, c.status.value if c.status else None,
              c.actor_kind.value, c.actor_id, c.assignment_id, c.changed_at,
-             step.value if (step := c.step_taken()) else None)
+             step.value if (step := c.step_taken()) else None, c.chain_position,
+             c.chain_hash)
             for c in changes
         ],
     )
@@ -383,6 +384,24 @@ async def rollup_rows(
 ) -> list[dict[str, Any]]:
     """Breakdown rows of the interval (start, end] as of `end`; see logic.rollup."""
     return [dict(r) for r in await conn.fetch(_ROLLUP, task_force, start, end)]
+
+
+async def chain_heads(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
+) -> list[tuple[uuid.UUID, int, str]]:
+    """(difficulty id, position, hash) of the chain head as of `end` of each difficulty of
+    the task force whose history moved in (start, end], in difficulty id order; those
+    whose rows all predate the chain are left out (no head is known)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (h.difficulty_id) h.difficulty_id, h.chain_position, h.chain_hash"
+        " FROM status_history h JOIN difficulties d USING (difficulty_id)"
+        " WHERE d.task_force = $1 AND h.chain_position IS NOT NULL AND h.changed_at <= $3"
+        "   AND EXISTS (SELECT 1 FROM status_history m WHERE m.difficulty_id = h.difficulty_id"
+        "               AND m.changed_at > $2 AND m.changed_at <= $3)"
+        " ORDER BY h.difficulty_id, h.chain_position DESC",
+        task_force, start, end,
+    )
+    return [(r["difficulty_id"], r["chain_position"], r["chain_hash"]) for r in rows]
 
 
 async def league_items(

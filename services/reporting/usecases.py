@@ -37,7 +37,7 @@ from typing import Any
 import asyncpg
 
 from services.reporting import logic, store
-from shared import outbox
+from shared import audit, outbox
 from shared.calendar import (
     TZ,
     WeekWindow,
@@ -47,7 +47,9 @@ from shared.calendar import (
     week_window_by_label,
 )
 from shared.events import (
+    AuditHeads,
     BreakdownRow,
+    ChainHead,
     DifficultyReceived,
     DirectionState,
     DirectionStatus,
@@ -157,6 +159,7 @@ async def _compose(
     compilation = await store.compilation_of(conn, task_force=slug, week_label=window.label)
     directions = await store.directions_for_week(conn, task_force=slug, start=window.start,
                                                  end=end, limit=MAX_DIRECTIONS)
+    heads = await store.chain_heads(conn, task_force=slug, start=window.start, end=end)
     event_id = weekly_event_id(slug, window.label)
     return WeeklyReport(
         report_id=_report_id(event_id), province_code=cfg.province.province_code,
@@ -169,6 +172,8 @@ async def _compose(
         and compilation["saved_at"] <= end else None,
         member_reports=[logic.member_report_summary(r["member_id"], r) for r in member_rows],
         directions=[_direction(r) for r in directions],
+        audit=AuditHeads(merkle_root=audit.merkle_root(heads), heads=[
+            ChainHead(difficulty_id=d, position=p, hash=h) for d, p, h in heads]),
     )
 
 
