@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -323,6 +324,57 @@ async def track(
         outcome_en=OUTCOME_LABELS[outcome][1] if outcome else None,
         answered_at=row["outcome_at"], public_answer=row["public_answer"],
     )
+
+
+# The public view is the same for everybody and changes once a week (a new week published)
+# or when an escalation is answered: a portal may link to it and proxies may keep it.
+PUBLIC_MAX_AGE = 300
+
+
+def cached(request: Request, body: bytes, media_type: str) -> Response:
+    """`body` with a strong ETag of its bytes and public caching; 304 (no body) when the
+    client already holds it (If-None-Match, any of a list, or *)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}", "ETag": etag}
+    held = request.headers.get("if-none-match", "")
+    if held.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in held.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def load_public(side: ReadSide, province: str, week: str | None
+                      ) -> tuple[ProvinceConfig, usecases.PublicView]:
+    """The public view of a province's week (the last published one by default), or a
+    404 naming what is missing."""
+    cfg = logic.resolve_province(side.config.current, province)
+    if cfg is None:
+        raise not_found()
+    if week is not None:
+        parse_week_label(week, "week")  # a malformed or impossible week: 422 naming it
+    async with side.db().acquire() as conn:
+        view = await usecases.public_view(conn, cfg=cfg, week_label=week, now=side.now())
+    if view is None:
+        raise Refusal(404, "week", "no published report for this week",
+                      "chưa có báo cáo đã công bố của tuần này")
+    return cfg, view
+
+
+@api.get(
+    "/public/{province}.json", tags=["public"], response_model=usecases.PublicView,
+    summary="A province's week for the public: counts only, no group under 3 businesses",
+    responses={**responses(404, 422, 429), 304: {"description": "Not modified (ETag)"}},
+)
+async def public_json(
+    side: Side, request: Request, province: ProvincePath,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN,
+                                      description="ISO week; the last published by default")
+                    ] = None,
+) -> Response:
+    """No sign-in. A count of one or two businesses is "suppressed", and so is any cell
+    hidden with it so that it cannot be worked out from the totals (see
+    logic.suppress_tables)."""
+    _, view = await load_public(side, province, week)
+    return cached(request, view.model_dump_json().encode(), "application/json")
 
 
 @api.get(
