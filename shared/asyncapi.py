@@ -41,7 +41,9 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
     (topics.DIFFICULTY_ASSIGNED, events.DifficultyAssigned,
      "An assignment, re-assignment or escalation of a difficulty, with the rule that matched."),
     (topics.DIFFICULTY_STATUS, events.DifficultyStatusChanged,
-     "A status change posted by an agency, a member or an operator."),
+     "A status change posted by an agency, a member or an operator, with its place in the"
+     " difficulty's history chain (`chain_position`, `chain_hash`; absent in events before"
+     " the chain existed)."),
     (topics.DIFFICULTY_URGENCY, events.DifficultyUrgencyConfirmed,
      "An urgent difficulty confirmed by its lead agency, the permanent deputy or a"
      " task-force member, or filed urgent by a member or operator: the head and the"
@@ -62,7 +64,10 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
      " `why`: escalated, rejected as out of scope in the week, long_overdue: overdue by"
      " more than `decision_overdue_days` working days, or central: at a central ministry"
      " whose answer is awaited, with the province's letter `letter_number`/`letter_date`"
-     " once registered); all optional, absent in older reports."),
+     " once registered); all optional, absent in older reports. A compiled week also"
+     " publishes the history chain heads (`audit`: per difficulty whose history moved in"
+     " the week, its chain position and hash at the cutoff, and their Merkle root) so"
+     " that a history rewritten later no longer matches; absent in older reports."),
     (topics.NOTIFICATION_SENT, events.NotificationSent,
      "Audit of every reminder or message delivered."),
     (topics.SIGN_IN_LINK, events.SignInLink,

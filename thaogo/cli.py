@@ -358,9 +358,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from shared.provinces import ConfigHolder
     from shared.settings import ServiceSettings
-    from thaogo.verify import verify
+    from thaogo.verify import verify, verify_audit
 
     s = ServiceSettings()
+    if args.audit:
+        report = asyncio.run(verify_audit(
+            args.bootstrap or s.kafka_bootstrap, args.database_url or s.database_url,
+            **parse_security(s.kafka_security())))
+        print(report.summary())
+        return 0 if report.ok else 1
     report = asyncio.run(verify(
         args.bootstrap or s.kafka_bootstrap, args.database_url or s.database_url,
         ConfigHolder(s.config_dir).current, settle_timeout=args.settle,
@@ -488,6 +494,10 @@ def parser() -> argparse.ArgumentParser:
     ver.add_argument("--database-url", default=None)
     ver.add_argument("--settle", type=float, default=60, metavar="SECONDS",
                      help="how long to wait for the services to catch up first")
+    ver.add_argument("--audit", action="store_true",
+                     help="only recompute every difficulty's history chain and hold it against"
+                          " the chain heads the weekly reports published; names each"
+                          " edited, inserted or deleted row")
     ver.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser("demo", help="submit realistic difficulties from the seed provinces"

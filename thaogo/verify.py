@@ -19,6 +19,9 @@ hide itself) and compares the result with each service's tables, field by field:
   totals and a league table that agrees with itself and with the report's agency rows;
 - intake's urgency confirmations: one per confirmed difficulty, on its topic under one
   event id, and one for every difficulty a member or operator filed urgent;
+- intake's history chains (shared/audit.py): every row's hash recomputed, every chain
+  held against its difficulty's head, the positions and hashes its events carried and
+  every chain head a weekly report published (`thaogo verify --audit` runs this alone);
 - notify: a notice for every agency assignment and every published weekly report, an
   alarm to the head and the permanent deputy of every urgent difficulty with a lead (none
   still held for office hours once confirmed), none about a difficulty that does not
@@ -52,7 +55,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared import topics
+from shared import audit, topics
+from shared.audit import Finding
 from shared.calendar import TZ, is_working_day
 from shared.deadlines import central_schedule, deadlines_for
 from shared.events import (
@@ -118,6 +122,8 @@ class Report:
     undecodable: Counter[str] = field(default_factory=Counter)
     compared: Counter[str] = field(default_factory=Counter)  # rows compared per table
     unchecked: list[str] = field(default_factory=list)  # what retention made impossible
+    audit: list[Finding] = field(default_factory=list)  # what the history chains show
+    audit_summary: str | None = None
 
     def differ(self, service: str, table: str, id_: object, fld: str, expected: Any,
                found: Any) -> None:
@@ -125,17 +131,20 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.audit
 
     def summary(self) -> str:
-        lines = [str(d) for d in self.differences]
+        lines = [str(d) for d in self.differences] + [str(f) for f in self.audit]
+        if self.audit_summary is not None:
+            lines.append(self.audit_summary)
         lines += [f"not checked: {u}" for u in self.unchecked]
+        n = len(self.differences) + len(self.audit)  # an audit finding is a difference too
         lines.append(
             f"{sum(self.events.values())} events read"
             + (f" ({sum(self.undecodable.values())} undecodable, left to the dead-letter"
                " topics)" if self.undecodable else "")
             + f", {sum(self.compared.values())} rows compared, "
-            + f"{len(self.differences)} difference{'s' if len(self.differences) != 1 else ''}")
+            + f"{n} difference{'s' if n != 1 else ''}")
         return "\n".join(lines)
 
 
@@ -1407,6 +1416,100 @@ async def settle(bootstrap: str, dsn: str, *, timeout: float, **security: Any
         await conn.close()
 
 
+# --- the history chains (#25 item 3) --------------------------------------------------------
+
+
+_CHAIN_ROWS = (
+    "SELECT status_id, difficulty_id, position, status, actor_kind, actor_id, assignment_id,"
+    " note, changed_at, step, suggested_agency_id, target_agency_id,"
+    " resolution::text AS resolution, question, answer, feedback::text AS feedback,"
+    " letter::text AS letter, prev_hash, chain_hash"
+    " FROM intake.status_updates ORDER BY difficulty_id, position, status_id")
+
+
+async def check_audit(conn: asyncpg.Connection, report: Report, log: Log) -> None:
+    """Recompute every difficulty's history chain from intake's rows (shared.audit) and
+    hold it against the difficulty's head, against every chain head a compiled weekly
+    report published on the topic (the database cannot rewrite those), and against the
+    position and hash each status event carried. Inside the caller's transaction."""
+    heads = {r["difficulty_id"]: audit.Head(r["chain_length"], r["chain_head"])
+             for r in await conn.fetch(
+                 "SELECT difficulty_id, chain_length, chain_head FROM intake.difficulties")}
+    published: dict[uuid.UUID, list[tuple[int, str, str]]] = defaultdict(list)
+    latest: dict[str, WeeklyReport] = {}
+    for e in log.weekly:
+        w = e.data
+        if w.audit is None:
+            continue
+        for h in w.audit.heads:
+            published[h.difficulty_id].append((h.position, h.hash,
+                                               f"{w.province_code} {w.week_label}"))
+        if (w.province_code not in latest
+                or latest[w.province_code].window_end < w.window_end):
+            latest[w.province_code] = w
+    carried = {e.data.status_id: (e.data.chain_position, e.data.chain_hash)
+               for e in log.status if e.data.chain_hash is not None}
+    chains = rows = checked_heads = 0
+    findings = report.audit
+
+    def judge(did: uuid.UUID, links: list[audit.Link]) -> None:
+        nonlocal chains, checked_heads
+        chains += 1
+        findings.extend(audit.check_chain(did, links, heads.get(did)))
+        for position, hash_, week in published.get(did, ()):
+            checked_heads += 1
+            if (f := audit.check_published(did, links, position, hash_, week)) is not None:
+                findings.append(f)
+
+    seen: set[uuid.UUID] = set()
+    current: uuid.UUID | None = None
+    links: list[audit.Link] = []
+    async for r in conn.cursor(_CHAIN_ROWS, prefetch=2000):
+        rows += 1
+        if r["difficulty_id"] != current:
+            if current is not None:
+                judge(current, links)
+            current, links = r["difficulty_id"], []
+            seen.add(current)
+        record = {name: r[name] for name in audit.FIELDS}
+        links.append(audit.Link(record, r["prev_hash"], r["chain_hash"]))
+        if (c := carried.get(r["status_id"])) is not None and c != (r["position"],
+                                                                    r["chain_hash"]):
+            findings.append(Finding(current, r["position"], "its position or hash is not"
+                                    f" what its event carried ({c[0]}, {c[1]})",
+                                    r["status_id"]))
+    if current is not None:
+        judge(current, links)
+    for did, head in heads.items():  # chains whose every row is gone
+        if did not in seen and (head.length or did in published):
+            judge(did, [])
+    against = ", ".join(f"{w.province_code} {w.week_label}" for w in latest.values())
+    report.audit_summary = (
+        f"audit: {chains} history chains, {rows} rows recomputed, {checked_heads} published"
+        f" heads checked" + (f" (latest reports: {against})" if against else
+                             " (no weekly report has published heads yet)")
+        + f", {len(findings)} audit finding{'s' if len(findings) != 1 else ''}")
+
+
+async def verify_audit(bootstrap: str, dsn: str, **security: Any) -> Report:
+    """`thaogo verify --audit`: the history chains alone, with the published weekly
+    reports read from their topic (no waiting for the services: a chain is written in
+    the same transaction as its row)."""
+    report = Report()
+    log = Log()
+    await read_log(bootstrap, [topics.REPORT_WEEKLY, topics.DIFFICULTY_STATUS], report, log,
+                   **security)
+    if topics.REPORT_WEEKLY in log.truncated:
+        report.unchecked.append("audit: heads of weekly reports whose retention dropped")
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await check_audit(conn, report, log)
+    finally:
+        await conn.close()
+    return report
+
+
 # --- the whole check ----------------------------------------------------------------------
 
 
@@ -1438,6 +1541,7 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             if "intake" in services:
                 await check_intake(conn, log, cases, report)
+                await check_audit(conn, report, log)
                 check_business_answers(log, cases, report)
             if "router" in services:
                 await check_router(conn, log, cases, report)
@@ -1450,5 +1554,5 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
     return report
 
 
-__all__ = ["Deliveries", "Difference", "Report", "check_alarms", "derive", "fold", "read_log",
-           "settle", "verify"]
+__all__ = ["Deliveries", "Difference", "Report", "check_alarms", "check_audit", "derive", "fold",
+           "read_log", "settle", "verify", "verify_audit"]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from services.intake import logic
-from shared import inbox, outbox
+from shared import audit, inbox, outbox
 from shared.deadlines import ACKNOWLEDGING, CLOSED, HANDLING_ROLES
 from shared.events import (
     AssignmentRole,
@@ -201,17 +201,45 @@ async def active_assignments(
 
 async def record_status(
     conn: asyncpg.Connection, *, event: Envelope[DifficultyStatusChanged]
-) -> None:
+) -> Envelope[DifficultyStatusChanged]:
     """The new status (if the update moves the difficulty), the step of the assignment it
-    names, its history row and its outgoing event, in the caller's transaction."""
+    names, its history row chained to the one before (shared/audit.py) and its outgoing
+    event carrying the row's place in the chain, in the caller's transaction; returns
+    that event."""
     s = event.data
+    resolution = s.resolution.model_dump(mode="json") if s.resolution else None
+    feedback = s.feedback.model_dump(mode="json") if s.feedback else None
+    letter = s.letter.model_dump(mode="json") if s.letter else None
+    # The chain's head, locked to the end of the transaction (callers hold the row
+    # already; locking here keeps two writers from taking the same position whoever
+    # calls), and PostgreSQL's text of each jsonb value, which the hash covers.
+    head = await conn.fetchrow(
+        "SELECT chain_length, chain_head, $2::jsonb::text AS resolution,"
+        " $3::jsonb::text AS feedback, $4::jsonb::text AS letter"
+        " FROM intake.difficulties WHERE difficulty_id = $1 FOR UPDATE",
+        s.difficulty_id, resolution, feedback, letter,
+    )
+    if head is None:
+        raise LookupError(f"difficulty {s.difficulty_id} is not stored")
+    step = s.step_taken()
+    record: dict[str, Any] = {
+        "status_id": s.status_id, "difficulty_id": s.difficulty_id,
+        "position": head["chain_length"] + 1, "status": s.status.value if s.status else None,
+        "actor_kind": s.actor_kind.value, "actor_id": s.actor_id,
+        "assignment_id": s.assignment_id, "note": s.note, "changed_at": s.changed_at,
+        "step": step.value if step else None, "suggested_agency_id": s.suggested_agency_id,
+        "target_agency_id": s.target_agency_id, "resolution": head["resolution"],
+        "question": s.question, "answer": s.answer, "feedback": head["feedback"],
+        "letter": head["letter"],
+    }
+    prev = head["chain_head"] or audit.GENESIS
+    chain_hash = audit.link_hash(record, prev)
     if s.status is not None:
         await conn.execute(
             "UPDATE intake.difficulties SET status = $2, status_changed_at = $3"
             " WHERE difficulty_id = $1",
             s.difficulty_id, s.status.value, s.changed_at,
         )
-    step = s.step_taken()
     if step is not None:
         await conn.execute(
             "UPDATE intake.assignments SET step = $2, step_at = $3 WHERE assignment_id = $1",
@@ -220,15 +248,21 @@ async def record_status(
     await conn.execute(
         "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
         " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution,"
-        " question, answer, feedback)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14::jsonb)",
-        s.status_id, s.difficulty_id, s.status.value if s.status else None,
-        s.actor_kind.value, s.actor_id, s.assignment_id, s.note, s.changed_at,
-        step.value if step else None, s.suggested_agency_id,
-        s.resolution.model_dump(mode="json") if s.resolution else None, s.question, s.answer,
-        s.feedback.model_dump(mode="json") if s.feedback else None,
+        " question, answer, feedback, target_agency_id, letter, position, prev_hash,"
+        " chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13,"
+        " $14::jsonb, $15, $16::jsonb, $17, $18, $19)",
+        s.status_id, s.difficulty_id, record["status"], s.actor_kind.value, s.actor_id,
+        s.assignment_id, s.note, s.changed_at, record["step"], s.suggested_agency_id,
+        resolution, s.question, s.answer, feedback, s.target_agency_id, letter,
+        record["position"], prev, chain_hash,
     )
-    await outbox.enqueue(conn, schema=SCHEMA, events=[event])
+    await conn.execute(
+        "UPDATE intake.difficulties SET chain_length = $2, chain_head = $3"
+        " WHERE difficulty_id = $1", s.difficulty_id, record["position"], chain_hash)
+    chained = replace(event, data=s.model_copy(
+        update={"chain_position": record["position"], "chain_hash": chain_hash}))
+    await outbox.enqueue(conn, schema=SCHEMA, events=[chained])
+    return chained
 
 
 async def enqueue_to(conn: asyncpg.Connection, *, event: Envelope[Any], topic: str) -> None:

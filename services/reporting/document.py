@@ -458,6 +458,12 @@ def official_report(cfg: ProvinceConfig, report: WeeklyReport, *,
             (f"Ý kiến chỉ đạo của Tổ trưởng và tiến độ thực hiện ({len(report.directions)})",
              directions_blocks(cfg, report), []),
         ]
+        if report.audit is not None:
+            # The heads themselves are in the published event and the JSON; the paper
+            # quotes their root, enough to hold a later copy of the history against.
+            parts += [("Kiểm toán lịch sử hồ sơ", (Paragraph(
+                f"Chuỗi lịch sử của {len(report.audit.heads)} hồ sơ thay đổi trong tuần;"
+                f" gốc Merkle của các đầu chuỗi: {report.audit.merkle_root}."),), [])]
         closing = (f"Trên đây là báo cáo tình hình tiếp nhận, xử lý khó khăn, vướng mắc của "
                    f"doanh nghiệp tuần {week_number(report.week_label)} của Tổ công tác./.")
     draft = None if published else (

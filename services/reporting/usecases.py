@@ -31,13 +31,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 import asyncpg
+from pydantic import BaseModel
 
-from services.reporting import logic, store
-from shared import outbox
+from services.reporting import document, logic, store
+from shared import audit, outbox
 from shared.calendar import (
     TZ,
     WeekWindow,
@@ -47,7 +48,9 @@ from shared.calendar import (
     week_window_by_label,
 )
 from shared.events import (
+    AuditHeads,
     BreakdownRow,
+    ChainHead,
     DifficultyReceived,
     DirectionState,
     DirectionStatus,
@@ -164,6 +167,7 @@ async def _compose(
     waiting = await store.waiting_for_decision(
         conn, task_force=slug, head_agency=cfg.rules.head, now=end, since=window.start,
         overdue_before=logic.working_days_before(end, days), limit=MAX_WAITING)
+    heads = await store.chain_heads(conn, task_force=slug, start=window.start, end=end)
     event_id = weekly_event_id(slug, window.label)
     return WeeklyReport(
         report_id=_report_id(event_id), province_code=cfg.province.province_code,
@@ -177,6 +181,8 @@ async def _compose(
         member_reports=[logic.member_report_summary(r["member_id"], r) for r in member_rows],
         directions=[_direction(r) for r in directions],
         waiting=[waiting_item(r) for r in waiting], decision_overdue_days=days,
+        audit=AuditHeads(merkle_root=audit.merkle_root(heads), heads=[
+            ChainHead(difficulty_id=d, position=p, hash=h) for d, p, h in heads]),
     )
 
 
@@ -294,3 +300,138 @@ async def claim(
             env = Envelope(id=event_id, source=SOURCE, time=report.generated_at, data=report)
             await outbox.enqueue(conn, schema=SCHEMA, events=[env])
     return claimed
+
+
+# --- the public view (#25 item 2) ----------------------------------------------------------
+
+# A count as the public sees it: the number, or "suppressed" (logic.suppress_tables): a
+# group of fewer than three businesses (logic.SMALLEST_GROUP), or a cell hidden with one.
+PublicCount = int | Literal["suppressed"]
+
+
+class PublicRow(BaseModel):
+    value: str  # the category, zone type or agency id
+    name_vi: str
+    name_en: str
+    received: PublicCount
+    resolved: PublicCount
+    rejected: PublicCount
+    open: PublicCount
+
+
+class PublicOnTime(BaseModel):
+    """An agency's row of the week's league table, as published."""
+
+    agency_id: str
+    name_vi: str
+    name_en: str
+    resolve_measured: PublicCount
+    resolved_on_time_pct: float | Literal["suppressed"] | None  # null: nothing measured
+    ack_measured: PublicCount
+    ack_on_time_pct: float | Literal["suppressed"] | None
+
+
+class PublicLetter(BaseModel):
+    number: str
+    dated: date
+
+
+class PublicCentral(BaseModel):
+    """Difficulties escalated to one central ministry by the week's end, and the letters
+    by which it answered."""
+
+    ministry_id: str
+    name_vi: str
+    name_en: str
+    sent: PublicCount
+    answered: PublicCount
+    letters: list[PublicLetter]
+
+
+class PublicView(BaseModel):
+    """One province's week for the public: counts only, none of fewer than three
+    businesses, nothing that names or reaches a business."""
+
+    province: str
+    province_name_vi: str
+    province_name_en: str
+    week_label: str
+    window_start: datetime
+    window_end: datetime
+    weeks: list[str]  # every published week, newest first (the week picker)
+    smallest_group: int = logic.SMALLEST_GROUP
+    total: dict[str, PublicCount]
+    by_category: list[PublicRow]
+    by_zone_type: list[PublicRow]
+    by_agency: list[PublicRow]
+    on_time_target_pct: float | None
+    on_time: list[PublicOnTime]
+    central: list[PublicCentral]
+
+
+def _public_rows(cfg: ProvinceConfig, rows: list[BreakdownRow], total: BreakdownRow
+                 ) -> tuple[dict[str, list[PublicRow]], dict[str, Any]]:
+    dims = ("category", "zone_type", "agency")
+    tables = {d: {r.value: {c: getattr(r, c) for c in logic.PUBLIC_COLUMNS}
+                  for r in rows if r.dimension == d} for d in dims}
+    shown, shown_total = logic.suppress_tables(
+        tables, {c: getattr(total, c) for c in logic.PUBLIC_COLUMNS})
+
+    def name(d: str, v: str, lang: str) -> str:
+        return document.name_of(cfg, d, v, lang)
+
+    return {d: [PublicRow(value=v, name_vi=name(d, v, "vi"), name_en=name(d, v, "en"),
+                          **shown[d][v])
+                for v in sorted(shown[d], key=lambda v: (v == logic.UNKNOWN, name(d, v, "vi")))]
+            for d in dims}, shown_total
+
+
+async def public_view(conn: asyncpg.Connection, *, cfg: ProvinceConfig,
+                      week_label: str | None, now: datetime) -> PublicView | None:
+    """A published week of `cfg`'s task force for the public (the last closed one by
+    default); None when that week has no published report. Built from the report as
+    published (frozen, so the page can be cached) and the central escalations by its
+    end."""
+    weeks = await store.published_weeks(conn, task_force=cfg.slug, before=now)
+    label = week_label or (weeks[0] if weeks else None)
+    if label is None or label not in weeks:
+        return None
+    stored = await store.stored_report(conn, task_force=cfg.slug, week_label=label)
+    if stored is None:
+        return None
+    report = WeeklyReport.model_validate(stored)
+    total = logic.total_row(report.rows) or BreakdownRow(
+        dimension="total", value="all", received=0, resolved=0, open=0, overdue=0,
+        escalated_central=0, median_resolution_hours=None, p90_resolution_hours=None)
+    by, shown_total = _public_rows(cfg, report.rows, total)
+    sent, answers = await store.central_escalations(conn, task_force=cfg.slug,
+                                                    end=report.window_end)
+    central = logic.public_central(sent, [logic.CentralAnswer(
+        a["agency_id"], a["difficulty_id"], a["number"], a["dated"]) for a in answers])
+
+    def names(agency_id: str) -> tuple[str, str]:
+        a = cfg.agency(agency_id)
+        return (a.name_vi, a.name_en) if a else (agency_id, agency_id)
+
+    league = report.league.rows if report.league else []
+    return PublicView(
+        province=cfg.slug, province_name_vi=cfg.province.name_vi,
+        province_name_en=cfg.province.name_en, week_label=label,
+        window_start=report.window_start, window_end=report.window_end, weeks=weeks,
+        total=shown_total, by_category=by["category"], by_zone_type=by["zone_type"],
+        by_agency=by["agency"],
+        on_time_target_pct=report.league.target_pct if report.league else None,
+        on_time=[PublicOnTime(
+            agency_id=r.agency_id, name_vi=names(r.agency_id)[0], name_en=names(r.agency_id)[1],
+            resolve_measured=logic.public_measured(r.resolve_measured),
+            resolved_on_time_pct=logic.public_share(r.resolve_measured,
+                                                    r.resolved_on_time_pct),
+            ack_measured=logic.public_measured(r.ack_measured),
+            ack_on_time_pct=logic.public_share(r.ack_measured, r.ack_on_time_pct))
+            for r in league],
+        central=[PublicCentral(
+            ministry_id=c.ministry_id, name_vi=names(c.ministry_id)[0],
+            name_en=names(c.ministry_id)[1], sent=c.sent, answered=c.answered,
+            letters=[PublicLetter(number=n, dated=d) for n, d in c.letters])
+            for c in central],
+    )

@@ -54,7 +54,9 @@ from shared.events.notification import (
 from shared.events.reporting import (
     DIRECTION_STATE_LABELS,
     WAITING_REASON_LABELS,
+    AuditHeads,
     BreakdownRow,
+    ChainHead,
     CompilationSaved,
     DirectionGiven,
     DirectionProgress,
@@ -82,6 +84,7 @@ from shared.events.vocabulary import (
     AgencyLevel,
     AssignmentRole,
     Category,
+    ChainHash,
     Kind,
     LongText,
     Outcome,
@@ -113,6 +116,7 @@ BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
 
 
 # The names `from shared.events import X` has always given.
+
 __all__ = [
     "BY_CE_TYPE",
     "CATEGORY_LABELS",
@@ -133,9 +137,12 @@ __all__ = [
     "AgencyLevel",
     "AgencyTask",
     "AssignmentRole",
+    "AuditHeads",
     "BreakdownRow",
     "BusinessAnswer",
     "Category",
+    "ChainHash",
+    "ChainHead",
     "CompilationSaved",
     "Contact",
     "DecodeError",

@@ -17,6 +17,7 @@ from shared.events.vocabulary import (
     AgencyLevel,
     AssignmentRole,
     Category,
+    ChainHash,
     Kind,
     LongText,
     Outcome,
@@ -263,6 +264,10 @@ class DifficultyStatusChanged(EventData):
     # permanent deputy registered it (status null: the difficulty stays where it is).
     letter: LetterRef | None = None
     changed_at: AwareDatetime
+    # The row's place in the difficulty's history chain (shared/audit.py): its position
+    # and hash as intake stored it. Absent in events before the chain existed.
+    chain_position: int | None = Field(default=None, ge=1)
+    chain_hash: ChainHash | None = None
 
     def step_taken(self) -> Step | None:
         """What the event did to the assignment it names (None if it names none)."""

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from shared import topics
 from shared.events.envelope import CE_TYPE_PREFIX, EventData
 from shared.events.vocabulary import (
+    ChainHash,
     LongText,
     ShortText,
     Status,
@@ -188,6 +189,27 @@ class DirectionStatus(BaseModel):
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
+class ChainHead(BaseModel):
+    """Where one difficulty's history chain stood at a week's cutoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    difficulty_id: uuid.UUID
+    position: int = Field(ge=1)
+    hash: ChainHash
+
+
+class AuditHeads(BaseModel):
+    """The chain heads of the difficulties whose history moved in the week (as of its
+    cutoff), in difficulty id order, and their Merkle root (shared.audit.merkle_root):
+    published so that a history rewritten afterwards no longer matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    merkle_root: ChainHash
+    heads: list[ChainHead]
+
+
 class WeeklyReport(EventData):
     """The compiled weekly rollup of one province (or its final mandate report)."""
 
@@ -227,6 +249,8 @@ class WeeklyReport(EventData):
     decision_overdue_days: int | None = Field(
         default=None, ge=1, description="Working days overdue after which an item waits for "
         "the head (why: long_overdue), as configured when the report was composed")
+    # Compiled weeks only (#25 item 3); absent in reports compiled before the chain.
+    audit: AuditHeads | None = None
 
     def key(self) -> str:
         return f"{self.province_code}:{self.week_label}"

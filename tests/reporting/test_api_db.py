@@ -34,6 +34,7 @@ from shared.errors import unauthorized
 from shared.events import (
     STATUS_LABELS,
     ActorKind,
+    DifficultyReceived,
     DifficultyStatusChanged,
     MemberReport,
     Status,
@@ -127,7 +128,8 @@ async def _seed(s: Served) -> dict[str, object]:
         await h.on_received([env(d)], None)  # type: ignore[arg-type]
     await h.on_assigned([env(assigned(a, t0))], None)  # type: ignore[arg-type]
     await h.on_assigned([env(assigned(old, old.received_at))], None)  # type: ignore[arg-type]
-    await h.on_status([env(status(a, Status.RESOLVED, t0 + timedelta(hours=6)))],
+    await h.on_status([env(status(a, Status.RESOLVED, t0 + timedelta(hours=6)).model_copy(
+        update={"chain_position": 1, "chain_hash": "ab" * 32}))],  # its chain's head
                       None)  # type: ignore[arg-type]
     await h.on_member_report([env(MemberReport(
         report_id=__import__("uuid").uuid4(), member_id="binh-duong.m01", province_code="79",
@@ -200,7 +202,7 @@ async def test_the_tracking_page_shows_the_business_its_case_and_nothing_more(
 
 
 async def test_report_json_csv_and_page_agree(served: Served) -> None:
-    await _seed(served)
+    _seeded = await _seed(served)
     async with httpx.AsyncClient(base_url=served.url, headers=served.auth) as c:
         j = await c.get("/v1/reports/binh-duong/2026-W48.json")
         by_code = await c.get("/v1/reports/74/2026-W48.json")
@@ -244,6 +246,13 @@ async def test_report_json_csv_and_page_agree(served: Served) -> None:
         (r["dimension"], r["value"], str(r["received"])) for r in report["rows"]}
     assert page.status_code == 200 and "Báo cáo tuần" in page.text
     assert "<b>vướng mắc</b>" not in page.text  # user text is escaped
+    # The week's chain heads, published, and their root on the page's audit line.
+    resolved = _seeded["resolved"]
+    assert isinstance(resolved, DifficultyReceived)
+    assert report["audit"]["heads"] == [{"difficulty_id": str(resolved.difficulty_id),
+                                         "position": 1, "hash": "ab" * 32}]
+    assert re.search(r'<p id="audit">Kiểm toán \(Audit\): 1 chuỗi[^<]*<code class="hash">'
+                     + report["audit"]["merkle_root"] + "</code>", page.text), page.text
     assert "binh-duong/2026-W48" in index.text and "Weekly reports" in index.text
     assert missing.status_code == 404 and unknown.status_code == 404
 

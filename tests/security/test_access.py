@@ -172,6 +172,10 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # The tracking page: the form for all, the case for the pair of codes only.
         ("GET", "/track"): everyone(200),
         ("POST", "/track"): {**everyone(404), Role.BUSINESS: 200},
+        # The public view: no sign-in, the same answer for everybody; the stack has no
+        # published week yet (tests/reporting/test_public_db.py serves one).
+        ("GET", "/public/{province}"): everyone(404),
+        ("GET", "/public/{province}.json"): everyone(404),
         # Bình Dương's: its members and unscoped operators only.
         ("GET", "/v1/reports/{province}/{week_label}.json"): BD_READERS,
         ("GET", "/v1/reports/{province}/{week_label}.csv"): BD_READERS,

@@ -7,10 +7,12 @@ By concern: `common` (what the API and the pages share), `models` (response mode
 
 from __future__ import annotations
 
+# The names `from services.reporting.api import X` has always given.
 from services.reporting.api.common import (
     BEARER,
     MAX_SEARCH_WORDS,
     PROVINCE_PATTERN,
+    PUBLIC_MAX_AGE,
     REPORT_PATTERN,
     WEEK_PATTERN,
     Lister,
@@ -19,10 +21,12 @@ from services.reporting.api.common import (
     ReadSide,
     ReportPath,
     Side,
+    cached,
     decode_cursor,
     encode_cursor,
     in_scope,
     load_final,
+    load_public,
     load_report,
     not_found,
     read_side,
@@ -59,7 +63,6 @@ from services.reporting.api.routes import (
     track,
 )
 
-# The names `from services.reporting.api import X` has always given.
 __all__ = [
     "BEARER",
     "CSV_COLUMNS",
@@ -69,6 +72,7 @@ __all__ = [
     "ITEM_COLUMNS",
     "MAX_SEARCH_WORDS",
     "PROVINCE_PATTERN",
+    "PUBLIC_MAX_AGE",
     "REPORT_PATTERN",
     "WEEK_PATTERN",
     "DifficultyOut",
@@ -81,6 +85,7 @@ __all__ = [
     "Side",
     "TrackOut",
     "api",
+    "cached",
     "decode_cursor",
     "document_response",
     "document_route",
@@ -92,6 +97,7 @@ __all__ = [
     "letter_route",
     "list_difficulties",
     "load_final",
+    "load_public",
     "load_report",
     "not_found",
     "read_side",

@@ -4,6 +4,7 @@ published reports, the path parameters, the reader's dependencies and refusals."
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import Cookie, Depends, Path, Request
+from fastapi import Cookie, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.reporting import access, logic, store, usecases
@@ -214,3 +215,36 @@ Lister = Annotated[auth.Principal, Depends(require_lister)]
 def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
     if not access.may_read(who, cfg.slug):
         raise access.out_of_scope()
+
+
+# The public view is the same for everybody and changes once a week (a new week published)
+# or when an escalation is answered: a portal may link to it and proxies may keep it.
+PUBLIC_MAX_AGE = 300
+
+
+def cached(request: Request, body: bytes, media_type: str) -> Response:
+    """`body` with a strong ETag of its bytes and public caching; 304 (no body) when the
+    client already holds it (If-None-Match, any of a list, or *)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}", "ETag": etag}
+    held = request.headers.get("if-none-match", "")
+    if held.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in held.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def load_public(side: ReadSide, province: str, week: str | None
+                      ) -> tuple[ProvinceConfig, usecases.PublicView]:
+    """The public view of a province's week (the last published one by default), or a
+    404 naming what is missing."""
+    cfg = logic.resolve_province(side.config.current, province)
+    if cfg is None:
+        raise not_found()
+    if week is not None:
+        parse_week_label(week, "week")  # a malformed or impossible week: 422 naming it
+    async with side.db().acquire() as conn:
+        view = await usecases.public_view(conn, cfg=cfg, week_label=week, now=side.now())
+    if view is None:
+        raise Refusal(404, "week", "no published report for this week",
+                      "chưa có báo cáo đã công bố của tuần này")
+    return cfg, view

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.reporting import access, document, logic, render, spreadsheets, store, usecases
 from services.reporting.api.common import (
@@ -20,9 +20,11 @@ from services.reporting.api.common import (
     ReadSide,
     ReportPath,
     Side,
+    cached,
     decode_cursor,
     encode_cursor,
     in_scope,
+    load_public,
     load_report,
     not_found,
     track_not_found,
@@ -94,6 +96,24 @@ async def track(
         outcome_en=OUTCOME_LABELS[outcome][1] if outcome else None,
         answered_at=row["outcome_at"], public_answer=row["public_answer"],
     )
+
+
+@api.get(
+    "/public/{province}.json", tags=["public"], response_model=usecases.PublicView,
+    summary="A province's week for the public: counts only, no group under 3 businesses",
+    responses={**responses(404, 422, 429), 304: {"description": "Not modified (ETag)"}},
+)
+async def public_json(
+    side: Side, request: Request, province: ProvincePath,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN,
+                                      description="ISO week; the last published by default")
+                    ] = None,
+) -> Response:
+    """No sign-in. A count of one or two businesses is "suppressed", and so is any cell
+    hidden with it so that it cannot be worked out from the totals (see
+    logic.suppress_tables)."""
+    _, view = await load_public(side, province, week)
+    return cached(request, view.model_dump_json().encode(), "application/json")
 
 
 @api.get(

@@ -44,6 +44,8 @@ TEXT: dict[str, dict[str, str]] = {
         "by_zone": "Theo loại khu vực", "by_category": "Theo lĩnh vực", "by_agency": "Theo cơ quan",
         "trend": "Diễn biến các tuần gần đây", "overdue_items": "Hồ sơ quá hạn",
         "urgent_items": "Việc đột xuất", "recommendations": "Kiến nghị",
+        "audit_line": "Kiểm toán (Audit): {n} chuỗi lịch sử hồ sơ thay đổi trong tuần; gốc"
+                      " Merkle của các đầu chuỗi:",
         "missing": "Thành viên chưa báo cáo", "reported": "Thành viên đã báo cáo",
         "compiled_text": "Tổng hợp của Tổ phó Thường trực",
         "member_reports": "Báo cáo của thành viên Tổ công tác",
@@ -139,6 +141,8 @@ TEXT: dict[str, dict[str, str]] = {
         "by_category": "By category", "by_agency": "By agency", "trend": "Recent weeks",
         "overdue_items": "Overdue items", "urgent_items": "Urgent items",
         "recommendations": "Recommendations", "missing": "Members who have not reported",
+        "audit_line": "Audit: {n} case history chains moved this week; Merkle root of"
+                      " their heads:",
         "compiled_text": "The permanent deputy's compilation",
         "member_reports": "The members' reports",
         "directions": "The head's directions and their progress",

@@ -11,10 +11,12 @@ from __future__ import annotations
 from services.reporting.store.difficulties import (
     NEXT_DUE,
     ListFilter,
+    central_escalations,
     difficulty_detail,
     letter_case,
     list_difficulties,
     open_and_overdue_by_agency,
+    published_weeks,
     track,
     track_case,
     tracking_codes,
@@ -56,7 +58,10 @@ from services.reporting.store.projections import (
     set_deadlines,
     task_forces_of,
 )
+
+# The names `from services.reporting.store import X` has always given.
 from services.reporting.store.weekly import (
+    chain_heads,
     claim_report,
     claim_urgent,
     last_report_times,
@@ -70,13 +75,14 @@ from services.reporting.store.weekly import (
     stored_report,
 )
 
-# The names `from services.reporting.store import X` has always given.
 __all__ = [
     "NEXT_DUE",
     "STATUS_EVENT_TYPE",
     "AssignedRow",
     "ListFilter",
     "ReceivedRow",
+    "central_escalations",
+    "chain_heads",
     "claim_report",
     "claim_urgent",
     "compilation_of",
@@ -106,6 +112,7 @@ __all__ = [
     "project_notifications",
     "project_received",
     "project_status",
+    "published_weeks",
     "record_events",
     "refresh",
     "report_index",

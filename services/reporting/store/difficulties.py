@@ -231,3 +231,39 @@ async def tracking_codes(
         "SELECT difficulty_id, tracking_code FROM difficulties"
         " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
     return {r["difficulty_id"]: r["tracking_code"] for r in rows}
+
+
+# --- the public view (#25 item 2) ----------------------------------------------------------
+
+
+async def published_weeks(conn: asyncpg.Connection, *, task_force: str, before: datetime
+                          ) -> list[str]:
+    """The compiled weeks of a task force published and closed by `before`, newest first
+    (not its final report)."""
+    rows = await conn.fetch(
+        "SELECT week_label FROM weekly_reports WHERE task_force = $1 AND week_label <> 'final'"
+        " AND (report->>'window_end')::timestamptz <= $2 ORDER BY week_label DESC",
+        task_force, before)
+    return [r["week_label"] for r in rows]
+
+
+async def central_escalations(conn: asyncpg.Connection, *, task_force: str, end: datetime
+                              ) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """By `end`: how many difficulties of the task force went to each central ministry,
+    and each ministry's answer by letter (the ministry that held the difficulty when the
+    answer was recorded). Counts and letters only: nothing of the businesses."""
+    sent = {r["agency_id"]: r["n"] for r in await conn.fetch(
+        "SELECT a.agency_id, count(DISTINCT a.difficulty_id) AS n FROM assignments a"
+        " JOIN difficulties d USING (difficulty_id)"
+        " WHERE d.task_force = $1 AND a.agency_level = 'central' AND a.assigned_at <= $2"
+        " GROUP BY a.agency_id", task_force, end)}
+    answers = await conn.fetch(
+        "SELECT m.agency_id, r.difficulty_id, r.ministry_letter_number AS number,"
+        " r.ministry_letter_date AS dated FROM resolutions r"
+        " JOIN difficulties d USING (difficulty_id)"
+        " JOIN LATERAL (SELECT x.agency_id FROM assignments x"
+        "   WHERE x.difficulty_id = r.difficulty_id AND x.agency_level = 'central'"
+        "   AND x.assigned_at <= r.resolved_at ORDER BY x.assigned_at DESC LIMIT 1) m ON true"
+        " WHERE d.task_force = $1 AND r.ministry_letter_number IS NOT NULL"
+        " AND r.resolved_at <= $2", task_force, end)
+    return sent, [dict(r) for r in answers]

@@ -164,12 +164,13 @@ async def project_status(
     and each resolution in its own table; never the internal note."""
     await conn.executemany(
         "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
-        " assignment_id, changed_at, step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (status_id) DO NOTHING",
+        " assignment_id, changed_at, step, chain_position, chain_hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (status_id) DO NOTHING",
         [
             (c.status_id, c.difficulty_id, c.status.value if c.status else None,
              c.actor_kind.value, c.actor_id, c.assignment_id, c.changed_at,
-             step.value if (step := c.step_taken()) else None)
+             step.value if (step := c.step_taken()) else None, c.chain_position,
+             c.chain_hash)
             for c in changes
         ],
     )

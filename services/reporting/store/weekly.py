@@ -71,6 +71,24 @@ async def rollup_rows(
     return [dict(r) for r in await conn.fetch(_ROLLUP, task_force, start, end)]
 
 
+async def chain_heads(
+    conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
+) -> list[tuple[uuid.UUID, int, str]]:
+    """(difficulty id, position, hash) of the chain head as of `end` of each difficulty of
+    the task force whose history moved in (start, end], in difficulty id order; those
+    whose rows all predate the chain are left out (no head is known)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (h.difficulty_id) h.difficulty_id, h.chain_position, h.chain_hash"
+        " FROM status_history h JOIN difficulties d USING (difficulty_id)"
+        " WHERE d.task_force = $1 AND h.chain_position IS NOT NULL AND h.changed_at <= $3"
+        "   AND EXISTS (SELECT 1 FROM status_history m WHERE m.difficulty_id = h.difficulty_id"
+        "               AND m.changed_at > $2 AND m.changed_at <= $3)"
+        " ORDER BY h.difficulty_id, h.chain_position DESC",
+        task_force, start, end,
+    )
+    return [(r["difficulty_id"], r["chain_position"], r["chain_hash"]) for r in rows]
+
+
 async def league_items(
     conn: asyncpg.Connection, *, task_force: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
