@@ -1,0 +1,179 @@
+"""Recommendations many businesses share (#25 item 1): pure rules, no I/O.
+
+Two items are linked when their texts are alike (TF-IDF cosine over the folded words
+and word pairs, so diacritics or their absence do not matter), or when they cite the
+same legal document and are at least somewhat alike (a decree such as 123/2020/NĐ-CP
+covers many obstacles: the document alone does not make two items one). Groups are
+the connected items; deterministic: the same items in the same order give the same
+groups, the same order and the same representative.
+
+The TF-IDF is written out here (about forty lines) rather than taken from
+scikit-learn or datasketch: both pull in numpy and scipy (tens of megabytes in every
+image) for what is, at a province's scale (hundreds, at most a few thousand open
+items), a sparse dot product over an inverted index, fast in plain Python; and plain
+floats summed in a fixed order give the same answer on every machine.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared import legal, vn
+
+# Words that say nothing of the obstacle (folded): function words and the formulas
+# every recommendation uses ("đề nghị", "kiến nghị", "doanh nghiệp").
+STOPWORDS = frozenset("""
+va cua cac cho de la co duoc trong voi khi nhung theo tai den tu da dang se nay do vi
+thi ma con nen neu nhu mot hai ba nhieu rat qua cung van chua khong phai bi lai ra vao
+len tren duoi sau truoc hon moi nam thang ngay gio lan viec ve nhat theo nhu nguoi
+de nghi kien nghi doanh nghiep cong ty xem xet giai quyet tinh so dn ho tro
+""".split())
+_WORD = re.compile(r"[a-z0-9]+")
+# Abbreviations businesses write for what others spell out (folded).
+ABBREVIATIONS = {
+    "gtgt": "gia tri gia tang", "tndn": "thu nhap doanh nghiep",
+    "tncn": "thu nhap ca nhan", "pccc": "phong chay chua chay",
+    "kcn": "khu cong nghiep", "ccn": "cum cong nghiep", "kkt": "khu kinh te",
+    "bhxh": "bao hiem xa hoi", "bhyt": "bao hiem y te", "gpmb": "giai phong mat bang",
+    "ubnd": "uy ban nhan dan", "xnk": "xuat nhap khau", "fdi": "von dau tu nuoc ngoai",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One recommendation or difficulty: an id of the caller's and its text."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Items raising the same obstacle: their ids in input order, the documents they
+    cite (key, label, how many items cite it) most cited first."""
+
+    ids: tuple[str, ...]
+    documents: tuple[tuple[str, str, int], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+def terms(text: str) -> list[str]:
+    """The words and adjacent word pairs of `text` folded, without stopwords and with
+    abbreviations spelled out; each document it cites is one term (its key), not the
+    words of its citation, which every citation of a decree shares."""
+    words = [w for a in _WORD.findall(vn.fold(legal.without_citations(text)))
+             for w in ABBREVIATIONS.get(a, a).split() if w not in STOPWORDS]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + pairs + [f"doc:{k}" for k in legal.keys(text)]
+
+
+def _vectors(docs: Sequence[list[str]]) -> list[dict[str, float]]:
+    """TF-IDF, sublinear term frequency and smoothed idf, each vector of length 1."""
+    n = len(docs)
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(set(d))
+    out = []
+    for d in docs:
+        v = {t: (1 + math.log(c)) * (math.log((1 + n) / (1 + df[t])) + 1)
+             for t, c in sorted(Counter(d).items())}
+        norm = math.sqrt(sum(w * w for w in v.values())) or 1.0
+        out.append({t: w / norm for t, w in v.items()})
+    return out
+
+
+def similarities(vectors: Sequence[dict[str, float]]) -> dict[tuple[int, int], float]:
+    """Cosine of every pair (i < j) that shares a term, through an inverted index."""
+    index: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for i, v in enumerate(vectors):
+        for t, w in v.items():
+            index[t].append((i, w))
+    sims: dict[tuple[int, int], float] = defaultdict(float)
+    for postings in index.values():
+        for a in range(len(postings)):
+            i, wi = postings[a]
+            for j, wj in postings[a + 1:]:
+                sims[(i, j)] += wi * wj
+    return dict(sims)
+
+
+def group(items: Sequence[Item], *, alike: float, citing_bonus: float,
+          min_size: int = 2) -> list[Group]:
+    """The groups of at least `min_size` items, by average linkage: the two groups whose
+    items are most alike on average are joined, as long as that average is at least
+    `alike` (single linkage would chain: A like B like C, A unlike C). Two items citing
+    a document in common count `citing_bonus` more alike. Largest group first, then by
+    the first item's place in `items`."""
+    cited = [legal.citations(it.text) for it in items]
+    keys = [{c.key for c in cs} for cs in cited]
+    vectors = _vectors([terms(it.text) for it in items])
+    # links[a][b]: the sum of the pairs' similarities between groups a and b (sparse).
+    links: dict[int, dict[int, float]] = defaultdict(dict)
+    for (i, j), s in sorted(similarities(vectors).items()):
+        s += citing_bonus if keys[i] & keys[j] else 0.0
+        links[i][j] = links[j][i] = s
+    members: dict[int, list[int]] = {i: [i] for i in range(len(items))}
+    heap = [(-s / 1, i, j) for i, nb in links.items() for j, s in nb.items() if i < j]
+    heapq.heapify(heap)
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        if a not in members or b not in members:
+            continue  # one of them was joined to another since
+        average = links[a][b] / (len(members[a]) * len(members[b]))
+        if abs(-neg - average) > 1e-12:
+            continue  # a stale entry: the pair's average changed when a group grew
+        if average < alike:
+            break
+        # b joins a (a < b: the earlier item's group keeps its number).
+        members[a] = sorted(members[a] + members.pop(b))
+        for c, s in links.pop(b).items():
+            del links[c][b]
+            if c == a:
+                continue
+            links[a][c] = links[c][a] = links[a].get(c, 0.0) + s
+        for c, s in links[a].items():
+            x, y = min(a, c), max(a, c)
+            heapq.heappush(heap, (-s / (len(members[a]) * len(members[c])), x, y))
+    groups = []
+    for idx in members.values():
+        if len(idx) < min_size:
+            continue
+        count: Counter[str] = Counter()
+        label: dict[str, str] = {}
+        for i in idx:
+            for c in cited[i]:
+                count[c.key] += 1
+                # The way a writer with diacritics put it reads best on the page.
+                if c.key not in label or (label[c.key].isascii() and not c.label.isascii()):
+                    label[c.key] = c.label
+        documents = tuple((k, label[k], n) for k, n in sorted(
+            count.items(), key=lambda kv: (-kv[1], kv[0])))
+        groups.append((idx[0], Group(tuple(items[i].id for i in idx), documents)))
+    groups.sort(key=lambda g: (-g[1].size, g[0]))
+    return [g for _, g in groups]
+
+
+def pair_scores(predicted: Sequence[Sequence[str]], truth: dict[str, str]
+                ) -> tuple[float, float]:
+    """Pairwise precision and recall of a grouping against true labels: of the pairs put
+    together, how many belong together; of the pairs that belong together, how many
+    were put together. Items in no predicted group stand alone."""
+    together = {frozenset((a, b)) for g in predicted for i, a in enumerate(g)
+                for b in g[i + 1:]}
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for item, lab in sorted(truth.items()):
+        by_label[lab].append(item)
+    belong = {frozenset((a, b)) for g in by_label.values() for i, a in enumerate(g)
+              for b in g[i + 1:]}
+    hit = len(together & belong)
+    precision = hit / len(together) if together else 1.0
+    recall = hit / len(belong) if belong else 1.0
+    return precision, recall
