@@ -17,6 +17,7 @@ floats summed in a fixed order give the same answer on every machine.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -27,12 +28,12 @@ from shared import legal, vn
 
 # Words that say nothing of the obstacle (folded): function words and the formulas
 # every recommendation uses ("đề nghị", "kiến nghị", "doanh nghiệp").
-STOPWORDS = frozenset("""
-va cua cac cho de la co duoc trong voi khi nhung theo tai den tu da dang se nay do vi
-thi ma con nen neu nhu mot hai ba nhieu rat qua cung van chua khong phai bi lai ra vao
-len tren duoi sau truoc hon moi nam thang ngay gio lan viec ve nhat theo nhu nguoi
-de nghi kien nghi doanh nghiep cong ty xem xet giai quyet tinh so dn ho tro
-""".split())
+STOPWORDS = frozenset(" ".join((
+    "va cua cac cho de la co duoc trong voi khi nhung theo tai den tu da dang se nay do vi",
+    "thi ma con nen neu nhu mot hai ba nhieu rat qua cung van chua khong phai bi lai ra",
+    "vao len tren duoi sau truoc hon moi nam thang ngay gio lan viec ve nhat nguoi",
+    "de nghi kien nghi doanh nghiep cong ty xem xet giai quyet tinh so dn ho tro",
+)).split())
 _WORD = re.compile(r"[a-z0-9]+")
 # Abbreviations businesses write for what others spell out (folded).
 ABBREVIATIONS = {
@@ -71,7 +72,7 @@ def terms(text: str) -> list[str]:
     words of its citation, which every citation of a decree shares."""
     words = [w for a in _WORD.findall(vn.fold(legal.without_citations(text)))
              for w in ABBREVIATIONS.get(a, a).split() if w not in STOPWORDS]
-    pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(words)]
     return words + pairs + [f"doc:{k}" for k in legal.keys(text)]
 
 
@@ -121,7 +122,7 @@ def group(items: Sequence[Item], *, alike: float, citing_bonus: float,
         s += citing_bonus if keys[i] & keys[j] else 0.0
         links[i][j] = links[j][i] = s
     members: dict[int, list[int]] = {i: [i] for i in range(len(items))}
-    heap = [(-s / 1, i, j) for i, nb in links.items() for j, s in nb.items() if i < j]
+    heap = [(-s, i, j) for i, nb in links.items() for j, s in nb.items() if i < j]
     heapq.heapify(heap)
     while heap:
         neg, a, b = heapq.heappop(heap)
@@ -149,11 +150,12 @@ def group(items: Sequence[Item], *, alike: float, citing_bonus: float,
         count: Counter[str] = Counter()
         label: dict[str, str] = {}
         for i in idx:
-            for c in cited[i]:
-                count[c.key] += 1
+            for cit in cited[i]:
+                count[cit.key] += 1
                 # The way a writer with diacritics put it reads best on the page.
-                if c.key not in label or (label[c.key].isascii() and not c.label.isascii()):
-                    label[c.key] = c.label
+                if cit.key not in label or (label[cit.key].isascii()
+                                            and not cit.label.isascii()):
+                    label[cit.key] = cit.label
         documents = tuple((k, label[k], n) for k, n in sorted(
             count.items(), key=lambda kv: (-kv[1], kv[0])))
         groups.append((idx[0], Group(tuple(items[i].id for i in idx), documents)))
