@@ -21,8 +21,9 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from shared import legal, vn
 
@@ -179,3 +180,35 @@ def pair_scores(predicted: Sequence[Sequence[str]], truth: dict[str, str]
     precision = hit / len(together) if together else 1.0
     recall = hit / len(belong) if belong else 1.0
     return precision, recall
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A group as the permanent deputy's page shows it: its items (the caller's rows),
+    how many businesses raised them (distinct tax codes), the documents cited, and the
+    central ministry the province's rules escalate its most frequent field to."""
+
+    items: tuple[Mapping[str, Any], ...]
+    businesses: int
+    documents: tuple[tuple[str, str, int], ...]
+    ministry_id: str | None
+
+
+def shared_recommendations(rows: Sequence[Mapping[str, Any]], *, alike: float,
+                           citing_bonus: float, escalation: Mapping[str, str]
+                           ) -> list[Shared]:
+    """The groups among a task force's open items. Each row has difficulty_id, title,
+    description, category and tax_code; `escalation` maps a category (or "default") to
+    the central ministry the province's rules name for it."""
+    by_id = {str(r["difficulty_id"]): r for r in rows}
+    found = group([Item(str(r["difficulty_id"]), f"{r['title']}\n{r['description'] or ''}")
+                   for r in rows], alike=alike, citing_bonus=citing_bonus)
+    out = []
+    for g in found:
+        items = tuple(by_id[i] for i in g.ids)
+        fields = Counter(str(r["category"]) for r in items)
+        top = min(fields, key=lambda c: (-fields[c], c))
+        out.append(Shared(items=items, businesses=len({r["tax_code"] for r in items}),
+                          documents=g.documents,
+                          ministry_id=escalation.get(top) or escalation.get("default")))
+    return out

@@ -21,6 +21,7 @@ from shared.events import (
     EventData,
     MemberReport,
     NotificationSent,
+    PolicyBottleneck,
 )
 
 
@@ -976,3 +977,53 @@ async def tracking_codes(
         "SELECT difficulty_id, tracking_code FROM difficulties"
         " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
     return {r["difficulty_id"]: r["tracking_code"] for r in rows}
+
+
+# --- recommendations many businesses share, policy bottlenecks (#25 item 1) -----------------
+
+
+async def project_bottlenecks(
+    conn: asyncpg.Connection, *, bottlenecks: Sequence[PolicyBottleneck]
+) -> None:
+    """Each bottleneck as its latest event says, whichever order the events arrive in."""
+    await conn.executemany(
+        "INSERT INTO bottlenecks (bottleneck_id, task_force, ministry_id, title,"
+        " business_count, merged_at, changed_at, answered_at, payload)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (bottleneck_id) DO UPDATE SET ministry_id = EXCLUDED.ministry_id,"
+        " title = EXCLUDED.title, business_count = EXCLUDED.business_count,"
+        " changed_at = EXCLUDED.changed_at, answered_at = EXCLUDED.answered_at,"
+        " payload = EXCLUDED.payload WHERE bottlenecks.changed_at < EXCLUDED.changed_at",
+        [(x.bottleneck_id, x.task_force, x.ministry_id, x.title, x.business_count,
+          x.merged_at, x.changed_at, x.answer.answered_at if x.answer else None,
+          x.model_dump(mode="json")) for x in bottlenecks])
+    await conn.executemany(
+        "INSERT INTO bottleneck_items (difficulty_id, bottleneck_id) VALUES ($1, $2)"
+        " ON CONFLICT (difficulty_id) DO NOTHING",
+        [(it.difficulty_id, x.bottleneck_id) for x in bottlenecks for it in x.items])
+
+
+async def open_to_group(
+    conn: asyncpg.Connection, *, task_force: str, limit: int
+) -> list[dict[str, Any]]:
+    """A task force's open items in no bottleneck yet, with their text, the most recent
+    `limit` (in a stable order: received, then id)."""
+    rows = await conn.fetch(
+        "SELECT * FROM (SELECT d.difficulty_id, d.tracking_code, d.title, d.category,"
+        " d.tax_code, d.received_at, d.payload->>'description' AS description"
+        " FROM difficulties d WHERE d.task_force = $1 AND d.closed_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM bottleneck_items b"
+        "                 WHERE b.difficulty_id = d.difficulty_id)"
+        " ORDER BY d.received_at DESC, d.difficulty_id DESC LIMIT $2) x"
+        " ORDER BY received_at, difficulty_id", task_force, limit)
+    return [dict(r) for r in rows]
+
+
+async def bottlenecks_of(conn: asyncpg.Connection, *, task_force: str
+                         ) -> list[PolicyBottleneck]:
+    """A task force's bottlenecks as last sent: waiting for the ministry first, then the
+    most recently merged."""
+    rows = await conn.fetch(
+        "SELECT payload FROM bottlenecks WHERE task_force = $1"
+        " ORDER BY answered_at IS NOT NULL, merged_at DESC, bottleneck_id", task_force)
+    return [PolicyBottleneck.model_validate(r["payload"]) for r in rows]

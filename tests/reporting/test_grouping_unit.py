@@ -84,3 +84,23 @@ def test_precision_and_recall_on_the_labelled_recommendations() -> None:
     assert n >= 200 and labels >= 30
     assert precision >= 0.75, precision
     assert recall >= 0.60, recall
+
+
+def test_the_deputys_groups_count_businesses_and_name_the_ministry_of_the_main_field() -> None:
+    def row(item: Item, tax: str, category: str) -> dict[str, object]:
+        title, _, description = item.text.partition(",")
+        return {"difficulty_id": item.id, "title": title, "description": description,
+                "category": category, "tax_code": tax}
+
+    rows = [row(INVOICES[0], "0100109106", "tax"), row(FLOOD[0], "0300000001", "land"),
+            row(INVOICES[1], "0100109106", "tax"),  # the same business, again
+            row(INVOICES[2], "0312345678", "other"), row(FLOOD[1], "0300000002", "land")]
+    shared = grouping.shared_recommendations(
+        rows, alike=CFG.alike, citing_bonus=CFG.citing_bonus,
+        escalation={"tax": "central.bo-tai-chinh", "default": "central.bo-ke-hoach"})
+    assert [[r["difficulty_id"] for r in s.items] for s in shared] == [["a", "b", "c"],
+                                                                       ["d", "e"]]
+    assert [s.businesses for s in shared] == [2, 2]
+    # Tax is the group's main field; land has no rule of its own: the default.
+    assert [s.ministry_id for s in shared] == ["central.bo-tai-chinh", "central.bo-ke-hoach"]
+    assert shared[0].documents[0][0] == "123/2020/ND-CP"
