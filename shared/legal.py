@@ -10,6 +10,7 @@ label what the first writer wrote, for people to read. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -60,15 +61,18 @@ class Citation:
     label: str
 
 
+@functools.cache
+def _fold_char(c: str) -> str:
+    f = vn.fold(c)
+    return f if len(f) == 1 else " "
+
+
 def _fold_in_place(text: str) -> str:
     """`text` folded character by character, so that a match's offsets are the
     original's: each character becomes one (a letter without its marks, lower case;
-    anything that folds to more or to nothing becomes a space)."""
-    out = []
-    for c in text:
-        f = vn.fold(c)
-        out.append(f if len(f) == 1 else " ")
-    return "".join(out)
+    anything that folds to more or to nothing becomes a space). Characters are few
+    (a text's alphabet), so each is folded once per process."""
+    return "".join(map(_fold_char, text))
 
 
 def _label(original: str, start: int, end: int) -> str:
@@ -121,11 +125,19 @@ def keys(text: str) -> tuple[str, ...]:
 def without_citations(text: str) -> str:
     """`text` (NFC) with each citation replaced by a space: what is left says what the
     matter is, the citation saying only which document."""
+    return read(text)[1]
+
+
+def read(text: str) -> tuple[list[Citation], str]:
+    """`citations(text)` and `without_citations(text)`, reading the text once."""
     original, spans = _cited(text)
+    found: dict[str, Citation] = {}
+    for start, end, key in spans:
+        found.setdefault(key, Citation(key, _label(original, start, end)))
     out, at = [], 0
     for start, end, _ in spans:
         out.append(original[at:start])
         out.append(" ")
         at = end
     out.append(original[at:])
-    return "".join(out)
+    return list(found.values()), "".join(out)

@@ -71,10 +71,14 @@ def terms(text: str) -> list[str]:
     """The words and adjacent word pairs of `text` folded, without stopwords and with
     abbreviations spelled out; each document it cites is one term (its key), not the
     words of its citation, which every citation of a decree shares."""
-    words = [w for a in _WORD.findall(vn.fold(legal.without_citations(text)))
+    return _terms(*legal.read(text))
+
+
+def _terms(cited: Sequence[legal.Citation], rest: str) -> list[str]:
+    words = [w for a in _WORD.findall(vn.fold(rest))
              for w in ABBREVIATIONS.get(a, a).split() if w not in STOPWORDS]
     pairs = [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    return words + pairs + [f"doc:{k}" for k in legal.keys(text)]
+    return words + pairs + [f"doc:{c.key}" for c in cited]
 
 
 def _vectors(docs: Sequence[list[str]]) -> list[dict[str, float]]:
@@ -92,34 +96,41 @@ def _vectors(docs: Sequence[list[str]]) -> list[dict[str, float]]:
     return out
 
 
-def similarities(vectors: Sequence[dict[str, float]]) -> dict[tuple[int, int], float]:
-    """Cosine of every pair (i < j) that shares a term, through an inverted index."""
+def similarities(vectors: Sequence[dict[str, float]], floor: float = 0.0
+                 ) -> dict[tuple[int, int], float]:
+    """Cosine of every pair (i < j) that shares a term, through an inverted index; pairs
+    under `floor` left out."""
     index: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for i, v in enumerate(vectors):
         for t, w in v.items():
             index[t].append((i, w))
-    sims: dict[tuple[int, int], float] = defaultdict(float)
+    n = len(vectors)
+    sums: dict[int, float] = defaultdict(float)  # i * n + j: cheaper to hash than a pair
     for postings in index.values():
-        for a in range(len(postings)):
-            i, wi = postings[a]
+        for a, (i, wi) in enumerate(postings):
+            base = i * n
             for j, wj in postings[a + 1:]:
-                sims[(i, j)] += wi * wj
-    return dict(sims)
+                sums[base + j] += wi * wj
+    return {divmod(k, n): s for k, s in sums.items() if s >= floor}
 
 
-def group(items: Sequence[Item], *, alike: float, citing_bonus: float,
+def group(items: Sequence[Item], *, alike: float, citing_bonus: float, floor: float = 0.0,
           min_size: int = 2) -> list[Group]:
     """The groups of at least `min_size` items, by average linkage: the two groups whose
     items are most alike on average are joined, as long as that average is at least
     `alike` (single linkage would chain: A like B like C, A unlike C). Two items citing
     a document in common count `citing_bonus` more alike. Largest group first, then by
-    the first item's place in `items`."""
-    cited = [legal.citations(it.text) for it in items]
+    the first item's place in `items`. Pairs less alike than `floor` count as not alike
+    at all: most pairs share a common word or two and nothing else, and leaving them out
+    keeps the work near linear in the items (the averages can only come out lower, so
+    no group is joined that would not have been)."""
+    read = [legal.read(it.text) for it in items]
+    cited = [cs for cs, _ in read]
     keys = [{c.key for c in cs} for cs in cited]
-    vectors = _vectors([terms(it.text) for it in items])
+    vectors = _vectors([_terms(*r) for r in read])
     # links[a][b]: the sum of the pairs' similarities between groups a and b (sparse).
     links: dict[int, dict[int, float]] = defaultdict(dict)
-    for (i, j), s in sorted(similarities(vectors).items()):
+    for (i, j), s in sorted(similarities(vectors, floor).items()):
         s += citing_bonus if keys[i] & keys[j] else 0.0
         links[i][j] = links[j][i] = s
     members: dict[int, list[int]] = {i: [i] for i in range(len(items))}
@@ -195,14 +206,14 @@ class Shared:
 
 
 def shared_recommendations(rows: Sequence[Mapping[str, Any]], *, alike: float,
-                           citing_bonus: float, escalation: Mapping[str, str]
+                           citing_bonus: float, floor: float, escalation: Mapping[str, str]
                            ) -> list[Shared]:
     """The groups among a task force's open items. Each row has difficulty_id, title,
     description, category and tax_code; `escalation` maps a category (or "default") to
     the central ministry the province's rules name for it."""
     by_id = {str(r["difficulty_id"]): r for r in rows}
     found = group([Item(str(r["difficulty_id"]), f"{r['title']}\n{r['description'] or ''}")
-                   for r in rows], alike=alike, citing_bonus=citing_bonus)
+                   for r in rows], alike=alike, citing_bonus=citing_bonus, floor=floor)
     out = []
     for g in found:
         items = tuple(by_id[i] for i in g.ids)

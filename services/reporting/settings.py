@@ -56,7 +56,8 @@ class Grouping:
 
     alike: float  # cosine at which two texts raise the same obstacle
     citing_bonus: float  # added to the cosine of two items citing the same document
+    floor: float  # a pair less alike than this counts as not alike (grouping.group)
     max_items: int  # the open items grouped, most recent first
 
 
-GROUPING = Grouping(alike=0.15, citing_bonus=0.05, max_items=3000)
+GROUPING = Grouping(alike=0.15, citing_bonus=0.05, floor=0.05, max_items=1000)

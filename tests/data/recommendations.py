@@ -32,7 +32,8 @@ def measure() -> tuple[float, float, int, int]:
     rows = load()
     items = [grouping.Item(str(i), text) for i, (_, text) in enumerate(rows)]
     cfg = settings.GROUPING
-    groups = grouping.group(items, alike=cfg.alike, citing_bonus=cfg.citing_bonus)
+    groups = grouping.group(items, alike=cfg.alike, citing_bonus=cfg.citing_bonus,
+                            floor=cfg.floor)
     truth = {str(i): label for i, (label, _) in enumerate(rows)}
     p, r = grouping.pair_scores([g.ids for g in groups], truth)
     return p, r, len(rows), len(set(truth.values()))

@@ -13,7 +13,8 @@ CFG = settings.GROUPING
 
 
 def group(items: list[Item]) -> list[grouping.Group]:
-    return grouping.group(items, alike=CFG.alike, citing_bonus=CFG.citing_bonus)
+    return grouping.group(items, alike=CFG.alike, citing_bonus=CFG.citing_bonus,
+                          floor=CFG.floor)
 
 
 INVOICES = [
@@ -96,7 +97,7 @@ def test_the_deputys_groups_count_businesses_and_name_the_ministry_of_the_main_f
             row(INVOICES[1], "0100109106", "tax"),  # the same business, again
             row(INVOICES[2], "0312345678", "other"), row(FLOOD[1], "0300000002", "land")]
     shared = grouping.shared_recommendations(
-        rows, alike=CFG.alike, citing_bonus=CFG.citing_bonus,
+        rows, alike=CFG.alike, citing_bonus=CFG.citing_bonus, floor=CFG.floor,
         escalation={"tax": "central.bo-tai-chinh", "default": "central.bo-ke-hoach"})
     assert [[r["difficulty_id"] for r in s.items] for s in shared] == [["a", "b", "c"],
                                                                        ["d", "e"]]

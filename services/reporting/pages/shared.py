@@ -7,8 +7,8 @@ The groups are computed when the page is asked for, from the read model's open i
 a group depends on all the open items together (the weight of each word, which groups
 are most alike on average), so an item arriving or closing can regroup others, and a
 grouping kept up to date would redo this work on every event instead of on each visit
-of one person; at a province's scale (a few thousand open items at most, the most
-recent GROUPING.max_items taken) it takes well under a second (README)."""
+of one person. The most recent GROUPING.max_items (1000) open items are grouped: about
+1.3 s measured for 1000 on a shared two-core machine, 0.08 s for 200 (README)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def shared_recommendations(side: Side, request: Request, lang: Lang = "vi"
                                          limit=GROUPING.max_items)
         sent = await store.bottlenecks_of(conn, task_force=d.cfg.slug)
     groups = grouping.shared_recommendations(
-        rows, alike=GROUPING.alike, citing_bonus=GROUPING.citing_bonus,
+        rows, alike=GROUPING.alike, citing_bonus=GROUPING.citing_bonus, floor=GROUPING.floor,
         escalation={str(k): str(v) for k, v in d.cfg.rules.escalation.items()})
     ministries = [a for a in d.cfg.agencies if a.level is AgencyLevel.CENTRAL]
     return d.render(request, side, "people_shared.html", SHARED, groups=groups,
