@@ -9,6 +9,8 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
+import asyncpg
+
 from services.intake import logic, store
 from services.intake.models import (
     BottleneckAccepted,
@@ -81,7 +83,15 @@ async def merge(ix: Intake, who: auth.Principal, body: BottleneckIn, key: str
                                       title=c.received.title, category=c.received.category)
                        for c in members],
                 merged_by=who.subject_id, merged_at=now, changed_at=now)
-            await store.insert_bottleneck(conn, event=sent)
+            try:
+                await store.insert_bottleneck(conn, event=sent)
+            except asyncpg.UniqueViolationError:
+                # A concurrent merge of one of these items committed first (its row was
+                # read before that merge's items were): one bottleneck per item holds.
+                ix.metrics.refused("difficulty_ids", "not_mergeable")
+                raise Refusal(409, "difficulty_ids", "an item was merged meanwhile into "
+                              "another policy bottleneck", "một phản ánh vừa được tổng hợp "
+                              "vào điểm nghẽn chính sách khác") from None
             await store.enqueue(conn, events=[new_envelope(
                 sent, source=SOURCE, event_id=_sent(sent, "merged"))])
             ix.metrics.status_updates.labels("bottleneck_merged").inc()
