@@ -428,11 +428,3 @@ async def bottleneck_answered(conn: asyncpg.Connection, *, event: PolicyBottlene
         "UPDATE intake.bottlenecks SET answered_at = $2, event = $3 WHERE bottleneck_id = $1",
         event.bottleneck_id, answered_at, event.model_dump(mode="json"))
 
-
-async def bottleneck_of(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
-                        ) -> PolicyBottleneck | None:
-    """The bottleneck a difficulty was merged into, as last sent (for its tracking page)."""
-    row = await conn.fetchrow(
-        "SELECT b.event FROM intake.bottleneck_items i JOIN intake.bottlenecks b"
-        " USING (bottleneck_id) WHERE i.difficulty_id = $1", difficulty_id)
-    return None if row is None else PolicyBottleneck.model_validate(row["event"])

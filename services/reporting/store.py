@@ -1027,3 +1027,12 @@ async def bottlenecks_of(conn: asyncpg.Connection, *, task_force: str
         "SELECT payload FROM bottlenecks WHERE task_force = $1"
         " ORDER BY answered_at IS NOT NULL, merged_at DESC, bottleneck_id", task_force)
     return [PolicyBottleneck.model_validate(r["payload"]) for r in rows]
+
+
+async def bottleneck_of(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                        ) -> PolicyBottleneck | None:
+    """The bottleneck a difficulty was merged into, as last sent (its tracking page)."""
+    row = await conn.fetchrow(
+        "SELECT b.payload FROM bottleneck_items i JOIN bottlenecks b USING (bottleneck_id)"
+        " WHERE i.difficulty_id = $1", difficulty_id)
+    return None if row is None else PolicyBottleneck.model_validate(row["payload"])

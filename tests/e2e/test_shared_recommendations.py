@@ -5,7 +5,8 @@ diacritics and "số"), a fifth about something else. The deputy's page groups t
 counts the items and the businesses and names the decree; the deputy merges the group
 into one policy bottleneck for the Ministry of Finance (the ministry the province's
 rules name for tax), which goes out as one item carrying the number of businesses and
-no business's name, tax code or contact; the deputy records the ministry's answer, and
+no business's name, tax code or contact, and each business's tracking page says so;
+the deputy records the ministry's answer, and
 each of the four businesses reads it on its tracking page, the fifth nothing. The page
 is checked at 1280 and 390 px (no sideways scroll, no serious or critical axe-core
 violation), and the checker finds 0 differences."""
@@ -155,6 +156,12 @@ async def test_the_deputy_merges_what_many_businesses_share_and_each_reads_the_a
                                            sent[4]["difficulty_id"]]})
                     assert r.status_code == 409, r.text
                     assert r.json()["errors"][0]["field"] == "difficulty_ids"
+                    # Each business's tracking page says its item went up with others'.
+                    for d in sent[:4]:
+                        r = await c.post(f"{reporting}/track", data={
+                            "code": d["tracking_code"], "tax_code": d["tax_code"]})
+                        assert 'id="shared"' in r.text and "4 doanh nghiệp" in r.text, r.text
+                        assert "Bộ Tài chính" in r.text
 
                 for name, width in (("desktop", 1280), ("phone", 390)):
                     await look(browser, demo, f"{reporting}/workspace/shared",

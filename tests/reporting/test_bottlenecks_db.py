@@ -58,7 +58,9 @@ async def test_the_latest_event_stands_and_its_items_leave_the_pool_to_group(
         [kept] = await store.bottlenecks_of(conn, task_force="binh-duong")
         left = await store.open_to_group(conn, task_force="binh-duong", limit=10)
         rows = await conn.fetchval("SELECT count(*) FROM bottleneck_items")
+        of_member = await store.bottleneck_of(conn, difficulty_id=ds[0].difficulty_id)
+        of_other = await store.bottleneck_of(conn, difficulty_id=ds[2].difficulty_id)
     assert kept == answered
-    assert rows == 2
+    assert rows == 2 and of_member == answered and of_other is None
     assert [r["difficulty_id"] for r in left] == [ds[2].difficulty_id]
     assert left[0]["description"] == ds[2].description
