@@ -8,6 +8,9 @@ model out, so a new part of the report (members' own texts, the head's direction
 agency league table) is one more `Section` here and appears in every format.
 
 Pure: no I/O, no clock; dates come from the report.
+
+Longer than 500 lines on purpose: it is one concern, the document model with the dates,
+names and sections written into it; split, a new Section would span files.
 """
 
 from __future__ import annotations

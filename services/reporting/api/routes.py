@@ -1,227 +1,51 @@
-"""Reporting's read side: tracking for businesses, reports as JSON and CSV, and the
-searchable list of difficulties for task-force members."""
+"""The read side's HTTP routes: tracking, reports as JSON, CSV and documents, letters, the
+handed-over list and the searchable list of difficulties."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-import asyncpg
-from fastapi import APIRouter, Cookie, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Response
 
 from services.reporting import access, document, logic, render, spreadsheets, store, usecases
+from services.reporting.api.common import (
+    MAX_SEARCH_WORDS,
+    PROVINCE_PATTERN,
+    WEEK_PATTERN,
+    Lister,
+    ProvincePath,
+    Reader,
+    ReadSide,
+    ReportPath,
+    Side,
+    decode_cursor,
+    encode_cursor,
+    in_scope,
+    load_report,
+    not_found,
+    track_not_found,
+)
+from services.reporting.api.csv_files import (
+    items_csv,
+    rows_csv,
+    rows_csv_vi,
+)
+from services.reporting.api.models import DifficultyOut, DifficultyPage, TrackOut
 from shared import auth, vn
-from shared.calendar import TZ, Clock, check_date, parse_week_label
-from shared.errors import ErrorBody, Refusal, responses, unauthorized
+from shared.calendar import TZ, parse_week_label
+from shared.errors import ErrorBody, Refusal, responses
 from shared.events import (
     OUTCOME_LABELS,
     STATUS_LABELS,
     Category,
     Outcome,
-    ReportItem,
     Status,
     WeeklyReport,
     ZoneType,
 )
-from shared.exports import csv_text
-from shared.provinces import ConfigHolder, ProvinceConfig
 from shared.topics import AGENCY_ID_PATTERN
-
-MAX_SEARCH_WORDS = 8
-WEEK_PATTERN = r"^[0-9]{4}-W[0-9]{2}$"
-# A report path names a week, or "final": the mandate report of a dissolved task force.
-REPORT_PATTERN = r"^([0-9]{4}-W[0-9]{2}|final)$"
-PROVINCE_PATTERN = r"^[a-z0-9-]{1,60}$"
-# Module level: with postponed annotations FastAPI resolves names in module globals.
-BEARER = HTTPBearer(auto_error=False, description="A task-force member token (tgm_...) or "
-                    "an operator token (tgo_...), from `thaogo token create`")
-ProvincePath = Annotated[str, Path(pattern=PROVINCE_PATTERN,
-                                   description="Province slug (binh-duong) or code (74)")]
-ReportPath = Annotated[str, Path(pattern=REPORT_PATTERN,
-                                 description='ISO week, e.g. 2026-W48, or "final"')]
-
-
-@dataclass
-class ReadSide:
-    """What the read routes need; built once in main."""
-
-    db: Callable[[], asyncpg.Pool]
-    config: ConfigHolder
-    clock: Clock
-    base_url: str
-    # Signs the page links in reports; None leaves them unsigned (tests of other things).
-    links: access.LinkSigner | None = None
-    # The local mailbox of `thaogo up`, named on the page that says a link was mailed.
-    mailbox_url: str | None = None
-    # Where the workspace's forms post (intake's public URL); "" for the same origin.
-    intake_url: str = ""
-
-    def now(self) -> datetime:
-        return self.clock.now().astimezone(UTC)
-
-    def page_url(self, slug: str, week_label: str, *,
-                 token_id: uuid.UUID | None = None) -> str:
-        """The page's signed link: unbound (the one mailed), or bound to `token_id` for a
-        link handed to that token's holder."""
-        path = f"/reports/{slug}/{week_label}"
-        if self.links is None:
-            return self.base_url + path
-        return self.links.url(self.base_url, path, now=self.now(), token_id=token_id)
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Served over HTTPS (behind the ingress, whose TLS the app does not see): the
-        sign-in cookie must then never travel in clear."""
-        return self.base_url.startswith("https://")
-
-    async def principal(self, token: str | None) -> auth.Principal | None:
-        async with self.db().acquire() as conn:
-            return await auth.principal_for(conn, token, configs=self.config.current)
-
-    async def session_principal(self, sid: str | None) -> auth.Principal | None:
-        """Who a sign-in session is for while both it and its token live, else None."""
-        async with self.db().acquire() as conn:
-            return await auth.session_principal(conn, sid, now=self.now(),
-                                                configs=self.config.current)
-
-    async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
-        async with self.db().acquire() as conn:
-            return await auth.principal_by_id(conn, token_id, self.config.current)
-
-
-async def load_report(
-    side: ReadSide, province: str, week_label: str, *, who: auth.Principal | None
-) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
-    """(config, report, published): the stored report, or for a week not yet closed (or
-    whose report was not published yet) a preview computed as of now; None if unknown.
-    A week label outside the accepted weeks is refused (InvalidField, a 422); a reader
-    (`who`; None for a signed link, which opens its own page) of another province gets
-    a 403, before anything is computed."""
-    cfg = logic.resolve_province(side.config.current, province)
-    if cfg is None:
-        return None
-    if who is not None and not access.may_read(who, cfg.slug):
-        raise access.out_of_scope()
-    if week_label == usecases.FINAL:
-        return await load_final(side, cfg)
-    window = parse_week_label(week_label, "week_label")
-    async with side.db().acquire() as conn:
-        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=window.label)
-        if stored is not None:
-            return cfg, WeeklyReport.model_validate(stored), True
-        now = side.now()
-        if window.start >= now:
-            return None  # a week that has not started has nothing to say
-        report = await usecases.compose(
-            conn, cfg=cfg, window=window, as_of=now, generated_at=now,
-            page_url=side.page_url(cfg.slug, window.label))
-    return cfg, report, False
-
-
-async def load_final(
-    side: ReadSide, cfg: ProvinceConfig
-) -> tuple[ProvinceConfig, WeeklyReport, bool] | None:
-    """The published final report; between the dissolution and its publication (one
-    poll of the publisher), a preview; None for a task force still in office, whose
-    mandate-long rollup nobody should be able to make this public route compute."""
-    async with side.db().acquire() as conn:
-        stored = await store.stored_report(conn, task_force=cfg.slug, week_label=usecases.FINAL)
-        if stored is not None:
-            return cfg, WeeklyReport.model_validate(stored), True
-        now = side.now()
-        if not usecases.is_dissolved(cfg, now):
-            return None
-        report = await usecases.compose_final(
-            conn, cfg=cfg, as_of=now, page_url=side.page_url(cfg.slug, usecases.FINAL))
-    return cfg, report, False
-
-
-class TrackOut(BaseModel):
-    """What a business may know of its own difficulty, and nothing more."""
-
-    tracking_code: str
-    status: Status
-    status_vi: str
-    status_en: str
-    received_at: datetime
-    status_at: datetime
-    resolved_at: datetime | None
-    agency_name_vi: str | None
-    agency_name_en: str | None
-    # The lead's answer, once it closed the difficulty or passed it up: the public part of
-    # its resolution only (what was done internally, notes and waivers stay inside).
-    outcome: Outcome | None = None
-    outcome_vi: str | None = None
-    outcome_en: str | None = None
-    answered_at: datetime | None = None
-    public_answer: str | None = None
-
-
-class DifficultyOut(BaseModel):
-    difficulty_id: uuid.UUID
-    tracking_code: str
-    title: str
-    enterprise_name: str | None
-    task_force: str | None
-    province_code: str
-    zone_type: str | None
-    category: str
-    kind: str
-    urgency: str
-    status: Status
-    received_at: datetime
-    status_at: datetime
-    resolved_at: datetime | None
-    agency_id: str | None
-    ack_due_at: datetime | None
-    resolve_due_at: datetime | None
-    overdue: bool
-    # The deadline it runs to next: acknowledging while nobody has, then resolving; none
-    # once closed.
-    next_due_at: datetime | None = None
-
-
-class DifficultyPage(BaseModel):
-    items: list[DifficultyOut]
-    next_cursor: str | None
-
-
-def not_found() -> Refusal:
-    """An unknown province, a week that has not started, a task force still in office."""
-    return Refusal(404, "path", "no such report", "không có báo cáo này")
-
-
-def track_not_found() -> Refusal:
-    # The same answer for an unknown code and a tax code that does not match it.
-    return Refusal(404, "code", "no difficulty with this tracking code and tax code",
-                   "không có hồ sơ với mã hồ sơ và mã số thuế này")
-
-
-def encode_cursor(received_at: datetime, difficulty_id: uuid.UUID) -> str:
-    raw = f"{received_at.isoformat()}|{difficulty_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, did = raw.partition("|")
-        t = datetime.fromisoformat(at)
-        if t.tzinfo is None:
-            raise ValueError("naive")
-        check_date(t, "cursor")
-        return t, uuid.UUID(did)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Refusal(422, "cursor", "not a cursor from this API",
-                      "không phải con trỏ trang của API này") from e
-
 
 DOCUMENT_TYPES = {
     "pdf": "application/pdf",
@@ -231,59 +55,6 @@ DOCUMENT_TYPES = {
 
 api = APIRouter()
 
-
-def read_side(request: Request) -> ReadSide:
-    """The read side main.py built for this app."""
-    side: ReadSide = request.app.state.read_side
-    return side
-
-
-Side = Annotated[ReadSide, Depends(read_side)]
-
-
-async def require_reader(
-    side: Side,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
-                                          max_length=200)] = None,
-) -> auth.Principal:
-    """A task-force member or an operator, checked against the shared registry on every
-    request (a revoked token is refused at once). The report pages' sign-in cookie
-    counts too, so their JSON and CSV links open in the same browser."""
-    who = (await side.principal(creds.credentials) if creds
-           else await side.session_principal(session))
-    if who is None:
-        raise unauthorized()
-    if access.reader_ok(who, side.config.current):
-        return who
-    raise Refusal(403, "Authorization", "only task-force members and operators may read this",
-                  "chỉ thành viên Tổ công tác và người vận hành được xem")
-
-Reader = Annotated[auth.Principal, Depends(require_reader)]
-
-
-async def require_lister(
-    side: Side,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
-                                          max_length=200)] = None,
-) -> auth.Principal:
-    """A reader (as `require_reader`), or an agency, whose list is its own queue."""
-    who = (await side.principal(creds.credentials) if creds
-           else await side.session_principal(session))
-    if who is None:
-        raise unauthorized()
-    if who.kind is auth.TokenKind.AGENCY or access.reader_ok(who, side.config.current):
-        return who
-    raise Refusal(403, "Authorization", "only agencies, task-force members and operators may "
-                  "list difficulties", "chỉ cơ quan, thành viên Tổ công tác và người vận hành "
-                  "được xem danh sách")
-
-Lister = Annotated[auth.Principal, Depends(require_lister)]
-
-def in_scope(who: auth.Principal, cfg: ProvinceConfig) -> None:
-    if not access.may_read(who, cfg.slug):
-        raise access.out_of_scope()
 
 reader_only = responses(401, 403, 404, 429)
 
@@ -545,36 +316,3 @@ def _replace(f: store.ListFilter, **changes: object) -> store.ListFilter:
     import dataclasses
 
     return dataclasses.replace(f, **changes)  # type: ignore[arg-type]
-
-
-# New columns go at the end, so that readers of the older file keep working.
-CSV_COLUMNS = ("dimension", "value", "received", "resolved", "open", "overdue",
-               "escalated_central", "median_resolution_hours", "p90_resolution_hours",
-               "rejected", "carried_over")
-CSV_COLUMNS_VI = ("Nhóm", "Tên", "Tiếp nhận", "Đã giải quyết", "Đang xử lý", "Quá hạn",
-                  "Chuyển Trung ương", "Thời gian giải quyết trung vị (giờ)",
-                  "Thời gian giải quyết P90 (giờ)", "Từ chối", "Tồn đầu kỳ")
-DIMENSION_VI = {"total": "Tổng cộng", "agency": "Cơ quan chủ trì", "zone_type": "Loại khu vực",
-                "category": "Lĩnh vực"}
-
-
-def rows_csv(report: WeeklyReport) -> str:
-    dumped = (r.model_dump() for r in report.rows)
-    return csv_text(CSV_COLUMNS, ([d[c] for c in CSV_COLUMNS] for d in dumped))
-
-
-def rows_csv_vi(cfg: ProvinceConfig, report: WeeklyReport) -> str:
-    """The same rows for people: Vietnamese headers, names for ids; a byte-order mark,
-    without which Excel reads UTF-8 as a legacy code page and garbles the diacritics."""
-    rows = ([DIMENSION_VI[r.dimension],
-             "" if r.dimension == "total" else document.name_of(cfg, r.dimension, r.value),
-             *(r.model_dump()[c] for c in CSV_COLUMNS[2:])] for r in report.rows)
-    return "\ufeff" + csv_text(CSV_COLUMNS_VI, rows)
-
-
-ITEM_COLUMNS = ("tracking_code", "title", "agency_id", "status", "received_at", "difficulty_id")
-
-
-def items_csv(items: list[ReportItem]) -> str:
-    dumped = (i.model_dump(mode="json") for i in items)
-    return csv_text(ITEM_COLUMNS, ([d[c] for c in ITEM_COLUMNS] for d in dumped))

@@ -1,0 +1,107 @@
+"""Reporting's read side: tracking for businesses, reports as JSON and CSV, and the
+searchable list of difficulties for task-force members.
+
+By concern: `common` (what the API and the pages share), `models` (response models),
+`csv_files`, `routes` (the `api` router). Every public name is re-exported here.
+"""
+
+from __future__ import annotations
+
+from services.reporting.api.common import (
+    BEARER,
+    MAX_SEARCH_WORDS,
+    PROVINCE_PATTERN,
+    REPORT_PATTERN,
+    WEEK_PATTERN,
+    Lister,
+    ProvincePath,
+    Reader,
+    ReadSide,
+    ReportPath,
+    Side,
+    decode_cursor,
+    encode_cursor,
+    in_scope,
+    load_final,
+    load_report,
+    not_found,
+    read_side,
+    require_lister,
+    require_reader,
+    track_not_found,
+)
+from services.reporting.api.csv_files import (
+    CSV_COLUMNS,
+    CSV_COLUMNS_VI,
+    DIMENSION_VI,
+    ITEM_COLUMNS,
+    items_csv,
+    rows_csv,
+    rows_csv_vi,
+)
+from services.reporting.api.models import (
+    DifficultyOut,
+    DifficultyPage,
+    TrackOut,
+)
+from services.reporting.api.routes import (
+    DOCUMENT_TYPES,
+    api,
+    document_response,
+    document_route,
+    handed_over_csv,
+    letter_response,
+    letter_route,
+    list_difficulties,
+    reader_only,
+    report_csv,
+    report_json,
+    track,
+)
+
+# The names `from services.reporting.api import X` has always given.
+__all__ = [
+    "BEARER",
+    "CSV_COLUMNS",
+    "CSV_COLUMNS_VI",
+    "DIMENSION_VI",
+    "DOCUMENT_TYPES",
+    "ITEM_COLUMNS",
+    "MAX_SEARCH_WORDS",
+    "PROVINCE_PATTERN",
+    "REPORT_PATTERN",
+    "WEEK_PATTERN",
+    "DifficultyOut",
+    "DifficultyPage",
+    "Lister",
+    "ProvincePath",
+    "ReadSide",
+    "Reader",
+    "ReportPath",
+    "Side",
+    "TrackOut",
+    "api",
+    "decode_cursor",
+    "document_response",
+    "document_route",
+    "encode_cursor",
+    "handed_over_csv",
+    "in_scope",
+    "items_csv",
+    "letter_response",
+    "letter_route",
+    "list_difficulties",
+    "load_final",
+    "load_report",
+    "not_found",
+    "read_side",
+    "reader_only",
+    "report_csv",
+    "report_json",
+    "require_lister",
+    "require_reader",
+    "rows_csv",
+    "rows_csv_vi",
+    "track",
+    "track_not_found",
+]

@@ -1,0 +1,137 @@
+"""Reporting's SQL. Keyword-only functions over an asyncpg connection.
+
+By concern: `projections` (events into rows), `weekly` (the rollup and the published
+reports), `difficulties` (tracking, the queue, one difficulty), `people` (sign-in links and
+the workspaces), `directions` (the head's directions and the compilations),
+`bottlenecks` (#25 item 1). Every public name is re-exported here: callers write
+`store.X` as before.
+"""
+
+from __future__ import annotations
+
+from services.reporting.store.bottlenecks import (
+    bottleneck_of,
+    bottlenecks_of,
+    open_to_group,
+    project_bottlenecks,
+)
+from services.reporting.store.difficulties import (
+    NEXT_DUE,
+    ListFilter,
+    difficulty_detail,
+    letter_case,
+    list_difficulties,
+    open_and_overdue_by_agency,
+    track,
+    track_case,
+    tracking_codes,
+    waiting_questions,
+)
+from services.reporting.store.directions import (
+    compilation_of,
+    directions_assigned,
+    directions_for_week,
+    directions_of,
+    project_compilations,
+    project_direction_progress,
+    project_directions,
+)
+from services.reporting.store.people import (
+    member_items,
+    member_reports_of,
+    open_items,
+    open_sign_in_link,
+    overdue_by_agency,
+    sign_in_link,
+    use_sign_in_link,
+    waiting_for_decision,
+    week_member_reports,
+)
+from services.reporting.store.projections import (
+    STATUS_EVENT_TYPE,
+    AssignedRow,
+    ReceivedRow,
+    holding_assignments,
+    lock_difficulties,
+    project_assigned,
+    project_member_reports,
+    project_notifications,
+    project_received,
+    project_status,
+    record_events,
+    refresh,
+    set_deadlines,
+    task_forces_of,
+)
+from services.reporting.store.weekly import (
+    claim_report,
+    claim_urgent,
+    last_report_times,
+    league_items,
+    mandate_items,
+    members_reported,
+    report_index,
+    report_items,
+    reports_for_weeks,
+    rollup_rows,
+    stored_report,
+)
+
+# The names `from services.reporting.store import X` has always given.
+__all__ = [
+    "NEXT_DUE",
+    "STATUS_EVENT_TYPE",
+    "AssignedRow",
+    "ListFilter",
+    "ReceivedRow",
+    "bottleneck_of",
+    "bottlenecks_of",
+    "claim_report",
+    "claim_urgent",
+    "compilation_of",
+    "difficulty_detail",
+    "directions_assigned",
+    "directions_for_week",
+    "directions_of",
+    "holding_assignments",
+    "last_report_times",
+    "league_items",
+    "letter_case",
+    "list_difficulties",
+    "lock_difficulties",
+    "mandate_items",
+    "member_items",
+    "member_reports_of",
+    "members_reported",
+    "open_and_overdue_by_agency",
+    "open_items",
+    "open_sign_in_link",
+    "open_to_group",
+    "overdue_by_agency",
+    "project_assigned",
+    "project_bottlenecks",
+    "project_compilations",
+    "project_direction_progress",
+    "project_directions",
+    "project_member_reports",
+    "project_notifications",
+    "project_received",
+    "project_status",
+    "record_events",
+    "refresh",
+    "report_index",
+    "report_items",
+    "reports_for_weeks",
+    "rollup_rows",
+    "set_deadlines",
+    "sign_in_link",
+    "stored_report",
+    "task_forces_of",
+    "track",
+    "track_case",
+    "tracking_codes",
+    "use_sign_in_link",
+    "waiting_for_decision",
+    "waiting_questions",
+    "week_member_reports",
+]

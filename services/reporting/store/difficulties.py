@@ -1,0 +1,233 @@
+"""Reading difficulties: a business's tracking, the queue with its filters, one
+difficulty's detail and letter, open and overdue by agency."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.reporting.store.projections import STATUS_EVENT_TYPE
+
+# --- read side --------------------------------------------------------------------------------
+
+
+async def track(
+    conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+) -> dict[str, Any] | None:
+    """A business's own difficulty, by its tracking code and tax code (its credentials):
+    what `/v1/track` and the tracking page say of it."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
+        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
+        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
+        tracking_code, tax_code,
+    )
+    return dict(row) if row is not None else None
+
+
+async def track_case(
+    conn: asyncpg.Connection, *, tracking_code: str, tax_code: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """`track`, with the difficulty's public steps in order (its statuses and when; never
+    an agency's own part, who wrote what, or the notes)."""
+    row = await track(conn, tracking_code=tracking_code, tax_code=tax_code)
+    if row is None:
+        return None
+    steps = await conn.fetch(
+        "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
+        " AND status IS NOT NULL ORDER BY changed_at, status_id", row["difficulty_id"])
+    return row, [dict(r) for r in steps]
+
+
+async def waiting_questions(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                            ) -> list[dict[str, Any]]:
+    """The questions waiting for the business's answer (#20 item 4): each active part in
+    need_info, with the question its latest need_info step put (kept in the event) and
+    the agency asking."""
+    rows = await conn.fetch(
+        "SELECT a.assignment_id, a.agency_id, q.changed_at AS asked_at, q.question"
+        " FROM assignments a CROSS JOIN LATERAL ("
+        "  SELECT h.changed_at, e.payload->>'question' AS question FROM status_history h"
+        "  JOIN events e ON e.event_type = $2 AND e.difficulty_id = h.difficulty_id"
+        "   AND e.payload->>'status_id' = h.status_id::text"
+        "  WHERE h.assignment_id = a.assignment_id AND h.step = 'need_info'"
+        "  ORDER BY h.changed_at DESC, h.status_id DESC LIMIT 1) q"
+        " WHERE a.difficulty_id = $1 AND a.active AND a.step = 'need_info'"
+        " ORDER BY q.changed_at, a.assignment_id", difficulty_id, STATUS_EVENT_TYPE)
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    task_forces: Sequence[str] | None = None
+    agency_id: str | None = None
+    status: str | None = None
+    zone_type: str | None = None
+    category: str | None = None
+    received_after: datetime | None = None
+    received_until: datetime | None = None
+    words: Sequence[str] = ()  # folded; every one must appear
+    after: tuple[datetime, uuid.UUID] | None = None  # keyset cursor
+    held_by: str | None = None  # an agency: only what it holds an active assignment on
+    open_only: bool = False  # only what is not closed (resolved or rejected)
+
+
+# The deadline an item runs to next: acknowledging it while nobody has, then resolving it;
+# none once closed. The queue is ordered by it, so overdue items come first, then what is
+# due soon; new items (not acknowledged) run to the nearest deadline of all.
+NEXT_DUE = ("CASE WHEN closed_at IS NOT NULL THEN NULL WHEN acknowledged_at IS NULL"
+            " THEN COALESCE(ack_due_at, resolve_due_at) ELSE resolve_due_at END")
+_NEXT_DUE_KEY = f"COALESCE({NEXT_DUE}, 'infinity'::timestamptz)"
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_difficulties(
+    conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int,
+    by_deadline: bool = False,
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paged on (received_at, difficulty_id); or, `by_deadline`
+    (an agency's queue), the nearest next deadline first, keyset-paged on (next_due_at or
+    infinity, received_at, difficulty_id) as `after` (a 3-tuple then) gives it."""
+    where: list[str] = []
+    args: list[Any] = [now]
+
+    def arg(v: Any) -> str:
+        args.append(v)
+        return f"${len(args)}"
+
+    if f.held_by is not None:
+        where.append("EXISTS (SELECT 1 FROM assignments a WHERE a.agency_id ="
+                     f" {arg(f.held_by)} AND a.active AND a.difficulty_id = d.difficulty_id)")
+    if f.open_only:
+        where.append("closed_at IS NULL")
+
+    if f.task_forces is not None:
+        where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
+    if f.agency_id:
+        where.append(f"lead_agency_id = {arg(f.agency_id)}")
+    if f.status:
+        where.append(f"status = {arg(f.status)}")
+    if f.zone_type:
+        where.append(f"zone_type = {arg(f.zone_type)}")
+    if f.category:
+        where.append(f"category = {arg(f.category)}")
+    if f.received_after is not None:
+        where.append(f"received_at > {arg(f.received_after)}")
+    if f.received_until is not None:
+        where.append(f"received_at <= {arg(f.received_until)}")
+    for word in f.words:
+        where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
+    if by_deadline:
+        if f.after is not None:
+            due, at, did = f.after  # type: ignore[misc]
+            where.append(f"({_NEXT_DUE_KEY}, received_at, difficulty_id) >"
+                         f" ({arg(due)}, {arg(at)}, {arg(did)})")
+        order = f"{_NEXT_DUE_KEY}, received_at, difficulty_id"
+    else:
+        if f.after is not None:
+            where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])},"
+                         f" {arg(f.after[1])})")
+        order = "received_at DESC, difficulty_id DESC"
+    sql = (
+        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
+        " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
+        "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
+        " FROM difficulties d"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {order} LIMIT {arg(limit)}"
+    )
+    return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def difficulty_detail(
+    conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """One difficulty for its page: the row (the submission without the contact, which
+    reporting never keeps), its active and past assignments and its status history."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
+        " closed_at, outcome, public_answer, letter_number, letter_date, payload"
+        " FROM difficulties WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    assignments = await conn.fetch(
+        "SELECT assignment_id, agency_id, agency_level, member_id, role, rule, active,"
+        " assigned_at, ack_due_at, resolve_due_at, step FROM assignments"
+        " WHERE difficulty_id = $1"
+        " ORDER BY assigned_at, assignment_id", difficulty_id)
+    # The notes travel in the events only (status_history keeps the steps).
+    history = await conn.fetch(
+        "SELECT h.status, h.step, h.actor_kind, h.actor_id, h.changed_at,"
+        " e.payload->>'note' AS note, e.payload->>'question' AS question,"
+        " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
+        " e.payload->'feedback'->>'comment' AS comment,"
+        " e.payload->'letter'->>'number' AS letter_number"
+        " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
+        "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
+        " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",
+        difficulty_id, STATUS_EVENT_TYPE)
+    return {**dict(row), "assignments": [dict(a) for a in assignments],
+            "history": [dict(h) for h in history]}
+
+
+async def letter_case(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                      ) -> dict[str, Any] | None:
+    """What the letter to the ministry says of one difficulty: the submission (without the
+    contact), the lead's latest resolution passing it up, the ministry's active assignment
+    and the agencies that led it; None without a difficulty."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, title, province_code, task_force, status,"
+        " received_at, letter_number, letter_date, payload FROM difficulties"
+        " WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    escalation = await conn.fetchrow(
+        "SELECT done, reason, public_answer, legal_basis, resolved_at FROM resolutions"
+        " WHERE difficulty_id = $1 AND outcome = 'escalated'"
+        " ORDER BY resolved_at DESC, status_id DESC LIMIT 1", difficulty_id)
+    ministry = await conn.fetchrow(
+        "SELECT agency_id, assigned_at, resolve_due_at FROM assignments"
+        " WHERE difficulty_id = $1 AND active AND role = 'escalation'"
+        "   AND agency_level = 'central'"
+        " ORDER BY assigned_at DESC, assignment_id DESC LIMIT 1", difficulty_id)
+    leads = await conn.fetch(
+        "SELECT DISTINCT agency_id FROM assignments WHERE difficulty_id = $1 AND role = 'lead'",
+        difficulty_id)
+    return {**dict(row), "escalation": dict(escalation) if escalation else None,
+            "ministry": dict(ministry) if ministry else None,
+            "leads": sorted(r["agency_id"] for r in leads)}
+
+
+async def open_and_overdue_by_agency(
+    conn: asyncpg.Connection, *, now: datetime
+) -> list[tuple[str, int, int]]:
+    """(agency, open, overdue) over every open difficulty: the partial index bounds it."""
+    rows = await conn.fetch(
+        "SELECT COALESCE(lead_agency_id, 'unknown') AS agency, count(*) AS open,"
+        " count(*) FILTER (WHERE resolve_due_at < $1 OR (ack_due_at < $1"
+        "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))) AS overdue"
+        " FROM difficulties WHERE closed_at IS NULL GROUP BY 1",
+        now,
+    )
+    return [(r["agency"], r["open"], r["overdue"]) for r in rows]
+
+
+async def tracking_codes(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "SELECT difficulty_id, tracking_code FROM difficulties"
+        " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
+    return {r["difficulty_id"]: r["tracking_code"] for r in rows}
