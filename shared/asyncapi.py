@@ -88,6 +88,13 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
     (topics.COMPILATION_SAVED, events.CompilationSaved,
      "The permanent deputy's compiled text of a week, saved as a draft or submitted to the"
      " head; the latest saved_at stands; key \"<task_force>:<week_label>\"."),
+    (topics.POLICY_BOTTLENECK, events.PolicyBottleneck,
+     "A policy bottleneck (điểm nghẽn chính sách): recommendations many businesses of a"
+     " province share, merged by the permanent deputy into one item escalated to a central"
+     " ministry (`ministry_id`), with the number of businesses and their items (what each"
+     " is about, never who raised it). Sent when merged and again with `answer` when the"
+     " ministry's answer is recorded, which closes every member difficulty with it; the"
+     " latest changed_at stands; key: the bottleneck id."),
 )
 
 

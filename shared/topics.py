@@ -22,6 +22,7 @@ MEMBER_REMINDER = "member.reminder.v1"
 DIRECTION_GIVEN = "direction.given.v1"
 DIRECTION_PROGRESS = "direction.progress.v1"
 COMPILATION_SAVED = "compilation.saved.v1"
+POLICY_BOTTLENECK = "policy.bottleneck.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -51,6 +52,7 @@ CORE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DIRECTION_GIVEN, 1),
     TopicSpec(DIRECTION_PROGRESS, 1),
     TopicSpec(COMPILATION_SAVED, 1),
+    TopicSpec(POLICY_BOTTLENECK, 1),
 )
 AGENCY_TOPIC_PARTITIONS = 2
 DLQ_PARTITIONS = 1

@@ -74,6 +74,7 @@ from shared.events import (
     EventData,
     MemberReminderRequested,
     NotificationSent,
+    PolicyBottleneck,
     SignInLink,
     WeeklyReport,
     decode,
@@ -166,6 +167,7 @@ class Log:
     directions: list[Envelope[DirectionGiven]] = field(default_factory=list)
     progress: list[Envelope[DirectionProgress]] = field(default_factory=list)
     compilations: list[Envelope[CompilationSaved]] = field(default_factory=list)
+    bottlenecks: list[Envelope[PolicyBottleneck]] = field(default_factory=list)
     tasks: dict[str, list[Envelope[AgencyTask]]] = field(default_factory=dict)
     answers: dict[str, list[Envelope[BusinessAnswer]]] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)  # topics whose beginning is gone
@@ -183,6 +185,7 @@ _MODELS: dict[str, type[EventData]] = {
     topics.DIRECTION_GIVEN: DirectionGiven,
     topics.DIRECTION_PROGRESS: DirectionProgress,
     topics.COMPILATION_SAVED: CompilationSaved,
+    topics.POLICY_BOTTLENECK: PolicyBottleneck,
 }
 
 
@@ -237,6 +240,7 @@ def _keep(log: Log, report: Report, topic: str, value: bytes | None, headers: An
         WeeklyReport: log.weekly, NotificationSent: log.sent, SignInLink: log.sign_ins,
         MemberReminderRequested: log.reminders, DirectionGiven: log.directions,
         DirectionProgress: log.progress, CompilationSaved: log.compilations,
+        PolicyBottleneck: log.bottlenecks,
     }
     into: list[Any] = (log.tasks.setdefault(topic, []) if model is AgencyTask
                        else log.answers.setdefault(topic, []) if model is BusinessAnswer
@@ -678,6 +682,7 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
             report.differ("reporting", "directions", did, "cause",
                           "an event on " + topics.DIRECTION_GIVEN, "none")
     await _check_compiled_week(conn, log, report)
+    await _check_bottlenecks(conn, log, report)
     rows = {r["difficulty_id"]: r for r in await conn.fetch(
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
@@ -834,6 +839,62 @@ async def _check_compiled_week(conn: asyncpg.Connection, log: Log, report: Repor
         for k in rows.keys() - latest.keys():
             report.differ("reporting", "compilations", ":".join(k), "cause",
                           "an event on " + topics.COMPILATION_SAVED, "none")
+
+
+async def _check_bottlenecks(conn: asyncpg.Connection, log: Log, report: Report) -> None:
+    """Each policy bottleneck as its latest event says, each member item once; each
+    difficulty closed with a bottleneck's answer is a member of that bottleneck, answered,
+    and was closed with the answer's letter and text (#25 item 1)."""
+    latest: dict[uuid.UUID, PolicyBottleneck] = {}
+    for sent in log.bottlenecks:
+        x = sent.data
+        if x.bottleneck_id not in latest or latest[x.bottleneck_id].changed_at < x.changed_at:
+            latest[x.bottleneck_id] = x
+    rows = {r["bottleneck_id"]: r for r in await conn.fetch(
+        "SELECT bottleneck_id, task_force, ministry_id, title, business_count, merged_at,"
+        " changed_at, answered_at, payload FROM reporting.bottlenecks")}
+    report.compared["reporting.bottlenecks"] += len(rows)
+    for bid, b in latest.items():
+        row = rows.get(bid)
+        if row is None:
+            report.differ("reporting", "bottlenecks", bid, "row", "present", "missing")
+            continue
+        want = {"task_force": b.task_force, "ministry_id": b.ministry_id, "title": b.title,
+                "business_count": b.business_count, "merged_at": b.merged_at,
+                "changed_at": b.changed_at,
+                "answered_at": b.answer.answered_at if b.answer else None,
+                "payload": b.model_dump(mode="json")}
+        for name, value in want.items():
+            got = json.loads(row[name]) if name == "payload" and isinstance(
+                row[name], str) else row[name]
+            if got != value:
+                report.differ("reporting", "bottlenecks", bid, name, value, got)
+    members = {r["difficulty_id"]: r["bottleneck_id"] for r in await conn.fetch(
+        "SELECT difficulty_id, bottleneck_id FROM reporting.bottleneck_items")}
+    report.compared["reporting.bottleneck_items"] += len(members)
+    merged = {it.difficulty_id: b.bottleneck_id for b in latest.values() for it in b.items}
+    for did in merged.keys() | members.keys():
+        if merged.get(did) != members.get(did):
+            if topics.POLICY_BOTTLENECK in log.truncated and did not in merged:
+                continue
+            report.differ("reporting", "bottleneck_items", did, "bottleneck_id",
+                          merged.get(did), members.get(did))
+    if topics.POLICY_BOTTLENECK not in log.truncated:
+        for bid in rows.keys() - latest.keys():
+            report.differ("reporting", "bottlenecks", bid, "cause",
+                          "an event on " + topics.POLICY_BOTTLENECK, "none")
+        for changed in log.status:
+            r = changed.data.resolution
+            if r is None or r.bottleneck_id is None:
+                continue
+            found = latest.get(r.bottleneck_id)
+            answer = found.answer if found is not None else None
+            if (answer is None or merged.get(changed.data.difficulty_id) != r.bottleneck_id
+                    or r.ministry_letter != answer.letter
+                    or r.public_answer != answer.public_answer):
+                report.differ("events", topics.DIFFICULTY_STATUS, changed.data.status_id,
+                              "bottleneck answer", "the answer of a bottleneck it is in",
+                              str(r.bottleneck_id))
 
 
 def _direction_states(log: Log) -> dict[uuid.UUID, list[DirectionProgress]]:

@@ -48,7 +48,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
         "group": "thaogo-intake-assignments",
         "produces": [T.DIFFICULTY_RECEIVED, T.DIFFICULTY_STATUS, T.DIFFICULTY_URGENCY,
                      T.MEMBER_REPORT, T.MEMBER_REMINDER, T.DIRECTION_GIVEN,
-                     T.DIRECTION_PROGRESS, T.COMPILATION_SAVED],
+                     T.DIRECTION_PROGRESS, T.COMPILATION_SAVED, T.POLICY_BOTTLENECK],
         "consumes": [T.DIFFICULTY_ASSIGNED],
     },
     "router": {
@@ -69,6 +69,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
             T.DIRECTION_GIVEN,
             T.DIRECTION_PROGRESS,
             T.COMPILATION_SAVED,
+            T.POLICY_BOTTLENECK,
         ],
     },
     "notify": {
@@ -82,7 +83,7 @@ SERVICE_ACCESS: dict[str, dict[str, Any]] = {
 }
 # The init Job's user (`thaogo topics`): creates and describes the topics, nothing else.
 ADMIN_TOPIC_PREFIXES = ["difficulty.", "member.", "report.", "notification.", "agency.",
-                        "sign-in.", "direction.", "compilation."]
+                        "sign-in.", "direction.", "compilation.", "policy."]
 
 DAY_MS = 86_400_000
 RETENTION_MS = {

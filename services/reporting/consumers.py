@@ -27,6 +27,7 @@ from shared.events import (
     EventData,
     MemberReport,
     NotificationSent,
+    PolicyBottleneck,
     Urgency,
 )
 from shared.kafka import Emitter
@@ -182,6 +183,17 @@ class ReportingHandlers:
             await store.project_compilations(
                 conn, saved=[e.data for e in batch if e.id in new])
         self._observed(topics.COMPILATION_SAVED, batch, new)  # type: ignore[arg-type]
+        return len(batch) - len(new)
+
+    async def on_bottleneck(
+        self, batch: list[Envelope[PolicyBottleneck]], emitter: Emitter
+    ) -> int:
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            new = await store.record_events(conn, topic=topics.POLICY_BOTTLENECK,
+                                            events=batch)  # type: ignore[arg-type]
+            await store.project_bottlenecks(
+                conn, bottlenecks=[e.data for e in batch if e.id in new])
+        self._observed(topics.POLICY_BOTTLENECK, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
 
     async def on_notification(

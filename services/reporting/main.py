@@ -28,6 +28,7 @@ from shared.events import (
     DirectionProgress,
     MemberReport,
     NotificationSent,
+    PolicyBottleneck,
 )
 from shared.headers import inline_styles
 from shared.http import RateRule, ReadinessCheck, TokenBuckets, create_app
@@ -104,6 +105,7 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         (topics.DIRECTION_GIVEN, DirectionGiven, h.on_direction),
         (topics.DIRECTION_PROGRESS, DirectionProgress, h.on_direction_progress),
         (topics.COMPILATION_SAVED, CompilationSaved, h.on_compilation),
+        (topics.POLICY_BOTTLENECK, PolicyBottleneck, h.on_bottleneck),
     )
     for topic, model, handle in subscriptions:
         group = f"{s.group_id}.{topic.split('.')[1]}"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -43,3 +45,19 @@ class ReportingSettings(ServiceSettings):
     rate_limit_per_minute: float = Field(default=600.0, gt=0)
     rate_limit_burst: float = Field(default=600.0, ge=1)
     rate_limit_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The thresholds of the shared recommendations' grouping (#25 item 1). Fixed, not
+    per deployment: the figures the README quotes were measured with them
+    (`python -m tests.data.recommendations`), and a deputy's groups must not change
+    with an environment variable."""
+
+    alike: float  # cosine at which two texts raise the same obstacle
+    citing_bonus: float  # added to the cosine of two items citing the same document
+    floor: float  # a pair less alike than this counts as not alike (grouping.group)
+    max_items: int  # the open items grouped, most recent first
+
+
+GROUPING = Grouping(alike=0.15, citing_bonus=0.05, floor=0.05, max_items=1000)

@@ -10,12 +10,13 @@ from what caused the event wherever a retry could re-emit it, so a replay
 carries the same id and is recognised downstream.
 
 The models live by topic family in this package's modules (`vocabulary`, `envelope`,
-`difficulty`, `reporting`, `notification`); every public name is re-exported here, so
+`difficulty`, `reporting`, `notification`, `bottleneck`); every public name is re-exported here, so
 `from shared.events import X` is the one way to name them.
 """
 
 from __future__ import annotations
 
+from shared.events.bottleneck import BottleneckAnswer, BottleneckItem, PolicyBottleneck
 from shared.events.difficulty import (
     AgencyTask,
     BusinessAnswer,
@@ -111,6 +112,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     DirectionGiven,
     DirectionProgress,
     CompilationSaved,
+    PolicyBottleneck,
 )
 BY_CE_TYPE: dict[str, type[EventData]] = {t.ce_type: t for t in EVENT_TYPES}
 
@@ -138,6 +140,8 @@ __all__ = [
     "AgencyTask",
     "AssignmentRole",
     "AuditHeads",
+    "BottleneckAnswer",
+    "BottleneckItem",
     "BreakdownRow",
     "BusinessAnswer",
     "Category",
@@ -168,6 +172,7 @@ __all__ = [
     "MemberReportSummary",
     "NotificationSent",
     "Outcome",
+    "PolicyBottleneck",
     "RecordHeaders",
     "ReportItem",
     "Resolution",

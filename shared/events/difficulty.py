@@ -213,6 +213,9 @@ class Resolution(BaseModel):
     # The central ministry's answer to an escalated difficulty, recorded by the permanent
     # deputy from the ministry's letter; absent in every other resolution.
     ministry_letter: LetterRef | None = None
+    # With a ministry's answer to a policy bottleneck (#25 item 1): the bottleneck this
+    # difficulty was merged into, answered for all its businesses by one letter.
+    bottleneck_id: uuid.UUID | None = None
 
 
 class Feedback(BaseModel):

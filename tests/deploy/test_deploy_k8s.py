@@ -46,7 +46,7 @@ BUILDS = {"base": BASE, "dev": OVERLAYS / "dev", "prod": OVERLAYS / "prod"}
 PRODUCES = {
     "intake": {"difficulty.received.v1", "difficulty.status.v1", "difficulty.urgency.v1",
                "member.report.v1", "member.reminder.v1", "direction.given.v1",
-               "direction.progress.v1", "compilation.saved.v1"},
+               "direction.progress.v1", "compilation.saved.v1", "policy.bottleneck.v1"},
     "router": {"difficulty.assigned.v1"},  # and agency.<id>.v1, by prefix
     "reporting": {"report.weekly.v1", "sign-in.link.v1"},
     "notify": {"notification.sent.v1"},

@@ -84,7 +84,7 @@ def test_deputies_by_zone_type_sign_in_as_themselves() -> None:
 def test_each_role_is_linked_to_its_pages() -> None:
     assert [h for h, _ in people.links_for("member", "vi")] == ["/workspace/my-week?lang=vi"]
     assert {h.split("?")[0] for h, _ in people.links_for("permanent_deputy", "en")} == {
-        people.TRIAGE, people.COMPILATION, people.ZONE}
+        people.TRIAGE, people.COMPILATION, people.ZONE, people.SHARED}
     assert next(h.split("?")[0] for h, _ in people.links_for("head", "vi")) == people.HEAD
     assert people.links_for("agency", "vi") == people.links_for(None, "vi") == []
 

@@ -163,6 +163,15 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("POST", "/v1/difficulties/{difficulty_id}/letter"): only({Role.PERMANENT_DEPUTY: 202}),
         ("POST", "/v1/difficulties/{difficulty_id}/ministry-answer"): only(
             {Role.PERMANENT_DEPUTY: 202}),
+        # Policy bottlenecks (#25 item 1): the permanent deputy's alone. Let in, the
+        # deputy is answered on the request itself: two items of no task force (422,
+        # `difficulty_ids`), the answer to a bottleneck that does not exist (404); the
+        # merge and the answer are tests/casework/test_bottleneck_e2e.py's.
+        ("POST", "/v1/bottlenecks"): only({Role.PERMANENT_DEPUTY: 422}),
+        ("POST", "/v1/bottlenecks/{bottleneck_id}/ministry-answer"): only(
+            {Role.PERMANENT_DEPUTY: 404}),
+        ("POST", "/workspace/act/bottleneck"): everyone(401),
+        ("POST", "/workspace/act/bottleneck/{bottleneck_id}/ministry-answer"): everyone(401),
     }.items()},
     **{("reporting", m, p): v for (m, p), v in {
         **DOCS, **OPS,
@@ -215,7 +224,7 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         ("GET", "/workspace/"): everyone(303),
         ("POST", "/workspace/sign-out"): everyone(303),
         **{("GET", f"/workspace/{page}"): everyone(303)
-           for page in ("my-week", "triage", "compilation", "zone", "head", "queue",
+           for page in ("my-week", "triage", "compilation", "zone", "head", "queue", "shared",
                         "queue.csv", "queue.xlsx", "difficulties/{difficulty_id}")},
     }.items()},
     **{("router", m, p): v for (m, p), v in {**DOCS, **OPS}.items()},
@@ -308,6 +317,7 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     did = world.central_id if path in CENTRAL_PATHS and world.central_id else world.difficulty_id
     concrete = (path.replace("{difficulty_id}", did)
                 .replace("{direction_id}", world.difficulty_id)  # none such: 401 first
+                .replace("{bottleneck_id}", str(uuid.uuid4()))  # none such
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
@@ -338,6 +348,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         req["json"] = {"outcome": "escalated", "done": "Đã làm việc với các sở",
                        "public_answer": "Đã kiến nghị Bộ Công Thương.",
                        "reason": "Vượt thẩm quyền của tỉnh"}
+    elif path == "/v1/bottlenecks":
+        req["json"] = {"title": "Hóa đơn điện tử", "ministry_id": "central.bo-tai-chinh",
+                       "difficulty_ids": [str(uuid.uuid4()), str(uuid.uuid4())]}
+    elif path == "/workspace/act/bottleneck":
+        req["data"] = {"title": "Hóa đơn điện tử", "ministry_id": "central.bo-tai-chinh",
+                       "difficulty_id": [str(uuid.uuid4()), str(uuid.uuid4())]}
     elif path.endswith(("/letter", "/ministry-answer")):
         today = datetime.now(UTC).date().isoformat()
         req["json" if path.startswith("/v1/") else "data"] = {

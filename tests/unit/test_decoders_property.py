@@ -11,7 +11,7 @@ import asyncio
 import json
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,8 +26,11 @@ from shared.events import (
     AgencyLevel,
     AgencyTask,
     AssignmentRole,
+    BottleneckAnswer,
+    BottleneckItem,
     BreakdownRow,
     BusinessAnswer,
+    Category,
     CompilationSaved,
     DecodeError,
     DifficultyAssigned,
@@ -48,6 +51,7 @@ from shared.events import (
     MemberReportSummary,
     NotificationSent,
     Outcome,
+    PolicyBottleneck,
     ReportItem,
     Resolution,
     SignInLink,
@@ -63,6 +67,14 @@ NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 
 
 def _samples() -> list[EventData]:
+    bottleneck = PolicyBottleneck(
+        bottleneck_id=uuid.uuid4(), task_force="binh-duong", province_code="79",
+        title="Lỗi cấp mã hóa đơn điện tử", ministry_id="central.bo-tai-chinh",
+        documents=["123/2020/ND-CP"], business_count=2,
+        items=[BottleneckItem(difficulty_id=uuid.uuid4(), title="Lỗi cấp mã hóa đơn",
+                              category=Category.TAX) for _ in range(2)],
+        merged_by="binh-duong.to-cong-tac", merged_at=NOW - timedelta(days=3),
+        changed_at=NOW - timedelta(days=3))
     d = difficulty(7)
     a = DifficultyAssigned(
         assignment_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
@@ -192,6 +204,23 @@ def _samples() -> list[EventData]:
             compilation_id=uuid.uuid4(), task_force="binh-duong", week_label="2026-W47",
             body="I. Tình hình tiếp nhận\n- Ông A: 3 kiến nghị", submitted=True,
             saved_by="binh-duong.to-pho-thuong-truc", saved_at=NOW),
+        # A policy bottleneck (#25 item 1): merged, then answered; and a member item
+        # closed with the ministry's answer to it.
+        bottleneck,
+        bottleneck.model_copy(update={"changed_at": NOW, "answer": BottleneckAnswer(
+            outcome=Outcome.RESOLVED, letter=LetterRef(number="4512/BTC-TCT",
+                                                       dated=date(2026, 11, 19)),
+            public_answer="Bộ Tài chính đã hướng dẫn.", answered_by="binh-duong.to-cong-tac",
+            answered_at=NOW)}),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.RESOLVED,
+            actor_kind=ActorKind.AGENCY, actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            resolution=Resolution(
+                outcome=Outcome.RESOLVED, done="Bộ Tài chính trả lời tại văn bản số "
+                "4512/BTC-TCT", public_answer="Bộ Tài chính đã hướng dẫn.",
+                ministry_letter=LetterRef(number="4512/BTC-TCT", dated=date(2026, 11, 19)),
+                bottleneck_id=bottleneck.bottleneck_id)),
     ]
 
 
@@ -262,9 +291,10 @@ def test_directions_and_weekly_reports_from_before_the_compiled_week_still_read(
     """#22 item 1: a direction given before directions were tracked work (no assignee, no
     due date) and a weekly report from before the compiled week decode, as untracked and
     without the new parts."""
-    given = SAMPLES[-3].model_dump(mode="json")
+    sample = next(s for s in SAMPLES if isinstance(s, DirectionGiven))
+    given = sample.model_dump(mode="json")
     del given["assignee_id"], given["due_on"]
-    env = events.decode(DirectionGiven, json.dumps(given).encode(), _headers(SAMPLES[-3]))
+    env = events.decode(DirectionGiven, json.dumps(given).encode(), _headers(sample))
     assert env.data.assignee_id is None and env.data.due_on is None
     weekly = next(s for s in SAMPLES if isinstance(s, WeeklyReport))
     old = weekly.model_dump(mode="json")
@@ -411,3 +441,14 @@ def test_resolutions_from_before_central_level_still_read_without_a_ministry_let
                         _headers(SAMPLES[3]))
     assert env.data.resolution is not None and env.data.resolution.ministry_letter is None
     assert env.data.letter is None
+
+
+def test_resolutions_from_before_bottlenecks_still_read() -> None:
+    """#25 item 1: a resolution as published before policy bottlenecks (no bottleneck_id)
+    decodes as one of no bottleneck."""
+    sample = next(s for s in SAMPLES if isinstance(s, DifficultyStatusChanged)
+                  and s.resolution is not None and s.resolution.bottleneck_id is None)
+    old = sample.model_dump(mode="json")
+    del old["resolution"]["bottleneck_id"]
+    env = events.decode(DifficultyStatusChanged, json.dumps(old).encode(), _headers(sample))
+    assert env.data.resolution is not None and env.data.resolution.bottleneck_id is None

@@ -4,12 +4,20 @@ typed model (models.DifficultyIn).
 
 By concern: `submissions`, `status` (the state machine and who may do what), `steps` (each
 assignment's own state, the business's feedback), `resolution` (closing, the central
-level), `task_force` (members' reports and week, the head's directions). Every public name
+level), `task_force` (members' reports and week, the head's directions), `bottlenecks` (#25
+item 1). Every public name
 is re-exported here.
 """
 
 from __future__ import annotations
 
+from services.intake.logic.bottlenecks import (
+    BOTTLENECK_MAX_ITEMS,
+    MergeConflict,
+    bottleneck_members,
+    central_ministry,
+    check_mergeable,
+)
 from services.intake.logic.resolution import (
     LEGAL_BASIS_MAX,
     REASON_REQUIRED,
@@ -97,6 +105,7 @@ from services.intake.logic.task_force import (
 )
 
 __all__ = [
+    "BOTTLENECK_MAX_ITEMS",
     "DIRECTION_NEXT",
     "FINISHED",
     "HOLDER_STATUS",
@@ -122,6 +131,7 @@ __all__ = [
     "Held",
     "ItemView",
     "MemberWeek",
+    "MergeConflict",
     "NotAtCentralLevel",
     "OutOfScope",
     "PartsOpen",
@@ -131,10 +141,12 @@ __all__ = [
     "TaskForceDissolved",
     "TransitionRefused",
     "as_read_by",
+    "bottleneck_members",
     "build_feedback",
     "build_member_report",
     "build_resolution",
     "build_status",
+    "central_ministry",
     "check_direction_progress",
     "check_dispatch",
     "check_in_scope",
@@ -143,6 +155,7 @@ __all__ = [
     "check_may_post",
     "check_may_read",
     "check_may_resolve",
+    "check_mergeable",
     "check_step",
     "check_suggestion",
     "check_task_force_open",

@@ -8,11 +8,16 @@ code or the form again with each error next to its field.
 
 By concern: `common` (templates, words, the `pages` router), `form` (the business's form),
 `workspace` (the forms on one difficulty, the tracking page's answers), `people` (the
-people's workspaces). The modules add their routes to one router in this order.
+people's workspaces), `bottlenecks` (the deputy's shared recommendations). The modules
+add their routes to one router.
 """
 
 from __future__ import annotations
 
+from services.intake.pages.bottlenecks import (
+    workspace_bottleneck,
+    workspace_bottleneck_answer,
+)
 from services.intake.pages.common import (
     TEMPLATES,
     TEXT,
@@ -94,6 +99,8 @@ __all__ = [
     "track_answer",
     "track_feedback",
     "workspace_acknowledge",
+    "workspace_bottleneck",
+    "workspace_bottleneck_answer",
     "workspace_compilation",
     "workspace_contact",
     "workspace_direction",

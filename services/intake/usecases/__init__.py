@@ -30,6 +30,7 @@ from services.intake.usecases.context import (
 )
 from services.intake.usecases.handling import (
     confirm_urgency,
+    ministry_answered,
     post_resolution,
     post_status,
     post_step,
@@ -80,6 +81,7 @@ __all__ = [
     "import_difficulties",
     "member_of",
     "member_week",
+    "ministry_answered",
     "parse_submission",
     "post_direction_progress",
     "post_resolution",

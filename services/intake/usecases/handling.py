@@ -36,6 +36,7 @@ from shared.calendar import to_local
 from shared.errors import Refusal
 from shared.events import (
     OUTCOME_STATUS,
+    DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     Envelope,
     LetterRef,
@@ -255,29 +256,43 @@ async def record_ministry_answer(ix: Intake, who: auth.Principal, difficulty_id:
     the difficulty with the ministry's letter cited and its answer for the business
     (#20 item 5). Co-handlers' parts still open are waived: the ministry has decided."""
     logic.check_letter_date(body.letter_date, to_local(datetime.now(UTC)).date(), "letter_date")
-    outcome = DecisionOutcome(body.outcome)
     async with ix.db().acquire() as conn, conn.transaction():
         state, held, ministry = await _at_central_level(ix, conn, who, difficulty_id)
-        letter = LetterRef(number=body.letter_number, dated=body.letter_date)
-        name = ministry.agency_id
-        if (cfg := ix.config.current.for_difficulty(state.province_code, state.task_force)
-                ) is not None and (agency := cfg.agency(ministry.agency_id)) is not None:
-            name = agency.name_vi
-        resolution = logic.build_resolution(
-            outcome=outcome, held=held, public_answer=body.public_answer,
-            done=f"{name} trả lời tại văn bản số {letter.number} ngày "
-                 f"{letter.dated:%d/%m/%Y}",
-            legal_basis=f"Văn bản số {letter.number}", reason=None if outcome is not
-            DecisionOutcome.REJECTED else body.public_answer,
-            waiver_reason="Bộ, ngành Trung ương đã trả lời" if logic.open_parts(held) else None,
-        ).model_copy(update={"ministry_letter": letter})
-        wanted = OUTCOME_STATUS[outcome]
-        note = logic.clean_step_note(Step.IN_PROGRESS, body.note)
-        event = _status_event(ix, who, state, wanted, None, note, resolution=resolution)
+        event = ministry_answered(ix, who, state, held, ministry.agency_id, body)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels("ministry_answer").inc()
+    resolution = event.data.resolution
+    assert resolution is not None  # ministry_answered always closes with one
     return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
-                              outcome=outcome, status=wanted, waived=resolution.waived)
+                              outcome=resolution.outcome,
+                              status=OUTCOME_STATUS[resolution.outcome],
+                              waived=resolution.waived)
+
+
+def ministry_answered(ix: Intake, who: auth.Principal, state: store.DifficultyState,
+                      held: list[logic.Held], ministry_id: str, body: MinistryAnswerIn,
+                      bottleneck_id: uuid.UUID | None = None
+                      ) -> Envelope[DifficultyStatusChanged]:
+    """The status event closing a difficulty with a central ministry's answer: the letter
+    cited, the answer for the business, co-handlers' open parts waived (the ministry has
+    decided). One difficulty's, or each member's of a policy bottleneck (#25 item 1)."""
+    outcome = DecisionOutcome(body.outcome)
+    letter = LetterRef(number=body.letter_number, dated=body.letter_date)
+    name = ministry_id
+    if (cfg := ix.config.current.for_difficulty(state.province_code, state.task_force)
+            ) is not None and (agency := cfg.agency(ministry_id)) is not None:
+        name = agency.name_vi
+    resolution = logic.build_resolution(
+        outcome=outcome, held=held, public_answer=body.public_answer,
+        done=f"{name} trả lời tại văn bản số {letter.number} ngày "
+             f"{letter.dated:%d/%m/%Y}",
+        legal_basis=f"Văn bản số {letter.number}", reason=None if outcome is not
+        DecisionOutcome.REJECTED else body.public_answer,
+        waiver_reason="Bộ, ngành Trung ương đã trả lời" if logic.open_parts(held) else None,
+    ).model_copy(update={"ministry_letter": letter, "bottleneck_id": bottleneck_id})
+    note = logic.clean_step_note(Step.IN_PROGRESS, body.note)
+    return _status_event(ix, who, state, OUTCOME_STATUS[outcome], None, note,
+                         resolution=resolution)
 
 
 async def register_letter(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,

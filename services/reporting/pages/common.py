@@ -88,6 +88,10 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_rating": "Mức độ hài lòng (1 đến 5)", "tr_comment": "Góp ý (nếu có)",
         "tr_send_feedback": "Gửi đánh giá",
         "tr_answer": "Trả lời của cơ quan chủ trì",
+        "tr_shared": "Kiến nghị chung",
+        "tr_shared_text": "Ngày {date}, Tổ công tác đã tổng hợp kiến nghị này cùng kiến nghị "
+        "giống nhau của {n} doanh nghiệp, kiến nghị {ministry}.",
+        "tr_shared_wait": "Trả lời của Bộ, ngành sẽ được thông báo tại đây.",
         "tr_refused": "Chưa gửi được. Vui lòng kiểm tra lại mã hồ sơ, mã số thuế và nội dung, "
         "rồi thử lại.",
         "tr_refused_answer": "Chưa gửi được: vui lòng nhập nội dung trả lời (tối đa 2.000 ký "
@@ -174,6 +178,10 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_expected": "Answer expected by", "tr_closed": "Completed on",
         "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "tr_answer": "The lead agency's answer",
+        "tr_shared": "Shared recommendation",
+        "tr_shared_text": "On {date} the task force merged this recommendation with the like "
+        "ones of {n} businesses and escalated it to {ministry}.",
+        "tr_shared_wait": "The ministry's answer will be shown here.",
         "tr_refused": "Not sent. Please check the tracking code, the tax code and what you "
         "wrote, then try again.",
         "tr_refused_answer": "Not sent: please write your answer (at most 2,000 characters).",

@@ -32,6 +32,7 @@ router = APIRouter(tags=["pages"])
 MY_WEEK, TRIAGE, COMPILATION, ZONE, HEAD = (
     "/workspace/my-week", "/workspace/triage", "/workspace/compilation", "/workspace/zone",
     "/workspace/head")
+SHARED = "/workspace/shared"  # pages/shared.py
 MAX_ITEMS = 200  # a page lists at most this many items; the counts above stay exact
 PAST_REPORTS = 20
 WeekQuery = Annotated[str | None, Query(pattern=api.WEEK_PATTERN, description="ISO week")]
@@ -89,6 +90,28 @@ WORDS: dict[str, dict[str, str]] = {
         "state": "Tiến độ", "state_open": "Chưa thực hiện",
         "state_in_progress": "Đang thực hiện", "state_done": "Đã hoàn thành",
         "direction_overdue": "Quá thời hạn",
+        "shared": "Kiến nghị chung của nhiều doanh nghiệp",
+        "shared_hint": "Phản ánh, kiến nghị đang xử lý có nội dung giống nhau hoặc viện dẫn "
+                       "cùng văn bản được nhóm tự động (viết có dấu hay không dấu đều "
+                       "được). Bỏ chọn phản ánh không thuộc nhóm, rồi tổng hợp thành một "
+                       "điểm nghẽn chính sách kiến nghị Bộ, ngành Trung ương.",
+        "groups": "Nhóm kiến nghị giống nhau", "considered": "Đã xét {n} phản ánh đang xử lý.",
+        "no_groups": "Chưa có kiến nghị nào được nhiều doanh nghiệp cùng nêu.",
+        "n_items": "phản ánh", "n_businesses": "doanh nghiệp",
+        "cited": "Văn bản được viện dẫn", "group_n": "Nhóm {n}",
+        "bn_title": "Tên điểm nghẽn (Bộ, ngành sẽ đọc)", "bn_ministry": "Kiến nghị Bộ, ngành",
+        "bn_items": "Phản ánh đưa vào", "merge": "Tổng hợp thành điểm nghẽn chính sách",
+        "bottlenecks": "Điểm nghẽn chính sách đã kiến nghị",
+        "no_bottlenecks": "Chưa có điểm nghẽn chính sách nào.",
+        "waiting_ministry": "Chờ Bộ, ngành trả lời", "answered": "Bộ, ngành đã trả lời",
+        "merged_at": "Ngày tổng hợp", "answer_form": "Ghi nhận trả lời của Bộ, ngành",
+        "letter_number": "Số, ký hiệu văn bản trả lời", "letter_date": "Ngày văn bản",
+        "outcome": "Kết quả", "public_answer": "Nội dung trả lời (doanh nghiệp sẽ đọc)",
+        "record_answer": "Ghi nhận, thông báo cho doanh nghiệp",
+        "outcome_resolved": "Đã giải quyết", "outcome_partly_resolved": "Giải quyết một phần",
+        "outcome_rejected": "Không chấp nhận", "letter_of": "Văn bản số",
+        "done_bottleneck": "Đã tổng hợp điểm nghẽn chính sách, kiến nghị Bộ, ngành.",
+        "done_bottleneck_answer": "Đã ghi nhận trả lời; doanh nghiệp xem trên trang tra cứu.",
     },
     "en": {
         "my_week": "My week", "triage": "Triage", "compilation": "The week's compilation",
@@ -139,6 +162,30 @@ WORDS: dict[str, dict[str, str]] = {
         "agencies_group": "Agencies", "members_group": "Task force members",
         "state": "Progress", "state_open": "Open", "state_in_progress": "In progress",
         "state_done": "Done", "direction_overdue": "Past due",
+        "shared": "Recommendations many businesses share",
+        "shared_hint": "Open difficulties and recommendations that say the same or cite the "
+                       "same document are grouped by themselves (with or without "
+                       "diacritics). Untick an item that does not belong, then merge the "
+                       "group into one policy bottleneck for a central ministry.",
+        "groups": "Alike recommendations", "considered": "{n} open items considered.",
+        "no_groups": "No recommendation is shared by several businesses yet.",
+        "n_items": "items", "n_businesses": "businesses",
+        "cited": "Documents cited", "group_n": "Group {n}",
+        "bn_title": "The bottleneck's title (the ministry reads it)",
+        "bn_ministry": "Central ministry", "bn_items": "Items merged",
+        "merge": "Merge into a policy bottleneck",
+        "bottlenecks": "Policy bottlenecks escalated",
+        "no_bottlenecks": "No policy bottleneck yet.",
+        "waiting_ministry": "Waiting for the ministry", "answered": "Answered by the ministry",
+        "merged_at": "Merged", "answer_form": "Record the ministry's answer",
+        "letter_number": "Number and symbol of its letter", "letter_date": "Letter date",
+        "outcome": "Outcome", "public_answer": "The answer (the businesses read it)",
+        "record_answer": "Record and tell the businesses",
+        "outcome_resolved": "Resolved", "outcome_partly_resolved": "Partly resolved",
+        "outcome_rejected": "Not accepted", "letter_of": "Letter no.",
+        "done_bottleneck": "Merged into a policy bottleneck and escalated to the ministry.",
+        "done_bottleneck_answer": "Answer recorded; the businesses read it on their tracking "
+                                  "page.",
     },
 }
 # Why an item waits for the head: the words the compiled week's report uses.
@@ -149,7 +196,8 @@ for _i, _lang in enumerate(("vi", "en")):
 # Which role opens which page.
 PAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "member": ((MY_WEEK, "my_week"),),
-    "permanent_deputy": ((TRIAGE, "triage"), (COMPILATION, "compilation"), (ZONE, "zone")),
+    "permanent_deputy": ((TRIAGE, "triage"), (COMPILATION, "compilation"), (ZONE, "zone"),
+                         (SHARED, "shared")),
     "deputy": ((ZONE, "zone"), (COMPILATION, "compilation")),
     "head": ((HEAD, "head"), (COMPILATION, "compilation")),
 }

@@ -104,6 +104,7 @@ async def track_page(
             return page(request, lang, code=code, missing=True, status=404)
         row, steps = got
         waiting = await store.waiting_questions(conn, difficulty_id=row["difficulty_id"])
+        shared = await store.bottleneck_of(conn, difficulty_id=row["difficulty_id"])
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     en = lang == "en"
@@ -127,6 +128,12 @@ async def track_page(
                       for q in waiting],
         # Once closed, the business says whether the answer resolved it and rates it.
         "rateable": status in (Status.RESOLVED, Status.REJECTED),
+        # Merged with other businesses' into a policy bottleneck (#25 item 1): which
+        # ministry it went to and with how many businesses, never who they are.
+        "shared": None if shared is None else {
+            "ministry": agency_name(side.config.current, shared.ministry_id, en),
+            "businesses": shared.business_count, "merged": fmt(shared.merged_at),
+            "answered": shared.answer is not None},
     }
     return page(request, lang, code=code, found=found, act_url=side.intake_url)
 

@@ -2,12 +2,19 @@
 
 By concern: `projections` (events into rows), `weekly` (the rollup and the published
 reports), `difficulties` (tracking, the queue, one difficulty), `people` (sign-in links and
-the workspaces), `directions` (the head's directions and the compilations). Every public
-name is re-exported here: callers write `store.X` as before.
+the workspaces), `directions` (the head's directions and the compilations),
+`bottlenecks` (#25 item 1). Every public name is re-exported here: callers write
+`store.X` as before.
 """
 
 from __future__ import annotations
 
+from services.reporting.store.bottlenecks import (
+    bottleneck_of,
+    bottlenecks_of,
+    open_to_group,
+    project_bottlenecks,
+)
 from services.reporting.store.difficulties import (
     NEXT_DUE,
     ListFilter,
@@ -81,6 +88,8 @@ __all__ = [
     "AssignedRow",
     "ListFilter",
     "ReceivedRow",
+    "bottleneck_of",
+    "bottlenecks_of",
     "central_escalations",
     "chain_heads",
     "claim_report",
@@ -103,8 +112,10 @@ __all__ = [
     "open_and_overdue_by_agency",
     "open_items",
     "open_sign_in_link",
+    "open_to_group",
     "overdue_by_agency",
     "project_assigned",
+    "project_bottlenecks",
     "project_compilations",
     "project_direction_progress",
     "project_directions",
