@@ -120,11 +120,17 @@ class OutboxRelay:
                 sent = await self.relay_once(conn)
                 if sent < self.batch_size:
                     self._wake.clear()
+                    # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` returns
+                    # the inner result when a cancel arrives in the same loop pass as the
+                    # NOTIFY, so the cancel is lost and the relay, hence `Runtime.stop`,
+                    # runs on (the intake tests' teardown hang under load).
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+                        async with asyncio.timeout(self.poll_interval_s):
+                            await self._wake.wait()
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 5)
+                async with asyncio.timeout(5):
+                    await conn.close()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

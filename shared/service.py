@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -20,10 +20,19 @@ from prometheus_client import CollectorRegistry
 
 from shared import db, logs
 from shared.kafka import Producer, make_broker, start_broker
+from shared.kafka.broker import GRACEFUL_TIMEOUT_S
 from shared.metrics import ConsumerMetrics, new_registry
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("thaogo.service")
+
+# A background loop cancelled at stop has this long to end; one that does not ignores its
+# cancel (a bug: see OutboxRelay's wait for NOTIFY) and is left behind, logged.
+TASK_STOP_S = 5.0
+# A network step of stopping (a consumer leaving its group, the producer's last sends,
+# the pool's connections closing): aiokafka's own request timeout is 30-40 s, and a
+# JoinGroup under way at stop waits up to the rebalance timeout (max_poll_interval_ms).
+NETWORK_STOP_S = 5.0
 
 BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
 
@@ -107,22 +116,51 @@ class Runtime:
                 await asyncio.sleep(2)
 
     async def stop(self) -> None:
+        """Stop in order, each step bounded: Kubernetes kills the pod 45 s after SIGTERM
+        (terminationGracePeriodSeconds, 5 of them the preStop sleep), and a step that
+        waits on the network or on a task that will not end must not hold the rest, nor
+        a test's teardown, forever. What a cut step leaves is safe: every consumer commits
+        only after its effects and recognises redelivered event ids, and the outbox
+        keeps what was not acknowledged."""
         for t in self.tasks:
             t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=TASK_STOP_S)
+            for t in stuck:
+                # Where it waits, for whoever finds a loop that ignores its cancel.
+                frames = t.get_stack(limit=1)
+                where = (f"{frames[0].f_code.co_filename}:{frames[0].f_lineno}"
+                         if frames else "")
+                log.warning("background task did not stop",
+                            extra={"task": t.get_name(), "where": where})
         for drain in self.drains:
-            with contextlib.suppress(Exception):
-                await drain()
-        # Stopping the broker lets in-flight batches finish and commit first.
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
-        with contextlib.suppress(Exception):
-            await self.producer.stop()
-        if self.pool is not None:
-            await self.pool.close()
+            await self._bounded("drain", drain(), GRACEFUL_TIMEOUT_S)
+        # Stopping the broker lets in-flight batches finish and commit first (within its
+        # graceful timeout); then each consumer leaves its group, a request to a broker
+        # that may not answer.
+        await self._bounded("broker", self.broker.stop(),
+                            GRACEFUL_TIMEOUT_S + NETWORK_STOP_S)
+        await self._bounded("producer", self.producer.stop(), NETWORK_STOP_S)
+        # `Pool.close` waits, without a timeout, for every connection to come back.
+        if self.pool is not None and not await self._bounded(
+                "database pool", self.pool.close(), NETWORK_STOP_S):
+            self.pool.terminate()
         log.info("service stopped")
+
+    @staticmethod
+    async def _bounded(step: str, work: Awaitable[None], seconds: float) -> bool:
+        """Await one step of stopping for at most `seconds`; log what did not finish."""
+        try:
+            async with asyncio.timeout(seconds):
+                await work
+            return True
+        except TimeoutError:
+            log.warning("stopping did not finish in time; going on",
+                        extra={"step": step, "after_s": seconds})
+        except Exception as e:
+            log.warning("stopping failed; going on",
+                        extra={"step": step, "error": type(e).__name__})
+        return False
 
     def lifespan(self) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
         @contextlib.asynccontextmanager

@@ -29,10 +29,14 @@ FETCH_MAX_WAIT_MS = 50
 # 1 MiB that Apache Kafka accepts by default (message.max.bytes, max.request.size).
 MAX_BATCH_BYTES = 1_000_000
 
+# How long stopping waits for the batches in hand to finish (and commit) before the
+# consumers leave their groups; what is cut is redelivered to idempotent consumers.
+GRACEFUL_TIMEOUT_S = 20.0
+
 
 def make_broker(
     bootstrap: str, *, client_id: str, registry: CollectorRegistry,
-    security: BaseSecurity | None = None, graceful_timeout: float = 20.0,
+    security: BaseSecurity | None = None, graceful_timeout: float = GRACEFUL_TIMEOUT_S,
     compression: Compression = DEFAULT_COMPRESSION,
 ) -> KafkaBroker:
     return KafkaBroker(
