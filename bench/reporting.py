@@ -247,7 +247,7 @@ async def generate(conn: asyncpg.Connection, rows: int, days: int) -> None:
 async def explain(conn: asyncpg.Connection, slug: str, start: datetime, end: datetime
                   ) -> list[str]:
     rows = await conn.fetch("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
-                            + store._ROLLUP, slug, start, end)
+                            + store.weekly._ROLLUP, slug, start, end)
     return [r[0] for r in rows]
 
 
