@@ -32,6 +32,7 @@ from shared.events import (
     encode_headers,
     new_envelope,
 )
+from tests.conftest import wait_until
 from tests.intake.conftest import Intake
 from tests.intake.test_status_api import BQL, assigned, post
 from thaogo.verify import verify_audit
@@ -52,6 +53,17 @@ async def a_history(intake: Intake, steps: int = 3) -> str:
             "status": "acknowledged" if i == 0 else "in_progress",
             "note": f"Bước {i + 1}: đã làm việc với doanh nghiệp \"A\"\n"})
         assert r.status_code == 202, r.text
+    # The audit reads the events from their topic, without waiting for the services:
+    # the history's events must have left by the outbox before a test reads or tampers.
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        async def relayed() -> bool:
+            return not await conn.fetchval(
+                "SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL")
+
+        await wait_until(relayed, timeout=60)
+    finally:
+        await conn.close()
     return did
 
 
