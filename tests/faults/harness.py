@@ -525,7 +525,11 @@ async def count(
         reported = 0
         # Reports are for task-force members and operators: an operator's token for this.
         token = await operator_token(database_url)
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
+        # The preview is composed on request over every difficulty of the run (20,000 in
+        # the kill test): httpx's implicit 5 s is a wall-clock limit this count must not
+        # set (it timed out once on a loaded machine); 60 s, as the harness's waits.
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                     timeout=60) as client:
             for label in labels:
                 r = await client.get(f"{report_url}/v1/reports/binh-duong/{label}.json")
                 assert r.status_code == 200, r.text
