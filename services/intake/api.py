@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from services.intake import bottlenecks, usecases
+from services.intake import usecases
 from services.intake.models import (
     Accepted,
     BottleneckAccepted,
@@ -40,7 +40,7 @@ from services.intake.models import (
     Vocabulary,
     vocabulary,
 )
-from services.intake.usecases import Intake, Outcome
+from services.intake.usecases import Intake, Outcome, bottlenecks
 from shared import auth
 from shared.errors import Problem, language, refuse_all, responses
 from shared.http import BodyTooLarge

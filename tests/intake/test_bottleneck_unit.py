@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from services.intake import bottlenecks, logic
+from services.intake import logic
+from services.intake.usecases import bottlenecks
 from shared import vn
 from shared.provinces import ConfigHolder
 

@@ -12,7 +12,6 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from services.intake import bottlenecks
 from services.intake.api import Service
 from services.intake.models import BottleneckIn, MinistryAnswerIn
 from services.intake.pages.common import (
@@ -24,7 +23,7 @@ from services.intake.pages.common import (
 )
 from services.intake.pages.people import back_to_page
 from services.intake.pages.workspace import DateForm, FormLang, LetterNumberForm, Note
-from services.intake.usecases import Intake
+from services.intake.usecases import Intake, bottlenecks
 from shared import auth, vn
 from shared.errors import Refusal, validation_problems
 
