@@ -341,6 +341,21 @@ async def test_report_page_at_desktop_and_phone_width(served: Served, artefacts:
                     await page.locator("#league").inner_text())
                 assert "không có hồ sơ đến hạn" in await page.locator(
                     '#league tr[data-agency="binh-duong.so-cong-thuong"]').inner_text()
+                # The item tables (waiting for a decision among them) are read whole: on
+                # a phone each row is a card whose cells name their column, never a table
+                # clipped inside a sideways-scrolling region.
+                assert await page.locator("#waiting tbody tr").count() == len(
+                    report["waiting"]) > 0
+                for table in await page.locator("table.cards").all():
+                    box = await table.bounding_box()
+                    assert box is not None and box["x"] + box["width"] <= width, (
+                        name, await table.get_attribute("id"), box)
+                if width == 390:
+                    first = page.locator("#waiting tbody tr").first
+                    assert await first.locator('td[data-label="Lý do"]').count() == 1
+                    why = await first.locator('td[data-label="Lý do"]').evaluate(
+                        "e => getComputedStyle(e, '::before').content")
+                    assert "Lý do" in why, why
                 links = {await a.inner_text(): await a.get_attribute("href")
                          for a in await page.locator("#downloads a").all()}
                 assert links["PDF"] == "/v1/reports/binh-duong/2026-W48.pdf"
