@@ -22,7 +22,7 @@ import uvicorn
 
 from shared import logs
 from shared.calendar import to_local
-from thaogo.cli import _settings
+from thaogo.cli import _settings, server_config
 
 CLOCKED = ("intake", "reporting", "notify")
 
@@ -56,11 +56,7 @@ def main() -> None:
     logs.configure(args.service, settings.log_level)
     module = importlib.import_module(f"services.{args.service}.main")
     app = module.build(settings, clock=FastClock(args.start, args.speed, args.at))
-    # The same uvicorn configuration as thaogo.cli.cmd_run.
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                            log_config=None, lifespan="on", timeout_graceful_shutdown=25,
-                            access_log=False)
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, settings.http_host, settings.http_port)).run()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from thaogo.stack import (
 from thaogo.up import cmd_mailbox, cmd_up
 
 if TYPE_CHECKING:
+    import uvicorn
     from faststream.security import BaseSecurity
 
 
@@ -49,13 +50,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.http_port = args.port
     logs.configure(args.service, settings.log_level)
     app = importlib.import_module(f"services.{args.service}.main").build(settings)
-    config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_config=None,
-        lifespan="on", timeout_graceful_shutdown=25, access_log=False,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, settings.http_host, settings.http_port))
     server.run()  # handles SIGTERM/SIGINT: stop accepting, finish, run the lifespan's stop
     return 0 if server.started else 1
+
+
+# An idle keep-alive connection is closed by the client or the proxy in front, never by
+# the service first: uvicorn's default (5 s) equals httpx's own expiry and is shorter
+# than Caddy's (2 min) and ingress-nginx's (60 s) upstream pools, so a request written
+# into a connection the service was closing that instant was reset (httpx ReadError, a
+# proxy's 502) although nothing had failed.
+KEEP_ALIVE_S = 75
+
+
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How every service is served, by `thaogo run` and the benchmarks alike."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_config=None, lifespan="on",
+        timeout_graceful_shutdown=25, timeout_keep_alive=KEEP_ALIVE_S, access_log=False)
 
 
 # --- thaogo migrate / topics / config --------------------------------------------
