@@ -1,4 +1,4 @@
-"""The public view's suppression rules (logic.suppress_table, public_share, public_central):
+"""The public view's suppression rules (logic.suppress_tables, public_share, public_central):
 no count of one or two businesses is shown, and none can be worked out from the others."""
 
 from __future__ import annotations

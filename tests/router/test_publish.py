@@ -4,12 +4,10 @@ path: new difficulties, escalations and re-assignments, replays."""
 from __future__ import annotations
 
 import functools
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
@@ -18,7 +16,6 @@ from bench.common import difficulty
 from services.router import logic, usecases
 from shared import topics
 from shared.events import (
-    EVENT_ID_NAMESPACE,
     AgencyTask,
     AssignmentRole,
     Category,
@@ -174,22 +171,3 @@ def test_only_the_lead_agencys_task_carries_the_business_contact() -> None:
                                                           person.email))
     assert {r for r, _ in roles} == {AssignmentRole.LEAD, AssignmentRole.CO_HANDLER,
                                      AssignmentRole.TRIAGE, AssignmentRole.ESCALATION}
-
-
-@pytest.mark.parametrize("parts", [
-    ("3f0c6a1e-9a53-4d6e-8f0e-2f4b8f1c0a11", "lead", "binh-duong.bql-kcn", None, None),
-])
-def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ...]) -> None:
-    assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
-
-
-@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids()), min_size=1, max_size=5))
-def test_assignment_uuid_is_deterministic_id_for_any_parts(parts: list[object]) -> None:
-    assert str(logic.assignment_uuid(*parts)) == deterministic_id(*parts)
-
-
-@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids(), st.integers()),
-                min_size=1, max_size=5))
-def test_deterministic_id_is_uuid5_of_the_parts(parts: list[object]) -> None:
-    assert deterministic_id(*parts) == str(
-        uuid.uuid5(EVENT_ID_NAMESPACE, "|".join(str(p) for p in parts)))

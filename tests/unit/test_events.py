@@ -44,6 +44,26 @@ def test_deterministic_ids_are_stable_and_distinct() -> None:
     assert events.deterministic_id(a, "lead") != events.deterministic_id(a, "co_handler")
 
 
+@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids(), st.integers()),
+                min_size=1, max_size=5))
+def test_deterministic_id_is_uuid5_of_the_parts(parts: list[object]) -> None:
+    assert events.deterministic_id(*parts) == str(
+        uuid.uuid5(events.EVENT_ID_NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+@pytest.mark.parametrize("parts", [
+    ("3f0c6a1e-9a53-4d6e-8f0e-2f4b8f1c0a11", "lead", "binh-duong.bql-kcn", None, None),
+])
+def test_assignment_ids_are_the_shared_deterministic_ids(parts: tuple[object, ...]) -> None:
+    assert str(events.deterministic_uuid(*parts)) == events.deterministic_id(*parts)
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.none(), st.uuids()), min_size=1, max_size=5))
+def test_deterministic_uuid_is_deterministic_id_for_any_parts(parts: list[object]) -> None:
+    # The router's assignment ids take the UUID form; every other cause's, the text.
+    assert str(events.deterministic_uuid(*parts)) == events.deterministic_id(*parts)
+
+
 @given(st.binary(max_size=2000))
 def test_any_bytes_either_decode_or_raise_decode_error(value: bytes) -> None:
     headers = {"ce_id": "x", "ce_type": DifficultyReceived.ce_type}

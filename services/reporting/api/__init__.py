@@ -21,6 +21,7 @@ from services.reporting.api.common import (
     ReadSide,
     ReportPath,
     Side,
+    SignedIn,
     cached,
     decode_cursor,
     encode_cursor,
@@ -32,6 +33,7 @@ from services.reporting.api.common import (
     read_side,
     require_lister,
     require_reader,
+    signed_in,
     track_not_found,
 )
 from services.reporting.api.csv_files import (
@@ -83,6 +85,7 @@ __all__ = [
     "Reader",
     "ReportPath",
     "Side",
+    "SignedIn",
     "TrackOut",
     "api",
     "cached",
@@ -108,6 +111,7 @@ __all__ = [
     "require_reader",
     "rows_csv",
     "rows_csv_vi",
+    "signed_in",
     "track",
     "track_not_found",
 ]

@@ -172,19 +172,27 @@ def read_side(request: Request) -> ReadSide:
 Side = Annotated[ReadSide, Depends(read_side)]
 
 
-async def require_reader(
+async def signed_in(
     side: Side,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
                                           max_length=200)] = None,
 ) -> auth.Principal:
-    """A task-force member or an operator, checked against the shared registry on every
-    request (a revoked token is refused at once). The report pages' sign-in cookie
-    counts too, so their JSON and CSV links open in the same browser."""
+    """Whoever the bearer token names, checked against the shared registry on every
+    request (a revoked token is refused at once); without one, the report pages' sign-in
+    cookie, so that their JSON and CSV links open in the same browser."""
     who = (await side.principal(creds.credentials) if creds
            else await side.session_principal(session))
     if who is None:
         raise unauthorized()
+    return who
+
+
+SignedIn = Annotated[auth.Principal, Depends(signed_in)]
+
+
+async def require_reader(side: Side, who: SignedIn) -> auth.Principal:
+    """A task-force member or an operator (see `signed_in`)."""
     if access.reader_ok(who, side.config.current):
         return who
     raise Refusal(403, "Authorization", "only task-force members and operators may read this",
@@ -193,17 +201,8 @@ async def require_reader(
 Reader = Annotated[auth.Principal, Depends(require_reader)]
 
 
-async def require_lister(
-    side: Side,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
-                                          max_length=200)] = None,
-) -> auth.Principal:
+async def require_lister(side: Side, who: SignedIn) -> auth.Principal:
     """A reader (as `require_reader`), or an agency, whose list is its own queue."""
-    who = (await side.principal(creds.credentials) if creds
-           else await side.session_principal(session))
-    if who is None:
-        raise unauthorized()
     if who.kind is auth.TokenKind.AGENCY or access.reader_ok(who, side.config.current):
         return who
     raise Refusal(403, "Authorization", "only agencies, task-force members and operators may "

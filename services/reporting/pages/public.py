@@ -2,7 +2,7 @@
 province's portal to link to. Counts of the week by category, zone type, agency and
 outcome, each agency's on-time share, and the escalations to central ministries with the
 letters that answered them; never a business's name, tax code, contact, words or
-tracking code, and no group of fewer than three businesses (logic.suppress_table). The
+tracking code, and no group of fewer than three businesses (logic.suppress_tables). The
 same as JSON at `/public/{province}.json` (api.py)."""
 
 from __future__ import annotations

@@ -55,7 +55,6 @@ from services.router.logic.routing import (
     Route,
     RoutingError,
     Step,
-    assignment_uuid,
     config_for,
     decide,
     members_for,
@@ -65,7 +64,7 @@ from services.router.logic.routing import (
 __all__ = [
     "CLOSING", "REASON_MAX", "RULE_MEMBER_NONE", "RULE_REMOVED", "RULE_REPLACED",
     "RULE_TRIAGE", "UNCONFIGURED_TRIAGE", "Movable", "Route", "RoutingError", "Step",
-    "assignment_uuid", "config_for", "decide", "escalate", "holders", "members_for",
+    "config_for", "decide", "escalate", "holders", "members_for",
     "movable", "moved_id", "moves", "reassign", "route", "successor", "why",
 ]
 

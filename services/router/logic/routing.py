@@ -4,7 +4,6 @@ the router shares (deterministic ids, reasons, steps). See the package's docstri
 from __future__ import annotations
 
 import functools
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,6 @@ from services.router.routing_index import RoutingIndex, routing_index
 from shared import topics
 from shared.events import (
     CATEGORY_LABELS,
-    EVENT_ID_NAMESPACE,
     ZONE_TYPE_LABELS,
     AgencyLevel,
     AssignmentRole,
@@ -24,6 +22,7 @@ from shared.events import (
     Kind,
     Urgency,
     ZoneType,
+    deterministic_uuid,
 )
 from shared.provinces import Agency, ConfigSet, Member, Person, ProvinceConfig
 from shared.vn import area_key, resolve_province, zone_key
@@ -46,16 +45,6 @@ class RoutingError(ValueError):
 
 
 # --- building assignments ---------------------------------------------------------------------
-
-
-_ID_NAMESPACE = EVENT_ID_NAMESPACE.bytes
-
-
-def assignment_uuid(*parts: object) -> uuid.UUID:
-    """`deterministic_id(*parts)` as a UUID, without its round trip through text (a test
-    holds the two equal): three or four of these per difficulty were 4% of the router."""
-    digest = hashlib.sha1(_ID_NAMESPACE + "|".join(str(p) for p in parts).encode()).digest()
-    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 def _clip(text: str, limit: int = REASON_MAX) -> str:
@@ -120,7 +109,7 @@ def _make(
     now: datetime,
     did: str | None = None,
 ) -> DifficultyAssigned:
-    aid = assignment_uuid(
+    aid = deterministic_uuid(
         did or str(difficulty_id), step.role.value, step.agency_id, step.member_id, replaces
     )
     return _construct(
