@@ -3,6 +3,7 @@ notices they owe under which keys, on which channels and when, and what they say
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -205,3 +206,48 @@ def test_each_notice_says_its_step_in_vietnamese_then_english_with_the_link() ->
                                                                    "url": BASE})
         assert subject and "---" in text
     assert datetime.now(UTC)  # rendering reads no clock
+
+
+def test_the_checker_agrees_with_notify_on_which_notices_are_owed() -> None:
+    """The checker's own rules (thaogo/verify.py) and notify's, over one difficulty's
+    events: the same notices; one missing, or one to a business without e-mail, is a
+    difference."""
+    from shared.events import new_envelope
+    from thaogo.verify import Log, Report, _check_business_notices, fold
+
+    d = received(local(9))
+    did = d.difficulty_id
+    lead, helper = assigned(d, local(9)), assigned(
+        d, local(9), agency="binh-duong.so-giao-thong-van-tai", role=AssignmentRole.CO_HANDLER)
+    events = [status(did, None, step=Step.NEED_INFO, assignment_id=lead.assignment_id,
+                     question="Đề nghị gửi giấy phép."),
+              status(did, Status.RESOLVED, resolution=resolution()),
+              status(did, Status.IN_PROGRESS, actor=ActorKind.BUSINESS,
+                     feedback=Feedback(resolved=False), assignment_id=lead.assignment_id),
+              status(did, Status.IN_PROGRESS, step=Step.IN_PROGRESS,
+                     assignment_id=lead.assignment_id)]
+    log = Log(received=[new_envelope(d, source="t")],
+              assigned=[new_envelope(a, source="t") for a in (lead, helper)],
+              status=[new_envelope(e, source="t") for e in events])
+    steps = [logic.received_step(d), *(s for a in (lead, helper)
+                                       if (s := logic.assigned_step(a)) is not None),
+             *(s for e in events if (s := logic.status_step(e)) is not None)]
+    owed = logic.business_messages(steps, logic.contact_of(d), CONFIGS, base_url=BASE,
+                                   now=local(10), quiet=QUIET)
+    assert sorted(o.kind for o in owed) == ["business_assigned", "business_need_info",
+                                           "business_received", "business_reopened",
+                                           "business_resolved"]
+    rows = [{"message_key": o.key} for o in owed]
+
+    def differences(rows: list[dict[str, str]], log: Log) -> list[str]:
+        report = Report()
+        _check_business_notices(log, fold(log), rows, report)
+        return [f"{x.field}: {x.expected} -> {x.found}" for x in report.differences]
+
+    assert differences(rows, log) == []
+    assert differences(rows[1:], log) == [
+        f"notice to the business: {rows[0]['message_key'].split(':')[0][9:]}:"
+        f"{rows[0]['message_key'].split(':')[2]}: queued -> missing"]
+    bare = d.model_copy(update={"contact": d.contact.model_copy(update={"email": None})})
+    no_mail = dataclasses.replace(log, received=[new_envelope(bare, source="t")])
+    assert len(differences(rows, no_mail)) == len(rows)
