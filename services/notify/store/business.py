@@ -23,8 +23,11 @@ async def lock_difficulties(conn: asyncpg.Connection, *, difficulty_ids: Sequenc
     """Serialise, per difficulty, the consumers that record its contact and its steps (in
     order: no deadlock), so the second of the two always sees the first and owes the
     notices. Held until the transaction ends."""
-    for did in sorted(set(difficulty_ids)):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 20))", did)
+    if difficulty_ids:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(d, 20))"
+            " FROM (SELECT DISTINCT d FROM unnest($1::text[]) d ORDER BY d) ids",
+            list(difficulty_ids))
 
 
 async def record_contacts(conn: asyncpg.Connection, *,
