@@ -116,8 +116,15 @@ class NotifyHandlers:
         if not dids:
             return
         await store.lock_difficulties(conn, difficulty_ids=dids)
-        await store.record_steps(conn, steps=steps)
         contacts = await store.contacts_of(conn, difficulty_ids=dids)
+        # A business known to have left neither an e-mail nor a mobile number is told
+        # nothing: its steps are not kept (those kept before its contact came are dropped).
+        unreachable = [d for d, c in contacts.items() if not (c.email or c.phone)]
+        await store.forget_steps(conn, difficulty_ids=unreachable)
+        await store.record_steps(conn, steps=[s for s in steps
+                                              if s.difficulty_id not in unreachable])
+        for d in unreachable:
+            del contacts[d]
         if not contacts:
             return
         kept = await store.steps_of(conn, difficulty_ids=list(contacts))

@@ -109,3 +109,28 @@ async def test_a_step_and_its_contact_at_once_are_told(
                              h.on_status([resolved(d.difficulty_id)], got))
         assert [k for k, _ in await notices(pool, d.difficulty_id)] == [
             "business_received", "business_resolved"]
+
+
+async def test_a_business_with_nothing_to_reach_is_told_nothing_and_its_steps_not_kept(
+    handlers: tuple[NotifyHandlers, db.Pool],
+) -> None:
+    h, pool = handlers
+    d = received(AT)
+    d = d.model_copy(update={"contact": d.contact.model_copy(
+        update={"email": None, "phone": "028 3822 1234"})})
+    got: Any = None
+    await h.on_status([resolved(d.difficulty_id)], got)
+
+    async def kept() -> tuple[int, str | None]:
+        async with pool.acquire() as conn:
+            n = await conn.fetchval("SELECT count(*) FROM business_steps"
+                                    " WHERE difficulty_id = $1", d.difficulty_id)
+            name = await conn.fetchval("SELECT name FROM business_contacts"
+                                       " WHERE difficulty_id = $1", d.difficulty_id)
+        return n, name
+
+    assert (await kept())[0] == 1  # its contact not known yet
+    await h.on_received([new_envelope(d, source="t")], got)
+    await h.on_assigned([new_envelope(assigned(d, AT), source="t")], got)
+    assert await kept() == (0, "")  # nor who it is
+    assert await notices(pool, d.difficulty_id) == []

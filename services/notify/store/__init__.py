@@ -439,6 +439,7 @@ async def finish_directions(conn: asyncpg.Connection, *, direction_ids: Sequence
 from services.notify.store.business import (  # noqa: E402
     ZaloTokens,
     contacts_of,
+    forget_steps,
     lock_difficulties,
     record_contacts,
     record_steps,
@@ -459,6 +460,7 @@ __all__ = [
     "directions_done",
     "finish_directions",
     "follow_assignments",
+    "forget_steps",
     "hasten_owed",
     "insert_owed",
     "lock_difficulties",

@@ -77,6 +77,12 @@ async def record_steps(conn: asyncpg.Connection, *, steps: Sequence[PublicStep]
     return [s for s in unique if s.key in new]
 
 
+async def forget_steps(conn: asyncpg.Connection, *, difficulty_ids: Sequence[str]) -> None:
+    if difficulty_ids:
+        await conn.execute("DELETE FROM business_steps WHERE difficulty_id = ANY($1::uuid[])",
+                           list(difficulty_ids))
+
+
 async def steps_of(conn: asyncpg.Connection, *, difficulty_ids: Sequence[str]
                    ) -> list[PublicStep]:
     rows = await conn.fetch(
