@@ -143,8 +143,13 @@ def _personal_data(topic: str) -> str | None:
     addresses of officials: notices name recipients by role id)."""
     if topic == topics.DIFFICULTY_RECEIVED:
         return ("contact: the name, phone and e-mail of the business's contact person, for"
-                " the lead agency (through the router) and the permanent deputy (through"
-                " thaogo's pages); never logged, never a metric label.")
+                " the lead agency (through the router), the permanent deputy (through"
+                " thaogo's pages) and notify, which keeps them to send the business its"
+                " notices at each public step (an e-mail, a Zalo ZNS message) and puts them"
+                " on no other topic: the steps it reads (difficulty.assigned.v1,"
+                " difficulty.status.v1, policy.bottleneck.v1) carry no contact, and"
+                " notification.sent.v1 names the business only as 'business'. Never logged,"
+                " never a metric label.")
     if topic == topics.SIGN_IN_LINK:
         return ("address_sha256: the hash of the e-mail address a person typed, and url: a"
                 " one-time sign-in link (it signs its holder in once, for 15 minutes), for"

@@ -249,8 +249,16 @@ async def stack(
 
 
 @pytest.fixture(scope="module")
+def module_stack_env() -> dict[str, str]:
+    """Settings a module gives its shared stack's services (a module overrides this
+    fixture: an SMTP sink of its own, say); none by default."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 async def module_stack(kafka_bootstrap: str, postgres_url: str,
-                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+                       tmp_path_factory: pytest.TempPathFactory,
+                       module_stack_env: dict[str, str]) -> AsyncIterator[Stack]:
     """The `stack` fixture's four services, started once for a module's tests on a broker
     and database of the module's own (see `shared_stack`)."""
     from shared import topics
@@ -262,7 +270,8 @@ async def module_stack(kafka_bootstrap: str, postgres_url: str,
     logs = tmp_path_factory.mktemp("stack")
     ports = {n: free_port() for n in ("intake", "router", "reporting", "notify")}
     env = stack_env(bootstrap, await create_database(postgres_url),
-                    THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}")
+                    THAOGO_ROUTER_INTAKE_PUBLIC_URL=f"http://127.0.0.1:{ports['intake']}",
+                    **module_stack_env)
     s = Stack({n: ServiceProcess(n, p, env, logs / f"{n}.log") for n, p in ports.items()})
     try:
         await ensure_topics(bootstrap, topics.all_topics(ConfigHolder().current.agency_ids()))

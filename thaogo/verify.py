@@ -1241,10 +1241,74 @@ async def check_notify(conn: asyncpg.Connection, configs: ConfigSet, log: Log,
     await _check_central(conn, configs, cases, messages, report)
     await _check_zone_alerts(conn, configs, cases, messages, report)
     _check_direction_reminders(configs, log, messages, report)
+    _check_business_notices(log, cases, messages, report)
     for key, what, expected, seen in deliveries.differences(
             log.sent, {m["message_key"]: m["state"] for m in messages},
             truncated=topics.NOTIFICATION_SENT in log.truncated):
         report.differ("notify", "messages", key, what, expected, seen)
+
+
+def _business_steps(case: Case, bottlenecks: Sequence[PolicyBottleneck]) -> set[str]:
+    """The public steps the business of `case` is told of by e-mail, as
+    `<notice>:<cause>`: received; each lead (not a ministry) that takes it; an agency's
+    question; the lead's answer (resolved, rejected, escalated; a ministry's, citing its
+    letter); the business's "not resolved" that reopens it; each bottleneck it is merged
+    into."""
+    assert case.received is not None
+    did = case.received.difficulty_id
+    out = {f"received:{did}"}
+    for aid, a in case.assignments.items():
+        if a.role.value == "lead" and a.agency_level.value != "central":
+            out.add(f"assigned:{aid}")
+    for sid, st in case.statuses.items():
+        status = st.status.value if st.status is not None else None
+        if st.actor_kind.value == "business":
+            if (st.feedback is not None and st.feedback.resolved is False
+                    and status in ("in_progress", "reassign_requested")):
+                out.add(f"reopened:{sid}")
+        elif (step := st.step_taken()) is not None and step.value == "need_info" \
+                and st.question:
+            out.add(f"need_info:{sid}")
+        elif (st.resolution is not None and st.resolution.ministry_letter is not None
+              and status in ("resolved", "rejected")):
+            out.add(f"ministry_answered:{sid}")
+        elif status in ("resolved", "rejected", "escalated"):
+            out.add(f"{status}:{sid}")
+    for b in bottlenecks:
+        if b.answer is None and any(it.difficulty_id == did for it in b.items):
+            out.add(f"merged:{b.bottleneck_id}")
+    return out
+
+
+def _check_business_notices(log: Log, cases: Mapping[uuid.UUID, Case],
+                            messages: Sequence[Any], report: Report) -> None:
+    """A business that gave an e-mail is mailed once at each public step of its difficulty
+    (keys business_<notice>:<difficulty>:<cause>:email), and no other business is."""
+    mailed: dict[str, set[str]] = defaultdict(set)
+    for m in messages:
+        kind, _, rest = m["message_key"].partition(":")
+        if kind.startswith("business_") and m["message_key"].endswith(":email"):
+            did, _, cause = rest.removesuffix(":email").partition(":")
+            mailed[did].add(f"{kind.removeprefix('business_')}:{cause}")
+    if {topics.DIFFICULTY_RECEIVED, topics.DIFFICULTY_ASSIGNED, topics.DIFFICULTY_STATUS,
+            topics.POLICY_BOTTLENECK} & log.truncated:
+        return
+    bottlenecks = [e.data for e in log.bottlenecks]
+    for did, case in cases.items():
+        if case.received is None:
+            continue
+        owed = (_business_steps(case, bottlenecks)
+                if (case.received.contact.email or "").strip() else set())
+        got = mailed.pop(str(did), set())
+        for step in sorted(owed - got):
+            report.differ("notify", "messages", did, f"notice to the business: {step}",
+                          "queued", "missing")
+        for step in sorted(got - owed):
+            report.differ("notify", "messages", did, f"notice to the business: {step}",
+                          "none", "queued")
+    for did in mailed:
+        report.differ("notify", "messages", did, "cause", "an event on "
+                      + topics.DIFFICULTY_RECEIVED, "none")
 
 
 CENTRAL_KINDS = ("central_answer", "central_progress")

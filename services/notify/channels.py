@@ -24,6 +24,7 @@ least once. `verify_signature` below does exactly this and may be copied.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -32,6 +33,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -39,7 +41,11 @@ from email.utils import formatdate
 from typing import Any, Protocol
 
 import aiosmtplib
+import asyncpg
 import httpx
+
+from services.notify import store
+from services.notify.logic import tracking_id
 
 log = logging.getLogger("thaogo.notify.channels")
 
@@ -283,6 +289,144 @@ class ZaloChannel:
         return DeliveryResult.sent("zalo 0")
 
 
+# --- Zalo Notification Service (template messages to businesses) ------------------------
+
+# ZNS answers that heal with a new access token (expired or revoked): refreshed and tried
+# again once. Those that will not heal by trying again: an invalid phone or template, or a
+# phone without a Zalo account.
+ZNS_TOKEN_ERRORS = frozenset({-124, -216})
+ZNS_PERMANENT_ERRORS = frozenset({-108, -109, -111, -112, -118})
+
+
+class ZaloAuthError(Exception):
+    """Zalo refused to refresh the OA's token; the message says why (no token in it)."""
+
+
+@dataclass
+class ZnsTokens:
+    """The Zalo OA's access token, from Zalo's OAuth v4 refresh flow: POST app_id,
+    grant_type=refresh_token and the refresh token (form-encoded), the app's secret key in
+    the `secret_key` header; the answer holds a new access token (with its lifetime) and a
+    new refresh token, the old one spent. Both are written to notify's database
+    (`zalo_tokens`) in the refresh's transaction, under the row's lock, so that replicas
+    and restarts share them and never spend a refresh token twice; the configured refresh
+    token only seeds the row. Should Zalo answer and that transaction fail, the new refresh
+    token is lost with it: an operator authorises the app again and deletes the row."""
+
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+    oauth_url: str
+    app_id: str | None
+    secret_key: str | None
+    seed_refresh_token: str | None
+    timeout_s: float = 15.0
+    # A token is used while it has more than this left; else it is refreshed first.
+    margin: timedelta = timedelta(minutes=5)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    def of(cls, s: Any, *, client: httpx.AsyncClient, pool: asyncpg.Pool) -> ZnsTokens:
+        """From notify's settings."""
+        return cls(client=client, pool=pool, oauth_url=s.zalo_oauth_url,
+                   app_id=s.zalo_app_id,
+                   secret_key=s.zalo_secret_key.get_secret_value() if s.zalo_secret_key
+                   else None,
+                   seed_refresh_token=s.zalo_refresh_token.get_secret_value()
+                   if s.zalo_refresh_token else None, timeout_s=s.zalo_timeout_s)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.app_id and self.secret_key and self.seed_refresh_token)
+
+    async def access_token(self) -> str:
+        assert self.app_id and self.seed_refresh_token
+        async with self.pool.acquire() as conn:
+            t = await store.zalo_tokens(conn, app_id=self.app_id,
+                                        seed_refresh_token=self.seed_refresh_token)
+        if t.access_token and t.expires_at and t.expires_at > self.now() + self.margin:
+            return t.access_token
+        return await self.refresh(stale=t.access_token)
+
+    async def refresh(self, *, stale: str | None) -> str:
+        """A new access token, unless another dispatcher refreshed since `stale` was read
+        (then its token: a second refresh would spend the refresh token it just got)."""
+        assert self.app_id and self.seed_refresh_token and self.secret_key
+        async with self._lock, self.pool.acquire() as conn, conn.transaction():
+            t = await store.zalo_tokens(conn, app_id=self.app_id,
+                                        seed_refresh_token=self.seed_refresh_token, lock=True)
+            if (t.access_token and t.access_token != stale and t.expires_at
+                    and t.expires_at > self.now()):
+                return t.access_token
+            r = await self.client.post(
+                self.oauth_url, timeout=self.timeout_s, headers={"secret_key": self.secret_key},
+                data={"app_id": self.app_id, "grant_type": "refresh_token",
+                      "refresh_token": t.refresh_token})
+            try:
+                body = r.json()
+            except ValueError:
+                body = {}
+            if not isinstance(body, dict) or not body.get("access_token"):
+                what = body.get("error") if isinstance(body, dict) else None
+                raise ZaloAuthError(f"zalo oauth {r.status_code} error {what}")
+            try:
+                lifetime = timedelta(seconds=int(body.get("expires_in") or 0))
+            except (TypeError, ValueError):
+                lifetime = timedelta(0)  # unknown: refreshed again before the next use
+            await store.store_zalo_tokens(conn, app_id=self.app_id, tokens=store.ZaloTokens(
+                access_token=str(body["access_token"]),
+                refresh_token=str(body.get("refresh_token") or t.refresh_token),
+                expires_at=self.now() + lifetime))
+            return str(body["access_token"])
+
+
+@dataclass
+class ZnsChannel:
+    """A ZNS template message (POST {phone, template_id, template_data, tracking_id},
+    the OA's access token in the `access_token` header); the template and its data are in
+    the message's payload (logic.business_messages). An access token Zalo says is invalid
+    or expired is refreshed and the message tried once more."""
+
+    client: httpx.AsyncClient
+    api_url: str
+    tokens: ZnsTokens
+    timeout_s: float = 15.0
+    name: str = "zns"
+
+    async def send(self, message: OutgoingMessage) -> DeliveryResult:
+        if not self.tokens.configured:
+            return DeliveryResult.failed("no Zalo app configured for ZNS", retryable=False)
+        body = {"phone": message.address, "template_id": message.data.get("template_id"),
+                "template_data": message.data.get("template_data") or {},
+                "tracking_id": tracking_id(message.key)}
+        try:
+            token = await self.tokens.access_token()
+            result, expired = await self._post(body, token)
+            if expired:
+                result, _ = await self._post(body, await self.tokens.refresh(stale=token))
+        except ZaloAuthError as e:
+            return DeliveryResult.failed(str(e))
+        except httpx.HTTPError as e:
+            return DeliveryResult.failed(f"zns: {type(e).__name__}")
+        return result
+
+    async def _post(self, body: dict[str, Any], token: str) -> tuple[DeliveryResult, bool]:
+        """The result, and whether the access token was refused."""
+        r = await self.client.post(self.api_url, json=body, headers={"access_token": token},
+                                   timeout=self.timeout_s)
+        if not 200 <= r.status_code < 300:
+            return _http_result(r.status_code, "zns"), False
+        try:
+            error = int(r.json().get("error", 0))
+        except (ValueError, AttributeError, TypeError):
+            return DeliveryResult.failed("zns: unreadable answer"), False
+        if error == 0:
+            return DeliveryResult.sent("zns 0"), False
+        return (DeliveryResult.failed(f"zns error {error}",
+                                      retryable=error not in ZNS_PERMANENT_ERRORS),
+                error in ZNS_TOKEN_ERRORS)
+
+
 # --- log --------------------------------------------------------------------------------
 
 
@@ -308,7 +452,10 @@ __all__ = [
     "LogChannel",
     "OutgoingMessage",
     "WebhookChannel",
+    "ZaloAuthError",
     "ZaloChannel",
+    "ZnsChannel",
+    "ZnsTokens",
     "build_email",
     "sign",
     "verify_signature",

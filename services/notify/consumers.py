@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from services.notify import logic, store
 from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
@@ -12,6 +14,7 @@ from shared import inbox
 from shared.calendar import Clock
 from shared.events import (
     DifficultyAssigned,
+    DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     DirectionGiven,
@@ -20,6 +23,7 @@ from shared.events import (
     Envelope,
     MemberReminderRequested,
     MemberReport,
+    PolicyBottleneck,
     SignInLink,
     Status,
     WeeklyReport,
@@ -59,9 +63,11 @@ class NotifyHandlers:
             owed += mine
             if (f := logic.follow(e.data, configs, quiet=self.quiet)) is not None:
                 followed.append(f)
+        steps = [s for e in batch if (s := logic.assigned_step(e.data)) is not None]
         async with self.rt.db().acquire() as conn, conn.transaction():
             new = await store.insert_owed(conn, owed=owed)
             await store.follow_assignments(conn, rows=followed)
+            await self.tell_business(conn, steps=steps)
         self.metrics.held(new)
         new_keys = {o.key for o in new}
         # A duplicate is an event none of whose messages was new (a replay).
@@ -77,7 +83,58 @@ class NotifyHandlers:
             await store.apply_statuses(
                 conn, rows=[r for eid, r in zip(unique, rows, strict=True) if eid in new],
                 quiet=self.quiet)
+            await self.tell_business(conn, steps=[
+                s for eid, e in unique.items()
+                if eid in new and (s := logic.status_step(e.data)) is not None])
         return len(batch) - len(new)
+
+    async def on_received(self, batch: list[Envelope[DifficultyReceived]], emitter: Emitter
+                          ) -> int:
+        """The business's contact, kept for its notices, and its first one (received)."""
+        contacts = [logic.contact_of(e.data) for e in batch]
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            await store.lock_difficulties(conn, difficulty_ids=[c.difficulty_id
+                                                                for c in contacts])
+            new = await store.record_contacts(conn, contacts=contacts)
+            await self.tell_business(conn, steps=[logic.received_step(e.data) for e in batch])
+        return len(batch) - len(new)
+
+    async def on_bottleneck(self, batch: list[Envelope[PolicyBottleneck]], emitter: Emitter
+                            ) -> int:
+        steps = [s for e in batch for s in logic.merged_steps(e.data)]
+        async with self.rt.db().acquire() as conn, conn.transaction():
+            await self.tell_business(conn, steps=steps)
+        return 0
+
+    async def tell_business(self, conn: asyncpg.Connection, *,
+                            steps: list[logic.PublicStep]) -> None:
+        """Keep the public steps, and owe the business a notice of each step of these
+        difficulties whose contact is known (of the steps already kept too: the contact
+        may have come after them). Under each difficulty's lock, in the caller's
+        transaction, so that of a step and its contact the second one sees the first."""
+        dids = sorted({s.difficulty_id for s in steps})
+        if not dids:
+            return
+        await store.lock_difficulties(conn, difficulty_ids=dids)
+        contacts = await store.contacts_of(conn, difficulty_ids=dids)
+        # A business known to have left neither an e-mail nor a mobile number is told
+        # nothing: its steps are not kept (those kept before its contact came are dropped).
+        unreachable = [d for d, c in contacts.items() if not (c.email or c.phone)]
+        await store.forget_steps(conn, difficulty_ids=unreachable)
+        await store.record_steps(conn, steps=[s for s in steps
+                                              if s.difficulty_id not in unreachable])
+        for d in unreachable:
+            del contacts[d]
+        if not contacts:
+            return
+        kept = await store.steps_of(conn, difficulty_ids=list(contacts))
+        owed: list[logic.Owed] = []
+        for did, contact in contacts.items():
+            owed += logic.business_messages(
+                [s for s in kept if s.difficulty_id == did], contact, self.config.current,
+                base_url=self.settings.report_base_url, now=self.clock.now(),
+                quiet=self.quiet)
+        self.metrics.held(await store.insert_owed(conn, owed=owed))
 
     async def on_urgency(
         self, batch: list[Envelope[DifficultyUrgencyConfirmed]], emitter: Emitter

@@ -14,6 +14,8 @@ from services.notify.channels import (
     LogChannel,
     WebhookChannel,
     ZaloChannel,
+    ZnsChannel,
+    ZnsTokens,
 )
 from services.notify.consumers import NotifyHandlers
 from services.notify.jobs import Dispatcher, Scheduler
@@ -21,8 +23,10 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import topics
 from shared.calendar import Clock, SystemClock
+from shared.db import Pool
 from shared.events import (
     DifficultyAssigned,
+    DifficultyReceived,
     DifficultyStatusChanged,
     DifficultyUrgencyConfirmed,
     DirectionGiven,
@@ -30,6 +34,7 @@ from shared.events import (
     EventData,
     MemberReminderRequested,
     MemberReport,
+    PolicyBottleneck,
     SignInLink,
     WeeklyReport,
 )
@@ -43,8 +48,9 @@ from shared.service import Runtime
 SERVICE = "notify"
 
 
-def build_channels(s: NotifySettings, client: httpx.AsyncClient) -> dict[str, Channel]:
-    return {
+def build_channels(s: NotifySettings, client: httpx.AsyncClient,
+                   pool: Pool | None = None) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {
         "email": EmailChannel(
             host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, username=s.smtp_username,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
@@ -62,6 +68,11 @@ def build_channels(s: NotifySettings, client: httpx.AsyncClient) -> dict[str, Ch
         ),
         "log": LogChannel(),
     }
+    if pool is not None:
+        channels["zns"] = ZnsChannel(
+            client=client, api_url=s.zns_api_url, timeout_s=s.zalo_timeout_s,
+            tokens=ZnsTokens.of(s, client=client, pool=pool))
+    return channels
 
 
 def build(
@@ -108,12 +119,16 @@ def build(
             "Remind whoever a direction names before and on its due date")
     consume(DirectionProgress, h.on_direction_progress, topics.DIRECTION_PROGRESS,
             "direction-progress", "A direction done: its pending reminders are cancelled")
+    consume(DifficultyReceived, h.on_received, topics.DIFFICULTY_RECEIVED, "received",
+            "Keep the business's contact for its notices, and tell it its case was received")
+    consume(PolicyBottleneck, h.on_bottleneck, topics.POLICY_BOTTLENECK, "bottleneck",
+            "Tell each business whose recommendation was merged into a policy bottleneck")
 
     outbox_metrics = OutboxMetrics.create(rt.registry)
 
     async def deliver(rt_: Runtime) -> None:
         async with httpx.AsyncClient() as client:
-            d = Dispatcher(pool=rt_.db(), channels=channels or build_channels(s, client),
+            d = Dispatcher(pool=rt_.db(), channels=channels or build_channels(s, client, rt_.db()),
                            clock=clk, settings=s, metrics=metrics)
             rt_.state["dispatcher"] = d
             await d.run()

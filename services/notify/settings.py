@@ -36,7 +36,20 @@ class NotifySettings(ServiceSettings):
     zalo_access_token: SecretStr | None = None
     zalo_timeout_s: float = 15.0
 
+    # --- Zalo Notification Service: template messages to businesses (#20 item 6) ---
+    # The app's id and secret key, and the OA's first refresh token (from the OA's
+    # authorisation of the app). Each refresh returns a new refresh token, single-use, which
+    # notify keeps in its database (`zalo_tokens`) and uses from then on; this one only
+    # seeds it. Without all three, ZNS messages fail (not retried) and e-mails still go.
+    zalo_app_id: str | None = None
+    zalo_secret_key: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None
+    zalo_oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    zns_api_url: str = "https://business.openapi.zalo.me/message/template"
+
     # --- what is sent, when ---
+    # Reporting's public address: links to the report pages, and to the business's
+    # tracking page (/track) in its notices.
     report_base_url: str = "http://127.0.0.1:8003"
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)

@@ -25,6 +25,7 @@ Outline of a file (see `shared/data/provinces/binh-duong.yaml` for a full one)::
     task_force: {name_vi?, decision?, effective_from, dissolved_on?, head: person,
                  permanent_deputy: deputy, deputies: [deputy], members: [member],
                  document?: {parent_body?, place?, symbol?, recipients?, signer_title?}}
+    zns?:     {templates: {notice: template id}}   # ZNS to businesses (BusinessNotice)
 
 A person is {id, name, title, agency, contacts}; a deputy adds `zone_types`; a
 member adds `fields` (categories), `areas` (ward, former district or zone
@@ -59,6 +60,7 @@ from shared.provinces.load import (
 from shared.provinces.model import (
     ZONE_AREA_PREFIX,
     Agency,
+    BusinessNotice,
     CentralDeadline,
     Channel,
     ContactPoint,
@@ -74,6 +76,7 @@ from shared.provinces.model import (
     ProvinceInfo,
     Rules,
     TaskForce,
+    Zns,
     ZoneSpec,
     email_key,
 )
@@ -84,6 +87,7 @@ __all__ = [
     "ESCALATION_DEFAULT",
     "ZONE_AREA_PREFIX",
     "Agency",
+    "BusinessNotice",
     "CentralDeadline",
     "Channel",
     "ConfigError",
@@ -103,6 +107,7 @@ __all__ = [
     "ProvinceInfo",
     "Rules",
     "TaskForce",
+    "Zns",
     "ZoneSpec",
     "check_dir",
     "config_files",

@@ -254,6 +254,34 @@ class TaskForce(_Strict):
         return [m for m in self.members if m.active]
 
 
+class BusinessNotice(StrEnum):
+    """The public steps of a difficulty of which notify tells the business that submitted
+    it (#20 item 6), each by e-mail and, where the province enables it, by a Zalo
+    Notification Service template message."""
+
+    RECEIVED = "received"
+    ASSIGNED = "assigned"  # to its lead agency
+    NEED_INFO = "need_info"  # an agency asks the business a question
+    RESOLVED = "resolved"  # closed with the public answer
+    REJECTED = "rejected"
+    ESCALATED = "escalated"  # passed up, to a central ministry
+    MINISTRY_ANSWERED = "ministry_answered"
+    REOPENED = "reopened"  # the business said the answer did not resolve it
+    MERGED = "merged"  # into a policy bottleneck escalated to a ministry
+
+
+ZnsTemplateId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+
+
+class Zns(_Strict):
+    """Zalo Notification Service (ZNS) template messages to businesses that gave a phone
+    number. Each template is registered and approved on Zalo by the province; notify fills
+    its parameters `customer_name`, `tracking_code`, `status`, `agency` and `date`. A
+    notice without a template here goes by e-mail only."""
+
+    templates: dict[BusinessNotice, ZnsTemplateId] = Field(default_factory=dict)
+
+
 class ProvinceConfig(_Strict):
     province: ProvinceInfo
     agencies: list[Agency]
@@ -261,6 +289,9 @@ class ProvinceConfig(_Strict):
     rules: Rules
     deadlines: Deadlines = Deadlines()
     task_force: TaskForce
+    # ZNS for businesses' notices; absent: e-mail only (the app's credentials are
+    # notify's settings, not the province's file).
+    zns: Zns | None = None
 
     @model_validator(mode="after")
     def _check_references(self, info: ValidationInfo) -> ProvinceConfig:

@@ -3,26 +3,67 @@ four services as separate processes: the lead's question stops its clock (notify
 reminder while it waits), the business reads it on /track and answers there with its
 tracking code and tax code, the answer reaches the lead's topic and its page, and the
 clock runs again with the working time that was left; once the lead has closed it, the
-business's rating reaches the weekly report's league table. Each ends with the
+business's rating reaches the weekly report's league table; the business is told of each
+public step by one e-mail with its tracking link (#20 item 6), its contact reaching its
+lead agency only. Each ends with the
 consistency checker at 0 differences (whose fold checks the answer against the question,
 and the rating against the closing, on its own)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiosmtpd.controller import Controller
 
-from shared import auth
+from shared import auth, topics
 from shared.calendar import week_window
 from shared.deadlines import resumed
 from shared.provinces import ConfigHolder
-from tests.casework.test_casework_e2e import DEPUTY, LEAD, RESOLUTION, routed, token, url
+from tests.casework.test_casework_e2e import (
+    DEPUTY,
+    HELPERS,
+    LEAD,
+    RESOLUTION,
+    assignments,
+    routed,
+    token,
+    tracked,
+    url,
+)
 from tests.conftest import Stack, wait_until
+from tests.intake.conftest import submission
+from tests.notify.receivers import SmtpSink
+from thaogo.embedded import free_port
+
+TRACK_BASE = "https://thaogo.example.vn"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[SmtpSink, int]]:
+    """An SMTP server of the module's own, where notify mails everything it sends."""
+    sink, port = SmtpSink(), free_port()
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield sink, port
+    finally:
+        ctl.stop()
+
+
+@pytest.fixture(scope="module")
+def module_stack_env(mailbox: tuple[SmtpSink, int]) -> dict[str, str]:
+    return {"THAOGO_NOTIFY_SMTP_HOST": "127.0.0.1", "THAOGO_NOTIFY_SMTP_PORT": str(mailbox[1]),
+            "THAOGO_NOTIFY_SMTP_STARTTLS": "false", "THAOGO_NOTIFY_REPORT_BASE_URL": TRACK_BASE,
+            "THAOGO_NOTIFY_DISPATCH_INTERVAL_S": "0.2"}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
 
@@ -223,3 +264,112 @@ async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
         assert (triage["agency_id"], triage["rule"]) == (DEPUTY, "reassign.triage")
         assert (await status_of())[0] == "reassign_requested"
     await shared_stack.assert_consistent()
+
+
+def mails_to(sink: SmtpSink, address: str) -> list[EmailMessage]:
+    return [m for m, (_, rcpts) in zip(sink.messages, sink.envelopes, strict=True)
+            if address in rcpts]
+
+
+def plain(m: EmailMessage) -> str:
+    part = m.get_body(preferencelist=("plain",))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+async def tasks_of(stack: Stack, did: str, agencies: list[str]) -> dict[str, dict[str, Any]]:
+    """The task of the difficulty on each agency's own topic, as the agency reads it."""
+    consumer = AIOKafkaConsumer(
+        *(topics.agency_topic(a) for a in agencies), bootstrap_servers=stack.bootstrap,
+        group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest",
+        enable_auto_commit=False)
+    await consumer.start()
+    seen: dict[str, dict[str, Any]] = {}
+    try:
+        async def all_seen() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for rec in records:
+                    if dict(rec.headers).get("ce_type") != b"vn.thaogo.agency.task.v1":
+                        continue
+                    task = json.loads(rec.value)
+                    if task["assignment"]["difficulty_id"] == did:
+                        seen[task["assignment"]["agency_id"]] = task
+            return set(agencies) <= seen.keys()
+
+        await wait_until(all_seen, timeout=60)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_the_business_is_told_of_each_public_step_once_with_its_tracking_link(
+    shared_stack: Stack, mailbox: tuple[SmtpSink, int],
+) -> None:
+    sink, _ = mailbox
+    lead = await token(shared_stack, LEAD)
+    address = f"dn-{uuid.uuid4().hex[:10]}@example.vn"
+    body = submission(61, category="goods_transport")
+    body["contact"]["email"] = address
+    async with httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(shared_stack["intake"].url + "/v1/difficulties", json=body)
+        assert r.status_code == 202, r.text
+        d = r.json()
+        d["tax_code"] = body["tax_code"]
+        did, code = d["difficulty_id"], d["tracking_code"]
+
+        async def known() -> dict[str, asyncpg.Record] | None:
+            held = await assignments(shared_stack, did)
+            return held if {LEAD, *HELPERS} <= held.keys() else None
+
+        held = await wait_until(known, timeout=60)
+        await wait_until(lambda: tracked(shared_stack, c, d), timeout=60)
+        r = await c.post(url(shared_stack, d, "steps"), headers=lead,
+                         json={"step": "need_info", "question": QUESTION})
+        assert r.status_code == 202, r.text
+        r = await c.post(shared_stack["intake"].url + "/track/answer", follow_redirects=False,
+                         data={"code": code, "tax_code": d["tax_code"], "lang": "vi",
+                               "assignment_id": str(held[LEAD]["assignment_id"]),
+                               "answer": ANSWER})
+        assert r.status_code == 303 and "said=answered" in r.headers["location"], r.text
+        r = await c.post(url(shared_stack, d, "resolution"), headers=lead, json={
+            **RESOLUTION, "outcome": "partly_resolved",
+            "waive_open_parts_reason": "Các cơ quan phối hợp trả lời bằng văn bản riêng."})
+        assert r.status_code == 202, r.text
+
+    def kinds() -> list[str]:
+        return sorted(str(m["X-Thaogo-Key"]).split(":", 1)[0] for m in mails_to(sink, address))
+
+    told = ["business_assigned", "business_need_info", "business_received",
+            "business_resolved"]
+    async def all_told() -> bool:
+        return kinds() == told
+
+    await wait_until(all_told, timeout=60)
+    link = f"{TRACK_BASE}/track?code={code}"
+    for m in mails_to(sink, address):
+        text = plain(m)
+        vi, sep, en = text.partition("---")
+        assert sep and link in vi and link in en, text
+        assert code in str(m["Subject"])
+        assert d["tax_code"] not in text and d["tax_code"] not in str(m)
+        assert str(m["X-Thaogo-Key"]).strip().endswith(":email")
+    by_kind = {str(m["X-Thaogo-Key"]).split(":", 1)[0]: plain(m) for m in mails_to(sink,
+                                                                                   address)}
+    assert RESOLUTION["public_answer"] in by_kind["business_resolved"]
+    for internal in (RESOLUTION["note"], RESOLUTION["done"]):
+        assert internal not in by_kind["business_resolved"]
+    assert QUESTION in by_kind["business_need_info"]
+    agency = ConfigHolder().current.agency(LEAD)
+    assert agency is not None and agency.name_vi in by_kind["business_assigned"]
+
+    # The contact reaches the lead agency's task only, never its co-handlers'.
+    tasks = await tasks_of(shared_stack, did, [LEAD, *HELPERS])
+    assert tasks[LEAD]["difficulty"]["contact"]["email"] == address
+    for helper in HELPERS:
+        assert tasks[helper]["difficulty"]["contact"] is None
+        assert address not in json.dumps(tasks[helper])
+
+    report = await shared_stack.assert_consistent()
+    assert report.ok
+    # Settled, and read again by every consumer that would: still one mail per step.
+    assert kinds() == told

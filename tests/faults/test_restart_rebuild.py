@@ -53,6 +53,7 @@ GROUPS = [
         topics.MEMBER_REPORT, topics.NOTIFICATION_SENT)),
     ("thaogo-notify.assigned", topics.DIFFICULTY_ASSIGNED),
     ("thaogo-notify.status", topics.DIFFICULTY_STATUS),
+    ("thaogo-notify.received", topics.DIFFICULTY_RECEIVED),
     ("thaogo-notify.member-report", topics.MEMBER_REPORT),
     ("thaogo-notify.weekly", topics.REPORT_WEEKLY),
 ]

@@ -6,7 +6,8 @@ primary key of `notify.messages`, so whoever computes an owed message again (a
 replayed event, a second replica, a sweep after a restart) lands on the same row.
 
 By concern: `owed` (kinds, contacts, hours, fan-out), `assignments`, `weekly`, `people`
-(sign-in links, members' and directions' reminders), `rendering`. Every public name is
+(sign-in links, members' and directions' reminders), `business` (the business's notices
+at each public step), `rendering`. Every public name is
 re-exported here.
 """
 
@@ -29,6 +30,24 @@ from services.notify.logic.assignments import (
     resume,
     urgent_difficulty_key,
     zone_deputies,
+)
+from services.notify.logic.business import (
+    BUSINESS_KINDS,
+    BUSINESS_RECIPIENT,
+    NOTICE_TITLES,
+    ZNS,
+    BusinessContact,
+    PublicStep,
+    assigned_step,
+    business_messages,
+    contact_of,
+    kind_of,
+    merged_steps,
+    received_step,
+    status_step,
+    track_url,
+    tracking_id,
+    zns_phone,
 )
 
 # The names `from services.notify.logic import X` has always given.
@@ -86,6 +105,8 @@ from services.notify.logic.weekly import (
 __all__ = [
     "ACK_STATUSES",
     "ASSIGNMENT",
+    "BUSINESS_KINDS",
+    "BUSINESS_RECIPIENT",
     "CENTRAL_ANSWER",
     "CENTRAL_PROGRESS",
     "CLOSING_STATUSES",
@@ -98,6 +119,7 @@ __all__ = [
     "KINDS",
     "LOG_CHANNEL",
     "MEMBER_REMINDER",
+    "NOTICE_TITLES",
     "PAUSING_STEP",
     "REMINDER_ACK",
     "REMINDER_RESOLVE",
@@ -106,18 +128,24 @@ __all__ = [
     "WEEKLY_MISSING",
     "WEEKLY_REMINDER",
     "WEEKLY_REPORT",
+    "ZNS",
     "ZONE_OVERDUE",
+    "BusinessContact",
     "Contact",
     "Followed",
     "Hours",
     "Owed",
+    "PublicStep",
     "Quiet",
     "Rendered",
     "Resumed",
     "WeeklyFire",
+    "assigned_step",
     "assignment_message_key",
     "assignment_messages",
+    "business_messages",
     "confirmation_messages",
+    "contact_of",
     "contacts_of",
     "direction_reminder_key",
     "direction_reminder_times",
@@ -126,20 +154,27 @@ __all__ = [
     "follow",
     "follows",
     "head_release",
+    "kind_of",
     "member_reminder_key",
     "member_reminder_messages",
+    "merged_steps",
     "parse_weekly",
     "province_of",
+    "received_step",
     "reminder_schedule",
     "render",
     "report_url",
     "resume",
     "sign_in_message_key",
     "sign_in_messages",
+    "status_step",
+    "track_url",
+    "tracking_id",
     "urgent_difficulty_key",
     "weekly_fires",
     "weekly_messages",
     "weekly_report_key",
     "weekly_report_messages",
+    "zns_phone",
     "zone_deputies",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.notify.logic.business import BUSINESS_PREFIX, render_business
 from services.notify.logic.owed import (
     ASSIGNMENT,
     CENTRAL_ANSWER,
@@ -48,7 +49,10 @@ def _fmt(iso: Any) -> str:
 def render(kind: str, p: Mapping[str, Any]) -> Rendered:
     """Subject and body in Vietnamese. Built from the stored payload at send time."""
     code = p.get("tracking_code", "")
-    if kind == ASSIGNMENT:
+    link_label = "Xem báo cáo"
+    if kind.startswith(BUSINESS_PREFIX):
+        subject, text, link_label = render_business(kind, p)
+    elif kind == ASSIGNMENT:
         urgent = " KHẨN" if p.get("urgency") == "urgent" else ""
         subject = f"[thaogo]{urgent} Giao xử lý hồ sơ {code}"
         text = (f"Cơ quan được giao xử lý khó khăn, vướng mắc mã {code}"
@@ -139,6 +143,6 @@ def render(kind: str, p: Mapping[str, Any]) -> Rendered:
         subject, text = f"[thaogo] {kind}", str(dict(p))
     body = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())
     if url := p.get("url"):
-        body += f'<p><a href="{html.escape(str(url), quote=True)}">Xem báo cáo</a></p>'
+        body += f'<p><a href="{html.escape(str(url), quote=True)}">{link_label}</a></p>'
     page = f'<!doctype html><html lang="vi"><meta charset="utf-8"><body>{body}</body></html>'
     return Rendered(subject=subject, text=text, html=page)

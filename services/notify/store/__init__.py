@@ -432,3 +432,48 @@ async def finish_directions(conn: asyncpg.Connection, *, direction_ids: Sequence
         " AND state = 'pending' AND split_part(message_key, ':', 2) = ANY($1::text[])",
         [str(d) for d in direction_ids])
     return int(tag.split()[-1])
+
+
+
+# The business's notices and the Zalo OA's tokens (#20 item 6), in their own module.
+from services.notify.store.business import (  # noqa: E402
+    ZaloTokens,
+    contacts_of,
+    forget_steps,
+    lock_difficulties,
+    record_contacts,
+    record_steps,
+    steps_of,
+    store_zalo_tokens,
+    zalo_tokens,
+)
+
+__all__ = [
+    "SCHEMA",
+    "StatusRow",
+    "ZaloTokens",
+    "apply_statuses",
+    "as_dict",
+    "claim_due",
+    "close_assignments",
+    "contacts_of",
+    "directions_done",
+    "finish_directions",
+    "follow_assignments",
+    "forget_steps",
+    "hasten_owed",
+    "insert_owed",
+    "lock_difficulties",
+    "mark_sent",
+    "queue_stats",
+    "record_attempt",
+    "record_contacts",
+    "record_reports",
+    "record_steps",
+    "release",
+    "reported_members",
+    "steps_of",
+    "store_zalo_tokens",
+    "sweep_reminders",
+    "zalo_tokens",
+]
