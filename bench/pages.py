@@ -108,6 +108,10 @@ async def prepare(server_url: str, rows: int) -> tuple[str, dict[str, Any]]:
     conn = await asyncpg.connect(url)
     try:
         if filled:
+            # Migrations added since the fill (an index being tried) are applied to it.
+            added = await db.migrate(conn, schema=SCHEMA, folder=migrations_dir(SCHEMA))
+            if added:
+                await conn.execute("ANALYZE")
             row = await conn.fetchrow("SELECT * FROM bench.filled")
             assert row is not None
             return url, {**json.loads(row["summary"]), "reused": True}
