@@ -29,12 +29,13 @@ def e2e_default_rate() -> float:
 
 
 def suites(scale: float, e2e_rate: float = e2e_default_rate()) -> dict[str, Suite]:
-    from bench import e2e, intake, notify, reporting, router, stack
+    from bench import e2e, intake, notify, pages, reporting, router, stack
 
     return {
         "router": lambda inf: router.run(inf, int(100_000 * scale)),
         "intake": lambda inf: intake.run(inf, scale),
         "reporting": lambda inf: reporting.run(inf, scale),
+        "pages": lambda inf: pages.run(inf, scale),
         "notify": lambda inf: notify.run(inf, scale),
         "e2e": lambda inf: e2e.run(inf, scale, rate=e2e_rate),
         "capacity": lambda inf: stack.capacity(inf, max(3.0, 30 * scale)),

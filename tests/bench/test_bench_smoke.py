@@ -87,8 +87,30 @@ def check_router(r: dict[str, Any]) -> None:
     assert r["processes"] >= 2 and len(r["figures"]) == 3
 
 
+def check_pages(r: dict[str, Any]) -> None:
+    # 5,000 difficulties spread as at 1,000,000: every province, open items in each state
+    # the pages show, most closed; every page and query answered 200 to its role (the
+    # suite asserts each answer) and timed, its statements read from pg_stat_statements
+    # where the server preloads it. Times are reported, never asserted.
+    assert r["difficulties_in_db"] == 5_000
+    fill = r["fill"]
+    assert fill["rows"]["difficulties"] == 5_000
+    assert fill["rows"]["assignments"] > fill["rows"]["difficulties"]
+    assert fill["rows"]["resolutions"] > 0 and fill["rows"]["member_reports"] > 0
+    statuses = fill["by_status"]
+    assert statuses["resolved"] + statuses["rejected"] > 5_000 * 0.8
+    assert {"received", "assigned", "acknowledged", "in_progress", "escalated"} <= set(statuses)
+    assert len(fill["published"]) == 5
+    names = [p["page"] for p in r["pages"]]
+    assert len(names) == len(set(names)) >= 20
+    for p in r["pages"]:
+        assert p["requests"] >= 1 and p["bytes"] > 0, p
+        assert 0 < p["p50_ms"] <= p["p95_ms"] <= p["max_ms"], p
+    assert r["worst_page"] in names
+
+
 CHECKS = {"intake": check_intake, "reporting": check_reporting, "notify": check_notify,
-          "e2e": check_e2e, "router": check_router}
+          "e2e": check_e2e, "router": check_router, "pages": check_pages}
 # The router's rates are read between the 10% and 90% marks of its commits: batches of
 # 100 put those marks many commits apart.
 ROUTER_N = 3000
