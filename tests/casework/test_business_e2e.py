@@ -11,9 +11,12 @@ and the rating against the closing, on its own)."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,6 +39,7 @@ from tests.casework.test_casework_e2e import (
     url,
 )
 from tests.conftest import Stack, wait_until
+from tests.e2e.test_sign_in import AXE, CHROMIUM, check
 from tests.intake.conftest import submission
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
@@ -272,6 +276,7 @@ def form_of(body: dict[str, Any]) -> dict[str, str]:
     return {**out, "lang": "en"}
 
 
+@pytest.mark.browser
 async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_business(
     shared_stack: Stack,
 ) -> None:
@@ -376,7 +381,51 @@ async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_busi
                            " WHERE difficulty_id = $1", uuid.UUID(d["difficulty_id"]))
         assert any(answer_file in r["p"] for r in rows)
         assert not any("công văn" in r["p"] or "Cong van" in r["p"] for r in rows)
+    await pages_in_chromium(intake, reporting, track, answer_file)
     await shared_stack.assert_consistent()
+
+
+async def pages_in_chromium(intake: str, reporting: str, track: dict[str, str],
+                            answer_file: str) -> None:
+    """The submission form with its file input, and /track listing the answer's file, in
+    headless Chromium at 1280 and 390 px: no sideways scroll, no serious or critical
+    axe-core violation, screenshots kept."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed at {AXE} (scripts/test installs it)")
+    from playwright.async_api import async_playwright
+
+    where = os.environ.get("THAOGO_TEST_ARTEFACTS")
+    artefacts = Path(where) if where else Path(tempfile.mkdtemp(prefix="attachments-"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                          args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for name, width in (("desktop", 1280), ("phone", 390)):
+                # As the other browser tests: axe-core is injected as an inline script.
+                ctx = await browser.new_context(bypass_csp=True,
+                                                viewport={"width": width, "height": 844})
+                page = await ctx.new_page()
+                await page.goto(intake + "/?lang=vi")
+                files = page.get_by_label("Tài liệu đính kèm")
+                assert await files.get_attribute("type") == "file"
+                assert await files.get_attribute("multiple") is not None
+                await files.set_input_files([{"name": "giấy phép.pdf",
+                                              "mimeType": "application/pdf",
+                                              "buffer": BUSINESS_PDF}])
+                await check(page, width, artefacts / f"form-files-{name}.png")
+                await page.goto(reporting + f"/track?lang=vi&code={track['code']}")
+                await page.locator("#tax_code").fill(track["tax_code"])
+                await page.locator("#track button").click()
+                await page.wait_for_selector("#files")
+                assert await page.locator(
+                    f'#files button[value="{answer_file}"]').count() == 1
+                assert "kèm câu trả lời công khai" in await page.locator("#files").inner_text()
+                await check(page, width, artefacts / f"track-files-{name}.png")
+                await ctx.close()
+        finally:
+            await browser.close()
+    print(f"\nscreenshots: {artefacts}")
 
 
 async def fetch(stack: Stack, sql: str, *args: Any) -> list[asyncpg.Record]:
