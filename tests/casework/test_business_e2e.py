@@ -245,6 +245,7 @@ async def test_the_business_reopens_once_to_the_lead_then_the_deputy_decides(
 
 # Small, real files: the types are read from their first bytes.
 BUSINESS_PDF = b"%PDF-1.4\n% Giay phep kinh doanh van tai\n1 0 obj <<>> endobj\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 ANSWER_PDF = b"%PDF-1.7\n% Cong van tra loi 125/UBND-KT\n1 0 obj <<>> endobj\n%%EOF\n"
 HEAD = "binh-duong.to-truong"
 # An agency co-handling other cases (raw materials), not this one; another province's.
@@ -342,6 +343,14 @@ async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_busi
                 intake + f"/workspace/act/difficulties/{d['difficulty_id']}/attachments/{mine}")
             assert r.status_code == 200 and r.content == BUSINESS_PDF
 
+        # A co-handler's own document, from its agency's system: for the people on the
+        # case, never on /track.
+        r = await c.post(url(shared_stack, d, "attachments"),
+                         headers=await token(shared_stack, HELPERS[0]),
+                         files=[("files", ("biên bản.png", PNG, "image/png"))])
+        assert r.status_code == 202, r.text
+        internal = r.json()["attachments"][0]["attachment_id"]
+
         # The business finds the answer's file on /track and downloads it by its codes.
         track = {"code": d["tracking_code"], "tax_code": d["tax_code"], "lang": "en"}
 
@@ -351,6 +360,7 @@ async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_busi
 
         page = await wait_until(on_track, timeout=60)
         assert mine in page and "/track/attachments" in page and "with the public answer" in page
+        assert internal not in page
         got = intake + "/track/attachments"
         for aid, content in ((answer_file, ANSWER_PDF), (mine, BUSINESS_PDF)):
             r = await c.post(got, data={**track, "attachment_id": aid})
@@ -359,8 +369,10 @@ async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_busi
             assert r.headers["content-disposition"].startswith("attachment;")
             assert r.headers["x-content-type-options"] == "nosniff"
         # A wrong tax code: the 404 of a file that does not exist.
-        r = await c.post(got, data={**track, "tax_code": "0301234567", "attachment_id": mine})
-        assert r.status_code == 404 and r.json()["errors"][0]["field"] == "attachment_id"
+        for wrong in ({**track, "tax_code": "0301234567", "attachment_id": mine},
+                      {**track, "attachment_id": internal}):
+            r = await c.post(got, data=wrong)
+            assert r.status_code == 404 and r.json()["errors"][0]["field"] == "attachment_id"
 
         # The people on the case read the files by the API; an agency co-handling other
         # cases and another province's get a 404, as for a file that does not exist.
