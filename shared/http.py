@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ def create_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_limits: dict[str, int] | None = None,
+    body_limit_patterns: Sequence[tuple[str, int]] = (),
     rate_limits: Sequence[RateRule] = (),
     trusted_proxies: Sequence[Network] = (),
     on_refused: errors.OnRefused | None = None,
@@ -76,7 +78,8 @@ def create_app(
     )
     errors.install(app, on_refused)
     # Added innermost first: a refused client never gets its body read.
-    app.add_middleware(BodyLimit, default_limit=max_body_bytes, limits=body_limits or {})
+    app.add_middleware(BodyLimit, default_limit=max_body_bytes, limits=body_limits or {},
+                       patterns=[(re.compile(p), n) for p, n in body_limit_patterns])
     if rate_limits:
         app.add_middleware(RateLimit, rules=rate_limits, trusted_proxies=trusted_proxies,
                            on_limited=(lambda: on_refused("client", "rate_limited"))
@@ -303,16 +306,23 @@ class BodyLimit:
     """413 for a body over the limit: at once from Content-Length when it is declared, and
     while streaming when it is not (chunked) or lies. Nothing of the body is echoed."""
 
-    def __init__(self, app: ASGIApp, *, default_limit: int, limits: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, *, default_limit: int, limits: dict[str, int],
+                 patterns: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
         self.app = app
         self.default_limit = default_limit
         self.limits = limits  # path -> limit, for routes with bigger bodies (CSV import)
+        self.patterns = patterns  # the same for paths with a parameter (attachments)
+
+    def limit_for(self, path: str) -> int:
+        if path in self.limits:
+            return self.limits[path]
+        return next((n for p, n in self.patterns if p.fullmatch(path)), self.default_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope.get("path", ""), self.default_limit)
+        limit = self.limit_for(scope.get("path", ""))
         headers = _headers(scope)
         declared = headers.get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:

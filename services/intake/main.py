@@ -49,6 +49,8 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         description="Learn assignments so that an agency updates only what it holds",
     )
     intake_metrics = metrics.IntakeMetrics.create(rt.registry)
+    attachment_limits = usecases.AttachmentLimits(max_bytes=s.max_attachment_bytes,
+                                                  max_files=s.max_attachments)
     # The routes verify bearer tokens against the shared registry: migrate it first.
     app = create_app(service=SERVICE, registry=rt.registry, lifespan=auth.serving_lifespan(rt),
                      readiness=rt.readiness, title="thaogo intake",
@@ -56,6 +58,8 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
                      "members report back",
                      max_body_bytes=s.max_body_bytes,
                      body_limits={api.IMPORT_PATH: s.max_import_bytes},
+                     body_limit_patterns=[(p, attachment_limits.body_bytes())
+                                          for p in api.ATTACHMENT_PATHS],
                      rate_limits=[
                          # The business's answers and ratings are a guess at two codes as
                          # much as /track is: the same few a minute.
@@ -70,7 +74,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     app.state.intake = usecases.Intake(
         rt=rt, config=config, metrics=intake_metrics, clock=clock or SystemClock(),
         max_import_rows=s.max_import_rows, import_chunk_rows=s.import_chunk_rows,
-        workspace_url=s.workspace_url.rstrip("/"))
+        workspace_url=s.workspace_url.rstrip("/"), attachment_limits=attachment_limits)
     app.include_router(api.api)
     app.include_router(pages.pages)
     # Added last, so outermost: metrics see every answer, including 413s and 429s.

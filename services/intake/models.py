@@ -27,6 +27,7 @@ from shared.events import (
     CATEGORY_LABELS,
     STATUS_LABELS,
     ZONE_TYPE_LABELS,
+    AttachmentRef,
     Category,
     Contact,
     DifficultyReceived,
@@ -258,6 +259,13 @@ class ResolutionAccepted(BaseModel):
     status: Status
     waived: list[uuid.UUID] = Field(description="Co-handlers' assignments closed without "
                                     "their parts done")
+
+
+class AttachmentsAccepted(BaseModel):
+    status_id: uuid.UUID = Field(description="The history entry recording who attached them")
+    difficulty_id: uuid.UUID
+    attachments: list[AttachmentRef] = Field(description="Each file as kept: its id (to "
+                                             "download it), checked type, size and SHA-256")
 
 
 LetterNumber = Annotated[str, StringConstraints(min_length=1, max_length=60,

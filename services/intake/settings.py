@@ -28,3 +28,8 @@ class IntakeSettings(ServiceSettings):
     # intake sends the browser back there. Empty when both are one origin (compose and
     # Kubernetes route /workspace/ by path); `thaogo up` sets reporting's port.
     workspace_url: str = ""
+    # Documents attached to a difficulty (#20 item 10): each file at most this size, at
+    # most this many with one submission, answer or resolution. A request carrying files
+    # may be as large as all of them at their largest, plus its text.
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 5

@@ -19,6 +19,7 @@ from __future__ import annotations
 from shared.events.bottleneck import BottleneckAnswer, BottleneckItem, PolicyBottleneck
 from shared.events.difficulty import (
     AgencyTask,
+    AttachmentRef,
     BusinessAnswer,
     Contact,
     DifficultyAssigned,
@@ -140,6 +141,7 @@ __all__ = [
     "AgencyLevel",
     "AgencyTask",
     "AssignmentRole",
+    "AttachmentRef",
     "AuditHeads",
     "BottleneckAnswer",
     "BottleneckItem",

@@ -40,6 +40,25 @@ class Contact(BaseModel):
     email: ShortText | None = None
 
 
+class AttachmentRef(BaseModel):
+    """A document attached to a difficulty (#20 item 10), as events carry it: what it is,
+    never its bytes nor its file name (a name may say whose papers they are). Intake keeps
+    the file; whoever may read it downloads it there by `attachment_id`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attachment_id: uuid.UUID
+    content_type: Annotated[str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]{1,60}$")]
+    size: int = Field(ge=1, le=1024 * 1024 * 1024)
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    # Shown to the business on its tracking page: its own files and those attached to
+    # the public answer; everything else stays with the people on the case.
+    public: bool = False
+
+
+MAX_ATTACHMENT_REFS = 20
+
+
 class DifficultyReceived(EventData):
     """A new difficulty or recommendation, accepted by intake."""
 
@@ -72,6 +91,9 @@ class DifficultyReceived(EventData):
     ward: ShortText | None = None
     district: ShortText | None = None
     channel: ShortText | None = None
+    # The business's documents sent with the submission (absent before #20 item 10).
+    attachments: list[AttachmentRef] = Field(default_factory=list,
+                                             max_length=MAX_ATTACHMENT_REFS)
 
     def key(self) -> str:
         return str(self.difficulty_id)
@@ -266,6 +288,10 @@ class DifficultyStatusChanged(EventData):
     # The province's letter passing an escalated difficulty to the ministry, as the
     # permanent deputy registered it (status null: the difficulty stays where it is).
     letter: LetterRef | None = None
+    # Documents sent with this update: with a resolution (public with its public
+    # answer), a question, or the business's answer (absent before #20 item 10).
+    attachments: list[AttachmentRef] = Field(default_factory=list,
+                                             max_length=MAX_ATTACHMENT_REFS)
     changed_at: AwareDatetime
     # The row's place in the difficulty's history chain (shared/audit.py): its position
     # and hash as intake stored it. Absent in events before the chain existed.

@@ -1,21 +1,26 @@
-"""The business's side (#20 items 4 and 6), end to end on the real broker and PostgreSQL with the
-four services as separate processes: the lead's question stops its clock (notify owes no
+"""The business's side (#20 items 4, 6 and 10), end to end on the real broker and PostgreSQL
+with the four services as separate processes: the lead's question stops its clock (notify owes no
 reminder while it waits), the business reads it on /track and answers there with its
 tracking code and tax code, the answer reaches the lead's topic and its page, and the
 clock runs again with the working time that was left; once the lead has closed it, the
 business's rating reaches the weekly report's league table; the business is told of each
 public step by one e-mail with its tracking link (#20 item 6), its contact reaching its
-lead agency only. Each ends with the
+lead agency only; the business's documents and the public answer's go with the case,
+read by the people on it and by the business, 404 to anyone else. Each ends with the
 consistency checker at 0 differences (whose fold checks the answer against the question,
 and the rating against the closing, on its own)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -40,6 +45,7 @@ from tests.casework.test_casework_e2e import (
     url,
 )
 from tests.conftest import Stack, wait_until
+from tests.e2e.test_sign_in import AXE, CHROMIUM, check
 from tests.intake.conftest import submission
 from tests.notify.receivers import SmtpSink
 from thaogo.embedded import free_port
@@ -64,6 +70,7 @@ def module_stack_env(mailbox: tuple[SmtpSink, int]) -> dict[str, str]:
     return {"THAOGO_NOTIFY_SMTP_HOST": "127.0.0.1", "THAOGO_NOTIFY_SMTP_PORT": str(mailbox[1]),
             "THAOGO_NOTIFY_SMTP_STARTTLS": "false", "THAOGO_NOTIFY_REPORT_BASE_URL": TRACK_BASE,
             "THAOGO_NOTIFY_DISPATCH_INTERVAL_S": "0.2"}
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.timeout(240)]
 
@@ -373,3 +380,206 @@ async def test_the_business_is_told_of_each_public_step_once_with_its_tracking_l
     assert report.ok
     # Settled, and read again by every consumer that would: still one mail per step.
     assert kinds() == told
+# Small, real files: the types are read from their first bytes.
+BUSINESS_PDF = b"%PDF-1.4\n% Giay phep kinh doanh van tai\n1 0 obj <<>> endobj\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+ANSWER_PDF = b"%PDF-1.7\n% Cong van tra loi 125/UBND-KT\n1 0 obj <<>> endobj\n%%EOF\n"
+HEAD = "binh-duong.to-truong"
+# An agency co-handling other cases (raw materials), not this one; another province's.
+ANOTHER_CASES_HELPER = "binh-duong.so-cong-thuong"
+ANOTHER_PROVINCE = "thanh-hoa.bql-kkt-nghi-son"
+
+
+async def signed_in(stack: Stack, agency: str) -> dict[str, str]:
+    """The cookies of a browser signed in to the workspace as `agency`."""
+    _, secret = await auth.create(stack.database_url, configs=ConfigHolder().current,
+                                  kind=auth.TokenKind.AGENCY, subject_id=agency)
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        who = await auth.principal_for(conn, secret, configs=ConfigHolder().current)
+        assert who is not None
+        now = datetime.now(UTC)
+        sid = auth.new_session_id()
+        await auth.open_session(conn, sid=sid, token_id=who.token_id, now=now,
+                                expires_at=now + timedelta(hours=1))
+    finally:
+        await conn.close()
+    return {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: "c" * 43}
+
+
+def form_of(body: dict[str, Any]) -> dict[str, str]:
+    """A submission as the web form posts it: the API's field paths as input names."""
+    out = {k: str(v) for k, v in body.items() if k != "contact"}
+    out.update({f"contact.{k}": v for k, v in body["contact"].items()})
+    return {**out, "lang": "en"}
+
+
+@pytest.mark.browser
+async def test_documents_go_with_the_case_and_the_public_answer_reaches_the_business(
+    shared_stack: Stack,
+) -> None:
+    intake = shared_stack["intake"].url
+    reporting = shared_stack["reporting"].url
+    body = submission(34, category="goods_transport")
+    async with httpx.AsyncClient(timeout=30) as c:
+        # A file that is not a PDF or an image, whatever its name says: the form again,
+        # the field named, nothing accepted.
+        r = await c.post(intake + "/", data=form_of(body), files=[
+            ("files", ("giay-phep.pdf", b"MZ\x90\x00 not a pdf", "application/pdf"))])
+        assert r.status_code == 422 and 'data-error-for="files"' in r.text, r.text[-2000:]
+        assert 'id="tracking-code"' not in r.text
+        r = await c.post(intake + "/", data=form_of(body), files=[
+            ("files", ("giấy phép vận tải.pdf", BUSINESS_PDF, "application/octet-stream"))])
+        assert r.status_code == 200 and 'id="tracking-code"' in r.text, r.text[-2000:]
+        code = re.search(r'id="tracking-code">([A-Z0-9-]+)<', r.text)
+        did = re.search(r'id="difficulty-id">([0-9a-f-]{36})<', r.text)
+        assert code and did
+        d = {"tracking_code": code[1], "difficulty_id": did[1], "tax_code": body["tax_code"]}
+
+        async def known() -> bool:
+            return {LEAD, *HELPERS} <= (await assignments(shared_stack, d["difficulty_id"])).keys()
+
+        await wait_until(known, timeout=60)
+        await wait_until(lambda: tracked(shared_stack, c, d), timeout=60)
+
+        # The lead closes from its workspace with the answer's letter attached. Six
+        # files are one too many, counted as sent: refused naming `files`, nothing closed.
+        closing = {"csrf_token": "c" * 43, "lang": "en", "outcome": "resolved",
+                   "done": RESOLUTION["done"], "public_answer": RESOLUTION["public_answer"],
+                   "waive_open_parts_reason": "Các sở đã trả lời bằng văn bản."}
+        form = intake + f"/workspace/act/difficulties/{d['difficulty_id']}/resolution"
+        browser = await signed_in(shared_stack, LEAD)
+        async with httpx.AsyncClient(timeout=30, cookies=browser) as lead_browser:
+            r = await lead_browser.post(form, data=closing, follow_redirects=False, files=[
+                ("files", (f"{i}.pdf", ANSWER_PDF, "application/pdf")) for i in range(6)])
+            assert r.status_code == 303 and "field=files" in r.headers["location"], r.text
+            r = await lead_browser.post(form, data=closing, follow_redirects=False, files=[
+                ("files", ("công văn trả lời.pdf", ANSWER_PDF, "application/pdf"))])
+            assert r.status_code == 303 and "done=resolved" in r.headers["location"], (
+                r.headers["location"])
+
+            kept = await fetch(shared_stack, "SELECT attachment_id, file_name, content_type,"
+                               " public, attached_by_kind, status_id, sha256"
+                               " FROM intake.attachments WHERE difficulty_id = $1"
+                               " ORDER BY attached_at", uuid.UUID(d["difficulty_id"]))
+            assert [(k["file_name"], k["attached_by_kind"], k["public"]) for k in kept] == [
+                ("giấy phép vận tải.pdf", "business", True),
+                ("công văn trả lời.pdf", "agency", True)]
+            mine, answer_file = (str(k["attachment_id"]) for k in kept)
+            assert kept[1]["status_id"] is not None  # kept with the resolution
+
+            # The lead's page lists both; its link downloads through the session.
+            async def listed() -> str | None:
+                page = await lead_browser.get(
+                    reporting + f"/workspace/difficulties/{d['difficulty_id']}?lang=en")
+                return page.text if answer_file in page.text and mine in page.text else None
+
+            page = await wait_until(listed, timeout=60)
+            assert 'id="attachments"' in page
+            r = await lead_browser.get(
+                intake + f"/workspace/act/difficulties/{d['difficulty_id']}/attachments/{mine}")
+            assert r.status_code == 200 and r.content == BUSINESS_PDF
+
+        # A co-handler's own document, from its agency's system: for the people on the
+        # case, never on /track.
+        r = await c.post(url(shared_stack, d, "attachments"),
+                         headers=await token(shared_stack, HELPERS[0]),
+                         files=[("files", ("biên bản.png", PNG, "image/png"))])
+        assert r.status_code == 202, r.text
+        internal = r.json()["attachments"][0]["attachment_id"]
+
+        # The business finds the answer's file on /track and downloads it by its codes.
+        track = {"code": d["tracking_code"], "tax_code": d["tax_code"], "lang": "en"}
+
+        async def on_track() -> str | None:
+            page = await c.post(reporting + "/track", data=track)
+            return page.text if answer_file in page.text else None
+
+        page = await wait_until(on_track, timeout=60)
+        assert mine in page and "/track/attachments" in page and "with the public answer" in page
+        assert internal not in page
+        got = intake + "/track/attachments"
+        for aid, content in ((answer_file, ANSWER_PDF), (mine, BUSINESS_PDF)):
+            r = await c.post(got, data={**track, "attachment_id": aid})
+            assert r.status_code == 200 and r.content == content, r.text
+            assert r.headers["content-type"] == "application/pdf"
+            assert r.headers["content-disposition"].startswith("attachment;")
+            assert r.headers["x-content-type-options"] == "nosniff"
+        # A wrong tax code: the 404 of a file that does not exist.
+        for wrong in ({**track, "tax_code": "0301234567", "attachment_id": mine},
+                      {**track, "attachment_id": internal}):
+            r = await c.post(got, data=wrong)
+            assert r.status_code == 404 and r.json()["errors"][0]["field"] == "attachment_id"
+
+        # The people on the case read the files by the API; an agency co-handling other
+        # cases and another province's get a 404, as for a file that does not exist.
+        for agency, expected in ((LEAD, 200), (HELPERS[0], 200), (DEPUTY, 200), (HEAD, 200),
+                                 (ANOTHER_CASES_HELPER, 404), (ANOTHER_PROVINCE, 404)):
+            r = await c.get(url(shared_stack, d, f"attachments/{answer_file}"),
+                            headers=await token(shared_stack, agency))
+            assert r.status_code == expected, (agency, r.status_code, r.text[:300])
+            if expected == 404:
+                assert r.json()["errors"][0]["field"] == "attachment_id"
+            else:
+                assert r.content == ANSWER_PDF
+        r = await c.get(url(shared_stack, d, f"attachments/{uuid.uuid4()}"),
+                        headers=await token(shared_stack, LEAD))
+        assert r.status_code == 404
+        # The events said what each file is, never its bytes or its name.
+        rows = await fetch(shared_stack, "SELECT payload::text AS p FROM reporting.events"
+                           " WHERE difficulty_id = $1", uuid.UUID(d["difficulty_id"]))
+        assert any(answer_file in r["p"] for r in rows)
+        assert not any("công văn" in r["p"] or "Cong van" in r["p"] for r in rows)
+    await pages_in_chromium(intake, reporting, track, answer_file)
+    await shared_stack.assert_consistent()
+
+
+async def pages_in_chromium(intake: str, reporting: str, track: dict[str, str],
+                            answer_file: str) -> None:
+    """The submission form with its file input, and /track listing the answer's file, in
+    headless Chromium at 1280 and 390 px: no sideways scroll, no serious or critical
+    axe-core violation, screenshots kept."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed at {AXE} (scripts/test installs it)")
+    from playwright.async_api import async_playwright
+
+    where = os.environ.get("THAOGO_TEST_ARTEFACTS")
+    artefacts = Path(where) if where else Path(tempfile.mkdtemp(prefix="attachments-"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                          args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for name, width in (("desktop", 1280), ("phone", 390)):
+                # As the other browser tests: axe-core is injected as an inline script.
+                ctx = await browser.new_context(bypass_csp=True,
+                                                viewport={"width": width, "height": 844})
+                page = await ctx.new_page()
+                await page.goto(intake + "/?lang=vi")
+                files = page.get_by_label("Tài liệu đính kèm")
+                assert await files.get_attribute("type") == "file"
+                assert await files.get_attribute("multiple") is not None
+                await files.set_input_files([{"name": "giấy phép.pdf",
+                                              "mimeType": "application/pdf",
+                                              "buffer": BUSINESS_PDF}])
+                await check(page, width, artefacts / f"form-files-{name}.png")
+                await page.goto(reporting + f"/track?lang=vi&code={track['code']}")
+                await page.locator("#tax_code").fill(track["tax_code"])
+                await page.locator("#track button").click()
+                await page.wait_for_selector("#files")
+                assert await page.locator(
+                    f'#files button[value="{answer_file}"]').count() == 1
+                assert "kèm câu trả lời công khai" in await page.locator("#files").inner_text()
+                await check(page, width, artefacts / f"track-files-{name}.png")
+                await ctx.close()
+        finally:
+            await browser.close()
+    print(f"\nscreenshots: {artefacts}")
+
+
+async def fetch(stack: Stack, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()

@@ -46,6 +46,9 @@ TEXT: dict[str, dict[str, str]] = {
         "contact_title": "Người liên hệ của doanh nghiệp", "contact_back": "Về hồ sơ",
         "contact_not_yours": "Thông tin liên hệ chỉ dành cho cơ quan chủ trì và Tổ phó "
                              "Thường trực.",
+        "files": "Tài liệu đính kèm",
+        "files_hint": "Tài liệu PDF hoặc ảnh PNG, JPEG, WebP; tối đa {n} tệp, mỗi tệp tối đa "
+                      "{mb} MB. Nếu phải sửa thông tin, vui lòng chọn lại tệp.",
     },
     "en": {
         "title": "Report a difficulty or a recommendation",
@@ -68,6 +71,9 @@ TEXT: dict[str, dict[str, str]] = {
         "contact_title": "The business's contact person", "contact_back": "Back to the case",
         "contact_not_yours": "The contact details are for the lead agency and the permanent "
                              "deputy only.",
+        "files": "Attached documents",
+        "files_hint": "PDF documents or PNG, JPEG, WebP images; at most {n} files of {mb} MB "
+                      "each. If the form must be corrected, please choose the files again.",
     },
 }
 

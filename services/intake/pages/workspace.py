@@ -9,11 +9,11 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.intake import usecases
-from services.intake.api import Service
+from services.intake import logic, usecases
+from services.intake.api import Service, file_response
 from services.intake.models import (
     LetterIn,
     MinistryAnswerIn,
@@ -28,7 +28,8 @@ from services.intake.pages.common import (
     person_at_form,
     refusal_text,
 )
-from services.intake.usecases import Intake
+from services.intake.pages.form import FILES
+from services.intake.usecases import Intake, attachments
 from shared import auth, vn
 from shared.errors import Refusal, validation_problems
 
@@ -92,11 +93,13 @@ async def workspace_step(
     question: Note = "",
 ) -> RedirectResponse:
     """A step on the caller's own part (a co-handler's, a member's), or a question to the
-    business (need_info)."""
+    business (need_info), with the files the form sent."""
     async def act(who: auth.Principal) -> object:
-        return await usecases.post_step(ix, who, difficulty_id, StepIn.model_validate({
+        body = StepIn.model_validate({
             "step": step, "note": note or None, "question": question or None,
-            "suggested_agency_id": suggested_agency_id or None}))
+            "suggested_agency_id": suggested_agency_id or None})
+        return await usecases.post_step(ix, who, difficulty_id, body,
+                                        files=await files_of(ix, request))
 
     return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
                              act=act, done=step)
@@ -112,23 +115,59 @@ async def workspace_resolution(
     lang: FormLang = "vi",
 ) -> RedirectResponse:
     """The lead's resolution form: the outcome, what was done, the document cited, the
-    public answer, and a reason where one is needed."""
+    public answer, and a reason where one is needed; the files sent with it go with the
+    public answer."""
     given = {"outcome": outcome, "done": done, "public_answer": public_answer,
              "legal_basis": legal_basis, "reason": reason, "note": note,
              "waive_open_parts_reason": waive_open_parts_reason}
 
     async def act(who: auth.Principal) -> object:
-        return await usecases.post_resolution(ix, who, difficulty_id, ResolutionIn.model_validate(
-            {k: v for k, v in given.items() if v or k in ("done", "public_answer")}))
+        body = ResolutionIn.model_validate(
+            {k: v for k, v in given.items() if v or k in ("done", "public_answer")})
+        return await usecases.post_resolution(ix, who, difficulty_id, body,
+                                              files=await files_of(ix, request))
 
     return await act_on_case(ix, request, difficulty_id, csrf_token=csrf_token, lang=lang,
                              act=act, done=outcome)
 
 
+async def files_of(ix: Intake, request: Request) -> list[logic.CheckedFile]:
+    """The files this request sent in its `files` field (the form FastAPI has parsed,
+    within the body's limit), checked: counted as sent, not as the form declares."""
+    form = await request.form()
+    return attachments.check(ix, await attachments.sent_files(
+        form, FILES, max_bytes=ix.attachment_limits.max_bytes), FILES)
+
+
+@pages.get("/workspace/act/difficulties/{difficulty_id}/attachments/{attachment_id}",
+           response_class=Response)
+async def workspace_attachment(ix: Service, request: Request, difficulty_id: uuid.UUID,
+                               attachment_id: uuid.UUID) -> Response:
+    """A case's file, for the people on it signed in to the workspace (a link on the
+    difficulty's page); 404 for anyone else."""
+    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    return file_response(await attachments.download(ix, who, difficulty_id, attachment_id))
+
+
+@pages.post("/track/attachments", response_class=Response, tags=["business"],
+            summary="The business downloads its own file or one of the public answer")
+async def track_attachment(
+    ix: Service, code: Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,30}$")],
+    tax_code: Annotated[str, Form(max_length=20)],
+    attachment_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    """From the tracking page, by the two codes in the body (never in an address): the
+    business's own files and the agency's files of the public answer; one 404 for
+    anything else, whichever of the three is wrong."""
+    return file_response(await attachments.download_tracked(
+        ix, tracking_code=code, tax_code=tax_code, attachment_id=attachment_id))
+
+
 @pages.post("/track/answer", response_class=RedirectResponse, status_code=303,
             tags=["business"], summary="The business answers an agency's question")
 async def track_answer(
-    ix: Service, code: Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,30}$")],
+    ix: Service, request: Request,
+    code: Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,30}$")],
     tax_code: Annotated[str, Form(max_length=20)], assignment_id: Annotated[uuid.UUID, Form()],
     answer: Note, lang: FormLang = "vi",
 ) -> RedirectResponse:
@@ -139,7 +178,8 @@ async def track_answer(
     said: dict[str, str] = {"said": "answered"}
     try:
         await usecases.answer_question(ix, tracking_code=code, tax_code=tax_code,
-                                       assignment_id=assignment_id, answer=answer)
+                                       assignment_id=assignment_id, answer=answer,
+                                       files=await files_of(ix, request))
     except (Refusal, vn.InvalidField) as e:
         if isinstance(e, vn.InvalidField):
             ix.metrics.refused(e.field, "invalid")

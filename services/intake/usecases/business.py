@@ -4,9 +4,11 @@ question, give feedback on the resolution. Either wrong gives one answer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from services.intake import logic, store
+from services.intake.usecases.attachments import keep
 from services.intake.usecases.context import (
     SOURCE,
     Intake,
@@ -32,7 +34,8 @@ NOT_WAITING = Refusal(404, "code", "no question is waiting for an answer under t
 
 
 async def answer_question(ix: Intake, *, tracking_code: str, tax_code: str,
-                          assignment_id: uuid.UUID, answer: str) -> uuid.UUID:
+                          assignment_id: uuid.UUID, answer: str,
+                          files: Sequence[logic.CheckedFile] = ()) -> uuid.UUID:
     """The business answers an agency's question on its tracking page (#20 item 4): the
     answer goes on the status topic (the part back in progress, its clock running again)
     and to the asking agency's topic. The two codes are its credentials."""
@@ -55,7 +58,12 @@ async def answer_question(ix: Intake, *, tracking_code: str, tax_code: str,
             difficulty_id=state.difficulty_id, province_code=state.province_code, status=None,
             actor_kind=ActorKind.BUSINESS, actor_id=ActorKind.BUSINESS.value,
             assignment_id=part.assignment_id, note=None, now=datetime.now(UTC),
-            step=Step.IN_PROGRESS, answer=text), source=SOURCE)
+            step=Step.IN_PROGRESS, answer=text,
+            attachments=[f.ref(public=True) for f in files]), source=SOURCE)
+        # The business's own files: it reads them back, as the people on the case do.
+        await keep(conn, state.difficulty_id, event.data.status_id, files,
+                   by_kind=ActorKind.BUSINESS, by_id=ActorKind.BUSINESS.value, public=True,
+                   at=event.data.changed_at)
         await store.record_status(conn, event=event)
         to_agency = new_envelope(BusinessAnswer(
             status_id=event.data.status_id, difficulty_id=state.difficulty_id,

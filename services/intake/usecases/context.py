@@ -28,6 +28,18 @@ ACTOR_KINDS = {auth.TokenKind.AGENCY: ActorKind.AGENCY, auth.TokenKind.MEMBER: A
 
 
 @dataclass(frozen=True)
+class AttachmentLimits:
+    """The settings' limits on attached files (#20 item 10)."""
+
+    max_bytes: int = 10 * 1024 * 1024  # each file
+    max_files: int = 5  # with one submission, answer, resolution or upload
+
+    def body_bytes(self) -> int:
+        """The largest request that carries them: every file at its largest, and text."""
+        return self.max_files * self.max_bytes + 256 * 1024
+
+
+@dataclass(frozen=True)
 class Intake:
     """What the use cases work with, built once by main.py."""
 
@@ -38,6 +50,7 @@ class Intake:
     max_import_rows: int = 10_000
     import_chunk_rows: int = 1_000
     workspace_url: str = ""
+    attachment_limits: AttachmentLimits = AttachmentLimits()
 
     def db(self) -> asyncpg.Pool:
         return self.rt.db()

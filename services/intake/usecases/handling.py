@@ -4,6 +4,7 @@ confirmed, the resolution, the central level's answer and letters, reading it.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.intake.models import (
     UrgencyConfirmedOut,
     UrgencyIn,
 )
+from services.intake.usecases.attachments import keep
 from services.intake.usecases.context import (
     ACTOR_KINDS,
     NO_SUCH_DIFFICULTY,
@@ -163,7 +165,7 @@ def _forbidden(ix: Intake, acting: logic.Acting, e: logic.StatusForbidden) -> Re
 
 
 async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
-                    body: StepIn) -> StepAccepted:
+                    body: StepIn, *, files: Sequence[logic.CheckedFile] = ()) -> StepAccepted:
     """A step on the caller's own assignment (#20 item 1): the lead's steps move the
     difficulty as well (its "not ours" goes back to the permanent deputy's triage)."""
     note = logic.clean_step_note(body.step, body.note)
@@ -186,9 +188,14 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
         except logic.TransitionRefused as e:
             ix.metrics.refused("status", "transition")
             raise Refusal(409, "step", *e.reasons()) from None
+        # Files with a step (a question's, a finished part's) stay with the case.
         event = _status_event(ix, who, state, status, part.assignment_id, note,
                               step=body.step, suggested_agency_id=body.suggested_agency_id,
-                              question=question)
+                              question=question,
+                              attachments=[f.ref(public=False) for f in files])
+        await keep(conn, difficulty_id, event.data.status_id, files,
+                   by_kind=ACTOR_KINDS[who.kind], by_id=who.subject_id, public=False,
+                   at=event.data.changed_at)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(f"step_{body.step.value}").inc()
     return StepAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
@@ -196,7 +203,8 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
 
 
 async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
-                          body: ResolutionIn) -> ResolutionAccepted:
+                          body: ResolutionIn, *, files: Sequence[logic.CheckedFile] = ()
+                          ) -> ResolutionAccepted:
     """The lead (or the permanent deputy) closes the difficulty, or passes it up, with a
     structured resolution and a public answer (#20 item 2)."""
     wanted = OUTCOME_STATUS[body.outcome]
@@ -219,9 +227,14 @@ async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
         except logic.PartsOpen as e:
             ix.metrics.refused("waive_open_parts_reason", "parts_open")
             raise Refusal(409, "waive_open_parts_reason", *e.reasons()) from None
+        # The files of the resolution go with its public answer: the business reads them.
         event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
                               step=Step.DONE if acting.assignment_id else None,
-                              resolution=resolution)
+                              resolution=resolution,
+                              attachments=[f.ref(public=True) for f in files])
+        await keep(conn, difficulty_id, event.data.status_id, files,
+                   by_kind=ACTOR_KINDS[who.kind], by_id=who.subject_id, public=True,
+                   at=event.data.changed_at)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(f"resolution_{body.outcome.value}").inc()
     return ResolutionAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from services.intake.models import (
     ImportResult,
     ImportRowOut,
 )
+from services.intake.usecases.attachments import keep
 from services.intake.usecases.context import (
     ACTOR_KINDS,
     SOURCE,
@@ -30,6 +32,7 @@ from shared import auth, vn
 from shared.calendar import to_local
 from shared.errors import FieldError, Problem, Refusal, validation_problems
 from shared.events import (
+    ActorKind,
     DifficultyReceived,
     Envelope,
     UrgencySource,
@@ -40,11 +43,17 @@ from shared.provinces import ConfigSet
 # --- submissions ----------------------------------------------------------------------------
 
 
-async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None) -> Outcome:
+async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None,
+                 files: Sequence[logic.CheckedFile] = ()) -> Outcome:
     """Accept one submission durably (the web form and the API both come here); the model
     has validated and cleaned it, this resolves the province, checks that its task force
-    still takes difficulties in, and commits it with its outbox event."""
-    fingerprint = logic.request_fingerprint(body.model_dump(mode="json"))
+    still takes difficulties in, and commits it with its outbox event (and the business's
+    files, checked already)."""
+    request = body.model_dump(mode="json")
+    if files:
+        # The same words with other files are another request.
+        request["attachments"] = [f.sha256 for f in files]
+    fingerprint = logic.request_fingerprint(request)
     async with ix.db().acquire() as conn:
         if idempotency_key is not None:
             seen = await store.find_idempotent(conn, key=idempotency_key)
@@ -56,6 +65,9 @@ async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None)
             problem = _problem(e)
             ix.metrics.refused(problem.field, problem.kind)
             return Outcome(422, problems=[problem])
+        if files:
+            event = dataclasses.replace(event, data=event.data.model_copy(update={
+                "attachments": [f.ref(public=True) for f in files]}))
         d = event.data
         answer = Accepted(difficulty_id=d.difficulty_id, tracking_code=d.tracking_code)
         response = answer.model_dump(mode="json")
@@ -66,6 +78,10 @@ async def accept(ix: Intake, body: DifficultyIn, *, idempotency_key: str | None)
                 conn, event=event, idempotency_key=idempotency_key,
                 request_hash=fingerprint, response=response,
             )
+            if stored:
+                # The business's own files: it reads them back on its tracking page.
+                await keep(conn, d.difficulty_id, None, files, by_kind=ActorKind.BUSINESS,
+                           by_id=ActorKind.BUSINESS.value, public=True, at=d.received_at)
         if not stored:
             seen = await store.find_idempotent(conn, key=idempotency_key or "")
             assert seen is not None

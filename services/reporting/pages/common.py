@@ -5,7 +5,7 @@ opening and closing sign-in sessions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,6 +98,13 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_refused_answer": "Chưa gửi được: vui lòng nhập nội dung trả lời (tối đa 2.000 ký "
         "tự).", "tr_refused_rating": "Chưa gửi được: vui lòng chọn mức đánh giá từ 1 đến 5.",
         "tr_refused_comment": "Chưa gửi được: ý kiến dài quá 2.000 ký tự.",
+        "tr_refused_files": "Chưa gửi được: chỉ nhận tài liệu PDF và ảnh PNG, JPEG, WebP, "
+        "số tệp và dung lượng trong giới hạn.",
+        "att_title": "Tài liệu đính kèm", "att_files": "Đính kèm tài liệu (PDF, ảnh; không "
+        "bắt buộc)", "att_download": "Tải về", "att_public": "kèm câu trả lời công khai",
+        "att_by_business": "doanh nghiệp gửi", "att_by_agency": "cơ quan gửi",
+        "att_by_member": "thành viên gửi", "att_by_operator": "người vận hành gửi",
+        "att_tax": "Nhập mã số thuế để tải tệp", "att_file": "Tệp",
         "ws_sign_in": "Đăng nhập", "ws_title": "Không gian làm việc",
         "ws_ask_why": "Nhập địa chỉ thư điện tử của đồng chí (địa chỉ đã khai trong cấu hình "
                       "của Tổ công tác). Hệ thống gửi một đường dẫn đăng nhập, dùng một lần, "
@@ -189,6 +196,13 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_refused_answer": "Not sent: please write your answer (at most 2,000 characters).",
         "tr_refused_rating": "Not sent: please choose a rating from 1 to 5.",
         "tr_refused_comment": "Not sent: the comment is longer than 2,000 characters.",
+        "tr_refused_files": "Not sent: only PDF documents and PNG, JPEG, WebP images are "
+        "taken, within the number and size allowed.",
+        "att_title": "Attached documents", "att_files": "Attach documents (PDF, images; "
+        "optional)", "att_download": "Download", "att_public": "with the public answer",
+        "att_by_business": "sent by the business", "att_by_agency": "sent by an agency",
+        "att_by_member": "sent by a member", "att_by_operator": "sent by an operator",
+        "att_tax": "Enter the tax code to download a file", "att_file": "File",
         "tr_questions": "An agency needs more information from you",
         "tr_reply": "Your answer", "tr_tax_again": "Your tax code again, to send it",
         "tr_send": "Send the answer",
@@ -347,3 +361,25 @@ async def signed_out(request: Request, side: ReadSide, target: str) -> RedirectR
     done.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                        secure=secure(request, side))
     return done
+
+
+FILE_KINDS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG",
+              "image/webp": "WebP"}
+
+
+def size_label(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+def attachment_list(rows: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The files of a case as its pages list them: numbered by their type (events carry no
+    file name, which may be personal; the download gives it back), size, who sent them,
+    when, and whether they go with the public answer."""
+    t = TEXT[lang]
+    return [{"id": str(r["attachment_id"]),
+             "name": f"{t['att_file']} {i} ({FILE_KINDS.get(r['content_type'], 'file')})",
+             "size": size_label(r["size"]),
+             "by": t.get(f"att_by_{r['actor_kind']}", r["actor_kind"]),
+             "when": fmt(r["attached_at"]),
+             "public": r["public"] and r["actor_kind"] != "business"}
+            for i, r in enumerate(rows, start=1)]

@@ -20,7 +20,15 @@ from services.reporting.pages.agency import (
     sign_in_first,
     words,
 )
-from services.reporting.pages.common import PAGE, Labeller, Lang, env, fmt, with_csrf
+from services.reporting.pages.common import (
+    PAGE,
+    Labeller,
+    Lang,
+    attachment_list,
+    env,
+    fmt,
+    with_csrf,
+)
 from shared import auth
 from shared.errors import Refusal, responses
 from shared.events import (
@@ -54,6 +62,7 @@ async def difficulty_page(
         return sign_in_first(lang)
     async with side.db().acquire() as conn:
         d = await store.difficulty_detail(conn, difficulty_id=difficulty_id)
+        files = await store.attachments_of(conn, difficulty_id=difficulty_id)
     if d is None:
         raise Refusal(404, "difficulty_id", "no such difficulty", "không có hồ sơ này")
     configs = side.config.current
@@ -70,6 +79,9 @@ async def difficulty_page(
                       "phản ánh này không được giao cho cơ quan/thành viên của bạn")
     t = words(lang)
     name = Labeller(cfg, lang) if cfg is not None else None
+    # The files are for the people on the case (intake serves them to no one else).
+    on_case = part is not None or (cfg is not None and who.kind is auth.TokenKind.AGENCY
+                                   and who.subject_id == cfg.rules.head)
     other = "en" if lang == "vi" else "vi"
     ministry = logic.ministry_of(d["assignments"])
     page = dict(
@@ -101,6 +113,7 @@ async def difficulty_page(
         outcome=OUTCOME_LABELS[Outcome(d["outcome"])][0 if lang == "vi" else 1]
         if d["outcome"] else None,
         refused=refused, field=field,
+        files=attachment_list(files, lang) if on_case else [],
         back=f"{QUEUE}?lang={lang}" if who.kind is auth.TokenKind.AGENCY else None,
         switch=f"/workspace/difficulties/{difficulty_id}?lang={other}",
     )
@@ -137,6 +150,8 @@ def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str
         return name.status(h["status"]) if name else str(h["status"])
     if h["step"] is None and h.get("letter_number"):  # the letter to the ministry (#22 6)
         return f"{words(lang)['c_letter']}: {h['letter_number']}"
+    if h["step"] is None and not h.get("feedback") and h.get("attached"):  # #20 item 10
+        return words(lang)["att_title"]
     if h["step"] is None:  # the business's word on its closed difficulty (#20 item 6)
         return feedback_label(h.get("feedback"), lang)
     step = Step(h["step"])

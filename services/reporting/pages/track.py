@@ -15,7 +15,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import store
 from services.reporting.api import Side
-from services.reporting.pages.common import PAGE, TEXT, FormLang, Lang, env, fmt
+from services.reporting.pages.common import (
+    PAGE,
+    TEXT,
+    FormLang,
+    Lang,
+    attachment_list,
+    env,
+    fmt,
+)
 from shared import vn
 from shared.errors import responses
 from shared.events import OUTCOME_LABELS, STATUS_LABELS, Outcome, Status
@@ -105,6 +113,8 @@ async def track_page(
         row, steps = got
         waiting = await store.waiting_questions(conn, difficulty_id=row["difficulty_id"])
         shared = await store.bottleneck_of(conn, difficulty_id=row["difficulty_id"])
+        files = await store.attachments_of(conn, difficulty_id=row["difficulty_id"],
+                                           public_only=True)
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     en = lang == "en"
@@ -126,6 +136,9 @@ async def track_page(
                        "asked": fmt(q["asked_at"]),
                        "agency": agency_name(side.config.current, q["agency_id"], en)}
                       for q in waiting],
+        # Its own files and those of the public answer (#20 item 10), downloaded from
+        # intake by the two codes again.
+        "files": attachment_list(files, lang),
         # Once closed, the business says whether the answer resolved it and rates it.
         "rateable": status in (Status.RESOLVED, Status.REJECTED),
         # Merged with other businesses' into a policy bottleneck (#25 item 1): which

@@ -18,6 +18,7 @@ from services.reporting.store.bottlenecks import (
 from services.reporting.store.difficulties import (
     NEXT_DUE,
     ListFilter,
+    attachments_of,
     central_escalations,
     difficulty_detail,
     letter_case,
@@ -88,6 +89,7 @@ __all__ = [
     "AssignedRow",
     "ListFilter",
     "ReceivedRow",
+    "attachments_of",
     "bottleneck_of",
     "bottlenecks_of",
     "central_escalations",

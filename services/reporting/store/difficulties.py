@@ -44,6 +44,17 @@ async def track_case(
     return row, [dict(r) for r in steps]
 
 
+async def attachments_of(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID,
+                         public_only: bool = False) -> list[asyncpg.Record]:
+    """The files attached to a difficulty, oldest first; `public_only`: those its business
+    reads (its own, and the public answer's)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT attachment_id, status_id, content_type, size, public, actor_kind, attached_at"
+        " FROM attachments WHERE difficulty_id = $1 AND (public OR NOT $2)"
+        " ORDER BY attached_at, attachment_id", difficulty_id, public_only)
+    return rows
+
+
 async def waiting_questions(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
                             ) -> list[dict[str, Any]]:
     """The questions waiting for the business's answer (#20 item 4): each active part in
@@ -173,7 +184,8 @@ async def difficulty_detail(
         " e.payload->>'note' AS note, e.payload->>'question' AS question,"
         " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
         " e.payload->'feedback'->>'comment' AS comment,"
-        " e.payload->'letter'->>'number' AS letter_number"
+        " e.payload->'letter'->>'number' AS letter_number,"
+        " jsonb_array_length(coalesce(e.payload->'attachments', '[]')) AS attached"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

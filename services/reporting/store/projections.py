@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from shared.events import (
+    AttachmentRef,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
@@ -88,6 +89,23 @@ async def project_received(conn: asyncpg.Connection, *, rows: Sequence[ReceivedR
             for d in (r.data,)
         ],
     )
+    await project_attachments(conn, rows=[
+        (a, r.data.difficulty_id, None, "business", r.data.received_at)
+        for r in rows for a in r.data.attachments])
+
+
+async def project_attachments(
+    conn: asyncpg.Connection, *,
+    rows: Sequence[tuple[AttachmentRef, uuid.UUID, uuid.UUID | None, str, datetime]],
+) -> None:
+    """Each attached file as the event describes it: (file, difficulty, the update it came
+    with, who attached it, when)."""
+    await conn.executemany(
+        "INSERT INTO attachments (attachment_id, difficulty_id, status_id, content_type, size,"
+        " sha256, public, actor_kind, attached_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (attachment_id) DO NOTHING",
+        [(a.attachment_id, difficulty_id, status_id, a.content_type, a.size, a.sha256,
+          a.public, actor_kind, at) for a, difficulty_id, status_id, actor_kind, at in rows])
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +220,9 @@ async def project_status(
         [(c.status_id, c.difficulty_id, c.letter.number, c.letter.dated, c.actor_id,
           c.changed_at) for c in changes if c.letter is not None],
     )
+    await project_attachments(conn, rows=[
+        (a, c.difficulty_id, c.status_id, c.actor_kind.value, c.changed_at)
+        for c in changes for a in c.attachments])
 
 
 async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]) -> None:
