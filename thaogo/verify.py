@@ -61,6 +61,7 @@ from shared.calendar import TZ, is_working_day
 from shared.deadlines import central_schedule, deadlines_for
 from shared.events import (
     AgencyTask,
+    AttachmentRef,
     BusinessAnswer,
     CompilationSaved,
     DecodeError,
@@ -547,6 +548,55 @@ def _check_assignments(
             report.differ(service, "assignments", aid, "row", "none (no event)", "present")
     if truncated:
         report.unchecked.append(f"{service}: assignments whose events retention dropped")
+
+
+def attached(log: Log) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each attached document as the events describe it (#20 item 10): the business's
+    with its submission, and each with the update it came with."""
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for r in log.received:
+        for a in r.data.attachments:
+            out[a.attachment_id] = _attachment(a, r.data.difficulty_id, None, "business",
+                                               r.data.received_at)
+    for c in log.status:
+        for a in c.data.attachments:
+            out[a.attachment_id] = _attachment(a, c.data.difficulty_id, c.data.status_id,
+                                               c.data.actor_kind.value, c.data.changed_at)
+    return out
+
+
+def _attachment(a: AttachmentRef, difficulty_id: uuid.UUID, status_id: uuid.UUID | None,
+                actor_kind: str, at: datetime) -> dict[str, Any]:
+    return {"difficulty_id": difficulty_id, "status_id": status_id,
+            "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+            "public": a.public, "actor_kind": actor_kind, "attached_at": at}
+
+
+async def check_attachments(conn: asyncpg.Connection, log: Log, report: Report,
+                            service: str) -> None:
+    """Intake's documents and reporting's list of them, each as the events say; and each
+    of intake's files still the bytes its hash names (a file changed in place, not
+    through the service, shows here)."""
+    kind = "attached_by_kind" if service == "intake" else "actor_kind"
+    intact = ("encode(sha256(content), 'hex') = sha256" if service == "intake"
+              else "true")
+    rows = {r["attachment_id"]: r for r in await conn.fetch(
+        f"SELECT attachment_id, difficulty_id, status_id, content_type, size, sha256, public,"
+        f" {kind} AS actor_kind, attached_at, {intact} AS intact FROM {service}.attachments")}
+    events = attached(log)
+    truncated = bool({topics.DIFFICULTY_RECEIVED, topics.DIFFICULTY_STATUS} & log.truncated)
+    for aid, expected in events.items():
+        row = rows.get(aid)
+        if row is None:
+            report.differ(service, "attachments", aid, "row", "present", "missing")
+            continue
+        _compare_row(report, service, "attachments", aid, expected, row)
+        if not row["intact"]:
+            report.differ(service, "attachments", aid, "content", "bytes of its sha256",
+                          "other bytes")
+    for aid in rows.keys() - events.keys():
+        if not truncated:
+            report.differ(service, "attachments", aid, "row", "none (no event)", "present")
 
 
 async def check_router(conn: asyncpg.Connection, log: Log, cases: Mapping[uuid.UUID, Case],
@@ -1676,10 +1726,12 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
                 await check_intake(conn, log, cases, report)
                 await check_audit(conn, report, log)
                 check_business_answers(log, cases, report)
+                await check_attachments(conn, log, report, "intake")
             if "router" in services:
                 await check_router(conn, log, cases, report)
             if "reporting" in services:
                 await check_reporting(conn, configs, log, cases, report)
+                await check_attachments(conn, log, report, "reporting")
             if deliveries is not None:
                 await check_notify(conn, configs, log, cases, deliveries, report)
     finally:
@@ -1687,5 +1739,6 @@ async def verify(bootstrap: str, dsn: str, configs: ConfigSet, *, settle_timeout
     return report
 
 
-__all__ = ["Deliveries", "Difference", "Report", "check_alarms", "check_audit", "derive", "fold",
+__all__ = ["Deliveries", "Difference", "Report", "attached", "check_alarms", "check_attachments",
+           "check_audit", "derive", "fold",
            "read_log", "settle", "verify", "verify_audit"]
