@@ -23,6 +23,8 @@ from shared.events import (
     ActorKind,
     AgencyLevel,
     AssignmentRole,
+    CaseRef,
+    Correction,
     DifficultyStatusChanged,
     Feedback,
     LetterRef,
@@ -136,14 +138,17 @@ def build_status(
     target_agency_id: str | None = None, step: Step | None = None,
     suggested_agency_id: str | None = None, resolution: Resolution | None = None,
     question: str | None = None, answer: str | None = None, feedback: Feedback | None = None,
-    letter: LetterRef | None = None,
+    letter: LetterRef | None = None, co_agency_ids: Sequence[str] = (),
+    correction: Correction | None = None, merged_into: CaseRef | None = None,
+    duplicate: CaseRef | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
         status=status, actor_kind=actor_kind, actor_id=actor_id, assignment_id=assignment_id,
         note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
         suggested_agency_id=suggested_agency_id, resolution=resolution, question=question,
-        answer=answer, feedback=feedback, letter=letter,
+        answer=answer, feedback=feedback, letter=letter, co_agency_ids=list(co_agency_ids),
+        correction=correction, merged_into=merged_into, duplicate=duplicate,
     )
 
 
