@@ -46,6 +46,7 @@ from services.reporting.api.csv_files import (
 from services.reporting.api.models import (
     DifficultyOut,
     DifficultyPage,
+    KeptOut,
     TrackOut,
 )
 from services.reporting.api.routes import (
@@ -77,6 +78,7 @@ __all__ = [
     "WEEK_PATTERN",
     "DifficultyOut",
     "DifficultyPage",
+    "KeptOut",
     "Lister",
     "ProvincePath",
     "ReadSide",
