@@ -192,7 +192,10 @@ async def difficulty_detail(
         " e.payload->>'note' AS note, e.payload->>'question' AS question,"
         " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
         " e.payload->'feedback'->>'comment' AS comment,"
-        " e.payload->'letter'->>'number' AS letter_number"
+        " e.payload->'letter'->>'number' AS letter_number,"
+        " e.payload->'merged_into'->>'tracking_code' AS merged_into_code,"
+        " e.payload->'duplicate'->>'tracking_code' AS duplicate_code,"
+        " e.payload->'correction' AS correction"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",
