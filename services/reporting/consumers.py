@@ -92,6 +92,8 @@ class ReportingHandlers:
                                      central=at_central_level(a["role"], a["agency_level"]))
                 due.append((a["assignment_id"], when.ack, when.resolve))
             await store.set_deadlines(conn, due=due)
+            if early := await store.corrections_of(conn, difficulty_ids=list(by_id)):
+                await self._corrections(conn, early)  # corrected before it was seen here
             await store.refresh(conn, difficulty_ids=list(by_id))
             for d, row in zip(fresh, rows, strict=True):
                 if d.urgency is Urgency.URGENT:

@@ -220,6 +220,22 @@ async def places_of(
     return {r["difficulty_id"]: (r["province_code"], r["task_force"]) for r in rows}
 
 
+async def corrections_of(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> list[DifficultyStatusChanged]:
+    """The latest correction of each difficulty among its events already kept: a status
+    event may be projected before its difficulty arrives (separate consumers), and the
+    difficulty's row is then written as received, to be corrected again."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (difficulty_id) payload FROM events"
+        " WHERE event_type = $2 AND difficulty_id = ANY($1::uuid[])"
+        "   AND jsonb_typeof(payload->'correction') = 'object'"
+        " ORDER BY difficulty_id, (payload->>'changed_at')::timestamptz DESC,"
+        "   payload->>'status_id' DESC",
+        list(difficulty_ids), STATUS_EVENT_TYPE)
+    return [DifficultyStatusChanged.model_validate(r["payload"]) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class CorrectedRow:
     data: DifficultyStatusChanged  # with its correction
