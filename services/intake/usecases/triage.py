@@ -15,6 +15,18 @@ from services.intake.usecases.handling import _forbidden, _status_event
 from shared import auth, vn
 from shared.errors import Refusal
 from shared.events import Status
+from shared.provinces import ProvinceConfig
+
+
+def _deputy_only(ix: Intake, who: auth.Principal, cfg: ProvinceConfig | None,
+                 acting: logic.Acting) -> ProvinceConfig:
+    """The difficulty's task force, if `who` is its permanent deputy; a 403 otherwise."""
+    try:
+        logic.check_deputy(ACTOR_KINDS[who.kind], who.subject_id, cfg)
+    except logic.StatusForbidden as e:
+        raise _forbidden(ix, acting, e) from None
+    assert cfg is not None  # check_deputy found the task force
+    return cfg
 
 
 def _conflict(ix: Intake, e: logic.TriageConflict) -> Refusal:
@@ -27,23 +39,19 @@ async def correct_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uui
     """The deputy corrects a difficulty waiting in triage; the event (status null,
     `correction`) is what the router routes again and reporting shows."""
     note = logic.clean_note(Status.IN_PROGRESS, body.note)  # optional
-    province = vn.resolve_province(body.province) if body.province else None
     async with ix.db().acquire() as conn, conn.transaction():
         state = await store.lock_difficulty(conn, difficulty_id=difficulty_id)
         if state is None:
             raise NO_SUCH_DIFFICULTY
         cfg, held, acting = await standing(ix, conn, who, state)
-        try:
-            logic.check_deputy(ACTOR_KINDS[who.kind], who.subject_id, cfg)
-        except logic.StatusForbidden as e:
-            raise _forbidden(ix, acting, e) from None
-        assert cfg is not None  # check_deputy found the task force
+        cfg = _deputy_only(ix, who, cfg, acting)
         try:
             logic.check_correctable(state.status, held, cfg)
         except logic.TriageConflict as e:
             raise _conflict(ix, e) from None
         found = await store.difficulty(conn, difficulty_id=difficulty_id)
         assert found is not None  # locked above
+        province = vn.resolve_province(body.province) if body.province else None
         fix = logic.correction_of(
             found[1], ix.config.current, zone_type=body.zone_type or None,
             clear_zone=body.zone_type == "", category=body.category, province=province)
@@ -68,6 +76,13 @@ async def merge_duplicate(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
     recording the duplicate (status unchanged). Both chained, in one transaction."""
     note = logic.clean_note(Status.IN_PROGRESS, body.note)  # optional
     async with ix.db().acquire() as conn, conn.transaction():
+        # Who asks is judged first (a 403 before anything of the body is), on the row as
+        # it stands; again below, once both rows are locked.
+        seen = await store.difficulty(conn, difficulty_id=difficulty_id)
+        if seen is None:
+            raise NO_SUCH_DIFFICULTY
+        before, _, acting = await standing(ix, conn, who, seen[0])
+        _deputy_only(ix, who, before, acting)
         kept_id = await _kept_id(conn, body.into)
         # Both rows locked in id order: two merges crossing each other's pair wait for
         # each other rather than deadlock, and the second sees the first's closure.
@@ -78,11 +93,7 @@ async def merge_duplicate(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
         if state is None:
             raise NO_SUCH_DIFFICULTY
         cfg, _, acting = await standing(ix, conn, who, state)
-        try:
-            logic.check_deputy(ACTOR_KINDS[who.kind], who.subject_id, cfg)
-        except logic.StatusForbidden as e:
-            raise _forbidden(ix, acting, e) from None
-        assert cfg is not None  # check_deputy found the task force
+        cfg = _deputy_only(ix, who, cfg, acting)
         found = await store.difficulty(conn, difficulty_id=difficulty_id)
         kept = (await store.difficulty(conn, difficulty_id=kept_id)
                 if kept_id is not None and locked.get(kept_id) is not None else None)
