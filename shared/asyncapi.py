@@ -43,7 +43,12 @@ _PUBLISHED: tuple[tuple[str, type[events.EventData], str], ...] = (
     (topics.DIFFICULTY_STATUS, events.DifficultyStatusChanged,
      "A status change posted by an agency, a member or an operator, with its place in the"
      " difficulty's history chain (`chain_position`, `chain_hash`; absent in events before"
-     " the chain existed)."),
+     " the chain existed). The permanent deputy's triage decisions (#20 item 3; all"
+     " optional, absent in older events): a dispatch (reassign_requested with"
+     " `target_agency_id`) may name co-handlers (`co_agency_ids`); a correction (status"
+     " null, `correction`: the zone type, category and province as corrected) is routed"
+     " again by the router; a merge closes the duplicate (status merged, `merged_into` the"
+     " kept difficulty) and records it on the kept one (status null, `duplicate`)."),
     (topics.DIFFICULTY_URGENCY, events.DifficultyUrgencyConfirmed,
      "An urgent difficulty confirmed by its lead agency, the permanent deputy or a"
      " task-force member, or filed urgent by a member or operator: the head and the"

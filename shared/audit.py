@@ -18,7 +18,9 @@ existed computes it in SQL, `services/intake/migrations/008_audit_chain.sql`):
 - a uuid as its lowercase hyphenated text; `changed_at` in UTC as
   "YYYY-MM-DDTHH:MM:SS.ffffffZ" (microseconds always written); `position` as an integer;
   a missing value as null;
-- a structured column (`resolution`, `feedback`, `letter`; jsonb) as a JSON *string*
+- the columns of the triage's decisions (`LATER_FIELDS`) only when they hold a value, so
+  that rows from before they existed hash as they did;
+- a structured column (`resolution`, `feedback`, `letter` and those; jsonb) as a JSON *string*
   holding PostgreSQL's own text of the jsonb value (`column::text`), which is canonical
   for a jsonb value (its keys ordered, its spacing fixed), so no second JSON writer has
   to agree with PostgreSQL's on numbers or key order.
@@ -48,7 +50,11 @@ FIELDS: tuple[str, ...] = (
     "assignment_id", "note", "changed_at", "step", "suggested_agency_id",
     "target_agency_id", "resolution", "question", "answer", "feedback", "letter",
 )
-JSONB_FIELDS = frozenset({"resolution", "feedback", "letter"})
+# Fields of rows of the triage's decisions (#20 item 3: a dispatch's co-handlers, a
+# correction, a merge; jsonb), covered only where they hold a value: a row without them
+# hashes as it did before they existed, so the chains written before stay valid.
+LATER_FIELDS: tuple[str, ...] = ("co_agency_ids", "correction", "merged_into", "duplicate")
+JSONB_FIELDS = frozenset({"resolution", "feedback", "letter", *LATER_FIELDS})
 
 
 def _scalar(name: str, value: Any) -> Any:
@@ -69,8 +75,10 @@ def canonical(record: Mapping[str, Any], prev_hash: str) -> bytes:
     """The bytes a row's hash covers (see the module docstring). `record` holds every
     name of FIELDS; a jsonb field as PostgreSQL's text of it (str) or None."""
     body = {name: _scalar(name, record[name]) for name in FIELDS}
+    body.update({name: record[name] for name in LATER_FIELDS
+                 if record.get(name) is not None})
     for name in JSONB_FIELDS:
-        if body[name] is not None and not isinstance(body[name], str):
+        if body.get(name) is not None and not isinstance(body[name], str):
             raise ValueError(f"{name}: give PostgreSQL's text of the jsonb value")
     body["prev_hash"] = prev_hash
     return json.dumps(body, sort_keys=True, separators=(",", ":"),

@@ -14,7 +14,7 @@ from shared.events import AgencyLevel, AssignmentRole, Status, Urgency
 from shared.provinces import CentralDeadline, DayCount, Deadlines
 
 # Statuses after which nothing is expected of the agency any more.
-CLOSED = frozenset({Status.RESOLVED, Status.REJECTED})
+CLOSED = frozenset({Status.RESOLVED, Status.REJECTED, Status.MERGED})
 # What the agency did that counts as having taken the case in hand.
 ACKNOWLEDGING = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.RESOLVED,
                            Status.REJECTED, Status.ESCALATED})

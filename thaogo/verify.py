@@ -14,8 +14,10 @@ hide itself) and compares the result with each service's tables, field by field:
   its topic, with the business's contact in the lead agency's task only;
 - reporting: each difficulty's status, lead agency, deadlines, acknowledged / resolved /
   closed times, central escalation, task force and the lead's latest outcome and public
-  answer; its assignments, each with its own step; every resolution as given; every
-  stored weekly report published once, as stored, with breakdowns that add up to their
+  answer, its zone type, category and province as the permanent deputy's latest
+  correction left them, and the difficulty a duplicate was merged into; its
+  assignments, each with its own step; every resolution as given; every stored weekly
+  report published once, as stored, with breakdowns that add up to their
   totals and a league table that agrees with itself and with the report's agency rows;
 - intake's urgency confirmations: one per confirmed difficulty, on its topic under one
   event id, and one for every difficulty a member or operator filed urgent;
@@ -90,7 +92,7 @@ SCHEMAS_WITH_OUTBOX = ("intake", "reporting", "notify")
 HOLDING_ROLES = frozenset({"lead", "escalation", "triage"})
 # What counts as an agency having taken the case in hand.
 TAKEN_IN_HAND = frozenset({"acknowledged", "in_progress", "resolved", "rejected", "escalated"})
-CLOSING = frozenset({"resolved", "rejected"})
+CLOSING = frozenset({"resolved", "rejected", "merged"})
 # What a change that names an assignment but no step did to it (events before steps).
 STEP_OF_STATUS = {"acknowledged": "acknowledged", "in_progress": "in_progress",
                   "resolved": "done", "rejected": "done", "escalated": "done",
@@ -291,6 +293,12 @@ def fold(log: Log) -> dict[uuid.UUID, Case]:
         cases[s.data.difficulty_id].statuses[s.data.status_id] = s.data
     for u in log.urgency:
         cases[u.data.difficulty_id].confirmations[u.id] = u.data
+    for c in cases.values():
+        # The permanent deputy's latest correction stands: every service holds the
+        # difficulty as corrected (its zone type, category, province and task force).
+        fix = _latest(s for s in c.statuses.values() if s.correction is not None)
+        if c.received is not None and fix is not None and fix.correction is not None:
+            c.received = c.received.model_copy(update=fix.correction.model_dump())
     return dict(cases)
 
 
@@ -745,8 +753,8 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         "SELECT difficulty_id, task_force, status, status_at, lead_assignment_id,"
         " lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, closed_at, resolved_at,"
         " escalated_central_at, tracking_code, category, urgency, outcome, outcome_at,"
-        " public_answer, escalated_at, letter_number, letter_date"
-        " FROM reporting.difficulties")}
+        " public_answer, escalated_at, letter_number, letter_date, zone_type, province_code,"
+        " merged_into FROM reporting.difficulties")}
     due = _step_fields(cases)
     for did, case in cases.items():
         d = case.received
@@ -759,8 +767,13 @@ async def check_reporting(conn: asyncpg.Connection, configs: ConfigSet, log: Log
         if row is None:
             report.differ("reporting", "difficulties", did, "row", "projected", "missing")
             continue
+        merged = _latest(s for s in case.statuses.values() if s.merged_into is not None)
         expected = dict(vars_of(derive(configs, case)), tracking_code=d.tracking_code,
-                        category=d.category.value, urgency=d.urgency.value)
+                        category=d.category.value, urgency=d.urgency.value,
+                        zone_type=d.zone_type.value if d.zone_type else None,
+                        province_code=d.province_code,
+                        merged_into=merged.merged_into.difficulty_id
+                        if merged and merged.merged_into else None)
         _compare_row(report, "reporting", "difficulties", did, expected, row)
     for did in rows.keys() - {k for k, c in cases.items() if c.received is not None}:
         if topics.DIFFICULTY_RECEIVED not in log.truncated:
@@ -1606,7 +1619,9 @@ _CHAIN_ROWS = (
     "SELECT status_id, difficulty_id, position, status, actor_kind, actor_id, assignment_id,"
     " note, changed_at, step, suggested_agency_id, target_agency_id,"
     " resolution::text AS resolution, question, answer, feedback::text AS feedback,"
-    " letter::text AS letter, prev_hash, chain_hash"
+    " letter::text AS letter, co_agency_ids::text AS co_agency_ids,"
+    " correction::text AS correction, merged_into::text AS merged_into,"
+    " duplicate::text AS duplicate, prev_hash, chain_hash"
     " FROM intake.status_updates ORDER BY difficulty_id, position, status_id")
 
 
@@ -1654,7 +1669,7 @@ async def check_audit(conn: asyncpg.Connection, report: Report, log: Log) -> Non
                 judge(current, links)
             current, links = r["difficulty_id"], []
             seen.add(current)
-        record = {name: r[name] for name in audit.FIELDS}
+        record = {name: r[name] for name in (*audit.FIELDS, *audit.LATER_FIELDS)}
         links.append(audit.Link(record, r["prev_hash"], r["chain_hash"]))
         if (c := carried.get(r["status_id"])) is not None and c != (r["position"],
                                                                     r["chain_hash"]):

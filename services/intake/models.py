@@ -170,12 +170,55 @@ class StatusIn(BaseModel):
         "of the routing). Without it an agency's request goes to the permanent deputy's "
         "triage queue.",
     )
+    co_agency_ids: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=20,
+        description="With a dispatch (target_agency_id), from the permanent deputy only: "
+        "agencies of the task force that co-handle it beside the lead, each its own "
+        "co_handler assignment.")
 
 
 class StatusAccepted(BaseModel):
     status_id: uuid.UUID
     difficulty_id: uuid.UUID
     status: Status
+
+
+class CorrectionIn(BaseModel):
+    """The permanent deputy's correction of a difficulty waiting in triage: what is given
+    replaces the difficulty's own; the router routes it again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zone_type: ZoneType | Literal[""] | None = Field(
+        default=None, description="KCN, KKT, CCN or NONE; an empty string clears a zone type "
+        "given wrongly; absent keeps it")
+    category: Category | None = Field(default=None, description="The category; absent keeps it")
+    province: ProvinceName | None = Field(
+        default=None, description="Province code or name, current or former: a province of "
+        "another task force moves the difficulty there; absent keeps it")
+    note: Annotated[str, StringConstraints(max_length=2_000)] | None = Field(
+        default=None, description="Why (internal)")
+
+
+class MergeIn(BaseModel):
+    """The permanent deputy merges a duplicate into the difficulty that carries on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=60)] = Field(
+        description="The kept difficulty, by its tracking code or its id; of the same task "
+        "force, not itself merged")
+    note: Annotated[str, StringConstraints(max_length=2_000)] | None = Field(
+        default=None, description="Why (internal)")
+
+
+class MergeAccepted(BaseModel):
+    status_id: uuid.UUID
+    difficulty_id: uuid.UUID
+    status: Status
+    merged_into: uuid.UUID
+    kept_tracking_code: str
 
 
 class UrgencyIn(BaseModel):

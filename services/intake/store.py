@@ -187,6 +187,15 @@ async def difficulty(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
             DifficultyReceived.model_validate(row["payload"]))
 
 
+async def difficulty_by_code(conn: asyncpg.Connection, *, tracking_code: str
+                             ) -> uuid.UUID | None:
+    """The id of the difficulty with this tracking code (a merge names the kept one so)."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT difficulty_id FROM intake.difficulties WHERE tracking_code = $1",
+        tracking_code)
+    return found
+
+
 async def active_assignments(
     conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
 ) -> list[logic.Held]:
@@ -214,11 +223,19 @@ async def record_status(
     # The chain's head, locked to the end of the transaction (callers hold the row
     # already; locking here keeps two writers from taking the same position whoever
     # calls), and PostgreSQL's text of each jsonb value, which the hash covers.
+    later = {
+        "co_agency_ids": list(s.co_agency_ids) or None,
+        "correction": s.correction.model_dump(mode="json") if s.correction else None,
+        "merged_into": s.merged_into.model_dump(mode="json") if s.merged_into else None,
+        "duplicate": s.duplicate.model_dump(mode="json") if s.duplicate else None,
+    }
     head = await conn.fetchrow(
         "SELECT chain_length, chain_head, $2::jsonb::text AS resolution,"
-        " $3::jsonb::text AS feedback, $4::jsonb::text AS letter"
+        " $3::jsonb::text AS feedback, $4::jsonb::text AS letter,"
+        " $5::jsonb::text AS co_agency_ids, $6::jsonb::text AS correction,"
+        " $7::jsonb::text AS merged_into, $8::jsonb::text AS duplicate"
         " FROM intake.difficulties WHERE difficulty_id = $1 FOR UPDATE",
-        s.difficulty_id, resolution, feedback, letter,
+        s.difficulty_id, resolution, feedback, letter, *later.values(),
     )
     if head is None:
         raise LookupError(f"difficulty {s.difficulty_id} is not stored")
@@ -231,16 +248,24 @@ async def record_status(
         "step": step.value if step else None, "suggested_agency_id": s.suggested_agency_id,
         "target_agency_id": s.target_agency_id, "resolution": head["resolution"],
         "question": s.question, "answer": s.answer, "feedback": head["feedback"],
-        "letter": head["letter"],
+        "letter": head["letter"], **{name: head[name] for name in later},
     }
     prev = head["chain_head"] or audit.GENESIS
     chain_hash = audit.link_hash(record, prev)
     if s.status is not None:
         await conn.execute(
-            "UPDATE intake.difficulties SET status = $2, status_changed_at = $3"
-            " WHERE difficulty_id = $1",
+            "UPDATE intake.difficulties SET status = $2, status_changed_at = $3,"
+            " merged_into = $4 WHERE difficulty_id = $1",
             s.difficulty_id, s.status.value, s.changed_at,
+            s.merged_into.difficulty_id if s.merged_into else None,
         )
+    if (c := s.correction) is not None:
+        # The difficulty as corrected is what intake answers for from now on (its task
+        # force decides who may act on it); the event history keeps what it was.
+        await conn.execute(
+            "UPDATE intake.difficulties SET province_code = $2, task_force = $3,"
+            " payload = payload || $4::jsonb WHERE difficulty_id = $1",
+            s.difficulty_id, c.province_code, c.task_force, c.model_dump(mode="json"))
     if step is not None:
         await conn.execute(
             "UPDATE intake.assignments SET step = $2, step_at = $3 WHERE assignment_id = $1",
@@ -250,12 +275,13 @@ async def record_status(
         "INSERT INTO intake.status_updates (status_id, difficulty_id, status, actor_kind,"
         " actor_id, assignment_id, note, changed_at, step, suggested_agency_id, resolution,"
         " question, answer, feedback, target_agency_id, letter, position, prev_hash,"
-        " chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13,"
-        " $14::jsonb, $15, $16::jsonb, $17, $18, $19)",
+        " chain_hash, co_agency_ids, correction, merged_into, duplicate) VALUES ($1, $2, $3,"
+        " $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14::jsonb, $15, $16::jsonb, $17,"
+        " $18, $19, $20::jsonb, $21::jsonb, $22::jsonb, $23::jsonb)",
         s.status_id, s.difficulty_id, record["status"], s.actor_kind.value, s.actor_id,
         s.assignment_id, s.note, s.changed_at, record["step"], s.suggested_agency_id,
         resolution, s.question, s.answer, feedback, s.target_agency_id, letter,
-        record["position"], prev, chain_hash,
+        record["position"], prev, chain_hash, *later.values(),
     )
     await conn.execute(
         "UPDATE intake.difficulties SET chain_length = $2, chain_head = $3"

@@ -220,7 +220,7 @@ def status_row(c: DifficultyStatusChanged) -> store.StatusRow:
         actor_id=c.actor_id,
         acknowledged=c.status in logic.ACK_STATUSES or step is not None,
         closes=c.status in logic.CLOSING_STATUSES or step in logic.FINISHED_STEPS,
-        resolves_difficulty=c.status in (Status.RESOLVED, Status.REJECTED),
+        resolves_difficulty=c.status in (Status.RESOLVED, Status.REJECTED, Status.MERGED),
         at=c.changed_at,
         pauses=step is logic.PAUSING_STEP,
         resumes=step is not None,

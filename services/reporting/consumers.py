@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
+
 from services.reporting import logic, store, usecases
 from services.reporting.metrics import ProjectionMetrics
 from shared import topics, vn
@@ -90,6 +92,8 @@ class ReportingHandlers:
                                      central=at_central_level(a["role"], a["agency_level"]))
                 due.append((a["assignment_id"], when.ack, when.resolve))
             await store.set_deadlines(conn, due=due)
+            if early := await store.corrections_of(conn, difficulty_ids=list(by_id)):
+                await self._corrections(conn, early)  # corrected before it was seen here
             await store.refresh(conn, difficulty_ids=list(by_id))
             for d, row in zip(fresh, rows, strict=True):
                 if d.urgency is Urgency.URGENT:
@@ -137,9 +141,37 @@ class ReportingHandlers:
                                             events=batch)  # type: ignore[arg-type]
             fresh = [e.data for e in batch if e.id in new]
             await store.project_status(conn, changes=fresh)
+            corrected = [c for c in fresh if c.correction is not None]
+            if corrected:
+                await self._corrections(conn, corrected)
             await store.refresh(conn, difficulty_ids=[c.difficulty_id for c in fresh])
         self._observed(topics.DIFFICULTY_STATUS, batch, new)  # type: ignore[arg-type]
         return len(batch) - len(new)
+
+    async def _corrections(self, conn: asyncpg.Connection,
+                           changes: list[DifficultyStatusChanged]) -> None:
+        """The permanent deputy's corrections: the difficulty's columns as corrected, in
+        the task force of its (maybe new) province, and the deadlines of its holding
+        assignments counted in that task force's (as a difficulty's are, whenever its
+        assignments arrived)."""
+        configs = self.config.current
+        rows = []
+        for c in changes:
+            fix = c.correction
+            assert fix is not None
+            cfg = logic.task_force_of(configs, fix.province_code, fix.task_force)
+            rows.append(store.CorrectedRow(data=c, task_force=cfg.slug if cfg
+                                           else fix.task_force))
+        await store.project_corrections(conn, rows=rows)
+        known = await store.places_of(conn, difficulty_ids=[c.difficulty_id for c in changes])
+        due = []
+        for a in await store.holding_assignments(conn, difficulty_ids=list(known)):
+            cfg = logic.task_force_of(configs, *known[a["difficulty_id"]])
+            when = deadlines_for(a["assigned_at"], Urgency(a["urgency"]),
+                                 cfg.deadlines if cfg else Deadlines(),
+                                 central=at_central_level(a["role"], a["agency_level"]))
+            due.append((a["assignment_id"], when.ack, when.resolve))
+        await store.set_deadlines(conn, due=due)
 
     async def on_member_report(
         self, batch: list[Envelope[MemberReport]], emitter: Emitter

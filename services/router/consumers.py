@@ -16,6 +16,7 @@ from services.router.metrics import RouterMetrics
 from shared import inbox, topics
 from shared.db import Pool
 from shared.events import (
+    AssignmentRole,
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
@@ -39,6 +40,7 @@ class Decided:
     assignments: list[DifficultyAssigned]
     new: store.NewDifficulties | None = None
     rows: store.AssignmentRows | None = None
+    corrected: DifficultyReceived | None = None  # stored anew with the assignments
 
 
 @dataclass
@@ -132,6 +134,8 @@ class RouterHandlers:
             await store.save_new_difficulties(conn, batch=out.new)
         if out.rows is not None and len(out.rows):
             await store.save_assignment_rows(conn, rows=out.rows)
+        if out.corrected is not None:
+            await store.correct_difficulty(conn, difficulty=out.corrected)
         if status_event is not None:
             await inbox.record(conn, schema=SCHEMA, event_ids=[status_event],
                                topic=topics.DIFFICULTY_STATUS)
@@ -142,20 +146,54 @@ class RouterHandlers:
         duplicates = 0
         for env in batch:
             change = env.data
-            if change.status not in (Status.ESCALATED, Status.REASSIGN_REQUESTED):
-                continue  # the router acts only on escalations and re-assignment requests
+            if (change.status not in (Status.ESCALATED, Status.REASSIGN_REQUESTED)
+                    and change.correction is None):
+                # The router acts only on escalations, re-assignment requests and the
+                # permanent deputy's corrections (a merge closes: nothing to route).
+                continue
             async with self.pool.acquire() as conn:
                 if await inbox.applied(conn, schema=SCHEMA, event_ids=[env.id]):
                     duplicates += 1
                     continue
                 d = await store.load_difficulty(conn, difficulty_id=change.difficulty_id)
                 current = await store.active_assignments(conn, difficulty_id=change.difficulty_id)
-            new = self._next_assignments(change, d, current)
+            if change.correction is not None and d is not None:
+                before, d = d, d.model_copy(update=change.correction.model_dump())
+                new = self._corrected_assignments(change, before, d, current)
+            else:
+                new = self._next_assignments(change, d, current)
             if d is not None:
                 await usecases.publish(emitter, new, d, status_base=self.status_base)
-            await self._apply(emitter, Decided(new, rows=store.AssignmentRows.of(new)),
+            await self._apply(emitter, Decided(new, rows=store.AssignmentRows.of(new),
+                                               corrected=d if change.correction else None),
                               status_event=env.id)
         return duplicates
+
+    def _corrected_assignments(
+        self,
+        change: DifficultyStatusChanged,
+        before: DifficultyReceived,
+        d: DifficultyReceived,
+        current: list[DifficultyAssigned],
+    ) -> list[DifficultyAssigned]:
+        """A correction from triage: the corrected difficulty `d` routed again, in its
+        (possibly new) task force, replacing the triage assignment. Only the permanent
+        deputy of the task force it was in corrects (intake checks the same; this is the
+        second line), and only what its triage queue holds."""
+        configs = self.config.current
+        was = logic.config_for(before, configs)
+        triage = was.rules.triage if was is not None else None
+        queued = [a for a in current
+                  if a.role is AssignmentRole.TRIAGE and a.agency_id == triage]
+        if triage is None or change.actor_id != triage or not queued:
+            self.metrics.ignored_status.labels("not_in_triage").inc()
+            log.warning("correction by %s on %s not acted on: not in its triage",
+                        change.actor_id, change.difficulty_id)
+            return []
+        cfg = logic.config_for(d, configs)
+        return [new for a in queued[:1]
+                for new in logic.correct(a, d, cfg, config_version=configs.version,
+                                         now=change.changed_at)]
 
     def _next_assignments(
         self,
@@ -192,15 +230,18 @@ class RouterHandlers:
                 for a in mine
             ]
         # Only the permanent deputy dispatches to a chosen agency (intake refuses a target
-        # from anyone else; this is the second line).
-        target = (change.target_agency_id
-                  if cfg is not None and change.actor_id == cfg.rules.triage else None)
+        # from anyone else; this is the second line). The new assignments name the deputy
+        # as the task-force member who decided ("manual:<member id>").
+        deputy = cfg is not None and change.actor_id == cfg.rules.triage
+        target = change.target_agency_id if deputy else None
+        decided_by = cfg.task_force.permanent_deputy.id if cfg is not None and deputy else None
         return [
             new
             for a in mine
             for new in logic.reassign(a, d, cfg, change.actor_id, config_version=configs.version,
                                       now=now, note=logic.why(change),
-                                      target_agency_id=target)
+                                      target_agency_id=target, decided_by=decided_by,
+                                      co_agency_ids=change.co_agency_ids if target else ())
         ]
 
 

@@ -285,6 +285,17 @@ async def load_difficulty(
     return DifficultyReceived.model_validate_json(payload) if payload is not None else None
 
 
+async def correct_difficulty(conn: asyncpg.Connection, *, difficulty: DifficultyReceived
+                             ) -> None:
+    """The stored difficulty replaced by its corrected form (the permanent deputy's
+    correction from triage): what its later tasks and escalations carry."""
+    await conn.execute(
+        "UPDATE difficulties SET payload = $2, province_code = $3, task_force = $4"
+        " WHERE difficulty_id = $1",
+        difficulty.difficulty_id, difficulty.model_dump_json(), difficulty.province_code,
+        difficulty.task_force)
+
+
 async def active_assignments(
     conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
 ) -> list[DifficultyAssigned]:
@@ -348,7 +359,7 @@ async def record_closures(
     conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
 ) -> None:
     closing = [(c, c.status) for c in changes
-               if c.status in (Status.RESOLVED, Status.REJECTED)]
+               if c.status in (Status.RESOLVED, Status.REJECTED, Status.MERGED)]
     if not closing:
         return
     await conn.execute(

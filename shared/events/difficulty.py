@@ -240,6 +240,31 @@ class Resolution(BaseModel):
     bottleneck_id: uuid.UUID | None = None
 
 
+class Correction(BaseModel):
+    """What the permanent deputy corrected of a difficulty from triage (#20 item 3): its
+    zone type, category and province as they now stand, all three, whichever changed.
+    The router routes the corrected difficulty again; a province whose task force
+    differs moves it there (`task_force`, None: the province's own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zone_type: ZoneType | None = None
+    category: Category
+    province_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")]
+    province_name: ShortText
+    task_force: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,60}$")] | None = None
+
+
+class CaseRef(BaseModel):
+    """Another difficulty, as a merge names it: by id and by the tracking code its
+    business knows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    difficulty_id: uuid.UUID
+    tracking_code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{6,20}$")]
+
+
 class Feedback(BaseModel):
     """The business's word on how its difficulty was handled, on its tracking page, once the
     lead has closed it (#20 item 6): whether the answer resolved it, and a rating."""
@@ -271,6 +296,9 @@ class DifficultyStatusChanged(EventData):
     # On reassign_requested by the permanent deputy: the agency that is to lead (a
     # dispatch from triage). Without it the router decides again, or sends to triage.
     target_agency_id: AgencyId | None = None
+    # With a dispatch: the agencies the permanent deputy chose to co-handle it (each a
+    # co_handler assignment beside the new lead). Empty in every other event.
+    co_agency_ids: list[AgencyId] = Field(default_factory=list, max_length=20)
     # Where the assignment `assignment_id` now stands; absent in events before steps
     # existed (STEP_OF_STATUS says what their status did to it).
     step: Step | None = None
@@ -292,6 +320,13 @@ class DifficultyStatusChanged(EventData):
     # answer), a question, or the business's answer (absent before #20 item 10).
     attachments: list[AttachmentRef] = Field(default_factory=list,
                                              max_length=MAX_ATTACHMENT_REFS)
+    # By the permanent deputy from triage (status null): the difficulty's zone type,
+    # category and province as corrected; the router routes it again.
+    correction: Correction | None = None
+    # With status merged: the difficulty this duplicate was merged into, which carries on.
+    merged_into: CaseRef | None = None
+    # On the kept difficulty (status null): the duplicate just merged into it.
+    duplicate: CaseRef | None = None
     changed_at: AwareDatetime
     # The row's place in the difficulty's history chain (shared/audit.py): its position
     # and hash as intake stored it. Absent in events before the chain existed.

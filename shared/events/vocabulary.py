@@ -92,6 +92,9 @@ class Status(StrEnum):
     ESCALATED = "escalated"
     REJECTED = "rejected"
     REASSIGN_REQUESTED = "reassign_requested"
+    # Closed by the permanent deputy as a duplicate of another difficulty of the same task
+    # force (`merged_into` on its event), which carries on for both businesses.
+    MERGED = "merged"
 
 
 STATUS_LABELS: dict[Status, tuple[str, str]] = {
@@ -103,6 +106,7 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.ESCALATED: ("Đã chuyển cấp trên", "Escalated"),
     Status.REJECTED: ("Từ chối", "Rejected"),
     Status.REASSIGN_REQUESTED: ("Đề nghị chuyển cơ quan khác", "Reassignment requested"),
+    Status.MERGED: ("Đã gộp vào phản ánh trùng", "Merged as a duplicate"),
 }
 
 

@@ -1,7 +1,9 @@
 """The task force's people at work, in headless Chromium on the stack `thaogo up` starts
 (#21 items 3-5, 7): a member submits the weekly report from the form of their week and
 the permanent deputy sees it in the week's compilation; the deputy dispatches an item
-from the triage queue and the chosen agency holds it; the deputy reminds a member who
+from the triage queue and the chosen agency holds it, corrects another's zone type (the
+router routes it again) and merges a third, by keyboard, into the first as a duplicate
+(#20 item 3); the deputy reminds a member who
 has not reported and the reminder reaches the local mailbox; the head gives a direction
 and it comes back on the head's page; a deputy by zone type sees their zone's items.
 Every page is checked at desktop width and at 390 px (no sideways scroll, screenshots
@@ -24,12 +26,14 @@ import pytest
 from tests.conftest import REPO
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check, wait_until_up
 from tests.e2e.test_up import start_up, stop_up, thaogo
+from thaogo.demo import tax_code
 from thaogo.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.db, pytest.mark.browser,
               pytest.mark.timeout(500)]
 
 TARGET = "binh-duong.so-cong-thuong"
+CLUSTERS_LEAD = "binh-duong.so-cong-thuong"  # the lead for zone type CCN
 SOLUTIONS = "Phối hợp Sở Công Thương tìm nguồn nguyên liệu thay thế cho 3 doanh nghiệp."
 RECOMMEND = "Đề nghị Bộ Công Thương hỗ trợ thủ tục nhập khẩu nguyên liệu."
 DIRECTION = "Sở Công Thương rà soát, báo cáo trước thứ Năm tuần sau."
@@ -81,10 +85,16 @@ async def test_members_report_the_deputy_triages_and_compiles_the_head_directs(
         demo = dict(re.findall(r"^    (\w[\w ]+?) \(\S+\)\s+(http://\S+/workspace/enter\?\S+)$",
                                printed, re.M))
         async with httpx.AsyncClient() as c:
-            sent = await c.post(f"http://127.0.0.1:{ports['intake']}/v1/difficulties",
-                                json=UNROUTABLE)
-            assert sent.status_code == 202, sent.text
-            code = sent.json()["tracking_code"]
+            codes = []
+            # The first is dispatched, the second corrected, the third merged into the
+            # first; the fourth stays in the queue, whose forms are then looked at.
+            for n in range(4):
+                sent = await c.post(f"http://127.0.0.1:{ports['intake']}/v1/difficulties",
+                                    json={**UNROUTABLE, "tax_code": UNROUTABLE["tax_code"]
+                                          if n == 0 else tax_code(7100 + n)})
+                assert sent.status_code == 202, sent.text
+                codes.append(sent.json()["tracking_code"])
+            code = codes[0]
         # A deputy by zone type signs in with a token of their own id.
         token = await asyncio.to_thread(thaogo, "token", "create", "--member",
                                         "binh-duong.to-pho-kcn", cwd=tmp_path, env=env)
@@ -94,7 +104,7 @@ async def test_members_report_the_deputy_triages_and_compiles_the_head_directs(
             browser = await p.chromium.launch(executable_path=CHROMIUM,
                                               args=["--no-sandbox", "--disable-gpu"])
             try:
-                await act(browser, reporting, demo, code)
+                await act(browser, reporting, demo, codes)
                 for name, width in (("desktop", 1280), ("phone", 390)):
                     await look(browser, reporting, demo, token.stdout.strip(), name, width,
                                artefacts)
@@ -115,6 +125,21 @@ async def test_members_report_the_deputy_triages_and_compiles_the_head_directs(
         finally:
             await conn.close()
         assert code in await topic_text(stack["THAOGO_KAFKA_BOOTSTRAP"], f"agency.{TARGET}.v1")
+        # The corrected item (zone type CCN) went to the clusters' lead, the industry
+        # department; the merged one is closed, pointing to the first.
+        assert codes[1] in await topic_text(stack["THAOGO_KAFKA_BOOTSTRAP"],
+                                            f"agency.{CLUSTERS_LEAD}.v1")
+        conn = await asyncpg.connect(stack["THAOGO_DATABASE_URL"])
+        try:
+            async def merged() -> bool:
+                return await conn.fetchval(
+                    "SELECT d.status = 'merged' AND k.tracking_code = $2"
+                    " FROM reporting.difficulties d JOIN reporting.difficulties k"
+                    " ON k.difficulty_id = d.merged_into WHERE d.tracking_code = $1",
+                    codes[2], code) is True
+            await until("the duplicate merged into the first", merged)
+        finally:
+            await conn.close()
 
         verify = await asyncio.to_thread(thaogo, "verify", cwd=tmp_path, env=env)
         assert verify.stdout.rstrip().endswith("0 differences"), verify.stdout + verify.stderr
@@ -137,8 +162,9 @@ async def topic_text(bootstrap: str, topic: str) -> str:
         await consumer.stop()
 
 
-async def act(browser: Any, reporting: str, demo: dict[str, str], code: str) -> None:
+async def act(browser: Any, reporting: str, demo: dict[str, str], codes: list[str]) -> None:
     """What each person does, once, at desktop width."""
+    code = codes[0]
     # The member writes the weekly report under the three headings and sends it.
     member = await (await browser.new_context()).new_page()
     await sign_in(member, demo["member"])
@@ -167,6 +193,26 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], code: str) -> 
     await deputy.wait_for_url("**/workspace/triage?**")
     assert "Đã giao hồ sơ" in await deputy.locator("#done").inner_text()
     await until("the item out of triage", lambda: reload_lacks(deputy, "#triage-queue", code))
+    # The second item's zone type was missing: corrected, it is routed again.
+    item = deputy.locator(f"#item-{codes[1]}")
+    await item.get_by_text("Sửa loại khu, lĩnh vực, tỉnh").click()
+    await item.get_by_label("Loại khu").select_option("CCN")
+    await item.get_by_role("button", name="Sửa và phân loại lại").click()
+    await deputy.wait_for_url("**/workspace/triage?**")
+    assert "Đã sửa thông tin" in await deputy.locator("#done").inner_text()
+    await until("the corrected item out of triage",
+                lambda: reload_lacks(deputy, "#triage-queue", codes[1]))
+    # The third repeats the first: merged into it, by keyboard alone.
+    item = deputy.locator(f"#item-{codes[2]}")
+    await item.locator("details.merge summary").focus()
+    await deputy.keyboard.press("Enter")
+    await item.get_by_label("Mã hồ sơ của phản ánh được giữ").focus()
+    await deputy.keyboard.type(code.lower())
+    await deputy.keyboard.press("Enter")
+    await deputy.wait_for_url("**/workspace/triage?**")
+    assert "Đã gộp hồ sơ" in await deputy.locator("#done").inner_text()
+    await until("the duplicate out of triage",
+                lambda: reload_lacks(deputy, "#triage-queue", codes[2]))
     # One click reminds a member who has not reported.
     await deputy.locator("#missing button").first.click()
     await deputy.wait_for_url("**/workspace/triage?**")
@@ -207,6 +253,12 @@ async def look(browser: Any, reporting: str, demo: dict[str, str], deputy_token:
         await sign_in(page, demo[role])
         for path in paths:
             await page.goto(f"{reporting}/workspace/{path}")
+            if path == "triage":
+                # The item left in the queue, every form of it open: dispatch, correct,
+                # merge and reject are all looked at.
+                assert await page.locator("#triage-queue details").count() >= 3
+                await page.evaluate(
+                    "document.querySelectorAll('details').forEach(d => d.open = true)")
             await check(page, width, artefacts / f"{path}-{name}.png")
         await page.goto(f"{reporting}/workspace/{paths[0]}?lang=en")
         assert await page.locator("html").get_attribute("lang") == "en"

@@ -29,6 +29,11 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.e2e, pytest.mark.t
 # Operations a member's token opens.
 MEMBER_OPERATIONS = frozenset({"/v1/difficulties/import", "/v1/members/me/week",
                                "/v1/member-reports"})
+# The permanent deputy's triage (#20 item 3): its token, on a difficulty waiting in triage,
+# so that generated corrections and merges reach the rules, not only the 401.
+DEPUTY_OPERATIONS = frozenset({"/v1/difficulties/{difficulty_id}/correction",
+                               "/v1/difficulties/{difficulty_id}/merge"})
+DEPUTY = "binh-duong.to-cong-tac"
 
 
 def _csv(body: dict[str, Any]) -> str:
@@ -41,7 +46,8 @@ def _csv(body: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def real_values(member_token: str, operator_token: str, difficulty_id: str) -> Any:
+def real_values(member_token: str, operator_token: str, difficulty_id: str,
+                deputy_token: str = "") -> Any:
     week_labels = weeks(recent_weeks())
 
     def valid_submission(data: st.DataObject) -> dict[str, Any]:
@@ -51,6 +57,9 @@ def real_values(member_token: str, operator_token: str, difficulty_id: str) -> A
     def patch(case: Any, data: st.DataObject) -> None:
         if case.path in MEMBER_OPERATIONS and data.draw(st.booleans()):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {member_token}"}
+        if case.path in DEPUTY_OPERATIONS and deputy_token and data.draw(st.booleans()):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {deputy_token}"}
+            case.path_parameters = {"difficulty_id": difficulty_id}
         if not data.draw(st.booleans()):
             return  # as generated
         if case.path == "/v1/difficulties/{difficulty_id}" and case.method == "GET":
@@ -84,19 +93,23 @@ async def test_the_schema_holds_under_generated_input(
                                      kind=auth.TokenKind.MEMBER, subject_id="binh-duong.m01")
         _, operator = await auth.create(database_url, configs=ConfigHolder().current,
                                         kind=auth.TokenKind.OPERATOR, subject_id="fuzz")
+        _, deputy = await auth.create(database_url, configs=ConfigHolder().current,
+                                      kind=auth.TokenKind.AGENCY, subject_id=DEPUTY)
         async with httpx.AsyncClient(base_url=proc.url) as client:
             accepted = await client.post("/v1/difficulties", json=submission(1))
         assert accepted.status_code == 202, accepted.text
         figures = await asyncio.to_thread(
             fuzz, proc.url, Figures("intake"), max_examples=50,
-            patch=real_values(token, operator, accepted.json()["difficulty_id"]))
+            patch=real_values(token, operator, accepted.json()["difficulty_id"], deputy))
     finally:
         proc.stop()
     s = figures.write(tmp_path)
     tested = set(s["requests_per_operation"])
     assert {"POST /v1/difficulties", "POST /v1/difficulties/{difficulty_id}/status",
             "POST /v1/member-reports", "POST /v1/difficulties/import",
-            "GET /v1/members/me/week", "GET /v1/difficulties/{difficulty_id}"} <= tested
+            "GET /v1/members/me/week", "GET /v1/difficulties/{difficulty_id}",
+            "POST /v1/difficulties/{difficulty_id}/correction",
+            "POST /v1/difficulties/{difficulty_id}/merge"} <= tested
     assert (s["server_errors"], s["schema_violations"]) == (0, 0), s["failure_samples"]
     # The real values reached the accept paths, not only the refusals.
     assert s["status_codes"].get("202", 0) >= 20 and s["status_codes"].get("200", 0) >= 20

@@ -155,8 +155,9 @@ async def test_track_discloses_only_to_the_matching_tax_code(served: Served) -> 
         assert set(body) == {"tracking_code", "status", "status_vi", "status_en", "received_at",
                              "status_at", "resolved_at", "agency_name_vi", "agency_name_en",
                              "outcome", "outcome_vi", "outcome_en", "answered_at",
-                             "public_answer"}
+                             "public_answer", "kept"}
         assert body["outcome"] is None and body["public_answer"] is None
+        assert body["kept"] is None  # only a duplicate merged into another has one
         wrong = await c.get("/v1/track", params={"code": a.tracking_code,  # type: ignore[attr-defined]
                                                  "tax_code": "0312345679"})
         unknown = await c.get("/v1/track", params={"code": "TG-0000-0000",

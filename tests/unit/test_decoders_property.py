@@ -30,8 +30,10 @@ from shared.events import (
     BottleneckItem,
     BreakdownRow,
     BusinessAnswer,
+    CaseRef,
     Category,
     CompilationSaved,
+    Correction,
     DecodeError,
     DifficultyAssigned,
     DifficultyStatusChanged,
@@ -58,6 +60,7 @@ from shared.events import (
     Status,
     Step,
     WeeklyReport,
+    ZoneType,
 )
 from shared.kafka import BatchProcessor, Emitter, Record
 from shared.metrics import ConsumerMetrics
@@ -154,6 +157,31 @@ def _samples() -> list[EventData]:
                 outcome=Outcome.RESOLVED, done="Bộ Tài chính trả lời tại văn bản 4512/BTC-CST",
                 legal_basis="Văn bản số 4512/BTC-CST", public_answer="Được hoàn thuế GTGT.",
                 ministry_letter=LetterRef(number="4512/BTC-CST", dated=NOW.date()))),
+        # The permanent deputy's triage (#20 item 3): a dispatch with co-handlers, a
+        # correction routed again, a duplicate merged (closed, and recorded on the kept one).
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.REASSIGN_REQUESTED,
+            actor_kind=ActorKind.AGENCY, actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            target_agency_id="binh-duong.so-cong-thuong",
+            co_agency_ids=["binh-duong.so-lao-dong", "binh-duong.cuc-thue"]),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.to-cong-tac", changed_at=NOW, note="Sai loại khu",
+            correction=Correction(zone_type=ZoneType.CCN, category=Category.LABOUR,
+                                  province_code="79", province_name="Thành phố Hồ Chí Minh",
+                                  task_force="binh-duong")),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=Status.MERGED, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            merged_into=CaseRef(difficulty_id=uuid.uuid4(), tracking_code="BD-2611-00042")),
+        DifficultyStatusChanged(
+            status_id=uuid.uuid4(), difficulty_id=d.difficulty_id,
+            province_code=d.province_code, status=None, actor_kind=ActorKind.AGENCY,
+            actor_id="binh-duong.to-cong-tac", changed_at=NOW,
+            duplicate=CaseRef(difficulty_id=uuid.uuid4(), tracking_code="BD-2611-00043")),
         MemberReport(
             report_id=uuid.uuid4(), member_id="binh-duong.m01", province_code="74",
             week_label="2026-W47", received_summary="3 kiến nghị", solutions="Đang xử lý",

@@ -13,6 +13,7 @@ from services.router.logic import (
     UNCONFIGURED_TRIAGE,
     RoutingError,
     config_for,
+    correct,
     decide,
     escalate,
     members_for,
@@ -619,3 +620,52 @@ def test_memoised_plans_do_not_leak_between_difficulties(bd: ProvinceConfig) -> 
     assert [x.agency_id for x in a] == [x.agency_id for x in b]
     assert {x.tracking_code for x in b} == {"TG-B00002"}
     assert {x.urgency.value for x in b} == {"urgent"}
+
+
+# --- the permanent deputy's triage (#20 item 3) ---------------------------------------------
+
+
+def test_a_dispatch_names_the_deputy_and_brings_its_co_handlers(bd: ProvinceConfig) -> None:
+    d = difficulty(zone_name="xyz", category="labour")
+    (t,) = route(d, bd)
+    deputy = bd.task_force.permanent_deputy.id
+    out = reassign(t, d, bd, bd.rules.triage, config_version=CV, now=NOW,
+                   target_agency_id="binh-duong.so-cong-thuong", decided_by=deputy,
+                   co_agency_ids=["binh-duong.so-lao-dong", "binh-duong.so-cong-thuong",
+                                  "binh-duong.nope", bd.rules.triage])
+    assert [(a.agency_id, a.role, a.rule) for a in out] == [
+        ("binh-duong.so-cong-thuong", AssignmentRole.LEAD, f"manual:{deputy}"),
+        ("binh-duong.so-lao-dong", AssignmentRole.CO_HANDLER, f"manual:{deputy}"),
+    ]
+    assert {a.replaces for a in out} == {t.assignment_id}
+    assert len({a.assignment_id for a in out}) == 2
+    for a in out:
+        assert DifficultyAssigned.model_validate_json(a.model_dump_json()) == a
+
+
+def test_a_corrected_difficulty_is_routed_again_from_triage(configs: ConfigSet) -> None:
+    bd = configs["binh-duong"]
+    d = difficulty(zone_name="xyz", category="labour")
+    (t,) = route(d, bd)
+    assert t.role is AssignmentRole.TRIAGE
+    fixed = d.model_copy(update={"zone_type": ZoneType.CCN})
+    out = correct(t, fixed, config_for(fixed, configs), config_version=CV, now=NOW)
+    lead = [a for a in out if a.role is AssignmentRole.LEAD]
+    assert [a.agency_id for a in lead] == [LEADS["binh-duong"][ZoneType.CCN]]
+    assert all(a.replaces == t.assignment_id and a.zone_type is ZoneType.CCN for a in out)
+
+
+def test_a_correction_to_another_province_routes_in_its_task_force(configs: ConfigSet) -> None:
+    bd = configs["binh-duong"]
+    d = difficulty(zone_name="xyz", category="tax")
+    (t,) = route(d, bd)
+    code, name = PROVINCE["thanh-hoa"]
+    moved = d.model_copy(update={"province_code": code, "province_name": name,
+                                 "task_force": "thanh-hoa", "zone_type": ZoneType.NONE,
+                                 "zone_name": None})
+    cfg = config_for(moved, configs)
+    assert cfg is not None and cfg.slug == "thanh-hoa"
+    out = correct(t, moved, cfg, config_version=CV, now=NOW)
+    lead = [a for a in out if a.role is AssignmentRole.LEAD]
+    assert [a.agency_id for a in lead] == [LEADS["thanh-hoa"][ZoneType.NONE]]
+    assert all(a.province_code == code for a in out)

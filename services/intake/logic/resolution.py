@@ -24,6 +24,8 @@ from shared.events import (
     AgencyLevel,
     AssignmentRole,
     AttachmentRef,
+    CaseRef,
+    Correction,
     DifficultyStatusChanged,
     Feedback,
     LetterRef,
@@ -138,6 +140,9 @@ def build_status(
     suggested_agency_id: str | None = None, resolution: Resolution | None = None,
     question: str | None = None, answer: str | None = None, feedback: Feedback | None = None,
     letter: LetterRef | None = None, attachments: Sequence[AttachmentRef] = (),
+    co_agency_ids: Sequence[str] = (),
+    correction: Correction | None = None, merged_into: CaseRef | None = None,
+    duplicate: CaseRef | None = None,
 ) -> DifficultyStatusChanged:
     return DifficultyStatusChanged(
         status_id=uuid.uuid4(), difficulty_id=difficulty_id, province_code=province_code,
@@ -145,6 +150,8 @@ def build_status(
         note=note, target_agency_id=target_agency_id, changed_at=now, step=step,
         suggested_agency_id=suggested_agency_id, resolution=resolution, question=question,
         answer=answer, feedback=feedback, letter=letter, attachments=list(attachments),
+        co_agency_ids=list(co_agency_ids),
+        correction=correction, merged_into=merged_into, duplicate=duplicate,
     )
 
 

@@ -32,7 +32,7 @@ _ACTING = frozenset({
     Status.REJECTED, Status.REASSIGN_REQUESTED,
 })
 
-# What may follow what. Resolved and rejected are final. Escalated and reassign_requested
+# What may follow what. Resolved, rejected and merged are final. Escalated and reassign_requested
 # hand the difficulty on (the router assigns it anew), so the new holder starts over from
 # acknowledged. In progress may repeat: each repetition is a progress note.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -44,6 +44,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REASSIGN_REQUESTED: _ACTING,
     Status.RESOLVED: frozenset(),
     Status.REJECTED: frozenset(),
+    Status.MERGED: frozenset(),  # closed as a duplicate; the kept difficulty carries on
 }
 
 # Statuses an agency or member may post (received and assigned are the system's own).

@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from services.intake import usecases
 from services.intake.api import Service
 from services.intake.models import (
+    CorrectionIn,
     MemberReportIn,
+    MergeIn,
     StatusIn,
 )
 from services.intake.pages.common import (
@@ -82,26 +84,24 @@ async def workspace_member_report(
 async def workspace_triage(
     ix: Service, request: Request, difficulty_id: uuid.UUID, action: WorkspaceForm,
     target_agency_id: Annotated[str, Form(max_length=300)] = "",
+    co_agency_ids: Annotated[list[str] | None, Form(max_length=20)] = None,
+    zone_type: WorkspaceForm = "", category: WorkspaceForm = "", province: WorkspaceForm = "",
+    into: WorkspaceForm = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: WorkspaceForm = "", lang: Annotated[str, Form(max_length=2)] = "vi",
 ) -> RedirectResponse:
     """The permanent deputy's triage: dispatch to the agency picked from the directory
-    (reassign_requested with the target), or reject with a public reason."""
+    (reassign_requested with the target, and the co-handlers picked beside it), reject
+    with a public reason, correct the zone type, category or province (the router routes
+    it again), or merge it as a duplicate into the difficulty named by its tracking code."""
     lang = lang if lang in TEXT else "vi"
     who = await person_at_form(ix, request, csrf_token)
-    status = {"dispatch": "reassign_requested", "reject": "rejected"}.get(action)
     try:
-        if status is None:
-            raise vn.InvalidField("action", "must be dispatch or reject",
-                                  "phải là giao xử lý hoặc từ chối")
-        if status == "reassign_requested" and not target_agency_id.strip():
-            raise vn.InvalidField("target_agency_id", "choose the lead agency",
-                                  "chọn cơ quan chủ trì")
-        body = StatusIn.model_validate({
-            "status": status, "note": note or None,
-            "target_agency_id": target_agency_id.strip() if status != "rejected"
-            and target_agency_id.strip() else None})
-        await usecases.post_status(ix, who, difficulty_id, body)
+        done = await _triage_action(ix, who, difficulty_id, action, note=note,
+                                    target_agency_id=target_agency_id.strip(),
+                                    co_agency_ids=[a for a in co_agency_ids or [] if a.strip()],
+                                    zone_type=zone_type, category=category,
+                                    province=province, into=into)
     except ValidationError as e:
         problem = validation_problems(e.errors())[0]
         ix.metrics.refused(problem.field, problem.kind)
@@ -109,7 +109,37 @@ async def workspace_triage(
                             refused=problem.as_dict(lang)["reason"])
     except (Refusal, vn.InvalidField) as e:
         return back_to_page(ix, "triage", lang, **refusal_text(e, lang))
-    return back_to_page(ix, "triage", lang, done=status)
+    return back_to_page(ix, "triage", lang, done=done)
+
+
+async def _triage_action(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
+                         action: str, *, note: str, target_agency_id: str,
+                         co_agency_ids: list[str], zone_type: str, category: str,
+                         province: str, into: str) -> str:
+    """Carry out one triage form through the API's use cases; what was done."""
+    if action == "correct":
+        # Left blank, a field keeps the difficulty's own value (the form's "unchanged").
+        await usecases.correct_difficulty(ix, who, difficulty_id, CorrectionIn.model_validate({
+            "zone_type": zone_type or None, "category": category or None,
+            "province": province.strip() or None, "note": note or None}))
+        return "corrected"
+    if action == "merge":
+        await usecases.merge_duplicate(ix, who, difficulty_id, MergeIn.model_validate({
+            "into": into, "note": note or None}))
+        return "merged"
+    status = {"dispatch": "reassign_requested", "reject": "rejected"}.get(action)
+    if status is None:
+        raise vn.InvalidField("action", "must be dispatch, reject, correct or merge",
+                              "phải là giao xử lý, từ chối, sửa thông tin hoặc gộp")
+    if status == "reassign_requested" and not target_agency_id:
+        raise vn.InvalidField("target_agency_id", "choose the lead agency",
+                              "chọn cơ quan chủ trì")
+    dispatching = status == "reassign_requested"
+    await usecases.post_status(ix, who, difficulty_id, StatusIn.model_validate({
+        "status": status, "note": note or None,
+        "target_agency_id": target_agency_id if dispatching else None,
+        "co_agency_ids": co_agency_ids if dispatching else []}))
+    return status
 
 
 @pages.post("/workspace/act/remind", response_class=RedirectResponse, status_code=303)

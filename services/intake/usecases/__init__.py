@@ -5,7 +5,8 @@ the `Intake` that main.py builds and raises a Refusal (or vn.InvalidField) for a
 
 By use-case family: `context` (who is asking), `submissions`, `handling` (agencies and
 members on a difficulty), `business` (the tracking code's answers and feedback),
-`task_force` (the workspaces). Every public name is re-exported here.
+`task_force` (the workspaces), `triage` (the permanent deputy's corrections and
+merges). Every public name is re-exported here.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from services.intake.usecases.task_force import (
     submit_member_report,
     task_force_role,
 )
+from services.intake.usecases.triage import correct_difficulty, merge_duplicate
 
 # The names `from services.intake.usecases import X` has always given.
 __all__ = [
@@ -78,11 +80,13 @@ __all__ = [
     "authenticate",
     "check_may_import",
     "confirm_urgency",
+    "correct_difficulty",
     "give_direction",
     "give_feedback",
     "import_difficulties",
     "member_of",
     "member_week",
+    "merge_duplicate",
     "ministry_answered",
     "parse_submission",
     "post_direction_progress",

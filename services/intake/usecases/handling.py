@@ -70,6 +70,8 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                                      actor_id=who.subject_id, cfg=cfg, held=held)
         except logic.StatusForbidden as e:
             raise _forbidden(ix, acting, e) from None
+        co_agency_ids = logic.check_co_handlers(body.co_agency_ids,
+                                                lead=body.target_agency_id, cfg=cfg)
         if acting.standing in (logic.Standing.CO_HANDLER, logic.Standing.MEMBER) and (
                 wanted in (Status.ACKNOWLEDGED, Status.IN_PROGRESS)):
             # A helper's acknowledged or in_progress is news of its own part, not of the
@@ -88,7 +90,8 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
             raise Refusal(409, "status", *logic.PartsOpen(
                 sorted({h.agency_id for h in pending})).reasons())
         event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
-                              target_agency_id=body.target_agency_id)
+                              target_agency_id=body.target_agency_id,
+                              co_agency_ids=co_agency_ids)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels(wanted.value).inc()
     return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,

@@ -276,7 +276,8 @@ def resume(*, paused_at: datetime, resumed_at: datetime, ack_deadline: datetime,
 ACK_STATUSES = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 # The agency is done with the assignment (or it moved elsewhere): no more reminders.
 CLOSING_STATUSES = frozenset(
-    {Status.RESOLVED, Status.REJECTED, Status.ESCALATED, Status.REASSIGN_REQUESTED}
+    {Status.RESOLVED, Status.REJECTED, Status.MERGED, Status.ESCALATED,
+     Status.REASSIGN_REQUESTED}
 )
 # An assignment done or declined by its holder is finished, whatever the difficulty does.
 FINISHED_STEPS = frozenset({Step.DONE, Step.DECLINED})

@@ -48,6 +48,7 @@ from services.reporting.api.csv_files import (
 from services.reporting.api.models import (
     DifficultyOut,
     DifficultyPage,
+    KeptOut,
     TrackOut,
 )
 from services.reporting.api.routes import (
@@ -79,6 +80,7 @@ __all__ = [
     "WEEK_PATTERN",
     "DifficultyOut",
     "DifficultyPage",
+    "KeptOut",
     "Lister",
     "ProvincePath",
     "ReadSide",

@@ -14,6 +14,19 @@ from shared.events import (
 )
 
 
+class KeptOut(BaseModel):
+    """The difficulty a duplicate was merged into: its public progress and answer only."""
+
+    status: Status
+    status_vi: str
+    status_en: str
+    agency_name_vi: str | None
+    agency_name_en: str | None
+    outcome: Outcome | None = None
+    answered_at: datetime | None = None
+    public_answer: str | None = None
+
+
 class TrackOut(BaseModel):
     """What a business may know of its own difficulty, and nothing more."""
 
@@ -33,6 +46,9 @@ class TrackOut(BaseModel):
     outcome_en: str | None = None
     answered_at: datetime | None = None
     public_answer: str | None = None
+    # Merged as a duplicate (status merged, #20 item 3): the difficulty kept, which carries
+    # on for both businesses, as this one's business may read it (never its business).
+    kept: KeptOut | None = None
 
 
 class DifficultyOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -34,7 +34,7 @@ from services.reporting.api.csv_files import (
     rows_csv,
     rows_csv_vi,
 )
-from services.reporting.api.models import DifficultyOut, DifficultyPage, TrackOut
+from services.reporting.api.models import DifficultyOut, DifficultyPage, KeptOut, TrackOut
 from shared import auth, vn
 from shared.calendar import TZ, parse_week_label
 from shared.errors import ErrorBody, Refusal, responses
@@ -79,6 +79,8 @@ async def track(
         raise track_not_found() from None
     async with side.db().acquire() as conn:
         row = await store.track(conn, tracking_code=code.upper(), tax_code=mst)
+        kept = (await store.kept_case(conn, difficulty_id=row["merged_into"])
+                if row is not None and row["merged_into"] is not None else None)
     if row is None:
         raise track_not_found()
     status = Status(row["status"])
@@ -95,7 +97,19 @@ async def track(
         outcome_vi=OUTCOME_LABELS[outcome][0] if outcome else None,
         outcome_en=OUTCOME_LABELS[outcome][1] if outcome else None,
         answered_at=row["outcome_at"], public_answer=row["public_answer"],
+        kept=None if kept is None else kept_out(side, kept[0]),
     )
+
+
+def kept_out(side: Side, row: dict[str, Any]) -> KeptOut:
+    status = Status(row["status"])
+    agency = side.config.current.agency(row["lead_agency_id"] or "")
+    return KeptOut(
+        status=status, status_vi=STATUS_LABELS[status][0], status_en=STATUS_LABELS[status][1],
+        agency_name_vi=agency.name_vi if agency else None,
+        agency_name_en=agency.name_en if agency else None,
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        answered_at=row["outcome_at"], public_answer=row["public_answer"])
 
 
 @api.get(

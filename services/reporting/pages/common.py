@@ -90,6 +90,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_send_feedback": "Gửi đánh giá",
         "tr_answer": "Trả lời của cơ quan chủ trì",
         "tr_shared": "Kiến nghị chung",
+        "tr_merged": "Đã gộp với phản ánh trùng",
+        "tr_merged_text": "Tổ công tác đã gộp phản ánh này với một phản ánh cùng nội dung "
+        "đã tiếp nhận; phản ánh đó được tiếp tục xử lý cho cả hai doanh nghiệp. Tiến độ và "
+        "trả lời được cập nhật tại đây.",
+        "tr_merged_progress": "Tiến độ của phản ánh được giữ lại",
         "tr_shared_text": "Ngày {date}, Tổ công tác đã tổng hợp kiến nghị này cùng kiến nghị "
         "giống nhau của {n} doanh nghiệp, kiến nghị {ministry}.",
         "tr_shared_wait": "Trả lời của Bộ, ngành sẽ được thông báo tại đây.",
@@ -188,6 +193,11 @@ TEXT: dict[str, dict[str, str]] = {
         "tr_timeline": "Steps", "tr_received": "Received", "tr_another": "Track another",
         "tr_answer": "The lead agency's answer",
         "tr_shared": "Shared recommendation",
+        "tr_merged": "Merged with a like difficulty",
+        "tr_merged_text": "The task force merged this difficulty with a like one it had "
+        "received; that one carries on for both businesses. Its progress and answer are "
+        "shown here.",
+        "tr_merged_progress": "Progress of the difficulty kept",
         "tr_shared_text": "On {date} the task force merged this recommendation with the like "
         "ones of {n} businesses and escalated it to {ministry}.",
         "tr_shared_wait": "The ministry's answer will be shown here.",

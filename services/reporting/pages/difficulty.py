@@ -32,11 +32,15 @@ from services.reporting.pages.common import (
 from shared import auth
 from shared.errors import Refusal, responses
 from shared.events import (
+    CATEGORY_LABELS,
     OUTCOME_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
+    ZONE_TYPE_LABELS,
+    Category,
     Outcome,
     Step,
+    ZoneType,
 )
 from shared.provinces import ProvinceConfig
 
@@ -146,8 +150,15 @@ def central_part(cfg: ProvinceConfig | None, name: Labeller | None, d: Mapping[s
 def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str:
     """A change as the page lists it: the difficulty's new status, or (a co-handler's or
     a member's step, which leaves the status as it was) the step on their part."""
+    t = words(lang)
+    if h.get("merged_into_code"):  # the permanent deputy's triage (#20 item 3)
+        return f"{t['d_merged_into']}: {h['merged_into_code']}"
     if h["status"] is not None:
         return name.status(h["status"]) if name else str(h["status"])
+    if h.get("duplicate_code"):
+        return f"{t['d_duplicate']}: {h['duplicate_code']}"
+    if h.get("correction") is not None:
+        return correction_label(name, h["correction"], lang)
     if h["step"] is None and h.get("letter_number"):  # the letter to the ministry (#22 6)
         return f"{words(lang)['c_letter']}: {h['letter_number']}"
     if h["step"] is None and not h.get("feedback") and h.get("attached"):  # #20 item 10
@@ -156,6 +167,17 @@ def history_label(name: Labeller | None, h: Mapping[str, Any], lang: str) -> str
         return feedback_label(h.get("feedback"), lang)
     step = Step(h["step"])
     return f"{STEP_LABELS[step][0 if lang == 'vi' else 1]} ({words(lang)['d_own_part']})"
+
+
+def correction_label(name: Labeller | None, correction: Any, lang: str) -> str:
+    """A correction from triage: the zone type, category and province it left."""
+    c = json.loads(correction) if isinstance(correction, str) else (correction or {})
+    i = 0 if lang == "vi" else 1
+    zone = (ZONE_TYPE_LABELS[ZoneType(c["zone_type"])][i] if c.get("zone_type")
+            else "—")
+    category = CATEGORY_LABELS[Category(c["category"])][i] if c.get("category") else "—"
+    return (f"{words(lang)['d_corrected']}: {zone}; {category}; "
+            f"{c.get('province_name') or c.get('province_code') or ''}")
 
 
 def feedback_label(feedback: Any, lang: str) -> str:

@@ -20,7 +20,7 @@ from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt
 from shared import auth
 from shared.calendar import parse_week_label, previous_window, to_local, week_window
 from shared.errors import Refusal
-from shared.events import WAITING_REASON_LABELS
+from shared.events import CATEGORY_LABELS, WAITING_REASON_LABELS, ZONE_TYPE_LABELS
 from shared.provinces import ProvinceConfig
 
 # A page for a signed-in person: without a session, the sign-in page (303).
@@ -63,6 +63,16 @@ WORDS: dict[str, dict[str, str]] = {
         "reject_note": "Lý do (doanh nghiệp sẽ đọc)", "reject_btn": "Từ chối",
         "done_reassign_requested": "Đã giao hồ sơ cho cơ quan được chọn.",
         "done_rejected": "Đã từ chối hồ sơ.", "done_reminded": "Đã gửi lời nhắc.",
+        "co_to": "Cơ quan phối hợp (không bắt buộc, gõ để tìm)",
+        "correct": "Sửa loại khu, lĩnh vực, tỉnh", "keep": "Giữ nguyên",
+        "zone_type": "Loại khu", "category": "Lĩnh vực",
+        "province": "Tỉnh, thành phố (mã hoặc tên; để trống nếu giữ nguyên)",
+        "correct_btn": "Sửa và phân loại lại",
+        "merge_dup": "Gộp vào phản ánh trùng",
+        "merge_into": "Mã hồ sơ của phản ánh được giữ",
+        "merge_btn": "Gộp", "internal_note": "Ghi chú nội bộ (không bắt buộc)",
+        "done_corrected": "Đã sửa thông tin; hồ sơ được phân loại lại.",
+        "done_merged": "Đã gộp hồ sơ vào phản ánh được giữ.",
         "done_direction": "Đã ghi ý kiến chỉ đạo.", "done_progress": "Đã cập nhật tiến độ.",
         "my_directions": "Ý kiến chỉ đạo giao cho đơn vị", "progress_note":
         "Kết quả, vướng mắc (không bắt buộc)", "post_progress": "Cập nhật",
@@ -136,6 +146,16 @@ WORDS: dict[str, dict[str, str]] = {
         "reject_note": "Reason (the business reads it)", "reject_btn": "Reject",
         "done_reassign_requested": "Dispatched to the chosen agency.",
         "done_rejected": "Rejected.", "done_reminded": "Reminder sent.",
+        "co_to": "Co-handling agency (optional, type to search)",
+        "correct": "Correct zone type, category, province", "keep": "Unchanged",
+        "zone_type": "Zone type", "category": "Category",
+        "province": "Province (code or name; blank keeps it)",
+        "correct_btn": "Correct and route again",
+        "merge_dup": "Merge into a duplicate",
+        "merge_into": "Tracking code of the difficulty kept",
+        "merge_btn": "Merge", "internal_note": "Internal note (optional)",
+        "done_corrected": "Corrected; the item is routed again.",
+        "done_merged": "Merged into the difficulty kept.",
         "done_direction": "Direction recorded.", "done_progress": "Progress recorded.",
         "my_directions": "Directions for you to act on",
         "progress_note": "What was done, what stands in the way (optional)",
@@ -318,7 +338,8 @@ async def triage(side: Side, request: Request, lang: Lang = "vi"
     _, missing = logic.members_split([m.id for m in members], reported)
     agencies = [a for a in d.cfg.agencies if a.id != d.cfg.rules.triage]
     return d.render(request, side, "people_triage.html", TRIAGE, queue=queue,
-                    agencies=agencies, missing=[d.cfg.person(m) for m in missing],
+                    agencies=agencies, zone_types=ZONE_TYPE_LABELS,
+                    categories=CATEGORY_LABELS, missing=[d.cfg.person(m) for m in missing],
                     members=members, reported=reported, week=current)
 
 

@@ -35,7 +35,7 @@ CODE = r"^[A-Za-z0-9-]{0,30}$"
 # What the business sees of the case's life: a hand-over between agencies
 # (reassign_requested) is the task force's own business until someone holds it again.
 PUBLIC_STEPS = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.ESCALATED,
-                          Status.RESOLVED, Status.REJECTED})
+                          Status.RESOLVED, Status.REJECTED, Status.MERGED})
 OPEN = frozenset({Status.RECEIVED, Status.ACKNOWLEDGED, Status.IN_PROGRESS,
                   Status.REASSIGN_REQUESTED, Status.ESCALATED})
 
@@ -115,6 +115,8 @@ async def track_page(
         shared = await store.bottleneck_of(conn, difficulty_id=row["difficulty_id"])
         files = await store.attachments_of(conn, difficulty_id=row["difficulty_id"],
                                            public_only=True)
+        kept = (await store.kept_case(conn, difficulty_id=row["merged_into"])
+                if row["merged_into"] is not None else None)
     status = Status(row["status"])
     agency = side.config.current.agency(row["lead_agency_id"] or "")
     en = lang == "en"
@@ -148,7 +150,31 @@ async def track_page(
             "businesses": shared.business_count, "merged": fmt(shared.merged_at),
             "answered": shared.answer is not None},
     }
+    if kept is not None:
+        # Merged as a duplicate (#20 item 3): the kept difficulty carries on for both
+        # businesses, so this one's business follows it here (its progress and answer,
+        # nothing of the business that raised it, not even its tracking code).
+        found["merged"] = merged_view(side.config.current, *kept, lang)
     return page(request, lang, code=code, found=found, act_url=side.intake_url)
+
+
+def merged_view(configs: ConfigSet, row: dict[str, Any], steps: list[dict[str, Any]],
+                lang: str) -> dict[str, Any]:
+    """What a merged duplicate's business reads of the difficulty it was merged into."""
+    en = lang == "en"
+    status = Status(row["status"])
+    return {
+        "status": STATUS_LABELS[status][1 if en else 0],
+        "agency": agency_name(configs, row["lead_agency_id"], en)
+        if row["lead_agency_id"] else None,
+        "steps": public_steps(row["received_at"], steps, lang),
+        "expected": fmt(row["resolve_due_at"]) if status in OPEN and row["resolve_due_at"]
+        else None,
+        "outcome": OUTCOME_LABELS[Outcome(row["outcome"])][1 if en else 0]
+        if row["outcome"] else None,
+        "answered": fmt(row["outcome_at"]) if row["outcome_at"] else None,
+        "answer": row["public_answer"],
+    }
 
 
 def agency_name(configs: ConfigSet, agency_id: str, en: bool) -> str:

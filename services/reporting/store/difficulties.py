@@ -23,11 +23,33 @@ async def track(
     what `/v1/track` and the tracking page say of it."""
     row = await conn.fetchrow(
         "SELECT difficulty_id, tracking_code, title, status, received_at, status_at,"
-        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
-        " FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
+        " resolved_at, lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer,"
+        " merged_into FROM difficulties WHERE tracking_code = $1 AND tax_code = $2",
         tracking_code, tax_code,
     )
     return dict(row) if row is not None else None
+
+
+async def _public_steps(conn: asyncpg.Connection, difficulty_id: uuid.UUID
+                        ) -> list[dict[str, Any]]:
+    steps = await conn.fetch(
+        "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
+        " AND status IS NOT NULL ORDER BY changed_at, status_id", difficulty_id)
+    return [dict(r) for r in steps]
+
+
+async def kept_case(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
+                    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The difficulty a duplicate was merged into, as the duplicate's business may read
+    it on its own tracking page: its public progress and answer (#20 item 3), never who
+    raised it (no business name, tax code or title: another business's)."""
+    row = await conn.fetchrow(
+        "SELECT difficulty_id, tracking_code, status, received_at, resolved_at,"
+        " lead_agency_id, resolve_due_at, outcome, outcome_at, public_answer"
+        " FROM difficulties WHERE difficulty_id = $1", difficulty_id)
+    if row is None:
+        return None
+    return dict(row), await _public_steps(conn, difficulty_id)
 
 
 async def track_case(
@@ -38,10 +60,7 @@ async def track_case(
     row = await track(conn, tracking_code=tracking_code, tax_code=tax_code)
     if row is None:
         return None
-    steps = await conn.fetch(
-        "SELECT status, changed_at FROM status_history WHERE difficulty_id = $1"
-        " AND status IS NOT NULL ORDER BY changed_at, status_id", row["difficulty_id"])
-    return row, [dict(r) for r in steps]
+    return row, await _public_steps(conn, row["difficulty_id"])
 
 
 async def attachments_of(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID,
@@ -185,7 +204,10 @@ async def difficulty_detail(
         " e.payload->>'answer' AS answer, e.payload->'feedback' AS feedback,"
         " e.payload->'feedback'->>'comment' AS comment,"
         " e.payload->'letter'->>'number' AS letter_number,"
-        " jsonb_array_length(coalesce(e.payload->'attachments', '[]')) AS attached"
+        " jsonb_array_length(coalesce(e.payload->'attachments', '[]')) AS attached,"
+        " e.payload->'merged_into'->>'tracking_code' AS merged_into_code,"
+        " e.payload->'duplicate'->>'tracking_code' AS duplicate_code,"
+        " e.payload->'correction' AS correction"
         " FROM status_history h LEFT JOIN events e ON e.event_type = $2"
         "  AND e.difficulty_id = h.difficulty_id AND e.payload->>'status_id' = h.status_id::text"
         " WHERE h.difficulty_id = $1 ORDER BY h.changed_at, h.status_id",

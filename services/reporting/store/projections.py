@@ -182,13 +182,14 @@ async def project_status(
     and each resolution in its own table; never the internal note."""
     await conn.executemany(
         "INSERT INTO status_history (status_id, difficulty_id, status, actor_kind, actor_id,"
-        " assignment_id, changed_at, step, chain_position, chain_hash)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (status_id) DO NOTHING",
+        " assignment_id, changed_at, step, chain_position, chain_hash, correction)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (status_id) DO NOTHING",
         [
             (c.status_id, c.difficulty_id, c.status.value if c.status else None,
              c.actor_kind.value, c.actor_id, c.assignment_id, c.changed_at,
              step.value if (step := c.step_taken()) else None, c.chain_position,
-             c.chain_hash)
+             c.chain_hash, c.correction is not None)
             for c in changes
         ],
     )
@@ -215,6 +216,11 @@ async def project_status(
          for c in changes if (f := c.feedback) is not None],
     )
     await conn.executemany(
+        "UPDATE difficulties SET merged_into = $2 WHERE difficulty_id = $1",
+        [(c.difficulty_id, c.merged_into.difficulty_id) for c in changes
+         if c.merged_into is not None],
+    )
+    await conn.executemany(
         "INSERT INTO central_letters (status_id, difficulty_id, number, dated, registered_by,"
         " registered_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (status_id) DO NOTHING",
         [(c.status_id, c.difficulty_id, c.letter.number, c.letter.dated, c.actor_id,
@@ -223,6 +229,57 @@ async def project_status(
     await project_attachments(conn, rows=[
         (a, c.difficulty_id, c.status_id, c.actor_kind.value, c.changed_at)
         for c in changes for a in c.attachments])
+
+
+async def places_of(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """(province code, task force) of each difficulty, as corrected if it was."""
+    rows = await conn.fetch(
+        "SELECT difficulty_id, province_code, task_force FROM difficulties"
+        " WHERE difficulty_id = ANY($1::uuid[])", list(difficulty_ids))
+    return {r["difficulty_id"]: (r["province_code"], r["task_force"]) for r in rows}
+
+
+async def corrections_of(
+    conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]
+) -> list[DifficultyStatusChanged]:
+    """The latest correction of each difficulty among its events already kept: a status
+    event may be projected before its difficulty arrives (separate consumers), and the
+    difficulty's row is then written as received, to be corrected again."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (difficulty_id) payload FROM events"
+        " WHERE event_type = $2 AND difficulty_id = ANY($1::uuid[])"
+        "   AND jsonb_typeof(payload->'correction') = 'object'"
+        " ORDER BY difficulty_id, (payload->>'changed_at')::timestamptz DESC,"
+        "   payload->>'status_id' DESC",
+        list(difficulty_ids), STATUS_EVENT_TYPE)
+    return [DifficultyStatusChanged.model_validate(r["payload"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectedRow:
+    data: DifficultyStatusChanged  # with its correction
+    task_force: str | None  # the config slug it is reported under from now on
+
+
+async def project_corrections(conn: asyncpg.Connection, *, rows: Sequence[CorrectedRow]
+                              ) -> None:
+    """The permanent deputy's corrections, latest last: the difficulty's own columns (and
+    its document) as corrected. A correction older than the one applied already is not
+    applied again over it (events of two corrections may arrive in any order)."""
+    await conn.executemany(
+        "UPDATE difficulties d SET zone_type = $2, category = $3, province_code = $4,"
+        " task_force = $5, payload = d.payload || $6::jsonb"
+        " WHERE d.difficulty_id = $1 AND NOT EXISTS (SELECT 1 FROM status_history x"
+        "   WHERE x.difficulty_id = $1 AND x.correction AND (x.changed_at, x.status_id)"
+        "   > ($7, $8))",
+        [(c.difficulty_id, f.zone_type.value if f.zone_type else None, f.category.value,
+          f.province_code, r.task_force, f.model_dump(mode="json"), c.changed_at,
+          c.status_id)
+         for r in sorted(rows, key=lambda r: (r.data.changed_at, r.data.status_id.bytes))
+         for c in (r.data,) for f in (c.correction,) if f is not None],
+    )
 
 
 async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUID]) -> None:
@@ -242,7 +299,8 @@ async def refresh(conn: asyncpg.Connection, *, difficulty_ids: Sequence[uuid.UUI
             status_at = GREATEST(d.received_at, COALESCE(s.changed_at, h.assigned_at,
                                                          d.received_at)),
             acknowledged_at = ack.at,
-            closed_at = CASE WHEN s.status IN ('resolved', 'rejected') THEN s.changed_at END,
+            closed_at = CASE WHEN s.status IN ('resolved', 'rejected', 'merged')
+                             THEN s.changed_at END,
             resolved_at = CASE WHEN s.status = 'resolved' THEN s.changed_at END,
             escalated_central_at = c.at,
             outcome = r.outcome,

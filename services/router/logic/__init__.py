@@ -37,7 +37,14 @@ difficulty, role, agency, member, replaces), the rule that matched, a reason
 (Vietnamese, " / ", English), the configuration version and `now`.
 """
 
-from services.router.logic.handover import Movable, escalate, movable, reassign, why
+from services.router.logic.handover import (
+    Movable,
+    correct,
+    escalate,
+    movable,
+    reassign,
+    why,
+)
 from services.router.logic.membership import (
     CLOSING,
     RULE_REMOVED,
@@ -64,7 +71,7 @@ from services.router.logic.routing import (
 __all__ = [
     "CLOSING", "REASON_MAX", "RULE_MEMBER_NONE", "RULE_REMOVED", "RULE_REPLACED",
     "RULE_TRIAGE", "UNCONFIGURED_TRIAGE", "Movable", "Route", "RoutingError", "Step",
-    "config_for", "decide", "escalate", "holders", "members_for",
+    "config_for", "correct", "decide", "escalate", "holders", "members_for",
     "movable", "moved_id", "moves", "reassign", "route", "successor", "why",
 ]
 

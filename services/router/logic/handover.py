@@ -3,6 +3,7 @@ it. See the package's docstring."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -175,6 +176,22 @@ def why(change: DifficultyStatusChanged) -> str | None:
     return text
 
 
+def correct(
+    current: DifficultyAssigned,
+    d: DifficultyReceived,
+    cfg: ProvinceConfig | None,
+    *,
+    config_version: str,
+    now: datetime,
+) -> list[DifficultyAssigned]:
+    """The assignments of a difficulty the permanent deputy corrected in triage (`d` as
+    corrected, `cfg` its task force's, another province's if it moved there): routed
+    again as if new, each replacing the triage assignment `current`. It may end in
+    triage again (the new province's, or a zone still unknown): the deputy decides."""
+    return _decide(d, cfg, config_version=config_version, now=now,
+                   replaces=current.assignment_id)
+
+
 # --- reassign -------------------------------------------------------------------------------
 
 
@@ -188,11 +205,16 @@ def reassign(
     now: datetime,
     target_agency_id: str | None = None,
     note: str | None = None,
+    decided_by: str | None = None,
+    co_agency_ids: Sequence[str] = (),
 ) -> list[DifficultyAssigned]:
     """The assignment(s) superseding `current` after a reassignment request:
 
-    - with `target_agency_id` (the permanent deputy or an operator decided): that
-      agency, role LEAD (TRIAGE if it is the triage queue), rule "reassign.target";
+    - with `target_agency_id` (the permanent deputy decided): that agency, role LEAD
+      (TRIAGE if it is the triage queue), rule "manual:<member id>" of the deputy who
+      decided (`decided_by`; "reassign.target" without one), and beside it a co_handler
+      assignment for each of `co_agency_ids` under the same rule, each replacing
+      `current` as the lead does;
     - from an agency, without a target: the permanent deputy's triage queue, role
       TRIAGE, rule "reassign.triage" — the deputy decides;
     - from triage, without a target: decide() again under `cfg` (the zone registry may
@@ -213,19 +235,35 @@ def reassign(
         if target.id == current.agency_id:
             raise RoutingError(f"{target.id} already holds assignment {current.assignment_id}")
         role = AssignmentRole.TRIAGE if target.id == triage_id else AssignmentRole.LEAD
-        return [
+        rule = f"manual:{decided_by}" if decided_by else "reassign.target"
+        lead = _following(
+            current,
+            target,
+            role=role,
+            rule=rule,
+            reason=_reason(
+                f"Chuyển {target.name_vi} theo quyết định của {who}{extra}",
+                f"Reassigned to {target.name_en} by {who}{extra}",
+            ),
+            config_version=config_version,
+            now=now,
+        )
+        helpers = [cfg.agency(a) for a in co_agency_ids] if cfg is not None else []
+        return [lead] + [
             _following(
                 current,
-                target,
-                role=role,
-                rule="reassign.target",
+                helper,
+                role=AssignmentRole.CO_HANDLER,
+                rule=rule,
                 reason=_reason(
-                    f"Chuyển {target.name_vi} theo quyết định của {who}{extra}",
-                    f"Reassigned to {target.name_en} by {who}{extra}",
+                    f"Phối hợp với {target.name_vi} theo quyết định của {who}",
+                    f"Co-handles with {target.name_en}, decided by {who}",
                 ),
                 config_version=config_version,
                 now=now,
             )
+            for helper in helpers
+            if helper is not None and helper.id not in (target.id, triage_id)
         ]
     if current.agency_id != triage_id:
         return [

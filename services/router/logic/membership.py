@@ -49,7 +49,7 @@ from shared.provinces import ConfigSet, Member, Person, ProvinceConfig
 
 RULE_REPLACED = "membership.member_replaced"
 RULE_REMOVED = "membership.member_removed"
-CLOSING = (Status.RESOLVED, Status.REJECTED)
+CLOSING = (Status.RESOLVED, Status.REJECTED, Status.MERGED)
 REASON_MAX = 300
 
 
