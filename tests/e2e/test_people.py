@@ -197,8 +197,10 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], codes: list[st
     item = deputy.locator(f"#item-{codes[1]}")
     await item.get_by_text("Sửa loại khu, lĩnh vực, tỉnh").click()
     await item.get_by_label("Loại khu").select_option("CCN")
-    await item.get_by_role("button", name="Sửa và phân loại lại").click()
-    await deputy.wait_for_url("**/workspace/triage?**")
+    # The page is already at /workspace/triage?… (the dispatch's answer): wait for this
+    # form's own answer, not for an address the old page matches.
+    async with deputy.expect_navigation(url="**/workspace/triage?**"):
+        await item.get_by_role("button", name="Sửa và phân loại lại").click()
     assert "Đã sửa thông tin" in await deputy.locator("#done").inner_text()
     await until("the corrected item out of triage",
                 lambda: reload_lacks(deputy, "#triage-queue", codes[1]))
@@ -208,14 +210,14 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], codes: list[st
     await deputy.keyboard.press("Enter")
     await item.get_by_label("Mã hồ sơ của phản ánh được giữ").focus()
     await deputy.keyboard.type(code.lower())
-    await deputy.keyboard.press("Enter")
-    await deputy.wait_for_url("**/workspace/triage?**")
+    async with deputy.expect_navigation(url="**/workspace/triage?**"):
+        await deputy.keyboard.press("Enter")
     assert "Đã gộp hồ sơ" in await deputy.locator("#done").inner_text()
     await until("the duplicate out of triage",
                 lambda: reload_lacks(deputy, "#triage-queue", codes[2]))
     # One click reminds a member who has not reported.
-    await deputy.locator("#missing button").first.click()
-    await deputy.wait_for_url("**/workspace/triage?**")
+    async with deputy.expect_navigation(url="**/workspace/triage?**"):
+        await deputy.locator("#missing button").first.click()
     assert "Đã gửi lời nhắc" in await deputy.locator("#done").inner_text()
 
     # The head gives a direction, and reads it back.
@@ -226,8 +228,9 @@ async def act(browser: Any, reporting: str, demo: dict[str, str], codes: list[st
     # Who must act and by when (#22 item 1): the agency the direction names, a week on.
     await head.select_option("#assignee_id", TARGET)
     await head.fill("#due_on", (date.today() + timedelta(days=7)).isoformat())
-    await head.get_by_role("button", name="Gửi ý kiến chỉ đạo").click()
-    await head.wait_for_url("**/workspace/head?**")
+    # The head's page is already at /workspace/head?lang=vi: wait for the form's answer.
+    async with head.expect_navigation(url="**/workspace/head?**"):
+        await head.get_by_role("button", name="Gửi ý kiến chỉ đạo").click()
     await until("the direction on the head's page", lambda: reload_has(
         head, "#directions", DIRECTION))
     assert SOLUTIONS in (await head.locator("#compilation").text_content() or "")

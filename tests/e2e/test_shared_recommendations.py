@@ -123,9 +123,11 @@ async def test_the_deputy_merges_what_many_businesses_share_and_each_reads_the_a
 
                 # The deputy merges the group under a title of their own.
                 await group.get_by_label("Tên điểm nghẽn (Bộ, ngành sẽ đọc)").fill(TITLE)
-                await group.get_by_role("button",
-                                        name="Tổng hợp thành điểm nghẽn chính sách").click()
-                await page.wait_for_url("**/workspace/shared?**")
+                # The page is already at /workspace/shared?lang=vi: wait for the form's
+                # own answer, not for an address the old page matches.
+                async with page.expect_navigation(url="**/workspace/shared?**"):
+                    await group.get_by_role(
+                        "button", name="Tổng hợp thành điểm nghẽn chính sách").click()
                 assert "Đã tổng hợp" in await page.locator("#done").inner_text()
 
                 async def listed() -> Any:
@@ -173,8 +175,8 @@ async def test_the_deputy_merges_what_many_businesses_share_and_each_reads_the_a
                     "4512/BTC-TCT")
                 await bottleneck.get_by_label("Ngày văn bản").fill(date.today().isoformat())
                 await bottleneck.get_by_label("Nội dung trả lời").fill(ANSWER)
-                await bottleneck.get_by_role("button", name="Ghi nhận, thông báo").click()
-                await page.wait_for_url("**/workspace/shared?**")
+                async with page.expect_navigation(url="**/workspace/shared?**"):
+                    await bottleneck.get_by_role("button", name="Ghi nhận, thông báo").click()
                 assert "Đã ghi nhận trả lời" in await page.locator("#done").inner_text(), (
                     await page.content())
                 await ctx.close()

@@ -161,7 +161,7 @@ async def test_the_week_as_pdf_docx_xlsx_and_csv(served: Served, artefacts: Path
     async with httpx.AsyncClient(timeout=60) as c:
         page = (await c.get(report["page_url"])).text
         page_en = (await c.get(report["page_url"] + "&lang=en")).text
-    listed = page[page.index('<table id="waiting">'):]
+    listed = page[page.index('<table id="waiting"'):]
     listed = listed[:listed.index("</table>")]
     assert listed.count("<tr data-why=") == 3
     assert WAITING_SAID["central"] + " — Công văn số 125/TCT-KT" in listed

@@ -100,6 +100,9 @@ DOCS = {("GET", "/openapi.json"): everyone(200), ("GET", "/docs"): everyone(200)
 OPS = {("GET", "/healthz"): everyone(200), ("GET", "/readyz"): everyone(200),
        ("GET", "/metrics"): everyone(200)}
 
+# The smallest file intake takes for a PDF: it reads the type from the first bytes.
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
 # (service, method, path template) -> expected status per role.
 POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
     **{("intake", m, p): v for (m, p), v in {
@@ -151,6 +154,19 @@ POLICY: dict[tuple[str, str, str], dict[Role, int]] = {
         # Each moves its own part (#20 item 1): the permanent deputy holds none here.
         ("POST", "/v1/difficulties/{difficulty_id}/steps"): only(
             {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202}),
+        # Documents (#20 item 10): the people on the case attach them, others are refused
+        # (403, field difficulty_id) ...
+        ("POST", "/v1/difficulties/{difficulty_id}/attachments"): only(
+            {Role.AGENCY: 202, Role.CO_HANDLER: 202, Role.ASSIGNED_MEMBER: 202,
+             Role.PERMANENT_DEPUTY: 202}),
+        # ... and read them: a file that is not there is one 404 for everybody, as a file
+        # of a case one is not on is (who reads a real one is tests/casework's).
+        ("GET", "/v1/difficulties/{difficulty_id}/attachments/{attachment_id}"): only(
+            {}, others=404),
+        ("GET", "/workspace/act/difficulties/{difficulty_id}/attachments/{attachment_id}"):
+            everyone(401),
+        # The business's download from /track: its two codes in the body, no token.
+        ("POST", "/track/attachments"): everyone(404),
         # Only the lead and the permanent deputy close or pass up (#20 item 2). Last of
         # intake's rows: the lead's escalation moves the difficulty to central level.
         ("POST", "/v1/difficulties/{difficulty_id}/resolution"): only(
@@ -324,6 +340,7 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
     concrete = (path.replace("{difficulty_id}", did)
                 .replace("{direction_id}", world.difficulty_id)  # none such: 401 first
                 .replace("{bottleneck_id}", str(uuid.uuid4()))  # none such
+                .replace("{attachment_id}", str(uuid.uuid4()))  # none such
                 .replace("{province}", "binh-duong").replace("{week_label}", world.week_label))
     req: dict[str, Any] = {"method": method, "url": concrete, "headers": world.headers(role)}
     if path == "/v1/difficulties" and method == "GET":
@@ -337,6 +354,12 @@ def request_for(key: tuple[str, str, str], role: Role, world: World,
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
         req["data"] = {"code": code, "tax_code": tax, "rating": "4"}
+    elif path == "/track/attachments":
+        code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
+            role, (world.tracking_code, "0000000000"))
+        req["data"] = {"code": code, "tax_code": tax, "attachment_id": str(uuid.uuid4())}
+    elif path == "/v1/difficulties/{difficulty_id}/attachments" and method == "POST":
+        req["files"] = {"files": ("scan.pdf", PDF, "application/pdf")}
     elif path == "/track/answer":
         code, tax = {Role.BUSINESS: (world.tracking_code, world.tax_code)}.get(
             role, (world.tracking_code, "0000000000"))
