@@ -63,12 +63,17 @@ class IntakeMetrics:
 REFUSAL_FIELDS = frozenset(
     {*DifficultyIn.model_fields, *StatusIn.model_fields, *MemberReportIn.model_fields,
      *UrgencyIn.model_fields, "Authorization", "Content-Type", "Idempotency-Key", "body",
-     "client", "difficulty_id", "file", "method", "path", "row", "week"}
+     "client", "difficulty_id", "file", "method", "path", "row", "week",
+     # The fields intake's own rules refuse by name (casework, triage, the business's
+     # answers on /track, bottlenecks, attachments).
+     "waive_open_parts_reason", "public_answer", "code", "difficulty_ids", "bottleneck_id",
+     "files", "into", "correction", "step"}
 )
 UNKNOWN_FIELD = "unknown_field"
 REFUSAL_REASONS = frozenset(
     {*REASONS_VI, "invalid", "task_force_dissolved", "transition", "rate_limited", "conflict",
-     "content_type", "file", "extra_cells"}
+     "content_type", "file", "extra_cells", "parts_open", "not_central", "not_found",
+     "not_waiting", "not_mergeable", "answered", "missing", "too_many"}
 )
 OTHER_REASON = "other"
 
