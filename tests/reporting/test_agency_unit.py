@@ -70,6 +70,8 @@ def test_the_steps_offered_follow_the_part_and_the_status() -> None:
         ("resolution", ""), ("status", "reassign_requested"))
     assert ("status", "acknowledged") not in logic.actions_for("lead", "in_progress")
     assert logic.actions_for("lead", "resolved") == ()
+    # A duplicate merged into the case kept is closed: nothing is offered on it.
+    assert logic.actions_for("permanent_deputy", "merged") == ()
     assert logic.actions_for(None, "assigned") == ()
     parts = [{"active": True, "agency_id": "x.so-ct", "member_id": None, "step": "done"},
              {"active": True, "agency_id": "x.so-ct", "member_id": "x.m01", "step": None}]

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from shared.calendar import TZ, is_working_day
+from shared.deadlines import CLOSED
 
 # --- the people's workspaces -------------------------------------------------------------
 
@@ -112,8 +113,9 @@ PART_ACTIONS: tuple[Action, ...] = (
 NOTE_NEEDED = frozenset({("step", "done"), ("step", "declined"),
                          ("status", "reassign_requested")})
 ACKNOWLEDGEABLE = frozenset({"received", "assigned", "escalated", "reassign_requested"})
-# Statuses after which nothing more is posted.
-FINAL_STATUSES = frozenset({"resolved", "rejected"})
+# Statuses after which nothing more is posted: the difficulty is closed (a merged
+# duplicate too), the same set the deadlines and every other service count as closed.
+FINAL_STATUSES = frozenset(s.value for s in CLOSED)
 # A part's steps after which it has nothing more to do.
 FINAL_STEPS = frozenset({"done", "declined"})
 
