@@ -3,6 +3,7 @@ the state the reminders need (acknowledgements, resolutions, who reported)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import asyncpg
@@ -12,6 +13,7 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.settings import NotifySettings
 from shared import inbox
 from shared.calendar import Clock
+from shared.deadlines import CLOSED
 from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
@@ -25,7 +27,6 @@ from shared.events import (
     MemberReport,
     PolicyBottleneck,
     SignInLink,
-    Status,
     WeeklyReport,
 )
 from shared.kafka import Emitter
@@ -119,19 +120,21 @@ class NotifyHandlers:
         contacts = await store.contacts_of(conn, difficulty_ids=dids)
         # A business known to have left neither an e-mail nor a mobile number is told
         # nothing: its steps are not kept (those kept before its contact came are dropped).
-        unreachable = [d for d, c in contacts.items() if not (c.email or c.phone)]
-        await store.forget_steps(conn, difficulty_ids=unreachable)
+        unreachable = {d for d, c in contacts.items() if not (c.email or c.phone)}
+        await store.forget_steps(conn, difficulty_ids=sorted(unreachable))
         await store.record_steps(conn, steps=[s for s in steps
                                               if s.difficulty_id not in unreachable])
         for d in unreachable:
             del contacts[d]
         if not contacts:
             return
-        kept = await store.steps_of(conn, difficulty_ids=list(contacts))
+        kept: dict[str, list[logic.PublicStep]] = defaultdict(list)
+        for s in await store.steps_of(conn, difficulty_ids=list(contacts)):
+            kept[s.difficulty_id].append(s)
         owed: list[logic.Owed] = []
         for did, contact in contacts.items():
             owed += logic.business_messages(
-                [s for s in kept if s.difficulty_id == did], contact, self.config.current,
+                kept[did], contact, self.config.current,
                 base_url=self.settings.report_base_url, now=self.clock.now(),
                 quiet=self.quiet)
         self.metrics.held(await store.insert_owed(conn, owed=owed))
@@ -220,7 +223,7 @@ def status_row(c: DifficultyStatusChanged) -> store.StatusRow:
         actor_id=c.actor_id,
         acknowledged=c.status in logic.ACK_STATUSES or step is not None,
         closes=c.status in logic.CLOSING_STATUSES or step in logic.FINISHED_STEPS,
-        resolves_difficulty=c.status in (Status.RESOLVED, Status.REJECTED, Status.MERGED),
+        resolves_difficulty=c.status in CLOSED,
         at=c.changed_at,
         pauses=step is logic.PAUSING_STEP,
         resumes=step is not None,

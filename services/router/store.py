@@ -9,11 +9,11 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.deadlines import CLOSED
 from shared.events import (
     DifficultyAssigned,
     DifficultyReceived,
     DifficultyStatusChanged,
-    Status,
     ZoneType,
 )
 
@@ -359,7 +359,7 @@ async def record_closures(
     conn: asyncpg.Connection, *, changes: Sequence[DifficultyStatusChanged]
 ) -> None:
     closing = [(c, c.status) for c in changes
-               if c.status in (Status.RESOLVED, Status.REJECTED, Status.MERGED)]
+               if c.status in CLOSED]
     if not closing:
         return
     await conn.execute(

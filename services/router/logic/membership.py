@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 # The operators' queue for difficulties of a province that has no configuration.
+from shared.deadlines import CLOSED
 from shared.events import (
     AgencyLevel,
     AssignmentRole,
     DifficultyAssigned,
-    Status,
     deterministic_id,
 )
 from shared.provinces import ConfigSet, Member, Person, ProvinceConfig
@@ -49,7 +49,8 @@ from shared.provinces import ConfigSet, Member, Person, ProvinceConfig
 
 RULE_REPLACED = "membership.member_replaced"
 RULE_REMOVED = "membership.member_removed"
-CLOSING = (Status.RESOLVED, Status.REJECTED, Status.MERGED)
+# The statuses that close a difficulty, as the deadlines count them.
+CLOSING = CLOSED
 REASON_MAX = 300
 
 
