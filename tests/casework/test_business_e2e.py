@@ -27,7 +27,6 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiosmtpd.controller import Controller
 
 from shared import auth, topics
 from shared.calendar import week_window
@@ -44,11 +43,11 @@ from tests.casework.test_casework_e2e import (
     tracked,
     url,
 )
+from tests.casework.test_central_e2e import fetch
 from tests.conftest import Stack, wait_until
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check
 from tests.intake.conftest import submission
-from tests.notify.receivers import SmtpSink
-from thaogo.embedded import free_port
+from tests.notify.receivers import SmtpSink, smtp_sink
 
 TRACK_BASE = "https://thaogo.example.vn"
 
@@ -56,13 +55,8 @@ TRACK_BASE = "https://thaogo.example.vn"
 @pytest.fixture(scope="module")
 def mailbox() -> Iterator[tuple[SmtpSink, int]]:
     """An SMTP server of the module's own, where notify mails everything it sends."""
-    sink, port = SmtpSink(), free_port()
-    ctl = Controller(sink, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield sink, port
-    finally:
-        ctl.stop()
+    with smtp_sink() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -575,11 +569,3 @@ async def pages_in_chromium(intake: str, reporting: str, track: dict[str, str],
         finally:
             await browser.close()
     print(f"\nscreenshots: {artefacts}")
-
-
-async def fetch(stack: Stack, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()

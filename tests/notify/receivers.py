@@ -8,7 +8,7 @@ import contextlib
 import email
 import email.policy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -38,8 +38,9 @@ class SmtpSink:
         return "250 OK"
 
 
-@contextlib.asynccontextmanager
-async def smtp_server() -> AsyncIterator[tuple[SmtpSink, int]]:
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[tuple[SmtpSink, int]]:
+    """An SMTP server on a free port (aiosmtpd runs it in a thread of its own)."""
     sink = SmtpSink()
     port = free_port()
     ctl = Controller(sink, hostname="127.0.0.1", port=port)
@@ -48,6 +49,12 @@ async def smtp_server() -> AsyncIterator[tuple[SmtpSink, int]]:
         yield sink, port
     finally:
         ctl.stop()
+
+
+@contextlib.asynccontextmanager
+async def smtp_server() -> AsyncIterator[tuple[SmtpSink, int]]:
+    with smtp_sink() as served:
+        yield served
 
 
 @dataclass
@@ -81,9 +88,8 @@ class HttpSink:
 
 
 @contextlib.asynccontextmanager
-async def http_server() -> AsyncIterator[tuple[HttpSink, str]]:
-    sink = HttpSink()
-    app = Starlette(routes=[Route("/{path:path}", sink.endpoint, methods=["POST"])])
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free local port, in this event loop: its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
@@ -93,7 +99,15 @@ async def http_server() -> AsyncIterator[tuple[HttpSink, str]]:
             break
         await asyncio.sleep(0.01)
     try:
-        yield sink, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def http_server() -> AsyncIterator[tuple[HttpSink, str]]:
+    sink = HttpSink()
+    async with serving(Starlette(routes=[Route("/{path:path}", sink.endpoint,
+                                               methods=["POST"])])) as base:
+        yield sink, base

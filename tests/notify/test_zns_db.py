@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,7 +23,7 @@ from services.notify import store
 from services.notify.channels import OutgoingMessage, ZnsChannel, ZnsTokens
 from shared import db
 from shared.service import migrations_dir
-from thaogo.embedded import free_port
+from tests.notify.receivers import serving
 
 pytestmark = [pytest.mark.db]
 
@@ -73,19 +72,8 @@ async def fake_zalo() -> AsyncIterator[tuple[FakeZalo, str]]:
     fake = FakeZalo()
     app = Starlette(routes=[Route("/v4/oa/access_token", fake.oauth, methods=["POST"]),
                             Route("/message/template", fake.template, methods=["POST"])])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no event for "listening"; poll its flag
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield fake, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as base:
+        yield fake, base
 
 
 @pytest.fixture
