@@ -69,7 +69,7 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                 logic.check_dispatch(body.target_agency_id, wanted=wanted,
                                      actor_id=who.subject_id, cfg=cfg, held=held)
         except logic.StatusForbidden as e:
-            raise _forbidden(ix, acting, e) from None
+            raise forbidden(ix, acting, e) from None
         co_agency_ids = logic.check_co_handlers(body.co_agency_ids,
                                                 lead=body.target_agency_id, cfg=cfg)
         if acting.standing in (logic.Standing.CO_HANDLER, logic.Standing.MEMBER) and (
@@ -79,7 +79,7 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
             part = logic.own_part(ACTOR_KINDS[who.kind], who.subject_id, held)
             step = Step(wanted.value)
             _check_step(ix, part, step)
-            event = _status_event(ix, who, state, None, part.assignment_id, note, step=step)
+            event = status_event(ix, who, state, None, part.assignment_id, note, step=step)
             await store.record_status(conn, event=event)
             ix.metrics.status_updates.labels(wanted.value).inc()
             return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
@@ -89,7 +89,7 @@ async def post_status(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
             ix.metrics.refused("status", "parts_open")
             raise Refusal(409, "status", *logic.PartsOpen(
                 sorted({h.agency_id for h in pending})).reasons())
-        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+        event = status_event(ix, who, state, wanted, acting.assignment_id, note,
                               target_agency_id=body.target_agency_id,
                               co_agency_ids=co_agency_ids)
         await store.record_status(conn, event=event)
@@ -134,7 +134,7 @@ async def confirm_urgency(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
         confirmed_at=first["confirmed_at"])
 
 
-def _status_event(ix: Intake, who: auth.Principal, state: store.DifficultyState,
+def status_event(ix: Intake, who: auth.Principal, state: store.DifficultyState,
                   status: Status | None, assignment_id: uuid.UUID | None, note: str | None,
                   **more: Any) -> Envelope[Any]:
     return new_envelope(logic.build_status(
@@ -160,7 +160,7 @@ def _check_step(ix: Intake, part: logic.Held, wanted: Step) -> None:
         raise Refusal(409, "step", *e.reasons()) from None
 
 
-def _forbidden(ix: Intake, acting: logic.Acting, e: logic.StatusForbidden) -> Refusal:
+def forbidden(ix: Intake, acting: logic.Acting, e: logic.StatusForbidden) -> Refusal:
     ix.metrics.auth_failures.labels(
         "not_assigned" if acting.standing is logic.Standing.OUTSIDER
         else "not_allowed_for_role").inc()
@@ -182,7 +182,7 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
                                   body.assignment_id)
             question = logic.clean_question(body.step, part, body.question)
         except logic.StatusForbidden as e:
-            raise _forbidden(ix, acting, e) from None
+            raise forbidden(ix, acting, e) from None
         logic.check_suggestion(body.suggested_agency_id, step=body.step,
                                actor_id=who.subject_id, cfg=cfg)
         _check_step(ix, part, body.step)
@@ -192,7 +192,7 @@ async def post_step(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
             ix.metrics.refused("status", "transition")
             raise Refusal(409, "step", *e.reasons()) from None
         # Files with a step (a question's, a finished part's) stay with the case.
-        event = _status_event(ix, who, state, status, part.assignment_id, note,
+        event = status_event(ix, who, state, status, part.assignment_id, note,
                               step=body.step, suggested_agency_id=body.suggested_agency_id,
                               question=question,
                               attachments=[f.ref(public=False) for f in files])
@@ -219,7 +219,7 @@ async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
         try:
             logic.check_may_resolve(acting)
         except logic.StatusForbidden as e:
-            raise _forbidden(ix, acting, e) from None
+            raise forbidden(ix, acting, e) from None
         _check_transition(ix, state.status, wanted)
         note = logic.clean_step_note(Step.IN_PROGRESS, body.note)  # optional
         try:
@@ -231,7 +231,7 @@ async def post_resolution(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
             ix.metrics.refused("waive_open_parts_reason", "parts_open")
             raise Refusal(409, "waive_open_parts_reason", *e.reasons()) from None
         # The files of the resolution go with its public answer: the business reads them.
-        event = _status_event(ix, who, state, wanted, acting.assignment_id, note,
+        event = status_event(ix, who, state, wanted, acting.assignment_id, note,
                               step=Step.DONE if acting.assignment_id else None,
                               resolution=resolution,
                               attachments=[f.ref(public=True) for f in files])
@@ -307,7 +307,7 @@ def ministry_answered(ix: Intake, who: auth.Principal, state: store.DifficultySt
         waiver_reason="Bộ, ngành Trung ương đã trả lời" if logic.open_parts(held) else None,
     ).model_copy(update={"ministry_letter": letter, "bottleneck_id": bottleneck_id})
     note = logic.clean_step_note(Step.IN_PROGRESS, body.note)
-    return _status_event(ix, who, state, OUTCOME_STATUS[outcome], None, note,
+    return status_event(ix, who, state, OUTCOME_STATUS[outcome], None, note,
                          resolution=resolution)
 
 
@@ -318,7 +318,7 @@ async def register_letter(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
     logic.check_letter_date(body.letter_date, to_local(datetime.now(UTC)).date(), "letter_date")
     async with ix.db().acquire() as conn, conn.transaction():
         state, _, _ = await _at_central_level(ix, conn, who, difficulty_id)
-        event = _status_event(ix, who, state, None, None, None, letter=LetterRef(
+        event = status_event(ix, who, state, None, None, None, letter=LetterRef(
             number=body.letter_number, dated=body.letter_date))
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels("letter").inc()

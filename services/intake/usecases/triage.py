@@ -11,7 +11,7 @@ import asyncpg
 from services.intake import logic, store
 from services.intake.models import CorrectionIn, MergeAccepted, MergeIn, StatusAccepted
 from services.intake.usecases.context import ACTOR_KINDS, NO_SUCH_DIFFICULTY, Intake, standing
-from services.intake.usecases.handling import _forbidden, _status_event
+from services.intake.usecases.handling import forbidden, status_event
 from shared import auth, vn
 from shared.errors import Refusal
 from shared.events import Status
@@ -24,7 +24,7 @@ def _deputy_only(ix: Intake, who: auth.Principal, cfg: ProvinceConfig | None,
     try:
         logic.check_deputy(ACTOR_KINDS[who.kind], who.subject_id, cfg)
     except logic.StatusForbidden as e:
-        raise _forbidden(ix, acting, e) from None
+        raise forbidden(ix, acting, e) from None
     assert cfg is not None  # check_deputy found the task force
     return cfg
 
@@ -35,7 +35,7 @@ def _conflict(ix: Intake, e: logic.TriageConflict) -> Refusal:
 
 
 async def correct_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
-                  body: CorrectionIn) -> StatusAccepted:
+                             body: CorrectionIn) -> StatusAccepted:
     """The deputy corrects a difficulty waiting in triage; the event (status null,
     `correction`) is what the router routes again and reporting shows."""
     note = logic.clean_note(Status.IN_PROGRESS, body.note)  # optional
@@ -55,7 +55,7 @@ async def correct_difficulty(ix: Intake, who: auth.Principal, difficulty_id: uui
         fix = logic.correction_of(
             found[1], ix.config.current, zone_type=body.zone_type or None,
             clear_zone=body.zone_type == "", category=body.category, province=province)
-        event = _status_event(ix, who, state, None, None, note, correction=fix)
+        event = status_event(ix, who, state, None, None, note, correction=fix)
         await store.record_status(conn, event=event)
     ix.metrics.status_updates.labels("correction").inc()
     return StatusAccepted(status_id=event.data.status_id, difficulty_id=difficulty_id,
@@ -70,7 +70,7 @@ async def _kept_id(conn: asyncpg.Connection, into: str) -> uuid.UUID | None:
 
 
 async def merge_duplicate(ix: Intake, who: auth.Principal, difficulty_id: uuid.UUID,
-                body: MergeIn) -> MergeAccepted:
+                          body: MergeIn) -> MergeAccepted:
     """The deputy closes a duplicate as merged into the kept difficulty of the same task
     force: on the duplicate, status merged with `merged_into`; on the kept one, an event
     recording the duplicate (status unchanged). Both chained, in one transaction."""
@@ -111,10 +111,10 @@ async def merge_duplicate(ix: Intake, who: auth.Principal, difficulty_id: uuid.U
             raise _conflict(ix, e) from None
         assert kept is not None  # check_merge refuses a missing one
         kept_state = kept[0]
-        closing = _status_event(ix, who, state, Status.MERGED, None, note,
+        closing = status_event(ix, who, state, Status.MERGED, None, note,
                                 merged_into=pair.kept)
         await store.record_status(conn, event=closing)
-        await store.record_status(conn, event=_status_event(
+        await store.record_status(conn, event=status_event(
             ix, who, kept_state, None, None, None, duplicate=pair.duplicate))
     ix.metrics.status_updates.labels("merged").inc()
     return MergeAccepted(status_id=closing.data.status_id, difficulty_id=difficulty_id,
