@@ -17,6 +17,7 @@ import asyncpg
 from bench import common
 from bench.common import Infra
 from services.reporting import store, usecases
+from services.reporting.main import mount
 from services.router import logic as router_logic
 from shared import db
 from shared.calendar import week_window
@@ -332,7 +333,6 @@ async def queue_timing(url: str, runs: int = 7) -> dict[str, Any]:
     from fastapi import FastAPI
 
     from services.reporting.api import ReadSide
-    from services.reporting.pages import pages
     from shared import auth
     from shared.calendar import SystemClock
 
@@ -367,9 +367,8 @@ async def queue_timing(url: str, runs: int = 7) -> dict[str, Any]:
                 f" ORDER BY COALESCE({store.NEXT_DUE}, 'infinity'), received_at LIMIT 51",
                 agency, slug)]
         app = FastAPI()
-        app.state.read_side = ReadSide(db=lambda: pool, config=ConfigHolder(),
-                                       clock=SystemClock(), base_url="http://bench")
-        app.include_router(pages)
+        mount(app, ReadSide(db=lambda: pool, config=ConfigHolder(), clock=SystemClock(),
+                            base_url="http://bench"))
         times: dict[str, list[float]] = {"queue": [], "all": [], "search": []}
         asks = {"queue": {}, "all": {"status": "all"}, "search": {"q": "kho khan 77"}}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),

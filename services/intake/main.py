@@ -14,6 +14,7 @@ from shared.calendar import Clock, SystemClock
 from shared.events import DifficultyAssigned
 from shared.headers import inline_styles
 from shared.http import RateRule, TokenBuckets, create_app
+from shared.identity import Identities
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.metrics import OutboxMetrics
 from shared.outbox import OutboxRelay
@@ -71,8 +72,12 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
                      if s.rate_limit_enabled else (),
                      trusted_proxies=s.trusted_proxy_networks(), on_refused=intake_metrics.refused,
                      page_styles=inline_styles(pages.TEMPLATES))
+    clock = clock or SystemClock()
+    app.state.identities = Identities(
+        db=rt.db, configs=lambda: config.current, now=clock.now,
+        refused=lambda why: intake_metrics.auth_failures.labels(why).inc())
     app.state.intake = usecases.Intake(
-        rt=rt, config=config, metrics=intake_metrics, clock=clock or SystemClock(),
+        rt=rt, config=config, metrics=intake_metrics, clock=clock,
         max_import_rows=s.max_import_rows, import_chunk_rows=s.import_chunk_rows,
         workspace_url=s.workspace_url.rstrip("/"), attachment_limits=attachment_limits)
     app.include_router(api.api)

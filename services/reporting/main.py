@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.headers import inline_styles
 from shared.http import RateRule, ReadinessCheck, TokenBuckets, create_app
+from shared.identity import Identities
 from shared.kafka import COMMIT_AFTER_EFFECTS, BatchProcessor, subscribe
 from shared.metrics import OutboxMetrics
 from shared.outbox import OutboxRelay
@@ -79,10 +80,17 @@ def http_app(side: ReadSide, s: ReportingSettings, *, registry: CollectorRegistr
         # The workspace's forms post to intake (the command side).
         form_targets=[side.intake_url],
     )
+    mount(app, side)
+    return app
+
+
+def mount(app: FastAPI, side: ReadSide) -> None:
+    """The read API and the pages on `app`, with what their dependencies take from it."""
     app.state.read_side = side
+    app.state.identities = Identities(db=side.db, configs=lambda: side.config.current,
+                                      now=side.now)
     app.include_router(api.api)
     app.include_router(pages.pages)
-    return app
 
 
 def build(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -332,6 +332,32 @@ async def browser_of(intake: Intake, agency: str) -> dict[str, str]:
     return {auth.SESSION_COOKIE: sid, auth.CSRF_COOKIE: "c" * 43}
 
 
+async def test_a_browser_session_reads_the_api_but_changes_nothing_through_it(
+        intake: Intake) -> None:
+    """The one authentication dependency (shared.identity) takes the sign-in cookie for
+    reads only: another site can make a signed-in browser send a POST with its cookies,
+    so a change through the API needs the bearer token (a page's form needs its CSRF
+    value). Refusals count under their reason."""
+    did = (await intake.submit())["difficulty_id"]
+    await assigned(intake, did, BQL)
+    lead = await browser_of(intake, BQL)
+    r = await intake.client.get(f"/v1/difficulties/{did}", cookies=lead)
+    assert r.status_code == 200 and r.json()["standing"] == "lead", r.text
+    r = await intake.client.post(f"/v1/difficulties/{did}/status", cookies=lead,
+                                 json={"status": "acknowledged"})
+    assert r.status_code == 401 and r.json()["errors"][0]["field"] == "Authorization"
+    r = await intake.client.get(f"/v1/difficulties/{did}",
+                                cookies={auth.SESSION_COOKIE: auth.new_session_id()})
+    assert r.status_code == 401
+    metrics = (await intake.client.get("/metrics")).text
+    assert 'thaogo_intake_auth_failures_total{reason="no_valid_token"} 1.0' in metrics
+    assert 'thaogo_intake_auth_failures_total{reason="no_session"} 1.0' in metrics
+    r = await intake.client.post(f"/v1/difficulties/{did}/status", json={
+        "status": "acknowledged"}, headers={"Authorization":
+                                            f"Bearer {await intake.token(agency=BQL)}"})
+    assert r.status_code == 202, r.text
+
+
 async def test_the_casework_forms_move_a_part_and_close_with_a_public_answer(
         intake: Intake) -> None:
     """The difficulty page's forms: a co-handler's step on its own part, the lead's

@@ -23,7 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import strategies as st
 
-from services.reporting import access, api, jobs, metrics, pages, store
+from services.reporting import access, api, jobs, metrics, store
+from services.reporting import main as reporting_main
 from services.reporting.consumers import ReportingHandlers
 from services.reporting.main import http_app
 from services.reporting.settings import ReportingSettings
@@ -361,8 +362,7 @@ async def test_behind_https_the_cookie_is_secure(served: Served) -> None:
     side = api.ReadSide(db=lambda: served.pool, config=ConfigHolder(), clock=served.clock,
                         base_url="https://baocao.example.gov.vn", links=served.links)
     app = FastAPI()
-    app.state.read_side = side
-    app.include_router(pages.pages)
+    reporting_main.mount(app, side)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://behind-the-ingress") as c:
         ok = await c.post("/reports/login", data={"token": served.token, "csrf_token": "c" * 43},

@@ -17,6 +17,7 @@ import pytest
 from docx import Document
 
 from services.reporting import jobs, logic, metrics, store, usecases
+from services.reporting import main as reporting_main
 from services.reporting.consumers import ReportingHandlers
 from shared import db
 from shared.calendar import TZ, ManualClock
@@ -123,7 +124,7 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
     import httpx
     from fastapi import FastAPI
 
-    from services.reporting import api, pages
+    from services.reporting import api
     from shared import auth
 
     # A title a spreadsheet would take for a formula: stored and shown as typed, exported
@@ -141,9 +142,7 @@ async def test_the_final_report_is_served_only_once_the_task_force_is_dissolved(
     def client(holder: ConfigHolder) -> httpx.AsyncClient:
         side = api.ReadSide(db=lambda: pool, config=holder, clock=clock, base_url="http://x")
         app = FastAPI()
-        app.state.read_side = side
-        app.include_router(api.api)
-        app.include_router(pages.pages)
+        reporting_main.mount(app, side)
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r",
                                  headers={"Authorization": f"Bearer {token}"})
 

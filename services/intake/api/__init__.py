@@ -1,6 +1,6 @@
 """Intake's HTTP API: routes at module level, each a thin call of a use case. What a
 route needs comes in through dependencies: `intake` (the service, built by main.py) and
-`caller` (whoever the bearer token speaks for).
+`shared.identity.SignedIn` (whoever is asking, as in every service).
 
 By what the routes serve: `common` (the dependencies, the answer of an outcome),
 `submissions` (a business's submission, the CSV import, the vocabulary), `casework` (on
@@ -41,7 +41,7 @@ from services.intake.api.casework import (
     post_step,
     read_difficulty,
 )
-from services.intake.api.common import Caller, Service, answer, bearer, caller, intake
+from services.intake.api.common import Service, answer, intake
 from services.intake.api.submissions import (
     CSV_TYPES,
     IMPORT_DESCRIPTION,
@@ -71,12 +71,9 @@ __all__ = [
     "FILE_TYPES",
     "IMPORT_DESCRIPTION",
     "IMPORT_PATH",
-    "Caller",
     "Service",
     "answer",
     "api",
-    "bearer",
-    "caller",
     "confirm_urgency",
     "file_response",
     "get_attachment",

@@ -14,11 +14,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from services.intake import logic
-from services.intake.api.common import Caller, Service
+from services.intake.api.common import Service
 from services.intake.models import AttachmentsAccepted
 from services.intake.usecases import Intake, attachments
 from shared.errors import Refusal, responses
 from shared.http import BodyTooLarge
+from shared.identity import SignedIn
 
 # The requests that may carry files (#20 item 10), whose bodies may be as large as their
 # files (the body limit refuses anything larger before reading it).
@@ -59,7 +60,7 @@ the events carry each file's id, type, size and SHA-256, never its bytes or name
         }},
     }}},
 )
-async def post_attachments(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_attachments(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                            request: Request) -> Any:
     form = await multipart(ix, request)
     files = attachments.check(ix, await attachments.sent_files(
@@ -86,7 +87,7 @@ FILE_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
     "the permanent deputy and the head of its province; anyone else gets the 404 of a "
     "file that does not exist.",
 )
-async def get_attachment(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def get_attachment(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                          attachment_id: uuid.UUID) -> Response:
     return file_response(await attachments.download(ix, who, difficulty_id, attachment_id))
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from services.intake.api.common import Caller, Service
+from services.intake.api.common import Service
 from services.intake.models import (
     BottleneckAccepted,
     BottleneckAnswered,
@@ -19,6 +19,7 @@ from services.intake.models import (
 )
 from services.intake.usecases import bottlenecks
 from shared.errors import responses
+from shared.identity import SignedIn
 
 router = APIRouter()
 
@@ -37,7 +38,7 @@ router = APIRouter()
     "about, never who raised it. An item closed or already in a bottleneck: 409 naming it. "
     "The same `Idempotency-Key` merges once and answers the same.",
 )
-async def post_bottleneck(ix: Service, who: Caller, body: BottleneckIn,
+async def post_bottleneck(ix: Service, who: SignedIn, body: BottleneckIn,
                           idempotency_key: IdempotencyKey = None) -> Any:
     accepted = await bottlenecks.merge(ix, who, body, idempotency_key or str(uuid.uuid4()))
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -56,7 +57,7 @@ async def post_bottleneck(ix: Service, who: Caller, body: BottleneckIn,
     "its tracking page; members closed meanwhile are left as they are. Answered once: "
     "409 after.",
 )
-async def post_bottleneck_answer(ix: Service, who: Caller, bottleneck_id: uuid.UUID,
+async def post_bottleneck_answer(ix: Service, who: SignedIn, bottleneck_id: uuid.UUID,
                                  body: MinistryAnswerIn) -> Any:
     answered = await bottlenecks.answer(ix, who, bottleneck_id, body)
     return JSONResponse(answered.model_dump(mode="json"), status_code=202)

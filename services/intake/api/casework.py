@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.intake import usecases
-from services.intake.api.common import Caller, Service
+from services.intake.api.common import Service
 from services.intake.models import (
     DifficultyOut,
     LetterIn,
@@ -26,6 +26,7 @@ from services.intake.models import (
     UrgencyIn,
 )
 from shared.errors import responses
+from shared.identity import SignedIn
 
 router = APIRouter()
 
@@ -50,7 +51,7 @@ router = APIRouter()
     ".../resolution, which can waive them with a reason. The steps and resolution "
     "endpoints are the fuller forms of this one.",
 )
-async def post_status(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_status(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                       body: StatusIn) -> Any:
     accepted = await usecases.post_status(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -71,7 +72,7 @@ async def post_status(ix: Service, who: Caller, difficulty_id: uuid.UUID,
     "(field `urgency`) for a difficulty not marked urgent or filed urgent by a member "
     "or operator (vouched for already); 403 for anyone else.",
 )
-async def confirm_urgency(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def confirm_urgency(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                           body: UrgencyIn) -> Any:
     new, confirmed = await usecases.confirm_urgency(ix, who, difficulty_id, body)
     return JSONResponse(confirmed.model_dump(mode="json"), status_code=202 if new else 200)
@@ -96,7 +97,7 @@ async def confirm_urgency(ix: Service, who: Caller, difficulty_id: uuid.UUID,
     "back to the permanent deputy's triage queue with the reason (reassign_requested). "
     "The lead's part is done by closing the difficulty with POST .../resolution.",
 )
-async def post_step(ix: Service, who: Caller, difficulty_id: uuid.UUID, body: StepIn) -> Any:
+async def post_step(ix: Service, who: SignedIn, difficulty_id: uuid.UUID, body: StepIn) -> Any:
     accepted = await usecases.post_step(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
@@ -120,7 +121,7 @@ async def post_step(ix: Service, who: Caller, difficulty_id: uuid.UUID, body: St
     "`waive_open_parts_reason`: give it to close without them; the parts waived and the "
     "reason are recorded. A difficulty already resolved or rejected: 409.",
 )
-async def post_resolution(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_resolution(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                           body: ResolutionIn) -> Any:
     accepted = await usecases.post_resolution(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -140,7 +141,7 @@ async def post_resolution(ix: Service, who: Caller, difficulty_id: uuid.UUID,
     "page. `outcome` resolved (default), partly_resolved or rejected closes the difficulty "
     "and stops the reminders to chase the ministry.",
 )
-async def post_ministry_answer(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_ministry_answer(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                                body: MinistryAnswerIn) -> Any:
     accepted = await usecases.record_ministry_answer(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -159,7 +160,7 @@ async def post_ministry_answer(ix: Service, who: Caller, difficulty_id: uuid.UUI
     "page. Registering again corrects it. 403 for anyone else, 409 when no ministry holds "
     "the difficulty.",
 )
-async def post_letter(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_letter(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                       body: LetterIn) -> Any:
     accepted = await usecases.register_letter(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -177,6 +178,6 @@ async def post_letter(ix: Service, who: Caller, difficulty_id: uuid.UUID,
     "phone, e-mail) is shown to the lead agency and the permanent deputy only; the "
     "others get `contact: null`, as in their tasks on the agency topics.",
 )
-async def read_difficulty(ix: Service, who: Caller, difficulty_id: uuid.UUID) -> Any:
+async def read_difficulty(ix: Service, who: SignedIn, difficulty_id: uuid.UUID) -> Any:
     found = await usecases.read_difficulty(ix, who, difficulty_id)
     return JSONResponse(found.model_dump(mode="json"))

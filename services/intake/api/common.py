@@ -1,18 +1,15 @@
-"""What intake's routes share: the dependencies through which a route gets what it needs,
-`Service` (the `Intake` main.py built) and `Caller` (whoever the bearer token speaks for),
-and the answer of a use case's outcome."""
+"""What intake's routes share: the dependency through which a route gets the `Intake`
+main.py built (`Service`; who is asking comes from `shared.identity.SignedIn`, as in
+every service), and the answer of a use case's outcome."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.intake import usecases
 from services.intake.usecases import Intake, Outcome
-from shared import auth
 from shared.errors import refuse_all
 
 
@@ -23,22 +20,6 @@ def intake(request: Request) -> Intake:
 
 
 Service = Annotated[Intake, Depends(intake)]
-
-bearer = HTTPBearer(
-    auto_error=False, description="Agency token (tga_...), task-force member token (tgm_...) "
-    "or operator token (tgo_...), from `thaogo token create`"
-)
-
-
-async def caller(
-    ix: Service,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> auth.Principal:
-    return await usecases.authenticate(ix, credentials.credentials if credentials else None)
-
-
-Caller = Annotated[auth.Principal, Depends(caller)]
-
 
 def answer(outcome: Outcome, lang: str) -> JSONResponse:
     if outcome.answer is not None:

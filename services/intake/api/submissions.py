@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from services.intake import usecases
-from services.intake.api.common import Caller, Service, answer
+from services.intake.api.common import Service, answer
 from services.intake.models import (
     Accepted,
     DifficultyIn,
@@ -22,6 +22,7 @@ from services.intake.models import (
 )
 from shared.errors import Problem, language, refuse_all, responses
 from shared.http import BodyTooLarge
+from shared.identity import SignedIn
 
 IMPORT_PATH = "/v1/difficulties/import"
 
@@ -102,7 +103,7 @@ created); the same key with another file is a 409.
         }},
     }}},
 )
-async def import_csv(ix: Service, who: Caller, request: Request,
+async def import_csv(ix: Service, who: SignedIn, request: Request,
                      idempotency_key: IdempotencyKey = None) -> Any:
     lang = language(request.headers)
     usecases.check_may_import(ix, who)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.intake import usecases
-from services.intake.api.common import Caller, Service
+from services.intake.api.common import Service
 from services.intake.models import MemberReportAccepted, MemberReportIn, MemberWeekOut
 from shared.errors import language, responses
+from shared.identity import SignedIn
 
 router = APIRouter()
 
@@ -28,7 +29,7 @@ router = APIRouter()
     "key on member.report.v1, whose consumers keep the latest revision). A report for a "
     "past week is accepted and marked late.",
 )
-async def post_member_report(ix: Service, who: Caller, body: MemberReportIn) -> Any:
+async def post_member_report(ix: Service, who: SignedIn, body: MemberReportIn) -> Any:
     accepted = await usecases.submit_member_report(ix, who, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
@@ -48,6 +49,6 @@ async def post_member_report(ix: Service, who: Caller, body: MemberReportIn) -> 
     "Deadlines run from the latest handling assignment (lead, escalation or triage) "
     "with the province's deadlines, as in the weekly report.",
 )
-async def member_week(ix: Service, who: Caller, request: Request) -> Any:
+async def member_week(ix: Service, who: SignedIn, request: Request) -> Any:
     week = await usecases.member_week(ix, who, language(request.headers))
     return JSONResponse(week.model_dump(mode="json"))

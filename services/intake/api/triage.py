@@ -10,9 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.intake import usecases
-from services.intake.api.common import Caller, Service
+from services.intake.api.common import Service
 from services.intake.models import CorrectionIn, MergeAccepted, MergeIn, StatusAccepted
 from shared.errors import responses
+from shared.identity import SignedIn
 
 router = APIRouter()
 
@@ -33,7 +34,7 @@ router = APIRouter()
     "difficulty again (to the task force of a new province, if it differs), and the "
     "reporting pages show the corrected values.",
 )
-async def post_correction(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_correction(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                           body: CorrectionIn) -> Any:
     accepted = await usecases.correct_difficulty(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
@@ -53,7 +54,7 @@ async def post_correction(ix: Service, who: Caller, difficulty_id: uuid.UUID,
     "status unchanged). The duplicate's business reads on its tracking page that it was "
     "merged, with the kept difficulty's progress and answer. A closed difficulty: 409.",
 )
-async def post_merge(ix: Service, who: Caller, difficulty_id: uuid.UUID,
+async def post_merge(ix: Service, who: SignedIn, difficulty_id: uuid.UUID,
                      body: MergeIn) -> Any:
     accepted = await usecases.merge_duplicate(ix, who, difficulty_id, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)

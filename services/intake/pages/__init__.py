@@ -25,7 +25,6 @@ from services.intake.pages.common import (
     _env,
     page_language,
     pages,
-    person_at_form,
     refusal_text,
 )
 from services.intake.pages.form import (
@@ -92,7 +91,6 @@ __all__ = [
     "options",
     "page_language",
     "pages",
-    "person_at_form",
     "refusal_text",
     "render",
     "submission_of",

@@ -18,13 +18,12 @@ from services.intake.pages.common import (
     TEXT,
     WorkspaceForm,
     pages,
-    person_at_form,
     refusal_text,
 )
 from services.intake.pages.people import back_to_page
 from services.intake.pages.workspace import DateForm, FormLang, LetterNumberForm, Note
 from services.intake.usecases import Intake, bottlenecks
-from shared import auth, vn
+from shared import auth, identity, vn
 from shared.errors import Refusal, validation_problems
 
 
@@ -34,7 +33,7 @@ async def on_bottleneck_page(ix: Intake, request: Request, csrf_token: str, lang
     """A form of the shared recommendations' page: `act`, then back to the page saying
     what was done, or what was refused and why."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         await act(who)
     except ValidationError as e:

@@ -10,9 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.intake import usecases
-from services.intake.usecases import Intake
-from shared import auth, vn
+from shared import vn
 from shared.errors import Refusal, language
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -97,12 +95,6 @@ pages = APIRouter(include_in_schema=False)
 # browser back to the page, saying what was done or what was refused.
 
 WorkspaceForm = Annotated[str, Form(max_length=100)]
-
-
-async def person_at_form(ix: Intake, request: Request, csrf_token: str) -> auth.Principal:
-    if not auth.csrf_ok(request.cookies.get(auth.CSRF_COOKIE), csrf_token):
-        raise auth.csrf_refused()
-    return await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
 
 
 def refusal_text(e: Refusal | vn.InvalidField, lang: str) -> dict[str, str]:

@@ -25,11 +25,10 @@ from services.intake.pages.common import (
     _env,
     page_language,
     pages,
-    person_at_form,
     refusal_text,
 )
 from services.intake.usecases import Intake
-from shared import auth, vn
+from shared import auth, identity, vn
 from shared.errors import Refusal, validation_problems
 
 # --- the people's workspaces: a member's report, triage, reminders, directions (#21 3-5) -----
@@ -57,7 +56,7 @@ async def workspace_member_report(
     """A member's weekly report from the form of their week, through the API's use case
     (on time before Friday 12:00, accepted and marked late after)."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     figures = {"received": figure_received, "resolved": figure_resolved,
                "open": figure_open, "overdue": figure_overdue}
     try:
@@ -95,7 +94,7 @@ async def workspace_triage(
     with a public reason, correct the zone type, category or province (the router routes
     it again), or merge it as a duplicate into the difficulty named by its tracking code."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         done = await _triage_action(ix, who, difficulty_id, action, note=note,
                                     target_agency_id=target_agency_id.strip(),
@@ -149,7 +148,7 @@ async def workspace_remind(
 ) -> RedirectResponse:
     """The permanent deputy reminds a member who has not reported this week."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         await usecases.remind_member(ix, who, member_id)
     except (Refusal, vn.InvalidField) as e:
@@ -166,7 +165,7 @@ async def workspace_direction(
 ) -> RedirectResponse:
     """The head's direction: what, who must act, by when."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         await usecases.give_direction(ix, who, direction, key or str(uuid.uuid4()),
                                       assignee_id=assignee_id, due_on=due_on)
@@ -184,7 +183,7 @@ async def workspace_direction_progress(
 ) -> RedirectResponse:
     """Whoever must act on a direction says where it stands, from their landing page."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         await usecases.post_direction_progress(ix, who, direction_id, state, note)
     except (Refusal, vn.InvalidField) as e:
@@ -201,7 +200,7 @@ async def workspace_compilation(
 ) -> RedirectResponse:
     """The permanent deputy saves the week's compiled text, or submits it to the head."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     week = {"week": week_label} if week_label else {}
     try:
         if action not in ("save", "submit"):
@@ -235,7 +234,7 @@ async def workspace_acknowledge(
     not this agency's) leaves the others acknowledged. Back to the queue with how many
     were acknowledged and, for each refused, its id and why."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     body = StatusIn.model_validate({"status": "acknowledged"})
     done, said = 0, []
     for did in dict.fromkeys(difficulty_id):  # a repeated box counts once
@@ -255,7 +254,7 @@ async def workspace_contact(ix: Service, request: Request, difficulty_id: uuid.U
     permanent deputy (reporting never keeps it): as `GET /v1/difficulties/{id}` decides
     (`logic.as_read_by`); anyone else on the case is told it is not theirs to see."""
     lang = page_language(request)
-    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.person(request)
     seen = await usecases.read_difficulty(ix, who, difficulty_id)
     d = seen.difficulty
     html = _env.get_template("contact.html").render(

@@ -25,12 +25,11 @@ from services.intake.pages.common import (
     TEXT,
     WorkspaceForm,
     pages,
-    person_at_form,
     refusal_text,
 )
 from services.intake.pages.form import FILES
 from services.intake.usecases import Intake, attachments
-from shared import auth, vn
+from shared import auth, identity, vn
 from shared.errors import Refusal, validation_problems
 
 
@@ -48,7 +47,7 @@ async def act_on_case(
     API's model from the form and calls its use case), then back to the difficulty's
     page saying what was done, or what was refused and why."""
     lang = lang if lang in TEXT else "vi"
-    who = await person_at_form(ix, request, csrf_token)
+    who = await identity.person_at_form(request, csrf_token)
     try:
         await act(who)
     except ValidationError as e:
@@ -145,7 +144,7 @@ async def workspace_attachment(ix: Service, request: Request, difficulty_id: uui
                                attachment_id: uuid.UUID) -> Response:
     """A case's file, for the people on it signed in to the workspace (a link on the
     difficulty's page); 404 for anyone else."""
-    who = await usecases.session_caller(ix, request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.person(request)
     return file_response(await attachments.download(ix, who, difficulty_id, attachment_id))
 
 

@@ -3,7 +3,7 @@ submission through `accept`; agencies and members act on a difficulty through
 `post_status`, `read_difficulty`, `submit_member_report` and `member_week`. Each takes
 the `Intake` that main.py builds and raises a Refusal (or vn.InvalidField) for a 4xx.
 
-By use-case family: `context` (who is asking), `submissions`, `handling` (agencies and
+By use-case family: `context` (the service, where who is asking stands on a case), `submissions`, `handling` (agencies and
 members on a difficulty), `business` (the tracking code's answers and feedback),
 `task_force` (the workspaces), `triage` (the permanent deputy's corrections and
 merges). Every public name is re-exported here.
@@ -24,10 +24,8 @@ from services.intake.usecases.context import (
     AttachmentLimits,
     Intake,
     Outcome,
-    authenticate,
     member_of,
     seen_by,
-    session_caller,
     standing,
 )
 from services.intake.usecases.handling import (
@@ -77,7 +75,6 @@ __all__ = [
     "RefusedRow",
     "accept",
     "answer_question",
-    "authenticate",
     "check_may_import",
     "confirm_urgency",
     "correct_difficulty",
@@ -101,7 +98,6 @@ __all__ = [
     "remind_member",
     "save_compilation",
     "seen_by",
-    "session_caller",
     "standing",
     "submit_member_report",
     "task_force_role",

@@ -13,7 +13,7 @@ from services.intake import logic, store
 from services.intake.metrics import IntakeMetrics
 from shared import auth
 from shared.calendar import Clock
-from shared.errors import Problem, Refusal, unauthorized
+from shared.errors import Problem, Refusal
 from shared.events import (
     ActorKind,
     DifficultyReceived,
@@ -65,30 +65,7 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
 
 
-# --- who is asking --------------------------------------------------------------------------
-
-
-async def authenticate(ix: Intake, token: str | None) -> auth.Principal:
-    """Whoever a valid token speaks for, checked against the registry and the
-    configuration on every request (a revoked token or a member who left is refused at
-    once); a 401 otherwise."""
-    async with ix.db().acquire() as conn:
-        who = await auth.principal_for(conn, token, configs=ix.config.current)
-    if who is None:
-        ix.metrics.auth_failures.labels("no_valid_token").inc()
-        raise unauthorized()
-    return who
-
-
-async def session_caller(ix: Intake, sid: str | None) -> auth.Principal:
-    """Whoever a browser's sign-in session is for (the workspace's forms); a 401 if none."""
-    async with ix.db().acquire() as conn:
-        who = await auth.session_principal(conn, sid, now=ix.clock.now(),
-                                           configs=ix.config.current)
-    if who is None:
-        ix.metrics.auth_failures.labels("no_session").inc()
-        raise unauthorized()
-    return who
+# --- where who is asking stands -------------------------------------------------------------
 
 
 def member_of(ix: Intake, who: auth.Principal, refusal_en: str, refusal_vi: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 # The names `from services.reporting.api import X` has always given.
 from services.reporting.api.common import (
-    BEARER,
     MAX_SEARCH_WORDS,
     PROVINCE_PATTERN,
     PUBLIC_MAX_AGE,
@@ -21,7 +20,6 @@ from services.reporting.api.common import (
     ReadSide,
     ReportPath,
     Side,
-    SignedIn,
     cached,
     decode_cursor,
     encode_cursor,
@@ -33,7 +31,6 @@ from services.reporting.api.common import (
     read_side,
     require_lister,
     require_reader,
-    signed_in,
     track_not_found,
 )
 from services.reporting.api.csv_files import (
@@ -67,7 +64,6 @@ from services.reporting.api.routes import (
 )
 
 __all__ = [
-    "BEARER",
     "CSV_COLUMNS",
     "CSV_COLUMNS_VI",
     "DIMENSION_VI",
@@ -87,7 +83,6 @@ __all__ = [
     "Reader",
     "ReportPath",
     "Side",
-    "SignedIn",
     "TrackOut",
     "api",
     "cached",
@@ -113,7 +108,6 @@ __all__ = [
     "require_reader",
     "rows_csv",
     "rows_csv_vi",
-    "signed_in",
     "track",
     "track_not_found",
 ]

@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import Cookie, Depends, Path, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Path, Request, Response
 
 from services.reporting import access, logic, store, usecases
 from shared import auth
 from shared.calendar import Clock, check_date, parse_week_label
-from shared.errors import Refusal, unauthorized
+from shared.errors import Refusal
 from shared.events import (
     WeeklyReport,
 )
+from shared.identity import SignedIn
 from shared.provinces import ConfigHolder, ProvinceConfig
 
 MAX_SEARCH_WORDS = 8
@@ -29,9 +29,6 @@ WEEK_PATTERN = r"^[0-9]{4}-W[0-9]{2}$"
 # A report path names a week, or "final": the mandate report of a dissolved task force.
 REPORT_PATTERN = r"^([0-9]{4}-W[0-9]{2}|final)$"
 PROVINCE_PATTERN = r"^[a-z0-9-]{1,60}$"
-# Module level: with postponed annotations FastAPI resolves names in module globals.
-BEARER = HTTPBearer(auto_error=False, description="A task-force member token (tgm_...) or "
-                    "an operator token (tgo_...), from `thaogo token create`")
 ProvincePath = Annotated[str, Path(pattern=PROVINCE_PATTERN,
                                    description="Province slug (binh-duong) or code (74)")]
 ReportPath = Annotated[str, Path(pattern=REPORT_PATTERN,
@@ -70,20 +67,6 @@ class ReadSide:
         """Served over HTTPS (behind the ingress, whose TLS the app does not see): the
         sign-in cookie must then never travel in clear."""
         return self.base_url.startswith("https://")
-
-    async def principal(self, token: str | None) -> auth.Principal | None:
-        async with self.db().acquire() as conn:
-            return await auth.principal_for(conn, token, configs=self.config.current)
-
-    async def session_principal(self, sid: str | None) -> auth.Principal | None:
-        """Who a sign-in session is for while both it and its token live, else None."""
-        async with self.db().acquire() as conn:
-            return await auth.session_principal(conn, sid, now=self.now(),
-                                                configs=self.config.current)
-
-    async def token_principal(self, token_id: uuid.UUID) -> auth.Principal | None:
-        async with self.db().acquire() as conn:
-            return await auth.principal_by_id(conn, token_id, self.config.current)
 
 
 async def load_report(
@@ -172,27 +155,8 @@ def read_side(request: Request) -> ReadSide:
 Side = Annotated[ReadSide, Depends(read_side)]
 
 
-async def signed_in(
-    side: Side,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    session: Annotated[str | None, Cookie(alias=auth.SESSION_COOKIE, include_in_schema=False,
-                                          max_length=200)] = None,
-) -> auth.Principal:
-    """Whoever the bearer token names, checked against the shared registry on every
-    request (a revoked token is refused at once); without one, the report pages' sign-in
-    cookie, so that their JSON and CSV links open in the same browser."""
-    who = (await side.principal(creds.credentials) if creds
-           else await side.session_principal(session))
-    if who is None:
-        raise unauthorized()
-    return who
-
-
-SignedIn = Annotated[auth.Principal, Depends(signed_in)]
-
-
 async def require_reader(side: Side, who: SignedIn) -> auth.Principal:
-    """A task-force member or an operator (see `signed_in`)."""
+    """A task-force member or an operator (see `shared.identity.signed_in`)."""
     if access.reader_ok(who, side.config.current):
         return who
     raise Refusal(403, "Authorization", "only task-force members and operators may read this",

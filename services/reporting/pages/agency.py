@@ -27,7 +27,7 @@ from services.reporting.api import (
     Side,
 )
 from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt, with_csrf
-from shared import auth, vn
+from shared import auth, identity, vn
 from shared.calendar import check_date, parse_week_label
 from shared.errors import Refusal, responses
 from shared.events import (
@@ -204,7 +204,7 @@ def not_an_agency() -> Refusal:
 async def agency_session(side: ReadSide, request: Request) -> auth.Principal | None:
     """The signed-in agency (an officer, the permanent deputy, the head); None without a
     session; a 403 for another kind of session."""
-    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.browser_person(request)
     if who is not None and who.kind is not auth.TokenKind.AGENCY:
         raise not_an_agency()
     return who

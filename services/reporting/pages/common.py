@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import access, document
 from services.reporting.api import ReadSide
-from shared import auth
+from shared import auth, identity
 from shared.calendar import TZ
 from shared.events import STATUS_LABELS, Status
 from shared.provinces import ProvinceConfig
@@ -303,16 +303,10 @@ async def allowed(request: Request, side: ReadSide) -> auth.Principal | bool:
         grant = side.links.grant(request.url.path, q.get("exp"), q.get("tok"),
                                  q.get("sig"), now=side.now())
         if grant is not None and (grant.token_id is None or access.reader_ok(
-                await side.token_principal(grant.token_id), side.config.current)):
+                await identity.identities(request).by_token_id(grant.token_id),
+                side.config.current)):
             return True
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        token = credentials.strip()
-        if not token or len(token) > 200:
-            return False
-        who = await side.principal(token)
-    else:
-        who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.asking(request)
     if who is None or not access.reader_ok(who, side.config.current):
         return False
     return who
@@ -348,7 +342,7 @@ def sign_in_page(request: Request, side: ReadSide, lang: str, next_path: str, *,
     return with_csrf(request, side, render)
 
 
-async def signed_in(request: Request, side: ReadSide, token_id: uuid.UUID,
+async def start_session(request: Request, side: ReadSide, token_id: uuid.UUID,
                     target: str) -> RedirectResponse:
     """A new session on `token_id` (the cookie holds a random id, the session names the
     token), then on to `target`."""

@@ -29,7 +29,7 @@ from services.reporting.pages.common import (
     fmt,
     with_csrf,
 )
-from shared import auth
+from shared import auth, identity
 from shared.errors import Refusal, responses
 from shared.events import (
     CATEGORY_LABELS,
@@ -61,7 +61,7 @@ async def difficulty_page(
     refused: Annotated[str | None, Query(max_length=500)] = None,
     field: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse | RedirectResponse:
-    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.browser_person(request)
     if who is None:
         return sign_in_first(lang)
     async with side.db().acquire() as conn:

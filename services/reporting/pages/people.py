@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.reporting import access, api, document, logic, store
 from services.reporting.api import ReadSide, Side
 from services.reporting.pages.common import PAGE, TEXT, Labeller, Lang, env, fmt, with_csrf
-from shared import auth
+from shared import auth, identity
 from shared.calendar import parse_week_label, previous_window, to_local, week_window
 from shared.errors import Refusal
 from shared.events import CATEGORY_LABELS, WAITING_REASON_LABELS, ZONE_TYPE_LABELS
@@ -270,7 +270,7 @@ async def desk(side: ReadSide, request: Request, lang: str, *roles: str
                ) -> Desk | RedirectResponse:
     """The signed-in person if their role opens the page; the sign-in page if nobody is
     signed in; a 403 naming the role otherwise."""
-    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.browser_person(request)
     if who is None:
         return RedirectResponse(f"/workspace/sign-in?lang={lang}", status_code=303)
     configs = side.config.current

@@ -31,10 +31,10 @@ from services.reporting.pages.common import (
     env,
     fmt,
     sign_in_page,
-    signed_in,
     signed_out,
+    start_session,
 )
-from shared import auth
+from shared import auth, identity
 from shared.calendar import TZ, previous_window, week_window, week_window_by_label
 from shared.errors import responses
 from shared.events import WAITING_REASON_LABELS, BreakdownRow, WeeklyReport
@@ -66,10 +66,10 @@ async def login(
     csrf_token: CsrfField = "",
 ) -> HTMLResponse | RedirectResponse:
     check_csrf(request, csrf_token)
-    who = await side.principal(token.strip())
+    who = await identity.identities(request).by_token(token.strip())
     if who is None or not access.reader_ok(who, side.config.current):
         return sign_in_page(request, side, lang, next, error=True)
-    return await signed_in(request, side, who.token_id, access.safe_next(next))
+    return await start_session(request, side, who.token_id, access.safe_next(next))
 
 @router.post("/reports/logout", summary="Sign out", status_code=303,
              response_class=RedirectResponse, responses=responses(403))

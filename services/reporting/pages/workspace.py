@@ -24,11 +24,11 @@ from services.reporting.pages.common import (
     check_csrf,
     env,
     fmt,
-    signed_in,
     signed_out,
+    start_session,
     with_csrf,
 )
-from shared import auth, outbox, vn
+from shared import auth, identity, outbox, vn
 from shared.calendar import TZ
 from shared.errors import responses
 from shared.events import SignInLink, new_envelope
@@ -169,7 +169,7 @@ async def use_link(
         token_id, _ = await auth.insert_token(
             conn, kind=kind, subject_id=row["subject_id"], expires_in_days=1,
             purpose=auth.Purpose.SIGN_IN)
-    return await signed_in(request, side, token_id, WORKSPACE)
+    return await start_session(request, side, token_id, WORKSPACE)
 
 def demo_grant(side: ReadSide, tok: str | None, exp: str | None,
                sig: str | None) -> uuid.UUID | None:
@@ -189,7 +189,8 @@ async def enter_form(
     sig: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     token_id = demo_grant(side, tok, exp, sig)
-    who = None if token_id is None else await side.token_principal(token_id)
+    who = (None if token_id is None
+           else await identity.identities(request).by_token_id(token_id))
     if who is None:
         return signin_page(request, side, lang, "problem", status=404,
                            problem=TEXT[lang]["ws_unknown"])
@@ -212,10 +213,10 @@ async def enter(
 ) -> HTMLResponse | RedirectResponse:
     check_csrf(request, csrf_token)
     token_id = demo_grant(side, tok, exp, sig)
-    if token_id is None or await side.token_principal(token_id) is None:
+    if token_id is None or await identity.identities(request).by_token_id(token_id) is None:
         return signin_page(request, side, lang, "problem", status=404,
                            problem=TEXT[lang]["ws_unknown"])
-    return await signed_in(request, side, token_id, WORKSPACE)
+    return await start_session(request, side, token_id, WORKSPACE)
 
 @router.get("/workspace", include_in_schema=False)
 async def workspace_bare(lang: Lang = "vi") -> RedirectResponse:
@@ -226,7 +227,7 @@ async def workspace_bare(lang: Lang = "vi") -> RedirectResponse:
             summary="Who you are signed in as, and what there is for you")
 async def workspace(
     side: Side, request: Request, lang: Lang = "vi") -> HTMLResponse | RedirectResponse:
-    who = await side.session_principal(request.cookies.get(auth.SESSION_COOKIE))
+    who = await identity.browser_person(request)
     if who is None:
         return RedirectResponse(f"/workspace/sign-in?lang={lang}", status_code=303)
     configs = side.config.current
