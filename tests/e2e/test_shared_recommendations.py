@@ -25,9 +25,10 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.e2e.test_people import sign_in, topic_text, until
+from tests.e2e.test_people import sign_in, until
 from tests.e2e.test_sign_in import AXE, CHROMIUM, check, wait_until_up
 from tests.e2e.test_up import start_up, stop_up, thaogo
+from tests.faults.harness import read_topics
 from tests.intake.conftest import submission
 from thaogo.embedded import free_port
 
@@ -142,7 +143,9 @@ async def test_the_deputy_merges_what_many_businesses_share_and_each_reads_the_a
                 bid = (await bottleneck.get_attribute("id") or "").removeprefix("bottleneck-")
 
                 # One item for the ministry: the number of businesses, no one's identity.
-                out = await topic_text(stack["THAOGO_KAFKA_BOOTSTRAP"], "policy.bottleneck.v1")
+                (message,) = await read_topics(stack["THAOGO_KAFKA_BOOTSTRAP"],
+                                               ["policy.bottleneck.v1"])
+                out = message.value.decode()
                 item = json.loads(out)
                 assert item["business_count"] == 4 and len(item["items"]) == 4, out
                 assert item["ministry_id"] == MINISTRY and item["answer"] is None
