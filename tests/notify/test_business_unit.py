@@ -209,11 +209,11 @@ def test_each_notice_says_its_step_in_vietnamese_then_english_with_the_link() ->
 
 
 def test_the_checker_agrees_with_notify_on_which_notices_are_owed() -> None:
-    """The checker's own rules (thaogo/verify.py) and notify's, over one difficulty's
+    """The checker's own rules (thaogo/verify/) and notify's, over one difficulty's
     events: the same notices; one missing, or one to a business without e-mail, is a
     difference."""
     from shared.events import new_envelope
-    from thaogo.verify import Log, Report, _check_business_notices, fold
+    from thaogo.verify import Log, Report, check_business_notices, fold
 
     d = received(local(9))
     did = d.difficulty_id
@@ -241,7 +241,7 @@ def test_the_checker_agrees_with_notify_on_which_notices_are_owed() -> None:
 
     def differences(rows: list[dict[str, str]], log: Log) -> list[str]:
         report = Report()
-        _check_business_notices(log, fold(log), rows, report)
+        check_business_notices(log, fold(log), rows, report)
         return [f"{x.field}: {x.expected} -> {x.found}" for x in report.differences]
 
     assert differences(rows, log) == []

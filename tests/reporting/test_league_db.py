@@ -89,7 +89,7 @@ async def test_the_composed_league_is_the_pure_rules_over_every_item(
             # The consistency checker's rules find nothing to say about it.
             body = report.model_dump(mode="json")
             check = verify.Report()
-            verify._check_league(check, W.label, body["league"], body["rows"])
+            verify.check_league(check, W.label, body["league"], body["rows"])
             assert check.ok, check.summary()
             if as_of == W.end:
                 full = report.league

@@ -38,8 +38,8 @@ from thaogo.verify import (
     Deliveries,
     Log,
     Report,
-    _check_league,
     check_alarms,
+    check_league,
     derive,
     fold,
     steps,
@@ -273,7 +273,7 @@ def _league_report() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def test_a_league_table_that_agrees_with_itself_and_its_report_passes() -> None:
     league, rows = _league_report()
     report = Report()
-    _check_league(report, "binh-duong:2026-W49", league, rows)
+    check_league(report, "binh-duong:2026-W49", league, rows)
     assert report.ok, report.summary()
 
 
@@ -282,7 +282,7 @@ def test_a_league_table_that_does_not_add_up_is_a_difference() -> None:
         league, rows = _league_report()
         change(league, rows)
         report = Report()
-        _check_league(report, "k", league, rows)
+        check_league(report, "k", league, rows)
         return [d.field for d in report.differences]
 
     def pct(lg: dict[str, Any], _: Any) -> None:
