@@ -11,11 +11,12 @@ CREATE INDEX difficulties_by_task_force_closed ON difficulties (task_force, clos
     INCLUDE (received_at, difficulty_id, tracking_code, title, status, urgency, kind,
              lead_agency_id, zone_type, category, ack_due_at, resolve_due_at, acknowledged_at,
              escalated_central_at, outcome, escalated_at);
--- The items received in a week yet closed before it began (a closing time earlier than
--- the receipt): found from (task force, receipt) without reading their rows. Keyed as
--- difficulties_by_task_force_time was, which it replaces.
+-- (task force, receipt, id), replacing (task force, receipt): the items received in a
+-- week yet closed before it began (a closing time earlier than the receipt) are found
+-- without reading their rows, and a task force's items newest first in the order of the
+-- queue, (received_at, difficulty_id), which a search walks (store.list_difficulties).
 DROP INDEX difficulties_by_task_force_time;
-CREATE INDEX difficulties_by_task_force_time ON difficulties (task_force, received_at)
-    INCLUDE (closed_at, difficulty_id);
+CREATE INDEX difficulties_by_task_force_time ON difficulties (task_force, received_at,
+    difficulty_id) INCLUDE (closed_at);
 ALTER TABLE difficulties SET (autovacuum_vacuum_scale_factor = 0.02,
                               autovacuum_vacuum_insert_scale_factor = 0.02);
