@@ -308,6 +308,17 @@ async def measure(app: FastAPI, pool: asyncpg.Pool, now: datetime, *, runs: int,
     return results
 
 
+async def regroup(pool: asyncpg.Pool, now: datetime) -> float:
+    """Seconds of the background job's pass over the province's shared recommendations
+    (`jobs.regroup`), grouped afresh as when its open items change: the deputy's page then
+    reads the stored groups, as it does in the service once the job has passed."""
+    async with pool.acquire() as conn:
+        await conn.execute("DELETE FROM shared_groupings WHERE task_force = $1", PROVINCE)
+    t0 = time.perf_counter()
+    await usecases.shared_groups(pool, task_force=PROVINCE, now=now)
+    return time.perf_counter() - t0
+
+
 def build_app(pool: asyncpg.Pool, url: str, now: datetime) -> FastAPI:
     @contextlib.asynccontextmanager
     async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -336,6 +347,7 @@ async def run_on(server_url: str, rows: int, *, runs: int, budget_s: float
             in_db = await conn.fetchval("SELECT count(*) FROM difficulties")
         # The pages are read as of the moment the history was filled up to.
         now = datetime.fromisoformat(fill["filled_at"])
+        regroup_s = await regroup(pool, now)
         app = build_app(pool, url, now)
         pages = await measure(app, pool, now, runs=runs, budget_s=budget_s,
                               statements=statements)
@@ -357,7 +369,7 @@ async def run_on(server_url: str, rows: int, *, runs: int, budget_s: float
         "worst_page": worst["page"], "worst_page_p95_ms": worst["p95_ms"],
         "pages_over_goal": [p["page"] for p in shown if p["p95_ms"] > GOAL_MS],
         "pages": pages, "fill": fill, "prepared_s": round(prepared_s, 1),
-        "pg_stat_statements": statements,
+        "pg_stat_statements": statements, "regroup_s": round(regroup_s, 2),
     }
 
 

@@ -42,14 +42,46 @@ TITLES = [
     "Chậm đấu nối hệ thống xử lý nước thải", "Kiểm tra chuyên ngành trùng lặp",
     "Chi phí logistics tăng cao", "Khó khăn về bảo hiểm xã hội cho người lao động",
 ]
+# The descriptions vary as businesses write them: what is held up, since when, what it
+# costs and what they ask, each drawn on its own from the row's number, and a third cite
+# the document their title's obstacle falls under. The 16 titles alone with one
+# description made every item of a title the same text (and every item alike through
+# the shared description): groups were cliques of identical texts, not what a
+# province's open items look like.
 DESCRIPTION = ("Doanh nghiệp đang gặp khó khăn kéo dài ba tuần, ảnh hưởng trực tiếp đến kế"
                " hoạch sản xuất và đơn hàng đã ký với đối tác; đề nghị Tổ công tác xem xét,"
                " chỉ đạo cơ quan liên quan hướng dẫn và hỗ trợ tháo gỡ sớm.")
+SUBJECTS = [
+    "Lô linh kiện điện tử nhập từ Hàn Quốc", "Nguyên liệu vải sợi nhập từ Trung Quốc",
+    "Dây chuyền chế biến thủy sản xuất khẩu", "Xưởng gỗ nội thất với 300 công nhân",
+    "Nhà máy bao bì nhựa", "Kho lạnh bảo quản nông sản", "Xưởng cơ khí chính xác",
+    "Nhà máy may mặc xuất khẩu sang Hoa Kỳ", "Cơ sở sản xuất thức ăn chăn nuôi",
+    "Nhà máy thép cán nguội", "Xưởng in bao bì giấy", "Nhà máy dược phẩm",
+    "Dự án mở rộng nhà xưởng giai đoạn hai", "Trang trại chăn nuôi công nghệ cao",
+]
+SINCE = ["từ tháng trước", "đã ba tuần nay", "kéo dài hơn hai tháng", "từ đầu quý",
+         "sau đợt kiểm tra gần đây", "từ khi chuyển sang hồ sơ điện tử", "gần một năm nay"]
+COSTS = ["phải chậm giao hàng cho đối tác", "phải tạm dừng một ca sản xuất",
+         "phát sinh chi phí lưu kho bãi", "có nguy cơ bị phạt vi phạm hợp đồng",
+         "công suất giảm khoảng một phần ba", "chậm trả lương cho người lao động",
+         "mất đơn hàng của khách hàng Nhật Bản", "phải thuê kho bên ngoài với giá cao",
+         "dòng tiền bị ảnh hưởng nghiêm trọng"]
+ASKS = ["Đề nghị Sở hướng dẫn cụ thể trình tự hồ sơ.", "Đề nghị rút ngắn thời gian xử lý.",
+        "Đề nghị cơ quan có thẩm quyền trả lời bằng văn bản.",
+        "Đề nghị tổ chức đối thoại với doanh nghiệp trong khu.",
+        "Đề nghị các ngành phối hợp giải quyết dứt điểm.",
+        "Đề nghị xem xét gia hạn trong thời gian chờ hướng dẫn."]
+# The document each title's obstacle falls under, which a third of its items cite.
+CITES = ["", "theo Nghị định 08/2015/NĐ-CP", "theo Thông tư 80/2021/TT-BTC", "",
+         "theo Nghị định 15/2021/NĐ-CP", "theo Luật Đất đai 2024", "theo Luật Đất đai 2024",
+         "", "", "", "", "theo Nghị định 136/2020/NĐ-CP", "", "theo Nghị định 15/2018/NĐ-CP",
+         "", "theo Luật Bảo hiểm xã hội 2014"]
 ENTERPRISES = ["Công ty TNHH Cơ khí Tân Phát", "Công ty CP Dệt may Hòa Bình",
                "Công ty TNHH Điện tử Sông Hồng", "Công ty CP Thực phẩm Miền Tây",
                "Công ty TNHH Gỗ Nội thất Phú Lợi", "Công ty CP Nhựa Bao bì Việt Thắng",
                "Công ty TNHH Hóa chất Đông Á", "Công ty CP Thép Bắc Trung Bộ"]
 TAX_CODES = 2_000
+PHRASES = {"subject": SUBJECTS, "since": SINCE, "cost": COSTS, "ask": ASKS}
 
 
 @dataclass(frozen=True)
@@ -92,7 +124,10 @@ CREATE TABLE bench.places (p int PRIMARY KEY, slug text, code text, name text, t
     central text);
 CREATE TABLE bench.agencies (p int, k int, agency_id text, PRIMARY KEY (p, k));
 CREATE TABLE bench.members (p int, k int, member_id text, agency_id text, PRIMARY KEY (p, k));
-CREATE TABLE bench.words (k int PRIMARY KEY, title text, search text);
+CREATE TABLE bench.words (k int PRIMARY KEY, title text, search text, cite text,
+    cite_search text);
+-- The parts of a description (part: subject, since, cost, ask), each with its folded words.
+CREATE TABLE bench.phrases (part text, k int, phrase text, search text, PRIMARY KEY (part, k));
 CREATE TABLE bench.firms (k int PRIMARY KEY, name text, tax_code text, search text);
 """
 
@@ -144,8 +179,9 @@ SELECT id, code_, f.tax_code, s.code, s.slug, s.zone, cat, kind, urgency, w.titl
         'received_at', rec, 'province_code', s.code, 'province_name', s.name,
         'task_force', s.slug, 'tax_code', f.tax_code, 'enterprise_name', f.name,
         'zone_type', s.zone, 'category', cat, 'kind', kind, 'title', w.title,
-        'urgency', urgency),
-    f.name, lower(code_) || ' ' || w.search || ' ' || $6 || ' ' || f.search, gen_random_uuid(),
+        'urgency', urgency, 'description', description),
+    f.name, lower(code_) || ' ' || w.search || ' ' || description_search || ' ' || f.search,
+    gen_random_uuid(),
     lead, rec + interval '2 days', rec + interval '15 days',
     CASE WHEN s.status NOT IN ('received', 'assigned') THEN acked END,
     CASE WHEN NOT open THEN closed END,
@@ -158,7 +194,7 @@ FROM s
 CROSS JOIN LATERAL (SELECT
     gen_random_uuid() AS id, 'TG-' || to_char(s.rec, 'YYMM') || '-' || lpad(s.i::text, 7, '0')
         AS code_,
-    ($7::text[])[1 + (s.i * 31) % cardinality($7::text[])] AS cat,
+    ($6::text[])[1 + (s.i * 31) % cardinality($6::text[])] AS cat,
     CASE WHEN s.i % 10 = 0 THEN 'recommendation' ELSE 'difficulty' END AS kind,
     CASE WHEN s.i % 40 = 0 THEN 'urgent' ELSE 'normal' END AS urgency,
     CASE WHEN s.status = 'received' THEN s.triage
@@ -168,6 +204,17 @@ CROSS JOIN LATERAL (SELECT
                AND a.k = (s.i * 13) % s.n_agencies) END AS lead) c
 JOIN bench.words w ON w.k = s.i % {titles}
 JOIN bench.firms f ON f.k = (s.i * 17) % {firms}
+CROSS JOIN LATERAL (SELECT
+    ps.phrase || ' ' || pn.phrase || CASE WHEN s.i % 3 = 0 AND w.cite <> ''
+        THEN ' ' || w.cite ELSE '' END || ', ' || pc.phrase || '. ' || pa.phrase AS description,
+    ps.search || ' ' || pn.search || CASE WHEN s.i % 3 = 0 AND w.cite <> ''
+        THEN ' ' || w.cite_search ELSE '' END || ', ' || pc.search || '. ' || pa.search
+        AS description_search
+    FROM bench.phrases ps, bench.phrases pn, bench.phrases pc, bench.phrases pa
+    WHERE ps.part = 'subject' AND ps.k = abs(hashint4(s.i)) % {subjects}
+      AND pn.part = 'since' AND pn.k = abs(hashint4(s.i + 1)) % {since}
+      AND pc.part = 'cost' AND pc.k = abs(hashint4(s.i + 2)) % {costs}
+      AND pa.part = 'ask' AND pa.k = abs(hashint4(s.i + 3)) % {asks}) t
 """
 
 # Each difficulty of the chunk (by its tracking code's number) gets its lead assignment;
@@ -314,8 +361,12 @@ async def _setup(conn: asyncpg.Connection) -> None:
     await conn.executemany("INSERT INTO bench.members VALUES ($1, $2, $3, $4)",
                            [(i, k, m, a) for i, p in enumerate(ps)
                             for k, (m, a) in enumerate(p.members)])
-    await conn.executemany("INSERT INTO bench.words VALUES ($1, $2, $3)",
-                           [(k, t, vn.fold(t)) for k, t in enumerate(TITLES)])
+    await conn.executemany("INSERT INTO bench.words VALUES ($1, $2, $3, $4, $5)",
+                           [(k, t, vn.fold(t), c, vn.fold(c))
+                            for k, (t, c) in enumerate(zip(TITLES, CITES, strict=True))])
+    await conn.executemany("INSERT INTO bench.phrases VALUES ($1, $2, $3, $4)",
+                           [(part, k, p, vn.fold(p)) for part, ps in PHRASES.items()
+                            for k, p in enumerate(ps)])
     firms = [f"{ENTERPRISES[k % len(ENTERPRISES)]} {k}" for k in range(TAX_CODES)]
     await conn.executemany("INSERT INTO bench.firms VALUES ($1, $2, $3, $4)",
                            [(k, name, tax_code(k), vn.fold(name))
@@ -331,11 +382,12 @@ async def fill(conn: asyncpg.Connection, *, rows: int, days: int, now: datetime,
     await _setup(conn)
     template = json.dumps(_template())
     cats = [c.value for c in Category]
-    difficulties = _DIFFICULTIES.format(titles=len(TITLES), firms=TAX_CODES)
+    difficulties = _DIFFICULTIES.format(titles=len(TITLES), firms=TAX_CODES,
+                                        subjects=len(SUBJECTS), since=len(SINCE),
+                                        costs=len(COSTS), asks=len(ASKS))
     for lo in range(1, rows + 1, chunk):
         hi = min(rows, lo + chunk - 1)
-        steps = (("difficulties", difficulties, (lo, hi, float(days), now, template,
-                                                  vn.fold(DESCRIPTION), cats)),
+        steps = (("difficulties", difficulties, (lo, hi, float(days), now, template, cats)),
                  ("assignments", _ASSIGNMENTS, (lo, hi)),
                  ("history", _HISTORY, (lo, hi, STATUS_EVENT_TYPE)),
                  ("resolutions", _RESOLUTIONS, (lo, hi)))

@@ -16,6 +16,7 @@ floats summed in a fixed order give the same answer on every machine.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import math
@@ -205,15 +206,49 @@ class Shared:
     ministry_id: str | None
 
 
+def input_key(rows: Sequence[Mapping[str, Any]]) -> str:
+    """What a grouping was computed from: the items' ids and texts in order (a stored
+    grouping stands for this input only)."""
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(f"{r['difficulty_id']}\x1f{r['title']}\x1f{r['description'] or ''}\x1e"
+                 .encode())
+    return h.hexdigest()
+
+
+def group_rows(rows: Sequence[Mapping[str, Any]], *, alike: float, citing_bonus: float,
+               floor: float) -> list[Group]:
+    """The groups among a task force's open items (rows with difficulty_id, title and
+    description)."""
+    return group([Item(str(r["difficulty_id"]), f"{r['title']}\n{r['description'] or ''}")
+                  for r in rows], alike=alike, citing_bonus=citing_bonus, floor=floor)
+
+
+def to_json(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    return [{"ids": list(g.ids), "documents": [list(d) for d in g.documents]} for g in groups]
+
+
+def from_json(data: Sequence[Mapping[str, Any]]) -> list[Group]:
+    return [Group(tuple(str(i) for i in g["ids"]),
+                  tuple((str(k), str(label), int(n)) for k, label, n in g["documents"]))
+            for g in data]
+
+
 def shared_recommendations(rows: Sequence[Mapping[str, Any]], *, alike: float,
                            citing_bonus: float, floor: float, escalation: Mapping[str, str]
                            ) -> list[Shared]:
     """The groups among a task force's open items. Each row has difficulty_id, title,
     description, category and tax_code; `escalation` maps a category (or "default") to
     the central ministry the province's rules name for it."""
+    found = group_rows(rows, alike=alike, citing_bonus=citing_bonus, floor=floor)
+    return shared_from(rows, found, escalation=escalation)
+
+
+def shared_from(rows: Sequence[Mapping[str, Any]], found: Sequence[Group], *,
+                escalation: Mapping[str, str]) -> list[Shared]:
+    """The groups `found` among these rows (`group_rows` of them, perhaps stored), as
+    the page shows them."""
     by_id = {str(r["difficulty_id"]): r for r in rows}
-    found = group([Item(str(r["difficulty_id"]), f"{r['title']}\n{r['description'] or ''}")
-                   for r in rows], alike=alike, citing_bonus=citing_bonus, floor=floor)
     out = []
     for g in found:
         items = tuple(by_id[i] for i in g.ids)

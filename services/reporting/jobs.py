@@ -21,6 +21,7 @@ from services.reporting.usecases import (
     compose_final,
     final_event_id,
     is_dissolved,
+    shared_groups,
     weekly_event_id,
 )
 from shared.calendar import Clock, WeekWindow, to_local
@@ -122,4 +123,20 @@ async def refresh_gauges(pool: asyncpg.Pool, *, clock: Clock, caseload: Caseload
             caseload.overdue.labels(agency).set(n_overdue)
         for slug, at in last.items():
             published.last_published.labels(slug).set(at.timestamp())
+        await asyncio.sleep(interval_s)
+
+
+async def regroup(pool: asyncpg.Pool, *, config: ConfigHolder, clock: Clock,
+                  interval_s: float) -> None:
+    """Every `interval_s`, each task force's shared recommendations grouped again if its
+    open items changed since (`usecases.shared_groups`, which stores them), so the
+    permanent deputy's page reads them instead of grouping on the visit."""
+    while True:
+        for slug in config.current:
+            try:
+                await shared_groups(pool, task_force=slug, now=clock.now())
+            except (asyncpg.PostgresError, OSError) as e:
+                # One task force's failure must not hold the others up; the next pass retries.
+                log.warning("shared recommendations not regrouped",
+                            extra={"task_force": slug, "error": type(e).__name__})
         await asyncio.sleep(interval_s)

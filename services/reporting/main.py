@@ -147,11 +147,15 @@ def build(settings: ReportingSettings | None = None, *, clock: Clock | None = No
         await jobs.refresh_gauges(rt_.db(), clock=clock, caseload=caseload,
                                   published=publish_metrics, interval_s=s.gauges_interval_s)
 
+    async def regroup(rt_: Runtime) -> None:
+        await jobs.regroup(rt_.db(), config=holder, clock=clock,
+                           interval_s=s.regroup_interval_s)
+
     async def watch_config(_: Runtime) -> None:
         # A dissolution (`thaogo taskforce dissolve`) reaches the publisher by hot reload.
         await holder.watch(s.config_reload_interval_s)
 
-    rt.background += [run_relay, run_weekly, refresh_gauges, watch_config]
+    rt.background += [run_relay, run_weekly, refresh_gauges, regroup, watch_config]
 
     # The read routes verify bearer tokens against the shared registry: migrate it first.
     app = http_app(side, s, registry=rt.registry, lifespan=auth.serving_lifespan(rt),

@@ -21,6 +21,9 @@ class ReportingSettings(ServiceSettings):
     config_reload_interval_s: float = 2.0
     # How often the open/overdue gauges are refreshed from the database.
     gauges_interval_s: float = 30.0
+    # How often each task force's shared recommendations are regrouped if their open
+    # items changed (the permanent deputy's page reads the stored groups).
+    regroup_interval_s: float = Field(default=30.0, gt=0)
     # Signs the report links notify mails (and the head forwards). The same on every
     # replica; unset, each process makes up its own and links die with it. A placeholder
     # or a value under 32 characters is refused at start-up.

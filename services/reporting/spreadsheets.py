@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -242,12 +243,39 @@ def workbook(cfg: ProvinceConfig, report: WeeklyReport,
 
 def queue_workbook(title: Sequence[str], headers: Sequence[str],
                    rows: Sequence[Sequence[object]]) -> bytes:
-    """An agency's queue as a workbook: its title (who, which filters), then the rows."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Hồ sơ"
-    _table(ws, _title(ws, title), headers, rows, (16, 48, 30, 28, 18, 22, 18, 18, 10, 36))
+    """An agency's queue as a workbook: its title (who, which filters), then the rows.
+
+    Written in openpyxl's write-only mode, row by row, since it holds up to EXPORT_MAX
+    (10,000) rows: the same cells, fonts, fills, widths, frozen header and filter as
+    `_table` makes, in about a third of the time (README, #21 item 7)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Hồ sơ")
+    widths = (16, 48, 30, 28, 18, 22, 18, 18, 10, 36)
+    for c, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    top = len(title) + 2
+    ws.freeze_panes = f"A{top + 1}"
+    if rows:
+        ws.auto_filter.ref = f"A{top}:{get_column_letter(len(headers))}{top + len(rows)}"
+
+    def cell(value: object, *, bold: bool = False) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=spreadsheet_safe(value))
+        if bold:
+            c.font = HEAD_FONT
+        return c
+
+    for i, line in enumerate(title, 1):
+        ws.append([cell(line, bold=i == 1)])
+    ws.append([])
+    head = []
+    for h in headers:
+        c = cell(h, bold=True)
+        c.fill = HEAD_FILL
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+        head.append(c)
+    ws.append(head)
+    for values in rows:
+        ws.append([spreadsheet_safe(v) for v in values])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

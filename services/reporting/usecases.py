@@ -28,6 +28,7 @@ Design (documented for consumers of `report.weekly.v1`):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,7 +38,8 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel
 
-from services.reporting import document, logic, store
+from services.reporting import document, grouping, logic, store
+from services.reporting.settings import GROUPING
 from shared import audit, outbox
 from shared.calendar import (
     TZ,
@@ -435,3 +437,24 @@ async def public_view(conn: asyncpg.Connection, *, cfg: ProvinceConfig,
             letters=[PublicLetter(number=n, dated=d) for n, d in c.letters])
             for c in central],
     )
+
+
+async def shared_groups(pool: asyncpg.Pool, *, task_force: str, now: datetime
+                        ) -> tuple[list[dict[str, Any]], list[grouping.Group]]:
+    """A task force's open items to group (GROUPING.max_items, the most recent) and their
+    groups: the stored grouping when it was computed from exactly these items, else
+    grouped now (on a worker thread: a second or more for 1,000 items) and stored. The
+    background job (`jobs.regroup`) regroups as the open items change, so a visit finds
+    them grouped; either way the groups are those of the items as they are."""
+    async with pool.acquire() as conn:
+        rows = await store.open_to_group(conn, task_force=task_force, limit=GROUPING.max_items)
+        stored = await store.stored_grouping(conn, task_force=task_force)
+    key = grouping.input_key(rows)
+    if stored is not None and stored[0] == key:
+        return rows, grouping.from_json(stored[1])
+    found = await asyncio.to_thread(grouping.group_rows, rows, alike=GROUPING.alike,
+                                    citing_bonus=GROUPING.citing_bonus, floor=GROUPING.floor)
+    async with pool.acquire() as conn:
+        await store.store_grouping(conn, task_force=task_force, input_key=key,
+                                   groups=grouping.to_json(found), computed_at=now)
+    return rows, found

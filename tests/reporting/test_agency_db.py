@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 
 from services.reporting import store
+from services.reporting.store import difficulties
 from shared import auth as registry
 from shared.calendar import TZ
 from shared.deadlines import add_days
@@ -119,6 +120,33 @@ async def test_the_queue_holds_what_the_agency_holds_and_nothing_else(served: Se
     now = served.clock.now()
     assert await _held(served, KCN, received_after=now - timedelta(days=3),
                        received_until=now) == ["Thiếu nguyên liệu nhập khẩu"]
+
+
+async def test_a_search_newest_first_in_two_parts_finds_what_one_query_finds(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search looks among the newest SEARCH_RECENT items in scope first (#21 item 7):
+    wherever that boundary falls, and whether the page fills before it or not, the rows
+    and their order are those of one query over everything."""
+    await _seed(served)
+
+    async def search(agency: str, words: list[str], limit: int) -> list[str]:
+        async with served.pool.acquire() as conn:
+            rows = await store.list_difficulties(
+                conn, f=store.ListFilter(held_by=agency, task_forces=["binh-duong"],
+                                         words=words),
+                now=served.clock.now(), limit=limit)
+        return [r["title"] for r in rows]
+
+    cases = [(agency, words, limit) for agency in (KCN, SCT)
+             for words in (["thu"], ["hai", "quan"], ["nguyen", "lieu"], ["cum"], ["n"],
+                           ["100%"], ["a_b"]) for limit in (1, 2, 50)]
+    monkeypatch.setattr(difficulties, "SEARCH_RECENT", 10**9)
+    whole = [await search(*c) for c in cases]
+    assert any(len(w) >= 2 for w in whole)  # some searches find several items
+    for recent in (1, 2, 3):
+        monkeypatch.setattr(difficulties, "SEARCH_RECENT", recent)
+        assert [await search(*c) for c in cases] == whole, recent
 
 
 async def test_the_queue_query_reads_the_agencys_assignments_from_its_index(

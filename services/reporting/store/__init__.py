@@ -14,6 +14,8 @@ from services.reporting.store.bottlenecks import (
     bottlenecks_of,
     open_to_group,
     project_bottlenecks,
+    store_grouping,
+    stored_grouping,
 )
 from services.reporting.store.difficulties import (
     NEXT_DUE,
@@ -144,6 +146,8 @@ __all__ = [
     "rollup_rows",
     "set_deadlines",
     "sign_in_link",
+    "store_grouping",
+    "stored_grouping",
     "stored_report",
     "task_forces_of",
     "track",

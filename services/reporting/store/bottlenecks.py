@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -67,3 +68,21 @@ async def bottleneck_of(conn: asyncpg.Connection, *, difficulty_id: uuid.UUID
         "SELECT b.payload FROM bottleneck_items i JOIN bottlenecks b USING (bottleneck_id)"
         " WHERE i.difficulty_id = $1", difficulty_id)
     return None if row is None else PolicyBottleneck.model_validate(row["payload"])
+
+
+async def stored_grouping(conn: asyncpg.Connection, *, task_force: str
+                          ) -> tuple[str, list[dict[str, Any]]] | None:
+    """The task force's last grouping: the key of its input and its groups (JSON)."""
+    row = await conn.fetchrow("SELECT input_key, groups FROM shared_groupings"
+                              " WHERE task_force = $1", task_force)
+    return None if row is None else (row["input_key"], row["groups"])
+
+
+async def store_grouping(conn: asyncpg.Connection, *, task_force: str, input_key: str,
+                         groups: list[dict[str, Any]], computed_at: datetime) -> None:
+    """The grouping just computed replaces the task force's last one."""
+    await conn.execute(
+        "INSERT INTO shared_groupings (task_force, input_key, groups, computed_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (task_force) DO UPDATE SET"
+        " input_key = EXCLUDED.input_key, groups = EXCLUDED.groups,"
+        " computed_at = EXCLUDED.computed_at", task_force, input_key, groups, computed_at)

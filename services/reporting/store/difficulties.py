@@ -119,6 +119,18 @@ def _like_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _all_words(words: Sequence[str]) -> str:
+    """A regular expression matching a text that holds each word (anywhere, any order,
+    as a substring: what LIKE '%word%' matches), every character not a letter or digit
+    taken literally."""
+    return "^" + "".join("(?=.*" + "".join(c if c.isalnum() else "\\" + c for c in w) + ")"
+                         for w in words)
+
+
+# A search newest first looks among this many of the newest items in scope first.
+SEARCH_RECENT = 5_000
+
+
 async def list_difficulties(
     conn: asyncpg.Connection, *, f: ListFilter, now: datetime, limit: int,
     by_deadline: bool = False,
@@ -126,57 +138,108 @@ async def list_difficulties(
     """Newest first, keyset-paged on (received_at, difficulty_id); or, `by_deadline`
     (an agency's queue), the nearest next deadline first, keyset-paged on (next_due_at or
     infinity, received_at, difficulty_id) as `after` (a 3-tuple then) gives it."""
-    where: list[str] = []
-    args: list[Any] = [now]
+    order = (f"{_NEXT_DUE_KEY}, received_at, difficulty_id" if by_deadline
+             else "received_at DESC, difficulty_id DESC")
 
-    def arg(v: Any) -> str:
-        args.append(v)
-        return f"${len(args)}"
+    def statement(head: str, *, scope_only: bool = False, extra: Sequence[str] = (),
+                  tail: str = "", pattern: bool = False) -> tuple[str, list[Any]]:
+        """`head` WHERE the filter's conditions (only those of its scope: neither who
+        holds an item nor the words) ORDER BY `order` `tail`; `extra` and `tail` may name
+        the values given after the filter's as {0}, {1}, ...; the words as one `pattern`
+        or a LIKE each."""
+        where: list[str] = []
+        args: list[Any] = [now] if "$1" in head else []  # the overdue flag's moment
 
-    if f.held_by is not None:
-        where.append("EXISTS (SELECT 1 FROM assignments a WHERE a.agency_id ="
-                     f" {arg(f.held_by)} AND a.active AND a.difficulty_id = d.difficulty_id)")
-    if f.open_only:
-        where.append("closed_at IS NULL")
+        def arg(v: Any) -> str:
+            args.append(v)
+            return f"${len(args)}"
 
-    if f.task_forces is not None:
-        where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
-    if f.agency_id:
-        where.append(f"lead_agency_id = {arg(f.agency_id)}")
-    if f.status:
-        where.append(f"status = {arg(f.status)}")
-    if f.zone_type:
-        where.append(f"zone_type = {arg(f.zone_type)}")
-    if f.category:
-        where.append(f"category = {arg(f.category)}")
-    if f.received_after is not None:
-        where.append(f"received_at > {arg(f.received_after)}")
-    if f.received_until is not None:
-        where.append(f"received_at <= {arg(f.received_until)}")
-    for word in f.words:
-        where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
-    if by_deadline:
-        if f.after is not None:
+        if f.held_by is not None and not scope_only:
+            where.append("EXISTS (SELECT 1 FROM assignments a WHERE a.agency_id ="
+                         f" {arg(f.held_by)} AND a.active AND a.difficulty_id = d.difficulty_id)")
+        if f.open_only:
+            where.append("closed_at IS NULL")
+        if f.task_forces is not None and len(f.task_forces) == 1:
+            # Not = ANY of one: an index on (task_force, received_at) is then walked in
+            # its order, newest first, instead of read whole and sorted.
+            where.append(f"task_force = {arg(f.task_forces[0])}")
+        elif f.task_forces is not None:
+            where.append(f"task_force = ANY({arg(list(f.task_forces))}::text[])")
+        if f.agency_id:
+            where.append(f"lead_agency_id = {arg(f.agency_id)}")
+        if f.status:
+            where.append(f"status = {arg(f.status)}")
+        if f.zone_type:
+            where.append(f"zone_type = {arg(f.zone_type)}")
+        if f.category:
+            where.append(f"category = {arg(f.category)}")
+        if f.received_after is not None:
+            where.append(f"received_at > {arg(f.received_after)}")
+        if f.received_until is not None:
+            where.append(f"received_at <= {arg(f.received_until)}")
+        if not scope_only and pattern and f.words:
+            where.append(f"search ~ {arg(_all_words(f.words))}")
+        elif not scope_only:
+            for word in f.words:
+                where.append(f"search LIKE {arg('%' + _like_escape(word) + '%')}")
+        if f.after is not None and by_deadline:
             due, at, did = f.after  # type: ignore[misc]
             where.append(f"({_NEXT_DUE_KEY}, received_at, difficulty_id) >"
                          f" ({arg(due)}, {arg(at)}, {arg(did)})")
-        order = f"{_NEXT_DUE_KEY}, received_at, difficulty_id"
-    else:
-        if f.after is not None:
+        elif f.after is not None:
             where.append(f"(received_at, difficulty_id) < ({arg(f.after[0])},"
                          f" {arg(f.after[1])})")
-        order = "received_at DESC, difficulty_id DESC"
-    sql = (
-        "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
-        " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
-        f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
-        " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
-        "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
-        " FROM difficulties d"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY {order} LIMIT {arg(limit)}"
-    )
-    return [dict(r) for r in await conn.fetch(sql, *args)]
+        n = len(args)
+        marks = [f"${n + 1 + i}" for i in range(8)]
+        where += [x.format(*marks) for x in extra]
+        return (head + (" WHERE " + " AND ".join(where) if where else "")
+                + f" ORDER BY {order} " + tail.format(*marks)), args
+
+    sql, args = statement(_LIST_COLUMNS, tail="LIMIT {0}")
+    if not f.words:
+        return [dict(r) for r in await conn.fetch(sql, *args, limit)]
+    # Words: planned for these very words each time (asyncpg prepares the statement, and
+    # after five runs PostgreSQL keeps a generic plan, blind to how common the words
+    # are). Newest first, the most recent SEARCH_RECENT items in scope are searched
+    # first, then the older ones only if those held fewer than `limit`; the two parts
+    # give the rows and the order the one query gives. Among the recent ones the words
+    # are one pattern, which PostgreSQL estimates by trying it on its sample of the
+    # column: a LIKE a word it estimated word by word and multiplied, twenty times too
+    # few for words that go together ("nguyen lieu"), so it read every candidate instead
+    # of walking the newest first and stopping at the page (1.1 s with 1,000,000
+    # difficulties, `python -m bench.pages`, when the whole table was one part). The
+    # older ones are read with a LIKE a word, which costs less a row than the pattern
+    # when rare words make that a reading of the whole table.
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        if by_deadline:
+            return [dict(r) for r in await conn.fetch(sql, *args, limit)]
+        bound_sql, bound_args = statement(
+            "SELECT received_at, difficulty_id FROM difficulties d", scope_only=True,
+            tail=f"OFFSET {SEARCH_RECENT - 1} LIMIT 1")
+        bound = await conn.fetchrow(bound_sql, *bound_args)
+        if bound is None:  # fewer items in scope than that: one query
+            return [dict(r) for r in await conn.fetch(sql, *args, limit)]
+        recent_sql, recent_args = statement(
+            _LIST_COLUMNS, extra=["(received_at, difficulty_id) >= ({0}, {1})"],
+            tail="LIMIT {2}", pattern=True)
+        recent = [dict(r) for r in await conn.fetch(recent_sql, *recent_args, *bound, limit)]
+        if len(recent) >= limit:
+            return recent
+        older_sql, older_args = statement(
+            _LIST_COLUMNS, extra=["(received_at, difficulty_id) < ({0}, {1})"],
+            tail="LIMIT {2}")
+        older = await conn.fetch(older_sql, *older_args, *bound, limit - len(recent))
+        return recent + [dict(r) for r in older]
+
+
+_LIST_COLUMNS = (
+    "SELECT difficulty_id, tracking_code, title, enterprise_name, task_force, province_code,"
+    " zone_type, category, kind, urgency, status, received_at, status_at, resolved_at,"
+    f" lead_agency_id, ack_due_at, resolve_due_at, acknowledged_at, {NEXT_DUE} AS next_due_at,"
+    " COALESCE(closed_at IS NULL AND (resolve_due_at < $1 OR (ack_due_at < $1"
+    "   AND (acknowledged_at IS NULL OR acknowledged_at > $1))), false) AS overdue"
+    " FROM difficulties d")
 
 
 async def difficulty_detail(

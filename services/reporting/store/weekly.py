@@ -12,10 +12,15 @@ import asyncpg
 
 # --- the weekly rollup ----------------------------------------------------------------------
 
-# The rows a week of one task force can concern, each set from its own index: received
-# in the window, closed after its start (resolved in it, or open at its end), still open.
-# Never the whole history.
-_POPULATION = """
+# The rows a week of one task force can concern: received in the window, closed after
+# its start (resolved in it, or open at its end), still open. Never the whole history.
+# Three disjoint parts: still open and closed after the start are two ranges of
+# (task force, closing time), whose index holds every column read here (migration 019),
+# so no table row is read (with 1,000,000 difficulties the week's 17,700 rows lay on
+# 16,800 table pages: 0.28 s a statement, four statements a report; 0.02 s from the
+# index); the third is an item received in the window yet closed before its start,
+# which only a closing time earlier than the receipt gives, looked up by receipt.
+_POP_COLUMNS = """
     SELECT difficulty_id, tracking_code, title, status, urgency, kind, received_at,
            COALESCE(lead_agency_id, 'unknown') AS agency, COALESCE(zone_type, 'unknown') AS zone,
            category, closed_at, status = 'resolved' AS resolved, ack_due_at, resolve_due_at,
@@ -31,9 +36,15 @@ _POPULATION = """
            status = 'resolved' AND outcome = 'partly_resolved' AND closed_at > $2
                AND closed_at <= $3 AS is_partly,
            escalated_at > $2 AND escalated_at <= $3 AS is_passed_up
-    FROM difficulties
-    WHERE task_force = $1 AND received_at <= $3
-      AND ((received_at > $2 AND received_at <= $3) OR closed_at > $2 OR closed_at IS NULL)
+    FROM difficulties"""
+_POPULATION = f"""{_POP_COLUMNS}
+    WHERE task_force = $1 AND received_at <= $3 AND closed_at IS NULL
+    UNION ALL{_POP_COLUMNS}
+    WHERE task_force = $1 AND received_at <= $3 AND closed_at > $2
+    UNION ALL{_POP_COLUMNS}
+    WHERE difficulty_id IN (SELECT difficulty_id FROM difficulties WHERE task_force = $1
+                            AND received_at > $2 AND received_at <= $3 AND closed_at <= $2
+                            OFFSET 0)  -- looked up by receipt, not merged into the outer scan
 """
 
 _ROLLUP = f"""
