@@ -3,10 +3,10 @@ submission through `accept`; agencies and members act on a difficulty through
 `post_status`, `read_difficulty`, `submit_member_report` and `member_week`. Each takes
 the `Intake` that main.py builds and raises a Refusal (or vn.InvalidField) for a 4xx.
 
-By use-case family: `context` (the service, where who is asking stands on a case), `submissions`, `handling` (agencies and
-members on a difficulty), `business` (the tracking code's answers and feedback),
-`task_force` (the workspaces), `triage` (the permanent deputy's corrections and
-merges). Every public name is re-exported here.
+By use-case family: `context` (the service, where who is asking stands on a case),
+`submissions`, `handling` (agencies and members on a difficulty), `business` (the
+tracking code's answers and feedback), `task_force` (the workspaces), `triage` (the
+permanent deputy's corrections and merges). Every public name is re-exported here.
 """
 
 from __future__ import annotations
