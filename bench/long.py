@@ -101,7 +101,7 @@ class Agencies:
         except NoAnswer as e:
             # Counted, not raised: a connection intake closed, say.
             self.counts["refused"] += 1
-            key = f"no answer ({e})"
+            key = f"no answer ({type(e.__cause__).__name__})"
             self.refusals[key] = self.refusals.get(key, 0) + 1
 
     def _count(self, r: Answer, what: str) -> None:
