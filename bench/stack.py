@@ -361,11 +361,14 @@ class Offer:
 
 
 async def paced_open_loop(n: int, rate: float, send: Callable[[int, float], Awaitable[None]],
-                          lateness: list[float], max_in_flight: int = 2000) -> float:
+                          lateness: list[float], max_in_flight: int = 2000,
+                          seconds: float | None = None) -> tuple[int, float]:
     """The i-th call starts at start + i/rate, whatever the earlier ones wait for (an
     answer in flight does not hold the next back below `max_in_flight`, which only a
     stalled server reaches); each start's delay past its schedule goes to `lateness`.
-    `send` gets its due time, to measure from it. Returns the achieved offer rate."""
+    `send` gets its due time, to measure from it. With `seconds`, nothing starts after
+    that long, however many of the `n` are left (a capped offer that fell behind ends on
+    time). Returns how many started and their rate."""
     sem = asyncio.Semaphore(max_in_flight)
     tasks: set[asyncio.Task[None]] = set()
 
@@ -376,19 +379,25 @@ async def paced_open_loop(n: int, rate: float, send: Callable[[int, float], Awai
             sem.release()
 
     started = time.monotonic()
+    end = started + seconds if seconds is not None else float("inf")
+    count = 0
     for i in range(n):
         due = started + i / rate
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         await sem.acquire()
+        if time.monotonic() > end:
+            sem.release()
+            break
         lateness.append(max(0.0, time.monotonic() - due))
         t = asyncio.create_task(one(i, due))
         tasks.add(t)
         t.add_done_callback(tasks.discard)
-    offered = n / max(time.monotonic() - started, 1e-9)
+        count += 1
+    offered = count / max(time.monotonic() - started, 1e-9)
     await asyncio.gather(*tasks)
-    return offered
+    return count, offered
 
 
 async def offer(intake_url: str, reporting_url: str, bootstrap: str, n: int, rate: float, *,
@@ -453,7 +462,7 @@ async def offer(intake_url: str, reporting_url: str, bootstrap: str, n: int, rat
                 trackers.append(asyncio.create_task(track(did, body["tracking_code"], tax)))
 
         started = time.monotonic()
-        out.offered_per_s = await paced_open_loop(n, rate, send, out.lateness)
+        _, out.offered_per_s = await paced_open_loop(n, rate, send, out.lateness)
         out.seconds = time.monotonic() - started
         await asyncio.gather(*trackers)
         out.connections = post.opened + track_at.opened
