@@ -16,8 +16,8 @@ goes to bench/results/long.json:
   middle third plus one second of input (a backlog that grows with time fails);
 - the checker at 0 differences.
 
-It is a benchmark, not a test: nothing runs it in the suite (tests/bench runs it for a
-few seconds so it cannot rot).
+It is a benchmark, not a test: nothing runs it in the suite (its HTTP client is tested,
+tests/bench/test_client.py).
 """
 
 from __future__ import annotations

@@ -348,6 +348,7 @@ class Offer:
     accepted: dict[str, float] = field(default_factory=dict)  # difficulty id -> 202 time
     scheduled: dict[str, float] = field(default_factory=dict)  # id -> its send's due time
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (code, tax code)
+    received_seen: dict[str, float] = field(default_factory=dict)  # on difficulty.received
     lead_seen: dict[str, float] = field(default_factory=dict)
     tracked: dict[str, float] = field(default_factory=dict)
     lateness: list[float] = field(default_factory=list)  # each send after its schedule, s
@@ -400,14 +401,24 @@ async def paced_open_loop(n: int, rate: float, send: Callable[[int, float], Awai
     return count, offered
 
 
+# Every 20th difficulty's tracking page is polled every 20 ms: each poll is a request to
+# reporting, and every 8th (as at first) put hundreds a second on it at 100/s offered,
+# more than the offer itself.
+TRACK_EVERY = 20
+TRACK_POLL_S = 0.02
+
+
 async def offer(intake_url: str, reporting_url: str, bootstrap: str, n: int, rate: float, *,
-                track_every: int = 8, track_poll_s: float = 0.02) -> Offer:
+                track_every: int = TRACK_EVERY, track_poll_s: float = TRACK_POLL_S) -> Offer:
     """Open loop: the i-th difficulty is sent at start + i/rate whatever came back. Every
     `track_every`-th accepted one (a multiple of the four zone types: all in an industrial
     park, led by its board, an agency the page names; the triage queue is not one) is
     polled on /v1/track every `track_poll_s` until the answer names its lead agency."""
     out = Offer()
-    consumer = AIOKafkaConsumer(*lead_topics(), bootstrap_servers=bootstrap, group_id=None,
+    # The event intake publishes as well, to tell intake's part of the path (202 → its
+    # outbox relay → difficulty.received.v1) from the router's (→ the agency's topic).
+    consumer = AIOKafkaConsumer(topics.DIFFICULTY_RECEIVED, *lead_topics(),
+                                bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="latest",
                                 fetch_max_wait_ms=common.FETCH_WAIT_MS)
     await consumer.start()
@@ -417,9 +428,13 @@ async def offer(intake_url: str, reporting_url: str, bootstrap: str, n: int, rat
         while True:
             batch = await consumer.getmany(timeout_ms=200)
             now = time.monotonic()
-            for records in batch.values():
+            for tp, records in batch.items():
                 for rec in records:
                     assert rec.value is not None
+                    if tp.topic == topics.DIFFICULTY_RECEIVED:
+                        did = json.loads(rec.value)["difficulty_id"]
+                        out.received_seen.setdefault(did, now)
+                        continue
                     a = json.loads(rec.value)["assignment"]
                     if a["role"] == "lead":
                         out.lead_seen.setdefault(a["difficulty_id"], now)
@@ -482,8 +497,14 @@ async def offer(intake_url: str, reporting_url: str, bootstrap: str, n: int, rat
 
 
 def latency(inf: Infra, rate: float = 100.0, seconds: float = 60.0) -> dict[str, Any]:
+    from shared.kafka.broker import FETCH_MAX_WAIT_MS
+
     n = int(rate * seconds)
     hop = asyncio.run(common.bare_hop(inf.bootstrap, n, rate))
+    # The same hop consumed as the services consume: the embedded broker answers a fetch
+    # at its deadline, so each hop of the path may wait up to this long.
+    services_hop = asyncio.run(common.bare_hop(inf.bootstrap, min(n, int(rate * 20)), rate,
+                                               fetch_wait_ms=FETCH_MAX_WAIT_MS))
     with stack(inf) as st:
         cpu0 = st.cpu()
         with LagWatch(st) as lag:
@@ -495,18 +516,33 @@ def latency(inf: Infra, rate: float = 100.0, seconds: float = 60.0) -> dict[str,
     # intake's answer and any lateness of the generator included (no coordinated omission).
     due_to_lead = [o.lead_seen[d] - t for d, t in o.scheduled.items() if d in o.lead_seen]
     to_track = [o.tracked[d] - o.accepted[d] for d in o.tracked]
+    to_received = [o.received_seen[d] - t for d, t in o.accepted.items()
+                   if d in o.received_seen]
+    received_to_lead = [o.lead_seen[d] - t for d, t in o.received_seen.items()
+                        if d in o.lead_seen]
     real, bare, tr, due = (common.latency_ms(to_lead), common.latency_ms(hop),
                            common.latency_ms(to_track), common.latency_ms(due_to_lead))
+    parts = {"202 → difficulty.received.v1 (intake: outbox, relay)":
+             common.latency_ms(to_received),
+             "difficulty.received.v1 → lead agency's topic (router)":
+             common.latency_ms(received_to_lead)}
     hop_is = f"bare produce→consume hop at {rate:g}/s"
     figures = [common.figure(f"202 → lead agency's topic {q} at {rate:g}/s", real[q], bare[q],
                              unit="ms", baseline_is=hop_is) for q in ("p50", "p99", "p99.9")]
     figures += [common.figure(f"scheduled send → lead agency's topic {q} at {rate:g}/s",
                               due[q], bare[q], unit="ms", baseline_is=hop_is)
                 for q in ("p50", "p99", "p99.9")]
-    figures += [common.figure(f"202 → /v1/track names the lead agency {q} (every 8th, "
-                              "polled every 20 ms)", tr[q], bare[q], unit="ms",
+    figures += [common.figure(f"202 → /v1/track names the lead agency {q} (every "
+                              f"{TRACK_EVERY}th, polled every {TRACK_POLL_S * 1000:g} ms)",
+                              tr[q], bare[q], unit="ms",
                               baseline_is=hop_is)
                 for q in ("p50", "p99", "p99.9")]
+    services_bare = common.latency_ms(services_hop)
+    services_hop_is = (f"bare hop at {rate:g}/s, consumed with the services' fetch wait "
+                       f"({FETCH_MAX_WAIT_MS} ms)")
+    figures += [common.figure(f"{part} {q}", v[q], services_bare[q], unit="ms",
+                              baseline_is=services_hop_is)
+                for part, v in parts.items() for q in ("p50", "p99")]
     figures.append(common.figure("offered rate achieved", o.offered_per_s, rate, unit="/s",
                                  baseline_is="the fixed rate asked for"))
     span = o.seconds or 1.0
@@ -515,6 +551,7 @@ def latency(inf: Infra, rate: float = 100.0, seconds: float = 60.0) -> dict[str,
         "figures": figures,
         "counts": {"offered": n, "accepted": len(o.accepted), "refused": o.refused,
                    "no_answer": o.no_answer, "reached_lead_topic": len(to_lead),
+                   "seen_on_received_topic": len(to_received),
                    "tracked": len(to_track), "tracking_sampled": len(o.codes)},
         "generator": {
             "cpu_share_of_machine": round(o.generator_cpu_s / (o.generator_wall_s * cpus), 4),
@@ -526,6 +563,7 @@ def latency(inf: Infra, rate: float = 100.0, seconds: float = 60.0) -> dict[str,
                     "until every accepted difficulty reached its lead's topic"},
         "cpu_share_of_machine": {k: round((cpu1[k] - cpu0[k]) / (span * cpus), 3)
                                  for k in cpu0},
+        "bare_hop_services_fetch_wait_ms": services_bare,
         "lag_peak": lag.peak(),
     }
 
