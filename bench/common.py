@@ -357,13 +357,16 @@ async def paced(n: int, rate: float, send: Callable[[int], Awaitable[None]],
     return offered
 
 
-async def bare_hop(bootstrap: str, n: int, rate: float, timeout: float = 120) -> list[float]:
+async def bare_hop(bootstrap: str, n: int, rate: float, timeout: float = 120,
+                   fetch_wait_ms: int = FETCH_WAIT_MS) -> list[float]:
     """The raw limit of one hop: produce at `rate`/s with the services' producer settings,
-    consume on the same broker; seconds from each send to its consumption."""
+    consume on the same broker (asking every `fetch_wait_ms`: the bench's readers' 10, or
+    the services' consumers' shared.kafka.broker.FETCH_MAX_WAIT_MS); seconds from each
+    send to its consumption."""
     topic = f"bench.hop.{uuid.uuid4().hex[:8]}"
     await create_topic(bootstrap, topic)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=FETCH_WAIT_MS)
+                                auto_offset_reset="earliest", fetch_max_wait_ms=fetch_wait_ms)
     producer = services_producer(bootstrap)
     await consumer.start()
     await producer.start()

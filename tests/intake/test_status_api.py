@@ -261,6 +261,22 @@ async def test_a_superseded_assignment_no_longer_allows_updates(intake: Intake) 
     assert stored_hash == auth.token_hash(sct) and sct.encode() not in stored_hash
 
 
+async def test_learning_an_assignment_finds_what_replaces_it_by_an_index(intake: Intake
+                                                                         ) -> None:
+    # Asked once for every assignment learnt: a sequential scan of all of them made
+    # intake's consumer slower the longer it ran (#24 item 4).
+    conn = await asyncpg.connect(intake.database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in await conn.fetch(
+                "EXPLAIN SELECT 1 FROM intake.assignments s WHERE s.replaces = $1",
+                uuid.uuid4()))
+    finally:
+        await conn.close()
+    assert "assignments_replaced" in plan, plan
+
+
 async def test_tokens_are_only_issued_to_configured_agencies_and_members(intake: Intake) -> None:
     from shared.provinces import ConfigHolder
 
