@@ -76,26 +76,31 @@ def identities(request: Request) -> Identities:
     return found
 
 
-async def asking(request: Request) -> auth.Principal | None:
-    """Whoever the request's bearer token names; without one, for a read, the browser's
-    session; None when neither names a live holder."""
-    credentials = await BEARER(request)
+async def _holder(request: Request, credentials: HTTPAuthorizationCredentials | None
+                  ) -> tuple[auth.Principal | None, str]:
+    """Whoever the bearer token names; without one, for a read, the browser's session;
+    with why nobody is, when nobody is."""
     if credentials is not None:
-        return await identities(request).by_token(credentials.credentials)
+        return await identities(request).by_token(credentials.credentials), "no_valid_token"
     if request.method in SAFE_METHODS:
-        return await browser_person(request)
-    return None
+        return await browser_person(request), "no_session"
+    return None, "no_valid_token"
+
+
+async def asking(request: Request) -> auth.Principal | None:
+    """Who is asking (see `_holder`), for a page that answers nobody by itself."""
+    who, _ = await _holder(request, await BEARER(request))
+    return who
 
 
 async def signed_in(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> auth.Principal:
-    """Who is `asking`; a 401, counted by why, when nobody is."""
-    who = await asking(request)
+    """Who is asking (see `_holder`); a 401, counted by why, when nobody is."""
+    who, why = await _holder(request, credentials)
     if who is None:
-        bearer = credentials is not None or request.method not in SAFE_METHODS
-        identities(request).refused("no_valid_token" if bearer else "no_session")
+        identities(request).refused(why)
         raise unauthorized()
     return who
 
